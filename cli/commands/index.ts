@@ -1,0 +1,4 @@
+import type { Command } from 'commander';
+
+/** Each verb registers itself on the program; add new verbs to this list. */
+export const commands: Array<(program: Command) => void> = [];

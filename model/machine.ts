@@ -1,0 +1,55 @@
+// The interface that both machines (the pure model in model/cpu and the fast
+// imperative machine in impl/) present to everything above them: commands,
+// properties and tests. It is deliberately plain data so two machines'
+// states can be compared field by field and written to replay files.
+
+import type { SegmentName } from './isa/ast';
+
+/** A segment register: its visible selector and its hidden descriptor cache. */
+export interface SegmentRegister {
+  readonly selector: number;
+  readonly base: number;
+  /** Effective limit in bytes (already scaled by the G bit). */
+  readonly limit: number;
+  /** Descriptor bytes 5 and 6 as in the descriptor's high dword bits 8..23
+   * (type, S, DPL, P, AVL, D/B, G), i.e. (high >>> 8) & 0xf0ff. */
+  readonly attributes: number;
+  /** False for a null selector loaded into DS/ES/FS/GS (the cache is unusable). */
+  readonly valid: boolean;
+}
+
+export interface TableRegister {
+  readonly base: number;
+  readonly limit: number;
+}
+
+export interface GeneralRegisters {
+  readonly eax: number; readonly ecx: number; readonly edx: number; readonly ebx: number;
+  readonly esp: number; readonly ebp: number; readonly esi: number; readonly edi: number;
+}
+
+/** The architectural state shared by model and impl (memory aside). All
+ * numbers are unsigned 32-bit. */
+export interface CommonState {
+  readonly regs: GeneralRegisters;
+  readonly eip: number;
+  readonly eflags: number;
+  readonly segments: Readonly<Record<SegmentName, SegmentRegister>>;
+  readonly cr0: number; readonly cr2: number; readonly cr3: number; readonly cr4: number;
+  readonly gdtr: TableRegister;
+  readonly idtr: TableRegister;
+  readonly ldtr: SegmentRegister;
+  readonly tr: SegmentRegister;
+  readonly halted: boolean;
+  readonly instructionCount: number;
+}
+
+/** What one step did. */
+export type StepEvent =
+  | { readonly kind: 'retired' }
+  | { readonly kind: 'exception'; readonly vector: number; readonly errorCode: number | null }
+  | { readonly kind: 'interrupt'; readonly vector: number }
+  | { readonly kind: 'halted' }
+  | { readonly kind: 'shutdown'; readonly reason: string }
+  | { readonly kind: 'exit'; readonly code: number }
+  | { readonly kind: 'model-error'; readonly message: string };
