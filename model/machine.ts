@@ -53,3 +53,27 @@ export type StepEvent =
   | { readonly kind: 'shutdown'; readonly reason: string }
   | { readonly kind: 'exit'; readonly code: number }
   | { readonly kind: 'model-error'; readonly message: string };
+
+/**
+ * A machine as everything above model/ and impl/ drives it. The model is
+ * wrapped in a small facade that holds its current immutable state
+ * (properties/machines/model.ts); impl implements it directly.
+ * Images are loaded machine-agnostically: a loader computes the bytes to
+ * write and the entry state, then calls writePhysical and setState.
+ */
+export interface Machine {
+  readonly name: 'model' | 'impl';
+  /** Bytes of physical memory (RAM starts at 0). */
+  readonly memorySize: number;
+  state(): CommonState;
+  /** Replace the architectural state (also empties the TLB). */
+  setState(state: CommonState): void;
+  readPhysical(address: number, length: number): Uint8Array;
+  writePhysical(address: number, bytes: Uint8Array): void;
+  /** Execute one instruction, or deliver one pending interrupt. On an
+   * exception the returned state is the one after delivery (the handler's
+   * first instruction is next), as on a real processor. */
+  step(): StepEvent;
+  /** Every byte the guest has written to the debug console port 0xE9. */
+  consoleOutput(): Uint8Array;
+}
