@@ -1,0 +1,65 @@
+// EFLAGS bit positions and the one helper instruction semantics use to change
+// flags. The helper also keeps the ghost field `undefinedFlags`: the bits the
+// architecture leaves undefined after the most recent flag-writing
+// instruction, so a comparison with another machine can mask them.
+import type { MachineState } from './state';
+
+export const CF = 1 << 0;
+/** Bit 1 is reserved and always reads as 1. */
+export const RESERVED_ONE = 1 << 1;
+export const PF = 1 << 2;
+export const AF = 1 << 4;
+export const ZF = 1 << 6;
+export const SF = 1 << 7;
+export const TF = 1 << 8;
+export const IF = 1 << 9;
+export const DF = 1 << 10;
+export const OF = 1 << 11;
+/** I/O privilege level: two bits, 12..13. */
+export const IOPL = 3 << 12;
+export const IOPL_SHIFT = 12;
+export const NT = 1 << 14;
+export const RF = 1 << 16;
+export const VM = 1 << 17;
+export const AC = 1 << 18;
+export const ID = 1 << 21;
+
+/** The six arithmetic status flags. */
+export const STATUS_FLAGS = CF | PF | AF | ZF | SF | OF;
+
+/** Bits that software can ever see set in our subset (VIF/VIP/VM stay 0). */
+export const IMPLEMENTED_FLAGS = STATUS_FLAGS | TF | IF | DF | IOPL | NT | RF | AC | ID | RESERVED_ONE;
+
+/** A flag update made by one instruction. */
+export interface FlagUpdate {
+  /** Every bit the instruction writes, including those it leaves undefined. */
+  readonly written: number;
+  /** New values of the written bits (bits outside `written` are ignored). */
+  readonly values: number;
+  /** Written bits whose value the architecture leaves undefined; the model
+   * still stores the value from `values` (its own choice). */
+  readonly undefined?: number;
+}
+
+/**
+ * Apply a flag update. EFLAGS becomes (old & ~written) | (values & written);
+ * undefinedFlags becomes (previous & ~written) | undefined: a bit stays
+ * undefined until some later instruction defines it.
+ */
+export function withFlags(state: MachineState, update: FlagUpdate): MachineState {
+  const undef = update.undefined ?? 0;
+  const written = update.written | undef;
+  const eflags = (((state.eflags & ~written) | (update.values & written)) | RESERVED_ONE) >>> 0;
+  const undefinedFlags = ((state.undefinedFlags & ~written) | undef) >>> 0;
+  return { ...state, eflags, undefinedFlags };
+}
+
+/** Replace EFLAGS wholesale (POPF, IRET, exception entry): no bit is left undefined
+ * among those written. */
+export function setEflags(state: MachineState, eflags: number, written: number = 0xffffffff): MachineState {
+  return withFlags(state, { written, values: eflags });
+}
+
+export function iopl(eflags: number): number {
+  return (eflags >>> IOPL_SHIFT) & 3;
+}

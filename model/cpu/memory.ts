@@ -1,0 +1,117 @@
+// Physical memory as a persistent two-level trie of 4 KiB pages.
+//
+// A write copies only the page it touches and the one directory node above
+// it; every other page is shared with the previous state. A page never
+// written is absent and reads as zero. The page arrays are never mutated
+// after they are placed in a trie (they are frozen by convention: only this
+// file creates them, and only on a fresh copy).
+
+/** Page size and trie shape: directory index = address bits 31..22, page
+ * index = bits 21..12, byte = bits 11..0. */
+export const PAGE_SIZE = 4096;
+const PAGES_PER_NODE = 1024;
+
+type PageNode = readonly (Uint8Array | undefined)[];
+
+export interface PhysicalMemory {
+  /** Bytes of RAM, starting at physical address 0. */
+  readonly size: number;
+  readonly directory: readonly (PageNode | undefined)[];
+}
+
+/** [STATE.MEM.1] RAM of `size` bytes, all zero. */
+export function emptyMemory(size: number): PhysicalMemory {
+  return { size, directory: [] };
+}
+
+/** The page holding `address` (undefined when never written). */
+function pageAt(memory: PhysicalMemory, address: number): Uint8Array | undefined {
+  const node = memory.directory[address >>> 22];
+  return node === undefined ? undefined : node[(address >>> 12) & 1023];
+}
+
+/** [STATE.MEM.2] Outside RAM, reads give 0xFF (no device answers) and writes
+ * are dropped: the manual leaves this to the platform; we choose the PC
+ * behaviour of an empty bus. */
+export function readByte(memory: PhysicalMemory, address: number): number {
+  address >>>= 0;
+  if (address >= memory.size) return 0xff;
+  const page = pageAt(memory, address);
+  return page === undefined ? 0 : page[address & 0xfff]!;
+}
+
+/** Little-endian read of 1, 2 or 4 bytes; may cross a page boundary. */
+export function readPhysical(memory: PhysicalMemory, address: number, bytes: 1 | 2 | 4): number {
+  address >>>= 0;
+  const offset = address & 0xfff;
+  if (offset + bytes <= PAGE_SIZE && address + bytes <= memory.size) {
+    const page = pageAt(memory, address);
+    if (page === undefined) return 0;
+    if (bytes === 1) return page[offset]!;
+    if (bytes === 2) return page[offset]! | (page[offset + 1]! << 8);
+    return (page[offset]! | (page[offset + 1]! << 8) | (page[offset + 2]! << 16) | (page[offset + 3]! << 24)) >>> 0;
+  }
+  let value = 0;
+  for (let i = bytes - 1; i >= 0; i--) value = ((value << 8) | readByte(memory, address + i)) >>> 0;
+  return value;
+}
+
+/** Copy `length` bytes out (for loaders, facades and tests). */
+export function readBytes(memory: PhysicalMemory, address: number, length: number): Uint8Array {
+  const out = new Uint8Array(length);
+  for (let i = 0; i < length; i++) out[i] = readByte(memory, address + i);
+  return out;
+}
+
+/** A new memory with `bytes` written at `address` (bytes beyond RAM dropped). */
+export function writeBytes(memory: PhysicalMemory, address: number, bytes: ArrayLike<number>): PhysicalMemory {
+  address >>>= 0;
+  let directory: (PageNode | undefined)[] | null = null;
+  const copiedNodes = new Map<number, (Uint8Array | undefined)[]>();
+  const copiedPages = new Map<number, Uint8Array>();
+  for (let i = 0; i < bytes.length; i++) {
+    const a = address + i;
+    if (a >= memory.size || a > 0xffffffff) break;
+    const pageNumber = a >>> 12;
+    let page = copiedPages.get(pageNumber);
+    if (page === undefined) {
+      const d = a >>> 22;
+      if (directory === null) directory = memory.directory.slice();
+      let node = copiedNodes.get(d);
+      if (node === undefined) {
+        const old = directory[d];
+        node = old === undefined ? new Array<Uint8Array | undefined>(PAGES_PER_NODE) : old.slice();
+        copiedNodes.set(d, node);
+        directory[d] = node;
+      }
+      const oldPage = node[pageNumber & 1023];
+      page = oldPage === undefined ? new Uint8Array(PAGE_SIZE) : oldPage.slice();
+      node[pageNumber & 1023] = page;
+      copiedPages.set(pageNumber, page);
+    }
+    page[a & 0xfff] = bytes[i]! & 0xff;
+  }
+  return directory === null ? memory : { size: memory.size, directory };
+}
+
+/** Little-endian write of 1, 2 or 4 bytes. */
+export function writePhysical(memory: PhysicalMemory, address: number, bytes: 1 | 2 | 4, value: number): PhysicalMemory {
+  address >>>= 0;
+  const offset = address & 0xfff;
+  if (offset + bytes <= PAGE_SIZE && address + bytes <= memory.size) {
+    // Fast path: one page, one node copied.
+    const d = address >>> 22;
+    const directory = memory.directory.slice();
+    const oldNode = directory[d];
+    const node = oldNode === undefined ? new Array<Uint8Array | undefined>(PAGES_PER_NODE) : oldNode.slice();
+    const oldPage = node[(address >>> 12) & 1023];
+    const page = oldPage === undefined ? new Uint8Array(PAGE_SIZE) : oldPage.slice();
+    for (let i = 0; i < bytes; i++) page[offset + i] = (value >>> (8 * i)) & 0xff;
+    node[(address >>> 12) & 1023] = page;
+    directory[d] = node;
+    return { size: memory.size, directory };
+  }
+  const b: number[] = [];
+  for (let i = 0; i < bytes; i++) b.push((value >>> (8 * i)) & 0xff);
+  return writeBytes(memory, address, b);
+}

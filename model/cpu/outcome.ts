@@ -1,0 +1,48 @@
+// The tagged results every model function returns instead of throwing.
+import type { Instruction } from '../isa/ast';
+import type { MachineState } from './state';
+
+/**
+ * An architectural exception raised by an instruction or an access.
+ * For a page fault (vector 14) `address` is the faulting linear address:
+ * the paging code cannot return a state together with a fault, so CR2 is
+ * written by exception delivery (step.ts) from this field, at the moment the
+ * #PF is raised, exactly as the processor loads CR2. `address` is absent for
+ * every other vector. (Additive field; the core of the type is the brief's.)
+ */
+export type Fault = {
+  readonly kind: 'fault';
+  readonly vector: number;
+  readonly errorCode: number | null;
+  readonly address?: number;
+};
+
+export type Result<T> = { readonly kind: 'ok'; readonly value: T } | Fault;
+
+/** What an instruction handler returns. 'halt' is HLT (state already has
+ * halted = true and EIP after the HLT); 'model-error' is an instruction or
+ * situation the model does not implement (never an architectural fault). */
+export type Outcome =
+  | { readonly kind: 'ok'; readonly state: MachineState }
+  | Fault
+  | { readonly kind: 'halt'; readonly state: MachineState }
+  | { readonly kind: 'model-error'; readonly message: string };
+
+/** Instruction semantics: given the state before, the decoded instruction and
+ * the address of the next instruction, the outcome. A handler sets EIP
+ * itself (usually to nextEip). */
+export type Handler = (state: MachineState, instr: Instruction, nextEip: number) => Outcome;
+
+export const ok = <T>(value: T): Result<T> => ({ kind: 'ok', value });
+export const fault = (vector: number, errorCode: number | null = null): Fault => ({ kind: 'fault', vector, errorCode });
+export const modelError = (message: string): Outcome => ({ kind: 'model-error', message });
+
+/** Exception vectors by their manual names. */
+export const Vector = {
+  DE: 0, DB: 1, NMI: 2, BP: 3, OF: 4, BR: 5, UD: 6, NM: 7, DF: 8,
+  TS: 10, NP: 11, SS: 12, GP: 13, PF: 14, MF: 16, AC: 17,
+} as const;
+
+/** #GP(code) — general protection fault. */
+export const gp = (errorCode = 0): Fault => fault(Vector.GP, errorCode);
+export const ud = (): Fault => fault(Vector.UD, null);

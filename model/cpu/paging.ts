@@ -1,0 +1,110 @@
+// Linear-to-physical translation: the two-level page walk, 4 MiB pages when
+// CR4.PSE is set, protection by U/S and R/W (with CR0.WP for supervisor
+// writes), accessed and dirty bits written back, and the TLB.
+import type { MachineState } from './state';
+import { readPhysical, writePhysical } from './memory';
+import { tlbInsert, tlbLookup, type TlbEntry } from './tlb';
+import { Vector, type Fault, type Result } from './outcome';
+
+export const CR0_PE = 1 << 0;
+export const CR0_TS = 1 << 3;
+export const CR0_ET = 1 << 4;
+export const CR0_WP = 1 << 16;
+export const CR0_PG = 1 << 31;
+export const CR4_PSE = 1 << 4;
+
+export const PTE_PRESENT = 1 << 0;
+export const PTE_WRITABLE = 1 << 1;
+export const PTE_USER = 1 << 2;
+export const PTE_ACCESSED = 1 << 5;
+export const PTE_DIRTY = 1 << 6;
+export const PDE_LARGE = 1 << 7;
+
+/** How an access is made: `user` is true for accesses at CPL 3, except the
+ * implicit supervisor accesses (descriptor tables, TSS), which pass false. */
+export interface Access {
+  readonly write: boolean;
+  readonly user: boolean;
+}
+
+/** [PAGE.FAULT.1] The #PF error code: bit 0 P (1 = protection violation,
+ * 0 = not present), bit 1 W/R (1 = write), bit 2 U/S (1 = user-mode access). */
+export function pageFault(linear: number, present: boolean, access: Access): Fault {
+  const errorCode = (present ? 1 : 0) | (access.write ? 2 : 0) | (access.user ? 4 : 0);
+  return { kind: 'fault', vector: Vector.PF, errorCode, address: linear >>> 0 };
+}
+
+/** [PAGE.PROT.1] User accesses need U/S set at both levels; user writes also
+ * need R/W at both levels. [PAGE.PROT.2] Supervisor reads are always
+ * allowed; supervisor writes need R/W at both levels only when CR0.WP is set. */
+function allowed(entry: { user: boolean; writable: boolean }, access: Access, cr0: number): boolean {
+  if (access.user) return entry.user && (!access.write || entry.writable);
+  return !access.write || entry.writable || (cr0 & CR0_WP) === 0;
+}
+
+/**
+ * Translate a linear address. With CR0.PG clear, linear = physical.
+ * The result state differs from the input only by the TLB and by the
+ * accessed/dirty bits of the page tables.
+ */
+export function translate(state: MachineState, linear: number, access: Access): Result<{ physical: number; state: MachineState }> {
+  linear >>>= 0;
+  if ((state.cr0 & CR0_PG) === 0) return { kind: 'ok', value: { physical: linear, state } };
+  const cached = tlbLookup(state.tlb, linear);
+  if (cached !== undefined) {
+    // [PAGE.TLB.1] A cached translation is used without looking at the page
+    // tables again, even when they have changed since; a protection check
+    // failing on a cached entry faults without a new walk (the manual allows
+    // either; we choose not to re-walk).
+    if (!allowed(cached, access, state.cr0)) return pageFault(linear, true, access);
+    if (!access.write || cached.dirty) {
+      return { kind: 'ok', value: { physical: (cached.frame | (linear & 0xfff)) >>> 0, state } };
+    }
+    // [PAGE.AD.3] The first write through a clean cached entry walks again
+    // to set the dirty bit.
+  }
+  return walk(state, linear, access);
+}
+
+function walk(state: MachineState, linear: number, access: Access): Result<{ physical: number; state: MachineState }> {
+  // [PAGE.WALK.1] The directory entry is at CR3[31:12] + 4 * linear[31:22].
+  const pdeAddress = ((state.cr3 & 0xfffff000) + ((linear >>> 22) << 2)) >>> 0;
+  const pde = readPhysical(state.memory, pdeAddress, 4);
+  if ((pde & PTE_PRESENT) === 0) return pageFault(linear, false, access);
+
+  // [PAGE.PSE.1] With CR4.PSE set, a directory entry with PS (bit 7) maps a
+  // 4 MiB page at PDE[31:22] directly. Without CR4.PSE the bit is ignored.
+  if ((state.cr4 & CR4_PSE) !== 0 && (pde & PDE_LARGE) !== 0) {
+    const rights = { user: (pde & PTE_USER) !== 0, writable: (pde & PTE_WRITABLE) !== 0 };
+    if (!allowed(rights, access, state.cr0)) return pageFault(linear, true, access);
+    // [PAGE.AD.1] Accessed (and on a write dirty) bits are set in the entry
+    // that maps the page.
+    const updated = (pde | PTE_ACCESSED | (access.write ? PTE_DIRTY : 0)) >>> 0;
+    const memory = updated === pde ? state.memory : writePhysical(state.memory, pdeAddress, 4, updated);
+    const frame = ((pde & 0xffc00000) | (linear & 0x003ff000)) >>> 0;
+    const entry: TlbEntry = { frame, ...rights, dirty: (updated & PTE_DIRTY) !== 0, large: true };
+    return { kind: 'ok', value: { physical: (frame | (linear & 0xfff)) >>> 0, state: { ...state, memory, tlb: tlbInsert(state.tlb, linear, entry) } } };
+  }
+
+  // [PAGE.WALK.2] The table entry is at PDE[31:12] + 4 * linear[21:12].
+  const pteAddress = ((pde & 0xfffff000) + (((linear >>> 12) & 0x3ff) << 2)) >>> 0;
+  const pte = readPhysical(state.memory, pteAddress, 4);
+  if ((pte & PTE_PRESENT) === 0) return pageFault(linear, false, access);
+  // [PAGE.PROT.3] The effective rights are the stricter of the two levels.
+  const rights = { user: (pde & pte & PTE_USER) !== 0, writable: (pde & pte & PTE_WRITABLE) !== 0 };
+  if (!allowed(rights, access, state.cr0)) return pageFault(linear, true, access);
+
+  // [PAGE.AD.2] A successful walk sets A in both entries and, for a write,
+  // D in the table entry. A walk that faults changes nothing (the manual is
+  // silent about a faulting walk's accessed bits; we choose no write-back).
+  let memory = state.memory;
+  const newPde = (pde | PTE_ACCESSED) >>> 0;
+  if (newPde !== pde) memory = writePhysical(memory, pdeAddress, 4, newPde);
+  const newPte = (pte | PTE_ACCESSED | (access.write ? PTE_DIRTY : 0)) >>> 0;
+  if (newPte !== pte) memory = writePhysical(memory, pteAddress, 4, newPte);
+
+  const frame = (pte & 0xfffff000) >>> 0;
+  // [PAGE.TLB.2] Every successful walk fills the TLB.
+  const entry: TlbEntry = { frame, ...rights, dirty: (newPte & PTE_DIRTY) !== 0, large: false };
+  return { kind: 'ok', value: { physical: (frame | (linear & 0xfff)) >>> 0, state: { ...state, memory, tlb: tlbInsert(state.tlb, linear, entry) } } };
+}

@@ -1,0 +1,123 @@
+// The machine state of the pure model: one immutable value holding
+// everything the processor and its devices remember between instructions.
+// Every function in model/cpu takes a MachineState and returns a new one;
+// nothing is ever mutated.
+import type { SegmentName } from '../isa/ast';
+import { SEGMENT_NAMES } from '../isa/ast';
+import type { CommonState, SegmentRegister, TableRegister } from '../machine';
+import { emptyMemory, type PhysicalMemory } from './memory';
+import { emptyTlb, type Tlb } from './tlb';
+import { initialDevices, type Devices } from './devices';
+import { RESERVED_ONE } from './eflags';
+
+export type { SegmentRegister, TableRegister } from '../machine';
+
+/** General registers in encoding order: eax ecx edx ebx esp ebp esi edi. */
+export const REGISTER_NAMES = ['eax', 'ecx', 'edx', 'ebx', 'esp', 'ebp', 'esi', 'edi'] as const;
+export const EAX = 0, ECX = 1, EDX = 2, EBX = 3, ESP = 4, EBP = 5, ESI = 6, EDI = 7;
+
+export interface MachineState {
+  /** General registers, unsigned 32-bit, indexed in encoding order (EAX = 0). */
+  readonly regs: readonly number[];
+  readonly eip: number;
+  readonly eflags: number;
+  /** Segment registers with their hidden descriptor caches. */
+  readonly segments: Readonly<Record<SegmentName, SegmentRegister>>;
+  readonly cr0: number;
+  /** Linear address of the last page fault (written when a #PF is delivered). */
+  readonly cr2: number;
+  readonly cr3: number;
+  readonly cr4: number;
+  readonly gdtr: TableRegister;
+  readonly idtr: TableRegister;
+  readonly ldtr: SegmentRegister;
+  readonly tr: SegmentRegister;
+  /** Physical RAM, persistent (unchanged pages shared between states). */
+  readonly memory: PhysicalMemory;
+  /** Translation lookaside buffer: cached translations, deliberately allowed
+   * to go stale until INVLPG or a CR3 write (see spec/paging.md). */
+  readonly tlb: Tlb;
+  /** Console, exit port, timer and interrupt controller. */
+  readonly devices: Devices;
+  /** Instructions retired so far (exceptions and interrupt deliveries do not count). */
+  readonly instructionCount: number;
+  /** True after HLT until an interrupt is delivered. */
+  readonly halted: boolean;
+  /** Ghost: EFLAGS bits left architecturally undefined by the most recent
+   * flag-writing instructions (see eflags.ts withFlags). Absent from impl. */
+  readonly undefinedFlags: number;
+}
+
+/** [STATE.RESET.1] A null segment register as after reset into our subset. */
+export const NULL_SEGMENT: SegmentRegister = { selector: 0, base: 0, limit: 0, attributes: 0, valid: false };
+
+/** A flat 4 GiB segment: code (execute/read, 32-bit) or data (read/write). */
+export function flatSegment(selector: number, code: boolean, dpl = 0): SegmentRegister {
+  const type = code ? 0xb : 0x3; // accessed bit set, as after a load
+  return { selector, base: 0, limit: 0xffffffff, attributes: 0xc000 | 0x80 | (dpl << 5) | 0x10 | type, valid: true };
+}
+
+/**
+ * [STATE.RESET.2] The state the model starts from: all registers zero,
+ * EFLAGS = 2, protected mode with flat ring-0 segments (CS selector 0x08,
+ * the others 0x10) but paging off. The manual's reset state is real mode,
+ * which is outside our subset; we choose the state a Multiboot loader leaves,
+ * minus the loader's registers.
+ */
+export function initialState(memorySize: number): MachineState {
+  const data = flatSegment(0x10, false);
+  return {
+    regs: [0, 0, 0, 0, 0, 0, 0, 0],
+    eip: 0,
+    eflags: RESERVED_ONE,
+    segments: { es: data, cs: flatSegment(0x08, true), ss: data, ds: data, fs: data, gs: data },
+    cr0: 0x11, // PE and ET
+    cr2: 0, cr3: 0, cr4: 0,
+    gdtr: { base: 0, limit: 0xffff },
+    idtr: { base: 0, limit: 0xffff },
+    ldtr: NULL_SEGMENT,
+    tr: NULL_SEGMENT,
+    memory: emptyMemory(memorySize),
+    tlb: emptyTlb,
+    devices: initialDevices,
+    instructionCount: 0,
+    halted: false,
+    undefinedFlags: 0,
+  };
+}
+
+/** The architectural part of the state, as both machines present it. */
+export function toCommon(state: MachineState): CommonState {
+  const r = state.regs;
+  return {
+    regs: { eax: r[0]!, ecx: r[1]!, edx: r[2]!, ebx: r[3]!, esp: r[4]!, ebp: r[5]!, esi: r[6]!, edi: r[7]! },
+    eip: state.eip,
+    eflags: state.eflags,
+    segments: state.segments,
+    cr0: state.cr0, cr2: state.cr2, cr3: state.cr3, cr4: state.cr4,
+    gdtr: state.gdtr, idtr: state.idtr, ldtr: state.ldtr, tr: state.tr,
+    halted: state.halted,
+    instructionCount: state.instructionCount,
+  };
+}
+
+/** Replace the architectural part of `state` by `common`; memory and devices
+ * are kept, the TLB is emptied, and no flag is undefined any more. */
+export function fromCommon(state: MachineState, common: CommonState): MachineState {
+  const g = common.regs;
+  const segments = {} as Record<SegmentName, SegmentRegister>;
+  for (const name of SEGMENT_NAMES) segments[name] = { ...common.segments[name] };
+  return {
+    ...state,
+    regs: [g.eax >>> 0, g.ecx >>> 0, g.edx >>> 0, g.ebx >>> 0, g.esp >>> 0, g.ebp >>> 0, g.esi >>> 0, g.edi >>> 0],
+    eip: common.eip >>> 0,
+    eflags: (common.eflags | RESERVED_ONE) >>> 0,
+    segments,
+    cr0: common.cr0 >>> 0, cr2: common.cr2 >>> 0, cr3: common.cr3 >>> 0, cr4: common.cr4 >>> 0,
+    gdtr: common.gdtr, idtr: common.idtr, ldtr: common.ldtr, tr: common.tr,
+    tlb: emptyTlb,
+    halted: common.halted,
+    instructionCount: common.instructionCount,
+    undefinedFlags: 0,
+  };
+}
