@@ -20,7 +20,7 @@ export function bitTest(kind: BitTestKind, size: OperandSize, value: number, bit
   const result =
     kind === 'bt' ? v : kind === 'bts' ? v | mask : kind === 'btr' ? v & ~mask : v ^ mask;
   const undefinedMask = OF | SF | AF | PF;
-  return arith(truncate(size, result), flagsIn, CF | undefinedMask, (selected ? CF : 0) | flagsIn, undefinedMask);
+  return arith(truncate(size, result), flagsIn, CF | undefinedMask, (flagsIn & ~CF) | (selected ? CF : 0), undefinedMask);
 }
 
 // [INS.BIT.3] BSF and BSR find the lowest (BSF) or highest (BSR) set bit of

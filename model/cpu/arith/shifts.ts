@@ -105,9 +105,8 @@ export const rcr: ShiftOperation = (size, a, count, f) => rotate('rcr', size, a,
 // [INS.SHIFT.7] With a 16-bit operand and a masked count above 16 the result
 // and all six flags are undefined. The manual is silent on what appears; we
 // choose what the AMD host CPU of our oracle does: the shift runs through the
-// 48-bit value destination:source:destination (SHLD) or
-// destination:source:destination read from the other end (SHRD), which is
-// what shifting bit by bit with the source refilled again gives.
+// 48-bit value destination:source:source (SHLD) or source:source:destination
+// (SHRD), i.e. the source keeps feeding the vacated bits, rotating as it goes.
 function doubleShift(left: boolean, size: OperandSize, a: number, b: number, rawCount: number, flagsIn: number): ArithResult {
   const count = maskCount(rawCount);
   if (count === 0) return unchanged(size, a, flagsIn);
@@ -119,11 +118,11 @@ function doubleShift(left: boolean, size: OperandSize, a: number, b: number, raw
     if (left) {
       carry = msb(size, dest);
       dest = truncate(size, (dest << 1) | msb(size, src));
-      src = truncate(size, (src << 1) | carry);
+      src = truncate(size, (src << 1) | msb(size, src));
     } else {
       carry = dest & 1;
       dest = truncate(size, (dest >>> 1) | ((src & 1) << (size - 1)));
-      src = truncate(size, (src >>> 1) | (carry << (size - 1)));
+      src = truncate(size, (src >>> 1) | ((src & 1) << (size - 1)));
     }
   }
   const overflow = msb(size, dest) ^ msb(size, original);
