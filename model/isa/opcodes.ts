@@ -1,0 +1,370 @@
+// The opcode map, as data: every encoding form of every instruction mesovirt
+// models (DESIGN.md §3). The decoder, encoder, disassembler, the assembler's
+// mnemonic parsing and the property arbitraries are all derived from FORMS;
+// nothing else lists opcodes. What each mnemonic does to EFLAGS and whether
+// it traps at CPL > 0 is in instruction-info.ts.
+//
+// A form is written `form(mnemonic, encoding, operands, options)`:
+//   encoding: opcode bytes in hex, then `/r` (ModRM, reg field holds a G/S/C
+//     operand), `/0`..`/7` (ModRM, reg field is an opcode extension),
+//     `+r` (register number added to the last opcode byte) or `+cc`
+//     (condition number added to the last opcode byte).
+//   operands: OperandSpec letters separated by commas (see operand-spec.ts),
+//     in the order the AST and NASM write them. Immediates are encoded in
+//     this order after any displacement.
+// Forms of one mnemonic are listed in the order nasm prefers them: when two
+// forms encode an instruction in the same number of bytes, the encoder takes
+// the first one [ENC.CHOICE.2].
+
+import type { OperandSpec } from './operand-spec';
+import { MODRM_SPECS } from './operand-spec';
+
+export interface Form {
+  readonly mnemonic: string;
+  /** Opcode bytes; for +r/+cc forms the last byte is the base value. */
+  readonly opcode: readonly number[];
+  readonly modrm: boolean;
+  /** ModRM reg-field opcode extension (/digit), or null. */
+  readonly digit: number | null;
+  /** Last opcode byte carries a register number (+r) or a condition (+cc). */
+  readonly low: 'reg' | 'cond' | null;
+  readonly operands: readonly OperandSpec[];
+  /** For string instructions: element size, 8 or the operand size. */
+  readonly element: 8 | 'v' | null;
+  /** LOCK is allowed when the destination is memory. */
+  readonly lockable: boolean;
+  /** Decoded, never chosen by the encoder (an alias such as 82 for 80, or
+   * SAL /6 for SHL /4). */
+  readonly decodeOnly: boolean;
+  /** Chosen by the encoder but decodes to another canonical AST (XCHG r32, EAX). */
+  readonly encodeOnly: boolean;
+  /** The +r form does not exist for register 0 (90 is NOP, not XCHG EAX, EAX). */
+  readonly notRegister0: boolean;
+  /** The reg field of ModRM is ignored (SETcc). */
+  readonly regFieldIgnored: boolean;
+}
+
+interface FormOptions {
+  element?: 8 | 'v';
+  lock?: boolean;
+  decodeOnly?: boolean;
+  encodeOnly?: boolean;
+  notRegister0?: boolean;
+  regFieldIgnored?: boolean;
+}
+
+function form(mnemonic: string, encoding: string, operands: string, options: FormOptions = {}): Form {
+  const parts = encoding.split(' ');
+  const opcode: number[] = [];
+  let digit: number | null = null;
+  let low: Form['low'] = null;
+  let modrm = false;
+  for (const part of parts) {
+    if (part === '/r') modrm = true;
+    else if (/^\/[0-7]$/.test(part)) { modrm = true; digit = Number(part[1]); }
+    else if (part === '+r') low = 'reg';
+    else if (part === '+cc') low = 'cond';
+    else opcode.push(parseInt(part, 16));
+  }
+  const specs = operands === '' ? [] : (operands.split(',') as OperandSpec[]);
+  if (!modrm && specs.some((s) => MODRM_SPECS.has(s))) modrm = true;
+  return {
+    mnemonic, opcode, modrm, digit, low, operands: specs,
+    element: options.element ?? null,
+    lockable: options.lock ?? false,
+    decodeOnly: options.decodeOnly ?? false,
+    encodeOnly: options.encodeOnly ?? false,
+    notRegister0: options.notRegister0 ?? false,
+    regFieldIgnored: options.regFieldIgnored ?? false,
+  };
+}
+
+const LOCK = { lock: true } as const;
+const ALIAS = { decodeOnly: true } as const;
+
+/** The eight classic ALU operations share one layout: opcode base 8*n, /n. */
+function aluForms(mnemonic: string, n: number, lockable: boolean): Form[] {
+  const base = (n * 8).toString(16);
+  const at = (k: number) => (n * 8 + k).toString(16);
+  const lk = lockable ? LOCK : {};
+  return [
+    form(mnemonic, `${base} /r`, 'Eb,Gb', lk),
+    form(mnemonic, `${at(1)} /r`, 'Ev,Gv', lk),
+    form(mnemonic, `${at(2)} /r`, 'Gb,Eb'),
+    form(mnemonic, `${at(3)} /r`, 'Gv,Ev'),
+    form(mnemonic, `${at(4)}`, 'AL,Ib'),
+    form(mnemonic, `80 /${n}`, 'Eb,Ib', lk),
+    form(mnemonic, `82 /${n}`, 'Eb,Ib', { ...lk, ...ALIAS }),
+    form(mnemonic, `83 /${n}`, 'Ev,Ibs', lk),
+    form(mnemonic, `${at(5)}`, 'eAX,Iv'),
+    form(mnemonic, `81 /${n}`, 'Ev,Iv', lk),
+  ];
+}
+
+/** Rotates and shifts: C0/C1 by imm8, D0/D1 by one, D2/D3 by CL. */
+function shiftForms(mnemonic: string, n: number, options: FormOptions = {}): Form[] {
+  return [
+    form(mnemonic, `d0 /${n}`, 'Eb,One', options),
+    form(mnemonic, `d1 /${n}`, 'Ev,One', options),
+    form(mnemonic, `c0 /${n}`, 'Eb,Ib', options),
+    form(mnemonic, `c1 /${n}`, 'Ev,Ib', options),
+    form(mnemonic, `d2 /${n}`, 'Eb,CL', options),
+    form(mnemonic, `d3 /${n}`, 'Ev,CL', options),
+  ];
+}
+
+/** String instructions: one byte-element form and one operand-size form. */
+function stringForms(mnemonic: string, byteOpcode: number): Form[] {
+  return [
+    form(mnemonic, byteOpcode.toString(16), '', { element: 8 }),
+    form(mnemonic, (byteOpcode + 1).toString(16), '', { element: 'v' }),
+  ];
+}
+
+export const FORMS: readonly Form[] = [
+  // Data movement.
+  form('mov', '88 /r', 'Eb,Gb'),
+  form('mov', '89 /r', 'Ev,Gv'),
+  form('mov', '8a /r', 'Gb,Eb'),
+  form('mov', '8b /r', 'Gv,Ev'),
+  form('mov', '8c /r', 'Esv,Sw'),
+  form('mov', '8e /r', 'Sw,Esv'),
+  form('mov', 'a0', 'AL,Ob'),
+  form('mov', 'a1', 'eAX,Ov'),
+  form('mov', 'a2', 'Ob,AL'),
+  form('mov', 'a3', 'Ov,eAX'),
+  form('mov', 'b0 +r', 'Zb,Ib'),
+  form('mov', 'b8 +r', 'Zv,Iv'),
+  form('mov', 'c6 /0', 'Eb,Ib'),
+  form('mov', 'c7 /0', 'Ev,Iv'),
+  form('mov', '0f 20 /r', 'Rd,Cd'),
+  form('mov', '0f 22 /r', 'Cd,Rd'),
+  form('movzx', '0f b6 /r', 'Gv,Eb'),
+  form('movzx', '0f b7 /r', 'Gv,Ew'),
+  form('movsx', '0f be /r', 'Gv,Eb'),
+  form('movsx', '0f bf /r', 'Gv,Ew'),
+  form('nop', '90', ''),
+  form('xchg', '90 +r', 'eAX,Zv', { notRegister0: true }),
+  form('xchg', '90 +r', 'Zv,eAX', { notRegister0: true, encodeOnly: true }),
+  form('xchg', '86 /r', 'Gb,Eb', LOCK),
+  form('xchg', '87 /r', 'Gv,Ev', LOCK),
+  form('push', '50 +r', 'Zv'),
+  form('push', '6a', 'Ibs'),
+  form('push', '68', 'Iv'),
+  form('push', 'ff /6', 'Ev'),
+  form('push', '06', 'ES'),
+  form('push', '0e', 'CS'),
+  form('push', '16', 'SS'),
+  form('push', '1e', 'DS'),
+  form('push', '0f a0', 'FS'),
+  form('push', '0f a8', 'GS'),
+  form('pop', '58 +r', 'Zv'),
+  form('pop', '8f /0', 'Ev'),
+  form('pop', '07', 'ES'),
+  form('pop', '17', 'SS'),
+  form('pop', '1f', 'DS'),
+  form('pop', '0f a1', 'FS'),
+  form('pop', '0f a9', 'GS'),
+  form('pusha', '60', ''),
+  form('popa', '61', ''),
+  form('lea', '8d /r', 'Gv,M'),
+  form('cbw', '98', ''),
+  form('cwd', '99', ''),
+  form('lahf', '9f', ''),
+  form('sahf', '9e', ''),
+  form('bswap', '0f c8 +r', 'Zd'),
+  form('xadd', '0f c0 /r', 'Eb,Gb', LOCK),
+  form('xadd', '0f c1 /r', 'Ev,Gv', LOCK),
+  form('cmpxchg', '0f b0 /r', 'Eb,Gb', LOCK),
+  form('cmpxchg', '0f b1 /r', 'Ev,Gv', LOCK),
+
+  // Arithmetic and logic.
+  ...aluForms('add', 0, true),
+  ...aluForms('or', 1, true),
+  ...aluForms('adc', 2, true),
+  ...aluForms('sbb', 3, true),
+  ...aluForms('and', 4, true),
+  ...aluForms('sub', 5, true),
+  ...aluForms('xor', 6, true),
+  ...aluForms('cmp', 7, false),
+  form('inc', '40 +r', 'Zv'),
+  form('inc', 'fe /0', 'Eb', LOCK),
+  form('inc', 'ff /0', 'Ev', LOCK),
+  form('dec', '48 +r', 'Zv'),
+  form('dec', 'fe /1', 'Eb', LOCK),
+  form('dec', 'ff /1', 'Ev', LOCK),
+  form('neg', 'f6 /3', 'Eb', LOCK),
+  form('neg', 'f7 /3', 'Ev', LOCK),
+  form('not', 'f6 /2', 'Eb', LOCK),
+  form('not', 'f7 /2', 'Ev', LOCK),
+  form('test', '84 /r', 'Eb,Gb'),
+  form('test', '85 /r', 'Ev,Gv'),
+  form('test', 'a8', 'AL,Ib'),
+  form('test', 'a9', 'eAX,Iv'),
+  form('test', 'f6 /0', 'Eb,Ib'),
+  form('test', 'f6 /1', 'Eb,Ib', ALIAS),
+  form('test', 'f7 /0', 'Ev,Iv'),
+  form('test', 'f7 /1', 'Ev,Iv', ALIAS),
+
+  // Shifts and rotates.
+  ...shiftForms('rol', 0),
+  ...shiftForms('ror', 1),
+  ...shiftForms('rcl', 2),
+  ...shiftForms('rcr', 3),
+  ...shiftForms('shl', 4),
+  ...shiftForms('shr', 5),
+  ...shiftForms('shl', 6, ALIAS),
+  ...shiftForms('sar', 7),
+  form('shld', '0f a4 /r', 'Ev,Gv,Ib'),
+  form('shld', '0f a5 /r', 'Ev,Gv,CL'),
+  form('shrd', '0f ac /r', 'Ev,Gv,Ib'),
+  form('shrd', '0f ad /r', 'Ev,Gv,CL'),
+
+  // Multiply and divide.
+  form('mul', 'f6 /4', 'Eb'),
+  form('mul', 'f7 /4', 'Ev'),
+  form('imul', 'f6 /5', 'Eb'),
+  form('imul', 'f7 /5', 'Ev'),
+  form('imul', '0f af /r', 'Gv,Ev'),
+  form('imul', '6b /r', 'Gv,Ev,Ibs'),
+  form('imul', '69 /r', 'Gv,Ev,Iv'),
+  form('div', 'f6 /6', 'Eb'),
+  form('div', 'f7 /6', 'Ev'),
+  form('idiv', 'f6 /7', 'Eb'),
+  form('idiv', 'f7 /7', 'Ev'),
+
+  // Decimal arithmetic.
+  form('daa', '27', ''),
+  form('das', '2f', ''),
+  form('aaa', '37', ''),
+  form('aas', '3f', ''),
+  form('aam', 'd4', 'Ib'),
+  form('aad', 'd5', 'Ib'),
+
+  // Bit operations.
+  form('bt', '0f a3 /r', 'Ev,Gv'),
+  form('bt', '0f ba /4', 'Ev,Ib'),
+  form('bts', '0f ab /r', 'Ev,Gv', LOCK),
+  form('bts', '0f ba /5', 'Ev,Ib', LOCK),
+  form('btr', '0f b3 /r', 'Ev,Gv', LOCK),
+  form('btr', '0f ba /6', 'Ev,Ib', LOCK),
+  form('btc', '0f bb /r', 'Ev,Gv', LOCK),
+  form('btc', '0f ba /7', 'Ev,Ib', LOCK),
+  form('bsf', '0f bc /r', 'Gv,Ev'),
+  form('bsr', '0f bd /r', 'Gv,Ev'),
+
+  // Strings.
+  ...stringForms('movs', 0xa4),
+  ...stringForms('cmps', 0xa6),
+  ...stringForms('stos', 0xaa),
+  ...stringForms('lods', 0xac),
+  ...stringForms('scas', 0xae),
+  ...stringForms('ins', 0x6c),
+  ...stringForms('outs', 0x6e),
+
+  // Control transfer.
+  form('jcc', '70 +cc', 'Jb'),
+  form('jcc', '0f 80 +cc', 'Jv'),
+  form('setcc', '0f 90 +cc', 'Eb', { regFieldIgnored: true }),
+  form('cmovcc', '0f 40 +cc', 'Gv,Ev'),
+  form('loop', 'e2', 'Jb'),
+  form('loope', 'e1', 'Jb'),
+  form('loopne', 'e0', 'Jb'),
+  form('jecxz', 'e3', 'Jb'),
+  form('jmp', 'eb', 'Jb'),
+  form('jmp', 'e9', 'Jv'),
+  form('jmp', 'ff /4', 'Ev'),
+  form('call', 'e8', 'Jv'),
+  form('call', 'ff /2', 'Ev'),
+  form('ret', 'c3', ''),
+  form('ret', 'c2', 'Iw'),
+  form('jmpf', 'ea', 'Ap'),
+  form('jmpf', 'ff /5', 'Mp'),
+  form('callf', '9a', 'Ap'),
+  form('callf', 'ff /3', 'Mp'),
+  form('retf', 'cb', ''),
+  form('retf', 'ca', 'Iw'),
+  form('enter', 'c8', 'Iw,Ib'),
+  form('leave', 'c9', ''),
+
+  // Interrupts and exceptions.
+  form('int3', 'cc', ''),
+  form('int', 'cd', 'Ib'),
+  form('into', 'ce', ''),
+  form('iret', 'cf', ''),
+  form('bound', '62 /r', 'Gv,Ma'),
+
+  // Flags and processor control.
+  form('hlt', 'f4', ''),
+  form('cmc', 'f5', ''),
+  form('clc', 'f8', ''),
+  form('stc', 'f9', ''),
+  form('cli', 'fa', ''),
+  form('sti', 'fb', ''),
+  form('cld', 'fc', ''),
+  form('std', 'fd', ''),
+  form('pushf', '9c', ''),
+  form('popf', '9d', ''),
+  form('cpuid', '0f a2', ''),
+  form('ud2', '0f 0b', ''),
+  form('wbinvd', '0f 09', ''),
+
+  // Input and output.
+  form('in', 'e4', 'AL,Ib'),
+  form('in', 'e5', 'eAX,Ib'),
+  form('in', 'ec', 'AL,DX'),
+  form('in', 'ed', 'eAX,DX'),
+  form('out', 'e6', 'Ib,AL'),
+  form('out', 'e7', 'Ib,eAX'),
+  form('out', 'ee', 'DX,AL'),
+  form('out', 'ef', 'DX,eAX'),
+
+  // System instructions.
+  form('sldt', '0f 00 /0', 'Esv'),
+  form('str', '0f 00 /1', 'Esv'),
+  form('lldt', '0f 00 /2', 'Ew'),
+  form('ltr', '0f 00 /3', 'Ew'),
+  form('verr', '0f 00 /4', 'Ew'),
+  form('verw', '0f 00 /5', 'Ew'),
+  form('sgdt', '0f 01 /0', 'Ms'),
+  form('sidt', '0f 01 /1', 'Ms'),
+  form('lgdt', '0f 01 /2', 'Ms'),
+  form('lidt', '0f 01 /3', 'Ms'),
+  form('smsw', '0f 01 /4', 'Esv'),
+  form('lmsw', '0f 01 /6', 'Ew'),
+  form('invlpg', '0f 01 /7', 'M'),
+  form('lar', '0f 02 /r', 'Gv,Esv'),
+  form('lsl', '0f 03 /r', 'Gv,Esv'),
+  form('clts', '0f 06', ''),
+];
+
+/** Every mnemonic of the map, each once, in table order. */
+export const MNEMONICS: readonly string[] = [...new Set(FORMS.map((f) => f.mnemonic))];
+
+const FORMS_BY_MNEMONIC: ReadonlyMap<string, readonly Form[]> = (() => {
+  const byMnemonic = new Map<string, Form[]>();
+  for (const f of FORMS) {
+    const list = byMnemonic.get(f.mnemonic) ?? [];
+    list.push(f);
+    byMnemonic.set(f.mnemonic, list);
+  }
+  return byMnemonic;
+})();
+
+/** The forms of a mnemonic in preference order (empty if unknown). */
+export function formsOf(mnemonic: string): readonly Form[] {
+  return FORMS_BY_MNEMONIC.get(mnemonic) ?? [];
+}
+
+/** Mnemonics whose condition is part of the opcode (`condition` in the AST). */
+export const CONDITIONAL_MNEMONICS: ReadonlySet<string> = new Set(
+  FORMS.filter((f) => f.low === 'cond').map((f) => f.mnemonic),
+);
+
+/** String mnemonics (`elementSize` in the AST). */
+export const STRING_MNEMONICS: ReadonlySet<string> = new Set(
+  FORMS.filter((f) => f.element !== null).map((f) => f.mnemonic),
+);
+
+/** String mnemonics whose REP prefix is a repeat-while-equal (F3) or -not-equal (F2). */
+export const COMPARING_STRING_MNEMONICS: ReadonlySet<string> = new Set(['cmps', 'scas']);
