@@ -1,0 +1,281 @@
+// The decoder: bytes -> instruction AST. Table-driven: the two opcode maps
+// (one-byte and 0F-escaped) are built once from FORMS, so a decode is a few
+// array look-ups plus the ModRM/SIB arithmetic.
+
+import type { Instruction, Operand, RepPrefix, SegmentName } from './ast';
+import type { Form } from './opcodes';
+import { COMPARING_STRING_MNEMONICS, FORMS } from './opcodes';
+import type { OperandSpec } from './operand-spec';
+import { FIXED_SEGMENT, MEMORY_ONLY_SPECS, RM_SPECS } from './operand-spec';
+
+export type DecodeResult =
+  | { readonly kind: 'ok'; readonly instruction: Instruction; readonly length: number }
+  /** Architectural #UD: the bytes are not an instruction. */
+  | { readonly kind: 'undefined'; readonly length: number }
+  /** Valid IA-32 that the model does not implement: a model error, not a fault. */
+  | { readonly kind: 'unsupported'; readonly reason: string }
+  /** The bytes ran out: `needed` bytes from the offset would let decoding go on. */
+  | { readonly kind: 'truncated'; readonly needed: number }
+  /** More than 15 bytes: #GP(0). */
+  | { readonly kind: 'too-long' };
+
+/** [ENC.LENGTH.1] No instruction is longer than 15 bytes. */
+export const MAX_INSTRUCTION_LENGTH = 15;
+
+interface Slot { readonly form: Form; readonly low: number }
+/** One opcode: either a form that needs no /digit, or up to eight by digit. */
+interface OpcodeEntry { plain: Slot | null; byDigit: (Slot | null)[] | null }
+
+function buildMap(escaped: boolean): (OpcodeEntry | null)[] {
+  const map: (OpcodeEntry | null)[] = new Array(256).fill(null);
+  for (const form of FORMS) {
+    if (form.encodeOnly) continue;
+    const isEscaped = form.opcode.length === 2;
+    if (isEscaped !== escaped) continue;
+    const last = form.opcode[form.opcode.length - 1]!;
+    const count = form.low === 'reg' ? 8 : form.low === 'cond' ? 16 : 1;
+    for (let low = 0; low < count; low++) {
+      if (form.notRegister0 && low === 0) continue;
+      const entry = (map[last + low] ??= { plain: null, byDigit: null });
+      // The first form listed for a slot wins (e.g. NOP before XCHG EAX, EAX).
+      if (form.digit === null) entry.plain ??= { form, low };
+      else {
+        entry.byDigit ??= new Array(8).fill(null);
+        entry.byDigit[form.digit] ??= { form, low };
+      }
+    }
+  }
+  return map;
+}
+
+const ONE_BYTE_MAP = buildMap(false);
+const ESCAPED_MAP = buildMap(true);
+
+/** 0F opcodes that are #UD by definition (UD0, UD1, and the unassigned 0F 04/0A/0C). */
+const ESCAPED_UNDEFINED: ReadonlySet<number> = new Set([0x04, 0x0a, 0x0c, 0xb9, 0xff]);
+
+/** One-byte opcodes that are valid IA-32 but not modelled, with the reason. */
+function unsupportedOneByte(opcode: number): string {
+  if (opcode >= 0xd8 && opcode <= 0xdf) return 'x87 floating-point instruction';
+  const names: Record<number, string> = {
+    0x63: 'ARPL', 0x9b: 'FWAIT', 0xc4: 'LES', 0xc5: 'LDS', 0xd6: 'SALC (undocumented)', 0xd7: 'XLAT', 0xf1: 'INT1 (ICEBP)',
+  };
+  return `${names[opcode] ?? `opcode ${opcode.toString(16)}`} is not modelled`;
+}
+
+const PREFIX_SEGMENT: Record<number, SegmentName> = { 0x26: 'es', 0x2e: 'cs', 0x36: 'ss', 0x3e: 'ds', 0x64: 'fs', 0x65: 'gs' };
+
+const TRUNCATED = (needed: number): DecodeResult => ({ kind: 'truncated', needed });
+
+/** Thrown inside the decoder only, to unwind to decode(); never escapes it. */
+class Stop { constructor(readonly result: DecodeResult) {} }
+
+class Cursor {
+  pos: number;
+  constructor(readonly bytes: ArrayLike<number>, readonly start: number) { this.pos = start; }
+  byte(): number {
+    const used = this.pos - this.start;
+    // [ENC.LENGTH.2] Reading a 16th byte is #GP(0), whether or not the bytes go on.
+    if (used >= MAX_INSTRUCTION_LENGTH) throw new Stop({ kind: 'too-long' });
+    if (this.pos >= this.bytes.length) throw new Stop(TRUNCATED(used + 1));
+    return this.bytes[this.pos++]! & 0xff;
+  }
+  little(n: number): number {
+    let v = 0;
+    for (let k = 0; k < n; k++) v += this.byte() * 2 ** (8 * k);
+    return v;
+  }
+}
+
+const signed8 = (b: number): number => (b << 24) >> 24;
+
+/** Decode the r/m half of ModRM as memory [ENC.MEM.*]. */
+function decodeMemory(c: Cursor, mod: number, rm: number, size: Extract<Operand, { kind: 'mem' }>['size']): Operand {
+  let base: number | null = rm;
+  let index: number | null = null;
+  let scale: 1 | 2 | 4 | 8 = 1;
+  if (rm === 4) {
+    // [ENC.MEM.2] r/m 100 means a SIB byte follows.
+    const sib = c.byte();
+    scale = (1 << (sib >> 6)) as 1 | 2 | 4 | 8;
+    const i = (sib >> 3) & 7;
+    // [ENC.MEM.4] SIB index 100 means no index (and the scale is then meaningless).
+    index = i === 4 ? null : i;
+    if (index === null) scale = 1;
+    base = sib & 7;
+    // [ENC.MEM.3] SIB base 101 with mod 00: no base, a disp32 follows.
+    if (base === 5 && mod === 0) base = null;
+  } else if (rm === 5 && mod === 0) {
+    // [ENC.MEM.1] mod 00 r/m 101: no base, no index, a disp32 follows.
+    base = null;
+  }
+  let disp = 0;
+  if (mod === 1) disp = signed8(c.byte()) >>> 0;
+  else if (mod === 2 || base === null) disp = c.little(4) >>> 0;
+  return { kind: 'mem', size, base, index, scale, disp };
+}
+
+function memorySize(spec: OperandSpec, os: 16 | 32): Extract<Operand, { kind: 'mem' }>['size'] {
+  switch (spec) {
+    case 'Eb': case 'Ob': return 8;
+    case 'Ev': case 'Ov': return os;
+    case 'M': return 0;
+    case 'Mp': return os === 16 ? 32 : 48;
+    case 'Ms': return 48;
+    case 'Ma': return os === 16 ? 32 : 64;
+    default: return 16; // Ew, Esv
+  }
+}
+
+function registerSize(spec: OperandSpec, os: 16 | 32): 8 | 16 | 32 {
+  if (spec === 'Eb' || spec === 'Gb' || spec === 'Zb') return 8;
+  if (spec === 'Ew') return 16;
+  if (spec === 'Rd' || spec === 'Zd') return 32;
+  return os;
+}
+
+function decodeAt(bytes: ArrayLike<number>, offset: number): DecodeResult {
+  const c = new Cursor(bytes, offset);
+  let operandSize: 16 | 32 = 32;
+  let segment: SegmentName | null = null;
+  let repByte: number | null = null;
+  let lock = false;
+  let opcode: number;
+  // [ENC.PREFIX.1] Prefixes come in any order and may repeat.
+  for (;;) {
+    const b = c.byte();
+    if (b === 0x66) operandSize = 16;
+    // [ENC.PREFIX.3] The address-size prefix is valid IA-32 but not modelled.
+    else if (b === 0x67) return { kind: 'unsupported', reason: 'address-size prefix 0x67 (16-bit addressing) is not modelled' };
+    // [ENC.PREFIX.2] Of several segment overrides, the last one counts.
+    else if (b in PREFIX_SEGMENT) segment = PREFIX_SEGMENT[b]!;
+    else if (b === 0xf2 || b === 0xf3) repByte = b;
+    else if (b === 0xf0) lock = true;
+    else { opcode = b; break; }
+  }
+  let entry: OpcodeEntry | null;
+  let escaped = false;
+  if (opcode === 0x0f) {
+    escaped = true;
+    opcode = c.byte();
+    // [ENC.UNSUPPORTED.2] F2/F3 before a 0F opcode select SSE-era instructions (POPCNT, TZCNT, MOVSS, ...).
+    if (repByte !== null) return { kind: 'unsupported', reason: `F2/F3 prefix with 0F ${opcode.toString(16)} (SSE and later extensions) is not modelled` };
+    if (ESCAPED_UNDEFINED.has(opcode)) return { kind: 'undefined', length: c.pos - offset };
+    entry = ESCAPED_MAP[opcode]!;
+    // [ENC.UNSUPPORTED.1] Valid opcodes outside DESIGN.md §3 are a model error, not #UD.
+    if (entry === null) return { kind: 'unsupported', reason: `opcode 0F ${opcode.toString(16).padStart(2, '0')} is not modelled` };
+  } else {
+    entry = ONE_BYTE_MAP[opcode]!;
+    if (entry === null) return { kind: 'unsupported', reason: unsupportedOneByte(opcode) };
+    if (opcode === 0x90 && repByte === 0xf3) return { kind: 'unsupported', reason: 'PAUSE is not modelled' };
+  }
+  let modrm = -1;
+  let slot = entry.plain;
+  if (entry.byDigit !== null) {
+    modrm = c.byte();
+    slot = entry.byDigit[(modrm >> 3) & 7] ?? null;
+    if (slot === null) {
+      // 0F 01 with a register operand is a family of later extensions (VMX, MONITOR, XGETBV, ...).
+      if (escaped && opcode === 0x01 && modrm >= 0xc0) return { kind: 'unsupported', reason: `0F 01 ${modrm.toString(16)} (a system extension) is not modelled` };
+      if (escaped && opcode === 0xc7) return { kind: 'unsupported', reason: 'CMPXCHG8B and other 0F C7 instructions are not modelled' };
+      // [ENC.UD.1] An unassigned /digit of a group is #UD.
+      return { kind: 'undefined', length: c.pos - offset };
+    }
+  }
+  const { form, low } = slot!;
+  if (form.mnemonic === 'bswap' && operandSize === 16) return { kind: 'unsupported', reason: 'BSWAP with a 16-bit operand (result undefined) is not modelled' };
+  if (form.modrm && modrm < 0) modrm = c.byte();
+  const mod = modrm >> 6;
+  const regField = (modrm >> 3) & 7;
+  const rmField = modrm & 7;
+  // [ENC.UD.2] A register where the form needs memory (LEA, LGDT, BOUND, far indirect, INVLPG) is #UD.
+  if (mod === 3 && form.operands.some((s) => MEMORY_ONLY_SPECS.has(s))) {
+    if (escaped && opcode === 0x01) return { kind: 'unsupported', reason: `0F 01 ${modrm.toString(16)} (a system extension) is not modelled` };
+    return { kind: 'undefined', length: c.pos - offset };
+  }
+  // [ENC.UD.3] MOV to or from CR1, CR5, CR6 or CR7 is #UD; a segment register number above 5 is #UD, and MOV to CS is #UD.
+  if (form.operands.includes('Cd') && !(regField === 0 || regField === 2 || regField === 3 || regField === 4)) return { kind: 'undefined', length: c.pos - offset };
+  if (form.operands.includes('Sw') && (regField > 5 || (form.operands[0] === 'Sw' && regField === 1))) return { kind: 'undefined', length: c.pos - offset };
+
+  let memory: Operand | null = null;
+  if (form.modrm && mod !== 3 && !form.operands.includes('Rd')) {
+    const rmSpec = form.operands.find((s) => RM_SPECS.has(s))!;
+    memory = decodeMemory(c, mod, rmField, memorySize(rmSpec, operandSize));
+  }
+  const operands: Operand[] = [];
+  for (const spec of form.operands) operands.push(decodeOperand(spec, c, operandSize, low, regField, rmField, memory));
+  // [ENC.PREFIX.5] LOCK is allowed only on the lockable instructions, and only with a memory destination.
+  if (lock && !(form.lockable && memory !== null)) return { kind: 'undefined', length: c.pos - offset };
+  const isString = form.element !== null;
+  // [ENC.PREFIX.6] F3/F2 before a string instruction are REP (REPE) and REPNE; elsewhere they are ignored.
+  let rep: RepPrefix | null = null;
+  if (isString && repByte !== null) {
+    rep = repByte === 0xf2 ? 'repne' : COMPARING_STRING_MNEMONICS.has(form.mnemonic) ? 'repe' : 'rep';
+  }
+  const usesSegment = memory !== null || isString || form.operands.includes('Ob') || form.operands.includes('Ov');
+  const instruction: Instruction = {
+    mnemonic: form.mnemonic,
+    operands,
+    operandSize,
+    // [ENC.PREFIX.7] A segment override on an instruction without a memory operand has no effect and is not recorded.
+    segment: usesSegment ? segment : null,
+    rep,
+    lock,
+    ...(form.low === 'cond' ? { condition: low } : {}),
+    ...(isString ? { elementSize: form.element === 8 ? 8 : operandSize } : {}),
+  };
+  return { kind: 'ok', instruction, length: c.pos - offset };
+}
+
+function decodeOperand(
+  spec: OperandSpec, c: Cursor, os: 16 | 32, low: number, regField: number, rmField: number, memory: Operand | null,
+): Operand {
+  switch (spec) {
+    case 'Eb': case 'Ev': case 'Ew': case 'Esv': case 'M': case 'Mp': case 'Ms': case 'Ma':
+      return memory ?? { kind: 'reg', size: registerSize(spec, os), reg: rmField };
+    case 'Rd': return { kind: 'reg', size: 32, reg: rmField };
+    case 'Gb': case 'Gv': return { kind: 'reg', size: registerSize(spec, os), reg: regField };
+    case 'Sw': return { kind: 'sreg', reg: regField };
+    case 'Cd': return { kind: 'creg', reg: regField as 0 | 2 | 3 | 4 };
+    case 'Zb': case 'Zv': case 'Zd': return { kind: 'reg', size: registerSize(spec, os), reg: low };
+    case 'AL': return { kind: 'reg', size: 8, reg: 0 };
+    case 'eAX': return { kind: 'reg', size: os, reg: 0 };
+    case 'CL': return { kind: 'reg', size: 8, reg: 1 };
+    case 'DX': return { kind: 'reg', size: 16, reg: 2 };
+    case 'One': return { kind: 'imm', size: 8, value: 1 };
+    case 'Ib': return { kind: 'imm', size: 8, value: c.byte() };
+    case 'Iw': return { kind: 'imm', size: 16, value: c.little(2) };
+    case 'Iv': return { kind: 'imm', size: os, value: c.little(os / 8) };
+    // [ENC.IMM.1] A sign-extended imm8 is stored at the operand size, already extended.
+    case 'Ibs': {
+      const v = signed8(c.byte());
+      return { kind: 'imm', size: os, value: os === 32 ? v >>> 0 : v & 0xffff };
+    }
+    case 'Jb': return { kind: 'rel', size: 8, offset: signed8(c.byte()) };
+    case 'Jv': {
+      const v = c.little(os / 8);
+      return { kind: 'rel', size: os, offset: os === 32 ? v | 0 : (v << 16) >> 16 };
+    }
+    case 'Ap': {
+      const offset = c.little(os / 8);
+      return { kind: 'far', selector: c.little(2), offset };
+    }
+    case 'Ob': case 'Ov':
+      return { kind: 'mem', size: spec === 'Ob' ? 8 : os, base: null, index: null, scale: 1, disp: c.little(4) >>> 0 };
+    default: return { kind: 'sreg', reg: FIXED_SEGMENT[spec]! };
+  }
+}
+
+/**
+ * Decode one instruction at `offset` of `bytes`. Never throws: every outcome
+ * (an instruction, #UD, a model error, running out of bytes, the 15-byte
+ * limit) is a case of DecodeResult.
+ */
+export function decode(bytes: ArrayLike<number>, offset = 0): DecodeResult {
+  try {
+    return decodeAt(bytes, offset);
+  } catch (e) {
+    if (e instanceof Stop) return e.result;
+    throw e;
+  }
+}

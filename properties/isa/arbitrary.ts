@@ -1,0 +1,142 @@
+// Arbitrary instructions, derived from the opcode map: pick a form, then
+// fill each operand spec with edge-biased values. Only canonical ASTs come
+// out (decode(encode(i)) is i): the one non-canonical shape a form can make
+// is filtered out below, with its reason.
+
+import fc from 'fast-check';
+import type { Instruction, Operand, RepPrefix, SegmentName } from '../../model/isa/ast';
+import { SEGMENT_NAMES } from '../../model/isa/ast';
+import type { Form } from '../../model/isa/opcodes';
+import { COMPARING_STRING_MNEMONICS, FORMS } from '../../model/isa/opcodes';
+import type { OperandSpec } from '../../model/isa/operand-spec';
+import { FIXED_SEGMENT, SIZED_BY_OPERAND_SIZE } from '../../model/isa/operand-spec';
+
+const EDGE_32 = [0, 1, 0x7f, 0x80, 0xff, 0x7fff, 0x8000, 0xffff, 0x7fffffff, 0x80000000, 0xffffffff, 0xffffff80, 0xffffff7f];
+
+/** An unsigned value of `bits` bits, biased toward 0, 1, sign boundaries and all ones. */
+export function edgeBiased(bits: 8 | 16 | 32): fc.Arbitrary<number> {
+  const mask = bits === 32 ? 0xffffffff : (1 << bits) - 1;
+  const edges = [...new Set(EDGE_32.map((v) => (v & mask) >>> 0))];
+  return fc.oneof(
+    { weight: 1, arbitrary: fc.constantFrom(...edges) },
+    { weight: 1, arbitrary: fc.integer({ min: 0, max: mask }).map((v) => v >>> 0) },
+  );
+}
+
+/** A value of `bits` bits that an imm8 sign-extends to. */
+function signExtendedByte(bits: 16 | 32): fc.Arbitrary<number> {
+  return fc.oneof(fc.constantFrom(0, 1, 0x7f, -1, -128), fc.integer({ min: -128, max: 127 }))
+    .map((v) => (bits === 32 ? v >>> 0 : v & 0xffff));
+}
+
+const register = (size: 8 | 16 | 32, min = 0): fc.Arbitrary<Operand> =>
+  fc.integer({ min, max: 7 }).map((reg) => ({ kind: 'reg' as const, size, reg }));
+
+const displacement: fc.Arbitrary<number> = fc.oneof(
+  fc.constantFrom(0, 1, 0x7f, 0x80, 0xffffff80, 0xffffff7f, 0xffffffff, 0x7fffffff, 0x80000000),
+  fc.integer({ min: -128, max: 127 }).map((v) => v >>> 0),
+  fc.integer({ min: 0, max: 0xffffffff }),
+);
+
+/** A memory operand of every ModRM/SIB shape: no base, base, base+index, index only. */
+export function memory(size: Extract<Operand, { kind: 'mem' }>['size']): fc.Arbitrary<Operand> {
+  return fc.record({
+    base: fc.option(fc.integer({ min: 0, max: 7 }), { freq: 5 }),
+    index: fc.option(fc.constantFrom(0, 1, 2, 3, 5, 6, 7), { freq: 2 }),
+    scale: fc.constantFrom(1 as const, 2 as const, 4 as const, 8 as const),
+    disp: displacement,
+  }).map(({ base, index, scale, disp }) => ({
+    kind: 'mem' as const, size, base, index, scale: index === null ? (1 as const) : scale, disp,
+  }));
+}
+
+function operand(spec: OperandSpec, os: 16 | 32, position: number): fc.Arbitrary<Operand> {
+  switch (spec) {
+    case 'Eb': return fc.oneof(register(8), memory(8));
+    case 'Ev': return fc.oneof(register(os), memory(os));
+    case 'Ew': return fc.oneof(register(16), memory(16));
+    case 'Esv': return fc.oneof(register(os), memory(16));
+    case 'Gb': return register(8);
+    case 'Gv': return register(os);
+    case 'M': return memory(0);
+    case 'Mp': return memory(os === 16 ? 32 : 48);
+    case 'Ms': return memory(48);
+    case 'Ma': return memory(os === 16 ? 32 : 64);
+    case 'Ib': return edgeBiased(8).map((value) => ({ kind: 'imm' as const, size: 8 as const, value }));
+    case 'Iw': return edgeBiased(16).map((value) => ({ kind: 'imm' as const, size: 16 as const, value }));
+    case 'Iv': return edgeBiased(os).map((value) => ({ kind: 'imm' as const, size: os, value }));
+    case 'Ibs': return signExtendedByte(os).map((value) => ({ kind: 'imm' as const, size: os, value }));
+    case 'Jb': return fc.integer({ min: -128, max: 127 }).map((offset) => ({ kind: 'rel' as const, size: 8 as const, offset }));
+    case 'Jv': return fc.integer({ min: -0x80000000, max: 0x7fffffff }).map((offset) => ({ kind: 'rel' as const, size: 32 as const, offset }));
+    case 'Ap': return fc.record({ selector: edgeBiased(16), offset: edgeBiased(os) }).map((f) => ({ kind: 'far' as const, ...f }));
+    case 'Ob': return displacement.map((disp) => ({ kind: 'mem' as const, size: 8 as const, base: null, index: null, scale: 1 as const, disp }));
+    case 'Ov': return displacement.map((disp) => ({ kind: 'mem' as const, size: os, base: null, index: null, scale: 1 as const, disp }));
+    // MOV to CS is #UD: a segment-register destination is never CS.
+    case 'Sw': return fc.constantFrom(...(position === 0 ? [0, 2, 3, 4, 5] : [0, 1, 2, 3, 4, 5])).map((reg) => ({ kind: 'sreg' as const, reg }));
+    case 'Cd': return fc.constantFrom(0 as const, 2 as const, 3 as const, 4 as const).map((reg) => ({ kind: 'creg' as const, reg }));
+    case 'Rd': case 'Zd': return register(32);
+    case 'Zb': return register(8);
+    case 'Zv': return register(os);
+    case 'AL': return fc.constant({ kind: 'reg' as const, size: 8 as const, reg: 0 });
+    case 'eAX': return fc.constant({ kind: 'reg' as const, size: os, reg: 0 });
+    case 'CL': return fc.constant({ kind: 'reg' as const, size: 8 as const, reg: 1 });
+    case 'DX': return fc.constant({ kind: 'reg' as const, size: 16 as const, reg: 2 });
+    case 'One': return fc.constant({ kind: 'imm' as const, size: 8 as const, value: 1 });
+    default: return fc.constant({ kind: 'sreg' as const, reg: FIXED_SEGMENT[spec]! });
+  }
+}
+
+const SIZE_SENSITIVE_WITHOUT_OPERANDS = new Set(['cbw', 'cwd', 'pusha', 'popa', 'pushf', 'popf', 'iret', 'ret', 'retf', 'enter', 'leave', 'push', 'pop']);
+
+/** Operand sizes worth generating for a form: 16 only where the prefix changes something. */
+function operandSizes(form: Form): (16 | 32)[] {
+  if (form.operands.some((s) => s === 'Jb' || s === 'Jv')) return [32];
+  if (form.mnemonic === 'bswap') return [32];
+  const sized = form.operands.some((s) => SIZED_BY_OPERAND_SIZE.has(s)) || form.element === 'v' ||
+    SIZE_SENSITIVE_WITHOUT_OPERANDS.has(form.mnemonic);
+  return sized ? [32, 16] : [32];
+}
+
+/** One of the non-canonical shapes: XCHG r, EAX is encoded as 90+r, which decodes as XCHG EAX, r. */
+function isCanonical(i: Instruction): boolean {
+  if (i.mnemonic === 'xchg') {
+    const [a, b] = i.operands;
+    if (a?.kind === 'reg' && b?.kind === 'reg' && b.reg === 0 && a.reg !== 0 && b.size !== 8) return false;
+  }
+  return true;
+}
+
+export function arbInstructionOfForm(form: Form): fc.Arbitrary<Instruction> {
+  return fc.constantFrom(...operandSizes(form)).chain((os) => {
+    const ops = fc.tuple(...form.operands.map((s, k) => operand(s, os, k)));
+    const isString = form.element !== null;
+    return fc.record({
+      operands: ops,
+      condition: fc.integer({ min: 0, max: 15 }),
+      segment: fc.option(fc.constantFrom<SegmentName>(...SEGMENT_NAMES), { freq: 3 }),
+      rep: fc.option(fc.constantFrom<'first' | 'repne'>('first', 'repne'), { freq: 2 }),
+      lock: fc.boolean(),
+    }).map(({ operands, condition, segment, rep, lock }): Instruction => {
+      const hasMemory = operands.some((o) => o.kind === 'mem');
+      const repPrefix: RepPrefix | null = !isString || rep === null ? null
+        : rep === 'repne' ? 'repne' : COMPARING_STRING_MNEMONICS.has(form.mnemonic) ? 'repe' : 'rep';
+      return {
+        mnemonic: form.mnemonic,
+        operands,
+        operandSize: os,
+        segment: hasMemory || isString ? segment : null,
+        rep: repPrefix,
+        lock: lock && form.lockable && hasMemory,
+        ...(form.low === 'cond' ? { condition } : {}),
+        ...(isString ? { elementSize: form.element === 8 ? 8 : os } : {}),
+      };
+    });
+  }).filter(isCanonical);
+}
+
+const ENCODABLE_FORMS = FORMS.filter((f) => !f.decodeOnly && !f.encodeOnly);
+
+/** A canonical instruction drawn uniformly over the encodable forms of the map. */
+export function arbInstruction(): fc.Arbitrary<Instruction> {
+  return fc.constantFrom(...ENCODABLE_FORMS).chain(arbInstructionOfForm);
+}
