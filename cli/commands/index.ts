@@ -1,4 +1,5 @@
+import { register as gencases } from './gencases';
 import type { Command } from 'commander';
 
 /** Each verb registers itself on the program; add new verbs to this list. */
-export const commands: Array<(program: Command) => void> = [];
+export const commands: Array<(program: Command) => void> = [gencases];
