@@ -4,17 +4,37 @@
 import type { Instruction } from '../isa/ast';
 import type { MachineState } from './state';
 import type { Handler, Outcome } from './outcome';
-import { systemHandlers } from './system/index';
+import { arithmeticHandlers } from './instructions/arithmetic';
+import { dataHandlers } from './instructions/data';
+import { multiplyHandlers } from './instructions/multiply';
+import { stackHandlers } from './instructions/stack';
+import { stringHandlers } from './instructions/strings';
+import { moveControlRegister, moveSegment, popSegment, pushSegment, systemHandlers } from './system/index';
 
 /** Every handler by mnemonic. Later records override earlier ones. */
 export const handlers: Readonly<Record<string, Handler>> = {
+  ...arithmeticHandlers,
+  ...dataHandlers,
+  ...multiplyHandlers,
+  ...stackHandlers,
+  ...stringHandlers,
   ...systemHandlers,
 };
+
+/** MOV, PUSH and POP of segment and control registers share their mnemonic
+ * with the user-level forms; they go to the system handlers. */
+function systemForm(instr: Instruction): Handler | undefined {
+  const m = instr.mnemonic;
+  if (m !== 'mov' && m !== 'push' && m !== 'pop') return undefined;
+  if (instr.operands.some((op) => op.kind === 'creg')) return moveControlRegister;
+  if (!instr.operands.some((op) => op.kind === 'sreg')) return undefined;
+  return m === 'mov' ? moveSegment : m === 'push' ? pushSegment : popSegment;
+}
 
 /** Execute `instr` (already fetched and decoded; nextEip is the address just
  * after it). Mnemonics without a handler are model errors, never #UD. */
 export function execute(state: MachineState, instr: Instruction, nextEip: number): Outcome {
-  const handler = handlers[instr.mnemonic];
+  const handler = systemForm(instr) ?? handlers[instr.mnemonic];
   if (handler === undefined) return { kind: 'model-error', message: `instruction '${instr.mnemonic}' is not implemented by the model` };
   return handler(state, instr, nextEip);
 }

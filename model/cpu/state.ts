@@ -43,6 +43,9 @@ export interface MachineState {
   readonly instructionCount: number;
   /** True after HLT until an interrupt is delivered. */
   readonly halted: boolean;
+  /** Set by an STI that changed IF from 0 to 1: interrupts are not
+   * recognised before the next instruction completes. */
+  readonly interruptShadow: boolean;
   /** Ghost: EFLAGS bits left architecturally undefined by the most recent
    * flag-writing instructions (see eflags.ts withFlags). Absent from impl. */
   readonly undefinedFlags: number;
@@ -82,6 +85,7 @@ export function initialState(memorySize: number): MachineState {
     devices: initialDevices,
     instructionCount: 0,
     halted: false,
+    interruptShadow: false,
     undefinedFlags: 0,
   };
 }
@@ -117,6 +121,7 @@ export function fromCommon(state: MachineState, common: CommonState): MachineSta
     gdtr: common.gdtr, idtr: common.idtr, ldtr: common.ldtr, tr: common.tr,
     tlb: emptyTlb,
     halted: common.halted,
+    interruptShadow: false,
     instructionCount: common.instructionCount,
     undefinedFlags: 0,
   };

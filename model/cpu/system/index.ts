@@ -1,4 +1,15 @@
-// The system-level instruction handlers, merged.
+// The system-level instruction handlers, merged. MOV/PUSH/POP with a segment
+// or control register operand are routed to their handlers by execute.ts.
 import type { Handler } from '../outcome';
+import { flagHandlers } from './flags';
+import { ioHandlers } from './io';
+import { tableHandlers } from './tables';
+import { segmentHandlers } from './segments';
+import { transferHandlers } from './transfers';
 
-export const systemHandlers: Readonly<Record<string, Handler>> = {};
+export { moveControlRegister } from './tables';
+export { moveSegment, pushSegment, popSegment } from './segments';
+
+export const systemHandlers: Readonly<Record<string, Handler>> = {
+  ...flagHandlers, ...ioHandlers, ...tableHandlers, ...segmentHandlers, ...transferHandlers,
+};

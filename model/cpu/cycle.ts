@@ -1,0 +1,171 @@
+// One step of the machine: deliver a pending interrupt, or wait in HLT, or
+// fetch, decode and execute one instruction, delivering any exception it
+// raises (with the double-fault and shutdown rules).
+import type { Instruction } from '../isa/ast';
+import type { StepEvent } from '../machine';
+import type { MachineState } from './state';
+import { cpl } from './context';
+import { readPhysical } from './memory';
+import { translate } from './paging';
+import { execute } from './execute';
+import { deliverInterrupt, type EventSource } from './interrupts';
+import { acknowledgeInterrupt, advanceTime, instructionsUntilTimer, interruptPending } from './devices';
+import { IF } from './eflags';
+import { fault, Vector, type Fault } from './outcome';
+
+/** The decoder's answer, as model/isa/decoder.ts gives it. */
+export type DecodeResult =
+  | { readonly kind: 'ok'; readonly instruction: Instruction; readonly length: number }
+  | { readonly kind: 'undefined'; readonly length?: number }
+  | { readonly kind: 'unsupported'; readonly reason: string }
+  | { readonly kind: 'truncated'; readonly needed?: number }
+  | { readonly kind: 'too-long' };
+export type Decoder = (bytes: ArrayLike<number>, offset?: number) => DecodeResult;
+
+export interface StepResult {
+  readonly state: MachineState;
+  readonly event: StepEvent;
+}
+
+/** The longest legal instruction. */
+const MAX_LENGTH = 15;
+
+type Fetched =
+  | { readonly kind: 'ok'; readonly instruction: Instruction; readonly length: number; readonly state: MachineState }
+  | Fault
+  | { readonly kind: 'model-error'; readonly message: string };
+
+/**
+ * [EXC.FETCH.1] Fetch and decode the instruction at CS:EIP. Bytes are
+ * fetched a page at a time and only as far as the decoder needs them: a
+ * fetch crosses into the next page only if the instruction does, so the page
+ * fault of a fetch names the first missing byte. Bytes past the CS limit
+ * fault #GP(0); more than 15 bytes fault #GP(0); an undefined opcode #UD.
+ */
+function fetch(state: MachineState, decode: Decoder): Fetched {
+  const cs = state.segments.cs;
+  const user = cpl(state) === 3;
+  const bytes: number[] = [];
+  let s = state;
+  for (;;) {
+    const offset = (state.eip + bytes.length) >>> 0;
+    if (bytes.length >= MAX_LENGTH) return fault(Vector.GP, 0);
+    if (offset > cs.limit || (bytes.length > 0 && offset === 0)) return fault(Vector.GP, 0);
+    const linear = (cs.base + offset) >>> 0;
+    const t = translate(s, linear, { write: false, user });
+    if (t.kind !== 'ok') return t;
+    s = t.value.state;
+    const count = Math.min(MAX_LENGTH - bytes.length, 0x1000 - (linear & 0xfff), cs.limit - offset + 1);
+    for (let i = 0; i < count; i++) bytes.push(readPhysical(s.memory, t.value.physical + i, 1));
+    const decoded = decode(bytes);
+    switch (decoded.kind) {
+      case 'ok': return { kind: 'ok', instruction: decoded.instruction, length: decoded.length, state: s };
+      case 'undefined': return fault(Vector.UD, null);
+      case 'unsupported': return { kind: 'model-error', message: `unsupported instruction at ${hex(state.eip)}: ${decoded.reason}` };
+      case 'too-long': return fault(Vector.GP, 0);
+      case 'truncated': continue;
+    }
+  }
+}
+
+const hex = (n: number): string => `0x${(n >>> 0).toString(16).padStart(8, '0')}`;
+
+type ExceptionClass = 'benign' | 'contributory' | 'page-fault' | 'double-fault';
+
+/** [EXC.CLASS.1] #DE, #TS, #NP, #SS and #GP are contributory; #PF is its
+ * own class; every other exception and every interrupt is benign. */
+function classify(vector: number): ExceptionClass {
+  if (vector === Vector.DF) return 'double-fault';
+  if (vector === Vector.PF) return 'page-fault';
+  if ([Vector.DE, Vector.TS, Vector.NP, Vector.SS, Vector.GP].includes(vector as 0)) return 'contributory';
+  return 'benign';
+}
+
+/**
+ * Deliver an event, applying the rules for an exception raised while
+ * delivering another. [EXC.DF.1] contributory then contributory, or #PF then
+ * #PF or contributory, becomes #DF (error code 0, return EIP of the first
+ * event). [EXC.DF.2] Any other pair is handled serially: the second
+ * exception is delivered instead. [EXC.DF.3] An exception while delivering
+ * #DF shuts the processor down (a triple fault).
+ */
+export function deliverEvent(state: MachineState, first: { vector: number; errorCode: number | null; address?: number }, source: EventSource, returnEip: number): StepResult {
+  let base = state;
+  let current = first;
+  let currentSource = source;
+  let eip = returnEip;
+  for (;;) {
+    // [EXC.CR2.1] CR2 is loaded with the faulting linear address when a #PF
+    // is raised, before its delivery starts.
+    if (current.vector === Vector.PF && current.address !== undefined) base = { ...base, cr2: current.address >>> 0 };
+    const delivered = deliverInterrupt(base, current.vector, current.errorCode, currentSource, eip);
+    if (delivered.kind === 'ok') {
+      const event: StepEvent = currentSource === 'external'
+        ? { kind: 'interrupt', vector: current.vector }
+        : { kind: 'exception', vector: current.vector, errorCode: current.errorCode };
+      return { state: delivered.value, event };
+    }
+    if (delivered.kind === 'model-error') return { state: base, event: { kind: 'model-error', message: delivered.message } };
+    const firstClass = currentSource === 'exception' ? classify(current.vector) : 'benign';
+    const second = classify(delivered.vector);
+    if (firstClass === 'double-fault') {
+      return { state: { ...base, halted: true }, event: { kind: 'shutdown', reason: `triple fault: vector ${delivered.vector} while delivering #DF` } };
+    }
+    const double = (firstClass === 'contributory' && second === 'contributory')
+      || (firstClass === 'page-fault' && (second === 'contributory' || second === 'page-fault'));
+    current = double ? { vector: Vector.DF, errorCode: 0 } : delivered;
+    currentSource = 'exception';
+    if (double) eip = returnEip;
+  }
+}
+
+/**
+ * One step. Order: [EXC.INTR.1] a pending, unmasked PIC interrupt is
+ * delivered when IF = 1 and no STI shadow is active; [EXC.HALT.1] in HLT,
+ * time jumps to the next timer interrupt if one can wake the processor,
+ * else the step reports 'halted'; otherwise one instruction executes.
+ */
+export function stepWith(state: MachineState, decode: Decoder): StepResult {
+  if (state.devices.exitCode !== null) return { state, event: { kind: 'exit', code: state.devices.exitCode } };
+  const shadow = state.interruptShadow;
+  let s: MachineState = shadow ? { ...state, interruptShadow: false } : state;
+
+  if (s.halted && !(s.eflags & IF && interruptPending(s.devices))) {
+    const wait = instructionsUntilTimer(s.devices);
+    if ((s.eflags & IF) === 0 || wait === null) return { state: s, event: { kind: 'halted' } };
+    s = { ...s, devices: advanceTime(s.devices, wait) };
+    if (!interruptPending(s.devices)) return { state: s, event: { kind: 'halted' } };
+  }
+  if ((s.eflags & IF) !== 0 && !shadow && interruptPending(s.devices)) {
+    const ack = acknowledgeInterrupt(s.devices);
+    if (ack !== null) {
+      return deliverEvent({ ...s, devices: ack.devices, halted: false }, { vector: ack.vector, errorCode: null }, 'external', s.eip);
+    }
+  }
+
+  const fetched = fetch(s, decode);
+  if (fetched.kind === 'fault') return deliverEvent(s, fetched, 'exception', s.eip);
+  if (fetched.kind === 'model-error') return { state: s, event: fetched };
+  const nextEip = (s.eip + fetched.length) >>> 0;
+  const outcome = execute(fetched.state, fetched.instruction, nextEip);
+  switch (outcome.kind) {
+    case 'fault':
+      // [EXC.FAULT.1] A fault leaves the state as before the instruction
+      // (paging-structure A/D bits and TLB fills from the fetch included)
+      // and pushes the faulting instruction's EIP.
+      return deliverEvent(fetched.state, outcome, 'exception', s.eip);
+    case 'model-error':
+      return { state: s, event: outcome };
+    case 'ok':
+    case 'halt': {
+      const retired: MachineState = {
+        ...outcome.state,
+        instructionCount: outcome.state.instructionCount + 1,
+        devices: advanceTime(outcome.state.devices, 1),
+      };
+      if (retired.devices.exitCode !== null) return { state: retired, event: { kind: 'exit', code: retired.devices.exitCode } };
+      return { state: retired, event: outcome.kind === 'halt' ? { kind: 'halted' } : { kind: 'retired' } };
+    }
+  }
+}
+

@@ -1,0 +1,115 @@
+// Delivering an interrupt or exception through the IDT: interrupt and trap
+// gates, same-ring and inner-ring entry with the stack switch.
+import type { MachineState } from './state';
+import { cpl, push, readLinear } from './context';
+import { fetchDescriptor, isCode, isConforming, markAccessed, parseDescriptor, parseGate, SystemType } from './descriptors';
+import { codeCache, eipWithin, innerStack } from './stack-switch';
+import { IF, NT, RF, TF, VM } from './eflags';
+import { fault, Vector, type Result } from './outcome';
+
+/** Where an event comes from: it decides the EXT bit of error codes and
+ * whether the gate's DPL is checked. */
+export type EventSource = 'exception' | 'software' | 'external';
+
+export type DeliveryResult = Result<MachineState> | { readonly kind: 'model-error'; readonly message: string };
+
+/**
+ * Enter the handler for `vector`. `returnEip` is the EIP pushed: the
+ * faulting instruction for faults, the next instruction for traps and
+ * software interrupts, the interrupted instruction for external interrupts.
+ */
+export function deliverInterrupt(state: MachineState, vector: number, errorCode: number | null, source: EventSource, returnEip: number): DeliveryResult {
+  // [EXC.EXT.1] EXT (error-code bit 0) is 1 for events the program did not
+  // cause with INT n/INT3/INTO: exceptions and external interrupts.
+  const ext = source === 'software' ? 0 : 1;
+  // [EXC.IDT.1] An IDT error code names the gate: vector * 8 + 2 (IDT bit) + EXT.
+  const gateCode = vector * 8 + 2 + ext;
+  const level = cpl(state);
+
+  // [EXC.IDT.2] The gate must lie within the IDT limit, else #GP(gate code).
+  if (vector * 8 + 7 > state.idtr.limit) return fault(Vector.GP, gateCode);
+  const low = readLinear(state, state.idtr.base + vector * 8, 4, false);
+  if (low.kind !== 'ok') return low;
+  const high = readLinear(low.value.state, state.idtr.base + vector * 8 + 4, 4, false);
+  if (high.kind !== 'ok') return high;
+  let s = high.value.state;
+  const gate = parseGate(low.value.value, high.value.value);
+  const system = (high.value.value & 0x1000) === 0;
+  const known = [SystemType.TASK_GATE, SystemType.INTERRUPT_GATE16, SystemType.TRAP_GATE16, SystemType.INTERRUPT_GATE32, SystemType.TRAP_GATE32] as number[];
+  // [EXC.IDT.3] Anything but a task, interrupt or trap gate: #GP(gate code).
+  if (!system || !known.includes(gate.type)) return fault(Vector.GP, gateCode);
+  // [EXC.IDT.4] INT n, INT3 and INTO need gate DPL >= CPL, else #GP(gate code);
+  // exceptions and external interrupts ignore the gate's DPL.
+  if (source === 'software' && gate.dpl < level) return fault(Vector.GP, gateCode);
+  // [EXC.IDT.5] A not-present gate faults #NP(gate code).
+  if (!gate.present) return fault(Vector.NP, gateCode);
+  // [EXC.IDT.6] Task gates (hardware task switching) and 16-bit gates are
+  // outside our subset: the model stops with a model error rather than
+  // pretend to know what the processor does.
+  if (gate.type === SystemType.TASK_GATE) return { kind: 'model-error', message: `vector ${vector}: task gates are not supported` };
+  if (gate.type === SystemType.INTERRUPT_GATE16 || gate.type === SystemType.TRAP_GATE16) {
+    return { kind: 'model-error', message: `vector ${vector}: 16-bit interrupt/trap gates are not supported` };
+  }
+
+  // [EXC.TARGET.1] The gate's code selector must be non-null (#GP(EXT)),
+  // within its table (#GP(selector + EXT)), a code segment with DPL <= CPL
+  // (#GP(selector + EXT)) and present (#NP(selector + EXT)).
+  if ((gate.selector & 0xfffc) === 0) return fault(Vector.GP, ext);
+  const fetched = fetchDescriptor(s, gate.selector, Vector.GP, ext);
+  if (fetched.kind !== 'ok') return fetched;
+  s = fetched.value.state;
+  const target = parseDescriptor(fetched.value.low, fetched.value.high);
+  const targetCode = (gate.selector & 0xfffc) | ext;
+  if (!isCode(target) || target.dpl > level) return fault(Vector.GP, targetCode);
+  if (!target.present) return fault(Vector.NP, targetCode);
+
+  const oldEflags = state.eflags;
+  const oldCs = state.segments.cs.selector;
+  let entered: MachineState;
+  let newCpl: number;
+  if (!isConforming(target) && target.dpl < level) {
+    // [EXC.ENTRY.2] To an inner ring: switch to the TSS stack of ring DPL and
+    // push the old SS and ESP there first.
+    newCpl = target.dpl;
+    const stack = innerStack(s, newCpl, ext);
+    if (stack.kind !== 'ok') return stack;
+    const regs = stack.value.state.regs.slice();
+    regs[4] = stack.value.esp;
+    const switched: MachineState = {
+      ...stack.value.state, regs,
+      segments: { ...stack.value.state.segments, ss: stack.value.ss, cs: codeCache(gate.selector, target, newCpl) },
+    };
+    const pushedSs = push(switched, state.segments.ss.selector, 32);
+    if (pushedSs.kind !== 'ok') return pushedSs;
+    const pushedEsp = push(pushedSs.value, state.regs[4]!, 32);
+    if (pushedEsp.kind !== 'ok') return pushedEsp;
+    entered = pushedEsp.value;
+  } else {
+    // [EXC.ENTRY.1] Same ring (or a conforming target): the current stack.
+    newCpl = level;
+    entered = { ...s, segments: { ...s.segments, cs: codeCache(gate.selector, target, newCpl) } };
+  }
+  // [EXC.ENTRY.3] Then EFLAGS, CS (zero-extended to 32 bits: the manual
+  // lets processors leave the upper half alone; we choose zero) and EIP are
+  // pushed, then the error code if the event has one.
+  for (const value of [oldEflags, oldCs, returnEip]) {
+    const pushed = push(entered, value, 32);
+    if (pushed.kind !== 'ok') return pushed;
+    entered = pushed.value;
+  }
+  if (errorCode !== null) {
+    const pushed = push(entered, errorCode, 32);
+    if (pushed.kind !== 'ok') return pushed;
+    entered = pushed.value;
+  }
+  if (!eipWithin(entered.segments.cs, gate.offset)) return fault(Vector.GP, ext);
+  const marked = markAccessed(entered, fetched.value);
+  if (marked.kind !== 'ok') return marked;
+  // [EXC.ENTRY.4] TF, NT, RF and VM are cleared; an interrupt gate also
+  // clears IF, a trap gate leaves it.
+  const cleared = TF | NT | RF | VM | (gate.type === SystemType.INTERRUPT_GATE32 ? IF : 0);
+  return {
+    kind: 'ok',
+    value: { ...marked.value, eip: gate.offset, eflags: (oldEflags & ~cleared) >>> 0, undefinedFlags: marked.value.undefinedFlags & ~cleared, halted: false },
+  };
+}

@@ -1,0 +1,278 @@
+// Far transfers: JMP and CALL to a code segment or through a call gate,
+// far RET and IRET within a ring and to an outer ring.
+import type { MachineState, SegmentRegister } from './state';
+import { cpl, pop, push, readMemory, stackPointer, withStackPointer } from './context';
+import {
+  fetchDescriptor, isCode, isConforming, isWritableData, loadedCache, markAccessed,
+  parseDescriptor, parseGate, SystemType, type SegmentDescriptor,
+} from './descriptors';
+import { nullInaccessibleSegments } from './segmentation';
+import { codeCache, eipWithin, innerStack } from './stack-switch';
+import { AC, AF, CF, DF, ID, IF, IOPL, iopl, NT, OF, PF, RF, SF, TF, VM, ZF } from './eflags';
+import { fault, gp, Vector, type Outcome, type Result } from './outcome';
+
+type Transfer = Result<MachineState> | { readonly kind: 'model-error'; readonly message: string };
+const modelError = (message: string): Transfer => ({ kind: 'model-error', message });
+
+/** A code segment descriptor and where it came from. */
+interface Target {
+  readonly d: SegmentDescriptor;
+  readonly fetched: { address: number; low: number; high: number };
+  readonly state: MachineState;
+}
+
+function readTarget(state: MachineState, selector: number): Result<Target> {
+  const fetched = fetchDescriptor(state, selector);
+  if (fetched.kind !== 'ok') return fetched;
+  return { kind: 'ok', value: { d: parseDescriptor(fetched.value.low, fetched.value.high), fetched: fetched.value, state: fetched.value.state } };
+}
+
+/** Set CS (with RPL = newCpl), EIP, and the accessed bit of the code descriptor. */
+function enterCode(state: MachineState, selector: number, target: Target, newCpl: number, eip: number): Result<MachineState> {
+  const cs = codeCache(selector, target.d, newCpl);
+  if (!eipWithin(cs, eip)) return gp(0);
+  const marked = markAccessed(state, { ...target.fetched, state });
+  if (marked.kind !== 'ok') return marked;
+  return { kind: 'ok', value: { ...marked.value, eip: eip >>> 0, segments: { ...marked.value.segments, cs } } };
+}
+
+/**
+ * [PRIV.DIRECT.1] A far JMP or CALL straight to a code segment keeps the CPL:
+ * a conforming segment needs DPL <= CPL, a non-conforming one RPL <= CPL and
+ * DPL = CPL, else #GP(selector); not present: #NP(selector).
+ */
+function checkDirectCode(d: SegmentDescriptor, selector: number, level: number): Result<null> {
+  const code = selector & 0xfffc;
+  if (isConforming(d) ? d.dpl > level : (selector & 3) > level || d.dpl !== level) return fault(Vector.GP, code);
+  if (!d.present) return fault(Vector.NP, code);
+  return { kind: 'ok', value: null };
+}
+
+/**
+ * Far JMP (call = false) or far CALL (call = true) to selector:offset.
+ * `size` is the operand size (the width of the pushed CS and EIP).
+ */
+export function farTransfer(state: MachineState, selector: number, offset: number, size: 16 | 32, call: boolean, returnEip: number): Transfer {
+  const level = cpl(state);
+  selector &= 0xffff;
+  // [PRIV.FAR.1] A null selector faults #GP(0).
+  if ((selector & 0xfffc) === 0) return gp(0);
+  const target = readTarget(state, selector);
+  if (target.kind !== 'ok') return target;
+  const { d } = target.value;
+  let s = target.value.state;
+  const eip = size === 16 ? offset & 0xffff : offset >>> 0;
+
+  if (isCode(d)) {
+    const checked = checkDirectCode(d, selector, level);
+    if (checked.kind !== 'ok') return checked;
+    if (call) {
+      for (const value of [state.segments.cs.selector, returnEip]) {
+        const pushed = pushValue(s, value, size);
+        if (pushed.kind !== 'ok') return pushed;
+        s = pushed.value;
+      }
+    }
+    return enterCode(s, selector, target.value, level, eip);
+  }
+  if (d.codeOrData) return fault(Vector.GP, selector & 0xfffc);
+  if (d.type === SystemType.TASK_GATE || d.type === SystemType.TSS32_AVAILABLE || d.type === SystemType.TSS16_AVAILABLE) {
+    return modelError('far transfer to a task gate or TSS: hardware task switching is not supported');
+  }
+  if (d.type === SystemType.CALL_GATE16) return modelError('16-bit call gates are not supported');
+  if (d.type !== SystemType.CALL_GATE32) return fault(Vector.GP, selector & 0xfffc);
+  return throughCallGate(s, selector, d, size, call, returnEip, level);
+}
+
+/** Push CS (16 bits written, stack slot of the operand size) or another value. */
+function pushValue(state: MachineState, value: number, size: 16 | 32): Result<MachineState> {
+  return push(state, value, size);
+}
+
+function throughCallGate(state: MachineState, selector: number, d: SegmentDescriptor, size: 16 | 32, call: boolean, returnEip: number, level: number): Transfer {
+  const gate = parseGate(d.low, d.high);
+  // [PRIV.GATE.1] The gate needs DPL >= CPL and DPL >= RPL, else
+  // #GP(gate selector); a not-present gate faults #NP(gate selector).
+  if (gate.dpl < level || gate.dpl < (selector & 3)) return fault(Vector.GP, selector & 0xfffc);
+  if (!gate.present) return fault(Vector.NP, selector & 0xfffc);
+  // [PRIV.GATE.2] The gate's code selector must be non-null (#GP(0)), name a
+  // code segment with DPL <= CPL (#GP(code selector)), present (#NP).
+  if ((gate.selector & 0xfffc) === 0) return gp(0);
+  const target = readTarget(state, gate.selector);
+  if (target.kind !== 'ok') return target;
+  const t = target.value.d;
+  const code = gate.selector & 0xfffc;
+  if (!isCode(t) || t.dpl > level) return fault(Vector.GP, code);
+  // [PRIV.GATE.3] JMP through a call gate never changes the CPL: a
+  // non-conforming target must have DPL = CPL.
+  if (!call && !isConforming(t) && t.dpl !== level) return fault(Vector.GP, code);
+  if (!t.present) return fault(Vector.NP, code);
+  let s = target.value.state;
+
+  if (!call) return enterCode(s, gate.selector, target.value, level, gate.offset);
+
+  if (!isConforming(t) && t.dpl < level) {
+    // [PRIV.GATE.4] CALL to an inner ring: take the new stack from the TSS,
+    // push the caller's SS and ESP, copy `parameter count` dwords from the
+    // caller's stack (in the same order), then push CS and EIP.
+    const newCpl = t.dpl;
+    const stack = innerStack(s, newCpl, 0);
+    if (stack.kind !== 'ok') return stack;
+    const params: number[] = [];
+    const callerSp = stackPointer(state);
+    for (let i = 0; i < gate.parameterCount; i++) {
+      const p = readMemory(stack.value.state, 'ss', (callerSp + 4 * i) >>> 0, 32);
+      if (p.kind !== 'ok') return p;
+      params.push(p.value.value);
+    }
+    const regs = stack.value.state.regs.slice();
+    regs[4] = stack.value.esp;
+    let inner: MachineState = {
+      ...stack.value.state, regs,
+      segments: { ...stack.value.state.segments, ss: stack.value.ss, cs: codeCache(gate.selector, t, newCpl) },
+    };
+    const values = [state.segments.ss.selector, state.regs[4]!, ...params.reverse(), state.segments.cs.selector, returnEip];
+    for (const value of values) {
+      const pushed = push(inner, value, 32);
+      if (pushed.kind !== 'ok') return pushed;
+      inner = pushed.value;
+    }
+    return enterCode(inner, gate.selector, { ...target.value, state: inner }, newCpl, gate.offset);
+  }
+  // [PRIV.GATE.5] CALL through a gate to the same ring (or a conforming
+  // segment) pushes CS and EIP on the current stack.
+  for (const value of [state.segments.cs.selector, returnEip]) {
+    const pushed = push(s, value, 32);
+    if (pushed.kind !== 'ok') return pushed;
+    s = pushed.value;
+  }
+  return enterCode(s, gate.selector, target.value, level, gate.offset);
+}
+
+/**
+ * [PRIV.RET.1] The CS popped by a far RET or IRET must be non-null (#GP(0)),
+ * a code segment with RPL >= CPL, DPL = RPL if non-conforming or DPL <= RPL
+ * if conforming (#GP(selector)), and present (#NP(selector)).
+ */
+function checkReturnCode(state: MachineState, selector: number): Result<Target> {
+  if ((selector & 0xfffc) === 0) return gp(0);
+  const target = readTarget(state, selector);
+  if (target.kind !== 'ok') return target;
+  const d = target.value.d;
+  const rpl = selector & 3;
+  const code = selector & 0xfffc;
+  if (!isCode(d) || rpl < cpl(state)) return fault(Vector.GP, code);
+  if (isConforming(d) ? d.dpl > rpl : d.dpl !== rpl) return fault(Vector.GP, code);
+  if (!d.present) return fault(Vector.NP, code);
+  return target;
+}
+
+/**
+ * [PRIV.RET.2] The SS popped on a return to an outer ring must be non-null
+ * (#GP(0)), have RPL = the return CS's RPL, be a writable data segment with
+ * DPL = that RPL (#GP(selector)), and be present (#SS(selector)).
+ */
+function checkReturnStack(state: MachineState, selector: number, rpl: number): Result<{ ss: SegmentRegister; state: MachineState }> {
+  if ((selector & 0xfffc) === 0) return gp(0);
+  const fetched = fetchDescriptor(state, selector);
+  if (fetched.kind !== 'ok') return fetched;
+  const d = parseDescriptor(fetched.value.low, fetched.value.high);
+  const code = selector & 0xfffc;
+  if ((selector & 3) !== rpl || !isWritableData(d) || d.dpl !== rpl) return fault(Vector.GP, code);
+  if (!d.present) return fault(Vector.SS, code);
+  const marked = markAccessed(fetched.value.state, fetched.value);
+  if (marked.kind !== 'ok') return marked;
+  return { kind: 'ok', value: { ss: loadedCache(selector, d), state: marked.value } };
+}
+
+/** Pop `count` values of `size` bits. */
+function popMany(state: MachineState, count: number, size: 16 | 32): Result<{ values: number[]; state: MachineState }> {
+  const values: number[] = [];
+  let s = state;
+  for (let i = 0; i < count; i++) {
+    const popped = pop(s, size);
+    if (popped.kind !== 'ok') return popped;
+    values.push(popped.value.value);
+    s = popped.value.state;
+  }
+  return { kind: 'ok', value: { values, state: s } };
+}
+
+/** Far RET, with `release` bytes of parameters dropped from the stack(s). */
+export function farReturn(state: MachineState, size: 16 | 32, release: number): Transfer {
+  const popped = popMany(state, 2, size);
+  if (popped.kind !== 'ok') return popped;
+  const [eip, selector] = [popped.value.values[0]!, popped.value.values[1]! & 0xffff];
+  const target = checkReturnCode(popped.value.state, selector);
+  if (target.kind !== 'ok') return target;
+  const rpl = selector & 3;
+  let s = withStackPointer(target.value.state, stackPointer(target.value.state) + release);
+  if (rpl === cpl(state)) return enterCode(s, selector, target.value, rpl, eip);
+  // [PRIV.RET.4] To an outer ring: pop the caller's ESP and SS (after the
+  // released parameters), check SS, switch stacks, then null the data
+  // segment registers the outer ring may not hold.
+  const outer = popMany(s, 2, size);
+  if (outer.kind !== 'ok') return outer;
+  const [esp, ssSelector] = [outer.value.values[0]!, outer.value.values[1]! & 0xffff];
+  const stack = checkReturnStack(outer.value.state, ssSelector, rpl);
+  if (stack.kind !== 'ok') return stack;
+  s = stack.value.state;
+  const entered = enterCode(s, selector, { ...target.value, state: s }, rpl, eip);
+  if (entered.kind !== 'ok') return entered;
+  const switched = withStackPointer({ ...entered.value, segments: { ...entered.value.segments, ss: stack.value.ss } }, esp + release);
+  return { kind: 'ok', value: nullInaccessibleSegments(switched) };
+}
+
+/**
+ * [PRIV.FLAGS.1] Which EFLAGS bits IRET (and POPF) may change, by the CPL
+ * before the instruction: IOPL only at CPL 0, IF only when CPL <= IOPL;
+ * with a 16-bit operand only the low 16 bits.
+ */
+export function changeableFlags(level: number, eflags: number, size: 16 | 32, extra: number): number {
+  let mask = CF | PF | AF | ZF | SF | TF | DF | OF | NT | extra;
+  if (level === 0) mask |= IOPL;
+  if (level <= iopl(eflags)) mask |= IF;
+  return size === 16 ? mask & 0xffff : mask;
+}
+
+/** IRET: return from an interrupt handler to the same or an outer ring. */
+export function interruptReturn(state: MachineState, size: 16 | 32): Transfer {
+  // [PRIV.IRET.1] IRET with NT set would return from a nested task: hardware
+  // task switching is outside our subset, so this is a model error.
+  if (state.eflags & NT) return modelError('IRET with EFLAGS.NT set (task return) is not supported');
+  const popped = popMany(state, 3, size);
+  if (popped.kind !== 'ok') return popped;
+  const [eip, selector, flags] = [popped.value.values[0]!, popped.value.values[1]! & 0xffff, popped.value.values[2]!];
+  // [PRIV.IRET.2] Returning to virtual-8086 mode (VM set in the popped
+  // EFLAGS at CPL 0) is outside our subset: model error.
+  if (size === 32 && (flags & VM) && cpl(state) === 0) return modelError('IRET to virtual-8086 mode is not supported');
+  const target = checkReturnCode(popped.value.state, selector);
+  if (target.kind !== 'ok') return target;
+  const rpl = selector & 3;
+  const level = cpl(state);
+  const mask = changeableFlags(level, state.eflags, size, size === 32 ? RF | AC | ID : 0);
+  const newFlags = (((state.eflags & ~mask) | (flags & mask)) | 2) >>> 0;
+  const withFlagsSet = (s: MachineState): MachineState => ({ ...s, eflags: newFlags, undefinedFlags: s.undefinedFlags & ~mask });
+  if (rpl === level) {
+    const entered = enterCode(target.value.state, selector, target.value, rpl, eip);
+    return entered.kind === 'ok' ? { kind: 'ok', value: withFlagsSet(entered.value) } : entered;
+  }
+  // [PRIV.IRET.3] To an outer ring: pop ESP and SS too, check SS as for a far
+  // RET, switch, then null inaccessible data segment registers.
+  const outer = popMany(target.value.state, 2, size);
+  if (outer.kind !== 'ok') return outer;
+  const [esp, ssSelector] = [outer.value.values[0]!, outer.value.values[1]! & 0xffff];
+  const stack = checkReturnStack(outer.value.state, ssSelector, rpl);
+  if (stack.kind !== 'ok') return stack;
+  const s = stack.value.state;
+  const entered = enterCode(s, selector, { ...target.value, state: s }, rpl, eip);
+  if (entered.kind !== 'ok') return entered;
+  const switched = withStackPointer({ ...entered.value, segments: { ...entered.value.segments, ss: stack.value.ss } }, esp);
+  return { kind: 'ok', value: withFlagsSet(nullInaccessibleSegments(switched)) };
+}
+
+/** Turn a transfer result into a handler outcome. */
+export function transferOutcome(result: Transfer): Outcome {
+  if (result.kind === 'ok') return { kind: 'ok', state: result.value };
+  return result;
+}
