@@ -1,0 +1,81 @@
+// Handlers for the integer ALU, shifts and rotates: read the operands, run
+// the pure operation from model/cpu/arith, write the result and the flags.
+import type { Instruction } from '../../isa/ast';
+import { binaryOperations, unaryOperations, type BinaryMnemonic, type UnaryMnemonic } from '../arith/alu';
+import { shiftOperations, shld, shrd, type ShiftMnemonic } from '../arith/shifts';
+import type { ArithResult } from '../arith/flags';
+import { readOperand, writeOperand } from '../context';
+import { ud, type Handler, type Outcome } from '../outcome';
+import type { MachineState } from '../state';
+import { applyFlags, operand, retire, widthOf } from './common';
+
+/** Write `r.result` to the destination (unless `discard`) and its flags. The
+ * destination is written first, so a faulting write leaves the flags alone. */
+function finish(state: MachineState, instr: Instruction, r: ArithResult, nextEip: number, discard = false): Outcome {
+  const dest = operand(instr, 0);
+  if (discard) return retire(applyFlags(state, r), nextEip);
+  const written = writeOperand(state, instr, dest, r.result);
+  if (written.kind !== 'ok') return written;
+  return retire(applyFlags(written.value, r), nextEip);
+}
+
+// [INS.ALU.7] LOCK is allowed only with a memory destination; with a
+// register destination the instruction raises #UD.
+const lockMisused = (instr: Instruction): boolean => instr.lock && operand(instr, 0).kind !== 'mem';
+
+/** ADD OR ADC SBB AND SUB XOR CMP TEST: dest := dest op src. */
+const binary = (mnemonic: BinaryMnemonic): Handler => (state, instr, nextEip) => {
+  if (lockMisused(instr)) return ud();
+  const dest = operand(instr, 0);
+  const size = widthOf(instr, dest);
+  const a = readOperand(state, instr, dest);
+  if (a.kind !== 'ok') return a;
+  const b = readOperand(a.value.state, instr, operand(instr, 1));
+  if (b.kind !== 'ok') return b;
+  const r = binaryOperations[mnemonic](size, a.value.value, b.value.value, state.eflags);
+  return finish(b.value.state, instr, r, nextEip, mnemonic === 'cmp' || mnemonic === 'test');
+};
+
+/** INC DEC NEG NOT: dest := op dest. */
+const unary = (mnemonic: UnaryMnemonic): Handler => (state, instr, nextEip) => {
+  if (lockMisused(instr)) return ud();
+  const dest = operand(instr, 0);
+  const a = readOperand(state, instr, dest);
+  if (a.kind !== 'ok') return a;
+  const r = unaryOperations[mnemonic](widthOf(instr, dest), a.value.value, state.eflags);
+  return finish(a.value.state, instr, r, nextEip);
+};
+
+/** ROL ROR RCL RCR SHL SHR SAR: dest := dest shifted by the count operand
+ * (an immediate, the constant 1, or CL). */
+const shift = (mnemonic: ShiftMnemonic): Handler => (state, instr, nextEip) => {
+  const dest = operand(instr, 0);
+  const a = readOperand(state, instr, dest);
+  if (a.kind !== 'ok') return a;
+  const count = readOperand(a.value.state, instr, operand(instr, 1));
+  if (count.kind !== 'ok') return count;
+  const r = shiftOperations[mnemonic](widthOf(instr, dest), a.value.value, count.value.value, state.eflags);
+  return finish(count.value.state, instr, r, nextEip);
+};
+
+/** SHLD SHRD: dest := dest shifted by the count, filled from src. */
+const doubleShift = (left: boolean): Handler => (state, instr, nextEip) => {
+  const dest = operand(instr, 0);
+  const a = readOperand(state, instr, dest);
+  if (a.kind !== 'ok') return a;
+  const b = readOperand(a.value.state, instr, operand(instr, 1));
+  if (b.kind !== 'ok') return b;
+  const count = readOperand(b.value.state, instr, operand(instr, 2));
+  if (count.kind !== 'ok') return count;
+  const r = (left ? shld : shrd)(widthOf(instr, dest), a.value.value, b.value.value, count.value.value, state.eflags);
+  return finish(count.value.state, instr, r, nextEip);
+};
+
+export const arithmeticHandlers: Readonly<Record<string, Handler>> = {
+  add: binary('add'), or: binary('or'), adc: binary('adc'), sbb: binary('sbb'),
+  and: binary('and'), sub: binary('sub'), xor: binary('xor'), cmp: binary('cmp'), test: binary('test'),
+  inc: unary('inc'), dec: unary('dec'), neg: unary('neg'), not: unary('not'),
+  rol: shift('rol'), ror: shift('ror'), rcl: shift('rcl'), rcr: shift('rcr'),
+  shl: shift('shl'), shr: shift('shr'), sar: shift('sar'),
+  shld: doubleShift(true), shrd: doubleShift(false),
+};

@@ -1,0 +1,54 @@
+// Small pieces every user-level instruction handler shares: finishing an
+// instruction, applying a flag result, operand widths, and the near-branch
+// target check.
+import type { Instruction, Operand, OperandSize } from '../../isa/ast';
+import { withFlags } from '../eflags';
+import { gp, type Outcome, type Result } from '../outcome';
+import type { MachineState } from '../state';
+import type { ArithResult } from '../arith/flags';
+
+/** Retire: the state with EIP at the next instruction. */
+export const retire = (state: MachineState, nextEip: number): Outcome => ({ kind: 'ok', state: { ...state, eip: nextEip >>> 0 } });
+
+/** Retire from a Result: a fault passes through unchanged. */
+export const retireWith = (result: Result<MachineState>, nextEip: number): Outcome =>
+  result.kind === 'ok' ? retire(result.value, nextEip) : result;
+
+/** Store a pure operation's flag record into EFLAGS (and the ghost undefined mask). */
+export const applyFlags = (state: MachineState, r: Pick<ArithResult, 'flags' | 'written' | 'undefined'>): MachineState =>
+  withFlags(state, { written: r.written, values: r.flags, undefined: r.undefined });
+
+/** The data width of a register, memory or immediate operand. */
+export function widthOf(instr: Instruction, op: Operand): OperandSize {
+  if (op.kind === 'reg' || op.kind === 'imm') return op.size;
+  if (op.kind === 'mem' && (op.size === 8 || op.size === 16 || op.size === 32)) return op.size;
+  return instr.operandSize;
+}
+
+/** The i-th operand; the decoder guarantees the count per form, so a missing
+ * one is a model bug. */
+export function operand(instr: Instruction, i: number): Operand {
+  const op = instr.operands[i];
+  if (op === undefined) throw new Error(`model bug: '${instr.mnemonic}' has no operand ${i}`);
+  return op;
+}
+
+/** Whether an instruction names a segment or control register: those forms
+ * of MOV, PUSH and POP belong to the system handlers (model/cpu/system). */
+export const isSystemForm = (instr: Instruction): boolean =>
+  instr.operands.some((o) => o.kind === 'sreg' || o.kind === 'creg');
+
+/**
+ * [INS.BRANCH.1] A near transfer (JMP, Jcc, LOOPcc, JECXZ, CALL, RET) computes
+ * its target; with a 16-bit operand size the target is truncated to 16 bits.
+ * A target beyond the CS limit raises #GP(0) at the branch itself: EIP and
+ * every other register keep their values from before the instruction.
+ */
+export function jumpNear(state: MachineState, instr: Instruction, target: number): Outcome {
+  const eip = instr.operandSize === 16 ? target & 0xffff : target >>> 0;
+  if (eip > state.segments.cs.limit) return gp(0);
+  return { kind: 'ok', state: { ...state, eip } };
+}
+
+/** The general-register index of the accumulator, counter and friends. */
+export const EAX = 0, ECX = 1, EDX = 2, EBX = 3, ESP = 4, EBP = 5, ESI = 6, EDI = 7;

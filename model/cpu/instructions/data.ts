@@ -1,0 +1,143 @@
+// Handlers for data movement (MOV, MOVZX, MOVSX, XCHG, XADD, CMPXCHG, BSWAP,
+// LEA, CBW/CWDE, CWD/CDQ) and the flag instructions (LAHF, SAHF, CLC, STC,
+// CMC, CLD, STD, NOP).
+import { add, cmp } from '../arith/alu';
+import { bswap } from '../arith/bits';
+import { signExtend } from '../arith/flags';
+import { effectiveAddress, readOperand, readRegister, writeOperand, writeRegister } from '../context';
+import { AF, CF, DF, PF, RESERVED_ONE, SF, ZF, withFlags } from '../eflags';
+import { modelError, ud, type Handler } from '../outcome';
+import { applyFlags, EAX, EDX, isSystemForm, operand, retire, retireWith, widthOf } from './common';
+
+const systemForm = (mnemonic: string) =>
+  modelError(`'${mnemonic}' with a segment or control register is a system instruction (model/cpu/system)`);
+
+// [INS.DATA.1] MOV copies its source to its destination and changes no flag.
+const move: Handler = (state, instr, nextEip) => {
+  if (isSystemForm(instr)) return systemForm('mov');
+  const src = readOperand(state, instr, operand(instr, 1));
+  if (src.kind !== 'ok') return src;
+  return retireWith(writeOperand(src.value.state, instr, operand(instr, 0), src.value.value), nextEip);
+};
+
+// [INS.DATA.2] MOVZX zero-extends and MOVSX sign-extends an 8- or 16-bit
+// source to the operand size.
+const moveExtended = (signed: boolean): Handler => (state, instr, nextEip) => {
+  const dest = operand(instr, 0);
+  const source = operand(instr, 1);
+  const src = readOperand(state, instr, source);
+  if (src.kind !== 'ok') return src;
+  const from = widthOf(instr, source);
+  const to = widthOf(instr, dest);
+  const value = signed ? signExtend(from, to, src.value.value) : src.value.value;
+  return retireWith(writeOperand(src.value.state, instr, dest, value), nextEip);
+};
+
+// [INS.DATA.3] XCHG swaps its operands (with a memory operand the processor
+// locks the bus whether or not LOCK is given; the model is single-processor
+// so this changes nothing observable).
+const exchange: Handler = (state, instr, nextEip) => {
+  const [x, y] = [operand(instr, 0), operand(instr, 1)];
+  const a = readOperand(state, instr, x);
+  if (a.kind !== 'ok') return a;
+  const b = readOperand(a.value.state, instr, y);
+  if (b.kind !== 'ok') return b;
+  const first = writeOperand(b.value.state, instr, x, b.value.value);
+  if (first.kind !== 'ok') return first;
+  return retireWith(writeOperand(first.value, instr, y, a.value.value), nextEip);
+};
+
+// [INS.DATA.4] XADD: temp := dest + src; src := dest; dest := temp, with
+// ADD's flags. The destination is written last, so `xadd eax, eax` leaves the
+// sum in EAX.
+const exchangeAdd: Handler = (state, instr, nextEip) => {
+  const [dest, src] = [operand(instr, 0), operand(instr, 1)];
+  if (instr.lock && dest.kind !== 'mem') return ud();
+  const a = readOperand(state, instr, dest);
+  if (a.kind !== 'ok') return a;
+  const b = readOperand(a.value.state, instr, src);
+  if (b.kind !== 'ok') return b;
+  const r = add(widthOf(instr, dest), a.value.value, b.value.value, state.eflags);
+  const s1 = writeOperand(b.value.state, instr, src, a.value.value);
+  if (s1.kind !== 'ok') return s1;
+  const s2 = writeOperand(s1.value, instr, dest, r.result);
+  if (s2.kind !== 'ok') return s2;
+  return retire(applyFlags(s2.value, r), nextEip);
+};
+
+// [INS.DATA.5] CMPXCHG compares the accumulator (AL, AX, EAX) with the
+// destination, with CMP's flags. If equal, ZF is set and the destination
+// receives the source; otherwise ZF is clear, the accumulator receives the
+// destination, and the destination is written back with its own value, so a
+// read-only destination faults even when the comparison fails.
+const compareExchange: Handler = (state, instr, nextEip) => {
+  const [dest, src] = [operand(instr, 0), operand(instr, 1)];
+  if (instr.lock && dest.kind !== 'mem') return ud();
+  const size = widthOf(instr, dest);
+  const d = readOperand(state, instr, dest);
+  if (d.kind !== 'ok') return d;
+  const s = readOperand(d.value.state, instr, src);
+  if (s.kind !== 'ok') return s;
+  const accumulator = readRegister(state, size, EAX);
+  const r = cmp(size, accumulator, d.value.value, state.eflags);
+  const equal = accumulator === d.value.value;
+  const written = writeOperand(s.value.state, instr, dest, equal ? s.value.value : d.value.value);
+  if (written.kind !== 'ok') return written;
+  const after = equal ? written.value : writeRegister(written.value, size, EAX, d.value.value);
+  return retire(applyFlags(after, r), nextEip);
+};
+
+const byteSwap: Handler = (state, instr, nextEip) => {
+  const reg = operand(instr, 0);
+  const size = widthOf(instr, reg);
+  const a = readOperand(state, instr, reg);
+  if (a.kind !== 'ok') return a;
+  return retireWith(writeOperand(a.value.state, instr, reg, bswap(size, a.value.value, state.eflags).result), nextEip);
+};
+
+// [INS.DATA.6] LEA writes the offset of its memory operand (no segment base,
+// no access, no check), truncated to the operand size.
+const loadEffectiveAddress: Handler = (state, instr, nextEip) => {
+  const mem = operand(instr, 1);
+  if (mem.kind !== 'mem') return ud();
+  const { offset } = effectiveAddress(state, instr, mem);
+  return retireWith(writeOperand(state, instr, operand(instr, 0), offset), nextEip);
+};
+
+// [INS.DATA.7] CBW (16-bit operand size) sign-extends AL into AX and CWDE
+// (32-bit) AX into EAX; CWD fills DX and CDQ fills EDX with the sign of AX or
+// EAX. One mnemonic each, chosen by the operand size, as in the opcode map.
+const convert: Handler = (state, instr, nextEip) => {
+  const to = instr.operandSize;
+  const from = to === 16 ? 8 : 16;
+  return retire(writeRegister(state, to, EAX, signExtend(from, to, readRegister(state, from, EAX))), nextEip);
+};
+
+const convertWide: Handler = (state, instr, nextEip) => {
+  const size = instr.operandSize;
+  const negative = signExtend(size, 32, readRegister(state, size, EAX)) >= 0x80000000;
+  return retire(writeRegister(state, size, EDX, negative ? 0xffffffff : 0), nextEip);
+};
+
+// [INS.FLAG.1] LAHF loads AH with SF:ZF:0:AF:0:PF:1:CF; SAHF stores AH's bits
+// 7, 6, 4, 2 and 0 into SF, ZF, AF, PF and CF.
+const LAHF_FLAGS = SF | ZF | AF | PF | CF;
+const loadFlags: Handler = (state, _instr, nextEip) =>
+  retire(writeRegister(state, 8, 4, (state.eflags & LAHF_FLAGS) | RESERVED_ONE), nextEip);
+const storeFlags: Handler = (state, _instr, nextEip) =>
+  retire(withFlags(state, { written: LAHF_FLAGS, values: readRegister(state, 8, 4) }), nextEip);
+
+// [INS.FLAG.2] CLC, STC and CMC clear, set and invert CF; CLD and STD clear
+// and set DF. Nothing else changes.
+const setFlag = (bit: number, value: (eflags: number) => number): Handler => (state, _instr, nextEip) =>
+  retire(withFlags(state, { written: bit, values: value(state.eflags) }), nextEip);
+
+export const dataHandlers: Readonly<Record<string, Handler>> = {
+  mov: move, movzx: moveExtended(false), movsx: moveExtended(true),
+  xchg: exchange, xadd: exchangeAdd, cmpxchg: compareExchange, bswap: byteSwap,
+  lea: loadEffectiveAddress, cbw: convert, cwd: convertWide,
+  lahf: loadFlags, sahf: storeFlags,
+  clc: setFlag(CF, () => 0), stc: setFlag(CF, () => CF), cmc: setFlag(CF, (f) => f ^ CF),
+  cld: setFlag(DF, () => 0), std: setFlag(DF, () => DF),
+  nop: (state, _instr, nextEip) => retire(state, nextEip),
+};

@@ -1,0 +1,124 @@
+// Handlers for the stack: PUSH and POP of general registers, memory and
+// immediates, PUSHA/POPA, ENTER and LEAVE. Segment-register forms of PUSH and
+// POP are system instructions (model/cpu/system).
+import { attr, pop, push, readMemory, readOperand, readRegister, stackPointer, withStackPointer, writeOperand, writeRegister } from '../context';
+import { fault, modelError, Vector, type Handler, type Outcome } from '../outcome';
+import type { MachineState } from '../state';
+import { EBP, ESP, isSystemForm, operand, retire, retireWith } from './common';
+
+const systemForm = (mnemonic: string): Outcome =>
+  modelError(`'${mnemonic}' of a segment register is a system instruction (model/cpu/system)`);
+
+// [INS.STACK.1] PUSH reads its operand first, then pushes it with the
+// operand size: so `push esp` pushes the value ESP had before the
+// instruction, and `push [esp+4]` addresses through the old ESP. Immediates
+// arrive already sign-extended to the operand size.
+const pushOperand: Handler = (state, instr, nextEip) => {
+  if (isSystemForm(instr)) return systemForm('push');
+  const value = readOperand(state, instr, operand(instr, 0));
+  if (value.kind !== 'ok') return value;
+  return retireWith(push(value.value.state, value.value.value, instr.operandSize), nextEip);
+};
+
+// [INS.STACK.2] POP increments ESP before it writes the destination: a
+// memory destination addressed through ESP uses the incremented ESP, and
+// `pop esp` leaves ESP equal to the popped value. If the write faults, ESP is
+// as before the instruction.
+const popOperand: Handler = (state, instr, nextEip) => {
+  if (isSystemForm(instr)) return systemForm('pop');
+  const popped = pop(state, instr.operandSize);
+  if (popped.kind !== 'ok') return popped;
+  return retireWith(writeOperand(popped.value.state, instr, operand(instr, 0), popped.value.value), nextEip);
+};
+
+/** Push several values in order, stopping at the first fault. */
+function pushAll(state: MachineState, values: readonly number[], size: 16 | 32): Outcome {
+  let s = state;
+  for (const v of values) {
+    const r = push(s, v, size);
+    if (r.kind !== 'ok') return r;
+    s = r.value;
+  }
+  return { kind: 'ok', state: s };
+}
+
+// [INS.STACK.3] PUSHA pushes EAX, ECX, EDX, EBX, the original ESP, EBP, ESI
+// and EDI (their low halves with a 16-bit operand size). POPA pops them back
+// in reverse order but discards the ESP slot (ESP simply moves past it).
+const pushAllRegisters: Handler = (state, instr, nextEip) => {
+  const size = instr.operandSize;
+  const values = [0, 1, 2, 3, 4, 5, 6, 7].map((reg) => readRegister(state, size, reg));
+  const r = pushAll(state, values, size);
+  return r.kind === 'ok' ? retire(r.state, nextEip) : r;
+};
+
+const popAllRegisters: Handler = (state, instr, nextEip) => {
+  const size = instr.operandSize;
+  let s = state;
+  for (const reg of [7, 6, 5, 4, 3, 2, 1, 0]) {
+    const r = pop(s, size);
+    if (r.kind !== 'ok') return r;
+    s = reg === ESP ? r.value.state : writeRegister(r.value.state, size, reg, r.value.value);
+  }
+  return retire(s, nextEip);
+};
+
+const stackMask = (state: MachineState): number => (attr.big(state.segments.ss) ? 0xffffffff : 0xffff);
+
+// [INS.STACK.4] ENTER size, level: push EBP; remember the new stack pointer
+// as the frame; for level > 1 push level − 1 frame pointers read from the old
+// frame (EBP − 4, EBP − 8, … through SS, 2-byte steps with a 16-bit operand
+// size); for level > 0 push the frame; then EBP := frame and ESP := ESP −
+// size. The level is taken modulo 32. Any fault leaves every register as
+// before the instruction.
+const enterFrame: Handler = (state, instr, nextEip) => {
+  const size = instr.operandSize;
+  const [sizeOp, levelOp] = [operand(instr, 0), operand(instr, 1)];
+  const allocation = sizeOp.kind === 'imm' ? sizeOp.value & 0xffff : 0;
+  const level = (levelOp.kind === 'imm' ? levelOp.value : 0) % 32;
+  const mask = stackMask(state);
+  const first = push(state, readRegister(state, size, EBP), size);
+  if (first.kind !== 'ok') return first;
+  let s = first.value;
+  const frame = stackPointer(s);
+  let framePointer = readRegister(state, 32, EBP);
+  for (let i = 1; i < level; i++) {
+    framePointer = (framePointer - size / 8) & mask;
+    const display = readMemory(s, 'ss', framePointer, size);
+    if (display.kind !== 'ok') return display;
+    const pushed = push(display.value.state, display.value.value, size);
+    if (pushed.kind !== 'ok') return pushed;
+    s = pushed.value;
+  }
+  if (level > 0) {
+    const pushed = push(s, frame, size);
+    if (pushed.kind !== 'ok') return pushed;
+    s = pushed.value;
+  }
+  // The allocated area must itself be writable stack: the manual raises
+  // #SS(0) when the new ESP would be outside the stack segment limit.
+  const newSp = (stackPointer(s) - allocation) & mask;
+  if (allocation > 0 && !withinStack(s, newSp)) return fault(Vector.SS, 0);
+  s = writeRegister(s, size, EBP, frame);
+  return retire(withStackPointer(s, newSp), nextEip);
+};
+
+function withinStack(state: MachineState, sp: number): boolean {
+  const ss = state.segments.ss;
+  if (attr.expandDown(ss)) return sp > ss.limit;
+  return sp <= ss.limit;
+}
+
+// [INS.STACK.5] LEAVE: ESP := EBP, then pop EBP (BP with a 16-bit operand
+// size). A faulting pop leaves ESP as before the instruction.
+const leaveFrame: Handler = (state, instr, nextEip) => {
+  const size = instr.operandSize;
+  const s = withStackPointer(state, readRegister(state, 32, EBP) & stackMask(state));
+  const popped = pop(s, size);
+  if (popped.kind !== 'ok') return popped;
+  return retire(writeRegister(popped.value.state, size, EBP, popped.value.value), nextEip);
+};
+
+export const stackHandlers: Readonly<Record<string, Handler>> = {
+  push: pushOperand, pop: popOperand, pusha: pushAllRegisters, popa: popAllRegisters, enter: enterFrame, leave: leaveFrame,
+};
