@@ -25,6 +25,9 @@ const SIZED_SPELLING: Readonly<Record<string, readonly [string, string]>> = {
   pushf: ['pushfw', 'pushfd'], popf: ['popfw', 'popfd'], iret: ['iretw', 'iretd'],
 };
 
+/** Memory operands whose size follows from the mnemonic (nasm refuses a size keyword on some). */
+const NO_SIZE_KEYWORD: ReadonlySet<string> = new Set(['lea', 'bound', 'invlpg', 'lgdt', 'lidt', 'sgdt', 'sidt', 'jmpf', 'callf']);
+
 const ELEMENT_LETTER: Readonly<Record<number, string>> = { 8: 'b', 16: 'w', 32: 'd' };
 
 /** The NASM mnemonic text of an instruction (without prefixes). */
@@ -54,7 +57,7 @@ function memoryText(m: Extract<Operand, { kind: 'mem' }>, i: Instruction): strin
   const nosplit = m.base === null && m.index !== null ? 'nosplit ' : '';
   const segment = i.segment !== null ? `${i.segment}:` : '';
   const far = i.mnemonic === 'jmpf' || i.mnemonic === 'callf' ? 'far ' : '';
-  const size = far === '' ? SIZE_KEYWORD[m.size] : undefined;
+  const size = NO_SIZE_KEYWORD.has(i.mnemonic) ? undefined : SIZE_KEYWORD[m.size];
   return `${size !== undefined ? `${size} ` : ''}${far}[${nosplit}${segment}${address}]`;
 }
 
@@ -65,7 +68,8 @@ function operandText(o: Operand, i: Instruction, end: number): string {
     case 'creg': return `cr${o.reg}`;
     case 'mem': return memoryText(o, i);
     case 'imm': return i.mnemonic === 'push' ? `${SIZE_KEYWORD[o.size]} ${hex(o.value)}` : hex(o.value);
-    case 'far': return `${hex(o.selector)}:${hex(o.offset)}`;
+    // nasm writes the 16-bit direct far pointer as `jmp word sel:off` (`o16 jmp sel:off` keeps a 32-bit offset).
+    case 'far': return `${i.operandSize === 16 ? 'word ' : ''}${hex(o.selector)}:${hex(o.offset)}`;
     case 'rel': {
       const target = o.size === 16 ? (end + o.offset) & 0xffff : (end + o.offset) >>> 0;
       const onlyShort = i.mnemonic === 'loop' || i.mnemonic === 'loope' || i.mnemonic === 'loopne' || i.mnemonic === 'jecxz';
@@ -88,7 +92,8 @@ export function disassemble(i: Instruction, address: number): string {
   if (i.rep !== null) prefixes.push(i.rep);
   const hasMemory = i.operands.some((o) => o.kind === 'mem');
   if (i.segment !== null && !hasMemory) prefixes.push(i.segment);
-  if (i.operandSize === 16 && SIZED_SPELLING[i.mnemonic] === undefined) prefixes.push('o16');
+  const sizeInText = SIZED_SPELLING[i.mnemonic] !== undefined || i.operands.some((o) => o.kind === 'far');
+  if (i.operandSize === 16 && !sizeInText) prefixes.push('o16');
   const text = mnemonicText(i);
   const operands = i.operands.map((o) => operandText(o, i, end)).join(', ');
   return [...prefixes, text].join(' ') + (operands === '' ? '' : ` ${operands}`);

@@ -91,17 +91,22 @@ const SIZE_SENSITIVE_WITHOUT_OPERANDS = new Set(['cbw', 'cwd', 'pusha', 'popa', 
 /** Operand sizes worth generating for a form: 16 only where the prefix changes something. */
 function operandSizes(form: Form): (16 | 32)[] {
   if (form.operands.some((s) => s === 'Jb' || s === 'Jv')) return [32];
-  if (form.mnemonic === 'bswap') return [32];
+  // BSWAP r16 is undefined; MOVZX/MOVSX r16, r/m16 is a plain move that nasm refuses to write.
+  if (form.mnemonic === 'bswap' || form.operands.includes('Ew') && form.operands.includes('Gv')) return [32];
   const sized = form.operands.some((s) => SIZED_BY_OPERAND_SIZE.has(s)) || form.element === 'v' ||
     SIZE_SENSITIVE_WITHOUT_OPERANDS.has(form.mnemonic);
   return sized ? [32, 16] : [32];
 }
 
-/** One of the non-canonical shapes: XCHG r, EAX is encoded as 90+r, which decodes as XCHG EAX, r. */
+/**
+ * The non-canonical shapes a form can make: XCHG r, EAX is encoded as 90+r,
+ * which decodes as XCHG EAX, r; and nasm writes XCHG EAX, EAX (and AX, AX)
+ * as 90, which is NOP.
+ */
 function isCanonical(i: Instruction): boolean {
   if (i.mnemonic === 'xchg') {
     const [a, b] = i.operands;
-    if (a?.kind === 'reg' && b?.kind === 'reg' && b.reg === 0 && a.reg !== 0 && b.size !== 8) return false;
+    if (a?.kind === 'reg' && b?.kind === 'reg' && b.reg === 0 && b.size !== 8) return false;
   }
   return true;
 }
