@@ -1,5 +1,6 @@
 import { register as gencases } from './gencases';
+import { register as asm } from './asm';
 import type { Command } from 'commander';
 
 /** Each verb registers itself on the program; add new verbs to this list. */
-export const commands: Array<(program: Command) => void> = [gencases];
+export const commands: Array<(program: Command) => void> = [gencases, asm];

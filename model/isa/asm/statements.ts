@@ -74,6 +74,11 @@ export function parseLines(lines: readonly Line[], isMnemonic: (m: string) => bo
       }
     }
     const parsed = parseStatement(tokens, at, name, isMnemonic, label);
+    if (parsed.kind === 'error' && label !== null && at === 1 && t0?.kind === 'ident' && tokens.length > 1) {
+      // `foo eax`: a misspelt instruction, not a label without a colon.
+      errors.push(inMacro(asmError({ ...at0, column: t0.column }, `unknown instruction '${t0.text}'`)));
+      continue;
+    }
     if (parsed.kind === 'error') {
       errors.push(inMacro(asmError({ ...at0, column: parsed.column }, parsed.message)));
       continue;
