@@ -1,6 +1,7 @@
 import { register as gencases } from './gencases';
 import { register as asm } from './asm';
+import { register as run } from './run';
 import type { Command } from 'commander';
 
 /** Each verb registers itself on the program; add new verbs to this list. */
-export const commands: Array<(program: Command) => void> = [gencases, asm];
+export const commands: Array<(program: Command) => void> = [gencases, run, asm];

@@ -1,0 +1,125 @@
+// `mesovirt run IMAGE`: boot a Multiboot image on a machine and run it.
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname, basename, join } from 'node:path';
+import { existsSync } from 'node:fs';
+import type { Command } from 'commander';
+import type { Machine, StepEvent } from '../../model/machine';
+import { loadMultiboot } from '../../model/boot/multiboot';
+import { createModelMachine } from '../../properties/machines/model';
+
+/** Process exit statuses for runs that end without the exit port. */
+export const RUN_STATUS = { halted: 3, shutdown: 4, modelError: 5, limit: 6 } as const;
+
+async function createMachine(kind: string, memorySize: number): Promise<Machine> {
+  if (kind === 'model') return createModelMachine(memorySize);
+  if (kind !== 'impl') throw new Error(`--machine must be 'model' or 'impl', got '${kind}'`);
+  const implPath = new URL('../../properties/machines/impl.ts', import.meta.url);
+  if (!existsSync(implPath)) {
+    process.stderr.write('mesovirt: the impl machine is not available yet; running on the model\n');
+    return createModelMachine(memorySize);
+  }
+  const mod = (await import(implPath.href)) as { createImplMachine?: (size: number) => Machine };
+  if (mod.createImplMachine === undefined) {
+    process.stderr.write('mesovirt: properties/machines/impl.ts has no createImplMachine; running on the model\n');
+    return createModelMachine(memorySize);
+  }
+  return mod.createImplMachine(memorySize);
+}
+
+function parseCount(text: string, what: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n <= 0) throw new Error(`${what} must be a positive integer, got '${text}'`);
+  return n;
+}
+
+const hex = (n: number): string => `0x${(n >>> 0).toString(16).padStart(8, '0')}`;
+
+function describe(event: StepEvent): string {
+  switch (event.kind) {
+    case 'exception': return `exception ${event.vector}${event.errorCode === null ? '' : ` (error code ${hex(event.errorCode)})`}`;
+    case 'interrupt': return `interrupt ${event.vector}`;
+    case 'shutdown': return `shutdown: ${event.reason}`;
+    case 'exit': return `exit ${event.code}`;
+    case 'model-error': return `model error: ${event.message}`;
+    default: return event.kind;
+  }
+}
+
+export function register(program: Command): void {
+  program
+    .command('run')
+    .description('boot a Multiboot image and run it; exits with the guest\'s exit-port status ((value << 1) | 1, as QEMU), '
+      + `or ${RUN_STATUS.halted} halted for good, ${RUN_STATUS.shutdown} shutdown, ${RUN_STATUS.modelError} model error, ${RUN_STATUS.limit} instruction limit`)
+    .argument('<image>', 'Multiboot v1 kernel (ELF32 or flat with the a.out kludge)')
+    .option('--machine <kind>', 'model or impl (impl when available)', 'impl')
+    .option('--max-instructions <n>', 'stop after this many steps', '100000000')
+    .option('--trace <file>', 'write one JSON line per step')
+    .option('--memory <MiB>', 'RAM size in MiB', '64')
+    .action(async (image: string, opts: { machine: string; maxInstructions: string; trace?: string; memory: string }) => {
+      const limit = parseCount(opts.maxInstructions, '--max-instructions');
+      const memorySize = parseCount(opts.memory, '--memory') * 1024 * 1024;
+      let bytes: Uint8Array;
+      try {
+        bytes = new Uint8Array(readFileSync(image));
+      } catch (e) {
+        throw new Error(`${image}: cannot read (${(e as Error).message})`);
+      }
+      const loaded = loadMultiboot(bytes, memorySize);
+      if (loaded.kind === 'error') throw new Error(`${image}: ${loaded.message}`);
+      const machine = await createMachine(opts.machine, memorySize);
+      for (const w of loaded.writes) machine.writePhysical(w.address, w.bytes);
+      machine.setState(loaded.entry);
+
+      const trace: string[] = [];
+      let disassembleAt: ((m: Machine) => string | undefined) | null = null;
+      if (opts.trace !== undefined) {
+        const { decode } = await import('../../model/isa/decoder');
+        const { disassemble } = await import('../../model/isa/disassembler');
+        disassembleAt = (m) => {
+          const s = m.state();
+          if (s.cr0 & 0x80000000) return undefined; // linear != physical: not worth a walk here
+          const at = (s.segments.cs.base + s.eip) >>> 0;
+          const d = decode(m.readPhysical(at, 15));
+          return d.kind === 'ok' ? disassemble(d.instruction, s.eip) : undefined;
+        };
+      }
+      let printed = 0;
+      const flush = (): void => {
+        const out = machine.consoleOutput();
+        if (out.length > printed) {
+          process.stdout.write(out.subarray(printed));
+          printed = out.length;
+        }
+      };
+      let status: number = RUN_STATUS.limit;
+      let steps = 0;
+      for (; steps < limit; steps++) {
+        const eip = disassembleAt === null ? 0 : machine.state().eip;
+        const text = disassembleAt === null ? undefined : disassembleAt(machine);
+        const event = machine.step();
+        if (disassembleAt !== null) trace.push(JSON.stringify({ step: steps, eip, disassembly: text, event }));
+        if ((steps & 0x3ff) === 0) flush();
+        if (event.kind === 'retired' || event.kind === 'interrupt' || event.kind === 'exception') continue;
+        flush();
+        const s = machine.state();
+        if (event.kind === 'exit') {
+          status = event.code & 0xff;
+        } else if (event.kind === 'halted') {
+          process.stderr.write(`mesovirt: guest halted for good at eip ${hex(s.eip)} (interrupts off or none can arrive) after ${s.instructionCount} instructions\n`);
+          status = RUN_STATUS.halted;
+        } else {
+          process.stderr.write(`mesovirt: ${describe(event)} at eip ${hex(s.eip)} after ${s.instructionCount} instructions\n`);
+          status = event.kind === 'shutdown' ? RUN_STATUS.shutdown : RUN_STATUS.modelError;
+        }
+        break;
+      }
+      flush();
+      if (steps >= limit) process.stderr.write(`mesovirt: stopped after ${limit} steps (--max-instructions)\n`);
+      if (opts.trace !== undefined) {
+        const temp = join(dirname(opts.trace), `.${basename(opts.trace)}.${process.pid}.tmp`);
+        writeFileSync(temp, trace.map((l) => `${l}\n`).join(''));
+        renameSync(temp, opts.trace);
+      }
+      process.exitCode = status;
+    });
+}
