@@ -1,0 +1,161 @@
+// Hard decoding cases, with expected values worked by hand from the Intel
+// manual (volume 2, tables 2-2 and 2-3) and checked against nasm.
+import { describe, expect, it } from 'vitest';
+import type { Operand } from '../../model/isa/ast';
+import { decode } from '../../model/isa/decoder';
+import { encode } from '../../model/isa/encoder';
+import { instructionInfo, instructionInfoOf } from '../../model/isa/instruction-info';
+import { buildInstruction, parseMnemonic } from '../../model/isa/mnemonics';
+import { CF, OF, ZF, SF, AF, PF } from '../../model/isa/flags';
+
+const bytes = (hex: string): number[] => hex.match(/../g)!.map((h) => parseInt(h, 16));
+const ok = (hex: string) => {
+  const r = decode(bytes(hex));
+  if (r.kind !== 'ok') throw new Error(`${hex}: ${JSON.stringify(r)}`);
+  return r;
+};
+const mem = (base: number | null, index: number | null, scale: 1 | 2 | 4 | 8, disp: number, size: 0 | 8 | 16 | 32 = 32): Operand =>
+  ({ kind: 'mem', size, base, index, scale, disp });
+const EAX: Operand = { kind: 'reg', size: 32, reg: 0 };
+
+describe('memory operands', () => {
+  it('[ENC.MEM.1] mod 00 r/m 101 is an absolute disp32: 8B 05 78 56 34 12 = mov eax, [0x12345678]', () => {
+    expect(ok('8b0578563412').instruction.operands).toEqual([EAX, mem(null, null, 1, 0x12345678)]);
+  });
+  it('[ENC.MEM.2] r/m 100 needs a SIB: 8B 04 24 = mov eax, [esp]; esp index (100) means none', () => {
+    expect(ok('8b0424').instruction.operands[1]).toEqual(mem(4, null, 1, 0));
+    expect(encode(ok('8b0424').instruction)).toEqual(Uint8Array.from(bytes('8b0424')));
+  });
+  it('[ENC.MEM.4] SIB index 100 with a scale still means no index, scale recorded as 1: 8B 04 E0', () => {
+    expect(ok('8b04e0').instruction.operands[1]).toEqual(mem(0, null, 1, 0));
+  });
+  it('[ENC.MEM.3] SIB with base 101 and mod 00 has no base: 8B 04 8D 10 00 00 00 = mov eax, [ecx*4+0x10]', () => {
+    const r = ok('8b048d10000000');
+    expect(r.length).toBe(7);
+    expect(r.instruction.operands[1]).toEqual(mem(null, 1, 4, 0x10));
+  });
+  it('[ENC.MEM.3] [ebp] is mod 01 with disp8 0 (8B 45 00), and 8B 44 AD F0 = mov eax, [ebp+ebp*4-0x10]', () => {
+    expect(encode({ mnemonic: 'mov', operands: [EAX, mem(5, null, 1, 0)], operandSize: 32, segment: null, rep: null, lock: false }))
+      .toEqual(Uint8Array.from(bytes('8b4500')));
+    expect(ok('8b44adf0').instruction.operands[1]).toEqual(mem(5, 5, 4, 0xfffffff0));
+  });
+  it('[ENC.CHOICE.3] a disp8 is sign-extended: 8B 40 80 = mov eax, [eax-0x80]', () => {
+    expect(ok('8b4080').instruction.operands[1]).toEqual(mem(0, null, 1, 0xffffff80));
+  });
+});
+
+describe('prefixes', () => {
+  it('[ENC.PREFIX.1] [ENC.PREFIX.2] prefixes in any order, the last segment override wins', () => {
+    const r = ok('2e6466368b00');
+    expect(r.length).toBe(6);
+    expect(r.instruction.segment).toBe('ss');
+    expect(r.instruction.operandSize).toBe(16);
+    expect(r.instruction.operands[0]).toEqual({ kind: 'reg', size: 16, reg: 0 });
+  });
+  it('[ENC.PREFIX.3] 0x67 is unsupported, not #UD', () => {
+    expect(decode(bytes('678b00')).kind).toBe('unsupported');
+  });
+  it('[ENC.PREFIX.4] the encoder writes LOCK/REP, then the segment, then 66 (as nasm: F3 64 66 A5)', () => {
+    const r = ok('6466f3a5');
+    expect(encode(r.instruction)).toEqual(Uint8Array.from(bytes('f36466a5')));
+  });
+  it('[ENC.PREFIX.5] LOCK on a memory destination is fine, on a register or a non-lockable instruction #UD', () => {
+    expect(ok('f00108').instruction.lock).toBe(true);
+    expect(decode(bytes('f001c8'))).toEqual({ kind: 'undefined', length: 3 });
+    expect(decode(bytes('f08b00'))).toEqual({ kind: 'undefined', length: 3 });
+  });
+  it('[ENC.PREFIX.6] F3 before CMPS is repe, F2 is repne; F3 before ADD is ignored; F3 90 is PAUSE', () => {
+    expect(ok('f3a6').instruction.rep).toBe('repe');
+    expect(ok('f3a4').instruction.rep).toBe('rep');
+    expect(ok('f2a4').instruction.rep).toBe('repne');
+    expect(ok('f301c0').instruction.rep).toBe(null);
+    expect(decode(bytes('f390')).kind).toBe('unsupported');
+  });
+  it('[ENC.PREFIX.7] a segment override without a memory operand is dropped', () => {
+    expect(ok('2690').instruction.segment).toBe(null);
+    expect(ok('64a1ffffffff').instruction.segment).toBe('fs');
+  });
+});
+
+describe('length limit and truncation', () => {
+  it('[ENC.LENGTH.1] a 15-byte instruction decodes; bytes that run out are truncated', () => {
+    // 11 segment prefixes + 81 80 disp32 imm32 would be 21; 4 prefixes + 81 84 24 disp32 imm32 = 15.
+    const fifteen = bytes('2626266681842478563412' + '3412');
+    expect(fifteen.length).toBe(13);
+    const r = decode(bytes('26262626' + '81842478563412' + '78563412'));
+    expect(r).toMatchObject({ kind: 'ok', length: 15 });
+    expect(decode(bytes('8184247856'))).toEqual({ kind: 'truncated', needed: 6 });
+  });
+  it('[ENC.LENGTH.2] a sixteenth byte is #GP (too-long), even when the bytes run out there', () => {
+    expect(decode(bytes('2626262626' + '81842478563412' + '78563412'))).toEqual({ kind: 'too-long' });
+    expect(decode(bytes('66'.repeat(15)))).toEqual({ kind: 'too-long' });
+  });
+});
+
+describe('#UD versus unsupported', () => {
+  it('[ENC.UD.1] unassigned group slots are #UD: FF /7, FE /2, 0F BA /0', () => {
+    expect(decode(bytes('ff38'))).toEqual({ kind: 'undefined', length: 2 });
+    expect(decode(bytes('fe10'))).toEqual({ kind: 'undefined', length: 2 });
+    expect(decode(bytes('0fbae005')).kind).toBe('ok');
+    expect(decode(bytes('0fbac0'))).toEqual({ kind: 'undefined', length: 3 });
+    expect(decode(bytes('0fb9'))).toEqual({ kind: 'undefined', length: 2 });
+  });
+  it('[ENC.UD.2] a register where memory is required is #UD: lea eax, ecx (8D C1), lgdt with mod 11', () => {
+    expect(decode(bytes('8dc1'))).toEqual({ kind: 'undefined', length: 2 });
+    expect(decode(bytes('ffd8'))).toEqual({ kind: 'undefined', length: 2 });
+    expect(decode(bytes('0f01d0')).kind).toBe('unsupported');
+  });
+  it('[ENC.UD.3] mov to CR1 and mov to CS are #UD; mov cr0, eax ignores mod', () => {
+    expect(decode(bytes('0f22c8'))).toEqual({ kind: 'undefined', length: 3 });
+    expect(decode(bytes('8ec8'))).toEqual({ kind: 'undefined', length: 2 });
+    expect(ok('0f2200').instruction.operands).toEqual([{ kind: 'creg', reg: 0 }, EAX]);
+  });
+  it('[ENC.UNSUPPORTED.1] [ENC.UNSUPPORTED.2] x87, ARPL, RDTSC and F3 0F B8 (POPCNT) are unsupported', () => {
+    for (const hex of ['d9c0', '6300', '0f31', 'f30fb8c0']) expect(decode(bytes(hex)).kind).toBe('unsupported');
+  });
+});
+
+describe('immediates and canonical forms', () => {
+  it('[ENC.IMM.1] 83 C0 FF and 81 C0 FF FF FF FF are the same AST; the encoder picks the short one', () => {
+    const short = ok('83c0ff').instruction;
+    expect(ok('81c0ffffffff').instruction).toEqual(short);
+    expect(short.operands[1]).toEqual({ kind: 'imm', size: 32, value: 0xffffffff });
+    expect(encode(short)).toEqual(Uint8Array.from(bytes('83c0ff')));
+  });
+  it('[ENC.CHOICE.2] add ax, 1 is 66 83 C0 01 and add al, 1 is 04 01 (as nasm)', () => {
+    expect(encode(ok('66050100').instruction)).toEqual(Uint8Array.from(bytes('6683c001')));
+    expect(encode(ok('80c001').instruction)).toEqual(Uint8Array.from(bytes('0401')));
+  });
+  it('[ENC.CHOICE.4] jcc rel8 and rel32 keep their width', () => {
+    expect(ok('74fe').instruction.operands).toEqual([{ kind: 'rel', size: 8, offset: -2 }]);
+    expect(ok('0f84faffffff').instruction).toMatchObject({ mnemonic: 'jcc', condition: 4, operands: [{ kind: 'rel', size: 32, offset: -6 }] });
+  });
+});
+
+describe('mnemonic helpers and instruction info', () => {
+  it('parses NASM spellings', () => {
+    expect(parseMnemonic('jz')).toEqual({ mnemonic: 'jcc', condition: 4, operandSize: null });
+    expect(parseMnemonic('movsd')).toEqual({ mnemonic: 'movs', elementSize: 32, operandSize: 32 });
+    expect(parseMnemonic('iretd')).toEqual({ mnemonic: 'iret', operandSize: 32 });
+    expect(parseMnemonic('cdq')).toEqual({ mnemonic: 'cwd', operandSize: 32 });
+    expect(parseMnemonic('frobnicate')).toBe(null);
+  });
+  it('builds instructions from parsed operands, choosing short branches when in reach', () => {
+    const r = buildInstruction('jne', [{ kind: 'target', address: 0x1010, size: null }], {}, 0x1000);
+    expect(r.kind === 'ok' && encode(r.instruction)).toEqual(Uint8Array.from(bytes('750e')));
+    const far = buildInstruction('jne', [{ kind: 'target', address: 0x2000, size: null }], {}, 0x1000);
+    expect(far.kind === 'ok' && encode(far.instruction)).toEqual(Uint8Array.from(bytes('0f85fa0f0000')));
+    const bad = buildInstruction('inc', [{ kind: 'mem', size: null, base: 0, index: null, scale: 1, disp: 0, segment: null }]);
+    expect(bad.kind).toBe('error');
+  });
+  it('classifies and gives flag masks', () => {
+    expect(instructionInfo('hlt').class).toBe('privileged');
+    expect(instructionInfo('sgdt').class).toBe('sensitive');
+    expect(instructionInfo('cli').class).toBe('iopl');
+    expect(instructionInfo('add').flagsWritten).toBe(OF | SF | ZF | AF | PF | CF);
+    expect(instructionInfo('and').flagsUndefined).toBe(AF);
+    expect(instructionInfoOf(ok('0f20c0').instruction).class).toBe('privileged');
+    expect(instructionInfoOf(ok('8ed8').instruction).class).toBe('sensitive');
+    expect(instructionInfoOf(ok('7400').instruction).flagsRead).toBe(ZF);
+  });
+});
