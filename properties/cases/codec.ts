@@ -51,22 +51,38 @@ export const CpuCase = t.strict({
 });
 export type CpuCase = t.TypeOf<typeof CpuCase>;
 
-/** Describe one io-ts error as `field <path>: <what is wrong>`. */
-function describeError(error: t.ValidationError): string {
-  const keys = error.context.map((entry) => entry.key).filter((key) => key !== '');
-  // A union reports one error per branch; the path up to the union is what
-  // the reader needs, so drop the numeric branch indexes io-ts adds.
-  const path: string[] = [];
-  error.context.forEach((entry, i) => {
-    if (entry.key === '') return;
-    const parent = error.context[i - 1]?.type;
-    if (parent instanceof t.UnionType) return;
-    path.push(entry.key);
+/** A short name for what a codec expects. */
+function expectation(type: t.Decoder<unknown, unknown> & { name: string }): string {
+  if (type instanceof t.InterfaceType || type instanceof t.ExactType) return 'an object';
+  if (type instanceof t.ArrayType) return 'an array';
+  if (type instanceof t.NullType) return 'null';
+  if (type === U32) return 'an unsigned 32-bit integer';
+  if (type === HexBytes) return 'hex bytes (two hex digits a byte)';
+  return type.name;
+}
+
+/** Describe io-ts errors as `field <path>: <what is wrong>`, one line per
+ * field (a union's branches are merged into "x or y"). */
+function describeErrors(errors: t.Errors): string[] {
+  const byField = new Map<string, { expected: Set<string>; value: unknown }>();
+  for (const error of errors) {
+    const path: string[] = [];
+    error.context.forEach((entry, i) => {
+      if (entry.key === '') return;
+      // io-ts adds the branch index under a union: not part of the field path.
+      if (error.context[i - 1]?.type instanceof t.UnionType) return;
+      path.push(entry.key);
+    });
+    const field = path.join('.');
+    const last = error.context[error.context.length - 1]!.type as t.Decoder<unknown, unknown> & { name: string };
+    const entry = byField.get(field) ?? { expected: new Set<string>(), value: error.value };
+    entry.expected.add(expectation(last));
+    byField.set(field, entry);
+  }
+  return [...byField].map(([field, { expected, value }]) => {
+    const got = value === undefined ? 'it is missing' : `got ${JSON.stringify(value)}`;
+    return `field ${field}: expected ${[...expected].join(' or ')}, ${got}`;
   });
-  const field = (path.length > 0 ? path : keys).join('.');
-  const expected = error.context[error.context.length - 1]?.type.name ?? 'a value';
-  const got = error.value === undefined ? 'it is missing' : `got ${JSON.stringify(error.value)}`;
-  return `field ${field}: expected ${expected}, ${got}`;
 }
 
 /** Checks the format cannot state in types: EIP starts at codeAddr, and
@@ -108,7 +124,7 @@ export function parseCaseFile(text: string, fileName: string): CaseFileResult {
     }
     const decoded = CpuCase.decode(json);
     if (isLeft(decoded)) {
-      const messages = [...new Set(decoded.left.map(describeError))];
+      const messages = describeErrors(decoded.left);
       errors.push(...messages.map((m) => `${where}: ${m}`));
       return;
     }

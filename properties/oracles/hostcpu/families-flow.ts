@@ -43,7 +43,7 @@ export const moveFamily: Family = {
     const rb = regName(size, b);
     const wide = size === 8 ? 32 : size;
     const mem = `${sizeKeyword(size)} [${hexImm(DATA_ADDR + 24)}]`;
-    const kind = rng.below(10);
+    const kind = rng.below(9); // 0..7 and the default below
     let line: string;
     const undefinedFlags = 0; // MOV-like moves change no flag; XADD and CMPXCHG define all
     switch (kind) {
@@ -63,12 +63,6 @@ export const moveFamily: Family = {
         break;
       }
       case 7: line = rng.pick(['cbw', 'cwde', 'cwd', 'cdq']); break;
-      case 8: {
-        regs.ebx = DATA_ADDR;
-        regs.eax = ((regs.eax ?? 0) & ~0xff) | rng.below(64);
-        line = 'a32 xlatb';
-        break;
-      }
       default: {
         // A read-modify-write of memory followed by a load back.
         line = `add ${mem}, ${rb}`;
