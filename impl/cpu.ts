@@ -1,0 +1,96 @@
+// The fast machine's state: plain mutable fields and typed arrays, read and
+// written by the functions in the other impl/ files. Nothing here knows the
+// instruction set; see step.ts for the fetch-decode-execute loop.
+import { PhysicalMemory } from './memory';
+import { Devices } from './devices';
+import type { Decoded } from './decoded';
+
+export const ES = 0, CS = 1, SS = 2, DS = 3, FS = 4, GS = 5;
+/** Segment cache permission bits (derived from the descriptor at load). */
+export const SEG_READ = 1, SEG_WRITE = 2;
+
+/** Byte offsets of AL CL DL BL AH CH DH BH inside the register file
+ * (little-endian: AH is byte 1 of EAX). */
+export const BYTE_REGISTER = [0, 4, 8, 12, 1, 5, 9, 13];
+
+/** A system segment register (LDTR, TR): selector plus hidden cache. */
+export interface SystemSegment { selector: number; base: number; limit: number; attributes: number; valid: boolean }
+
+export class Cpu {
+  readonly memory: PhysicalMemory;
+  readonly devices = new Devices();
+
+  // General registers: one buffer seen as 32-, 16- and 8-bit registers.
+  readonly registerFile = new ArrayBuffer(32);
+  readonly r32 = new Int32Array(this.registerFile);
+  readonly r16 = new Uint16Array(this.registerFile);
+  readonly r8 = new Uint8Array(this.registerFile);
+
+  /** Address of the instruction being executed. */
+  eip = 0;
+  /** Address of the next instruction; control transfers overwrite it. */
+  next = 0;
+
+  // EFLAGS: see flags.ts for the lazy part.
+  flags = 2;
+  lazy = 0;
+  lastOp = 0; lastA = 0; lastB = 0; lastResult = 0; lastSize = 4;
+
+  // Segment registers, indexed ES CS SS DS FS GS.
+  readonly segSelector = [0, 0, 0, 0, 0, 0];
+  readonly segBase = [0, 0, 0, 0, 0, 0];
+  readonly segLimit = [0, 0, 0, 0, 0, 0];
+  readonly segAttributes = [0, 0, 0, 0, 0, 0];
+  readonly segValid = [false, false, false, false, false, false];
+  /** Derived from the cache: lowest and highest valid offsets (expand-down
+   * segments have a range at the top) and SEG_READ/SEG_WRITE. */
+  readonly segLow = [0, 0, 0, 0, 0, 0];
+  readonly segHigh = [0, 0, 0, 0, 0, 0];
+  readonly segAccess = [0, 0, 0, 0, 0, 0];
+  cpl = 0;
+
+  gdtrBase = 0; gdtrLimit = 0xffff;
+  idtrBase = 0; idtrLimit = 0xffff;
+  ldtr: SystemSegment = { selector: 0, base: 0, limit: 0, attributes: 0, valid: false };
+  tr: SystemSegment = { selector: 0, base: 0, limit: 0, attributes: 0, valid: false };
+
+  cr0 = 0x11; cr2 = 0; cr3 = 0; cr4 = 0;
+
+  halted = false;
+  instructionCount = 0;
+  /** Set by STI, MOV SS and POP SS: no interrupt before the next instruction. */
+  interruptShadow = false;
+  /** Vector of the INT n / INT3 / INTO delivered by the current instruction, or -1. */
+  softwareVector = -1;
+  /** Set once a triple fault has shut the processor down. */
+  shutdownReason: string | null = null;
+
+  /** Software TLB, one entry per linear page: see paging.ts. */
+  readonly tlb = new Int32Array(1 << 20);
+  /** Linear pages with a filled TLB entry, so a flush touches only those. */
+  tlbFilled: number[] = [];
+
+  /** Decoded-instruction cache: per physical frame, per offset. */
+  readonly codeCache: Array<Array<Decoded | undefined> | undefined>;
+
+  constructor(memorySize: number) {
+    this.memory = new PhysicalMemory(memorySize);
+    this.codeCache = new Array(this.memory.codePages.length);
+    this.memory.onCodeWrite = (frame) => {
+      this.codeCache[frame] = undefined;
+      this.memory.codePages[frame] = 0;
+    };
+  }
+
+  readRegister(size: number, reg: number): number {
+    if (size === 4) return this.r32[reg] >>> 0;
+    if (size === 1) return this.r8[BYTE_REGISTER[reg]];
+    return this.r16[reg << 1];
+  }
+
+  writeRegister(size: number, reg: number, value: number): void {
+    if (size === 4) this.r32[reg] = value;
+    else if (size === 1) this.r8[BYTE_REGISTER[reg]] = value;
+    else this.r16[reg << 1] = value;
+  }
+}

@@ -1,0 +1,112 @@
+// EFLAGS, computed lazily. Most instructions write the six arithmetic flags,
+// and most of those values are never read before the next instruction
+// overwrites them. So an ALU instruction only records what it did (the
+// operation, both operands, the result and the size) and marks the arithmetic
+// flags as "lazy"; a flag is computed from that record when something reads
+// it (a Jcc, PUSHF, an interrupt...). `cpu.lazy` is the mask of flag bits
+// whose true value lives in the record rather than in `cpu.flags`.
+import type { Cpu } from './cpu';
+
+export const CF = 0x1, PF = 0x4, AF = 0x10, ZF = 0x40, SF = 0x80, TF = 0x100, IF = 0x200;
+export const DF = 0x400, OF = 0x800, IOPL = 0x3000, NT = 0x4000, RF = 0x10000, VM = 0x20000;
+export const AC = 0x40000, ID = 0x200000;
+export const ARITH = CF | PF | AF | ZF | SF | OF;
+/** Bits software can ever see as set (bit 1 always reads 1; VM stays 0 here). */
+export const SUPPORTED = ARITH | TF | IF | DF | IOPL | NT | RF | AC | ID;
+
+/** Recorded operation kinds. */
+export const OP_ADD = 0, OP_SUB = 1, OP_LOGIC = 2;
+
+export const MASK = [0, 0xff, 0xffff, 0, 0xffffffff] as const;
+export const SIGN = [0, 0x80, 0x8000, 0, 0x80000000] as const;
+
+const PARITY = new Uint8Array(256);
+for (let i = 0; i < 256; i++) {
+  let bits = 0;
+  for (let b = i; b; b >>= 1) bits += b & 1;
+  PARITY[i] = bits & 1 ? 0 : PF;
+}
+export const parityOf = (value: number): number => PARITY[value & 0xff];
+
+/** Record an arithmetic result; `lazyMask` is usually ARITH (INC/DEC leave CF). */
+export function recordArith(cpu: Cpu, op: number, a: number, b: number, result: number, size: number, lazyMask = ARITH): void {
+  if (lazyMask !== ARITH && cpu.lazy & CF) cpu.flags = (cpu.flags & ~CF) | computeFlag(cpu, CF);
+  cpu.lastOp = op;
+  cpu.lastA = a;
+  cpu.lastB = b;
+  cpu.lastResult = result;
+  cpu.lastSize = size;
+  cpu.lazy = lazyMask;
+}
+
+/** Compute one arithmetic flag from the record (returns the bit or 0). */
+export function computeFlag(cpu: Cpu, bit: number): number {
+  const size = cpu.lastSize, mask = MASK[size], sign = SIGN[size];
+  const a = cpu.lastA, b = cpu.lastB, r = cpu.lastResult;
+  const op = cpu.lastOp;
+  switch (bit) {
+    case CF:
+      if (op === OP_ADD) return (r & mask) >>> 0 < (a & mask) >>> 0 ? CF : 0;
+      if (op === OP_SUB) return (a & mask) >>> 0 < (b & mask) >>> 0 ? CF : 0;
+      return 0;
+    case PF: return PARITY[r & 0xff];
+    case AF: return op === OP_LOGIC ? 0 : (a ^ b ^ r) & AF;
+    case ZF: return (r & mask) === 0 ? ZF : 0;
+    case SF: return r & sign ? SF : 0;
+    case OF:
+      if (op === OP_ADD) return (a ^ r) & (b ^ r) & sign ? OF : 0;
+      if (op === OP_SUB) return (a ^ b) & (a ^ r) & sign ? OF : 0;
+      return 0;
+  }
+  return 0;
+}
+
+/** Read one flag (CF, ZF...) as 0/1, computing it if lazy. */
+export function flag(cpu: Cpu, bit: number): number {
+  if (cpu.lazy & bit) return computeFlag(cpu, bit) ? 1 : 0;
+  return cpu.flags & bit ? 1 : 0;
+}
+
+/** All of EFLAGS, with the lazy flags computed; the record is folded in. */
+export function readEflags(cpu: Cpu): number {
+  if (cpu.lazy !== 0) {
+    let value = cpu.flags & ~cpu.lazy;
+    for (const bit of [CF, PF, AF, ZF, SF, OF]) if (cpu.lazy & bit) value |= computeFlag(cpu, bit);
+    cpu.flags = value;
+    cpu.lazy = 0;
+  }
+  return (cpu.flags | 2) >>> 0;
+}
+
+/** Replace EFLAGS outright (the caller applies privilege rules first). */
+export function writeEflags(cpu: Cpu, value: number): void {
+  cpu.flags = ((value & SUPPORTED) | 2) >>> 0;
+  cpu.lazy = 0;
+}
+
+/** Set the arithmetic flags in `mask` to the bits of `values`, eagerly. */
+export function setFlags(cpu: Cpu, mask: number, values: number): void {
+  readEflags(cpu);
+  cpu.flags = ((cpu.flags & ~mask) | (values & mask)) >>> 0;
+}
+
+/** Flags for a logical result: CF = OF = 0, AF undefined (we leave 0). */
+export function recordLogic(cpu: Cpu, result: number, size: number): void {
+  recordArith(cpu, OP_LOGIC, 0, 0, result, size);
+}
+
+/** Evaluate condition code 0..15 (o no b ae e ne be a s ns p np l ge le g). */
+export function condition(cpu: Cpu, cc: number): boolean {
+  let v: boolean;
+  switch (cc >> 1) {
+    case 0: v = flag(cpu, OF) === 1; break;
+    case 1: v = flag(cpu, CF) === 1; break;
+    case 2: v = flag(cpu, ZF) === 1; break;
+    case 3: v = (flag(cpu, CF) | flag(cpu, ZF)) === 1; break;
+    case 4: v = flag(cpu, SF) === 1; break;
+    case 5: v = flag(cpu, PF) === 1; break;
+    case 6: v = flag(cpu, SF) !== flag(cpu, OF); break;
+    default: v = flag(cpu, ZF) === 1 || flag(cpu, SF) !== flag(cpu, OF); break;
+  }
+  return cc & 1 ? !v : v;
+}

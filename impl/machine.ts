@@ -1,0 +1,101 @@
+// The fast machine behind the Machine interface of model/machine.ts.
+import type { CommonState, Machine, SegmentRegister, StepEvent } from '../model/machine';
+import { SEGMENT_NAMES } from '../model/isa/ast';
+import { Cpu } from './cpu';
+import { readEflags, writeEflags } from './flags';
+import { flushTlb } from './paging';
+import { setSegmentCache } from './segmentation';
+import { step } from './step';
+
+export class ImplMachine implements Machine {
+  readonly name = 'impl' as const;
+  readonly cpu: Cpu;
+
+  constructor(readonly memorySize: number) {
+    this.cpu = new Cpu(memorySize);
+  }
+
+  state(): CommonState {
+    const cpu = this.cpu, r = cpu.r32;
+    const segment = (i: number): SegmentRegister => ({
+      selector: cpu.segSelector[i], base: cpu.segBase[i], limit: cpu.segLimit[i],
+      attributes: cpu.segAttributes[i], valid: cpu.segValid[i],
+    });
+    const system = (s: Cpu['tr']): SegmentRegister => ({ ...s });
+    return {
+      regs: {
+        eax: r[0] >>> 0, ecx: r[1] >>> 0, edx: r[2] >>> 0, ebx: r[3] >>> 0,
+        esp: r[4] >>> 0, ebp: r[5] >>> 0, esi: r[6] >>> 0, edi: r[7] >>> 0,
+      },
+      eip: cpu.eip >>> 0,
+      eflags: readEflags(cpu),
+      segments: {
+        es: segment(0), cs: segment(1), ss: segment(2), ds: segment(3), fs: segment(4), gs: segment(5),
+      },
+      cr0: cpu.cr0 >>> 0, cr2: cpu.cr2 >>> 0, cr3: cpu.cr3 >>> 0, cr4: cpu.cr4 >>> 0,
+      gdtr: { base: cpu.gdtrBase >>> 0, limit: cpu.gdtrLimit },
+      idtr: { base: cpu.idtrBase >>> 0, limit: cpu.idtrLimit },
+      ldtr: system(cpu.ldtr),
+      tr: system(cpu.tr),
+      halted: cpu.halted,
+      instructionCount: cpu.instructionCount,
+    };
+  }
+
+  setState(s: CommonState): void {
+    const cpu = this.cpu;
+    const regs = s.regs;
+    [regs.eax, regs.ecx, regs.edx, regs.ebx, regs.esp, regs.ebp, regs.esi, regs.edi].forEach((v, i) => { cpu.r32[i] = v; });
+    cpu.eip = cpu.next = s.eip >>> 0;
+    writeEflags(cpu, s.eflags);
+    SEGMENT_NAMES.forEach((name, i) => {
+      const seg = s.segments[name];
+      setSegmentCache(cpu, i, seg.selector, seg.base, seg.limit, seg.attributes, seg.valid);
+    });
+    cpu.cr0 = s.cr0 >>> 0; cpu.cr2 = s.cr2 >>> 0; cpu.cr3 = s.cr3 >>> 0; cpu.cr4 = s.cr4 >>> 0;
+    cpu.gdtrBase = s.gdtr.base >>> 0; cpu.gdtrLimit = s.gdtr.limit;
+    cpu.idtrBase = s.idtr.base >>> 0; cpu.idtrLimit = s.idtr.limit;
+    cpu.ldtr = { ...s.ldtr };
+    cpu.tr = { ...s.tr };
+    cpu.halted = s.halted;
+    cpu.instructionCount = s.instructionCount;
+    cpu.interruptShadow = false;
+    cpu.shutdownReason = null;
+    flushTlb(cpu);
+    cpu.tlb.fill(0);
+  }
+
+  readPhysical(address: number, length: number): Uint8Array {
+    const out = new Uint8Array(length);
+    for (let i = 0; i < length; i++) out[i] = this.cpu.memory.read8(address + i);
+    return out;
+  }
+
+  writePhysical(address: number, bytes: Uint8Array): void {
+    const memory = this.cpu.memory;
+    const end = Math.min(address + bytes.length, memory.size);
+    if (end <= address) return;
+    memory.bytes.set(bytes.subarray(0, end - address), address);
+    for (let frame = address >>> 12; frame <= (end - 1) >>> 12; frame++) {
+      if (memory.codePages[frame]) memory.onCodeWrite(frame);
+    }
+  }
+
+  step(): StepEvent {
+    return step(this.cpu);
+  }
+
+  /** Step until an event other than 'retired', or `limit` instructions. */
+  run(limit: number): StepEvent {
+    const cpu = this.cpu;
+    for (let i = 0; i < limit; i++) {
+      const event = step(cpu);
+      if (event.kind !== 'retired') return event;
+    }
+    return { kind: 'retired' };
+  }
+
+  consoleOutput(): Uint8Array {
+    return Uint8Array.from(this.cpu.devices.console);
+  }
+}

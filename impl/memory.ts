@@ -1,0 +1,65 @@
+// Physical memory: one Uint8Array plus a DataView for little-endian words.
+// Addresses past the end of RAM read as zero and ignore writes (the manual
+// leaves unbacked physical addresses to the platform; see CHOICES.md).
+//
+// Every write also tells the code cache: `codePages` marks the 4 KiB frames
+// that hold decoded instructions, and a write into such a frame drops them
+// (self-modifying code). The check is one byte load per write.
+
+export class PhysicalMemory {
+  readonly bytes: Uint8Array;
+  readonly view: DataView;
+  readonly codePages: Uint8Array;
+  /** Called with a frame number when a marked code frame is written. */
+  onCodeWrite: (frame: number) => void = () => {};
+
+  constructor(readonly size: number) {
+    this.bytes = new Uint8Array(size);
+    this.view = new DataView(this.bytes.buffer);
+    this.codePages = new Uint8Array(Math.ceil(size / 4096) + 1);
+  }
+
+  read8(address: number): number {
+    return address < this.size ? this.bytes[address] : 0;
+  }
+  read16(address: number): number {
+    if (address + 1 < this.size) return this.view.getUint16(address, true);
+    return this.read8(address) | (this.read8(address + 1) << 8);
+  }
+  read32(address: number): number {
+    if (address + 3 < this.size) return this.view.getUint32(address, true);
+    return (this.read16(address) | (this.read16(address + 2) << 16)) >>> 0;
+  }
+  read(address: number, size: number): number {
+    return size === 4 ? this.read32(address) : size === 1 ? this.read8(address) : this.read16(address);
+  }
+
+  write8(address: number, value: number): void {
+    if (address >= this.size) return;
+    if (this.codePages[address >>> 12]) this.onCodeWrite(address >>> 12);
+    this.bytes[address] = value;
+  }
+  write16(address: number, value: number): void {
+    if (address + 1 >= this.size || (address & 0xfff) === 0xfff) {
+      this.write8(address, value & 0xff);
+      this.write8(address + 1, (value >>> 8) & 0xff);
+      return;
+    }
+    if (this.codePages[address >>> 12]) this.onCodeWrite(address >>> 12);
+    this.view.setUint16(address, value, true);
+  }
+  write32(address: number, value: number): void {
+    if (address + 3 >= this.size || (address & 0xfff) > 0xffc) {
+      this.write16(address, value & 0xffff);
+      this.write16(address + 2, (value >>> 16) & 0xffff);
+      return;
+    }
+    if (this.codePages[address >>> 12]) this.onCodeWrite(address >>> 12);
+    this.view.setUint32(address, value >>> 0, true);
+  }
+  write(address: number, size: number, value: number): void {
+    if (size === 4) this.write32(address, value);
+    else if (size === 1) this.write8(address, value);
+    else this.write16(address, value);
+  }
+}

@@ -1,0 +1,180 @@
+// Far JMP, far CALL (directly or through a call gate, with a stack switch
+// and parameter copy when the gate leads inward), far RET and IRET, to the
+// same ring or an outer one (SDM vol. 3 §5.8, and the JMP/CALL/RET/IRET
+// pseudo-code in vol. 2). Task switches are not part of this machine.
+import type { Cpu } from '../cpu';
+import { CS, SS } from '../cpu';
+import type { Decoded } from '../decoded';
+import { fault, GP, NP, Unsupported } from '../faults';
+import { IF, IOPL, NT, VM, readEflags, writeEflags, SUPPORTED } from '../flags';
+import { readMemory } from '../access';
+import { effectiveOffset } from '../operands';
+import {
+  ATTR_P, type Descriptor, attributesOf, baseOf, dplOf, isCode, isConforming, limitOf, loadFromDescriptor,
+  nullInaccessibleSegments, readDescriptor, setAccessed,
+} from '../segmentation';
+import { checkReturnStackSegment, checkRingStackSegment, pushFrame, ringStack, stackRange } from '../stack-switch';
+
+const CALL_GATE = 0x0c;
+
+/** JMP ptr16:32 (imm = offset, imm2 = selector) and CALL ptr16:32 (variant 1). */
+export function farDirect(cpu: Cpu, d: Decoded): void {
+  farTransfer(cpu, d, d.imm2, d.imm, d.variant === 1);
+}
+
+/** JMP/CALL m16:32 (group 5 /5 and /3). */
+export function farIndirect(cpu: Cpu, d: Decoded): void {
+  if (d.mod === 3) fault(6);
+  const at = effectiveOffset(cpu, d);
+  const offset = readMemory(cpu, d.segment, at, d.size);
+  const selector = readMemory(cpu, d.segment, (at + d.size) >>> 0, 2);
+  farTransfer(cpu, d, selector, offset, d.variant === 1);
+}
+
+function codeDescriptor(cpu: Cpu, selector: number): Descriptor {
+  if ((selector & 0xfffc) === 0) fault(GP, 0);
+  const desc = readDescriptor(cpu, selector);
+  if (desc === null) fault(GP, selector & 0xfffc);
+  return desc;
+}
+
+function farTransfer(cpu: Cpu, d: Decoded, selector: number, offset: number, isCall: boolean): void {
+  const size = d.size;
+  if (size === 2) offset &= 0xffff;
+  const desc = codeDescriptor(cpu, selector);
+  const a = attributesOf(desc.high), code = selector & 0xfffc;
+  if (a & 0x10) {
+    if (!isCode(a)) fault(GP, code);
+    if (isConforming(a) ? dplOf(a) > cpu.cpl : (selector & 3) > cpu.cpl || dplOf(a) !== cpu.cpl) fault(GP, code);
+    if (!(a & ATTR_P)) fault(NP, code);
+    if (offset > limitOf(desc)) fault(GP, 0);
+    if (isCall) pushReturnAddress(cpu, size);
+    setAccessed(cpu, desc);
+    loadFromDescriptor(cpu, CS, (selector & 0xfffc) | cpu.cpl, desc);
+    cpu.next = offset;
+    return;
+  }
+  const type = a & 0x1f;
+  if (type === 0x05 || type === 0x09 || type === 0x01) throw new Unsupported('task switch through far JMP/CALL');
+  if (type !== CALL_GATE) fault(GP, code);
+  // Call gate: the gate must be reachable from CPL and RPL.
+  const gateDpl = dplOf(a);
+  if (gateDpl < cpu.cpl || gateDpl < (selector & 3)) fault(GP, code);
+  if (!(a & ATTR_P)) fault(NP, code);
+  const targetSelector = desc.low >>> 16;
+  const targetOffset = ((desc.high & 0xffff0000) | (desc.low & 0xffff)) >>> 0;
+  const target = codeDescriptor(cpu, targetSelector);
+  const ta = attributesOf(target.high), targetCode = targetSelector & 0xfffc, dpl = dplOf(ta);
+  if (!isCode(ta) || dpl > cpu.cpl) fault(GP, targetCode);
+  if (!isCall && !isConforming(ta) && dpl !== cpu.cpl) fault(GP, targetCode);
+  if (!(ta & ATTR_P)) fault(NP, targetCode);
+  if (targetOffset > limitOf(target)) fault(GP, 0);
+  if (isCall && !isConforming(ta) && dpl < cpu.cpl) {
+    callInward(cpu, target, targetSelector, targetOffset, dpl, desc.high & 0x1f);
+    return;
+  }
+  if (isCall) pushReturnAddress(cpu, 4);
+  setAccessed(cpu, target);
+  loadFromDescriptor(cpu, CS, targetCode | cpu.cpl, target);
+  cpu.next = targetOffset;
+}
+
+function pushReturnAddress(cpu: Cpu, size: number): void {
+  // CS is pushed zero-extended to the operand size (see CHOICES.md).
+  cpu.r32[4] = pushFrame(cpu, cpu.segBase[SS], [cpu.segLow[SS], cpu.segHigh[SS]], cpu.r32[4] >>> 0,
+    [cpu.segSelector[CS], cpu.next], size, cpu.cpl, 0);
+}
+
+/** CALL through a gate to an inner ring: new stack from the TSS, the old
+ * SS:ESP and `count` parameters copied onto it, then CS:EIP. */
+function callInward(cpu: Cpu, target: Descriptor, selector: number, offset: number, dpl: number, count: number): void {
+  const { ss, esp } = ringStack(cpu, dpl, 0);
+  const stack = checkRingStackSegment(cpu, ss, dpl, 0);
+  const oldEsp = cpu.r32[4] >>> 0;
+  const parameters: number[] = [];
+  for (let i = count - 1; i >= 0; i--) parameters.push(readMemory(cpu, SS, (oldEsp + 4 * i) >>> 0, 4));
+  const values = [cpu.segSelector[SS], oldEsp, ...parameters, cpu.segSelector[CS], cpu.next];
+  const newEsp = pushFrame(cpu, baseOf(stack), stackRange(limitOf(stack), attributesOf(stack.high)), esp, values, 4,
+    dpl, ss & 0xfffc);
+  setAccessed(cpu, stack);
+  setAccessed(cpu, target);
+  loadFromDescriptor(cpu, SS, (ss & 0xfffc) | dpl, stack);
+  cpu.r32[4] = newEsp;
+  loadFromDescriptor(cpu, CS, (selector & 0xfffc) | dpl, target);
+  cpu.next = offset;
+}
+
+/** Checks on the CS a far RET or IRET returns to; returns its descriptor. */
+function returnCodeDescriptor(cpu: Cpu, selector: number): Descriptor {
+  const desc = codeDescriptor(cpu, selector);
+  const a = attributesOf(desc.high), rpl = selector & 3, code = selector & 0xfffc;
+  if (rpl < cpu.cpl) fault(GP, code);
+  if (!isCode(a)) fault(GP, code);
+  if (isConforming(a) ? dplOf(a) > rpl : dplOf(a) !== rpl) fault(GP, code);
+  if (!(a & ATTR_P)) fault(NP, code);
+  return desc;
+}
+
+/** RETF and RETF imm16 (imm = bytes of parameters to release). */
+export function farReturn(cpu: Cpu, d: Decoded): void {
+  const size = d.size, esp = cpu.r32[4] >>> 0;
+  const offset = readMemory(cpu, SS, esp, size);
+  const selector = readMemory(cpu, SS, (esp + size) >>> 0, 2);
+  const desc = returnCodeDescriptor(cpu, selector);
+  const rpl = selector & 3;
+  if (rpl === cpu.cpl) {
+    if (offset > limitOf(desc)) fault(GP, 0);
+    loadFromDescriptor(cpu, CS, selector, desc);
+    cpu.r32[4] = esp + 2 * size + d.imm;
+    cpu.next = offset;
+    return;
+  }
+  const outer = (esp + 2 * size + d.imm) >>> 0;
+  const newEsp = readMemory(cpu, SS, outer, size);
+  const newSs = readMemory(cpu, SS, (outer + size) >>> 0, 2);
+  const stack = checkReturnStackSegment(cpu, newSs, rpl);
+  if (offset > limitOf(desc)) fault(GP, 0);
+  setAccessed(cpu, stack);
+  loadFromDescriptor(cpu, CS, selector, desc);
+  loadFromDescriptor(cpu, SS, newSs, stack);
+  cpu.r32[4] = newEsp + d.imm;
+  cpu.next = offset;
+  nullInaccessibleSegments(cpu);
+}
+
+/** IRET: to the same ring, or to an outer ring popping SS:ESP too. EFLAGS
+ * bits are restored as the CPL before the return allows: IOPL only at CPL 0,
+ * IF only when CPL <= IOPL. */
+export function interruptReturn(cpu: Cpu, d: Decoded): void {
+  const size = d.size, esp = cpu.r32[4] >>> 0;
+  const current = readEflags(cpu);
+  if (current & NT) throw new Unsupported('IRET with NT set (task return)');
+  const offset = readMemory(cpu, SS, esp, size);
+  const selector = readMemory(cpu, SS, (esp + size) >>> 0, 2);
+  let popped = readMemory(cpu, SS, (esp + 2 * size) >>> 0, size);
+  if (size === 2) popped = (current & 0xffff0000) | popped;
+  if (popped & VM && cpu.cpl === 0) throw new Unsupported('IRET to virtual-8086 mode');
+  const desc = returnCodeDescriptor(cpu, selector);
+  const rpl = selector & 3;
+  let changeable = SUPPORTED & ~VM;
+  if (cpu.cpl > 0) changeable &= ~IOPL;
+  if (cpu.cpl > ((current & IOPL) >> 12)) changeable &= ~IF;
+  const eflags = (current & ~changeable) | (popped & changeable);
+  if (rpl === cpu.cpl) {
+    if (offset > limitOf(desc)) fault(GP, 0);
+    loadFromDescriptor(cpu, CS, selector, desc);
+    cpu.r32[4] = esp + 3 * size;
+  } else {
+    const newEsp = readMemory(cpu, SS, (esp + 3 * size) >>> 0, size);
+    const newSs = readMemory(cpu, SS, (esp + 4 * size) >>> 0, 2);
+    const stack = checkReturnStackSegment(cpu, newSs, rpl);
+    if (offset > limitOf(desc)) fault(GP, 0);
+    setAccessed(cpu, stack);
+    loadFromDescriptor(cpu, CS, selector, desc);
+    loadFromDescriptor(cpu, SS, newSs, stack);
+    cpu.r32[4] = newEsp;
+    nullInaccessibleSegments(cpu);
+  }
+  writeEflags(cpu, eflags);
+  cpu.next = offset;
+}

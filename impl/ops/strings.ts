@@ -1,0 +1,77 @@
+// String instructions with REP prefixes. A repeated instruction runs all its
+// iterations in one step, but every iteration commits ESI/EDI/ECX before the
+// next one starts, so a fault in the middle leaves the registers at the
+// faulting element with EIP still on the instruction: re-executing it
+// resumes where it stopped (SDM vol. 1 §7.3.9.2, restartable).
+import type { Cpu } from '../cpu';
+import { DS, ES } from '../cpu';
+import type { Decoded } from '../decoded';
+import { DF, ZF, flag } from '../flags';
+import { readMemory, writeMemory } from '../access';
+import { alu } from './alu';
+import { checkIoPermission } from './io';
+
+const sourceSegment = (d: Decoded): number => (d.override >= 0 ? d.override : DS);
+const stepOf = (cpu: Cpu, size: number): number => (flag(cpu, DF) ? -size : size);
+
+function moveElement(cpu: Cpu, d: Decoded, step: number): void {
+  const value = readMemory(cpu, sourceSegment(d), cpu.r32[6] >>> 0, d.size);
+  writeMemory(cpu, ES, cpu.r32[7] >>> 0, d.size, value);
+  cpu.r32[6] += step; cpu.r32[7] += step;
+}
+function storeElement(cpu: Cpu, d: Decoded, step: number): void {
+  writeMemory(cpu, ES, cpu.r32[7] >>> 0, d.size, cpu.readRegister(d.size, 0));
+  cpu.r32[7] += step;
+}
+function loadElement(cpu: Cpu, d: Decoded, step: number): void {
+  cpu.writeRegister(d.size, 0, readMemory(cpu, sourceSegment(d), cpu.r32[6] >>> 0, d.size));
+  cpu.r32[6] += step;
+}
+function compareElement(cpu: Cpu, d: Decoded, step: number): void {
+  const a = readMemory(cpu, sourceSegment(d), cpu.r32[6] >>> 0, d.size);
+  const b = readMemory(cpu, ES, cpu.r32[7] >>> 0, d.size);
+  alu(cpu, 7, a, b, d.size);
+  cpu.r32[6] += step; cpu.r32[7] += step;
+}
+function scanElement(cpu: Cpu, d: Decoded, step: number): void {
+  const b = readMemory(cpu, ES, cpu.r32[7] >>> 0, d.size);
+  alu(cpu, 7, cpu.readRegister(d.size, 0), b, d.size);
+  cpu.r32[7] += step;
+}
+function inputElement(cpu: Cpu, d: Decoded, step: number): void {
+  const port = cpu.r16[4];
+  checkIoPermission(cpu, port, d.size);
+  // The destination is checked before the port is read.
+  writeMemory(cpu, ES, cpu.r32[7] >>> 0, d.size, 0);
+  writeMemory(cpu, ES, cpu.r32[7] >>> 0, d.size, cpu.devices.in(port, d.size));
+  cpu.r32[7] += step;
+}
+function outputElement(cpu: Cpu, d: Decoded, step: number): void {
+  const port = cpu.r16[4];
+  checkIoPermission(cpu, port, d.size);
+  cpu.devices.out(port, d.size, readMemory(cpu, sourceSegment(d), cpu.r32[6] >>> 0, d.size));
+  cpu.r32[6] += step;
+}
+
+type Element = (cpu: Cpu, d: Decoded, step: number) => void;
+
+function repeated(element: Element, comparing: boolean) {
+  return (cpu: Cpu, d: Decoded): void => {
+    const step = stepOf(cpu, d.size);
+    if (d.rep === 0) { element(cpu, d, step); return; }
+    while (cpu.r32[1] !== 0) {
+      element(cpu, d, step);
+      cpu.r32[1]--;
+      // REPE stops on a mismatch (ZF = 0), REPNE on a match (ZF = 1).
+      if (comparing && flag(cpu, ZF) !== (d.rep === 1 ? 1 : 0)) break;
+    }
+  };
+}
+
+export const moveString = repeated(moveElement, false);
+export const storeString = repeated(storeElement, false);
+export const loadString = repeated(loadElement, false);
+export const compareString = repeated(compareElement, true);
+export const scanString = repeated(scanElement, true);
+export const inputString = repeated(inputElement, false);
+export const outputString = repeated(outputElement, false);

@@ -1,0 +1,262 @@
+// System instructions: HLT, CLI/STI, PUSHF/POPF, descriptor-table registers,
+// LLDT/LTR, SMSW/LMSW/CLTS, MOV to/from CRn and segment registers,
+// LAR/LSL/VERR/VERW, INVLPG, CPUID, INT n/INT3/INTO, BOUND, UD2, WBINVD.
+import type { Cpu } from '../cpu';
+import { CS, SS } from '../cpu';
+import type { Decoded } from '../decoded';
+import { BR, NP, fault, gp, ud, Unsupported } from '../faults';
+import { CF, IF, IOPL, OF, RF, SUPPORTED, VM, ZF, flag, readEflags, setFlags, writeEflags } from '../flags';
+import { pop, push, readMemory, writeMemory } from '../access';
+import { effectiveOffset, readRM, writeRM, signExtend } from '../operands';
+import {
+  ATTR_P, attributesOf, baseOf, dplOf, isCode, isConforming, limitOf, loadDataSegment, readDescriptor,
+} from '../segmentation';
+import { CR0_PE, CR0_PG, CR0_TS, CR0_WP, CR4_PSE, flushTlb, invalidatePage } from '../paging';
+import { deliver, Source } from '../delivery';
+
+const requireRing0 = (cpu: Cpu): void => { if (cpu.cpl !== 0) gp(0); };
+const iopl = (cpu: Cpu): number => (readEflags(cpu) & IOPL) >> 12;
+
+export function halt(cpu: Cpu): void {
+  requireRing0(cpu);
+  cpu.halted = true;
+}
+
+/** CLI (variant 0) and STI (variant 1): allowed when CPL <= IOPL. */
+export function setInterruptFlag(cpu: Cpu, d: Decoded): void {
+  if (cpu.cpl > iopl(cpu)) gp(0);
+  const eflags = readEflags(cpu);
+  // STI delays interrupts until after the next instruction.
+  if (d.variant === 1 && !(eflags & IF)) cpu.interruptShadow = true;
+  writeEflags(cpu, d.variant === 1 ? eflags | IF : eflags & ~IF);
+}
+
+/** CLD (variant 0) and STD (variant 1). */
+export function setDirectionFlag(cpu: Cpu, d: Decoded): void {
+  writeEflags(cpu, d.variant === 1 ? readEflags(cpu) | 0x400 : readEflags(cpu) & ~0x400);
+}
+
+/** PUSHF: the image has RF and VM clear. */
+export function pushFlags(cpu: Cpu, d: Decoded): void {
+  push(cpu, d.size, readEflags(cpu) & ~(RF | VM) & (d.size === 2 ? 0xffff : 0xffffffff));
+}
+
+/** POPF: IOPL changes only at CPL 0, IF only when CPL <= IOPL; VM and RF never. */
+export function popFlags(cpu: Cpu, d: Decoded): void {
+  const current = readEflags(cpu);
+  const popped = pop(cpu, d.size);
+  let changeable = SUPPORTED & ~(VM | RF);
+  if (d.size === 2) changeable &= 0xffff;
+  if (cpu.cpl > 0) changeable &= ~IOPL;
+  if (cpu.cpl > ((current & IOPL) >> 12)) changeable &= ~IF;
+  writeEflags(cpu, (current & ~changeable) | (popped & changeable));
+}
+
+/** LGDT (variant 2) and LIDT (variant 3): 16-bit limit, then the base. */
+export function loadTableRegister(cpu: Cpu, d: Decoded): void {
+  if (d.mod === 3) ud();
+  requireRing0(cpu);
+  const at = effectiveOffset(cpu, d);
+  const limit = readMemory(cpu, d.segment, at, 2);
+  let base = readMemory(cpu, d.segment, (at + 2) >>> 0, 4);
+  if (d.operandSize === 2) base &= 0xffffff;
+  if (d.variant === 2) { cpu.gdtrBase = base; cpu.gdtrLimit = limit; }
+  else { cpu.idtrBase = base; cpu.idtrLimit = limit; }
+}
+
+/** SGDT (variant 0) and SIDT (variant 1): not privileged (a sensitive instruction). */
+export function storeTableRegister(cpu: Cpu, d: Decoded): void {
+  if (d.mod === 3) ud();
+  const at = effectiveOffset(cpu, d);
+  const [base, limit] = d.variant === 0 ? [cpu.gdtrBase, cpu.gdtrLimit] : [cpu.idtrBase, cpu.idtrLimit];
+  // Check both parts before writing either.
+  readMemory(cpu, d.segment, (at + 2) >>> 0, 4);
+  writeMemory(cpu, d.segment, (at + 2) >>> 0, 4, base);
+  writeMemory(cpu, d.segment, at, 2, limit);
+}
+
+/** SLDT (variant 0), STR (1), SMSW (4): to memory 16 bits, to a register zero-extended. */
+export function storeSystemWord(cpu: Cpu, d: Decoded): void {
+  const value = d.variant === 0 ? cpu.ldtr.selector : d.variant === 1 ? cpu.tr.selector : cpu.cr0 & 0xffff;
+  writeRM(cpu, d, d.mod === 3 ? d.operandSize : 2, value);
+}
+
+export function loadLocalDescriptorTable(cpu: Cpu, d: Decoded): void {
+  requireRing0(cpu);
+  const selector = readRM(cpu, d, 2);
+  if ((selector & 0xfffc) === 0) {
+    cpu.ldtr = { selector, base: 0, limit: 0, attributes: 0, valid: false };
+    return;
+  }
+  if (selector & 4) gp(selector & 0xfffc);
+  const desc = readDescriptor(cpu, selector);
+  if (desc === null) return gp(selector & 0xfffc);
+  const a = attributesOf(desc.high);
+  if ((a & 0x1f) !== 0x02) gp(selector & 0xfffc);
+  if (!(a & ATTR_P)) fault(NP, selector & 0xfffc);
+  cpu.ldtr = { selector, base: baseOf(desc), limit: limitOf(desc), attributes: a, valid: true };
+}
+
+export function loadTaskRegister(cpu: Cpu, d: Decoded): void {
+  requireRing0(cpu);
+  const selector = readRM(cpu, d, 2);
+  if ((selector & 0xfffc) === 0) gp(0);
+  if (selector & 4) gp(selector & 0xfffc);
+  const desc = readDescriptor(cpu, selector);
+  if (desc === null) return gp(selector & 0xfffc);
+  const a = attributesOf(desc.high), type = a & 0x1f;
+  if (type !== 0x09 && type !== 0x01) gp(selector & 0xfffc);
+  if (!(a & ATTR_P)) fault(NP, selector & 0xfffc);
+  // Mark the TSS busy in the GDT and in the cache.
+  const busyHigh = desc.high | 0x200;
+  writeSystemDword(cpu, (desc.address + 4) >>> 0, busyHigh);
+  cpu.tr = { selector, base: baseOf(desc), limit: limitOf(desc), attributes: a | 0x2, valid: true };
+}
+
+import { writeSystem } from '../access';
+const writeSystemDword = (cpu: Cpu, address: number, value: number): void => writeSystem(cpu, address, 4, value);
+
+export function loadMachineStatusWord(cpu: Cpu, d: Decoded): void {
+  requireRing0(cpu);
+  const value = readRM(cpu, d, 2);
+  // LMSW sets PE, MP, EM, TS but cannot clear PE.
+  cpu.cr0 = ((cpu.cr0 & ~0xe) | (value & 0xf) | (cpu.cr0 & CR0_PE)) >>> 0;
+}
+
+export function clearTaskSwitched(cpu: Cpu): void {
+  requireRing0(cpu);
+  cpu.cr0 = (cpu.cr0 & ~CR0_TS) >>> 0;
+}
+
+const CR0_WRITABLE = 0xe005003f, CR0_ET = 0x10, CR0_NW = 0x20000000, CR0_CD = 0x40000000;
+
+/** MOV r32, CRn (variant 0) and MOV CRn, r32 (variant 1); d.reg names the CR. */
+export function moveControlRegister(cpu: Cpu, d: Decoded): void {
+  requireRing0(cpu);
+  const n = d.reg;
+  if (n === 1 || n > 4) ud();
+  if (d.variant === 0) {
+    cpu.r32[d.rm] = n === 0 ? cpu.cr0 : n === 2 ? cpu.cr2 : n === 3 ? cpu.cr3 : cpu.cr4;
+    return;
+  }
+  const value = cpu.r32[d.rm] >>> 0;
+  switch (n) {
+    case 0: {
+      if ((value & CR0_PG && !(value & CR0_PE)) || (value & CR0_NW && !(value & CR0_CD))) gp(0);
+      if (!(value & CR0_PE)) throw new Unsupported('leaving protected mode (CR0.PE = 0)');
+      const next = ((value & CR0_WRITABLE) | CR0_ET) >>> 0;
+      if ((next ^ cpu.cr0) & (CR0_PG | CR0_WP)) flushTlb(cpu);
+      cpu.cr0 = next;
+      return;
+    }
+    case 2: cpu.cr2 = value; return;
+    case 3: cpu.cr3 = value; flushTlb(cpu); return; // a CR3 write empties the TLB
+    default:
+      if (value & ~CR4_PSE) gp(0); // only PSE is implemented; other bits are reserved here
+      if ((value ^ cpu.cr4) & CR4_PSE) flushTlb(cpu);
+      cpu.cr4 = value;
+  }
+}
+
+/** MOV Sreg, r/m (CS is #UD; SS delays interrupts for one instruction). */
+export function moveToSegment(cpu: Cpu, d: Decoded): void {
+  if (d.reg === CS || d.reg > 5) ud();
+  loadDataSegment(cpu, d.reg, readRM(cpu, d, 2));
+  if (d.reg === SS) cpu.interruptShadow = true;
+}
+/** MOV r/m, Sreg: 16 bits to memory, zero-extended to a 32-bit register. */
+export function moveFromSegment(cpu: Cpu, d: Decoded): void {
+  if (d.reg > 5) ud();
+  writeRM(cpu, d, d.mod === 3 ? d.operandSize : 2, cpu.segSelector[d.reg]);
+}
+/** PUSH Sreg: with a 32-bit operand size only the low word is written
+ * (as recent processors do; see CHOICES.md), ESP still moves by 4. */
+export function pushSegment(cpu: Cpu, d: Decoded): void {
+  const esp = (cpu.r32[4] - d.size) >>> 0;
+  writeMemory(cpu, SS, esp, 2, cpu.segSelector[d.reg]);
+  if (d.size === 4) readMemory(cpu, SS, esp, 4); // the full slot must be valid
+  cpu.r32[4] = esp;
+}
+export function popSegment(cpu: Cpu, d: Decoded): void {
+  const esp = cpu.r32[4] >>> 0;
+  const selector = readMemory(cpu, SS, esp, d.size) & 0xffff;
+  loadDataSegment(cpu, d.reg, selector);
+  cpu.r32[4] = esp + d.size;
+  if (d.reg === SS) cpu.interruptShadow = true;
+}
+
+/** Can the current CPL/RPL see this descriptor (conforming code always)? */
+function visible(cpu: Cpu, selector: number, a: number): boolean {
+  if (isCode(a) && isConforming(a)) return true;
+  return dplOf(a) >= cpu.cpl && dplOf(a) >= (selector & 3);
+}
+
+const LAR_SYSTEM_TYPES = new Set([1, 2, 3, 4, 5, 9, 0xb, 0xc]);
+const LSL_SYSTEM_TYPES = new Set([1, 2, 3, 9, 0xb]);
+
+/** LAR (variant 0) and LSL (variant 1): ZF = 1 and the result when visible. */
+export function loadAccessOrLimit(cpu: Cpu, d: Decoded): void {
+  const selector = readRM(cpu, d, 2);
+  const desc = (selector & 0xfffc) === 0 ? null : readDescriptor(cpu, selector);
+  const a = desc === null ? 0 : attributesOf(desc.high);
+  const typeOk = a & 0x10 ? true : (d.variant === 0 ? LAR_SYSTEM_TYPES : LSL_SYSTEM_TYPES).has(a & 0xf);
+  if (desc === null || !typeOk || !visible(cpu, selector, a)) { setFlags(cpu, ZF, 0); return; }
+  const value = d.variant === 0 ? desc.high & 0x00f0ff00 : limitOf(desc);
+  cpu.writeRegister(d.size, d.reg, d.size === 2 ? value & 0xffff : value >>> 0);
+  setFlags(cpu, ZF, ZF);
+}
+
+/** VERR (variant 4) and VERW (variant 5). */
+export function verifySegment(cpu: Cpu, d: Decoded): void {
+  const selector = readRM(cpu, d, 2);
+  const desc = (selector & 0xfffc) === 0 ? null : readDescriptor(cpu, selector);
+  const a = desc === null ? 0 : attributesOf(desc.high);
+  let ok = desc !== null && (a & 0x10) !== 0 && visible(cpu, selector, a);
+  if (ok) ok = d.variant === 4 ? !isCode(a) || (a & 2) !== 0 : !isCode(a) && (a & 2) !== 0;
+  setFlags(cpu, ZF, ok ? ZF : 0);
+}
+
+export function invalidateTlbEntry(cpu: Cpu, d: Decoded): void {
+  if (d.mod === 3) ud();
+  requireRing0(cpu);
+  // No segment limit check: INVLPG takes the linear address as computed.
+  invalidatePage(cpu, (cpu.segBase[d.segment] + effectiveOffset(cpu, d)) >>> 0);
+}
+
+/** CPUID with a fixed answer (see CHOICES.md). */
+export function cpuIdentification(cpu: Cpu): void {
+  const leaf = cpu.r32[0] >>> 0;
+  let a = 0, b = 0, c = 0, dx = 0;
+  if (leaf === 0) { a = 1; b = 0x756e6547; dx = 0x49656e69; c = 0x6c65746e; } // "GenuineIntel"
+  else if (leaf === 1) { a = 0x00000400; dx = 0x00000008; } // family 4; EDX: PSE
+  cpu.r32[0] = a; cpu.r32[3] = b; cpu.r32[1] = c; cpu.r32[2] = dx;
+}
+
+export const undefinedInstruction = (): void => ud();
+export function writeBackInvalidate(cpu: Cpu): void { requireRing0(cpu); }
+
+/** INT imm8: a software interrupt; the gate DPL must admit the CPL. */
+export function softwareInterrupt(cpu: Cpu, d: Decoded): void {
+  deliver(cpu, d.imm, null, Source.Software, cpu.next);
+  cpu.softwareVector = d.imm;
+}
+export function breakpoint(cpu: Cpu): void {
+  deliver(cpu, 3, null, Source.Software, cpu.next);
+  cpu.softwareVector = 3;
+}
+export function interruptOnOverflow(cpu: Cpu): void {
+  if (!flag(cpu, OF)) return;
+  deliver(cpu, 4, null, Source.Software, cpu.next);
+  cpu.softwareVector = 4;
+}
+
+/** BOUND reg, m32&32: #BR when the signed index is outside [lower, upper]. */
+export function checkBounds(cpu: Cpu, d: Decoded): void {
+  if (d.mod === 3) ud();
+  const at = effectiveOffset(cpu, d), size = d.size;
+  const lower = signExtend(readMemory(cpu, d.segment, at, size), size);
+  const upper = signExtend(readMemory(cpu, d.segment, (at + size) >>> 0, size), size);
+  const index = signExtend(cpu.readRegister(size, d.reg), size);
+  if (index < lower || index > upper) fault(BR);
+}
+export { CF };

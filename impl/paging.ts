@@ -1,0 +1,92 @@
+// Linear -> physical translation with a software TLB.
+//
+// The TLB is a flat Int32Array indexed by linear page number. An entry is
+// 0 when empty, else the physical frame address with permission bits in the
+// low 12 bits. Entries are filled by a page walk and trusted until INVLPG, a
+// CR3 write, or a page fault on that page (SDM vol. 3 §4.10.4.1: a #PF
+// invalidates the entries for the faulting address) — so a page table edited
+// without a flush keeps its old translation, as on the hardware.
+import type { Cpu } from './cpu';
+import { fault, PF } from './faults';
+
+const TLB_VALID = 1, TLB_USER = 2, TLB_WRITABLE = 4, TLB_DIRTY = 8;
+export const CR0_PE = 1, CR0_TS = 8, CR0_WP = 0x10000, CR0_PG = 0x80000000;
+export const CR4_PSE = 0x10;
+
+const PRESENT = 1, WRITABLE = 2, USER = 4, ACCESSED = 0x20, DIRTY = 0x40, LARGE = 0x80;
+
+export function flushTlb(cpu: Cpu): void {
+  for (const page of cpu.tlbFilled) cpu.tlb[page] = 0;
+  cpu.tlbFilled = [];
+}
+
+export function invalidatePage(cpu: Cpu, linear: number): void {
+  cpu.tlb[linear >>> 12] = 0;
+}
+
+/**
+ * Translate a linear address. `user` is true for accesses made at CPL 3
+ * (descriptor-table and TSS accesses are supervisor accesses whatever the
+ * CPL, and their callers pass false).
+ */
+export function translate(cpu: Cpu, linear: number, write: boolean, user: boolean): number {
+  if (!(cpu.cr0 & CR0_PG)) return linear >>> 0;
+  const page = linear >>> 12;
+  const entry = cpu.tlb[page];
+  if (entry !== 0) {
+    if (allowed(cpu, entry, write, user)) {
+      if (!write || entry & TLB_DIRTY) return ((entry & ~0xfff) | (linear & 0xfff)) >>> 0;
+      // A write through a clean entry walks again to set the dirty bit.
+    } else {
+      cpu.tlb[page] = 0;
+      pageFault(cpu, linear, true, write, user);
+    }
+  }
+  return walk(cpu, linear, write, user);
+}
+
+function allowed(cpu: Cpu, entry: number, write: boolean, user: boolean): boolean {
+  if (user) return (entry & TLB_USER) !== 0 && (!write || (entry & TLB_WRITABLE) !== 0);
+  return !write || (entry & TLB_WRITABLE) !== 0 || !(cpu.cr0 & CR0_WP);
+}
+
+function pageFault(cpu: Cpu, linear: number, present: boolean, write: boolean, user: boolean): never {
+  cpu.cr2 = linear >>> 0;
+  return fault(PF, (present ? 1 : 0) | (write ? 2 : 0) | (user ? 4 : 0));
+}
+
+/** Two-level walk (4 MiB pages when CR4.PSE and PDE.PS); sets A and D. */
+function walk(cpu: Cpu, linear: number, write: boolean, user: boolean): number {
+  const memory = cpu.memory;
+  const pdeAddress = ((cpu.cr3 & 0xfffff000) + ((linear >>> 22) << 2)) >>> 0;
+  const pde = memory.read32(pdeAddress);
+  if (!(pde & PRESENT)) pageFault(cpu, linear, false, write, user);
+  let frame: number, permissions: number, pteAddress = -1, pte = 0;
+  if (pde & LARGE && cpu.cr4 & CR4_PSE) {
+    frame = ((pde & 0xffc00000) | (linear & 0x3ff000)) >>> 0;
+    permissions = pde;
+  } else {
+    pteAddress = ((pde & 0xfffff000) + (((linear >>> 12) & 0x3ff) << 2)) >>> 0;
+    pte = memory.read32(pteAddress);
+    if (!(pte & PRESENT)) pageFault(cpu, linear, false, write, user);
+    frame = (pte & 0xfffff000) >>> 0;
+    permissions = pde & pte;
+  }
+  let entry = frame | TLB_VALID | (permissions & USER ? TLB_USER : 0) | (permissions & WRITABLE ? TLB_WRITABLE : 0);
+  if (!allowed(cpu, entry, write, user)) pageFault(cpu, linear, true, write, user);
+  // Accessed and dirty bits are written back only for a successful access.
+  if (pteAddress < 0) {
+    const updated = pde | ACCESSED | (write ? DIRTY : 0);
+    if (updated !== pde) memory.write32(pdeAddress, updated);
+    if (updated & DIRTY) entry |= TLB_DIRTY;
+  } else {
+    if (!(pde & ACCESSED)) memory.write32(pdeAddress, pde | ACCESSED);
+    const updated = pte | ACCESSED | (write ? DIRTY : 0);
+    if (updated !== pte) memory.write32(pteAddress, updated);
+    if (updated & DIRTY) entry |= TLB_DIRTY;
+  }
+  const page = linear >>> 12;
+  if (cpu.tlb[page] === 0) cpu.tlbFilled.push(page);
+  cpu.tlb[page] = entry;
+  return ((frame | (linear & 0xfff)) >>> 0);
+}

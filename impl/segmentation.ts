@@ -1,0 +1,120 @@
+// Descriptors and segment-register loads with every check of the manual
+// (SDM vol. 3 §5.x and the MOV/POP/LDS pseudo-code): null selectors, table
+// limits, type, RPL/CPL/DPL, present, and the accessed bit written back.
+import { type Cpu, CS, SS, SEG_READ, SEG_WRITE } from './cpu';
+import { fault, GP, NP, SS as SS_FAULT } from './faults';
+import { readSystem, writeSystem } from './access';
+
+export interface Descriptor { low: number; high: number; address: number }
+
+export const ATTR_ACCESSED = 0x1, ATTR_S = 0x10, ATTR_P = 0x80, ATTR_DB = 0x4000, ATTR_G = 0x8000;
+export const dplOf = (attributes: number): number => (attributes >> 5) & 3;
+export const attributesOf = (high: number): number => (high >>> 8) & 0xf0ff;
+export const isCode = (a: number): boolean => (a & 0x18) === 0x18;
+export const isData = (a: number): boolean => (a & 0x18) === 0x10;
+export const isConforming = (a: number): boolean => (a & 0x1c) === 0x1c;
+export const isReadableCode = (a: number): boolean => (a & 0x1a) === 0x1a;
+export const isWritableData = (a: number): boolean => (a & 0x1a) === 0x12;
+export const baseOf = (d: Descriptor): number => ((d.low >>> 16) | ((d.high & 0xff) << 16) | (d.high & 0xff000000)) >>> 0;
+export function limitOf(d: Descriptor): number {
+  const raw = (d.low & 0xffff) | (d.high & 0xf0000);
+  return d.high & 0x800000 ? ((raw << 12) | 0xfff) >>> 0 : raw;
+}
+
+/** Read the descriptor a selector names, or null when it lies outside its
+ * table (the caller raises the fault its instruction specifies). */
+export function readDescriptor(cpu: Cpu, selector: number): Descriptor | null {
+  const index = selector & 0xfff8;
+  let base: number, limit: number;
+  if (selector & 4) {
+    if (!cpu.ldtr.valid) return null;
+    base = cpu.ldtr.base; limit = cpu.ldtr.limit;
+  } else {
+    base = cpu.gdtrBase; limit = cpu.gdtrLimit;
+  }
+  if (index + 7 > limit) return null;
+  const address = (base + index) >>> 0;
+  return { low: readSystem(cpu, address, 4), high: readSystem(cpu, (address + 4) >>> 0, 4), address };
+}
+
+/** Descriptor or #GP(selector) (the common case for out-of-table selectors). */
+export function descriptorOrFault(cpu: Cpu, selector: number, vector = GP): Descriptor {
+  const d = readDescriptor(cpu, selector);
+  if (d === null) fault(vector, selector & 0xfffc);
+  return d;
+}
+
+export function setAccessed(cpu: Cpu, d: Descriptor): void {
+  if (!(d.high & 0x100)) {
+    d.high |= 0x100;
+    writeSystem(cpu, (d.address + 4) >>> 0, 4, d.high);
+  }
+}
+
+/** Fill a segment register's cache and its derived access range. */
+export function setSegmentCache(cpu: Cpu, segment: number, selector: number, base: number, limit: number,
+  attributes: number, valid: boolean): void {
+  cpu.segSelector[segment] = selector & 0xffff;
+  cpu.segBase[segment] = base >>> 0;
+  cpu.segLimit[segment] = limit >>> 0;
+  cpu.segAttributes[segment] = attributes;
+  cpu.segValid[segment] = valid;
+  let access = 0, low = 0, high = limit >>> 0;
+  if (valid && attributes & ATTR_S) {
+    if (isCode(attributes)) access = attributes & 2 ? SEG_READ : 0;
+    else {
+      access = SEG_READ | (attributes & 2 ? SEG_WRITE : 0);
+      if (attributes & 4) { // expand-down: valid offsets lie above the limit
+        low = (limit >>> 0) + 1;
+        high = attributes & ATTR_DB ? 0xffffffff : 0xffff;
+      }
+    }
+  }
+  cpu.segAccess[segment] = access;
+  cpu.segLow[segment] = low;
+  cpu.segHigh[segment] = high;
+  if (segment === CS) cpu.cpl = selector & 3;
+}
+
+export function loadFromDescriptor(cpu: Cpu, segment: number, selector: number, d: Descriptor): void {
+  setSegmentCache(cpu, segment, selector, baseOf(d), limitOf(d), attributesOf(d.high), true);
+}
+
+/** MOV/POP/LDS-family load of SS, DS, ES, FS or GS (not CS). */
+export function loadDataSegment(cpu: Cpu, segment: number, selector: number): void {
+  selector &= 0xffff;
+  const rpl = selector & 3, code = selector & 0xfffc;
+  if (segment === SS) {
+    if ((selector & 0xfffc) === 0) fault(GP, 0);
+    const d = descriptorOrFault(cpu, selector);
+    const a = attributesOf(d.high);
+    if (rpl !== cpu.cpl || !isWritableData(a) || dplOf(a) !== cpu.cpl) fault(GP, code);
+    if (!(a & ATTR_P)) fault(SS_FAULT, code);
+    setAccessed(cpu, d);
+    loadFromDescriptor(cpu, SS, selector, d);
+    return;
+  }
+  if ((selector & 0xfffc) === 0) {
+    setSegmentCache(cpu, segment, selector, 0, 0, 0, false);
+    return;
+  }
+  const d = descriptorOrFault(cpu, selector);
+  const a = attributesOf(d.high);
+  if (!(a & ATTR_S) || (isCode(a) && !(a & 2))) fault(GP, code);
+  if ((isData(a) || !isConforming(a)) && (rpl > dplOf(a) || cpu.cpl > dplOf(a))) fault(GP, code);
+  if (!(a & ATTR_P)) fault(NP, code);
+  setAccessed(cpu, d);
+  loadFromDescriptor(cpu, segment, selector, d);
+}
+
+/** On a return to an outer ring, ES/DS/FS/GS that the new CPL may not use
+ * are made null (SDM RET/IRET pseudo-code). */
+export function nullInaccessibleSegments(cpu: Cpu): void {
+  for (const segment of [0, 3, 4, 5]) {
+    const a = cpu.segAttributes[segment];
+    if (!cpu.segValid[segment]) continue;
+    if ((isData(a) || !isConforming(a)) && dplOf(a) < cpu.cpl) {
+      setSegmentCache(cpu, segment, 0, 0, 0, 0, false);
+    }
+  }
+}

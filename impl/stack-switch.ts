@@ -1,0 +1,70 @@
+// Pieces shared by interrupt delivery and far CALL/RET/IRET: the ring
+// stacks kept in the TSS, the checks on a new SS, and writing a frame onto
+// a stack that is not (yet) the current one.
+import type { Cpu } from './cpu';
+import { fault, GP, SS as SS_FAULT, TS, Unsupported } from './faults';
+import { readSystem, writeLinear, probeWrite } from './access';
+import { type Descriptor, attributesOf, dplOf, isWritableData, readDescriptor, ATTR_P, ATTR_DB } from './segmentation';
+
+/** SS:ESP for `ring` from the current 32-bit TSS (SDM vol. 3 §7.2.1). */
+export function ringStack(cpu: Cpu, ring: number, ext: number): { ss: number; esp: number } {
+  const tr = cpu.tr;
+  if (!tr.valid) fault(TS, (tr.selector & 0xfffc) | ext);
+  if ((tr.attributes & 0x7) !== 0x1 || (tr.attributes & 0x8) === 0) throw new Unsupported('16-bit TSS');
+  const espOffset = 4 + 8 * ring;
+  if (espOffset + 5 > tr.limit) fault(TS, (tr.selector & 0xfffc) | ext);
+  return {
+    esp: readSystem(cpu, (tr.base + espOffset) >>> 0, 4),
+    ss: readSystem(cpu, (tr.base + espOffset + 4) >>> 0, 2),
+  };
+}
+
+/** Check the SS taken from the TSS for a switch to `ring` (#TS, or #SS if not present). */
+export function checkRingStackSegment(cpu: Cpu, ss: number, ring: number, ext: number): Descriptor {
+  const code = (ss & 0xfffc) | ext;
+  if ((ss & 0xfffc) === 0) fault(TS, ext);
+  const d = readDescriptor(cpu, ss);
+  if (d === null) fault(TS, code);
+  const a = attributesOf(d.high);
+  if ((ss & 3) !== ring || dplOf(a) !== ring || !isWritableData(a)) fault(TS, code);
+  if (!(a & ATTR_P)) fault(SS_FAULT, code);
+  return d;
+}
+
+/** Check the SS popped by RET/IRET when returning to the outer `ring`. */
+export function checkReturnStackSegment(cpu: Cpu, ss: number, ring: number): Descriptor {
+  if ((ss & 0xfffc) === 0) fault(GP, 0);
+  const d = readDescriptor(cpu, ss);
+  if (d === null) fault(GP, ss & 0xfffc);
+  const a = attributesOf(d.high);
+  if ((ss & 3) !== ring || dplOf(a) !== ring || !isWritableData(a)) fault(GP, ss & 0xfffc);
+  if (!(a & ATTR_P)) fault(SS_FAULT, ss & 0xfffc);
+  return d;
+}
+
+/** The offsets a stack segment allows, as [low, high] (expand-down aware). */
+export function stackRange(limit: number, attributes: number): [number, number] {
+  if (attributes & 4) return [limit + 1, attributes & ATTR_DB ? 0xffffffff : 0xffff];
+  return [0, limit];
+}
+
+/**
+ * Push `values` (first value highest) onto the stack with base `base` and
+ * offset range [low, high] at `esp`, checking the whole frame (limit, then
+ * pages) before writing any of it; returns the new ESP. A failed limit check
+ * is #SS(code).
+ */
+export function pushFrame(cpu: Cpu, base: number, [low, high]: [number, number], esp: number, values: number[],
+  size: number, cpl: number, code: number): number {
+  const total = values.length * size;
+  const top = (esp - total) >>> 0;
+  if (top < low || top + total - 1 > high) fault(SS_FAULT, code);
+  const user = cpl === 3;
+  probeWrite(cpu, (base + top) >>> 0, total, user);
+  let at = esp;
+  for (const value of values) {
+    at = (at - size) >>> 0;
+    writeLinear(cpu, (base + at) >>> 0, size, value, user);
+  }
+  return top;
+}

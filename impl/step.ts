@@ -1,0 +1,97 @@
+// The fetch-decode-execute loop. One step executes one instruction (a
+// repeated string instruction counts as one) or delivers one interrupt.
+//
+// Fetch goes through the code cache: decoded instructions are kept per
+// physical frame and offset, and a frame's entries are dropped when anything
+// writes to that frame (memory.ts), so self-modifying code is re-decoded.
+// An instruction that crosses a page boundary is never cached, because its
+// second half depends on a second translation.
+import type { StepEvent } from '../model/machine';
+import { type Cpu, CS } from './cpu';
+import type { Decoded } from './decoded';
+import { decode } from './decode';
+import { CpuFault, Unsupported, gp } from './faults';
+import { IF } from './flags';
+import { translate } from './paging';
+import { Source, deliverException } from './delivery';
+
+const RETIRED: StepEvent = Object.freeze({ kind: 'retired' });
+const HALTED: StepEvent = Object.freeze({ kind: 'halted' });
+
+function fetchByte(cpu: Cpu, offset: number): number {
+  if (offset > cpu.segLimit[CS]) gp(0);
+  return cpu.memory.read8(translate(cpu, (cpu.segBase[CS] + offset) >>> 0, false, cpu.cpl === 3));
+}
+
+function fetch(cpu: Cpu): Decoded {
+  const eip = cpu.eip;
+  if (eip > cpu.segLimit[CS]) gp(0);
+  const physical = translate(cpu, (cpu.segBase[CS] + eip) >>> 0, false, cpu.cpl === 3);
+  const frame = physical >>> 12, offset = physical & 0xfff;
+  const page = cpu.codeCache[frame];
+  let d = page === undefined ? undefined : page[offset];
+  if (d === undefined) {
+    d = decode((i) => fetchByte(cpu, (eip + i) >>> 0));
+    if (offset + d.length <= 0x1000 && frame < cpu.memory.codePages.length - 1) {
+      let entries = cpu.codeCache[frame];
+      if (entries === undefined) entries = cpu.codeCache[frame] = new Array(0x1000);
+      entries[offset] = d;
+      cpu.memory.codePages[frame] = 1;
+    }
+  } else if (eip + d.length - 1 > cpu.segLimit[CS]) gp(0);
+  return d;
+}
+
+export function step(cpu: Cpu): StepEvent {
+  if (cpu.shutdownReason !== null) return { kind: 'shutdown', reason: cpu.shutdownReason };
+  const shadow = cpu.interruptShadow;
+  cpu.interruptShadow = false;
+  if (cpu.flags & IF && !shadow) {
+    let vector = cpu.devices.pendingVector();
+    if (vector < 0 && cpu.halted && cpu.devices.timerRunning) {
+      // Halted with interrupts on: let time pass until the timer fires.
+      cpu.devices.timerCount = 1;
+      cpu.devices.tick();
+      vector = cpu.devices.pendingVector();
+    }
+    if (vector >= 0) {
+      cpu.devices.acknowledge();
+      cpu.halted = false;
+      return delivered(cpu, deliverException(cpu, vector, null, Source.External, cpu.eip), vector);
+    }
+  }
+  if (cpu.halted) return HALTED;
+
+  const start = cpu.eip;
+  cpu.softwareVector = -1;
+  try {
+    const d = fetch(cpu);
+    cpu.next = (start + d.length) >>> 0;
+    d.exec(cpu, d);
+    cpu.eip = cpu.next;
+  } catch (e) {
+    cpu.eip = cpu.next = start;
+    if (e instanceof CpuFault) return delivered(cpu, deliverException(cpu, e.vector, e.errorCode, Source.Exception, start), -1);
+    if (e instanceof Unsupported) return { kind: 'model-error', message: e.message };
+    throw e;
+  }
+  cpu.instructionCount++;
+  cpu.devices.tick();
+  if (cpu.devices.exitCode !== null) {
+    const code = cpu.devices.exitCode;
+    cpu.devices.exitCode = null;
+    return { kind: 'exit', code };
+  }
+  if (cpu.softwareVector >= 0) return { kind: 'exception', vector: cpu.softwareVector, errorCode: null };
+  return RETIRED;
+}
+
+function delivered(cpu: Cpu, outcome: ReturnType<typeof deliverException>, interruptVector: number): StepEvent {
+  if (outcome.kind === 'shutdown') {
+    cpu.shutdownReason = outcome.reason;
+    cpu.halted = true;
+    return { kind: 'shutdown', reason: outcome.reason };
+  }
+  if (interruptVector >= 0 && outcome.vector === interruptVector) return { kind: 'interrupt', vector: interruptVector };
+  return { kind: 'exception', vector: outcome.vector, errorCode: outcome.errorCode };
+}
