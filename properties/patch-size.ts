@@ -96,3 +96,21 @@ export function patchSize(source: string): PatchSize {
   if (stack.length > 0) throw new Error(`unterminated %ifdef at end of source (${stack.length} open)`);
   return { blocks, mesoOnly, nativeOnly, lines: mesoOnly + nativeOnly };
 }
+
+/**
+ * [SENS.GUEST.1] The instructions a mesovirtualized guest kernel must not
+ * execute, because at CPL 1 they neither trap nor tell the truth and the
+ * monitor cannot correct them: they read the real descriptor-table
+ * registers, CR0 or EFLAGS.IF, or the real descriptor tables.
+ */
+export const UNTRAPPED_READS = ['sgdt', 'sidt', 'sldt', 'smsw', 'str', 'pushf', 'pushfd', 'popf', 'popfd', 'lar', 'lsl', 'verr', 'verw'] as const;
+
+/** Where a NASM source uses one of UNTRAPPED_READS: 1-based lines and mnemonics. */
+export function untrappedReads(source: string): Array<{ readonly line: number; readonly mnemonic: string }> {
+  const mnemonics = new Set<string>(UNTRAPPED_READS);
+  return source.split(/\r?\n/).flatMap((raw, index) => {
+    // An optional label, then the first word of the statement.
+    const word = /^\s*(?:[\w.$?]+:\s*)?([A-Za-z]+)\b/.exec(stripComment(raw))?.[1]?.toLowerCase();
+    return word !== undefined && mnemonics.has(word) ? [{ line: index + 1, mnemonic: word }] : [];
+  });
+}
