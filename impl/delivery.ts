@@ -35,21 +35,24 @@ export function deliver(cpu: Cpu, vector: number, errorCode: number | null, sour
   if (!(a & ATTR_P)) fault(NP, selectorCode);
   if (offset > limitOf(target)) fault(GP, ext);
 
+  // A fault pushes RF = 1 so the restarted instruction does not re-trigger an
+  // instruction breakpoint (SDM vol. 3 §17.3.1.1); traps and interrupts push RF as is.
   const eflags = readEflags(cpu);
+  const pushedFlags = source === Source.Exception ? (eflags | RF) >>> 0 : eflags;
   const oldCs = cpu.segSelector[CS];
   const tail = errorCode === null ? [] : [errorCode];
   if (!isConforming(a) && dpl < cpu.cpl) {
     // Inner ring: switch to the ring's stack from the TSS, then push the old one.
     const { ss, esp } = ringStack(cpu, dpl, ext);
     const stack = checkRingStackSegment(cpu, ss, dpl, ext);
-    const values = [cpu.segSelector[SS], cpu.r32[4] >>> 0, eflags, oldCs, returnEip, ...tail];
+    const values = [cpu.segSelector[SS], cpu.r32[4] >>> 0, pushedFlags, oldCs, returnEip, ...tail];
     const newEsp = pushFrame(cpu, baseOf(stack), stackRange(limitOf(stack), attributesOf(stack.high)), esp, values, 4, dpl,
       (ss & 0xfffc) | ext);
     setAccessed(cpu, stack);
     loadFromDescriptor(cpu, SS, (ss & 0xfffc) | dpl, stack);
     cpu.r32[4] = newEsp;
   } else {
-    const values = [eflags, oldCs, returnEip, ...tail];
+    const values = [pushedFlags, oldCs, returnEip, ...tail];
     if (!cpu.segValid[SS]) fault(GP, 0);
     cpu.r32[4] = pushFrame(cpu, cpu.segBase[SS], [cpu.segLow[SS], cpu.segHigh[SS]], cpu.r32[4] >>> 0, values, 4,
       cpu.cpl, ext);

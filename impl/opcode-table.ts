@@ -255,6 +255,7 @@ secondary[0x01] = [
 secondary[0x02] = withModrm('lar', system.loadAccessOrLimit, { variant: 0 });
 secondary[0x03] = withModrm('lsl', system.loadAccessOrLimit, { variant: 1 });
 secondary[0x06] = form('clts', system.clearTaskSwitched);
+secondary[0x08] = form('invd', system.writeBackInvalidate);
 secondary[0x09] = form('wbinvd', system.writeBackInvalidate);
 secondary[0x0b] = 'ud';
 secondary[0x20] = withModrm('mov', system.moveControlRegister, { variant: 0, registerForm: true });

@@ -10,7 +10,7 @@ import { type Descriptor, attributesOf, dplOf, isWritableData, readDescriptor, A
 export function ringStack(cpu: Cpu, ring: number, ext: number): { ss: number; esp: number } {
   const tr = cpu.tr;
   if (!tr.valid) fault(TS, (tr.selector & 0xfffc) | ext);
-  if ((tr.attributes & 0x7) !== 0x1 || (tr.attributes & 0x8) === 0) throw new Unsupported('16-bit TSS');
+  if ((tr.attributes & 0xd) !== 0x9) throw new Unsupported('16-bit TSS');
   const espOffset = 4 + 8 * ring;
   if (espOffset + 5 > tr.limit) fault(TS, (tr.selector & 0xfffc) | ext);
   return {

@@ -12,7 +12,7 @@ export function checkIoPermission(cpu: Cpu, port: number, size: number): void {
   if (cpu.cpl <= iopl) return;
   const tr = cpu.tr;
   // Only a 32-bit TSS (type 9 or 11) has a bitmap.
-  if (!tr.valid || (tr.attributes & 0x7) !== 0x1 || tr.limit < 0x67) gp(0);
+  if (!tr.valid || (tr.attributes & 0xd) !== 0x9 || tr.limit < 0x67) gp(0);
   const mapBase = readSystem(cpu, (tr.base + 0x66) >>> 0, 2);
   const byteOffset = mapBase + (port >>> 3);
   if (byteOffset + 1 > tr.limit) gp(0);
