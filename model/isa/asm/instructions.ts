@@ -87,7 +87,8 @@ export function assembleInstruction(
           // Unknown targets are assumed near in reach (nasm is optimistic too).
           const target = r.v === null ? address : asNumber(r.v.value);
           const sameSection = r.v === null || r.v.section === section;
-          const size = o.distance === 'short' ? 'short' : o.distance === 'near' || isLong || !sameSection ? 'near' : null;
+          const shortOnly = ['loop', 'loope', 'loopne', 'jecxz'].includes(parsed!.mnemonic);
+          const size = o.distance === 'short' ? 'short' : o.distance === 'near' ? 'near' : !shortOnly && (isLong || !sameSection) ? 'near' : null;
           return { kind: 'ok', operand: { kind: 'target', address: target, size } };
         }
         if (o.distance !== null) return { kind: 'error', column: o.column, message: `'${o.distance}' applies only to branch targets` };
@@ -97,9 +98,20 @@ export function assembleInstruction(
       }
     }
   }
+  // nasm writes `mov sreg, r16` and `lar/lsl r32, r16` without the 0x66
+  // prefix: the register form of that operand has the operand size, so the
+  // AST holds the 32-bit register (mov ds, ax = mov ds, eax = 8E D8).
+  const widened = operands.map((o, k) =>
+    o.kind === 'reg' && o.size === 16 && !stmt.prefixes.includes('o16') &&
+    ((parsed.mnemonic === 'mov' && k === 1 && operands[0]!.kind === 'sreg') ||
+      ((parsed.mnemonic === 'lar' || parsed.mnemonic === 'lsl') && k === 1 && operands[0]!.kind === 'reg' && operands[0]!.size === 32))
+      ? { ...o, size: 32 as const } : o);
+  operands.splice(0, operands.length, ...widened);
   const segment = stmt.prefixes.find((p): p is Prefix & SegmentName => ['es', 'cs', 'ss', 'ds', 'fs', 'gs'].includes(p)) ?? null;
   const rep = stmt.prefixes.find((p) => p === 'rep' || p === 'repe' || p === 'repne') ?? null;
-  const prefixes: AsmPrefixes = { rep: rep as AsmPrefixes['rep'], lock: stmt.prefixes.includes('lock'), segment };
+  const farSize = stmt.operands.find((o) => o.kind === 'far')?.size; // `jmp word sel:off`
+  const operandSize = stmt.prefixes.includes('o16') || farSize === 16 ? 16 : stmt.prefixes.includes('o32') || farSize === 32 ? 32 : null;
+  const prefixes: AsmPrefixes = { rep: rep as AsmPrefixes['rep'], lock: stmt.prefixes.includes('lock'), segment, operandSize };
   let built = buildInstruction(text, operands, prefixes, address);
   if (built.kind === 'error') return { kind: 'error', column, message: explain(built.message, stmt, operands) };
   // An address as a 32-bit immediate: rebuild with the probe to get the

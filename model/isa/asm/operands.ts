@@ -27,7 +27,7 @@ export type OperandSyntax =
       readonly column: number;
     }
   | { readonly kind: 'imm'; readonly size: OperandSize | null; readonly value: Expr; readonly distance: Distance; readonly column: number }
-  | { readonly kind: 'far'; readonly selector: Expr; readonly offset: Expr; readonly column: number };
+  | { readonly kind: 'far'; readonly selector: Expr; readonly offset: Expr; readonly size: OperandSize | null; readonly column: number };
 
 const REG32 = ['eax', 'ecx', 'edx', 'ebx', 'esp', 'ebp', 'esi', 'edi'];
 const REG16 = ['ax', 'cx', 'dx', 'bx', 'sp', 'bp', 'si', 'di'];
@@ -94,7 +94,7 @@ export function parseOperand(tokens: readonly Token[], start: number, name: (tex
   if (isPunct(tokens[value.next], ':')) {
     const offset = parseExpression(tokens, value.next + 1, name);
     if (offset.kind === 'error') return offset;
-    return { kind: 'ok', operand: { kind: 'far', selector: value.expr, offset: offset.expr, column }, next: offset.next };
+    return { kind: 'ok', operand: { kind: 'far', selector: value.expr, offset: offset.expr, size: size as OperandSize | null, column }, next: offset.next };
   }
   if (size === 48 || size === 64) return { kind: 'error', column, message: 'an immediate can only be a byte, word or dword' };
   return { kind: 'ok', operand: { kind: 'imm', size: size as OperandSize | null, value: value.expr, distance, column }, next: value.next };
@@ -150,11 +150,19 @@ function constant(e: Expr): bigint | null {
 
 function parseMemory(tokens: readonly Token[], start: number, size: number | null, far: boolean, column: number, name: (t: string) => string): ParsedOperand {
   let at = start;
+  // `nosplit`: keep `[eax*2]` as an index without a base (and `[eax*1]` as
+  // an index), instead of nasm's shorter `[eax+eax]` (and `[eax]`).
   let segment: SegmentName | null = null;
-  const s = tokens[at];
-  if (s?.kind === 'ident' && (SEGMENT_NAMES as readonly string[]).includes(s.text.toLowerCase()) && isPunct(tokens[at + 1], ':')) {
-    segment = s.text.toLowerCase() as SegmentName;
-    at += 2;
+  let nosplit = false;
+  for (;;) {
+    const s = tokens[at];
+    if (s?.kind === 'ident' && s.text.toLowerCase() === 'nosplit') { nosplit = true; at++; continue; }
+    if (s?.kind === 'ident' && (SEGMENT_NAMES as readonly string[]).includes(s.text.toLowerCase()) && isPunct(tokens[at + 1], ':')) {
+      segment = s.text.toLowerCase() as SegmentName;
+      at += 2;
+      continue;
+    }
+    break;
   }
   // Registers are parsed as names and picked out of the expression after.
   const parsed = parseExpression(tokens, at, (t) => (registerNamed(t) !== null ? t : name(t)));
@@ -179,7 +187,8 @@ function parseMemory(tokens: readonly Token[], start: number, size: number | nul
     scale = indexTerm.scale;
   } else if (terms.length === 1) {
     const t = terms[0]!;
-    if (t.scale === 1n) base = t.reg;
+    if (nosplit && t.scaled) { index = t.reg; scale = t.scale; }
+    else if (t.scale === 1n) base = t.reg;
     else if (t.scale === 2n || t.scale === 3n || t.scale === 5n || t.scale === 9n) { base = t.reg; index = t.reg; scale = t.scale - 1n; }
     else { index = t.reg; scale = t.scale; }
   }
