@@ -8,7 +8,7 @@
 // ring 0); the general registers are compared as the machine left them.
 import type { Machine, StepEvent } from '../../model/machine';
 import { bytesToHex, hexToBytes, type CpuCase } from './codec';
-import { HANDLER_ADDRESS, KERNEL_CODE, USER_CODE, USER_DATA, buildCaseMachine, physicalOf } from './setup';
+import { HANDLER_BASE, KERNEL_CODE, USER_CODE, USER_DATA, buildCaseMachine, physicalOf } from './setup';
 
 /** More steps than any case needs (the longest loop or REP runs a few dozen). */
 const MAX_STEPS = 1000;
@@ -23,8 +23,14 @@ export interface CaseVerdict {
 
 type RunEnd =
   | { readonly kind: 'left-code' }
-  | { readonly kind: 'exception'; readonly vector: number; readonly errorCode: number | null }
+  /** An exception was delivered: reported as such by the machine (with
+   * its error code), or seen as a retired INT3/INTO that landed in a
+   * handler (a software exception may be modelled as an instruction). */
+  | { readonly kind: 'exception'; readonly vector: number; readonly reported: { readonly errorCode: number | null } | null }
   | { readonly kind: 'stopped'; readonly why: string };
+
+/** Vectors whose delivery pushes an error code. */
+const VECTORS_WITH_ERROR_CODE = new Set([8, 10, 11, 12, 13, 14, 17]);
 
 function describeEvent(event: StepEvent): string {
   switch (event.kind) {
@@ -42,9 +48,13 @@ function run(machine: Machine, c: CpuCase): RunEnd {
   const inside = (eip: number): boolean => ((eip - c.codeAddr) >>> 0) < ((end - c.codeAddr) >>> 0);
   for (let i = 0; i < MAX_STEPS; i++) {
     const event = machine.step();
-    if (event.kind === 'exception') return { kind: 'exception', vector: event.vector, errorCode: event.errorCode };
+    if (event.kind === 'exception') return { kind: 'exception', vector: event.vector, reported: { errorCode: event.errorCode } };
     if (event.kind !== 'retired') return { kind: 'stopped', why: describeEvent(event) };
-    if (!inside(machine.state().eip)) return { kind: 'left-code' };
+    const s = machine.state();
+    if (inside(s.eip)) continue;
+    const vector = s.eip - HANDLER_BASE;
+    if (s.segments.cs.selector === KERNEL_CODE && vector >= 0 && vector < 256) return { kind: 'exception', vector, reported: null };
+    return { kind: 'left-code' };
   }
   return { kind: 'stopped', why: `still inside the code after ${MAX_STEPS} steps` };
 }
@@ -76,7 +86,7 @@ export function checkCase(machine: Machine, c: CpuCase): CaseVerdict {
     differences.push(`expected ${faultText(c.fault.vector, c.fault.errorCode)}, got none (left the code at ${hex(s.eip)})`);
   }
   if (ended.kind === 'exception' && c.fault === null) {
-    differences.push(`expected no fault, got ${faultText(ended.vector, ended.errorCode)} at ${hex(s.eip)}`);
+    differences.push(`expected no fault, got ${faultText(ended.vector, ended.reported?.errorCode ?? null)} at ${hex(s.eip)}`);
     return { name: c.name, differences };
   }
 
@@ -84,24 +94,31 @@ export function checkCase(machine: Machine, c: CpuCase): CaseVerdict {
   let eip = s.eip, esp = s.regs.esp, eflags = s.eflags;
   if (ended.kind === 'exception' && c.fault !== null) {
     differ('fault vector', c.fault.vector, ended.vector);
-    if (c.fault.errorCode === null || ended.errorCode === null) {
-      if (c.fault.errorCode !== ended.errorCode) {
-        differences.push(`fault error code: expected ${c.fault.errorCode ?? 'none'} got ${ended.errorCode ?? 'none'}`);
-      }
-    } else {
-      differ('fault error code', c.fault.errorCode, ended.errorCode);
-    }
-    if (c.fault.cr2 !== null) differ('cr2', c.fault.cr2, s.cr2);
-    differ('handler eip', HANDLER_ADDRESS, s.eip);
+    // The gate the machine went through must be the vector's own.
+    differ('handler eip', HANDLER_BASE + ended.vector, s.eip);
     differ('handler cs', KERNEL_CODE, s.segments.cs.selector);
+    if (c.fault.cr2 !== null) differ('cr2', c.fault.cr2, s.cr2);
+    const hasErrorCode = VECTORS_WITH_ERROR_CODE.has(ended.vector);
+    const words = hasErrorCode ? 6 : 5;
     const frameAt = physicalOf(image, s.regs.esp);
-    const words = ended.errorCode === null ? 5 : 6;
     if (frameAt === undefined || frameAt + 4 * words > machine.memorySize) {
       differences.push(`ring-0 ESP ${hex(s.regs.esp)} is not on the ring-0 stack`);
     } else {
+      // The frame, from the top: [error code], EIP, CS, EFLAGS, ESP, SS.
       const bytes = machine.readPhysical(frameAt, 4 * words);
       const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
       const at = (i: number): number => view.getUint32(4 * (i + words - 5), true);
+      const pushedError = hasErrorCode ? view.getUint32(0, true) : null;
+      if (ended.reported !== null && ended.reported.errorCode !== pushedError) {
+        differences.push(`error code: the event says ${ended.reported.errorCode ?? 'none'}, the frame holds ${pushedError ?? 'none'}`);
+      }
+      if (c.fault.errorCode === null || pushedError === null) {
+        if (c.fault.errorCode !== pushedError) {
+          differences.push(`fault error code: expected ${c.fault.errorCode ?? 'none'} got ${pushedError ?? 'none'}`);
+        }
+      } else {
+        differ('fault error code', c.fault.errorCode, pushedError);
+      }
       eip = at(0);
       differ('frame cs', USER_CODE, at(1) & 0xffff);
       eflags = at(2);

@@ -24,12 +24,14 @@ const PAGE_DIRECTORY = 0x4000;
 const SYSTEM_PAGE_TABLE = 0x5000;
 const CASE_PAGE_TABLES = 0x6000; // 0x6000..0x7fff: up to two 4 MiB regions of case pages
 const RING0_STACK_TOP = 0x9000; // the stack page is 0x8000..0x8fff
-const HANDLER = 0x9000; // the ring-0 handler's page
+const HANDLER = 0x9000; // the ring-0 handlers' page: vector v enters at HANDLER + v
 const FIRST_CASE_FRAME = 0x10000;
 const SYSTEM_END = 0x10000;
 
 export const KERNEL_CODE = 0x08, KERNEL_DATA = 0x10, USER_CODE = 0x1b, USER_DATA = 0x23, TSS_SELECTOR = 0x28;
-export const HANDLER_ADDRESS = SYSTEM_BASE + HANDLER;
+/** Vector v's handler is at HANDLER_BASE + v, so where the machine lands
+ * tells which gate it went through. */
+export const HANDLER_BASE = SYSTEM_BASE + HANDLER;
 export const RING0_ESP = SYSTEM_BASE + RING0_STACK_TOP;
 
 // Descriptor access bytes (P, DPL, S, type) and flags (G, D/B).
@@ -106,13 +108,14 @@ export function buildCaseMachine(c: CpuCase): CaseMachineImage {
     put32(GDT + 8 * i + 4, high!);
   });
 
-  // IDT: every vector an interrupt gate to the ring-0 handler; DPL 3 for
-  // #BP and #OF so INT3 and INTO work from CPL 3, DPL 0 for the rest.
+  // IDT: every vector an interrupt gate to its own ring-0 handler; DPL 3
+  // for #BP and #OF so INT3 and INTO work from CPL 3, DPL 0 for the rest.
   for (let vector = 0; vector < 256; vector++) {
     const dpl = vector === 3 || vector === 4 ? 3 : 0;
     const access = 0x80 | (dpl << 5) | GATE_INTERRUPT_32;
-    put32(IDT + 8 * vector, ((HANDLER_ADDRESS & 0xffff) | (KERNEL_CODE << 16)) >>> 0);
-    put32(IDT + 8 * vector + 4, ((HANDLER_ADDRESS & 0xffff0000) | (access << 8)) >>> 0);
+    const handler = HANDLER_BASE + vector;
+    put32(IDT + 8 * vector, ((handler & 0xffff) | (KERNEL_CODE << 16)) >>> 0);
+    put32(IDT + 8 * vector + 4, ((handler & 0xffff0000) | (access << 8)) >>> 0);
   }
 
   // TSS: the ring-0 stack, and an I/O bitmap offset past the limit (no
@@ -121,8 +124,8 @@ export function buildCaseMachine(c: CpuCase): CaseMachineImage {
   put32(TSS + 8, KERNEL_DATA);
   view.setUint16(TSS + 0x66, 0x68, true);
 
-  // The handler: HLT (never reached by the checker, which stops at delivery).
-  system[HANDLER] = 0xf4;
+  // The handlers: HLT each (never run: the checker stops at delivery).
+  system.fill(0xf4, HANDLER, HANDLER + 256);
 
   // Paging: the system area, supervisor read/write.
   const directoryIndex = (linear: number): number => linear >>> 22;
