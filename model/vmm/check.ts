@@ -74,7 +74,10 @@ function checkSegment(d: RawDescriptor, ctx: DescriptorContext, rules: Descripto
   const limitField = rules.fitBelowBase(d, ctx.vmmBase);
   if (limitField === null) return refuse(`${ctx.table.toUpperCase()} entry ${ctx.index}: no limit keeps it below the VMM base`);
   const adjusted = limitField !== field.limitField(d);
-  return { kind: 'install', descriptor: adjusted ? withLimitField(d, limitField) : d, adjusted };
+  const fitted = adjusted ? withLimitField(d, limitField) : d;
+  // The accessed bit is set in the copy, so the processor never writes the
+  // real table when the guest loads the segment (VMM memory stays the VMM's).
+  return { kind: 'install', descriptor: { low: fitted.low, high: (fitted.high | 0x100) >>> 0 }, adjusted };
 }
 
 function checkCallGate(d: RawDescriptor, ctx: DescriptorContext, rules: DescriptorRules): DescriptorDecision {

@@ -1,0 +1,84 @@
+// What the monitor does when the processor has just delivered an event into
+// it: read the trap frame, classify the exit, decide, and leave the machine
+// poised on the IRET that returns to the guest.
+import type { StepEvent } from '../machine';
+import { cpl } from '../cpu/context';
+import { tlbInvalidate } from '../cpu/tlb';
+import { countExit, type World } from './state';
+import { readFrame, writeFrame, type TrapFrame } from './frame';
+import { handleShadowFault } from './shadow';
+import { reflectEvent, type Reflection } from './reflect';
+import { emulate, fetchGuestInstruction, guestView } from './emulate';
+
+/** [VMM.RING] Is the machine inside the monitor (CPL 0, EIP in the VMM region)? */
+export const inMonitor = (world: World): boolean =>
+  cpl(world.machine) === 0 && world.machine.eip >>> 0 >= world.vmm.config.vmmBase;
+
+const stopped = (world: World, reason: string): World => ({ ...world, vmm: { ...world.vmm, stopped: reason } });
+const resume = (world: World, frame: TrapFrame): World => ({ ...world, machine: writeFrame(world.machine, world.vmm.config, frame) });
+const afterReflect = (world: World, r: Reflection): World => (r.kind === 'ok' ? r.world : stopped(world, r.reason));
+
+/** Reflect a fault the monitor found while emulating (a #PF loads the virtual CR2). */
+function reflectFault(world: World, frame: TrapFrame, vector: number, errorCode: number, address?: number): World {
+  const vmm = world.vmm;
+  const w = vector === 14 && address !== undefined && vmm.rules.virtualCr2OnPageFault
+    ? { ...world, vmm: { ...vmm, vcpu: { ...vmm.vcpu, cr2: address >>> 0 } } }
+    : world;
+  return afterReflect(w, reflectEvent(w, frame, vector, errorCode, 'exception'));
+}
+
+/**
+ * [VMM.EXIT.0] Classify the exit and act:
+ * an external interrupt with no direct gate is reflected as an interrupt;
+ * a #PF goes to the shadow (filled, or reflected with the guest's own error
+ * code and virtual CR2, or the guest stopped); a #GP whose error code names
+ * an IDT entry (INT n to a gate whose real DPL is 0) is the guest's INT n,
+ * reflected as a software interrupt through its own gate; a #GP(0) at ring 1
+ * is a privileged instruction of the guest kernel, emulated if the monitor
+ * knows it and otherwise reflected; everything else (including every fault
+ * from ring 3) is reflected unchanged.
+ */
+export function handleExit(world: World, event: StepEvent): World {
+  if (event.kind !== 'exception' && event.kind !== 'interrupt') return world;
+  const { config } = world.vmm;
+  const errorCode = event.kind === 'exception' ? event.errorCode : null;
+  const frame = readFrame(world.machine, config, errorCode !== null);
+  const level = frame.cs & 3;
+  const vector = event.vector;
+
+  if (event.kind === 'interrupt') {
+    const w = { ...world, vmm: countExit(world.vmm, `interrupt ${vector}`) };
+    return afterReflect(w, reflectEvent(w, frame, vector, null, 'external'));
+  }
+  if (vector === 14) {
+    const w = { ...world, vmm: countExit(world.vmm, 'page fault') };
+    const d = handleShadowFault(w.machine.memory, config, w.vmm.shadow, w.vmm.vcpu, w.machine.cr2, errorCode ?? 0, w.vmm.rules.shadow);
+    if (d.kind === 'stop') return stopped(w, d.reason);
+    if (d.kind === 'reflect') return reflectFault(w, frame, 14, d.errorCode, d.address);
+    // The filled entry may be cached read-only in the TLB: drop it.
+    const tlb = d.memory === w.machine.memory ? w.machine.tlb : dropPage(w, w.machine.cr2);
+    return resume({ machine: { ...w.machine, memory: d.memory, tlb }, vmm: { ...w.vmm, shadow: d.shadow } }, frame);
+  }
+  if (vector === 13 && errorCode !== null && (errorCode & 3) === 2) {
+    const fetched = fetchGuestInstruction(world, guestView(world, frame));
+    const w = { ...world, vmm: countExit(world.vmm, `INT ${errorCode >>> 3}`) };
+    const length = fetched?.length ?? 2;
+    return afterReflect(w, reflectEvent(w, { ...frame, eip: (frame.eip + length) >>> 0 }, errorCode >>> 3, null, 'software'));
+  }
+  if (vector === 13 && errorCode === 0 && level === 1) {
+    const fetched = fetchGuestInstruction(world, guestView(world, frame));
+    if (fetched === null) return reflectFault({ ...world, vmm: countExit(world.vmm, 'reflect 13') }, frame, 13, 0);
+    const w = { ...world, vmm: countExit(world.vmm, `emulate ${fetched.instruction.mnemonic}`) };
+    const e = emulate(w, frame, fetched.instruction, fetched.length);
+    switch (e.kind) {
+      case 'ok': return resume(e.world, e.frame);
+      case 'stop': return stopped(w, e.reason);
+      case 'fault': return reflectFault(w, frame, e.vector, e.errorCode, e.address);
+      case 'not-emulated': return reflectFault(w, frame, 13, 0);
+    }
+  }
+  const w = { ...world, vmm: countExit(world.vmm, `reflect ${vector}`) };
+  return afterReflect(w, reflectEvent(w, frame, vector, errorCode, 'exception'));
+}
+
+const dropPage = (world: World, linear: number) => tlbInvalidate(world.machine.tlb, linear);
