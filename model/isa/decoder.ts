@@ -177,6 +177,7 @@ function decodeAt(bytes: ArrayLike<number>, offset: number): DecodeResult {
     if (slot === null) {
       // 0F 01 with a register operand is a family of later extensions (VMX, MONITOR, XGETBV, ...).
       if (escaped && opcode === 0x01 && modrm >= 0xc0) return { kind: 'unsupported', reason: `0F 01 ${modrm.toString(16)} (a system extension) is not modelled` };
+      if (!escaped && (opcode === 0xc6 || opcode === 0xc7) && modrm === 0xf8) return { kind: 'unsupported', reason: 'XABORT/XBEGIN (TSX) are not modelled' };
       if (escaped && opcode === 0xc7) return { kind: 'unsupported', reason: 'CMPXCHG8B and other 0F C7 instructions are not modelled' };
       // [ENC.UD.1] An unassigned /digit of a group is #UD.
       return { kind: 'undefined', length: c.pos - offset };
