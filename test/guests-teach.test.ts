@@ -199,6 +199,6 @@ describe('guests/teach sources', () => {
 
   it('is small enough to read in an evening', () => {
     const total = sources.reduce((n, { text }) => n + text.split('\n').length, 0);
-    expect(total).toBeLessThanOrEqual(1100);
+    expect(total).toBeLessThanOrEqual(1000);
   });
 });
