@@ -31,9 +31,9 @@ export function writeLinear(cpu: Cpu, linear: number, size: number, value: numbe
     cpu.memory.write(translate(cpu, linear, true, user), size, value);
     return;
   }
-  const second = (linear + size - 1) >>> 0;
+  // Both pages are checked first; CR2 names the first byte of the page that faults.
   translate(cpu, linear, true, user);
-  translate(cpu, second, true, user);
+  translate(cpu, ((linear | 0xfff) + 1) >>> 0, true, user);
   for (let i = 0; i < size; i++) {
     cpu.memory.write8(translate(cpu, (linear + i) >>> 0, true, user), (value >>> (8 * i)) & 0xff);
   }
@@ -42,7 +42,7 @@ export function writeLinear(cpu: Cpu, linear: number, size: number, value: numbe
 /** Make sure a write of `size` bytes at `linear` will succeed (both pages). */
 export function probeWrite(cpu: Cpu, linear: number, size: number, user: boolean): void {
   translate(cpu, linear, true, user);
-  if ((linear & 0xfff) + size > 0x1000) translate(cpu, (linear + size - 1) >>> 0, true, user);
+  if ((linear & 0xfff) + size > 0x1000) translate(cpu, ((linear | 0xfff) + 1) >>> 0, true, user);
 }
 
 export function readMemory(cpu: Cpu, segment: number, offset: number, size: number): number {
