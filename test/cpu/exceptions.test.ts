@@ -1,0 +1,133 @@
+// Exception and interrupt delivery. Expected frames, error codes and the
+// double-fault table come from the Intel SDM vol. 3A §6.12 (stack frames),
+// §6.13 (error code: EXT, IDT, TI bits), §6.15 (interrupt 8: the
+// contributory / page-fault table, shutdown on a fault during #DF) and
+// §6.15 interrupt 14 (CR2).
+import { describe, expect, it } from 'vitest';
+import { systemState, gateDescriptor, SEL, LAYOUT, readDword, writeCode, withIdentityPaging, mapPage, PTE } from '../../properties/builders';
+import { step } from '../../model/cpu/step';
+import { cpl, writeRegister } from '../../model/cpu/context';
+import { IF } from '../../model/cpu/eflags';
+
+const HANDLER = 0x20000;
+const interruptGate = (dpl = 0, selector: number = SEL.code0) => gateDescriptor({ selector, offset: HANDLER, type: 0xe, dpl });
+const trapGate = (dpl = 0) => gateDescriptor({ selector: SEL.code0, offset: HANDLER, type: 0xf, dpl });
+
+describe('INT n [EXC.SOFT.1] [EXC.ENTRY.1] [EXC.ENTRY.2] [EXC.ENTRY.3] [EXC.ENTRY.4]', () => {
+  it('from ring 3 through a DPL 3 interrupt gate: ring-0 stack frame SS, ESP, EFLAGS, CS, EIP; IF cleared', () => {
+    let s = systemState({ cpl: 3, eflags: 0x2 | IF | 0x1, gates: { 0x80: interruptGate(3) } });
+    s = writeCode(s, LAYOUT.code, [0xcd, 0x80]);
+    const r = step(s);
+    // The INT instruction retires; its delivery is part of it.
+    expect(r.event).toEqual({ kind: 'retired' });
+    const t = r.state;
+    expect(cpl(t)).toBe(0);
+    expect(t.eip).toBe(HANDLER);
+    expect(t.regs[4]).toBe(LAYOUT.stack0 - 20);
+    expect([0, 4, 8, 12, 16].map((o) => readDword(t, LAYOUT.stack0 - 20 + o))).toEqual([
+      LAYOUT.code + 2, SEL.code3, 0x2 | IF | 0x1, LAYOUT.stack3, SEL.data3,
+    ]);
+    expect(t.eflags & IF).toBe(0);
+  });
+  it('a trap gate leaves IF set; same ring: no SS/ESP in the frame', () => {
+    let s = systemState({ cpl: 0, eflags: 0x2 | IF, gates: { 0x30: trapGate() } });
+    s = writeCode(s, LAYOUT.code, [0xcd, 0x30]);
+    const t = step(s).state;
+    expect(t.eflags & IF).toBe(IF);
+    expect(t.regs[4]).toBe(LAYOUT.stack0 - 12);
+    expect(readDword(t, LAYOUT.stack0 - 12)).toBe(LAYOUT.code + 2);
+  });
+  it('INT n at CPL 3 through a DPL 0 gate faults #GP(n * 8 + 2) [EXC.IDT.4] [EXC.IDT.1]', () => {
+    let s = systemState({ cpl: 3, gates: { 0x80: interruptGate(0), 13: interruptGate(0) } });
+    s = writeCode(s, LAYOUT.code, [0xcd, 0x80]);
+    const r = step(s);
+    expect(r.event).toEqual({ kind: 'exception', vector: 13, errorCode: 0x80 * 8 + 2 });
+    expect(readDword(r.state, r.state.regs[4]! + 4)).toBe(LAYOUT.code); // fault: EIP of the INT itself
+  });
+  it('INTO does nothing when OF = 0 and raises #OF (a trap) when OF = 1 [EXC.SOFT.2]', () => {
+    let s = systemState({ gates: { 4: interruptGate() } });
+    s = writeCode(s, LAYOUT.code, [0xce]);
+    expect(step(s).state.eip).toBe(LAYOUT.code + 1);
+    const r = step({ ...s, eflags: 0x2 | 0x800 });
+    expect(r.state.eip).toBe(HANDLER);
+    expect(readDword(r.state, r.state.regs[4]!)).toBe(LAYOUT.code + 1);
+  });
+});
+
+describe('IDT entry checks [EXC.IDT.2] [EXC.IDT.3] [EXC.IDT.5] [EXC.TARGET.1] [EXC.EXT.1]', () => {
+  it('INT n beyond the IDT limit raises #GP(n * 8 + 2), EXT clear for a software interrupt', () => {
+    let s = systemState({ gates: { 13: interruptGate(), 0x30: interruptGate() } });
+    s = { ...s, idtr: { base: LAYOUT.idt, limit: 0x30 * 8 - 1 } };
+    s = writeCode(s, LAYOUT.code, [0xcd, 0x30]);
+    expect(step(s).event).toEqual({ kind: 'exception', vector: 13, errorCode: 0x30 * 8 + 2 });
+  });
+  it('an all-zero IDT entry is not a gate type: #GP(v * 8 + 2 + 1), checked before presence', () => {
+    let s = systemState({ gates: { 13: interruptGate() } });
+    s = writeCode(s, LAYOUT.code, [0x0f, 0x0b]);
+    expect(step(s).event).toEqual({ kind: 'exception', vector: 13, errorCode: 6 * 8 + 3 });
+  });
+  it('a gate whose code selector names a data segment raises #GP(selector + EXT)', () => {
+    let s = systemState({ gates: { 6: interruptGate(0, SEL.data0), 13: interruptGate() } });
+    s = writeCode(s, LAYOUT.code, [0x0f, 0x0b]);
+    expect(step(s).event).toEqual({ kind: 'exception', vector: 13, errorCode: SEL.data0 | 1 });
+  });
+});
+
+describe('double fault and shutdown [EXC.CLASS.1] [EXC.DF.1] [EXC.DF.2] [EXC.DF.3] [EXC.FAULT.1]', () => {
+  const movSsAx = [0x8e, 0xd0]; // MOV SS, AX with AX = 0: #GP(0)
+  it('#GP whose IDT entry is empty (a second #GP) becomes #DF with error code 0 and the faulting EIP', () => {
+    let s = systemState({ gates: { 8: interruptGate() } });
+    s = writeCode(writeRegister(s, 32, 0, 0), LAYOUT.code, movSsAx);
+    const r = step(s);
+    expect(r.event).toEqual({ kind: 'exception', vector: 8, errorCode: 0 });
+    const esp = r.state.regs[4]!;
+    expect([0, 4].map((o) => readDword(r.state, esp + o))).toEqual([0, LAYOUT.code]);
+  });
+  it('a fault while delivering #DF shuts the processor down', () => {
+    let s = systemState({ gates: {} });
+    s = writeCode(writeRegister(s, 32, 0, 0), LAYOUT.code, movSsAx);
+    const r = step(s);
+    expect(r.event.kind).toBe('shutdown');
+  });
+  it('#PF then #GP while delivering it is #DF; CR2 keeps the #PF address [EXC.CR2.1]', () => {
+    let s = systemState({ gates: { 14: interruptGate(0, SEL.data0), 8: interruptGate() } });
+    s = withIdentityPaging(s, 0x400000, 0, 0x30000);
+    // MOV EAX, [0x00500000]: A1 + moffs32, the page is not mapped.
+    s = writeCode(s, LAYOUT.code, [0xa1, 0x00, 0x00, 0x50, 0x00]);
+    const r = step(s);
+    expect(r.event).toEqual({ kind: 'exception', vector: 8, errorCode: 0 });
+    expect(r.state.cr2).toBe(0x00500000);
+  });
+  it('#PF delivered: CR2 = address, error code pushed, EIP = faulting instruction [PAGE.FAULT.1]', () => {
+    let s = systemState({ cpl: 3, gates: { 14: interruptGate() } });
+    s = withIdentityPaging(s, 0x400000, 0, 0x30000);
+    s = mapPage(s, 0x400000, 0x00500000, 0x00500000, PTE.P); // supervisor-only page
+    s = writeCode(s, LAYOUT.code, [0xa1, 0x10, 0x00, 0x50, 0x00]);
+    const r = step(s);
+    expect(r.event).toEqual({ kind: 'exception', vector: 14, errorCode: 5 });
+    expect(r.state.cr2).toBe(0x00500010);
+    expect(readDword(r.state, r.state.regs[4]! + 4)).toBe(LAYOUT.code);
+    expect(r.state.regs[0]).toBe(0); // EAX untouched by the faulting MOV
+  });
+  it('#UD then #NP is handled serially (benign first)', () => {
+    const absent = gateDescriptor({ selector: SEL.code0, offset: HANDLER, type: 0xe, present: false });
+    let s = systemState({ gates: { 6: absent, 11: interruptGate() } });
+    s = writeCode(s, LAYOUT.code, [0x0f, 0x0b]);
+    expect(step(s).event).toEqual({ kind: 'exception', vector: 11, errorCode: 6 * 8 + 3 });
+  });
+  it('a fetch from an unmapped page is a #PF with CR2 = EIP [EXC.FETCH.1]', () => {
+    let s = systemState({ gates: { 14: interruptGate() } });
+    s = withIdentityPaging(s, 0x400000, 0, 0x30000);
+    s = { ...s, eip: 0x00600000 };
+    const r = step(s);
+    expect(r.event).toEqual({ kind: 'exception', vector: 14, errorCode: 0 });
+    expect(r.state.cr2).toBe(0x00600000);
+  });
+  it('an instruction crossing the CS limit faults #GP(0)', () => {
+    let s = systemState({ gates: { 13: interruptGate() } });
+    // Only the CS cache is limited to 0xFFFF; the handler's CS is the flat descriptor.
+    s = { ...s, segments: { ...s.segments, cs: { ...s.segments.cs, limit: 0xffff } }, eip: 0xfffe };
+    s = writeCode(s, 0xfffe, [0xb8, 0x01]); // MOV EAX, imm32 needs 5 bytes
+    expect(step(s).event).toEqual({ kind: 'exception', vector: 13, errorCode: 0 });
+  });
+});
