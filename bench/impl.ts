@@ -1,0 +1,78 @@
+// impl speed on a CPU-bound guest loop: a flat image (built by our own
+// assembler) that runs an ALU loop and exits through port 0xF4; each run
+// boots a fresh machine and steps it to the exit.
+import { assembleText } from '../model/isa/asm/assemble';
+import { ImplMachine } from '../impl/machine';
+import { type Timing, perSecond, timeRuns } from './measure';
+
+export interface ImplBenchResult {
+  readonly name: 'impl';
+  readonly instructionsRetired: number;
+  readonly timing: Timing;
+  /** From the median run time, and from the fastest run. */
+  readonly instructionsPerSecond: { readonly median: number; readonly best: number };
+  readonly checksum: number;
+}
+
+/** A loop of `iterations` rounds of a few ALU instructions, then exit with the checksum's low byte. */
+export function loopSource(iterations: number): string {
+  return `bits 32
+org 0x100000
+  mov ecx, ${iterations}
+  xor eax, eax
+  mov ebx, 0x12345678
+.loop:
+  add eax, ebx
+  rol ebx, 3
+  xor eax, ecx
+  dec ecx
+  jnz .loop
+  mov [result], eax
+  mov dx, 0xf4
+  out dx, al
+  hlt
+result: dd 0
+`;
+}
+
+function loopImage(iterations: number): Uint8Array {
+  const r = assembleText({ 'loop.asm': loopSource(iterations) }, 'loop.asm', { format: 'bin' });
+  if (r.kind !== 'ok') throw new Error(`bench loop does not assemble: ${r.errors.map((e) => e.message).join('; ')}`);
+  return r.bytes;
+}
+
+/** Boot the loop at 0x100000 in flat ring 0 and run it to the exit; returns [retired, eax]. */
+export function runLoopOnImpl(image: Uint8Array): [number, number] {
+  const m = new ImplMachine(4 << 20);
+  m.writePhysical(0x100000, image);
+  const flat = (selector: number, attributes: number) => ({ selector, base: 0, limit: 0xffffffff, attributes, valid: true });
+  const data = flat(0x10, 0xc092);
+  m.setState({
+    regs: { eax: 0, ecx: 0, edx: 0, ebx: 0, esp: 0x90000, ebp: 0, esi: 0, edi: 0 },
+    eip: 0x100000, eflags: 2,
+    segments: { es: data, cs: flat(0x08, 0xc09a), ss: data, ds: data, fs: data, gs: data },
+    cr0: 0x11, cr2: 0, cr3: 0, cr4: 0,
+    gdtr: { base: 0, limit: 0 }, idtr: { base: 0, limit: 0 },
+    ldtr: { selector: 0, base: 0, limit: 0, attributes: 0, valid: false },
+    tr: { selector: 0, base: 0, limit: 0, attributes: 0, valid: false },
+    halted: false, instructionCount: 0,
+  });
+  const event = m.run(Number.MAX_SAFE_INTEGER);
+  if (event.kind !== 'exit') throw new Error(`bench loop stopped with ${JSON.stringify(event)}`);
+  const s = m.state();
+  return [s.instructionCount, s.regs.eax];
+}
+
+/** Run the loop (about 5 * iterations instructions) `runs` times after a warm-up. */
+export async function benchImpl(runs = 5, iterations = 2_000_000): Promise<ImplBenchResult> {
+  const image = loopImage(iterations);
+  let retired = 0, checksum = 0;
+  const timing = await timeRuns(Math.max(5, runs), () => { [retired, checksum] = runLoopOnImpl(image); });
+  return {
+    name: 'impl',
+    instructionsRetired: retired,
+    timing,
+    instructionsPerSecond: { median: perSecond(retired, timing.medianMs), best: perSecond(retired, timing.minMs) },
+    checksum,
+  };
+}
