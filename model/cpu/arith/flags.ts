@@ -3,17 +3,9 @@
 // returns. Nothing here touches machine state.
 import type { OperandSize } from '../../isa/ast';
 
-/** EFLAGS status bits (the bit positions are architectural). */
-export const CF = 1 << 0;
-export const PF = 1 << 2;
-export const AF = 1 << 4;
-export const ZF = 1 << 6;
-export const SF = 1 << 7;
-export const DF = 1 << 10;
-export const OF = 1 << 11;
-
-/** The six arithmetic status flags together. */
-export const STATUS_FLAGS = CF | PF | AF | ZF | SF | OF;
+// The EFLAGS bit constants are the machine's own (model/cpu/eflags.ts).
+import { PF, SF, ZF } from '../eflags';
+export { AF, CF, DF, OF, PF, SF, STATUS_FLAGS, ZF } from '../eflags';
 
 /**
  * What a pure operation returns. `flags` is the whole incoming EFLAGS with the

@@ -50,5 +50,4 @@ export function jumpNear(state: MachineState, instr: Instruction, target: number
   return { kind: 'ok', state: { ...state, eip } };
 }
 
-/** The general-register index of the accumulator, counter and friends. */
-export const EAX = 0, ECX = 1, EDX = 2, EBX = 3, ESP = 4, EBP = 5, ESI = 6, EDI = 7;
+export { EAX, EBP, EBX, ECX, EDI, EDX, ESI, ESP } from '../state';
