@@ -22,7 +22,33 @@ export type DecodeResult =
 /** [ENC.LENGTH.1] No instruction is longer than 15 bytes. */
 export const MAX_INSTRUCTION_LENGTH = 15;
 
-interface Slot { readonly form: Form; readonly low: number }
+/** A form at one opcode, with what the decoder asks of it worked out once when the map is built. */
+interface Slot {
+  readonly form: Form;
+  readonly low: number;
+  /** The r/m operand must be memory (LEA, LGDT, BOUND, far indirect, INVLPG). */
+  readonly memoryOnly: boolean;
+  /** The spec of the r/m operand when it may be memory (null for none, or for MOV CRn's register-only r/m). */
+  readonly rmSpec: OperandSpec | null;
+  readonly controlRegister: boolean;
+  /** 'destination' for MOV Sreg, r/m; 'source' for MOV r/m, Sreg. */
+  readonly segmentRegister: 'none' | 'source' | 'destination';
+  /** The instruction reads memory through a segment (so an override is recorded). */
+  readonly usesSegment: boolean;
+}
+
+function slot(form: Form, low: number): Slot {
+  const rmSpec = form.operands.find((s) => RM_SPECS.has(s) && s !== 'Rd') ?? null;
+  return {
+    form,
+    low,
+    memoryOnly: form.operands.some((s) => MEMORY_ONLY_SPECS.has(s)),
+    rmSpec,
+    controlRegister: form.operands.includes('Cd'),
+    segmentRegister: !form.operands.includes('Sw') ? 'none' : form.operands[0] === 'Sw' ? 'destination' : 'source',
+    usesSegment: rmSpec !== null || form.element !== null || form.operands.includes('Ob') || form.operands.includes('Ov'),
+  };
+}
 /** One opcode: either a form that needs no /digit, or up to eight by digit. */
 interface OpcodeEntry { plain: Slot | null; byDigit: (Slot | null)[] | null }
 
@@ -38,10 +64,10 @@ function buildMap(escaped: boolean): (OpcodeEntry | null)[] {
       if (form.notRegister0 && low === 0) continue;
       const entry = (map[last + low] ??= { plain: null, byDigit: null });
       // The first form listed for a slot wins (e.g. NOP before XCHG EAX, EAX).
-      if (form.digit === null) entry.plain ??= { form, low };
+      if (form.digit === null) entry.plain ??= slot(form, low);
       else {
         entry.byDigit ??= new Array(8).fill(null);
-        entry.byDigit[form.digit] ??= { form, low };
+        entry.byDigit[form.digit] ??= slot(form, low);
       }
     }
   }
@@ -63,7 +89,11 @@ function unsupportedOneByte(opcode: number): string {
   return `${names[opcode] ?? `opcode ${opcode.toString(16)}`} is not modelled`;
 }
 
-const PREFIX_SEGMENT: Record<number, SegmentName> = { 0x26: 'es', 0x2e: 'cs', 0x36: 'ss', 0x3e: 'ds', 0x64: 'fs', 0x65: 'gs' };
+const PREFIX_SEGMENT: (SegmentName | undefined)[] = (() => {
+  const table: (SegmentName | undefined)[] = new Array(256).fill(undefined);
+  Object.assign(table, { 0x26: 'es', 0x2e: 'cs', 0x36: 'ss', 0x3e: 'ds', 0x64: 'fs', 0x65: 'gs' });
+  return table;
+})();
 
 const TRUNCATED = (needed: number): DecodeResult => ({ kind: 'truncated', needed });
 
@@ -148,7 +178,7 @@ function decodeAt(bytes: ArrayLike<number>, offset: number): DecodeResult {
     // [ENC.PREFIX.3] The address-size prefix is valid IA-32 but not modelled.
     else if (b === 0x67) return { kind: 'unsupported', reason: 'address-size prefix 0x67 (16-bit addressing) is not modelled' };
     // [ENC.PREFIX.2] Of several segment overrides, the last one counts.
-    else if (b in PREFIX_SEGMENT) segment = PREFIX_SEGMENT[b]!;
+    else if (PREFIX_SEGMENT[b] !== undefined) segment = PREFIX_SEGMENT[b]!;
     else if (b === 0xf2 || b === 0xf3) repByte = b;
     else if (b === 0xf0) lock = true;
     else { opcode = b; break; }
@@ -170,11 +200,11 @@ function decodeAt(bytes: ArrayLike<number>, offset: number): DecodeResult {
     if (opcode === 0x90 && repByte === 0xf3) return { kind: 'unsupported', reason: 'PAUSE is not modelled' };
   }
   let modrm = -1;
-  let slot = entry.plain;
+  let found = entry.plain;
   if (entry.byDigit !== null) {
     modrm = c.byte();
-    slot = entry.byDigit[(modrm >> 3) & 7] ?? null;
-    if (slot === null) {
+    found = entry.byDigit[(modrm >> 3) & 7] ?? null;
+    if (found === null) {
       // 0F 01 with a register operand is a family of later extensions (VMX, MONITOR, XGETBV, ...).
       if (escaped && opcode === 0x01 && modrm >= 0xc0) return { kind: 'unsupported', reason: `0F 01 ${modrm.toString(16)} (a system extension) is not modelled` };
       if (!escaped && (opcode === 0xc6 || opcode === 0xc7) && modrm === 0xf8) return { kind: 'unsupported', reason: 'XABORT/XBEGIN (TSX) are not modelled' };
@@ -183,26 +213,24 @@ function decodeAt(bytes: ArrayLike<number>, offset: number): DecodeResult {
       return { kind: 'undefined', length: c.pos - offset };
     }
   }
-  const { form, low } = slot!;
+  const here = found!;
+  const { form, low } = here;
   if (form.mnemonic === 'bswap' && operandSize === 16) return { kind: 'unsupported', reason: 'BSWAP with a 16-bit operand (result undefined) is not modelled' };
   if (form.modrm && modrm < 0) modrm = c.byte();
   const mod = modrm >> 6;
   const regField = (modrm >> 3) & 7;
   const rmField = modrm & 7;
   // [ENC.UD.2] A register where the form needs memory (LEA, LGDT, BOUND, far indirect, INVLPG) is #UD.
-  if (mod === 3 && form.operands.some((s) => MEMORY_ONLY_SPECS.has(s))) {
+  if (mod === 3 && here.memoryOnly) {
     if (escaped && opcode === 0x01) return { kind: 'unsupported', reason: `0F 01 ${modrm.toString(16)} (a system extension) is not modelled` };
     return { kind: 'undefined', length: c.pos - offset };
   }
   // [ENC.UD.3] MOV to or from CR1, CR5, CR6 or CR7 is #UD; a segment register number above 5 is #UD, and MOV to CS is #UD.
-  if (form.operands.includes('Cd') && !(regField === 0 || regField === 2 || regField === 3 || regField === 4)) return { kind: 'undefined', length: c.pos - offset };
-  if (form.operands.includes('Sw') && (regField > 5 || (form.operands[0] === 'Sw' && regField === 1))) return { kind: 'undefined', length: c.pos - offset };
+  if (here.controlRegister && !(regField === 0 || regField === 2 || regField === 3 || regField === 4)) return { kind: 'undefined', length: c.pos - offset };
+  if (here.segmentRegister !== 'none' && (regField > 5 || (here.segmentRegister === 'destination' && regField === 1))) return { kind: 'undefined', length: c.pos - offset };
 
   let memory: Operand | null = null;
-  if (form.modrm && mod !== 3 && !form.operands.includes('Rd')) {
-    const rmSpec = form.operands.find((s) => RM_SPECS.has(s))!;
-    memory = decodeMemory(c, mod, rmField, memorySize(rmSpec, operandSize));
-  }
+  if (here.rmSpec !== null && mod !== 3) memory = decodeMemory(c, mod, rmField, memorySize(here.rmSpec, operandSize));
   const operands: Operand[] = [];
   for (const spec of form.operands) operands.push(decodeOperand(spec, c, operandSize, low, regField, rmField, memory));
   // [ENC.PREFIX.5] LOCK is allowed only on the lockable instructions, and only with a memory destination.
@@ -213,13 +241,12 @@ function decodeAt(bytes: ArrayLike<number>, offset: number): DecodeResult {
   if (isString && repByte !== null) {
     rep = repByte === 0xf2 ? 'repne' : COMPARING_STRING_MNEMONICS.has(form.mnemonic) ? 'repe' : 'rep';
   }
-  const usesSegment = memory !== null || isString || form.operands.includes('Ob') || form.operands.includes('Ov');
   const instruction: Instruction = {
     mnemonic: form.mnemonic,
     operands,
     operandSize,
     // [ENC.PREFIX.7] A segment override on an instruction without a memory operand has no effect and is not recorded.
-    segment: usesSegment ? segment : null,
+    segment: here.usesSegment ? segment : null,
     rep,
     lock,
     ...(form.low === 'cond' ? { condition: low } : {}),

@@ -28,7 +28,10 @@ export function listing(bytes: Uint8Array, origin: number): ListingLine[] {
     const r = decode(bytes, offset);
     if (r.kind === 'ok') {
       const own = bytes.subarray(offset, offset + r.length);
-      if (same(encode(r.instruction), own)) {
+      // nasm cannot write a 16-bit relative branch in 32-bit code for every
+      // mnemonic (`o16 jz near` keeps a 32-bit displacement), so those are db too.
+      const rel16 = r.instruction.operands.some((o) => o.kind === 'rel' && o.size === 16);
+      if (!rel16 && same(encode(r.instruction), own)) {
         lines.push({ address, bytes: own, text: disassemble(r.instruction, address) });
         offset += r.length;
         continue;
