@@ -1,6 +1,6 @@
 // Physical memory: one Uint8Array plus a DataView for little-endian words.
-// Addresses past the end of RAM read as zero and ignore writes (the manual
-// leaves unbacked physical addresses to the platform; see CHOICES.md).
+// Addresses past the end of RAM read as all ones and ignore writes, as an
+// empty PC bus does (the manual leaves this to the platform; STATE.MEM.2).
 //
 // Every write also tells the code cache: `codePages` marks the 4 KiB frames
 // that hold decoded instructions, and a write into such a frame drops them
@@ -20,7 +20,7 @@ export class PhysicalMemory {
   }
 
   read8(address: number): number {
-    return address < this.size ? this.bytes[address] : 0;
+    return address < this.size ? this.bytes[address] : 0xff;
   }
   read16(address: number): number {
     if (address + 1 < this.size) return this.view.getUint16(address, true);

@@ -9,19 +9,25 @@
 import type { Cpu } from './cpu';
 import { fault, PF } from './faults';
 
-const TLB_VALID = 1, TLB_USER = 2, TLB_WRITABLE = 4, TLB_DIRTY = 8;
+const TLB_VALID = 1, TLB_USER = 2, TLB_WRITABLE = 4, TLB_DIRTY = 8, TLB_LARGE = 0x10;
 export const CR0_PE = 1, CR0_TS = 8, CR0_WP = 0x10000, CR0_PG = 0x80000000;
 export const CR4_PSE = 0x10;
 
 const PRESENT = 1, WRITABLE = 2, USER = 4, ACCESSED = 0x20, DIRTY = 0x40, LARGE = 0x80;
 
 export function flushTlb(cpu: Cpu): void {
-  for (const page of cpu.tlbFilled) cpu.tlb[page] = 0;
+  if (cpu.tlbFilled.length > 0x40000) cpu.tlb.fill(0);
+  else for (const page of cpu.tlbFilled) cpu.tlb[page] = 0;
   cpu.tlbFilled = [];
 }
 
+/** INVLPG: drop the page's entry, and for a 4 MiB page every entry of its
+ * 4 MiB region (the TLB holds a large page as 1024 small entries). */
 export function invalidatePage(cpu: Cpu, linear: number): void {
-  cpu.tlb[linear >>> 12] = 0;
+  const page = linear >>> 12;
+  cpu.tlb[page] = 0;
+  const first = page & ~0x3ff;
+  for (let p = first; p < first + 0x400; p++) if (cpu.tlb[p] & TLB_LARGE) cpu.tlb[p] = 0;
 }
 
 /**
@@ -79,6 +85,7 @@ function walk(cpu: Cpu, linear: number, write: boolean, user: boolean): number {
     const updated = pde | ACCESSED | (write ? DIRTY : 0);
     if (updated !== pde) memory.write32(pdeAddress, updated);
     if (updated & DIRTY) entry |= TLB_DIRTY;
+    entry |= TLB_LARGE;
   } else {
     if (!(pde & ACCESSED)) memory.write32(pdeAddress, pde | ACCESSED);
     const updated = pte | ACCESSED | (write ? DIRTY : 0);
