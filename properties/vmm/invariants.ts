@@ -1,0 +1,107 @@
+// The monitor's invariants (DESIGN.md §5), checked after every step of a
+// world. Each checker returns null or a description of the violation.
+import { readPhysical } from '../../model/cpu/memory';
+import { cpl } from '../../model/cpu/context';
+import type { SegmentRegister } from '../../model/cpu/state';
+import { Frame, frameMachine, inPartition, MONITOR_FRAMES, Slot, STUB_SIZE, frameLinear, TABLE_ENTRIES } from '../../model/vmm/config';
+import { endsBelowBase, type RawDescriptor } from '../../model/vmm/descriptors';
+import { realEntrySafe } from '../../model/vmm/check';
+import { realDescriptor } from '../../model/vmm/tables';
+import type { World } from '../../model/vmm/state';
+import type { WorldStep } from '../../model/vmm/run';
+
+export interface Violation { readonly rule: string; readonly message: string }
+
+/** The descriptor a segment cache was loaded from (enough for its range). */
+function cacheAsDescriptor(s: SegmentRegister): RawDescriptor {
+  const granular = (s.attributes & 0x8000) !== 0;
+  const limitField = granular ? s.limit >>> 12 : s.limit;
+  const high = ((s.base & 0xff000000) | ((s.base >>> 16) & 0xff) | ((s.attributes & 0xf0ff) << 8) | (limitField & 0xf0000)) >>> 0;
+  return { low: (((s.base & 0xffff) << 16) | (limitField & 0xffff)) >>> 0, high };
+}
+
+/** [VMM.RING] CPL 0 only on an entry stub of the monitor. */
+export function checkRing(world: World): Violation | null {
+  const m = world.machine;
+  if (cpl(m) !== 0) return null;
+  const code = frameLinear(world.vmm.config, Frame.code);
+  const offset = (m.eip - code) >>> 0;
+  if (m.eip >>> 0 >= code && offset < 256 * STUB_SIZE && offset % STUB_SIZE === 0) return null;
+  return { rule: 'VMM.RING', message: `CPL 0 at EIP 0x${m.eip.toString(16)}, outside the monitor's stubs` };
+}
+
+/** [VMM.SEG] Loaded segment registers at CPL > 0, and the real tables. */
+export function checkSegments(world: World, scanTables: boolean): Violation | null {
+  const { machine, vmm } = world;
+  const base = vmm.config.vmmBase;
+  if (cpl(machine) > 0) {
+    for (const [name, s] of Object.entries(machine.segments)) {
+      if (!s.valid || (s.selector & 0xfffc) === 0) continue;
+      const dpl = (s.attributes >>> 5) & 3;
+      if (dpl < 1) return { rule: 'VMM.SEG', message: `${name} holds a DPL-0 segment at CPL ${cpl(machine)}` };
+      if (!endsBelowBase(cacheAsDescriptor(s), base)) return { rule: 'VMM.SEG', message: `${name} (base 0x${s.base.toString(16)}, limit 0x${s.limit.toString(16)}) reaches the VMM base` };
+    }
+  }
+  if (!scanTables) return null;
+  const lookup = (sel: number) => realDescriptor(machine, vmm.config, sel);
+  for (const [table, count] of [[Frame.gdt, Slot.firstReserved], [Frame.ldt, TABLE_ENTRIES]] as const) {
+    const at = frameMachine(vmm.config, table);
+    for (let i = 1; i < count; i++) {
+      const d = { low: readPhysical(machine.memory, at + 8 * i, 4), high: readPhysical(machine.memory, at + 8 * i + 4, 4) };
+      const problem = realEntrySafe(d, base, lookup);
+      if (problem !== null) return { rule: 'VMM.SEG', message: `real ${table === Frame.gdt ? 'GDT' : 'LDT'} entry ${i}: ${problem}` };
+    }
+  }
+  return null;
+}
+
+/** [VMM.ISO] A guest step leaves every monitor frame as it was (pages compared by identity, then by content). */
+export function checkIsolation(before: World, after: World, step: WorldStep): Violation | null {
+  if (step.kind !== 'guest') return null;
+  const cfg = before.vmm.config;
+  for (let f = 0; f < MONITOR_FRAMES; f++) {
+    const a = frameMachine(cfg, f);
+    const pa = before.machine.memory.directory[a >>> 22]?.[(a >>> 12) & 1023];
+    const pb = after.machine.memory.directory[a >>> 22]?.[(a >>> 12) & 1023];
+    if (pa === pb) continue;
+    // The processor's own page walks set accessed/dirty bits (0x60) in the
+    // shadow tables; those are the hardware's writes, not the guest's.
+    const paging = f === Frame.shadowDirectory || f === Frame.monitorTable || f >= Frame.shadowPool;
+    for (let i = 0; i < 4096; i++) {
+      const mask = paging && i % 4 === 0 ? 0x9f : 0xff;
+      if (((pa?.[i] ?? 0) & mask) !== ((pb?.[i] ?? 0) & mask)) return { rule: 'VMM.ISO', message: `a guest step changed VMM frame ${f} at byte ${i}` };
+    }
+  }
+  return null;
+}
+
+/** [VMM.RES] The real control and table registers keep their boot values;
+ * shadow entries below the VMM base map only partition frames. */
+export function checkResources(boot: World, world: World, scanShadow: boolean): Violation | null {
+  const a = boot.machine, b = world.machine;
+  const same = a.cr0 === b.cr0 && a.cr3 === b.cr3 && a.cr4 === b.cr4 && a.gdtr.base === b.gdtr.base && a.gdtr.limit === b.gdtr.limit
+    && a.idtr.base === b.idtr.base && a.idtr.limit === b.idtr.limit && a.tr.selector === b.tr.selector && a.tr.base === b.tr.base;
+  if (!same) return { rule: 'VMM.RES', message: 'a real control or table register changed' };
+  if (!scanShadow) return null;
+  const cfg = world.vmm.config;
+  const dir = frameMachine(cfg, Frame.shadowDirectory);
+  for (let i = 0; i < cfg.vmmBase >>> 22; i++) {
+    const pde = readPhysical(b.memory, dir + 4 * i, 4);
+    if ((pde & 1) === 0) continue;
+    const table = pde & 0xfffff000;
+    if (table < frameMachine(cfg, Frame.shadowPool) || table >= frameMachine(cfg, MONITOR_FRAMES)) return { rule: 'VMM.RES', message: `shadow PDE ${i} points outside the shadow pool` };
+    for (let j = 0; j < 1024; j++) {
+      const pte = readPhysical(b.memory, table + 4 * j, 4);
+      if ((pte & 1) !== 0 && !inPartition(cfg, pte & 0xfffff000, 4096)) {
+        return { rule: 'VMM.RES', message: `shadow entry for 0x${(((i << 22) | (j << 12)) >>> 0).toString(16)} maps machine 0x${(pte >>> 0).toString(16)}, outside the partition` };
+      }
+    }
+  }
+  return null;
+}
+
+/** Every invariant after one step (tables and shadow scanned only after exits, when they change). */
+export function checkStep(boot: World, before: World, after: World, step: WorldStep): Violation | null {
+  const exit = step.kind === 'exit';
+  return checkRing(after) ?? checkSegments(after, exit) ?? checkIsolation(before, after, step) ?? checkResources(boot, after, exit);
+}
