@@ -1,6 +1,6 @@
 // Rule ids tie the prose of spec/ to the code that implements each rule and
 // to the tests that check it. In spec/*.md a rule is written **AREA.TOPIC.N**;
-// in code and tests the same id stands in brackets: [AREA.TOPIC.N].
+// in code and tests the same id stands in square brackets.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
