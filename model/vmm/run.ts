@@ -60,7 +60,8 @@ export interface RunResult {
   readonly console: string;
 }
 
-/** Run until the end or `maxSteps`; `observe` sees every step (for invariants). */
+/** Run until the end or `maxSteps`; `observe` sees every step (for invariants).
+ * [VMM.EQ] The console transcript returned is what equivalence compares. */
 export function runWorld(world: World, maxSteps: number, observe?: (before: World, after: World, s: WorldStep) => void): RunResult {
   let w = world;
   let n = 0;
