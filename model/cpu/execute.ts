@@ -1,23 +1,15 @@
 // Execution of one decoded instruction: look its mnemonic up in the merged
-// handler table. User-level families live in model/cpu/instructions/, the
-// system-level ones in model/cpu/system/.
+// handler table. User-level families live in model/cpu/instructions/ (merged
+// there into userHandlers), the system-level ones in model/cpu/system/.
 import type { Instruction } from '../isa/ast';
 import type { MachineState } from './state';
 import type { Handler, Outcome } from './outcome';
-import { arithmeticHandlers } from './instructions/arithmetic';
-import { dataHandlers } from './instructions/data';
-import { multiplyHandlers } from './instructions/multiply';
-import { stackHandlers } from './instructions/stack';
-import { stringHandlers } from './instructions/strings';
+import { userHandlers } from './instructions/index';
 import { moveControlRegister, moveSegment, popSegment, pushSegment, systemHandlers } from './system/index';
 
-/** Every handler by mnemonic. Later records override earlier ones. */
+/** Every handler by mnemonic. System handlers win on a clash. */
 export const handlers: Readonly<Record<string, Handler>> = {
-  ...arithmeticHandlers,
-  ...dataHandlers,
-  ...multiplyHandlers,
-  ...stackHandlers,
-  ...stringHandlers,
+  ...userHandlers,
   ...systemHandlers,
 };
 
