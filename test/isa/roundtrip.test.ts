@@ -2,7 +2,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decode } from '../../model/isa/decoder';
+import type { Instruction } from '../../model/isa/ast';
+import { mnemonicText } from '../../model/isa/disassembler';
 import { encode } from '../../model/isa/encoder';
+import type { AsmOperand, AsmPrefixes } from '../../model/isa/mnemonics';
+import { buildInstruction } from '../../model/isa/mnemonics';
 import { arbInstruction } from '../../properties/isa/arbitrary';
 import { propertyParams } from '../../properties/seed';
 
@@ -29,6 +33,35 @@ describe('encoder and decoder', () => {
         }
       }),
       propertyParams(2_000),
+    );
+  });
+});
+
+describe('mnemonic helpers', () => {
+  // What the assembler hands buildInstruction for an instruction written out in full (sizes on memory, o16, targets as addresses).
+  function asAssembler(i: Instruction, address: number): { text: string; operands: AsmOperand[]; prefixes: AsmPrefixes } {
+    const end = address + encode(i).length;
+    const far = i.mnemonic === 'jmpf' || i.mnemonic === 'callf';
+    const operands = i.operands.map((o): AsmOperand => {
+      switch (o.kind) {
+        case 'mem': return { ...o, size: far ? null : o.size, segment: i.segment, far };
+        case 'imm': return { kind: 'imm', value: o.value, size: null };
+        case 'rel': return { kind: 'target', address: (end + o.offset) >>> 0, size: o.size === 8 ? 'short' : 'near' };
+        default: return o;
+      }
+    });
+    return { text: mnemonicText(i), operands, prefixes: { rep: i.rep, lock: i.lock, segment: i.segment, operandSize: i.operandSize } };
+  }
+
+  it('buildInstruction gives back the instruction from its parsed text', () => {
+    fc.assert(
+      fc.property(arbInstruction(), fc.integer({ min: 0, max: 0x7fffffff }), (i, address) => {
+        const { text, operands, prefixes } = asAssembler(i, address);
+        const built = buildInstruction(text, operands, prefixes, address);
+        if (built.kind !== 'ok') throw new Error(`${text}: ${built.message}`);
+        expect(built.instruction).toEqual(i);
+      }),
+      propertyParams(10_000),
     );
   });
 });
