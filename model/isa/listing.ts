@@ -30,6 +30,7 @@ export function listing(bytes: Uint8Array, origin: number): ListingLine[] {
       const own = bytes.subarray(offset, offset + r.length);
       // nasm cannot write a 16-bit relative branch in 32-bit code for every
       // mnemonic (`o16 jz near` keeps a 32-bit displacement), so those are db too.
+      // [ENC.TEXT.1] Only bytes that are nasm's own encoding of what they decode to are written as an instruction.
       const rel16 = r.instruction.operands.some((o) => o.kind === 'rel' && o.size === 16);
       if (!rel16 && same(encode(r.instruction), own)) {
         lines.push({ address, bytes: own, text: disassemble(r.instruction, address) });

@@ -79,9 +79,7 @@ describe('prefixes', () => {
 
 describe('length limit and truncation', () => {
   it('[ENC.LENGTH.1] a 15-byte instruction decodes; bytes that run out are truncated', () => {
-    // 11 segment prefixes + 81 80 disp32 imm32 would be 21; 4 prefixes + 81 84 24 disp32 imm32 = 15.
-    const fifteen = bytes('2626266681842478563412' + '3412');
-    expect(fifteen.length).toBe(13);
+    // 4 prefixes + 81 /0 with ModRM 84, SIB 24, disp32, imm32 = 4 + 1 + 1 + 1 + 4 + 4 = 15 bytes.
     const r = decode(bytes('26262626' + '81842478563412' + '78563412'));
     expect(r).toMatchObject({ kind: 'ok', length: 15 });
     expect(decode(bytes('8184247856'))).toEqual({ kind: 'truncated', needed: 6 });

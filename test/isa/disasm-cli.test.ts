@@ -16,7 +16,7 @@ import { oracleAvailable } from '../../properties/tools';
 const hex = (b: ArrayLike<number>) => Buffer.from(Uint8Array.from(b)).toString('hex');
 
 describe('disasm', () => {
-  it('lists address, bytes and text; undecodable bytes as db', () => {
+  it('[ENC.TEXT.1] lists address, bytes and text; undecodable bytes as db', () => {
     const lines = listing(Uint8Array.from([0x66, 0x83, 0xc0, 0x01, 0xff, 0x38, 0xeb, 0xfe]), 0x1000);
     expect(lines.map((l) => [l.address, hex(l.bytes), l.text])).toEqual([
       [0x1000, '6683c001', 'o16 add ax, 0x1'],
@@ -24,6 +24,9 @@ describe('disasm', () => {
       [0x1005, '38eb', 'cmp bl, ch'],
       [0x1007, 'fe', 'db 0xfe'],
     ]);
+    // 81 C0 01 00 00 00 decodes to add eax, 1, which nasm writes as 83 C0 01: so it is listed byte by byte.
+    expect(listing(Uint8Array.from([0x81, 0xc0, 1, 0, 0, 0]), 0).map((l) => l.text)).toEqual(
+      ['db 0x81', 'rol byte [ecx], 0x0', 'add byte [eax], al']);
   });
 
   it.runIf(oracleAvailable('nasm'))('the --plain output of mixed random bytes and instructions reassembles to the same bytes', () => {
