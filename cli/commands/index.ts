@@ -3,7 +3,8 @@ import { register as gencases } from './gencases';
 import { register as asm } from './asm';
 import { register as run } from './run';
 import { register as disasm } from './disasm';
+import { register as demo } from './demo';
 import type { Command } from 'commander';
 
 /** Each verb registers itself on the program; add new verbs to this list. */
-export const commands: Array<(program: Command) => void> = [cases, gencases, run, asm, disasm];
+export const commands: Array<(program: Command) => void> = [demo, cases, gencases, run, asm, disasm];
