@@ -1,0 +1,68 @@
+// The benchmark kernels of guests/bench: how to build each at a given size,
+// and the line it must print at that size (bench/reference.ts).
+import { readFileSync, existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { assemble } from '../model/isa/asm/assemble';
+import { formatError } from '../model/isa/asm/source';
+import { aluExpected, sieveExpected, syscallExpected } from './reference';
+
+export const GUESTS_DIR = fileURLToPath(new URL('../guests/bench/', import.meta.url));
+
+/** One benchmark kernel. `work` is the size knob: ALU iterations, sieve
+ * bytes, or system-call rounds. */
+export interface Kernel {
+  readonly name: 'alu' | 'sieve' | 'syscall';
+  readonly source: string;
+  readonly describe: string;
+  /** The -D defines that build the kernel with this much work. */
+  defines(work: number): Record<string, string>;
+  expected(work: number): string;
+}
+
+const SYSCALL_PAGES = 16;
+
+export const KERNELS: readonly Kernel[] = [
+  {
+    name: 'alu', source: 'alu.asm', describe: 'register-only ALU loop',
+    defines: (n) => ({ ALU_ITERATIONS: String(n) }),
+    expected: aluExpected,
+  },
+  {
+    name: 'sieve', source: 'sieve.asm', describe: 'sieve of Eratosthenes + CRC32',
+    defines: (n) => ({ SIEVE_SIZE: String(n) }),
+    expected: sieveExpected,
+  },
+  {
+    name: 'syscall', source: 'syscall.asm', describe: 'int 0x80 from ring 3 + demand page faults',
+    defines: (n) => ({ SYSCALL_ROUNDS: String(n), SYSCALL_PAGES: String(SYSCALL_PAGES) }),
+    expected: (n) => syscallExpected(n, SYSCALL_PAGES),
+  },
+];
+
+/** How much work each kernel does per class of machine. The model is a
+ * readable interpreter and gets small sizes; impl, v86 and QEMU get sizes
+ * that run long enough (hundreds of millions of instructions) to measure.
+ * MIPS make the two comparable. */
+export interface Sizes { readonly model: number; readonly fast: number }
+
+export const SIZES: Readonly<Record<Kernel['name'], { readonly quick: Sizes; readonly full: Sizes }>> = {
+  alu: { quick: { model: 2_000, fast: 1_000_000 }, full: { model: 20_000, fast: 20_000_000 } },
+  sieve: { quick: { model: 4_096, fast: 262_144 }, full: { model: 32_768, fast: 1_048_576 } },
+  syscall: { quick: { model: 20, fast: 2_000 }, full: { model: 200, fast: 50_000 } },
+};
+
+/** Assembles a kernel with mesovirt's own assembler into a flat Multiboot image. */
+export function buildKernel(kernel: Kernel, work: number): Uint8Array {
+  const result = assemble(GUESTS_DIR + kernel.source, (path) => (existsSync(path) ? readFileSync(path, 'utf8') : null), {
+    format: 'bin',
+    defines: kernel.defines(work),
+  });
+  if (result.kind === 'error') throw new Error(result.errors.map(formatError).join('\n'));
+  return result.bytes;
+}
+
+export function kernelNamed(name: string): Kernel {
+  const k = KERNELS.find((x) => x.name === name);
+  if (k === undefined) throw new Error(`--only: no benchmark kernel '${name}' (there are ${KERNELS.map((x) => x.name).join(', ')})`);
+  return k;
+}
