@@ -5,7 +5,7 @@ import type { Instruction } from '../isa/ast';
 import type { StepEvent } from '../machine';
 import type { MachineState } from './state';
 import { cpl } from './context';
-import { readPhysical } from './memory';
+import { pageAt, readPhysical } from './memory';
 import { translate } from './paging';
 import { execute } from './execute';
 import { deliverInterrupt, type EventSource } from './interrupts';
@@ -42,11 +42,32 @@ type Fetched =
  * fault of a fetch names the first missing byte. Bytes past the CS limit
  * fault #GP(0); more than 15 bytes fault #GP(0); an undefined opcode #UD.
  */
+/** Decoded instructions by page. Pages are never mutated once in memory (a
+ * write makes a new page), so a page object's bytes never change and the
+ * decoding of an instruction that lies within one page can be remembered.
+ * This is memoization of a pure function, not machine state. */
+const decodeCache = new WeakMap<Uint8Array, Map<number, { instruction: Instruction; length: number }>>();
+
 function fetch(state: MachineState, decode: Decoder): Fetched {
   const cs = state.segments.cs;
   const user = cpl(state) === 3;
   const bytes: number[] = [];
   let s = state;
+  let cacheable: { page: Uint8Array; offset: number } | null = null;
+  if (state.eip <= cs.limit) {
+    const t = translate(s, (cs.base + state.eip) >>> 0, { write: false, user });
+    if (t.kind !== 'ok') return t;
+    s = t.value.state;
+    const page = pageAt(s.memory, t.value.physical);
+    if (page !== undefined && t.value.physical < s.memory.size) {
+      const offset = t.value.physical & 0xfff;
+      const hit = decodeCache.get(page)?.get(offset);
+      if (hit !== undefined && state.eip + hit.length - 1 <= cs.limit) {
+        return { kind: 'ok', instruction: hit.instruction, length: hit.length, state: s };
+      }
+      cacheable = { page, offset };
+    }
+  }
   for (;;) {
     const offset = (state.eip + bytes.length) >>> 0;
     if (bytes.length >= MAX_LENGTH) return fault(Vector.GP, 0);
@@ -59,7 +80,14 @@ function fetch(state: MachineState, decode: Decoder): Fetched {
     for (let i = 0; i < count; i++) bytes.push(readPhysical(s.memory, t.value.physical + i, 1));
     const decoded = decode(bytes);
     switch (decoded.kind) {
-      case 'ok': return { kind: 'ok', instruction: decoded.instruction, length: decoded.length, state: s };
+      case 'ok': {
+        if (cacheable !== null && cacheable.offset + decoded.length <= 0x1000) {
+          let byOffset = decodeCache.get(cacheable.page);
+          if (byOffset === undefined) decodeCache.set(cacheable.page, (byOffset = new Map()));
+          byOffset.set(cacheable.offset, { instruction: decoded.instruction, length: decoded.length });
+        }
+        return { kind: 'ok', instruction: decoded.instruction, length: decoded.length, state: s };
+      }
       case 'undefined': return fault(Vector.UD, null);
       case 'unsupported': return { kind: 'model-error', message: `unsupported instruction at ${hex(state.eip)}: ${decoded.reason}` };
       case 'too-long': return fault(Vector.GP, 0);

@@ -6,10 +6,13 @@
 // after they are placed in a trie (they are frozen by convention: only this
 // file creates them, and only on a fresh copy).
 
-/** Page size and trie shape: directory index = address bits 31..22, page
- * index = bits 21..12, byte = bits 11..0. */
+/** Page size and trie shape: directory index = address bits 31..18, page
+ * index = bits 17..12 (64 pages per node), byte = bits 11..0. Small nodes
+ * keep the copy made by each write short. */
 export const PAGE_SIZE = 4096;
-const PAGES_PER_NODE = 1024;
+const PAGES_PER_NODE = 64;
+const NODE_SHIFT = 18;
+const PAGE_MASK = PAGES_PER_NODE - 1;
 
 type PageNode = readonly (Uint8Array | undefined)[];
 
@@ -25,9 +28,9 @@ export function emptyMemory(size: number): PhysicalMemory {
 }
 
 /** The page holding `address` (undefined when never written). */
-function pageAt(memory: PhysicalMemory, address: number): Uint8Array | undefined {
-  const node = memory.directory[address >>> 22];
-  return node === undefined ? undefined : node[(address >>> 12) & 1023];
+export function pageAt(memory: PhysicalMemory, address: number): Uint8Array | undefined {
+  const node = memory.directory[address >>> NODE_SHIFT];
+  return node === undefined ? undefined : node[(address >>> 12) & PAGE_MASK];
 }
 
 /** [STATE.MEM.2] Outside RAM, reads give 0xFF (no device answers) and writes
@@ -75,7 +78,7 @@ export function writeBytes(memory: PhysicalMemory, address: number, bytes: Array
     const pageNumber = a >>> 12;
     let page = copiedPages.get(pageNumber);
     if (page === undefined) {
-      const d = a >>> 22;
+      const d = a >>> NODE_SHIFT;
       if (directory === null) directory = memory.directory.slice();
       let node = copiedNodes.get(d);
       if (node === undefined) {
@@ -84,9 +87,9 @@ export function writeBytes(memory: PhysicalMemory, address: number, bytes: Array
         copiedNodes.set(d, node);
         directory[d] = node;
       }
-      const oldPage = node[pageNumber & 1023];
+      const oldPage = node[pageNumber & PAGE_MASK];
       page = oldPage === undefined ? new Uint8Array(PAGE_SIZE) : oldPage.slice();
-      node[pageNumber & 1023] = page;
+      node[pageNumber & PAGE_MASK] = page;
       copiedPages.set(pageNumber, page);
     }
     page[a & 0xfff] = bytes[i]! & 0xff;
@@ -100,14 +103,14 @@ export function writePhysical(memory: PhysicalMemory, address: number, bytes: 1 
   const offset = address & 0xfff;
   if (offset + bytes <= PAGE_SIZE && address + bytes <= memory.size) {
     // Fast path: one page, one node copied.
-    const d = address >>> 22;
+    const d = address >>> NODE_SHIFT;
     const directory = memory.directory.slice();
     const oldNode = directory[d];
     const node = oldNode === undefined ? new Array<Uint8Array | undefined>(PAGES_PER_NODE) : oldNode.slice();
-    const oldPage = node[(address >>> 12) & 1023];
+    const oldPage = node[(address >>> 12) & PAGE_MASK];
     const page = oldPage === undefined ? new Uint8Array(PAGE_SIZE) : oldPage.slice();
     for (let i = 0; i < bytes; i++) page[offset + i] = (value >>> (8 * i)) & 0xff;
-    node[(address >>> 12) & 1023] = page;
+    node[(address >>> 12) & PAGE_MASK] = page;
     directory[d] = node;
     return { size: memory.size, directory };
   }
