@@ -166,6 +166,34 @@ export function readMemory(state: MachineState, segment: SegmentName, offset: nu
   return readLinear(state, linear.value, bytesOf(size), cpl(state) === 3);
 }
 
+/**
+ * [PAGE.RMW.1] Read the destination of a read-modify-write instruction (ADD
+ * [m], r; INC [m]; XCHG; …): the segment must be writable and the page is
+ * translated for a write, so a not-present page faults with W/R = 1, as the
+ * processor reports for the whole locked-or-not read-modify-write access.
+ */
+export function readMemoryForWrite(state: MachineState, segment: SegmentName, offset: number, size: 8 | 16 | 32): Result<{ value: number; state: MachineState }> {
+  const linear = segmentLinear(state, segment, offset, size >>> 3, true);
+  if (linear.kind !== 'ok') return linear;
+  const user = cpl(state) === 3;
+  const bytes = bytesOf(size);
+  // Translate every page the access touches for writing first, then read.
+  let s = state;
+  for (const at of bytes > 1 && ((linear.value & 0xfff) + bytes > 0x1000) ? [linear.value, (linear.value + bytes - 1) >>> 0] : [linear.value]) {
+    const t = translate(s, at, { write: true, user });
+    if (t.kind !== 'ok') return t;
+    s = t.value.state;
+  }
+  return readLinear(s, linear.value, bytes, user);
+}
+
+/** readOperand for the destination of a read-modify-write (see readMemoryForWrite). */
+export function readOperandForWrite(state: MachineState, instr: Instruction, op: Operand): Result<{ value: number; state: MachineState }> {
+  if (op.kind !== 'mem') return readOperand(state, instr, op);
+  const { segment, offset } = effectiveAddress(state, instr, op);
+  return readMemoryForWrite(state, segment, offset, dataSize(op.size, 'read'));
+}
+
 /** Write through a segment register: segment checks, then paging at the CPL. */
 export function writeMemory(state: MachineState, segment: SegmentName, offset: number, size: 8 | 16 | 32, value: number): Result<MachineState> {
   const linear = segmentLinear(state, segment, offset, size >>> 3, true);

@@ -98,6 +98,12 @@ function fetch(state: MachineState, decode: Decoder): Fetched {
 
 const hex = (n: number): string => `0x${(n >>> 0).toString(16).padStart(8, '0')}`;
 
+/** [EXC.RF.1] The fault-class exceptions (the return address is the faulting
+ * instruction): #DE #BR #UD #NM #TS #NP #SS #GP #PF #MF #AC. #DF is an abort. */
+function isFault(vector: number): boolean {
+  return [0, 5, 6, 7, 10, 11, 12, 13, 14, 16, 17].includes(vector);
+}
+
 type ExceptionClass = 'benign' | 'contributory' | 'page-fault' | 'double-fault';
 
 /** [EXC.CLASS.1] #DE, #TS, #NP, #SS and #GP are contributory; #PF is its
@@ -126,7 +132,7 @@ export function deliverEvent(state: MachineState, first: { vector: number; error
     // [EXC.CR2.1] CR2 is loaded with the faulting linear address when a #PF
     // is raised, before its delivery starts.
     if (current.vector === Vector.PF && current.address !== undefined) base = { ...base, cr2: current.address >>> 0 };
-    const delivered = deliverInterrupt(base, current.vector, current.errorCode, currentSource, eip);
+    const delivered = deliverInterrupt(base, current.vector, current.errorCode, currentSource, eip, currentSource === 'exception' && isFault(current.vector));
     if (delivered.kind === 'ok') {
       const event: StepEvent = currentSource === 'external'
         ? { kind: 'interrupt', vector: current.vector }

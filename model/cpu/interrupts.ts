@@ -18,7 +18,7 @@ export type DeliveryResult = Result<MachineState> | { readonly kind: 'model-erro
  * faulting instruction for faults, the next instruction for traps and
  * software interrupts, the interrupted instruction for external interrupts.
  */
-export function deliverInterrupt(state: MachineState, vector: number, errorCode: number | null, source: EventSource, returnEip: number): DeliveryResult {
+export function deliverInterrupt(state: MachineState, vector: number, errorCode: number | null, source: EventSource, returnEip: number, pushResumeFlag = false): DeliveryResult {
   // [EXC.EXT.1] EXT (error-code bit 0) is 1 for events the program did not
   // cause with INT n/INT3/INTO: exceptions and external interrupts.
   const ext = source === 'software' ? 0 : 1;
@@ -63,7 +63,10 @@ export function deliverInterrupt(state: MachineState, vector: number, errorCode:
   if (!isCode(target) || target.dpl > level) return fault(Vector.GP, targetCode);
   if (!target.present) return fault(Vector.NP, targetCode);
 
-  const oldEflags = state.eflags;
+  // [EXC.RF.1] For a fault-class exception the EFLAGS image pushed has RF
+  // set, so that the IRET back to the faulting instruction does not take an
+  // instruction breakpoint again.
+  const oldEflags = pushResumeFlag ? (state.eflags | RF) >>> 0 : state.eflags;
   const oldCs = state.segments.cs.selector;
   let entered: MachineState;
   let newCpl: number;
@@ -110,6 +113,6 @@ export function deliverInterrupt(state: MachineState, vector: number, errorCode:
   const cleared = TF | NT | RF | VM | (gate.type === SystemType.INTERRUPT_GATE32 ? IF : 0);
   return {
     kind: 'ok',
-    value: { ...marked.value, eip: gate.offset, eflags: (oldEflags & ~cleared) >>> 0, undefinedFlags: marked.value.undefinedFlags & ~cleared, halted: false },
+    value: { ...marked.value, eip: gate.offset, eflags: (state.eflags & ~cleared) >>> 0, undefinedFlags: marked.value.undefinedFlags & ~cleared, halted: false },
   };
 }

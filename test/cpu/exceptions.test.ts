@@ -35,6 +35,7 @@ describe('INT n [EXC.SOFT.1] [EXC.ENTRY.1] [EXC.ENTRY.2] [EXC.ENTRY.3] [EXC.ENTR
     const t = step(s).state;
     expect(t.eflags & IF).toBe(IF);
     expect(t.regs[4]).toBe(LAYOUT.stack0 - 12);
+    expect(readDword(t, LAYOUT.stack0 - 4) & 0x10000).toBe(0); // a trap pushes RF = 0 [EXC.RF.1]
     expect(readDword(t, LAYOUT.stack0 - 12)).toBe(LAYOUT.code + 2);
   });
   it('INT n at CPL 3 through a DPL 0 gate faults #GP(n * 8 + 2) [EXC.IDT.4] [EXC.IDT.1]', () => {
@@ -108,6 +109,9 @@ describe('double fault and shutdown [EXC.CLASS.1] [EXC.DF.1] [EXC.DF.2] [EXC.DF.
     expect(r.state.cr2).toBe(0x00500010);
     expect(readDword(r.state, r.state.regs[4]! + 4)).toBe(LAYOUT.code);
     expect(r.state.regs[0]).toBe(0); // EAX untouched by the faulting MOV
+    // [EXC.RF.1] the pushed EFLAGS (error code, EIP, CS, EFLAGS, ...) has RF set; EFLAGS itself does not.
+    expect(readDword(r.state, r.state.regs[4]! + 12) & 0x10000).toBe(0x10000);
+    expect(r.state.eflags & 0x10000).toBe(0);
   });
   it('#UD then #NP is handled serially (benign first)', () => {
     const absent = gateDescriptor({ selector: SEL.code0, offset: HANDLER, type: 0xe, present: false });

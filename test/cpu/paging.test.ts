@@ -3,7 +3,7 @@
 // §4.10 (TLBs).
 import { describe, expect, it } from 'vitest';
 import { systemState, mapPage, withIdentityPaging, PTE, pteAddress, pdeAddress, readDword, writeDword } from '../../properties/builders';
-import { readMemory, writeMemory } from '../../model/cpu/context';
+import { readMemory, readMemoryForWrite, writeMemory } from '../../model/cpu/context';
 import { execute } from '../../model/cpu/execute';
 import type { MachineState } from '../../model/cpu/state';
 import { insn, mem, reg32, creg } from './insn';
@@ -151,5 +151,17 @@ describe('accesses that cross a page boundary [PAGE.CROSS.1]', () => {
     s = writeDword(s, FRAME_B + 0x1000, 0x11223344);
     // bytes at USER_PAGE+0xffe.. : bb aa | 44 33 -> 0x3344aabb
     expect(ok(readMemory(s, 'ds', USER_PAGE + 0xffe, 32)).value).toBe(0x3344aabb);
+  });
+});
+
+describe('read-modify-write destinations [PAGE.RMW.1]', () => {
+  it('a not-present page faults as a write (W/R = 1) already at the read', () => {
+    expect(readMemoryForWrite(paged(3, 0), 'ds', USER_PAGE, 32)).toEqual({ kind: 'fault', vector: 14, errorCode: 6, address: USER_PAGE });
+  });
+  it('a read-only user page faults P|W|U = 7 for a user read-modify-write', () => {
+    expect(readMemoryForWrite(paged(3, PTE.P | PTE.U), 'ds', USER_PAGE, 32)).toMatchObject({ vector: 14, errorCode: 7 });
+  });
+  it('a writable page reads normally', () => {
+    expect(ok(readMemoryForWrite(paged(3, PTE.P | PTE.U | PTE.W), 'ds', USER_PAGE + 0x10, 32)).value).toBe(0xcafef00d);
   });
 });
