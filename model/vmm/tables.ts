@@ -125,10 +125,11 @@ export function loadGuestLdt(world: World, selector: number): TableLoad {
 }
 
 /** [VMM.EXIT.2] LTR: the guest's TSS descriptor is read from its GDT; its
- * ring-0 stack (SS0:ESP0) becomes the real TSS's ring-1 stack (SS1:ESP1,
- * with RPL 1), where the processor will switch when ring 3 enters the guest
- * kernel. The real TR stays the monitor's. The guest reloads TR after every
- * change of its ESP0, because that change does not trap. */
+ * ring-1 stack (SS1:ESP1, the field a kernel running in ring 1 on the bare
+ * processor would fill) becomes the real TSS's SS1:ESP1 (with RPL 1), where
+ * the processor will switch when ring 3 enters the guest kernel. The real
+ * TR stays the monitor's. The guest reloads TR after every change of its
+ * ESP1, because that change does not trap. */
 export function loadGuestTr(world: World, selector: number): TableLoad {
   const entry = guestGdtEntry(world, selector);
   if (entry.kind !== 'ok') return fromCopy(entry)!;
@@ -136,10 +137,11 @@ export function loadGuestTr(world: World, selector: number): TableLoad {
   if ((selector & 4) !== 0 || d === null || field.codeOrData(d) || (field.type(d) & 0x7) !== 0x1) return { kind: 'fault', vector: 13, errorCode: selector & 0xfffc };
   if (!field.present(d)) return { kind: 'fault', vector: 11, errorCode: selector & 0xfffc };
   const { config } = world.vmm;
-  const tss = readGuest(entry.memory, config, world.vmm.vcpu, field.base(d) + 4, 8);
+  // ESP1 at offset 12, SS1 at offset 16 (SDM vol. 3, 7.2.1).
+  const tss = readGuest(entry.memory, config, world.vmm.vcpu, field.base(d) + 12, 8);
   if (tss.kind !== 'ok') return fromCopy(tss)!;
-  const esp0 = dwordAt(tss.value, 0), ss0 = wordAt(tss.value, 4);
-  const memory = setRealRingStack(tss.memory, config, 1, (ss0 & 0xfffc) | 1, esp0);
+  const esp1 = dwordAt(tss.value, 0), ss1 = wordAt(tss.value, 4);
+  const memory = setRealRingStack(tss.memory, config, 1, (ss1 & 0xfffc) | 1, esp1);
   return { kind: 'ok', world: { machine: { ...world.machine, memory }, vmm: { ...world.vmm, vcpu: { ...world.vmm.vcpu, tr: selector & 0xffff } } } };
 }
 
