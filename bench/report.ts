@@ -30,7 +30,7 @@ export function formatResults(r: BenchResults): string {
   const header = ['machine', 'work', 'instructions', 'ms min / median', 'MIPS best / median', 'note'];
   for (const k of r.kernels) {
     lines.push('', `${k.name}: ${k.describe}`);
-    const qemuNote = (k.qemu.status === 'ok' && k.qemu.startupMs !== undefined) ? ` (start-up ${ms(k.qemu.startupMs)} ms subtracted)` : '';
+    const qemuNote = (k.qemu.status === 'ok' && k.qemu.startupMs !== undefined) ? `from the first console byte (start-up, ${ms(k.qemu.startupMs)} ms, not counted)` : '';
     const rows = [header, row('model', k.model), row('impl', k.impl), row('v86', k.v86), row('qemu', k.qemu), row('qemu -icount', k.qemuIcount)];
     if (qemuNote !== '' && rows[4]![5] === '') rows[4]![5] = qemuNote.trim();
     lines.push(table(rows));

@@ -128,7 +128,8 @@ async function benchKernel(kernel: Kernel, options: Options, qemuStartup: number
     v86 = 'samples' in runs ? measured(sizes.fast, count, runs.samples, own) : runs;
   }
 
-  // The same image on QEMU TCG, start-up subtracted; and once more with -icount.
+  // The same image on QEMU TCG, from the kernel's first console byte to the
+  // process's end (bench/qemu.ts); and once more with -icount.
   step('qemu');
   let qemu: KernelResult['qemu'];
   let qemuIcount: Figure;
@@ -136,17 +137,10 @@ async function benchKernel(kernel: Kernel, options: Options, qemuStartup: number
     qemu = missing('qemu-system-i386 is not installed');
     qemuIcount = qemu;
   } else {
-    const net = (ms: number): number => Math.max(ms - qemuStartup, 0.001);
-    const plain = await repeat(options.runs, expected, async () => {
-      const r = await runOnQemu(image);
-      return { ...r, ms: net(r.ms) };
-    });
+    const plain = await repeat(options.runs, expected, () => runOnQemu(image));
     qemu = 'samples' in plain ? { ...measured(sizes.fast, count, plain.samples), startupMs: qemuStartup } : plain;
     step('qemu -icount');
-    const counted = await repeat(options.runs, expected, async () => {
-      const r = await runOnQemu(image, { icount: true });
-      return { ...r, ms: net(r.ms) };
-    });
+    const counted = await repeat(options.runs, expected, () => runOnQemu(image, { icount: true }));
     qemuIcount = 'samples' in counted ? measured(sizes.fast, count, counted.samples) : counted;
   }
   return {
@@ -155,7 +149,8 @@ async function benchKernel(kernel: Kernel, options: Options, qemuStartup: number
   };
 }
 
-/** QEMU's start-up: the fastest of several boots of an image that exits at once. */
+/** QEMU's start-up, for information: the fastest of several whole runs of an
+ * image that exits at once. */
 async function qemuStartupMs(): Promise<number | null> {
   if (!qemuInstalled()) return null;
   const alu = KERNELS.find((k) => k.name === 'alu')!;
@@ -164,7 +159,7 @@ async function qemuStartupMs(): Promise<number | null> {
   for (let i = 0; i < 5; i++) {
     const r = await runOnQemu(image);
     if (r.output !== alu.expected(1)) throw new Error(`QEMU start-up image printed ${JSON.stringify(r.output)}`);
-    samples.push(r.ms);
+    samples.push(r.wholeMs);
   }
   return Math.min(...samples);
 }

@@ -3,7 +3,8 @@
 ; Each iteration mixes four registers with ADD, XOR, ROL, SUB, LEA, SHR,
 ; IMUL, TEST, a data-dependent branch, and counts down with DEC/JNZ: no memory
 ; access at all, so this measures raw instruction dispatch and flag handling.
-; It prints "alu A B C D" (the four registers in hex) and exits.
+; It prints "alu " first (the start mark for outside timers), then the four
+; registers in hex, and exits.
 ;
 ; Build: mesovirt asm --format bin -o alu.bin guests/bench/alu.asm [-D ALU_ITERATIONS=n]
 
@@ -16,6 +17,8 @@ org 0x100000
 
 start:
     mov esp, stack_top
+    mov esi, label                  ; the label first: its first byte marks the start
+    call put_string                 ; for timers outside the machine (QEMU)
     mov ecx, ALU_ITERATIONS
     mov eax, 0x12345678             ; a
     mov ebx, 0x9E3779B9             ; b
@@ -38,23 +41,19 @@ start:
     dec ecx
     jnz .loop
 
-    mov edi, esi                    ; put_* clobber EAX, ESI: save the results
+    mov edi, esi                    ; put_* clobber EAX and ESI: keep d in EDI
     push edx
     push ebx
-    push eax
-    mov esi, label
-    call put_string
-    pop eax
-    call put_hex
+    call put_hex                    ; a
     call put_space
     pop eax
-    call put_hex
+    call put_hex                    ; b
     call put_space
     pop eax
-    call put_hex
+    call put_hex                    ; c
     call put_space
     mov eax, edi
-    call put_hex
+    call put_hex                    ; d
     call put_newline
     jmp exit
 

@@ -6,8 +6,9 @@
 ; fixed frame.  After each touch the program makes a system call
 ; (`int 0x80`, function 1) that folds the value into a kernel checksum; at the
 ; end of the round a second system call (function 2) unmaps the whole area
-; and reloads CR3, so the next round faults again.  Function 3 prints
-; "syscall KSUM CALLS FAULTS USUM" in hex and exits.
+; and reloads CR3, so the next round faults again.  The kernel prints
+; "syscall " at boot (the start mark for outside timers); function 3 prints
+; KSUM CALLS FAULTS USUM in hex and exits.
 ;
 ; So this measures privilege transitions (ring 3 -> 0 -> 3 through the TSS),
 ; exception delivery with an error code, CR2, page-table writes and TLB
@@ -52,6 +53,8 @@ PG_USER     equ 4
 start:
     cli
     mov esp, KSTACK_TOP
+    mov esi, label                  ; the label first: its first byte marks the start
+    call put_string                 ; for timers outside the machine (QEMU)
 
 ; ---- Segments: flat kernel and user code and data, and the TSS. ------------------
     lgdt [gdt_pointer]
@@ -199,8 +202,6 @@ system_call:
     xor eax, eax
     iretd
 .finish:                            ; 3: print the figures and stop (EBX = the user's sum)
-    mov esi, label
-    call put_string
     mov eax, [kernel_sum]
     call put_hex
     call put_space
