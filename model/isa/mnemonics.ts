@@ -216,12 +216,6 @@ export function buildInstruction(
   // `imul r, imm` is NASM shorthand for `imul r, r, imm`; `aam`/`aad` default to base 10.
   if (mnemonic === 'imul' && ops.length === 2 && ops[1]!.kind === 'imm') ops = [ops[0]!, ops[0]!, ops[1]!];
   if ((mnemonic === 'aam' || mnemonic === 'aad') && ops.length === 0) ops = [{ kind: 'imm', value: 10, size: null }];
-  // nasm writes XCHG EAX, EAX (and AX, AX) as 90, which is NOP.
-  if (mnemonic === 'xchg' && ops.length === 2 && ops.every((o) => o.kind === 'reg' && o.reg === 0 && o.size !== 8) &&
-      ops[0]!.kind === 'reg' && ops[1]!.kind === 'reg' && ops[0]!.size === ops[1]!.size) {
-    const os = (ops[0] as { size: 16 | 32 }).size;
-    return { kind: 'ok', instruction: { mnemonic: 'nop', operands: [], operandSize: os, segment: null, rep: null, lock: false } };
-  }
   const memory = ops.find((o): o is Extract<AsmOperand, { kind: 'mem' }> => o.kind === 'mem');
   const segment = memory?.segment ?? prefixes.segment ?? null;
   const sizes: (16 | 32)[] = prefixes.operandSize != null ? [prefixes.operandSize]

@@ -146,6 +146,8 @@ export const FORMS: readonly Form[] = [
   form('nop', '90', ''),
   form('xchg', '90 +r', 'eAX,Zv', { notRegister0: true }),
   form('xchg', '90 +r', 'Zv,eAX', { notRegister0: true, encodeOnly: true }),
+  // nasm writes XCHG EAX, EAX as 90, the byte that decodes as NOP.
+  form('xchg', '90', 'eAX,eAX', { encodeOnly: true }),
   form('xchg', '86 /r', 'Gb,Eb', LOCK),
   form('xchg', '87 /r', 'Gv,Ev', LOCK),
   form('push', '50 +r', 'Zv'),

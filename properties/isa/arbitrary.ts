@@ -100,8 +100,8 @@ function operandSizes(form: Form): (16 | 32)[] {
 
 /**
  * The non-canonical shapes a form can make: XCHG r, EAX is encoded as 90+r,
- * which decodes as XCHG EAX, r; and nasm writes XCHG EAX, EAX (and AX, AX)
- * as 90, which is NOP.
+ * which decodes as XCHG EAX, r; and XCHG EAX, EAX (and AX, AX) is encoded
+ * as 90 like nasm does, which decodes as NOP.
  */
 function isCanonical(i: Instruction): boolean {
   if (i.mnemonic === 'xchg') {

@@ -5,11 +5,12 @@
 // - mnemonic lower-case; objdump's `sal` is `shl`; the size suffix of
 //   lgdtd/lidtd/sgdtd/sidtd dropped; prefixes written as words (rep, repz,
 //   repnz, lock, data16, segment names, bnd, notrack) are taken off the front;
-// - operand sizes (`DWORD PTR`) and segment names are dropped, because the
-//   mnemonic and the registers already carry the size, and the segment is
-//   compared separately;
+// - operand sizes (`DWORD PTR`) are dropped, because the mnemonic and the
+//   registers already carry the size; the segment override of a memory
+//   operand is part of its token (objdump writes `ds:` on every absolute
+//   address, so ours without an override counts as ds there);
 // - every operand becomes a token: `r:eax`, `i:<unsigned value>` (branch
-//   targets too, as absolute addresses), `m:<base>,<index>,<scale>,<disp>`,
+//   targets too, as absolute addresses), `m:<base>,<index>,<scale>,<disp>@<segment>`,
 //   `f:<selector>:<offset>`, `s:es`, `c:cr0`;
 // - string instructions are compared by mnemonic and element size only.
 import { execFileSync } from 'node:child_process';
@@ -70,13 +71,14 @@ function splitOperands(text: string): string[] {
   return parts.map((p) => p.trim());
 }
 
-function memoryToken(base: number | null, index: number | null, scale: number, disp: number): string {
-  return `m:${base ?? '-'},${index ?? '-'},${index === null ? 1 : scale},${disp >>> 0}`;
+function memoryToken(base: number | null, index: number | null, scale: number, disp: number, segment: string): string {
+  return `m:${base ?? '-'},${index ?? '-'},${index === null ? 1 : scale},${disp >>> 0}@${segment}`;
 }
 
 /** One objdump operand -> token. */
 function objdumpOperand(raw: string): string {
   let t = raw.replace(/\b(BYTE|WORD|DWORD|FWORD|QWORD|TBYTE|XMMWORD) PTR /g, '').trim();
+  const segment = /^(es|cs|ss|ds|fs|gs):/.exec(t)?.[1] ?? '-';
   t = t.replace(/^(es|cs|ss|ds|fs|gs):/, '');
   if (REGISTERS.has(t)) return `r:${t}`;
   if (/^(es|cs|ss|ds|fs|gs)$/.test(t)) return `s:${t}`;
@@ -102,7 +104,8 @@ function objdumpOperand(raw: string): string {
       else if (REGISTER_NUMBER.has(body)) base = REGISTER_NUMBER.get(body)!;
       else disp += sign * Number(body);
     }
-    return memoryToken(base, index, scale, disp);
+    // An absolute address through a SIB byte ([eiz*2+disp]) is written without the ds: objdump puts on the short form.
+    return memoryToken(base, index, scale, disp, base === null && index === null && segment === '-' ? 'ds' : segment);
   }
   return `?:${t}`;
 }
@@ -112,10 +115,12 @@ export function normaliseObjdump(text: string): Normalised | null {
   const words = text.replace(/\s+/g, ' ').split(' ');
   let rep = false;
   let lock = false;
+  let notrack = false;
   while (words.length > 1 && PREFIX_WORDS.has(words[0]!)) {
     const w = words.shift()!;
     if (w.startsWith('rep')) rep = true;
     if (w === 'lock') lock = true;
+    if (w === 'notrack') notrack = true;
   }
   let mnemonic = words.shift()!;
   // UD0 and UD1 are #UD by definition: objdump names them, we call them invalid.
@@ -128,12 +133,17 @@ export function normaliseObjdump(text: string): Normalised | null {
   // A bare absolute address is written `ds:0x1234` (no brackets).
   operands = operands.map((o, k) => {
     const raw = splitOperands(operandText)[k]!;
-    return /(^|PTR |\s)(es|cs|ss|ds|fs|gs):(0x[0-9a-f]+|\d+)$/.test(raw) ? memoryToken(null, null, 1, Number(raw.split(':').pop())) : o;
+    return /(^|PTR |\s)(es|cs|ss|ds|fs|gs):(0x[0-9a-f]+|\d+)$/.test(raw) ? memoryToken(null, null, 1, Number(raw.split(':').pop()), /(es|cs|ss|ds|fs|gs):/.exec(raw)![1]!) : o;
   });
   if (['movs', 'cmps', 'stos', 'lods', 'scas', 'ins', 'outs'].includes(mnemonic)) {
     const size = /\b(BYTE|WORD|DWORD) PTR/.exec(operandText)?.[1];
     operands = [`e:${size === 'BYTE' ? 8 : size === 'WORD' ? 16 : 32}`];
   }
+  // `notrack` is objdump's name for a 3E prefix on an indirect branch (CET); without CET it is a DS override.
+  // objdump's choice of which segment prefix it shows beside `notrack` is its own; the segment is not compared there.
+  if (notrack) operands = operands.map((o) => o.replace(/@[a-z-]+$/, '@?'));
+  // 66 90 is NOP at operand size 16; objdump writes it `xchg ax,ax`.
+  if (mnemonic === 'xchg' && operands.join(',') === 'r:ax,r:ax') return { mnemonic: 'nop', operands: [], rep, lock };
   // `?` is objdump's name for a register number that does not exist (segment register 6 or 7): invalid.
   if (operands.includes('?:?')) return null;
   return { mnemonic, operands: commutative(mnemonic, operands), rep, lock };
@@ -157,7 +167,9 @@ function ourOperand(o: Operand, i: Instruction, end: number): string {
     case 'creg': return `c:cr${o.reg}`;
     case 'imm': return `i:${o.value >>> 0}`;
     case 'far': return `f:${o.selector}:${o.offset}`;
-    case 'mem': return memoryToken(o.base, o.index, o.scale, o.disp);
+    // objdump names the segment of a bracketed operand only when a prefix gives one, and always names it (ds by default) for an absolute address.
+    case 'mem': return memoryToken(o.base, o.index, o.scale, o.disp,
+      i.segment ?? (o.base === null && o.index === null ? 'ds' : '-'));
     case 'rel': return `i:${i.operandSize === 16 ? (end + o.offset) & 0xffff : (end + o.offset) >>> 0}`;
   }
 }
@@ -172,4 +184,10 @@ export function normaliseOurs(i: Instruction, address: number, length: number): 
   if (i.mnemonic === 'retf') mnemonic = 'retf';
   const end = address + length;
   return { mnemonic, operands: commutative(mnemonic, i.operands.map((o) => ourOperand(o, i, end))), rep: i.rep !== null, lock: i.lock };
+}
+
+/** Operand tokens equal, where objdump's `@?` (segment not known) matches any segment of ours. */
+export function sameOperands(theirs: readonly string[], ours: readonly string[]): boolean {
+  return theirs.length === ours.length && theirs.every((t, k) =>
+    t.endsWith('@?') ? ours[k]!.replace(/@[a-z-]+$/, '@?') === t : ours[k] === t);
 }

@@ -124,6 +124,11 @@ describe('immediates and canonical forms', () => {
     expect(encode(ok('66050100').instruction)).toEqual(Uint8Array.from(bytes('6683c001')));
     expect(encode(ok('80c001').instruction)).toEqual(Uint8Array.from(bytes('0401')));
   });
+  it('[ENC.CHOICE.2] xchg ecx, edx is 87 CA (reg first, as nasm); xchg eax, eax is 90 and 87 C0 decodes to it', () => {
+    expect(ok('87ca').instruction.operands).toEqual([{ kind: 'reg', size: 32, reg: 1 }, { kind: 'reg', size: 32, reg: 2 }]);
+    expect(encode(ok('87c0').instruction)).toEqual(Uint8Array.from([0x90]));
+    expect(ok('90').instruction.mnemonic).toBe('nop');
+  });
   it('[ENC.CHOICE.4] jcc rel8 and rel32 keep their width', () => {
     expect(ok('74fe').instruction.operands).toEqual([{ kind: 'rel', size: 8, offset: -2 }]);
     expect(ok('0f84faffffff').instruction).toMatchObject({ mnemonic: 'jcc', condition: 4, operands: [{ kind: 'rel', size: 32, offset: -6 }] });

@@ -11,8 +11,8 @@ import { describe, expect, it } from 'vitest';
 import { decode } from '../../model/isa/decoder';
 import { encode } from '../../model/isa/encoder';
 import { arbInstruction } from '../../properties/isa/arbitrary';
-import { normaliseObjdump, normaliseOurs, objdumpLines } from '../../properties/isa/objdump';
-import { propertySeed } from '../../properties/seed';
+import { normaliseObjdump, normaliseOurs, objdumpLines, sameOperands } from '../../properties/isa/objdump';
+import { DEFAULT_SEED, propertySeed } from '../../properties/seed';
 import { oracleAvailable } from '../../properties/tools';
 
 const COUNT = 10_000;
@@ -20,7 +20,8 @@ const CASE = 16;
 /** NOP padding after each case so objdump is back in step by the next slot (no instruction exceeds 15 bytes). */
 const SLOT = 32;
 
-interface Discrepancy { readonly pattern: string; readonly reason: string }
+/** rare: a difference that not every seed's sample meets (exempt from the staleness check). */
+interface Discrepancy { readonly pattern: string; readonly reason: string; readonly rare?: boolean }
 const known: Discrepancy[] = JSON.parse(readFileSync(new URL('../known-discrepancies/objdump.json', import.meta.url), 'utf8'));
 const knownPatterns = known.map((k) => ({ ...k, regex: new RegExp(k.pattern) }));
 
@@ -59,7 +60,7 @@ describe.runIf(oracleAvailable('objdump'))('objdump oracle', () => {
         if (t === null || line === undefined) problem = 'objdump says invalid';
         else if (line.length !== ours.length) problem = `length ${ours.length} vs ${line.length}`;
         else if (t.mnemonic !== n.mnemonic) problem = 'mnemonic';
-        else if (t.operands.join(',') !== n.operands.join(',')) problem = 'operands';
+        else if (!sameOperands(t.operands, n.operands)) problem = 'operands';
         else if (t.lock !== n.lock) problem = 'lock';
         else if (ours.instruction.elementSize !== undefined && t.rep !== n.rep) problem = 'rep';
       } else {
@@ -77,7 +78,7 @@ describe.runIf(oracleAvailable('objdump'))('objdump oracle', () => {
     expect(unsupported).toBeLessThan(COUNT / 4);
     expect(compared).toBeGreaterThan(COUNT * 3 / 4);
     expect(unexplained.slice(0, 30).join('\n')).toBe('');
-    // Every listed discrepancy still occurs: a stale entry would hide nothing and mislead.
-    expect(known.map((k) => k.pattern).filter((p) => !used.has(p))).toEqual([]);
+    // Every listed discrepancy still occurs at the fixed CI seed: a stale entry would hide nothing and mislead.
+    if (propertySeed() === DEFAULT_SEED) expect(known.filter((k) => k.rare !== true && !used.has(k.pattern)).map((k) => k.pattern)).toEqual([]);
   });
 });
