@@ -67,6 +67,11 @@ export class Cpu {
 
   /** Software TLB, one entry per linear page: see paging.ts. */
   readonly tlb = new Int32Array(1 << 20);
+  /** While an instruction executes, its page walks log what they change
+   * (kind 0: page-table dword address, old value; kind 1: TLB page, old
+   * entry) so that a fault can take it back. */
+  logWalks = false;
+  readonly undoLog: number[] = [];
   /** Linear pages with a filled TLB entry, so a flush touches only those. */
   tlbFilled: number[] = [];
 

@@ -85,6 +85,12 @@ export class ImplMachine implements Machine {
     return step(this.cpu);
   }
 
+  /** Replace EFLAGS alone (no TLB flush): lock-step uses it to copy the
+   * model's choice for architecturally undefined flag bits. */
+  setEflags(value: number): void {
+    writeEflags(this.cpu, value);
+  }
+
   /** Step until an event other than 'retired', or `limit` instructions. */
   run(limit: number): StepEvent {
     const cpu = this.cpu;

@@ -44,6 +44,7 @@ export function translate(cpu: Cpu, linear: number, write: boolean, user: boolea
       if (!write || entry & TLB_DIRTY) return ((entry & ~0xfff) | (linear & 0xfff)) >>> 0;
       // A write through a clean entry walks again to set the dirty bit.
     } else {
+      if (cpu.logWalks) cpu.undoLog.push(1, page, entry);
       cpu.tlb[page] = 0;
       pageFault(cpu, linear, true, write, user);
     }
@@ -81,19 +82,21 @@ function walk(cpu: Cpu, linear: number, write: boolean, user: boolean): number {
   let entry = frame | TLB_VALID | (permissions & USER ? TLB_USER : 0) | (permissions & WRITABLE ? TLB_WRITABLE : 0);
   if (!allowed(cpu, entry, write, user)) pageFault(cpu, linear, true, write, user);
   // Accessed and dirty bits are written back only for a successful access.
+  const log = cpu.logWalks ? cpu.undoLog : null;
   if (pteAddress < 0) {
     const updated = pde | ACCESSED | (write ? DIRTY : 0);
-    if (updated !== pde) memory.write32(pdeAddress, updated);
+    if (updated !== pde) { log?.push(0, pdeAddress, pde); memory.write32(pdeAddress, updated); }
     if (updated & DIRTY) entry |= TLB_DIRTY;
     entry |= TLB_LARGE;
   } else {
-    if (!(pde & ACCESSED)) memory.write32(pdeAddress, pde | ACCESSED);
+    if (!(pde & ACCESSED)) { log?.push(0, pdeAddress, pde); memory.write32(pdeAddress, pde | ACCESSED); }
     const updated = pte | ACCESSED | (write ? DIRTY : 0);
-    if (updated !== pte) memory.write32(pteAddress, updated);
+    if (updated !== pte) { log?.push(0, pteAddress, pte); memory.write32(pteAddress, updated); }
     if (updated & DIRTY) entry |= TLB_DIRTY;
   }
   const page = linear >>> 12;
   if (cpu.tlb[page] === 0) cpu.tlbFilled.push(page);
+  log?.push(1, page, cpu.tlb[page]);
   cpu.tlb[page] = entry;
   return ((frame | (linear & 0xfff)) >>> 0);
 }

@@ -44,6 +44,8 @@ function fetch(cpu: Cpu): Decoded {
 
 export function step(cpu: Cpu): StepEvent {
   if (cpu.shutdownReason !== null) return { kind: 'shutdown', reason: cpu.shutdownReason };
+  // Once the exit port has been written, every step reports the exit.
+  if (cpu.devices.exitCode !== null) return { kind: 'exit', code: cpu.devices.exitCode };
   const shadow = cpu.interruptShadow;
   cpu.interruptShadow = false;
   if (cpu.flags & IF && !shadow) {
@@ -64,12 +66,18 @@ export function step(cpu: Cpu): StepEvent {
 
   const start = cpu.eip;
   cpu.softwareVector = -1;
+  cpu.undoLog.length = 0;
+  cpu.logWalks = true;
   try {
     const d = fetch(cpu);
     cpu.next = (start + d.length) >>> 0;
+    cpu.undoLog.length = 0; // a successful fetch keeps its own walks
     d.exec(cpu, d);
+    cpu.logWalks = false;
     cpu.eip = cpu.next;
   } catch (e) {
+    cpu.logWalks = false;
+    undoWalks(cpu);
     cpu.eip = cpu.next = start;
     if (e instanceof CpuFault) return delivered(cpu, deliverException(cpu, e.vector, e.errorCode, Source.Exception, start), -1);
     if (e instanceof Unsupported) return { kind: 'model-error', message: e.message };
@@ -77,13 +85,25 @@ export function step(cpu: Cpu): StepEvent {
   }
   cpu.instructionCount++;
   cpu.devices.tick();
-  if (cpu.devices.exitCode !== null) {
-    const code = cpu.devices.exitCode;
-    cpu.devices.exitCode = null;
-    return { kind: 'exit', code };
-  }
+  if (cpu.devices.exitCode !== null) return { kind: 'exit', code: cpu.devices.exitCode };
+  if (cpu.halted) return HALTED;
   if (cpu.softwareVector >= 0) return { kind: 'exception', vector: cpu.softwareVector, errorCode: null };
   return RETIRED;
+}
+
+/**
+ * A faulting instruction leaves the state as it was after its fetch (the
+ * model's EXC.FAULT.1), and a faulting fetch as before it: the accessed/dirty
+ * bits and TLB entries that those page walks changed are taken back, newest
+ * first.
+ */
+function undoWalks(cpu: Cpu): void {
+  const log = cpu.undoLog;
+  for (let i = log.length - 3; i >= 0; i -= 3) {
+    if (log[i] === 0) cpu.memory.write32(log[i + 1], log[i + 2]);
+    else cpu.tlb[log[i + 1]] = log[i + 2];
+  }
+  log.length = 0;
 }
 
 function delivered(cpu: Cpu, outcome: ReturnType<typeof deliverException>, interruptVector: number): StepEvent {

@@ -1,8 +1,9 @@
 // String instructions with REP prefixes. A repeated instruction runs all its
-// iterations in one step, but every iteration commits ESI/EDI/ECX before the
-// next one starts, so a fault in the middle leaves the registers at the
-// faulting element with EIP still on the instruction: re-executing it
-// resumes where it stopped (SDM vol. 1 §7.3.9.2, restartable).
+// iterations in one step, and every iteration commits ESI/EDI/ECX before the
+// next one starts. When an element after the first faults, the step ends
+// there with EIP still on the instruction (the done elements retire), and
+// the next step raises the fault on that element — as the model does
+// (spec INS.STRING.4); re-executing resumes where it stopped.
 import type { Cpu } from '../cpu';
 import { DS, ES } from '../cpu';
 import type { Decoded } from '../decoded';
@@ -59,8 +60,18 @@ function repeated(element: Element, comparing: boolean) {
   return (cpu: Cpu, d: Decoded): void => {
     const step = stepOf(cpu, d.size);
     if (d.rep === 0) { element(cpu, d, step); return; }
+    let done = 0;
     while (cpu.r32[1] !== 0) {
-      element(cpu, d, step);
+      try {
+        element(cpu, d, step);
+      } catch (e) {
+        // Elements already done are kept: this step ends with EIP still on
+        // the instruction, and the next step raises the fault (INS.STRING.4).
+        if (done === 0) throw e;
+        cpu.next = cpu.eip;
+        return;
+      }
+      done++;
       cpu.r32[1]--;
       // REPE stops on a mismatch (ZF = 0), REPNE on a match (ZF = 1).
       if (comparing && flag(cpu, ZF) !== (d.rep === 1 ? 1 : 0)) break;

@@ -1,0 +1,92 @@
+// Lock-step comparison of two machines (model and impl): step both, compare
+// the common state after every step, masked only by the EFLAGS bits the
+// model says are architecturally undefined at that point (its ghost field
+// `undefinedFlags`). Memory is compared over the pages either machine may
+// have written, at the end of a run or when asked.
+import type { CommonState, Machine, StepEvent } from '../../model/machine';
+import type { ModelMachine } from '../machines/model';
+
+export interface Divergence {
+  readonly step: number;
+  /** EIP before the step that diverged. */
+  readonly eip: number;
+  readonly differences: readonly string[];
+  readonly modelEvent: StepEvent;
+  readonly implEvent: StepEvent;
+}
+
+const hex = (n: number): string => `0x${(n >>> 0).toString(16)}`;
+
+/** Field-by-field differences between two common states ('' when equal). */
+export function stateDifferences(model: CommonState, impl: CommonState, undefinedFlags: number): string[] {
+  const out: string[] = [];
+  const walk = (path: string, a: unknown, b: unknown): void => {
+    if (typeof a === 'object' && a !== null && typeof b === 'object' && b !== null) {
+      for (const key of Object.keys(a)) walk(path ? `${path}.${key}` : key, (a as Record<string, unknown>)[key], (b as Record<string, unknown>)[key]);
+      return;
+    }
+    if (path === 'eflags') {
+      if (((a as number) & ~undefinedFlags) !== ((b as number) & ~undefinedFlags)) {
+        out.push(`eflags (undefined ${hex(undefinedFlags)} masked): model ${hex(a as number)} impl ${hex(b as number)}`);
+      }
+      return;
+    }
+    if (a !== b) out.push(`${path}: model ${typeof a === 'number' ? hex(a) : String(a)} impl ${typeof b === 'number' ? hex(b) : String(b)}`);
+  };
+  walk('', model, impl);
+  return out;
+}
+
+function eventsEqual(a: StepEvent, b: StepEvent): boolean {
+  if (a.kind !== b.kind) return false;
+  if (a.kind === 'shutdown' || a.kind === 'model-error') return true; // reasons are free text
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+export function undefinedFlagsOf(model: Machine): number {
+  const m = model as Partial<ModelMachine>;
+  const state = m.modelState?.() as { undefinedFlags?: number } | undefined;
+  return state?.undefinedFlags ?? 0;
+}
+
+/**
+ * Step both machines up to `steps` times, stopping at the first divergence,
+ * or when both report `exit`, `shutdown` or `model-error`.
+ */
+export function lockstep(model: Machine, impl: Machine, steps: number): { steps: number; divergence: Divergence | null; last: StepEvent | null } {
+  let last: StepEvent | null = null;
+  const alignable = impl as Partial<{ setEflags(value: number): void }>;
+  for (let i = 0; i < steps; i++) {
+    const before = model.state();
+    const eip = before.eip;
+    // Undefined flag bits are each machine's free choice; copy the model's
+    // into impl so that later readers (PUSHF, ADC, a pushed frame) agree.
+    const undefinedBits = undefinedFlagsOf(model);
+    if (undefinedBits !== 0 && alignable.setEflags) {
+      const implFlags = impl.state().eflags;
+      alignable.setEflags(((implFlags & ~undefinedBits) | (before.eflags & undefinedBits)) >>> 0);
+    }
+    const modelEvent = model.step();
+    const implEvent = impl.step();
+    last = modelEvent;
+    // The model cannot run this yet: not a disagreement, stop here.
+    if (modelEvent.kind === 'model-error') return { steps: i + 1, divergence: null, last };
+    const differences = stateDifferences(model.state(), impl.state(), undefinedFlagsOf(model));
+    if (!eventsEqual(modelEvent, implEvent)) differences.unshift(`event: model ${JSON.stringify(modelEvent)} impl ${JSON.stringify(implEvent)}`);
+    if (differences.length > 0) return { steps: i + 1, divergence: { step: i, eip, differences, modelEvent, implEvent }, last };
+    if (modelEvent.kind === 'exit' || modelEvent.kind === 'shutdown' || modelEvent.kind === 'halted') return { steps: i + 1, divergence: null, last };
+  }
+  return { steps, divergence: null, last };
+}
+
+/** Differences in physical memory over [start, end), reported per 4 KiB page. */
+export function memoryDifferences(model: Machine, impl: Machine, start: number, end: number): string[] {
+  const out: string[] = [];
+  for (let page = start; page < end; page += 4096) {
+    const a = model.readPhysical(page, 4096), b = impl.readPhysical(page, 4096);
+    for (let i = 0; i < 4096; i++) {
+      if (a[i] !== b[i]) { out.push(`memory ${hex(page + i)}: model ${hex(a[i]!)} impl ${hex(b[i]!)}`); break; }
+    }
+  }
+  return out;
+}

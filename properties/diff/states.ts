@@ -1,0 +1,91 @@
+// Random machine states and instruction streams for the differential
+// property: a protected-mode machine from properties/builders.ts (GDT with
+// ring 0/1/3 segments, TSS, IDT whose exception gates lead to a ring-0 HLT)
+// at CPL 0, 1 or 3, paging on or off (identity map with random U/S and R/W
+// on the data pages), random EFLAGS and edge-biased registers, and a stream
+// of random instructions from the opcode map at LAYOUT.code.
+import fc from 'fast-check';
+import type { Instruction, Operand } from '../../model/isa/ast';
+import { encodeResult } from '../../model/isa/encoder';
+import type { MachineState } from '../../model/cpu/state';
+import { arbInstruction, edgeBiased } from '../isa/arbitrary';
+import { LAYOUT, PTE, gateDescriptor, systemState, withIdentityPaging, writeCode, SEL } from '../builders';
+
+export const DIFF_MEMORY = 2 << 20;
+export const HANDLER = 0x4000;
+/** Data pages that registers and displacements are biased toward. */
+export const DATA = 0x20000;
+const CR3 = 0x100000;
+
+export interface DiffCase {
+  readonly cpl: 0 | 1 | 3;
+  readonly paging: boolean;
+  /** Page flags (U/S, R/W) for the 16 data pages when paging is on. */
+  readonly dataPageFlags: readonly number[];
+  readonly eflags: number;
+  readonly regs: readonly number[];
+  readonly program: readonly Instruction[];
+}
+
+/** Point some memory operands at the data pages with a small displacement. */
+function nearData(i: Instruction, small: number[]): Instruction {
+  let k = 0;
+  const operands = i.operands.map((o): Operand => {
+    if (o.kind !== 'mem') return o;
+    const disp = small[k++ % small.length]!;
+    return disp < 0 ? o : { ...o, disp: disp >>> 0 };
+  });
+  return { ...i, operands };
+}
+
+const arbProgramInstruction = fc.tuple(arbInstruction(), fc.array(fc.oneof(fc.constant(-1), fc.integer({ min: 0, max: 0xfff })), { minLength: 2, maxLength: 2 }))
+  .map(([i, small]) => nearData(i, small))
+  .filter((i) => encodeResult(i).kind === 'ok');
+
+const arbRegister = fc.oneof(
+  edgeBiased(32),
+  fc.integer({ min: 0, max: 0xffff }).map((o) => (DATA + o) >>> 0),
+  fc.integer({ min: 0, max: 0x3f }),
+);
+
+// Arithmetic flags, DF, and sometimes IF and IOPL.
+const arbEflags = fc.tuple(fc.integer({ min: 0, max: 0xfff }), fc.boolean(), fc.integer({ min: 0, max: 3 }))
+  .map(([low, intr, iopl]) => ((low & 0xcd5) | 2 | (intr ? 0x200 : 0) | (iopl << 12)) >>> 0);
+
+export const arbDiffCase: fc.Arbitrary<DiffCase> = fc.record({
+  cpl: fc.constantFrom(0 as const, 1 as const, 3 as const),
+  paging: fc.boolean(),
+  dataPageFlags: fc.array(fc.constantFrom(PTE.P | PTE.W | PTE.U, PTE.P | PTE.U, PTE.P | PTE.W, PTE.P, 0), { minLength: 16, maxLength: 16 }),
+  eflags: arbEflags,
+  // ECX stays small so that a REP cannot run for billions of elements.
+  regs: fc.tuple(arbRegister, fc.integer({ min: 0, max: 40 }), fc.array(arbRegister, { minLength: 6, maxLength: 6 }))
+    .map(([eax, ecx, rest]) => [eax, ecx, ...rest]),
+  program: fc.array(arbProgramInstruction, { minLength: 1, maxLength: 8 }),
+});
+
+/** The model state a case describes (also the source of impl's state and memory). */
+export function caseState(c: DiffCase): MachineState {
+  const gates: Record<number, readonly [number, number]> = {};
+  for (let v = 0; v < 32; v++) gates[v] = gateDescriptor({ selector: SEL.code0, offset: HANDLER, type: 0xe, dpl: v === 3 || v === 4 ? 3 : 0 });
+  let s = systemState({ memorySize: DIFF_MEMORY, cpl: c.cpl, eflags: c.eflags, gates });
+  s = writeCode(s, HANDLER, [0xf4]); // hlt
+  const bytes: number[] = [];
+  for (const i of c.program) {
+    const r = encodeResult(i);
+    if (r.kind === 'ok') bytes.push(...r.bytes);
+  }
+  s = writeCode(s, LAYOUT.code, bytes);
+  const regs = c.regs.slice();
+  regs[4] = s.regs[4]!; // keep the ring's stack
+  s = { ...s, regs };
+  if (c.paging) {
+    // Identity map the low 1 MiB (system pages user-writable so every ring can run),
+    // then the data pages with the case's flags.
+    s = withIdentityPaging(s, CR3, 0, 0x100000, PTE.P | PTE.W | PTE.U);
+    c.dataPageFlags.forEach((flags, k) => {
+      const page = DATA + k * 0x1000;
+      s = withIdentityPaging(s, CR3, page, page + 0x1000, flags);
+    });
+  }
+  return s;
+}
