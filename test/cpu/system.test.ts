@@ -239,3 +239,15 @@ describe('string I/O [IO.STRING.1]', () => {
     expect(readDword(s, 0x5000) & 0xff).toBe(0xff); // the PIC mask after reset
   });
 });
+
+describe('REP INS stopping at a fault [IO.STRING.1]', () => {
+  it('keeps the completed elements, leaves EIP on the instruction, then faults on the next step', () => {
+    // ES limit 0x5001: elements at 0x5000 and 0x5001 fit, 0x5002 does not.
+    let s = systemState({ extraDescriptors: [segmentDescriptor({ type: 0x2, limit: 0x5001, g: false })] });
+    s = { ...s, segments: { ...s.segments, es: { ...s.segments.es, selector: 0x40, limit: 0x5001 } } };
+    s = withRegs(s, { 1: 5, 2: 0x21, 7: 0x5000 });
+    const first = okState(execute(s, insn('ins', [], { rep: 'rep', elementSize: 8 }), 0x10002));
+    expect([first.regs[1], first.regs[7], first.eip]).toEqual([3, 0x5002, s.eip]);
+    expect(execute(first, insn('ins', [], { rep: 'rep', elementSize: 8 }), 0x10002)).toMatchObject({ kind: 'fault', vector: 13, errorCode: 0 });
+  });
+});

@@ -64,9 +64,10 @@ const outHandler: Handler = (state, instr, nextEip) => {
 /**
  * [IO.STRING.1] INS reads port DX into ES:EDI, OUTS writes DS:ESI (segment
  * override allowed) to port DX; EDI/ESI move by the element size, down when
- * DF is set. With REP, ECX elements are moved, one per model step iteration
- * here all at once (a fault in the middle leaves ECX/ESI/EDI at the element
- * that faulted, as the hardware does).
+ * DF is set. With REP, ECX elements are moved in one step. When an element
+ * other than the first faults, the step retires the completed elements with
+ * EIP left on the instruction, and the next step raises the fault (as the
+ * string instructions do, INS.STRING.4).
  */
 function stringIo(direction: 'in' | 'out'): Handler {
   return (state, instr, nextEip) => {
@@ -100,11 +101,11 @@ function stringIo(direction: 'in' | 'out'): Handler {
       s = writeRegister(s, 32, 1, s.regs[1]! - 1);
     }
     if (lastFault !== null) {
-      // A fault on the first element (or without REP) restarts the whole
-      // instruction; after some elements, state keeps the progress and EIP
-      // stays on the instruction.
+      // A fault on the first element (or without REP) leaves the instruction
+      // unstarted; after some elements, keep the progress, stay on the
+      // instruction, and let the next step fault.
       if (s === allowed.value) return lastFault;
-      return { kind: 'model-error', message: 'fault in the middle of REP INS/OUTS is not modelled' };
+      return { kind: 'ok', state: s };
     }
     return next(s, nextEip);
   };
