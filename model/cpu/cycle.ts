@@ -10,7 +10,7 @@ import { translate } from './paging';
 import { execute } from './execute';
 import { deliverInterrupt, type EventSource } from './interrupts';
 import { acknowledgeInterrupt, advanceTime, instructionsUntilTimer, interruptPending } from './devices';
-import { IF } from './eflags';
+import { IF, OF } from './eflags';
 import { fault, Vector, type Fault } from './outcome';
 
 /** The decoder's answer, as model/isa/decoder.ts gives it. */
@@ -153,6 +153,20 @@ export function deliverEvent(state: MachineState, first: { vector: number; error
   }
 }
 
+/** [EXC.SOFT.1] The vector an INT n, INT3 or INTO (with OF = 1) delivered,
+ * or null for every other instruction. */
+function softwareVector(before: MachineState, instr: Instruction): number | null {
+  switch (instr.mnemonic) {
+    case 'int': {
+      const op = instr.operands[0];
+      return op !== undefined && op.kind === 'imm' ? op.value & 0xff : null;
+    }
+    case 'int3': return Vector.BP;
+    case 'into': return before.eflags & OF ? Vector.OF : null;
+    default: return null;
+  }
+}
+
 /**
  * One step. Order: [EXC.INTR.1] a pending, unmasked PIC interrupt is
  * delivered when IF = 1 and no STI shadow is active; [EXC.HALT.1] in HLT,
@@ -198,7 +212,9 @@ export function stepWith(state: MachineState, decode: Decoder): StepResult {
         devices: advanceTime(outcome.state.devices, 1),
       };
       if (retired.devices.exitCode !== null) return { state: retired, event: { kind: 'exit', code: retired.devices.exitCode } };
-      return { state: retired, event: outcome.kind === 'halt' ? { kind: 'halted' } : { kind: 'retired' } };
+      if (outcome.kind === 'halt') return { state: retired, event: { kind: 'halted' } };
+      const vector = softwareVector(fetched.state, fetched.instruction);
+      return { state: retired, event: vector === null ? { kind: 'retired' } : { kind: 'exception', vector, errorCode: null } };
     }
   }
 }

@@ -18,8 +18,9 @@ describe('INT n [EXC.SOFT.1] [EXC.ENTRY.1] [EXC.ENTRY.2] [EXC.ENTRY.3] [EXC.ENTR
     let s = systemState({ cpl: 3, eflags: 0x2 | IF | 0x1, gates: { 0x80: interruptGate(3) } });
     s = writeCode(s, LAYOUT.code, [0xcd, 0x80]);
     const r = step(s);
-    // The INT instruction retires; its delivery is part of it.
-    expect(r.event).toEqual({ kind: 'retired' });
+    // The INT instruction retires (it is counted) and the step reports the delivery.
+    expect(r.event).toEqual({ kind: 'exception', vector: 0x80, errorCode: null });
+    expect(r.state.instructionCount).toBe(s.instructionCount + 1);
     const t = r.state;
     expect(cpl(t)).toBe(0);
     expect(t.eip).toBe(HANDLER);
@@ -49,7 +50,9 @@ describe('INT n [EXC.SOFT.1] [EXC.ENTRY.1] [EXC.ENTRY.2] [EXC.ENTRY.3] [EXC.ENTR
     let s = systemState({ gates: { 4: interruptGate() } });
     s = writeCode(s, LAYOUT.code, [0xce]);
     expect(step(s).state.eip).toBe(LAYOUT.code + 1);
+    expect(step(s).event).toEqual({ kind: 'retired' });
     const r = step({ ...s, eflags: 0x2 | 0x800 });
+    expect(r.event).toEqual({ kind: 'exception', vector: 4, errorCode: null });
     expect(r.state.eip).toBe(HANDLER);
     expect(readDword(r.state, r.state.regs[4]!)).toBe(LAYOUT.code + 1);
   });
