@@ -173,9 +173,12 @@ describe('LAR, LSL, VERR, VERW [SEG.PROBE.1] [SEG.PROBE.2] [SEG.PROBE.3] [SEG.PR
     return { zf: (r.state.eflags & ZF) !== 0, eax: r.state.regs[0]! };
   };
   const s3 = systemState({ cpl: 3, extraDescriptors: extra });
-  it('LAR of a DPL 3 data segment: ZF = 1, EAX = high dword & 0x00FFFF00', () => {
+  it('LAR of a DPL 3 data segment: ZF = 1, EAX = high dword & 0x00F0FF00', () => {
     // descriptor high dword: type 2 (0x200), S (0x1000), DPL 3 (0x6000), P (0x8000), B (0x400000) = 0x0040f200
     expect(run(s3, 'lar', sel(EXTRA, 3))).toEqual({ zf: true, eax: 0x0040f200 });
+  });
+  it('LAR clears limit bits 19..16: flat DPL 3 code (high dword 0x00CFFA00) gives 0x00C0FA00', () => {
+    expect(run(s3, 'lar', sel(EXTRA + 1, 3))).toEqual({ zf: true, eax: 0x00c0fa00 });
   });
   it('LSL gives the byte limit', () => {
     expect(run(s3, 'lsl', sel(EXTRA, 3))).toEqual({ zf: true, eax: 0x12 });

@@ -92,10 +92,10 @@ const lar: Handler = (state, instr, nextEip) => {
   const dst = operand(instr, 0);
   if (dst.kind !== 'reg') throw new Error('model bug: LAR destination');
   // [SEG.PROBE.3] LAR loads the descriptor's high dword masked with
-  // 0x00FFFF00 (0xFF00 for a 16-bit destination).
+  // 0x00F0FF00 (0xFF00 for a 16-bit destination): limit bits 19..16 read as 0.
   return probe(
     (d) => d.codeOrData || LAR_SYSTEM_TYPES.includes(d.type),
-    (s, _d, high) => writeRegister(s, dst.size, dst.reg, dst.size === 16 ? high & 0xff00 : high & 0x00ffff00),
+    (s, _d, high) => writeRegister(s, dst.size, dst.reg, dst.size === 16 ? high & 0xff00 : high & 0x00f0ff00),
   )(state, instr, nextEip);
 };
 
