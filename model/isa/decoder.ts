@@ -100,21 +100,29 @@ const TRUNCATED = (needed: number): DecodeResult => ({ kind: 'truncated', needed
 /** Thrown inside the decoder only, to unwind to decode(); never escapes it. */
 class Stop { constructor(readonly result: DecodeResult) {} }
 
-class Cursor {
-  pos: number;
-  constructor(readonly bytes: ArrayLike<number>, readonly start: number) { this.pos = start; }
-  byte(): number {
-    const used = this.pos - this.start;
-    // [ENC.LENGTH.2] Reading a 16th byte is #GP(0), whether or not the bytes go on.
-    if (used >= MAX_INSTRUCTION_LENGTH) throw new Stop({ kind: 'too-long' });
-    if (this.pos >= this.bytes.length) throw new Stop(TRUNCATED(used + 1));
-    return this.bytes[this.pos++]! & 0xff;
-  }
-  little(n: number): number {
-    let v = 0;
-    for (let k = 0; k < n; k++) v += this.byte() * 2 ** (8 * k);
-    return v;
-  }
+/**
+ * The read position within one instruction. It lives only for one call of
+ * decode() and never escapes it: the only mutable thing in the decoder.
+ */
+interface Cursor {
+  readonly bytes: ArrayLike<number>;
+  readonly start: number;
+  used: number;
+}
+
+function nextByte(c: Cursor): number {
+  // [ENC.LENGTH.2] Reading a 16th byte is #GP(0), whether or not the bytes go on.
+  if (c.used >= MAX_INSTRUCTION_LENGTH) throw new Stop({ kind: 'too-long' });
+  const at = c.start + c.used;
+  if (at >= c.bytes.length) throw new Stop(TRUNCATED(c.used + 1));
+  c.used++;
+  return c.bytes[at]! & 0xff;
+}
+
+function littleEndian(c: Cursor, n: number): number {
+  let v = 0;
+  for (let k = 0; k < n; k++) v += nextByte(c) * 2 ** (8 * k);
+  return v;
 }
 
 const signed8 = (b: number): number => (b << 24) >> 24;
@@ -126,7 +134,7 @@ function decodeMemory(c: Cursor, mod: number, rm: number, size: Extract<Operand,
   let scale: 1 | 2 | 4 | 8 = 1;
   if (rm === 4) {
     // [ENC.MEM.2] r/m 100 means a SIB byte follows.
-    const sib = c.byte();
+    const sib = nextByte(c);
     scale = (1 << (sib >> 6)) as 1 | 2 | 4 | 8;
     const i = (sib >> 3) & 7;
     // [ENC.MEM.4] SIB index 100 means no index (and the scale is then meaningless).
@@ -140,8 +148,8 @@ function decodeMemory(c: Cursor, mod: number, rm: number, size: Extract<Operand,
     base = null;
   }
   let disp = 0;
-  if (mod === 1) disp = signed8(c.byte()) >>> 0;
-  else if (mod === 2 || base === null) disp = c.little(4) >>> 0;
+  if (mod === 1) disp = signed8(nextByte(c)) >>> 0;
+  else if (mod === 2 || base === null) disp = littleEndian(c, 4) >>> 0;
   return { kind: 'mem', size, base, index, scale, disp };
 }
 
@@ -165,7 +173,7 @@ function registerSize(spec: OperandSpec, os: 16 | 32): 8 | 16 | 32 {
 }
 
 function decodeAt(bytes: ArrayLike<number>, offset: number): DecodeResult {
-  const c = new Cursor(bytes, offset);
+  const c: Cursor = { bytes, start: offset, used: 0 };
   let operandSize: 16 | 32 = 32;
   let segment: SegmentName | null = null;
   let repByte: number | null = null;
@@ -173,7 +181,7 @@ function decodeAt(bytes: ArrayLike<number>, offset: number): DecodeResult {
   let opcode: number;
   // [ENC.PREFIX.1] Prefixes come in any order and may repeat.
   for (;;) {
-    const b = c.byte();
+    const b = nextByte(c);
     if (b === 0x66) operandSize = 16;
     // [ENC.PREFIX.3] The address-size prefix is valid IA-32 but not modelled.
     else if (b === 0x67) return { kind: 'unsupported', reason: 'address-size prefix 0x67 (16-bit addressing) is not modelled' };
@@ -187,10 +195,10 @@ function decodeAt(bytes: ArrayLike<number>, offset: number): DecodeResult {
   let escaped = false;
   if (opcode === 0x0f) {
     escaped = true;
-    opcode = c.byte();
+    opcode = nextByte(c);
     // [ENC.UNSUPPORTED.2] F2/F3 before a 0F opcode select SSE-era instructions (POPCNT, TZCNT, MOVSS, ...).
     if (repByte !== null) return { kind: 'unsupported', reason: `F2/F3 prefix with 0F ${opcode.toString(16)} (SSE and later extensions) is not modelled` };
-    if (ESCAPED_UNDEFINED.has(opcode)) return { kind: 'undefined', length: c.pos - offset };
+    if (ESCAPED_UNDEFINED.has(opcode)) return { kind: 'undefined', length: c.used };
     entry = ESCAPED_MAP[opcode]!;
     // [ENC.UNSUPPORTED.1] Valid opcodes outside DESIGN.md §3 are a model error, not #UD.
     if (entry === null) return { kind: 'unsupported', reason: `opcode 0F ${opcode.toString(16).padStart(2, '0')} is not modelled` };
@@ -202,7 +210,7 @@ function decodeAt(bytes: ArrayLike<number>, offset: number): DecodeResult {
   let modrm = -1;
   let found = entry.plain;
   if (entry.byDigit !== null) {
-    modrm = c.byte();
+    modrm = nextByte(c);
     found = entry.byDigit[(modrm >> 3) & 7] ?? null;
     if (found === null) {
       // 0F 01 with a register operand is a family of later extensions (VMX, MONITOR, XGETBV, ...).
@@ -210,31 +218,31 @@ function decodeAt(bytes: ArrayLike<number>, offset: number): DecodeResult {
       if (!escaped && (opcode === 0xc6 || opcode === 0xc7) && modrm === 0xf8) return { kind: 'unsupported', reason: 'XABORT/XBEGIN (TSX) are not modelled' };
       if (escaped && opcode === 0xc7) return { kind: 'unsupported', reason: 'CMPXCHG8B and other 0F C7 instructions are not modelled' };
       // [ENC.UD.1] An unassigned /digit of a group is #UD.
-      return { kind: 'undefined', length: c.pos - offset };
+      return { kind: 'undefined', length: c.used };
     }
   }
   const here = found!;
   const { form, low } = here;
   if (form.mnemonic === 'bswap' && operandSize === 16) return { kind: 'unsupported', reason: 'BSWAP with a 16-bit operand (result undefined) is not modelled' };
-  if (form.modrm && modrm < 0) modrm = c.byte();
+  if (form.modrm && modrm < 0) modrm = nextByte(c);
   const mod = modrm >> 6;
   const regField = (modrm >> 3) & 7;
   const rmField = modrm & 7;
   // [ENC.UD.2] A register where the form needs memory (LEA, LGDT, BOUND, far indirect, INVLPG) is #UD.
   if (mod === 3 && here.memoryOnly) {
     if (escaped && opcode === 0x01) return { kind: 'unsupported', reason: `0F 01 ${modrm.toString(16)} (a system extension) is not modelled` };
-    return { kind: 'undefined', length: c.pos - offset };
+    return { kind: 'undefined', length: c.used };
   }
   // [ENC.UD.3] MOV to or from CR1, CR5, CR6 or CR7 is #UD; a segment register number above 5 is #UD, and MOV to CS is #UD.
-  if (here.controlRegister && !(regField === 0 || regField === 2 || regField === 3 || regField === 4)) return { kind: 'undefined', length: c.pos - offset };
-  if (here.segmentRegister !== 'none' && (regField > 5 || (here.segmentRegister === 'destination' && regField === 1))) return { kind: 'undefined', length: c.pos - offset };
+  if (here.controlRegister && !(regField === 0 || regField === 2 || regField === 3 || regField === 4)) return { kind: 'undefined', length: c.used };
+  if (here.segmentRegister !== 'none' && (regField > 5 || (here.segmentRegister === 'destination' && regField === 1))) return { kind: 'undefined', length: c.used };
 
   let memory: Operand | null = null;
   if (here.rmSpec !== null && mod !== 3) memory = decodeMemory(c, mod, rmField, memorySize(here.rmSpec, operandSize));
   const operands: Operand[] = [];
   for (const spec of form.operands) operands.push(decodeOperand(spec, c, operandSize, low, regField, rmField, memory));
   // [ENC.PREFIX.5] LOCK is allowed only on the lockable instructions, and only with a memory destination.
-  if (lock && !(form.lockable && memory !== null)) return { kind: 'undefined', length: c.pos - offset };
+  if (lock && !(form.lockable && memory !== null)) return { kind: 'undefined', length: c.used };
   const isString = form.element !== null;
   // [ENC.PREFIX.6] F3/F2 before a string instruction are REP (REPE) and REPNE; elsewhere they are ignored.
   let rep: RepPrefix | null = null;
@@ -252,7 +260,7 @@ function decodeAt(bytes: ArrayLike<number>, offset: number): DecodeResult {
     ...(form.low === 'cond' ? { condition: low } : {}),
     ...(isString ? { elementSize: form.element === 8 ? 8 : operandSize } : {}),
   };
-  return { kind: 'ok', instruction, length: c.pos - offset };
+  return { kind: 'ok', instruction, length: c.used };
 }
 
 function decodeOperand(
@@ -271,25 +279,25 @@ function decodeOperand(
     case 'CL': return { kind: 'reg', size: 8, reg: 1 };
     case 'DX': return { kind: 'reg', size: 16, reg: 2 };
     case 'One': return { kind: 'imm', size: 8, value: 1 };
-    case 'Ib': return { kind: 'imm', size: 8, value: c.byte() };
-    case 'Iw': return { kind: 'imm', size: 16, value: c.little(2) };
-    case 'Iv': return { kind: 'imm', size: os, value: c.little(os / 8) };
+    case 'Ib': return { kind: 'imm', size: 8, value: nextByte(c) };
+    case 'Iw': return { kind: 'imm', size: 16, value: littleEndian(c, 2) };
+    case 'Iv': return { kind: 'imm', size: os, value: littleEndian(c, os / 8) };
     // [ENC.IMM.1] A sign-extended imm8 is stored at the operand size, already extended.
     case 'Ibs': {
-      const v = signed8(c.byte());
+      const v = signed8(nextByte(c));
       return { kind: 'imm', size: os, value: os === 32 ? v >>> 0 : v & 0xffff };
     }
-    case 'Jb': return { kind: 'rel', size: 8, offset: signed8(c.byte()) };
+    case 'Jb': return { kind: 'rel', size: 8, offset: signed8(nextByte(c)) };
     case 'Jv': {
-      const v = c.little(os / 8);
+      const v = littleEndian(c, os / 8);
       return { kind: 'rel', size: os, offset: os === 32 ? v | 0 : (v << 16) >> 16 };
     }
     case 'Ap': {
-      const offset = c.little(os / 8);
-      return { kind: 'far', selector: c.little(2), offset };
+      const offset = littleEndian(c, os / 8);
+      return { kind: 'far', selector: littleEndian(c, 2), offset };
     }
     case 'Ob': case 'Ov':
-      return { kind: 'mem', size: spec === 'Ob' ? 8 : os, base: null, index: null, scale: 1, disp: c.little(4) >>> 0 };
+      return { kind: 'mem', size: spec === 'Ob' ? 8 : os, base: null, index: null, scale: 1, disp: littleEndian(c, 4) >>> 0 };
     default: return { kind: 'sreg', reg: FIXED_SEGMENT[spec]! };
   }
 }
