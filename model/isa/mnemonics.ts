@@ -187,7 +187,6 @@ function tryForm(form: Form, base: Omit<Instruction, 'operands'>, operands: read
     const target = operands[targetAt] as Extract<AsmOperand, { kind: 'target' }>;
     const rel = ops[targetAt] as Extract<Operand, { kind: 'rel' }>;
     const offset = (target.address - (address + length)) | 0;
-    if (rel.size === 8 && !fitsWidth(offset, 8)) return null;
     if (rel.size === 8 && (offset < -128 || offset > 127)) return null;
     const fixed = [...ops];
     fixed[targetAt] = { kind: 'rel', size: rel.size, offset: rel.size === 16 ? ((offset << 16) >> 16) : offset };
