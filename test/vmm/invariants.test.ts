@@ -35,7 +35,8 @@ describe('the monitor keeps hostile guests in their place', () => {
     fc.assert(invariantsHold(defaultRules), propertyParams(60));
   });
 
-  for (const mutant of MUTANTS) {
+  // The VMM.EQ mutants are killed by the equivalence property (test/vmm/mutants.test.ts).
+  for (const mutant of MUTANTS.filter((m) => m.killedBy !== 'VMM.EQ')) {
     it(`the property kills the mutant "${mutant.name}" through [${mutant.killedBy}]`, () => {
       const r = fc.check(invariantsHold(mutant.rules), propertyParams(200));
       expect(r.failed).toBe(true);
