@@ -77,7 +77,9 @@ export type DeliveryOutcome = { kind: 'delivered'; vector: number; errorCode: nu
  * down; otherwise the new fault is delivered instead.
  */
 export function deliverException(cpu: Cpu, vector: number, errorCode: number | null, source: Source,
-  returnEip: number): DeliveryOutcome {
+  returnEip: number, address = 0): DeliveryOutcome {
+  // CR2 takes the faulting address when a #PF is delivered.
+  if (vector === PF) cpu.cr2 = address >>> 0;
   for (let attempt = 0; attempt < 8; attempt++) {
     try {
       deliver(cpu, vector, errorCode, source, returnEip);
@@ -86,6 +88,7 @@ export function deliverException(cpu: Cpu, vector: number, errorCode: number | n
       if (!(e instanceof CpuFault)) throw e;
       if (vector === DF) return { kind: 'shutdown', reason: `triple fault: #${e.vector} while delivering #DF` };
       const second = e.vector;
+      if (second === PF) cpu.cr2 = e.address >>> 0;
       if ((isContributory(vector) && isContributory(second)) || (vector === PF && (isContributory(second) || second === PF))) {
         vector = DF; errorCode = 0;
       } else {

@@ -11,6 +11,8 @@ export class CpuFault {
     readonly vector: number,
     /** Error code pushed by delivery, or null for exceptions without one. */
     readonly errorCode: number | null,
+    /** For #PF: the linear address, written to CR2 when the fault is delivered. */
+    readonly address = 0,
   ) {}
 }
 

@@ -7,7 +7,7 @@
 // invalidates the entries for the faulting address) — so a page table edited
 // without a flush keeps its old translation, as on the hardware.
 import type { Cpu } from './cpu';
-import { fault, PF } from './faults';
+import { CpuFault, PF } from './faults';
 
 const TLB_VALID = 1, TLB_USER = 2, TLB_WRITABLE = 4, TLB_DIRTY = 8, TLB_LARGE = 0x10;
 export const CR0_PE = 1, CR0_TS = 8, CR0_WP = 0x10000, CR0_PG = 0x80000000;
@@ -57,9 +57,8 @@ function allowed(cpu: Cpu, entry: number, write: boolean, user: boolean): boolea
   return !write || (entry & TLB_WRITABLE) !== 0 || !(cpu.cr0 & CR0_WP);
 }
 
-function pageFault(cpu: Cpu, linear: number, present: boolean, write: boolean, user: boolean): never {
-  cpu.cr2 = linear >>> 0;
-  return fault(PF, (present ? 1 : 0) | (write ? 2 : 0) | (user ? 4 : 0));
+function pageFault(_cpu: Cpu, linear: number, present: boolean, write: boolean, user: boolean): never {
+  throw new CpuFault(PF, (present ? 1 : 0) | (write ? 2 : 0) | (user ? 4 : 0), linear >>> 0);
 }
 
 /** Two-level walk (4 MiB pages when CR4.PSE and PDE.PS); sets A and D. */

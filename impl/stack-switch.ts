@@ -60,6 +60,9 @@ export function pushFrame(cpu: Cpu, base: number, [low, high]: [number, number],
   const top = (esp - total) >>> 0;
   if (top < low || top + total - 1 > high) fault(SS_FAULT, code);
   const user = cpl === 3;
+  // Pages are checked in push order (highest address first), so a #PF names
+  // the first push that would fault.
+  probeWrite(cpu, (base + esp - size) >>> 0, size, user);
   probeWrite(cpu, (base + top) >>> 0, total, user);
   let at = esp;
   for (const value of values) {

@@ -10,7 +10,7 @@ import type { StepEvent } from '../model/machine';
 import { type Cpu, CS } from './cpu';
 import type { Decoded } from './decoded';
 import { decode } from './decode';
-import { CpuFault, Unsupported, gp } from './faults';
+import { CpuFault, UD, Unsupported, gp } from './faults';
 import { IF } from './flags';
 import { translate } from './paging';
 import { Source, deliverException } from './delivery';
@@ -31,7 +31,13 @@ function fetch(cpu: Cpu): Decoded {
   const page = cpu.codeCache[frame];
   let d = page === undefined ? undefined : page[offset];
   if (d === undefined) {
-    d = decode((i) => fetchByte(cpu, (eip + i) >>> 0));
+    try {
+      d = decode((i) => fetchByte(cpu, (eip + i) >>> 0));
+    } catch (e) {
+      // An undefined opcode was fetched in full: its page walks stand.
+      if (e instanceof CpuFault && e.vector === UD) cpu.undoLog.length = 0;
+      throw e;
+    }
     if (offset + d.length <= 0x1000 && frame < cpu.memory.codePages.length - 1) {
       let entries = cpu.codeCache[frame];
       if (entries === undefined) entries = cpu.codeCache[frame] = new Array(0x1000);
@@ -79,7 +85,7 @@ export function step(cpu: Cpu): StepEvent {
     cpu.logWalks = false;
     undoWalks(cpu);
     cpu.eip = cpu.next = start;
-    if (e instanceof CpuFault) return delivered(cpu, deliverException(cpu, e.vector, e.errorCode, Source.Exception, start), -1);
+    if (e instanceof CpuFault) return delivered(cpu, deliverException(cpu, e.vector, e.errorCode, Source.Exception, start, e.address), -1);
     if (e instanceof Unsupported) return { kind: 'model-error', message: e.message };
     throw e;
   }

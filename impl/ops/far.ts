@@ -124,6 +124,7 @@ export function farReturn(cpu: Cpu, d: Decoded): void {
   const rpl = selector & 3;
   if (rpl === cpu.cpl) {
     if (offset > limitOf(desc)) fault(GP, 0);
+    setAccessed(cpu, desc); // [SEG.ACCESSED.1] a CS load by far RET marks the descriptor too
     loadFromDescriptor(cpu, CS, selector, desc);
     cpu.r32[4] = esp + 2 * size + d.imm;
     cpu.next = offset;
@@ -135,6 +136,7 @@ export function farReturn(cpu: Cpu, d: Decoded): void {
   const stack = checkReturnStackSegment(cpu, newSs, rpl);
   if (offset > limitOf(desc)) fault(GP, 0);
   setAccessed(cpu, stack);
+  setAccessed(cpu, desc); // [SEG.ACCESSED.1]
   loadFromDescriptor(cpu, CS, selector, desc);
   loadFromDescriptor(cpu, SS, newSs, stack);
   cpu.r32[4] = newEsp + d.imm;
@@ -162,6 +164,7 @@ export function interruptReturn(cpu: Cpu, d: Decoded): void {
   const eflags = (current & ~changeable) | (popped & changeable);
   if (rpl === cpu.cpl) {
     if (offset > limitOf(desc)) fault(GP, 0);
+    setAccessed(cpu, desc); // [SEG.ACCESSED.1] a CS load by IRET marks the descriptor too
     loadFromDescriptor(cpu, CS, selector, desc);
     cpu.r32[4] = esp + 3 * size;
   } else {
@@ -170,6 +173,7 @@ export function interruptReturn(cpu: Cpu, d: Decoded): void {
     const stack = checkReturnStackSegment(cpu, newSs, rpl);
     if (offset > limitOf(desc)) fault(GP, 0);
     setAccessed(cpu, stack);
+    setAccessed(cpu, desc); // [SEG.ACCESSED.1]
     loadFromDescriptor(cpu, CS, selector, desc);
     loadFromDescriptor(cpu, SS, newSs, stack);
     cpu.r32[4] = newEsp;

@@ -87,23 +87,31 @@ function shiftRM(cpu: Cpu, d: Decoded, count: number): void {
 export const shiftByImmediate = (cpu: Cpu, d: Decoded): void => shiftRM(cpu, d, d.imm);
 export const shiftByCL = (cpu: Cpu, d: Decoded): void => shiftRM(cpu, d, cpu.r8[4]);
 
-/** SHLD (variant 0) / SHRD (variant 1): r/m, reg, count (imm, or CL when imm2 = 1). */
+/**
+ * SHLD (variant 0) / SHRD (variant 1): r/m, reg, count (imm, or CL when
+ * imm2 = 1). With a 16-bit operand and a count above 16 the manual leaves the
+ * result undefined; like the model (INS.SHIFT.7) and the AMD host CPU, the
+ * source keeps feeding the vacated bits, rotating as it goes.
+ */
 export function doubleShift(cpu: Cpu, d: Decoded): void {
-  const size = d.size, bits = size * 8, mask = MASK[size], sign = SIGN[size];
+  const size = d.size, mask = MASK[size], sign = SIGN[size], top = size * 8 - 1;
   const count = (d.imm2 ? cpu.r8[4] : d.imm) & 0x1f;
   if (count === 0) return;
   const at = destination(cpu, d, size);
-  const a = readDestination(cpu, d, at, size), b = cpu.readRegister(size, d.reg);
-  let r: number, cf: number;
-  if (d.variant === 0) {
-    // Counts above the size (16-bit only) are undefined; we shift the pair as 2*bits.
-    const n = count % (2 * bits);
-    r = n <= bits ? ((a << n) | (b >>> (bits - n))) & mask : ((b << (n - bits)) | (a >>> (2 * bits - n))) & mask;
-    cf = n <= bits ? (a >>> (bits - n)) & 1 : (b >>> (2 * bits - n)) & 1;
-  } else {
-    const n = count % (2 * bits);
-    r = n <= bits ? ((a >>> n) | (b << (bits - n))) & mask : ((b >>> (n - bits)) | (a << (2 * bits - n))) & mask;
-    cf = n <= bits ? (a >>> (n - 1)) & 1 : (b >>> (n - bits - 1)) & 1;
+  const a = readDestination(cpu, d, at, size);
+  let r = a, source = cpu.readRegister(size, d.reg), cf = 0;
+  for (let i = 0; i < count; i++) {
+    if (d.variant === 0) {
+      const fill = (source >>> top) & 1;
+      cf = (r >>> top) & 1;
+      r = ((r << 1) | fill) & mask;
+      source = ((source << 1) | fill) & mask;
+    } else {
+      const fill = source & 1;
+      cf = r & 1;
+      r = ((r >>> 1) | (fill << top)) & mask;
+      source = ((source >>> 1) | (fill << top)) & mask;
+    }
   }
   r >>>= 0;
   const of = (r ^ a) & sign ? OF : 0;

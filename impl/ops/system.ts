@@ -5,13 +5,13 @@ import type { Cpu } from '../cpu';
 import { CS, SS } from '../cpu';
 import type { Decoded } from '../decoded';
 import { BR, NP, fault, gp, ud, Unsupported } from '../faults';
-import { CF, IF, IOPL, OF, RF, SUPPORTED, VM, ZF, flag, readEflags, setFlags, writeEflags } from '../flags';
-import { pop, push, readMemory, writeMemory } from '../access';
+import { IF, IOPL, OF, RF, SUPPORTED, VM, ZF, flag, readEflags, setFlags, writeEflags } from '../flags';
+import { linearAddress, pop, probeWrite, push, readMemory, writeMemory } from '../access';
 import { effectiveOffset, readRM, writeRM, signExtend } from '../operands';
 import {
   ATTR_P, attributesOf, baseOf, dplOf, isCode, isConforming, limitOf, loadDataSegment, readDescriptor,
 } from '../segmentation';
-import { CR0_PE, CR0_PG, CR0_TS, CR0_WP, CR4_PSE, flushTlb, invalidatePage } from '../paging';
+import { CR0_PE, CR0_PG, CR0_TS, CR4_PSE, flushTlb, invalidatePage } from '../paging';
 import { deliver, Source } from '../delivery';
 
 const requireRing0 = (cpu: Cpu): void => { if (cpu.cpl !== 0) gp(0); };
@@ -41,7 +41,8 @@ export function pushFlags(cpu: Cpu, d: Decoded): void {
   push(cpu, d.size, readEflags(cpu) & ~(RF | VM) & (d.size === 2 ? 0xffff : 0xffffffff));
 }
 
-/** POPF: IOPL changes only at CPL 0, IF only when CPL <= IOPL; VM and RF never. */
+/** POPF: IOPL changes only at CPL 0, IF only when CPL <= IOPL; VM never;
+ * RF is cleared (PRIV.POPF.1). */
 export function popFlags(cpu: Cpu, d: Decoded): void {
   const current = readEflags(cpu);
   const popped = pop(cpu, d.size);
@@ -49,7 +50,7 @@ export function popFlags(cpu: Cpu, d: Decoded): void {
   if (d.size === 2) changeable &= 0xffff;
   if (cpu.cpl > 0) changeable &= ~IOPL;
   if (cpu.cpl > ((current & IOPL) >> 12)) changeable &= ~IF;
-  writeEflags(cpu, (current & ~changeable) | (popped & changeable));
+  writeEflags(cpu, ((current & ~changeable) | (popped & changeable)) & ~RF);
 }
 
 /** LGDT (variant 2) and LIDT (variant 3): 16-bit limit, then the base. */
@@ -69,10 +70,10 @@ export function storeTableRegister(cpu: Cpu, d: Decoded): void {
   if (d.mod === 3) ud();
   const at = effectiveOffset(cpu, d);
   const [base, limit] = d.variant === 0 ? [cpu.gdtrBase, cpu.gdtrLimit] : [cpu.idtrBase, cpu.idtrLimit];
-  // Check both parts before writing either.
-  readMemory(cpu, d.segment, (at + 2) >>> 0, 4);
-  writeMemory(cpu, d.segment, (at + 2) >>> 0, 4, base);
+  // Check all six bytes for writing before storing the limit, then the base.
+  probeWrite(cpu, linearAddress(cpu, d.segment, at, 6, true), 6, cpu.cpl === 3);
   writeMemory(cpu, d.segment, at, 2, limit);
+  writeMemory(cpu, d.segment, (at + 2) >>> 0, 4, base);
 }
 
 /** SLDT (variant 0), STR (1), SMSW (4): to memory 16 bits, to a register zero-extended. */
@@ -128,9 +129,12 @@ export function clearTaskSwitched(cpu: Cpu): void {
   cpu.cr0 = (cpu.cr0 & ~CR0_TS) >>> 0;
 }
 
-const CR0_WRITABLE = 0xe005003f, CR0_ET = 0x10, CR0_NW = 0x20000000, CR0_CD = 0x40000000;
+const CR0_ET = 0x10;
 
-/** MOV r32, CRn (variant 0) and MOV CRn, r32 (variant 1); d.reg names the CR. */
+/** MOV r32, CRn (variant 0) and MOV CRn, r32 (variant 1); d.reg names the CR.
+ * As the model (SYS.CR.1-3): CR0 keeps what is written (ET reads 1), PG
+ * without PE is #GP(0), a PG change empties the TLB; CR4 may hold only PSE
+ * (other bits are a model error) and a PSE change empties the TLB. */
 export function moveControlRegister(cpu: Cpu, d: Decoded): void {
   requireRing0(cpu);
   const n = d.reg;
@@ -142,17 +146,16 @@ export function moveControlRegister(cpu: Cpu, d: Decoded): void {
   const value = cpu.r32[d.rm] >>> 0;
   switch (n) {
     case 0: {
-      if ((value & CR0_PG && !(value & CR0_PE)) || (value & CR0_NW && !(value & CR0_CD))) gp(0);
-      if (!(value & CR0_PE)) throw new Unsupported('leaving protected mode (CR0.PE = 0)');
-      const next = ((value & CR0_WRITABLE) | CR0_ET) >>> 0;
-      if ((next ^ cpu.cr0) & (CR0_PG | CR0_WP)) flushTlb(cpu);
+      if (value & CR0_PG && !(value & CR0_PE)) gp(0);
+      const next = (value | CR0_ET) >>> 0;
+      if ((next ^ cpu.cr0) & CR0_PG) flushTlb(cpu);
       cpu.cr0 = next;
       return;
     }
     case 2: cpu.cr2 = value; return;
     case 3: cpu.cr3 = value; flushTlb(cpu); return; // a CR3 write empties the TLB
     default:
-      if (value & ~CR4_PSE) gp(0); // only PSE is implemented; other bits are reserved here
+      if (value & ~CR4_PSE) throw new Unsupported(`CR4 bits 0x${(value & ~CR4_PSE).toString(16)} (only PSE is implemented)`);
       if ((value ^ cpu.cr4) & CR4_PSE) flushTlb(cpu);
       cpu.cr4 = value;
   }
@@ -223,12 +226,18 @@ export function invalidateTlbEntry(cpu: Cpu, d: Decoded): void {
   invalidatePage(cpu, (cpu.segBase[d.segment] + effectiveOffset(cpu, d)) >>> 0);
 }
 
-/** CPUID with a fixed answer (see CHOICES.md). */
+const word = (text: string, at: number): number =>
+  (text.charCodeAt(at) | (text.charCodeAt(at + 1) << 8) | (text.charCodeAt(at + 2) << 16) | (text.charCodeAt(at + 3) << 24)) >>> 0;
+const VENDOR = 'MesovirtIA32';
+
+/** CPUID with the model's fixed answer (SYS.CPUID.1): leaf 0 gives EAX = 1
+ * and the vendor "MesovirtIA32" in EBX, EDX, ECX; leaf 1 gives family 6 and
+ * EDX = PSE; every other leaf zeros. */
 export function cpuIdentification(cpu: Cpu): void {
   const leaf = cpu.r32[0] >>> 0;
   let a = 0, b = 0, c = 0, dx = 0;
-  if (leaf === 0) { a = 1; b = 0x756e6547; dx = 0x49656e69; c = 0x6c65746e; } // "GenuineIntel"
-  else if (leaf === 1) { a = 0x00000400; dx = 0x00000008; } // family 4; EDX: PSE
+  if (leaf === 0) { a = 1; b = word(VENDOR, 0); dx = word(VENDOR, 4); c = word(VENDOR, 8); }
+  else if (leaf === 1) { a = 0x600; dx = 0x8; }
   cpu.r32[0] = a; cpu.r32[3] = b; cpu.r32[1] = c; cpu.r32[2] = dx;
 }
 
@@ -259,4 +268,3 @@ export function checkBounds(cpu: Cpu, d: Decoded): void {
   const index = signExtend(cpu.readRegister(size, d.reg), size);
   if (index < lower || index > upper) fault(BR);
 }
-export { CF };

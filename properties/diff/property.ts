@@ -12,6 +12,7 @@ import { toCommon } from '../../model/cpu/state';
 import { createModelMachine } from '../machines/model';
 import { createImplMachine } from '../machines/impl';
 import { lockstep, memoryDifferences } from './lockstep';
+import { knownDiscrepancy } from './known';
 
 export const STEPS_PER_CASE = 24;
 
@@ -26,7 +27,12 @@ export function listing(c: DiffCase): string {
   }).join('\n');
 }
 
-export interface DiffOutcome { readonly steps: number; readonly failure: string | null }
+export interface DiffOutcome {
+  readonly steps: number;
+  readonly failure: string | null;
+  /** Id of a known discrepancy the run stopped on (not a failure). */
+  readonly known?: string;
+}
 
 /** Run one case on both machines; `failure` explains a disagreement. */
 export function runDiffCase(c: DiffCase, steps = STEPS_PER_CASE): DiffOutcome {
@@ -40,6 +46,8 @@ export function runDiffCase(c: DiffCase, steps = STEPS_PER_CASE): DiffOutcome {
   const head = `cpl ${c.cpl}, paging ${c.paging ? 'on' : 'off'}, eflags 0x${c.eflags.toString(16)}\n${listing(c)}`;
   if (r.divergence) {
     const d = r.divergence;
+    const known = knownDiscrepancy(d);
+    if (known !== null) return { steps: r.steps, failure: null, known: known.id };
     return {
       steps: r.steps,
       failure: `${head}\nstep ${d.step} at eip 0x${d.eip.toString(16)} differs:\n  ${d.differences.join('\n  ')}`,
