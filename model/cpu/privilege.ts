@@ -161,6 +161,7 @@ function checkReturnCode(state: MachineState, selector: number): Result<Target> 
   const d = target.value.d;
   const rpl = selector & 3;
   const code = selector & 0xfffc;
+  // [SENS.FAR.2] A far RET to an inner ring (RPL < CPL) faults: a ring-1 guest's RPL-0 selector cannot be returned to.
   if (!isCode(d) || rpl < cpl(state)) return fault(Vector.GP, code);
   if (isConforming(d) ? d.dpl > rpl : d.dpl !== rpl) return fault(Vector.GP, code);
   if (!d.present) return fault(Vector.NP, code);
@@ -228,6 +229,8 @@ export function farReturn(state: MachineState, size: 16 | 32, release: number): 
  * before the instruction: IOPL only at CPL 0, IF only when CPL <= IOPL;
  * with a 16-bit operand only the low 16 bits.
  */
+// [SENS.POPF.1] [SENS.IRET.1] At CPL 1 with IOPL 0, POPF and IRET leave IF
+// (and IOPL) as they were, silently: the sensitive-instruction rows rest on this.
 export function changeableFlags(level: number, eflags: number, size: 16 | 32, extra: number): number {
   let mask = CF | PF | AF | ZF | SF | TF | DF | OF | NT | extra;
   if (level === 0) mask |= IOPL;

@@ -83,11 +83,19 @@ export function bootGuest(image: Uint8Array, config: VmmConfig = DEFAULT_CONFIG,
     eip: entry.eip,
     eflags: 0x2,
     segments: { cs: code, ss: data, ds: data, es: data, fs: data, gs: data },
+    // [SENS.SMSW.1] The real CR0 is the monitor's: SMSW at ring 1 reads its
+    // low bits (PE, ET and TS as the monitor keeps them), never the guest's
+    // virtual CR0, which only a trapping MOV from CR0 returns.
     cr0: (CR0_PE | CR0_ET | CR0_WP | CR0_PG) >>> 0,
     cr3: frameMachine(config, Frame.shadowDirectory),
     cr4: 0,
+    // [SENS.SGDT.1] The real GDTR names the monitor's GDT in the VMM region;
+    // SGDT does not trap at ring 1, so the guest sees this (a divergence).
     gdtr: { base: frameLinear(config, Frame.gdt), limit: REAL_GDT_LIMIT },
+    // [SENS.SIDT.1] Likewise the real IDTR, which SIDT shows the guest.
     idtr: { base: frameLinear(config, Frame.idt), limit: REAL_IDT_LIMIT },
+    // [SENS.STR.1] The real TR holds the monitor's TSS selector for good;
+    // STR shows it, whatever the guest's LTR named.
     tr: { selector: TSS_SELECTOR, base: frameLinear(config, Frame.tss), limit: 0x67, attributes: 0x8b, valid: true },
   };
   return {

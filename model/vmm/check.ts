@@ -69,6 +69,9 @@ export function checkDescriptor(d: RawDescriptor, ctx: DescriptorContext, rules:
     .otherwise((type) => refuse(`system descriptor type ${type} is not installed`));
 }
 
+// [SENS.SEGREG.2] What MOV Sreg and POP Sreg at ring 1 can load: only what
+// passed here (DPL >= 1, limit below the VMM base); a refused entry is null
+// in the real table and its load faults #GP(selector) in the guest.
 function checkSegment(d: RawDescriptor, ctx: DescriptorContext, rules: DescriptorRules): DescriptorDecision {
   if (!rules.segmentDplAllowed(field.dpl(d))) return refuse(`${ctx.table.toUpperCase()} entry ${ctx.index}: DPL ${field.dpl(d)} is the monitor's`);
   const limitField = rules.fitBelowBase(d, ctx.vmmBase);
@@ -80,6 +83,9 @@ function checkSegment(d: RawDescriptor, ctx: DescriptorContext, rules: Descripto
   return { kind: 'install', descriptor: { low: fitted.low, high: (fitted.high | 0x100) >>> 0 }, adjusted };
 }
 
+// [SENS.FAR.1] Far JMP and CALL at ring 1 reach the guest's own code
+// segments (copied at their indices) and call gates checked here; a TSS
+// descriptor is never copied to a guest slot, so a task switch faults.
 function checkCallGate(d: RawDescriptor, ctx: DescriptorContext, rules: DescriptorRules): DescriptorDecision {
   const target = field.gateSelector(d);
   if (!isCallGate(d) || !rules.gateTargetAllowed(target, ctx.lookup(target))) {

@@ -32,6 +32,9 @@ export function readFrame(state: MachineState, config: VmmConfig, hasErrorCode: 
  * performs the return with all its checks. The real IOPL in the frame is
  * always 0, so that CLI, STI, IN and OUT keep trapping.
  */
+// [SENS.PUSHF.1] The EFLAGS the guest resumes with carries its virtual IF
+// as the real IF (emulate.ts, CLI/STI) and IOPL 0: PUSHF at ring 1 shows the
+// guest's own IF truthfully, and IOPL 0 where a native kernel may see more.
 export function writeFrame(state: MachineState, config: VmmConfig, frame: TrapFrame): MachineState {
   const esp = (state.regs[4]! + (frame.errorCode !== null ? 4 : 0)) >>> 0;
   let memory: PhysicalMemory = state.memory;

@@ -74,6 +74,8 @@ function installTable(world: World, table: 'gdt' | 'ldt', guest: readonly RawDes
     const decision = checkDescriptor(guest[i]!, { vmmBase: config.vmmBase, table, index: i, lookup }, rules.descriptors);
     if (decision.kind === 'refuse') { vmm = recordRefusal(vmm, decision.reason); continue; }
     if (i >= limit) continue;
+    // [SENS.SEGREG.1] Each checked entry keeps its index, so the guest's
+    // selectors (and what MOV r/m, Sreg and PUSH Sreg show) keep their values.
     view.setUint32(i * 8, decision.descriptor.low, true);
     view.setUint32(i * 8 + 4, decision.descriptor.high, true);
   }
@@ -120,6 +122,8 @@ export function loadGuestLdt(world: World, selector: number): TableLoad {
   if (table.kind !== 'ok') return fromCopy(table)!;
   const w = installTable({ machine: { ...world.machine, memory: table.memory }, vmm: { ...world.vmm, vcpu } }, 'ldt', table.value);
   const realLimit = Math.min(limit, TABLE_ENTRIES * 8 - 1);
+  // [SENS.SLDT.1] The real LDTR names the monitor's LDT slot, not the
+  // guest's selector: SLDT at ring 1 shows the monitor's choice.
   const ldtr = { selector: LDT_SELECTOR, base: frameLinear(config, Frame.ldt), limit: realLimit, attributes: 0x82, valid: true };
   return { kind: 'ok', world: { ...w, machine: { ...w.machine, ldtr } } };
 }
@@ -167,6 +171,9 @@ export const monitorGate = (config: VmmConfig, vector: number): RawDescriptor =>
  * enter the monitor, which reflects them. The guest's IDT is read at its
  * LIDT (and LGDT); later edits take effect at the next LIDT.
  */
+// [SENS.INT.1] INT n from ring 3 to the guest's system-call vector goes
+// through a direct gate (no exit); from ring 1 a vector still on a monitor
+// gate (DPL 0) faults #GP into the monitor, which reflects it (exits.ts).
 export function rebuildDirectGates(world: World): World {
   const { config, vcpu, rules } = world.vmm;
   const bytes = new Uint8Array(256 * 8);
