@@ -5,6 +5,8 @@ import type { MachineState, TableRegister } from '../cpu/state';
 import type { VmmConfig } from './config';
 import type { ShadowState } from './shadow';
 import type { VmmRules } from './rules';
+import type { ParaState } from './para/interface';
+import type { MemoryState } from './memory/types';
 
 /** The guest's view of the registers the monitor virtualizes. */
 export interface VirtualCpu {
@@ -24,6 +26,8 @@ export interface VmmState {
   readonly rules: VmmRules;
   readonly vcpu: VirtualCpu;
   readonly shadow: ShadowState;
+  /** The memory mode and its state (spec/memory.md); absent means shadow-single. */
+  readonly memory?: MemoryState;
   /** Why the guest was stopped, or null while it runs. */
   readonly stopped: string | null;
   /** Set by an emulated HLT / STI: applied when the monitor's IRET completes. */
@@ -32,6 +36,8 @@ export interface VmmState {
   readonly exits: Readonly<Record<string, number>>;
   /** Ghost: descriptors refused and ports refused, most recent last (at most 64 kept). */
   readonly refusals: readonly string[];
+  /** Present for a para-virtual guest (spec/para.md): its hypercall state. */
+  readonly para?: ParaState;
 }
 
 export interface World {
