@@ -9,6 +9,7 @@ import { readFrame, writeFrame, type TrapFrame } from './frame';
 import { handleShadowFault } from './shadow';
 import { reflectEvent, type Reflection } from './reflect';
 import { emulate, fetchGuestInstruction, guestView } from './emulate';
+import { modePageFault } from './memory/dispatch';
 
 /** [VMM.RING] Is the machine inside the monitor (CPL 0, EIP in the VMM region)? */
 export const inMonitor = (world: World): boolean =>
@@ -52,6 +53,13 @@ export function handleExit(world: World, event: StepEvent): World {
   }
   if (vector === 14) {
     const w = { ...world, vmm: countExit(world.vmm, 'page fault') };
+    // [MEM.MODE.1] shadow-multi and direct decide for themselves.
+    const byMode = modePageFault(w, frame, errorCode ?? 0);
+    if (byMode !== null) {
+      if (byMode.kind === 'stop') return stopped(w, byMode.reason);
+      if (byMode.kind === 'reflect') return reflectFault(w, frame, 14, byMode.errorCode, byMode.address);
+      return resume(byMode.world, byMode.kind === 'resume' ? byMode.frame : frame);
+    }
     const d = handleShadowFault(w.machine.memory, config, w.vmm.shadow, w.vmm.vcpu, w.machine.cr2, errorCode ?? 0, w.vmm.rules.shadow);
     if (d.kind === 'stop') return stopped(w, d.reason);
     if (d.kind === 'reflect') return reflectFault(w, frame, 14, d.errorCode, d.address);
