@@ -17,6 +17,7 @@ import { flushShadow, invalidateShadowPage } from './shadow';
 import { loadGuestGdt, loadGuestIdt, loadGuestLdt, loadGuestTr, realDescriptor, type TableLoad } from './tables';
 import { recordRefusal, type VirtualCpu, type World } from './state';
 import type { TrapFrame } from './frame';
+import { modeInvlpg, modePagingWrite } from './memory/dispatch';
 
 export type Emulation =
   | { readonly kind: 'ok'; readonly world: World; readonly frame: TrapFrame }
@@ -101,6 +102,8 @@ function writeControl(world: World, reg: 0 | 2 | 3 | 4, value: number): World | 
   const pagingChanged = ((v.cr0 ^ next.cr0) & (CR0_PG | CR0_WP)) !== 0 || ((v.cr4 ^ next.cr4) & CR4_PSE) !== 0;
   const flush = pagingChanged || (reg === 3 && world.vmm.rules.shadow.flushOnCr3Write);
   let w: World = { ...world, vmm: { ...world.vmm, vcpu: next } };
+  const byMode = reg === 2 ? null : modePagingWrite(w, v);
+  if (byMode !== null) return byMode;
   if (flush) {
     const f = flushShadow(w.machine.memory, w.vmm.config);
     w = { machine: { ...w.machine, memory: f.memory, tlb: emptyTlb }, vmm: { ...w.vmm, shadow: f.shadow } };
@@ -192,6 +195,8 @@ export function emulate(world: World, frame: TrapFrame, instr: Instruction, leng
       const { segment, offset } = effectiveAddress(guest, instr, mem);
       const linear = (guest.segments[segment].base + offset) >>> 0;
       if (!vmm.rules.shadow.flushOnInvlpg) return ok(world, next);
+      const byMode = modeInvlpg(world, linear);
+      if (byMode !== null) return ok(byMode, next);
       const memory = invalidateShadowPage(world.machine.memory, vmm.config, linear);
       return ok({ ...world, machine: { ...world.machine, memory, tlb: tlbInvalidate(world.machine.tlb, linear) } }, next);
     })
