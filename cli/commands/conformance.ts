@@ -8,6 +8,8 @@ import { ORACLES, ORACLE_TOOL, type Oracle } from '../../properties/conformance/
 import type { OwnMachine } from '../../properties/conformance/machines';
 import { runSuite, suitePassed } from '../../properties/conformance/suite';
 import { describeComparison } from '../../properties/conformance/compare';
+import { describeRecord, listDiscrepancies, recordKernel } from '../../properties/conformance/record';
+import { MachineOrOracle } from '../../properties/conformance/known';
 
 function parseOracles(text: string): Oracle[] {
   if (text === 'none') return [];
@@ -43,7 +45,28 @@ export function register(program: Command): void {
     .option('--oracle <which>', 'qemu, bochs, all (those installed) or none', 'all')
     .option('--machine <which>', 'model, impl, both or none', 'both')
     .option('--kernel <names>', `comma-separated subset of: ${KERNELS.join(', ')}`)
-    .action(async (opts: { oracle: string; machine: string; kernel?: string }) => {
+    .option('--record <oracle>', 'record expected/<kernel>.log on bochs or qemu (OVERRIDES.json applied) and refresh the listed discrepancies')
+    .option('--list <machine>', 'list the current differences of --tests on this machine as known discrepancies, with --reason')
+    .option('--tests <regex>', 'with --list: the test names to list')
+    .option('--reason <text>', 'with --list: why the machine differs, and the manual\'s answer')
+    .action(async (opts: { oracle: string; machine: string; kernel?: string; record?: string; list?: string; tests?: string; reason?: string }) => {
+      if (opts.record !== undefined) {
+        if (opts.record !== 'bochs' && opts.record !== 'qemu') throw new Error(`--record must be bochs or qemu, got '${opts.record}'`);
+        if (!hasTool(ORACLE_TOOL[opts.record])) throw new Error(`--record ${opts.record}: ${ORACLE_TOOL[opts.record]} is not installed`);
+        if (opts.kernel === undefined) throw new Error('--record needs --kernel (one kernel, or a comma-separated list)');
+        const others = ORACLES.filter((o) => hasTool(ORACLE_TOOL[o]));
+        for (const k of parseKernels(opts.kernel)) process.stdout.write(`${describeRecord(await recordKernel(k, opts.record, others))}\n`);
+        return;
+      }
+      if (opts.list !== undefined) {
+        if (!MachineOrOracle.is(opts.list)) throw new Error(`--list must be model, impl, qemu or bochs, got '${opts.list}'`);
+        const kernels = parseKernels(opts.kernel);
+        if (kernels.length !== 1 || opts.kernel === undefined) throw new Error('--list needs exactly one --kernel');
+        if (opts.tests === undefined || opts.reason === undefined) throw new Error('--list needs --tests <regex> and --reason <text>');
+        const added = await listDiscrepancies(kernels[0]!, opts.list, new RegExp(opts.tests), opts.reason);
+        process.stdout.write(`listed ${added.length} discrepancies:\n${added.map((d) => `  ${d.got}`).join('\n')}\n`);
+        return;
+      }
       const result = await runSuite({
         kernels: parseKernels(opts.kernel),
         machines: parseMachines(opts.machine),
