@@ -80,6 +80,20 @@ function operandText(o: Operand, i: Instruction, end: number): string {
   }
 }
 
+/** Instructions whose 16-bit operand is 16 bits at either operand size, so
+ * it does not tell nasm to use the 16-bit operand size. */
+const FIXED_SIXTEEN_BIT_OPERAND = new Set(['smsw', 'lmsw', 'sldt', 'str', 'lldt', 'ltr', 'verr', 'verw']);
+
+/** Whether a 16-bit general register already makes nasm use the 16-bit
+ * operand size (the destination; for OUT the data register, since DX there
+ * is only the port number). Memory operands and segment moves do not. */
+function sizedBySixteenBitOperand(i: Instruction): boolean {
+  const sizing = i.mnemonic === 'out' ? i.operands[1] : i.operands[0];
+  if (sizing === undefined || sizing.kind !== 'reg' || sizing.size !== 16) return false;
+  const segmentMove = i.operands.some((o) => o.kind === 'sreg');
+  return !segmentMove && !FIXED_SIXTEEN_BIT_OPERAND.has(i.mnemonic);
+}
+
 /**
  * NASM text for an instruction at `address`. Relative branches are written
  * as absolute targets; memory operands carry an explicit size; prefixes are
@@ -92,7 +106,8 @@ export function disassemble(i: Instruction, address: number): string {
   if (i.rep !== null) prefixes.push(i.rep);
   const hasMemory = i.operands.some((o) => o.kind === 'mem');
   if (i.segment !== null && !hasMemory) prefixes.push(i.segment);
-  const sizeInText = SIZED_SPELLING[i.mnemonic] !== undefined || i.operands.some((o) => o.kind === 'far');
+  const sizeInText = SIZED_SPELLING[i.mnemonic] !== undefined || i.operands.some((o) => o.kind === 'far')
+    || sizedBySixteenBitOperand(i);
   if (i.operandSize === 16 && !sizeInText) prefixes.push('o16');
   const text = mnemonicText(i);
   const operands = i.operands.map((o) => operandText(o, i, end)).join(', ');

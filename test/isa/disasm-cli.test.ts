@@ -19,7 +19,7 @@ describe('disasm', () => {
   it('[ENC.TEXT.1] lists address, bytes and text; undecodable bytes as db', () => {
     const lines = listing(Uint8Array.from([0x66, 0x83, 0xc0, 0x01, 0xff, 0x38, 0xeb, 0xfe]), 0x1000);
     expect(lines.map((l) => [l.address, hex(l.bytes), l.text])).toEqual([
-      [0x1000, '6683c001', 'o16 add ax, 0x1'],
+      [0x1000, '6683c001', 'add ax, 0x1'],
       [0x1004, 'ff', 'db 0xff'],
       [0x1005, '38eb', 'cmp bl, ch'],
       [0x1007, 'fe', 'db 0xfe'],
