@@ -56,7 +56,7 @@ export function validateTables(memory: PhysicalMemory, config: VmmConfig, cr3: n
     const pde = readPhysical(memory, dir + 4 * slot, 4);
     if ((pde & PTE_PRESENT) === 0) continue;
     if (slot >= vmmSlot) {
-      if (slot === vmmSlot && pde === monitorPde(config)) continue;
+      if (slot === vmmSlot && (pde & ~0x60) >>> 0 === monitorPde(config)) continue; // the processor may have set A (and D)
       return { kind: 'refuse', reason: `directory entry ${slot} maps the VMM region` };
     }
     if ((cr4 & CR4_PSE) !== 0 && (pde & PDE_LARGE) !== 0) {
