@@ -42,30 +42,39 @@ type Fetched =
  * fault of a fetch names the first missing byte. Bytes past the CS limit
  * fault #GP(0); more than 15 bytes fault #GP(0); an undefined opcode #UD.
  */
-/** Decoded instructions by page. Pages are never mutated once in memory (a
- * write makes a new page), so a page object's bytes never change and the
- * decoding of an instruction that lies within one page can be remembered.
- * This is memoization of a pure function, not machine state. */
-const decodeCache = new WeakMap<Uint8Array, Map<number, { instruction: Instruction; length: number }>>();
+/** Decoded instructions by physical address, each with the bytes it was
+ * decoded from. A hit is used only when memory still holds those bytes, so
+ * the cache can never be stale: it memoizes a pure function (decode) and is
+ * not machine state. Cleared when it grows large. */
+interface Decoded { readonly bytes: Uint8Array; readonly instruction: Instruction; readonly length: number }
+const decodeCache = new Map<number, Decoded>();
+const DECODE_CACHE_LIMIT = 1 << 16;
+
+function cachedDecode(page: Uint8Array, physical: number): Decoded | undefined {
+  const hit = decodeCache.get(physical);
+  if (hit === undefined) return undefined;
+  const offset = physical & 0xfff;
+  for (let i = 0; i < hit.length; i++) if (page[offset + i] !== hit.bytes[i]) return undefined;
+  return hit;
+}
 
 function fetch(state: MachineState, decode: Decoder): Fetched {
   const cs = state.segments.cs;
   const user = cpl(state) === 3;
   const bytes: number[] = [];
   let s = state;
-  let cacheable: { page: Uint8Array; offset: number } | null = null;
+  let cacheable: number | null = null;
   if (state.eip <= cs.limit) {
     const t = translate(s, (cs.base + state.eip) >>> 0, { write: false, user });
     if (t.kind !== 'ok') return t;
     s = t.value.state;
     const page = pageAt(s.memory, t.value.physical);
     if (page !== undefined && t.value.physical < s.memory.size) {
-      const offset = t.value.physical & 0xfff;
-      const hit = decodeCache.get(page)?.get(offset);
+      const hit = cachedDecode(page, t.value.physical);
       if (hit !== undefined && state.eip + hit.length - 1 <= cs.limit) {
         return { kind: 'ok', instruction: hit.instruction, length: hit.length, state: s };
       }
-      cacheable = { page, offset };
+      cacheable = t.value.physical;
     }
   }
   for (;;) {
@@ -81,10 +90,9 @@ function fetch(state: MachineState, decode: Decoder): Fetched {
     const decoded = decode(bytes);
     switch (decoded.kind) {
       case 'ok': {
-        if (cacheable !== null && cacheable.offset + decoded.length <= 0x1000) {
-          let byOffset = decodeCache.get(cacheable.page);
-          if (byOffset === undefined) decodeCache.set(cacheable.page, (byOffset = new Map()));
-          byOffset.set(cacheable.offset, { instruction: decoded.instruction, length: decoded.length });
+        if (cacheable !== null && (cacheable & 0xfff) + decoded.length <= 0x1000) {
+          if (decodeCache.size >= DECODE_CACHE_LIMIT) decodeCache.clear();
+          decodeCache.set(cacheable, { bytes: Uint8Array.from(bytes.slice(0, decoded.length)), instruction: decoded.instruction, length: decoded.length });
         }
         return { kind: 'ok', instruction: decoded.instruction, length: decoded.length, state: s };
       }
