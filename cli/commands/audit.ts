@@ -1,0 +1,66 @@
+// `mesovirt audit IMAGE [--steps N]`: run a Multiboot image under the
+// monitor and check the monitor's invariants (VMM.ISO, VMM.SEG, VMM.RING,
+// VMM.RES; properties/vmm/invariants.ts) after every step. Prints a
+// summary; on the first violation prints the step, the instruction that
+// was about to run (disassembled) and the rule, and exits with status 1.
+import type { Command } from 'commander';
+import { runWorld } from '../../model/vmm/run';
+import type { World } from '../../model/vmm/state';
+import { disassemble } from '../../model/isa/disassembler';
+import { checkStep, type Violation } from '../../properties/vmm/invariants';
+import { instructionAt } from '../../properties/vmm/equivalence';
+import { fetchGuestInstruction } from '../../model/vmm/emulate';
+import { MUTANTS } from '../../properties/vmm/mutants';
+import { bootImage, exitTable, monitorConfig } from './run-vmm';
+
+const INVARIANTS = ['VMM.ISO', 'VMM.SEG', 'VMM.RING', 'VMM.RES'] as const;
+
+/** What was about to run when the step began, as text. */
+function instructionText(world: World): string {
+  const m = world.machine;
+  // Through the processor's paging, or else the guest's own (the shadow may not map it yet).
+  const i = instructionAt(m) ?? (m.segments.cs.selector & 3 ? fetchGuestInstruction(world, m)?.instruction ?? null : null);
+  const at = `${m.segments.cs.selector.toString(16).padStart(4, '0')}:${m.eip.toString(16).padStart(8, '0')}`;
+  return `${at}  ${i === null ? '(not mapped)' : disassemble(i, m.eip)} (CPL ${m.segments.cs.selector & 3})`;
+}
+
+export function register(program: Command): void {
+  program
+    .command('audit')
+    .description('run IMAGE under the monitor and check VMM.ISO, VMM.SEG, VMM.RING and VMM.RES after every step; exit 1 on a violation')
+    .argument('<image>', 'Multiboot v1 kernel built for ring 1 (e.g. a -D MESO build)')
+    .option('--steps <n>', 'steps to run at most', '10000000')
+    .option('--vmm-base <addr>', 'the VMM base (default 0xFC000000)')
+    .option('--machine <kind>', 'the CPU under the monitor (only model is available)', 'model')
+    .option('--mutant <name>', 'audit a known-broken monitor instead (properties/vmm/mutants.ts), to see the audit catch it')
+    .action((image: string, opts: { steps: string; vmmBase?: string; machine: string; mutant?: string }) => {
+      const steps = Number(opts.steps);
+      if (!Number.isInteger(steps) || steps <= 0) throw new Error(`--steps must be a positive integer, got '${opts.steps}'`);
+      if (opts.machine !== 'model') throw new Error(`--machine ${opts.machine}: the monitor runs on the model only (impl: see spec/vmm.md, "impl")`);
+      const mutant = opts.mutant === undefined ? null : MUTANTS.find((m) => m.name === opts.mutant);
+      if (mutant === undefined) throw new Error(`--mutant: no mutant named '${opts.mutant}'; known: ${MUTANTS.map((m) => `'${m.name}'`).join(', ')}`);
+      const boot = bootImage(image, monitorConfig(opts.vmmBase), mutant?.rules);
+      let violation: { step: number; v: Violation; instruction: string } | null = null;
+      let checked = 0;
+      const r = runWorld(boot, steps, (before, after, s) => {
+        if (violation !== null) return;
+        checked++;
+        const v = checkStep(boot, before, after, s);
+        if (v !== null) violation = { step: checked, v, instruction: instructionText(before) };
+      });
+      const out = [
+        `audit of ${image}${mutant ? ` under the mutant monitor '${mutant.name}'` : ''}`,
+        `  steps          ${r.steps} (${r.end})`,
+        `  invariants     ${INVARIANTS.join(', ')}, each checked after ${checked} steps`,
+        `  violations     ${violation === null ? 0 : 1}`,
+        'exits by reason:',
+        ...exitTable(r.world),
+      ];
+      process.stdout.write(`${out.join('\n')}\n`);
+      if (violation !== null) {
+        const { step, v, instruction } = violation as { step: number; v: Violation; instruction: string };
+        process.stdout.write(`VIOLATION [${v.rule}] at step ${step}: ${v.message}\n  instruction: ${instruction}\n`);
+        process.exitCode = 1;
+      }
+    });
+}
