@@ -66,8 +66,10 @@ export class ImplMachine implements Machine {
   }
 
   readPhysical(address: number, length: number): Uint8Array {
+    const memory = this.cpu.memory;
+    if (address >= 0 && address + length <= memory.size) return memory.bytes.slice(address, address + length);
     const out = new Uint8Array(length);
-    for (let i = 0; i < length; i++) out[i] = this.cpu.memory.read8(address + i);
+    for (let i = 0; i < length; i++) out[i] = memory.read8(address + i);
     return out;
   }
 

@@ -32,7 +32,7 @@ function fetch(cpu: Cpu): Decoded {
   let d = page === undefined ? undefined : page[offset];
   if (d === undefined) {
     try {
-      d = decode((i) => fetchByte(cpu, (eip + i) >>> 0));
+      d = decode((i) => fetchByte(cpu, eip + i)); // no wrap: a byte past 4 GiB is past the limit
     } catch (e) {
       // An undefined opcode was fetched in full: its page walks stand.
       if (e instanceof CpuFault && e.vector === UD) cpu.undoLog.length = 0;

@@ -11,7 +11,8 @@ import type { MachineState } from '../../model/cpu/state';
 import { arbInstruction, edgeBiased } from '../isa/arbitrary';
 import { LAYOUT, PTE, gateDescriptor, systemState, withIdentityPaging, writeCode, SEL } from '../builders';
 
-export const DIFF_MEMORY = 2 << 20;
+/** 1 MiB of low memory plus room for the page tables at 0x100000. */
+export const DIFF_MEMORY = 0x110000;
 export const HANDLER = 0x4000;
 /** Data pages that registers and displacements are biased toward. */
 export const DATA = 0x20000;
