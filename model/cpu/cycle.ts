@@ -151,7 +151,8 @@ export function deliverEvent(state: MachineState, first: { vector: number; error
     const firstClass = currentSource === 'exception' ? classify(current.vector) : 'benign';
     const second = classify(delivered.vector);
     if (firstClass === 'double-fault') {
-      return { state: { ...base, halted: true }, event: { kind: 'shutdown', reason: `triple fault: vector ${delivered.vector} while delivering #DF` } };
+      const reason = `triple fault: vector ${delivered.vector} while delivering #DF`;
+      return { state: { ...base, halted: true, shutdown: reason }, event: { kind: 'shutdown', reason } };
     }
     const double = (firstClass === 'contributory' && second === 'contributory')
       || (firstClass === 'page-fault' && (second === 'contributory' || second === 'page-fault'));
@@ -183,6 +184,8 @@ function softwareVector(before: MachineState, instr: Instruction): number | null
  */
 export function stepWith(state: MachineState, decode: Decoder): StepResult {
   if (state.devices.exitCode !== null) return { state, event: { kind: 'exit', code: state.devices.exitCode } };
+  // [EXC.DF.3] After a shutdown every step reports it again.
+  if (state.shutdown !== null) return { state, event: { kind: 'shutdown', reason: state.shutdown } };
   const shadow = state.interruptShadow;
   let s: MachineState = shadow ? { ...state, interruptShadow: false } : state;
 

@@ -43,6 +43,10 @@ export interface MachineState {
   readonly instructionCount: number;
   /** True after HLT until an interrupt is delivered. */
   readonly halted: boolean;
+  /** Why the processor shut down (a triple fault), or null while it runs.
+   * A shut-down processor does nothing more (only RESET or NMI would wake it,
+   * and neither exists here). */
+  readonly shutdown: string | null;
   /** Set by an STI that changed IF from 0 to 1: interrupts are not
    * recognised before the next instruction completes. */
   readonly interruptShadow: boolean;
@@ -85,6 +89,7 @@ export function initialState(memorySize: number): MachineState {
     devices: initialDevices,
     instructionCount: 0,
     halted: false,
+    shutdown: null,
     interruptShadow: false,
     undefinedFlags: 0,
   };
@@ -121,6 +126,7 @@ export function fromCommon(state: MachineState, common: CommonState): MachineSta
     gdtr: common.gdtr, idtr: common.idtr, ldtr: common.ldtr, tr: common.tr,
     tlb: emptyTlb,
     halted: common.halted,
+    shutdown: null,
     interruptShadow: false,
     instructionCount: common.instructionCount,
     undefinedFlags: 0,

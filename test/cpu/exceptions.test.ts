@@ -92,6 +92,8 @@ describe('double fault and shutdown [EXC.CLASS.1] [EXC.DF.1] [EXC.DF.2] [EXC.DF.
     s = writeCode(writeRegister(s, 32, 0, 0), LAYOUT.code, movSsAx);
     const r = step(s);
     expect(r.event.kind).toBe('shutdown');
+    // Even with interrupts on and a timer running, nothing wakes it.
+    expect(step({ ...r.state, eflags: r.state.eflags | IF }).event.kind).toBe('shutdown');
   });
   it('#PF then #GP while delivering it is #DF; CR2 keeps the #PF address [EXC.CR2.1]', () => {
     let s = systemState({ gates: { 14: interruptGate(0, SEL.data0), 8: interruptGate() } });
