@@ -14,6 +14,9 @@
 bits 32
 org 0x100000                        ; = KERNEL_BASE (org must be a number)
 
+%ifdef PARA
+%include "para/para.inc"            ; [para] hypercalls (spec/para.md)
+%endif
 %include "config.inc"               ; constants and the memory map
 %include "boot.inc"                 ; Multiboot header, entry, kernel_main
 %include "console.inc"              ; output on port 0xE9
@@ -22,5 +25,8 @@ org 0x100000                        ; = KERNEL_BASE (org must be a number)
 %include "paging.inc"               ; frames, address spaces, page faults
 %include "scheduler.inc"            ; processes and round robin
 %include "syscalls.inc"             ; the int 0x80 interface
+%ifdef PARA
+%include "para/para-shared.inc"     ; [para] the shared page
+%endif
 %include "user.inc"                 ; the user programs (page-aligned, last)
 image_end:

@@ -5,6 +5,7 @@ import type { StepEvent } from '../machine';
 import { step } from '../cpu/step';
 import { consoleBytes } from '../cpu/devices';
 import { handleExit, inMonitor } from './exits';
+import { handleParaExit } from './para/exits';
 import type { World } from './state';
 
 export type WorldStep =
@@ -39,7 +40,7 @@ export function stepWorld(world: World): { world: World; step: WorldStep } {
   switch (r.event.kind) {
     case 'exception':
     case 'interrupt':
-      if (inMonitor(w)) return { world: handleExit(w, r.event), step: { kind: 'exit', event: r.event } };
+      if (inMonitor(w)) return { world: (w.vmm.para !== undefined ? handleParaExit : handleExit)(w, r.event), step: { kind: 'exit', event: r.event } };
       return { world: w, step: { kind: 'guest', event: r.event } };
     case 'retired': return { world: w, step: { kind: 'guest', event: r.event } };
     case 'halted':
