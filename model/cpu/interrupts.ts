@@ -70,21 +70,28 @@ export function deliverInterrupt(state: MachineState, vector: number, errorCode:
   const oldCs = state.segments.cs.selector;
   let entered: MachineState;
   let newCpl: number;
+  // [EXC.STACK.1] A stack fault while pushing the frame reports #SS with
+  // the new SS selector (and EXT) when the stack was switched, and with just
+  // EXT on the current stack. Page faults are reported unchanged.
+  let stackFaultCode = ext;
+  const withStackCode = <T>(r: Result<T>): Result<T> =>
+    r.kind === 'fault' && r.vector === Vector.SS ? fault(Vector.SS, stackFaultCode) : r;
   if (!isConforming(target) && target.dpl < level) {
     // [EXC.ENTRY.2] To an inner ring: switch to the TSS stack of ring DPL and
     // push the old SS and ESP there first.
     newCpl = target.dpl;
     const stack = innerStack(s, newCpl, ext);
     if (stack.kind !== 'ok') return stack;
+    stackFaultCode = (stack.value.ss.selector & 0xfffc) | ext;
     const regs = stack.value.state.regs.slice();
     regs[4] = stack.value.esp;
     const switched: MachineState = {
       ...stack.value.state, regs,
       segments: { ...stack.value.state.segments, ss: stack.value.ss, cs: codeCache(gate.selector, target, newCpl) },
     };
-    const pushedSs = push(switched, state.segments.ss.selector, 32);
+    const pushedSs = withStackCode(push(switched, state.segments.ss.selector, 32));
     if (pushedSs.kind !== 'ok') return pushedSs;
-    const pushedEsp = push(pushedSs.value, state.regs[4]!, 32);
+    const pushedEsp = withStackCode(push(pushedSs.value, state.regs[4]!, 32));
     if (pushedEsp.kind !== 'ok') return pushedEsp;
     entered = pushedEsp.value;
   } else {
@@ -96,12 +103,12 @@ export function deliverInterrupt(state: MachineState, vector: number, errorCode:
   // lets processors leave the upper half alone; we choose zero) and EIP are
   // pushed, then the error code if the event has one.
   for (const value of [oldEflags, oldCs, returnEip]) {
-    const pushed = push(entered, value, 32);
+    const pushed = withStackCode(push(entered, value, 32));
     if (pushed.kind !== 'ok') return pushed;
     entered = pushed.value;
   }
   if (errorCode !== null) {
-    const pushed = push(entered, errorCode, 32);
+    const pushed = withStackCode(push(entered, errorCode, 32));
     if (pushed.kind !== 'ok') return pushed;
     entered = pushed.value;
   }

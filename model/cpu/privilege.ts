@@ -134,6 +134,8 @@ function throughCallGate(state: MachineState, selector: number, d: SegmentDescri
     const values = [state.segments.ss.selector, state.regs[4]!, ...params.reverse(), state.segments.cs.selector, returnEip];
     for (const value of values) {
       const pushed = push(inner, value, 32);
+      // [PRIV.GATE.6] A stack fault on the new stack is #SS(new SS selector).
+      if (pushed.kind === 'fault' && pushed.vector === Vector.SS) return fault(Vector.SS, stack.value.ss.selector & 0xfffc);
       if (pushed.kind !== 'ok') return pushed;
       inner = pushed.value;
     }

@@ -4,7 +4,8 @@
 // contributory / page-fault table, shutdown on a fault during #DF) and
 // §6.15 interrupt 14 (CR2).
 import { describe, expect, it } from 'vitest';
-import { systemState, gateDescriptor, SEL, LAYOUT, readDword, writeCode, withIdentityPaging, mapPage, PTE } from '../../properties/builders';
+import { systemState, gateDescriptor, segmentDescriptor, cacheFor, SEL, LAYOUT, readDword, writeDword, writeCode, withIdentityPaging, mapPage, PTE } from '../../properties/builders';
+import { deliverInterrupt } from '../../model/cpu/interrupts';
 import { step } from '../../model/cpu/step';
 import { cpl, writeRegister } from '../../model/cpu/context';
 import { IF } from '../../model/cpu/eflags';
@@ -138,5 +139,22 @@ describe('double fault and shutdown [EXC.CLASS.1] [EXC.DF.1] [EXC.DF.2] [EXC.DF.
     s = { ...s, segments: { ...s.segments, cs: { ...s.segments.cs, limit: 0xffff } }, eip: 0xfffe };
     s = writeCode(s, 0xfffe, [0xb8, 0x01]); // MOV EAX, imm32 needs 5 bytes
     expect(step(s).event).toEqual({ kind: 'exception', vector: 13, errorCode: 0 });
+  });
+});
+
+describe('stack faults while pushing a frame [EXC.STACK.1]', () => {
+  // GDT index 8 (selector 0x40): a ring-0 stack segment with limit 0xFFF.
+  const small = segmentDescriptor({ type: 0x2, limit: 0xfff, g: false, dpl: 0 });
+  it('after a switch to a stack too small for the frame: #SS(new SS selector + EXT)', () => {
+    let s = systemState({ cpl: 3, extraDescriptors: [small], gates: { 0x30: interruptGate(3) } });
+    s = writeDword(writeDword(s, LAYOUT.tss + 8, 0x40), LAYOUT.tss + 4, 0x10); // SS0:ESP0 = 0x40:0x10, room for 4 dwords
+    expect(deliverInterrupt(s, 0x30, null, 'external', LAYOUT.code)).toEqual({ kind: 'fault', vector: 12, errorCode: 0x40 | 1 });
+    expect(deliverInterrupt(s, 0x30, null, 'software', LAYOUT.code)).toEqual({ kind: 'fault', vector: 12, errorCode: 0x40 });
+  });
+  it('on the current stack: #SS(EXT)', () => {
+    let s = systemState({ extraDescriptors: [small], gates: { 0x30: interruptGate() } });
+    s = { ...s, segments: { ...s.segments, ss: cacheFor(s, 0x40) } };
+    s = writeRegister(s, 32, 4, 0x8);
+    expect(deliverInterrupt(s, 0x30, null, 'external', LAYOUT.code)).toEqual({ kind: 'fault', vector: 12, errorCode: 1 });
   });
 });

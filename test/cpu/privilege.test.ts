@@ -4,7 +4,9 @@
 // vol. 2 IRET/RET/CALL/JMP pseudo-code. Code bytes are encoded by hand from
 // the vol. 2 opcode tables.
 import { describe, expect, it } from 'vitest';
-import { systemState, gateDescriptor, flatCode, SEL, LAYOUT, readDword, writeCode, writeDword } from '../../properties/builders';
+import { systemState, gateDescriptor, segmentDescriptor, flatCode, SEL, LAYOUT, readDword, writeCode, writeDword } from '../../properties/builders';
+import { execute } from '../../model/cpu/execute';
+import { insn } from './insn';
 import { step } from '../../model/cpu/step';
 import { cpl, writeRegister } from '../../model/cpu/context';
 import type { MachineState } from '../../model/cpu/state';
@@ -70,6 +72,17 @@ describe('call gates [PRIV.GATE.1] [PRIV.GATE.2] [PRIV.GATE.4] [PRIV.TSS.1] [PRI
     expect(s.regs[4]).toBe(LAYOUT.stack3);
     expect(s.segments.ds.valid).toBe(false);
     expect(s.segments.es.valid).toBe(true); // ES still holds the ring-3 data segment
+  });
+  it('a ring-0 stack too small for the call frame faults #SS(new SS selector) [PRIV.GATE.6]', () => {
+    let s = systemState({ cpl: 3, extraDescriptors: [
+      gateDescriptor({ selector: SEL.code0, offset: HANDLER, type: 0xc, dpl: 3, parameterCount: 2 }),
+      segmentDescriptor({ type: 0x2, limit: 0xfff, g: false, dpl: 0 }), // selector 0x48
+    ] });
+    s = writeCode(s, LAYOUT.code, farCall(GATE, 0));
+    s = writeDword(writeDword(s, LAYOUT.tss + 8, 0x48), LAYOUT.tss + 4, 0x10); // room for 4 of the 6 dwords
+    s = setEsp(s, LAYOUT.stack3 - 8);
+    const r = execute(s, insn('callf', [{ kind: 'far', selector: GATE, offset: 0 }]), LAYOUT.code + 7);
+    expect(r).toEqual({ kind: 'fault', vector: 12, errorCode: 0x48 });
   });
   it('JMP through a call gate to an inner ring faults #GP(code selector) [PRIV.GATE.3]', () => {
     let s = setup(3);
