@@ -28,5 +28,10 @@ org 0x100000                        ; = KERNEL_BASE (org must be a number)
 %ifdef PARA
 %include "para/para-shared.inc"     ; [para] the shared page
 %endif
+%ifdef LMBENCH
+%include "lmbench/kernel.inc"       ; spawn and unmap, for the microbenchmarks
+%include "lmbench/user.inc"         ; the microbenchmarks instead of the programs
+%else
 %include "user.inc"                 ; the user programs (page-aligned, last)
+%endif
 image_end:
