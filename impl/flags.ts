@@ -69,9 +69,15 @@ export function flag(cpu: Cpu, bit: number): number {
 
 /** All of EFLAGS, with the lazy flags computed; the record is folded in. */
 export function readEflags(cpu: Cpu): number {
-  if (cpu.lazy !== 0) {
-    let value = cpu.flags & ~cpu.lazy;
-    for (const bit of [CF, PF, AF, ZF, SF, OF]) if (cpu.lazy & bit) value |= computeFlag(cpu, bit);
+  const lazy = cpu.lazy;
+  if (lazy !== 0) {
+    let value = cpu.flags & ~lazy;
+    if (lazy & CF) value |= computeFlag(cpu, CF);
+    if (lazy & PF) value |= computeFlag(cpu, PF);
+    if (lazy & AF) value |= computeFlag(cpu, AF);
+    if (lazy & ZF) value |= computeFlag(cpu, ZF);
+    if (lazy & SF) value |= computeFlag(cpu, SF);
+    if (lazy & OF) value |= computeFlag(cpu, OF);
     cpu.flags = value;
     cpu.lazy = 0;
   }
@@ -84,9 +90,10 @@ export function writeEflags(cpu: Cpu, value: number): void {
   cpu.lazy = 0;
 }
 
-/** Set the arithmetic flags in `mask` to the bits of `values`, eagerly. */
+/** Set the flags in `mask` to the bits of `values`; flags outside the mask
+ * that are still lazy stay lazy (the record still describes them). */
 export function setFlags(cpu: Cpu, mask: number, values: number): void {
-  readEflags(cpu);
+  cpu.lazy &= ~mask;
   cpu.flags = ((cpu.flags & ~mask) | (values & mask)) >>> 0;
 }
 

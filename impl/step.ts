@@ -54,7 +54,9 @@ export function step(cpu: Cpu): StepEvent {
   if (cpu.devices.exitCode !== null) return { kind: 'exit', code: cpu.devices.exitCode };
   const shadow = cpu.interruptShadow;
   cpu.interruptShadow = false;
-  if (cpu.flags & IF && !shadow) {
+  const devices = cpu.devices;
+  // Only look at the PICs when a line is requested (or the CPU waits in HLT).
+  if (cpu.flags & IF && !shadow && ((devices.master.irr | devices.slave.irr) !== 0 || cpu.halted)) {
     let vector = cpu.devices.pendingVector();
     if (vector < 0 && cpu.halted && cpu.devices.timerRunning) {
       // Halted with interrupts on: let time pass until the timer fires.
@@ -72,12 +74,13 @@ export function step(cpu: Cpu): StepEvent {
 
   const start = cpu.eip;
   cpu.softwareVector = -1;
-  cpu.undoLog.length = 0;
+  const log = cpu.undoLog;
+  if (log.length !== 0) log.length = 0;
   cpu.logWalks = true;
   try {
     const d = fetch(cpu);
     cpu.next = (start + d.length) >>> 0;
-    cpu.undoLog.length = 0; // a successful fetch keeps its own walks
+    if (log.length !== 0) log.length = 0; // a successful fetch keeps its own walks
     d.exec(cpu, d);
     cpu.logWalks = false;
     cpu.eip = cpu.next;
