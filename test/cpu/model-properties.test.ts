@@ -19,19 +19,19 @@ describe('persistent memory [STATE.MEM.1]', () => {
   const writes = fc.array(fc.record({ address: fc.integer({ min: 0, max: SIZE - 4 }), bytes: fc.constantFrom(1 as const, 2 as const, 4 as const), value: fc.nat() }), { maxLength: 40 });
   it('matches a flat array, and every earlier version is unchanged', () => {
     fc.assert(fc.property(writes, (ws) => {
-    const flat = new Uint8Array(SIZE);
-    const versions: { memory: PhysicalMemory; snapshot: Uint8Array }[] = [];
-    let memory = emptyMemory(SIZE);
-    for (const w of ws) {
-      versions.push({ memory, snapshot: flat.slice() });
-      memory = writePhysical(memory, w.address, w.bytes, w.value);
-      for (let i = 0; i < w.bytes; i++) flat[w.address + i] = (w.value >>> (8 * i)) & 0xff;
-    }
-    versions.push({ memory, snapshot: flat });
-    for (const v of versions) {
-      for (const w of ws) expect(readPhysical(v.memory, w.address, 1)).toBe(v.snapshot[w.address]);
-    }
-  }), propertyParams(200));
+      const flat = new Uint8Array(SIZE);
+      const versions: { memory: PhysicalMemory; snapshot: Uint8Array }[] = [];
+      let memory = emptyMemory(SIZE);
+      for (const w of ws) {
+        versions.push({ memory, snapshot: flat.slice() });
+        memory = writePhysical(memory, w.address, w.bytes, w.value);
+        for (let i = 0; i < w.bytes; i++) flat[w.address + i] = (w.value >>> (8 * i)) & 0xff;
+      }
+      versions.push({ memory, snapshot: flat });
+      for (const v of versions) {
+        for (const w of ws) expect(readPhysical(v.memory, w.address, 1)).toBe(v.snapshot[w.address]);
+      }
+    }), propertyParams(200));
   });
 });
 
@@ -40,16 +40,16 @@ describe('limit checks [SEG.LIMIT.1] [SEG.LIMIT.2]', () => {
   const offset = fc.oneof(fc.nat(), fc.constantFrom(0, 0xffff, 0xfffe, 0x10000, 0xfffffffc, 0xffffffff));
   it('an access is allowed exactly when each of its bytes is a valid offset', () => {
     fc.assert(fc.property(segment, offset, fc.constantFrom(1, 2, 4), (seg, off, bytes) => {
-    const reg: SegmentRegister = { selector: 8, base: 0, limit: seg.limit >>> 0, valid: true, attributes: 0x80 | 0x10 | (seg.expandDown ? 0x6 : 0x2) | (seg.big ? 0x4000 : 0) };
-    const valid = (o: number): boolean => {
-      if (o > 0xffffffff) return false; // no wrap-around
-      if (!seg.expandDown) return o <= reg.limit;
-      return o > reg.limit && o <= (seg.big ? 0xffffffff : 0xffff);
-    };
-    let all = true;
-    for (let i = 0; i < bytes; i++) all &&= valid(off + i);
-    expect(withinLimit(reg, off, bytes)).toBe(all);
-  }), propertyParams(2000));
+      const reg: SegmentRegister = { selector: 8, base: 0, limit: seg.limit >>> 0, valid: true, attributes: 0x80 | 0x10 | (seg.expandDown ? 0x6 : 0x2) | (seg.big ? 0x4000 : 0) };
+      const valid = (o: number): boolean => {
+        if (o > 0xffffffff) return false; // no wrap-around
+        if (!seg.expandDown) return o <= reg.limit;
+        return o > reg.limit && o <= (seg.big ? 0xffffffff : 0xffff);
+      };
+      let all = true;
+      for (let i = 0; i < bytes; i++) all &&= valid(off + i);
+      expect(withinLimit(reg, off, bytes)).toBe(all);
+    }), propertyParams(2000));
   });
 });
 
@@ -59,17 +59,17 @@ describe('the TLB agrees with a fresh walk while the tables are unchanged [PAGE.
   const accessArb = fc.record({ which: fc.nat(), offset: fc.integer({ min: 0, max: 0xfff }), write: fc.boolean(), user: fc.boolean() });
   it('each access gives the same answer with the accumulated TLB as with an empty one', () => {
     fc.assert(fc.property(fc.array(mapping, { minLength: 1, maxLength: 8 }), fc.array(accessArb, { maxLength: 20 }), (maps, accesses) => {
-      let s = withIdentityPaging(systemState(), CR3, 0, 0x1000);
-      for (const m of maps) s = mapPage(s, CR3, m.page << 12, m.frame << 12, m.flags | PTE.A | PTE.D);
-      for (const a of accesses) {
-        const linear = ((maps[a.which % maps.length]!.page << 12) | a.offset) >>> 0;
-        const access = { write: a.write, user: a.user };
-        const cached = translate(s, linear, access);
-        const fresh = translate({ ...s, tlb: emptyTlb }, linear, access);
-        if (cached.kind === 'ok' && fresh.kind === 'ok') expect(cached.value.physical).toBe(fresh.value.physical);
-        else expect(cached).toEqual(fresh);
-        if (cached.kind === 'ok') s = cached.value.state;
-      }
+        let s = withIdentityPaging(systemState(), CR3, 0, 0x1000);
+        for (const m of maps) s = mapPage(s, CR3, m.page << 12, m.frame << 12, m.flags | PTE.A | PTE.D);
+        for (const a of accesses) {
+          const linear = ((maps[a.which % maps.length]!.page << 12) | a.offset) >>> 0;
+          const access = { write: a.write, user: a.user };
+          const cached = translate(s, linear, access);
+          const fresh = translate({ ...s, tlb: emptyTlb }, linear, access);
+          if (cached.kind === 'ok' && fresh.kind === 'ok') expect(cached.value.physical).toBe(fresh.value.physical);
+          else expect(cached).toEqual(fresh);
+          if (cached.kind === 'ok') s = cached.value.state;
+        }
     }), propertyParams(200));
   });
 });
@@ -80,8 +80,8 @@ describe('step is total', () => {
   const base = systemState({ cpl: 3, gates });
   it('random bytes at CS:EIP give an event, never an exception thrown', () => {
     fc.assert(fc.property(fc.uint8Array({ minLength: 16, maxLength: 16 }), (bytes) => {
-    const r = step(writeCode(base, LAYOUT.code, bytes));
-    expect(['retired', 'exception', 'interrupt', 'halted', 'shutdown', 'exit', 'model-error']).toContain(r.event.kind);
-  }), propertyParams(500));
+      const r = step(writeCode(base, LAYOUT.code, bytes));
+      expect(['retired', 'exception', 'interrupt', 'halted', 'shutdown', 'exit', 'model-error']).toContain(r.event.kind);
+    }), propertyParams(500));
   });
 });
