@@ -34,12 +34,20 @@ export function reflectEvent(world: World, frame: TrapFrame, vector: number, err
   const { config, vcpu } = world.vmm;
   const machine = world.machine;
   const level = frame.cs & 3;
-  if (vector * 8 + 7 > vcpu.idtr.limit) return stop(`vector ${vector} is beyond the guest's IDT`);
+  // An INT n whose gate is unusable faults in the guest as it would natively
+  // (SDM vol. 3, 6.12.1.1): #GP(vector * 8 + 2), or #NP(vector * 8 + 2) for
+  // a gate that is not present. Exceptions and interrupts with no usable gate
+  // would escalate: those stop the guest (VMM.REFLECT.2).
+  const badGate = (notPresent: boolean, reason: string): Reflection => (source === 'software'
+    ? reflectEvent(world, frame, notPresent ? 11 : 13, vector * 8 + 2, 'exception')
+    : stop(reason));
+  if (vector * 8 + 7 > vcpu.idtr.limit) return badGate(false, `vector ${vector} is beyond the guest's IDT`);
   const gateCopy = readGuest(machine.memory, config, vcpu, vcpu.idtr.base + vector * 8, 8);
   if (gateCopy.kind !== 'ok') return stop(`the guest's IDT entry ${vector} is not mapped`);
   const gate = { low: dwordAt(gateCopy.value, 0), high: dwordAt(gateCopy.value, 4) };
   const type = field.type(gate);
-  if (field.codeOrData(gate) || (type !== 0xe && type !== 0xf) || !field.present(gate)) return stop(`the guest has no usable gate for vector ${vector}`);
+  if (field.codeOrData(gate) || (type !== 0xe && type !== 0xf)) return badGate(false, `the guest has no usable gate for vector ${vector}`);
+  if (!field.present(gate)) return badGate(true, `the guest's gate for vector ${vector} is not present`);
   if (source === 'software' && field.dpl(gate) < level) {
     return reflectEvent(world, frame, 13, vector * 8 + 2, 'exception');
   }

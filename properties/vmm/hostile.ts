@@ -3,16 +3,28 @@
 // selectors from a random guest GDT, and accesses toward the VMM region.
 // Every instruction sits in its own 16-byte slot; the guest's exception
 // handlers skip to the next slot, so one fault does not end the program.
+// The program runs at ring 1 (the guest kernel) or at ring 3 (a guest user
+// process: the prologue loads a GDT whose last entries are fixed, a TSS
+// whose SS1:ESP1 is the kernel stack, and IRETs to ring 3); optionally the
+// PIT interrupts it every `timer` instructions (a trap gate at vector 0x20
+// on a DPL-1 code segment, so a direct gate, whose handler acknowledges the
+// PIC and returns), so that interrupts arrive at arbitrary points.
 import fc from 'fast-check';
 import type { Instruction, Operand } from '../../model/isa/ast';
 import { encodeResult } from '../../model/isa/encoder';
-import { BOOT_CODE_SELECTOR } from '../../model/vmm/config';
-import { gateDescriptor, segmentDescriptor, type RawDescriptor } from '../../model/vmm/descriptors';
+import { assembleText } from '../../model/isa/asm/assemble';
+import { BOOT_CODE_SELECTOR, BOOT_DATA_SELECTOR } from '../../model/vmm/config';
+import { gateDescriptor, segmentDescriptor, systemDescriptor, type RawDescriptor } from '../../model/vmm/descriptors';
+import { dwordBytes } from '../../model/vmm/guest-paging';
 
 export const LOAD = 0x100000;
 const ENTRY = LOAD + 0x40;
 const SLOTS = LOAD + 0x80;
 export const GDT = 0x110000, GDT_PTR = 0x110800, IDT = 0x111000, IDT_PTR = 0x111800, HANDLERS = 0x112000, SCRATCH = 0x113000;
+/** The prologue (timer set-up, the drop to ring 3), the guest's TSS, the stacks. */
+const PROLOGUE = 0x112800, TIMER_HANDLER = 0x112c00, TSS = 0x113800, KERNEL_STACK = 0x10f000, USER_STACK = 0x10e000;
+/** Fixed GDT entries of a ring-3 guest: ring-1 code, the TSS, user code, user data. */
+const RING1_CODE = 28, TSS_ENTRY = 29, USER_CODE = 30, USER_DATA = 31;
 const GDT_ENTRIES = 32;
 
 const reg = (size: 8 | 16 | 32, r: number): Operand => ({ kind: 'reg', size, reg: r });
@@ -31,13 +43,15 @@ const selector = fc.oneof(
 const r32 = fc.integer({ min: 0, max: 7 }).filter((r) => r !== 4);
 const dataSreg = fc.constantFrom(0, 2, 3, 4, 5); // es ss ds fs gs
 
-/** One hostile instruction. */
-export const hostileInstruction: fc.Arbitrary<Instruction> = fc.oneof(
+/** One hostile slot: an instruction, or a short sequence that fits a slot. */
+export type HostileSlot = Instruction | readonly Instruction[];
+
+/** One hostile instruction (or a selector load: MOV AX, sel then MOV Sreg, AX). */
+export const hostileInstruction: fc.Arbitrary<HostileSlot> = fc.oneof(
   fc.tuple(r32, edgeAddress).map(([r, v]) => insn('mov', reg(32, r), imm(32, v))),
   fc.tuple(r32, r32).map(([a, b]) => insn('mov', mem(32, a, 0), reg(32, b))),
   fc.tuple(r32, r32).map(([a, b]) => insn('mov', reg(32, b), mem(32, a, 0))),
-  fc.tuple(dataSreg, selector).map(([s, sel]) => insn('mov', reg(16, 0), imm(16, sel))).chain((load) =>
-    dataSreg.map((s) => [load, insn('mov', { kind: 'sreg', reg: s }, reg(16, 0))] as const)).map(([, m]) => m),
+  fc.tuple(dataSreg, selector).map(([s, sel]) => [insn('mov', reg(16, 0), imm(16, sel)), insn('mov', { kind: 'sreg', reg: s }, reg(16, 0))]),
   fc.constant(insn('lgdt', mem(48, null, GDT_PTR))),
   fc.constant(insn('lidt', mem(48, null, IDT_PTR))),
   fc.constantFrom(insn('cli'), insn('sti'), insn('pushf'), insn('popf'), insn('clts')),
@@ -66,21 +80,53 @@ export const guestDescriptor: fc.Arbitrary<RawDescriptor> = fc.oneof(
 );
 
 export interface HostileGuest {
-  readonly program: readonly Instruction[];
+  readonly program: readonly HostileSlot[];
   readonly gdt: readonly RawDescriptor[];
+  /** The ring the program runs in (1 when absent). */
+  readonly ring?: 1 | 3;
+  /** Instructions between timer interrupts, or none (absent). */
+  readonly timer?: number | null;
 }
 
 export const hostileGuest: fc.Arbitrary<HostileGuest> = fc.record({
   program: fc.array(hostileInstruction, { minLength: 1, maxLength: 40 }),
   gdt: fc.array(guestDescriptor, { minLength: GDT_ENTRIES - 1, maxLength: GDT_ENTRIES - 1 }),
+  ring: fc.constantFrom(1, 3) as fc.Arbitrary<1 | 3>,
+  timer: fc.option(fc.integer({ min: 20, max: 400 }), { nil: null }),
 });
+
+const flat = (type: number, dpl: number): RawDescriptor => segmentDescriptor({ base: 0, limitField: 0xfbfff, type, dpl });
+
+/** The prologue: program the PIC and PIT when there is a timer, then enter the slots at the program's ring. */
+function prologue(guest: HostileGuest): Uint8Array {
+  const sel = (entry: number, rpl: number) => (entry << 3) | rpl;
+  const timer = guest.timer ?? null;
+  const lines = [
+    'bits 32', `org ${PROLOGUE}`,
+    ...(timer === null ? [] : [
+      // ICW1..ICW4: vectors 0x20.., cascade, 8086 mode; then only IRQ 0 unmasked.
+      'mov al, 0x11', 'out 0x20, al', 'mov al, 0x20', 'out 0x21, al', 'mov al, 4', 'out 0x21, al', 'mov al, 1', 'out 0x21, al',
+      'mov al, 0xfe', 'out 0x21, al',
+      // PIT channel 0, mode 2 (rate generator), low then high byte.
+      'mov al, 0x34', 'out 0x43, al', `mov al, ${timer & 0xff}`, 'out 0x40, al', `mov al, ${timer >>> 8}`, 'out 0x40, al',
+      'sti',
+    ]),
+    ...(guest.ring === 3 ? [
+      `lgdt [${GDT_PTR}]`, `lidt [${IDT_PTR}]`, `mov ax, ${sel(TSS_ENTRY, 0)}`, 'ltr ax',
+      `push dword ${sel(USER_DATA, 3)}`, `push dword ${USER_STACK}`, 'pushfd', `push dword ${sel(USER_CODE, 3)}`, `push dword ${SLOTS}`, 'iretd',
+    ] : [`jmp ${SLOTS}`]),
+  ];
+  const r = assembleText({ 'p.asm': lines.join('\n') }, 'p.asm', { format: 'bin' });
+  if (r.kind !== 'ok') throw new Error(r.errors.map((e) => e.message).join('; '));
+  return r.bytes;
+}
 
 /** Exception vectors that push an error code (SDM vol. 3, 6.13). */
 const WITH_ERROR_CODE = new Set([8, 10, 11, 12, 13, 14, 17]);
 
 /** The flat Multiboot image (a.out kludge) of a hostile guest. */
 export function hostileImage(guest: HostileGuest): Uint8Array {
-  const size = SCRATCH + 0x100 - LOAD;
+  const size = TSS + 0x68 - LOAD;
   const image = new Uint8Array(size);
   const view = new DataView(image.buffer);
   const put32 = (address: number, v: number) => view.setUint32(address - LOAD, v >>> 0, true);
@@ -89,17 +135,27 @@ export function hostileImage(guest: HostileGuest): Uint8Array {
   // Multiboot header: magic, flags (bit 16: address fields valid), checksum, addresses.
   const flags = 0x00010000;
   [0x1badb002, flags, -(0x1badb002 + flags), LOAD, LOAD, LOAD + size, 0, ENTRY].forEach((v, i) => put32(LOAD + 4 * i, v));
-  // Entry: LIDT [IDT_PTR] first, so faults reach the handlers; then the slots.
-  bytes(ENTRY, encodeResult(insn('lidt', mem(48, null, IDT_PTR))).kind === 'ok' ? (encodeResult(insn('lidt', mem(48, null, IDT_PTR))) as { bytes: Uint8Array }).bytes : []);
-  image.fill(0x90, ENTRY + 7 - LOAD, SLOTS - LOAD);
-  guest.program.forEach((instruction, i) => {
+  // Entry: LIDT [IDT_PTR] first, so faults reach the handlers; then the prologue, then the slots.
+  const lidt = encodeResult(insn('lidt', mem(48, null, IDT_PTR)));
+  if (lidt.kind !== 'ok') throw new Error('cannot encode the entry LIDT');
+  bytes(ENTRY, lidt.bytes);
+  bytes(ENTRY + lidt.bytes.length, [0xe9, ...dwordBytes(PROLOGUE - (ENTRY + lidt.bytes.length + 5))]); // jmp PROLOGUE
+  bytes(PROLOGUE, prologue(guest));
+  guest.program.forEach((entry, i) => {
     const slot = SLOTS + 16 * i;
     image.fill(0x90, slot - LOAD, slot + 16 - LOAD);
-    const e = encodeResult(instruction);
-    if (e.kind === 'ok' && e.bytes.length <= 16) bytes(slot, e.bytes);
+    const encoded = (Array.isArray(entry) ? entry : [entry] as Instruction[]).map((x) => encodeResult(x));
+    const code = encoded.flatMap((e) => (e.kind === 'ok' ? [...e.bytes] : []));
+    if (encoded.every((e) => e.kind === 'ok') && code.length <= 16) bytes(slot, code);
   });
   bytes(SLOTS + 16 * guest.program.length, [0xeb, 0xfe]); // jmp $
-  guest.gdt.forEach((d, i) => { put32(GDT + 8 * (i + 1), d.low); put32(GDT + 8 * (i + 1) + 4, d.high); });
+  const fixed: Array<[number, RawDescriptor]> = guest.ring === 3
+    ? [[RING1_CODE, flat(0xb, 1)], [TSS_ENTRY, systemDescriptor({ base: TSS, limit: 0x67, type: 0x9 })], [USER_CODE, flat(0xb, 3)], [USER_DATA, flat(0x3, 3)]]
+    : [];
+  const gdt = guest.gdt.map((d, i) => fixed.find(([e]) => e === i + 1)?.[1] ?? d);
+  gdt.forEach((d, i) => { put32(GDT + 8 * (i + 1), d.low); put32(GDT + 8 * (i + 1) + 4, d.high); });
+  // The guest's TSS: its kernel stack for entries from ring 3 (SS1:ESP1; VMM.EXIT.2).
+  put32(TSS + 12, KERNEL_STACK); put32(TSS + 16, BOOT_DATA_SELECTOR);
   put16(GDT_PTR, GDT_ENTRIES * 8 - 1); put32(GDT_PTR + 2, GDT);
   for (let v = 0; v < 32; v++) {
     const handler = HANDLERS + 32 * v;
@@ -108,6 +164,11 @@ export function hostileImage(guest: HostileGuest): Uint8Array {
     // [add esp, 4] add dword [esp], 16 ; and dword [esp], -16 ; iret
     bytes(handler, [...(WITH_ERROR_CODE.has(v) ? [0x83, 0xc4, 0x04] : []), 0x83, 0x04, 0x24, 0x10, 0x83, 0x24, 0x24, 0xf0, 0xcf]);
   }
-  put16(IDT_PTR, 32 * 8 - 1); put32(IDT_PTR + 2, IDT);
+  // Vector 0x20: the timer, a DPL-1 trap gate (IF stays set) on a DPL-1 guest
+  // code segment when there is one (a direct gate), else on the boot segment.
+  const timerGate = gateDescriptor({ selector: guest.ring === 3 ? (RING1_CODE << 3) | 1 : BOOT_CODE_SELECTOR, offset: TIMER_HANDLER, type: 0xf, dpl: 1 });
+  put32(IDT + 8 * 0x20, timerGate.low); put32(IDT + 8 * 0x20 + 4, timerGate.high);
+  bytes(TIMER_HANDLER, [0x50, 0xb0, 0x20, 0xe6, 0x20, 0x58, 0xcf]); // push eax; mov al, 0x20; out 0x20, al; pop eax; iret
+  put16(IDT_PTR, 0x21 * 8 - 1); put32(IDT_PTR + 2, IDT);
   return image;
 }

@@ -1,7 +1,8 @@
 // The monitor's invariants (DESIGN.md §5), checked after every step of a
 // world. Each checker returns null or a description of the violation.
 import { readPhysical } from '../../model/cpu/memory';
-import { cpl } from '../../model/cpu/context';
+import { cpl, effectiveAddress } from '../../model/cpu/context';
+import { instructionAt } from './equivalence';
 import type { SegmentRegister } from '../../model/cpu/state';
 import { Frame, frameMachine, inPartition, MONITOR_FRAMES, Slot, STUB_SIZE, frameLinear, TABLE_ENTRIES } from '../../model/vmm/config';
 import { endsBelowBase, type RawDescriptor } from '../../model/vmm/descriptors';
@@ -75,6 +76,50 @@ export function checkIsolation(before: World, after: World, step: WorldStep): Vi
   return null;
 }
 
+const STACK_OPS = new Set(['push', 'pop', 'pushf', 'popf', 'pusha', 'popa', 'call', 'callf', 'ret', 'retf', 'iret', 'int', 'int3', 'into', 'enter', 'leave']);
+const STRING_SOURCE = new Set(['movs', 'lods', 'cmps', 'outs']);
+const STRING_DESTINATION = new Set(['movs', 'stos', 'cmps', 'scas', 'ins']);
+const NO_ACCESS = new Set(['lea', 'invlpg', 'nop']);
+
+/**
+ * [VMM.ISO] for reads as well as writes: the linear addresses a guest step
+ * at CPL > 0 touched lie below the VMM base. The model keeps no log of its
+ * accesses, so they are computed from the instruction that retired: each
+ * explicit memory operand (its segment base plus effective address, over
+ * its size), the stack slot at SS:ESP before and after a stack operation,
+ * and DS:ESI / ES:EDI of a string instruction. (Implicit descriptor-table
+ * and page-walk reads are the processor's own, through the real tables.)
+ */
+export function checkReads(before: World, after: World, step: WorldStep): Violation | null {
+  if (step.kind !== 'guest' || step.event.kind !== 'retired') return null;
+  const m = before.machine;
+  if (cpl(m) === 0) return null;
+  const instr = instructionAt(m);
+  if (instr === null || NO_ACCESS.has(instr.mnemonic)) return null;
+  const base = before.vmm.config.vmmBase;
+  const touched: Array<[string, number, number]> = [];
+  for (const op of instr.operands) {
+    if (op.kind !== 'mem' || op.size === 0) continue;
+    const { segment, offset } = effectiveAddress(m, instr, op);
+    touched.push([`${segment}:${hex(offset)}`, (m.segments[segment].base + offset) >>> 0, Math.max(1, op.size >>> 3)]);
+  }
+  if (STACK_OPS.has(instr.mnemonic)) {
+    const ss = m.segments.ss.base;
+    touched.push(['ss:esp', (ss + m.regs[4]! - 4) >>> 0, 4], ['ss:esp after', (after.machine.segments.ss.base + after.machine.regs[4]!) >>> 0, 4]);
+  }
+  const string = instr.mnemonic.replace(/[bwd]$/, '');
+  if (STRING_SOURCE.has(string)) touched.push(['ds:esi', (m.segments[instr.segment ?? 'ds'].base + m.regs[6]!) >>> 0, 1]);
+  if (STRING_DESTINATION.has(string)) touched.push(['es:edi', (m.segments.es.base + m.regs[7]!) >>> 0, 1]);
+  for (const [what, linear, bytes] of touched) {
+    if (linear + bytes - 1 >= base) {
+      return { rule: 'VMM.ISO', message: `a CPL-${cpl(m)} ${instr.mnemonic} touched linear ${hex(linear)} (${what}), at or above the VMM base` };
+    }
+  }
+  return null;
+}
+
+const hex = (n: number): string => `0x${(n >>> 0).toString(16)}`;
+
 /** [VMM.RES] The real control and table registers keep their boot values;
  * shadow entries below the VMM base map only partition frames. */
 export function checkResources(boot: World, world: World, scanShadow: boolean): Violation | null {
@@ -103,5 +148,5 @@ export function checkResources(boot: World, world: World, scanShadow: boolean): 
 /** Every invariant after one step (tables and shadow scanned only after exits, when they change). */
 export function checkStep(boot: World, before: World, after: World, step: WorldStep): Violation | null {
   const exit = step.kind === 'exit';
-  return checkRing(after) ?? checkSegments(after, exit) ?? checkIsolation(before, after, step) ?? checkResources(boot, after, exit);
+  return checkRing(after) ?? checkSegments(after, exit) ?? checkIsolation(before, after, step) ?? checkReads(before, after, step) ?? checkResources(boot, after, exit);
 }

@@ -158,6 +158,16 @@ describe('sensitive instructions at CPL 1 under the monitor', () => {
     expect(r.dword(FAULT_COUNT)).toBe(1);
   });
 
+  it('[SENS.INT.1] [VMM.REFLECT.2] INT n beyond the guest\'s IDT limit gives the guest #GP(vector * 8 + 2), as the processor would', () => {
+    const r = runRing1(`
+    mov dword [resume], .after
+    int 0x50
+.after:`);
+    expect(r.world.vmm.stopped).toBeNull();
+    expect(r.dword(FAULT_COUNT)).toBe(1);
+    expect(r.dword(FAULT_CODE)).toBe(0x50 * 8 + 2);
+  });
+
   it('[SENS.IRET.1] IRET at CPL 1 does not set IF from the frame; the meso patch (STI before IRET) does, through the monitor', () => {
     const r = runRing1(`
     cli
