@@ -6,12 +6,12 @@
 // after they are placed in a trie (they are frozen by convention: only this
 // file creates them, and only on a fresh copy).
 
-/** Page size and trie shape: directory index = address bits 31..18, page
- * index = bits 17..12 (64 pages per node), byte = bits 11..0. Small nodes
- * keep the copy made by each write short. */
+/** Page size and trie shape: directory index = address bits 31..22, page
+ * index = bits 21..12 (1024 pages per node), byte = bits 11..0. Code outside
+ * this file should use pageAt rather than walk the trie itself. */
 export const PAGE_SIZE = 4096;
-const PAGES_PER_NODE = 64;
-const NODE_SHIFT = 18;
+const PAGES_PER_NODE = 1024;
+const NODE_SHIFT = 22;
 const PAGE_MASK = PAGES_PER_NODE - 1;
 
 type PageNode = readonly (Uint8Array | undefined)[];
