@@ -4,6 +4,7 @@
 import { PhysicalMemory } from './memory';
 import { Devices } from './devices';
 import type { Decoded } from './decoded';
+import { mutated } from './mutants';
 
 export const ES = 0, CS = 1, SS = 2, DS = 3, FS = 4, GS = 5;
 /** Segment cache permission bits (derived from the descriptor at load). */
@@ -82,6 +83,7 @@ export class Cpu {
     this.memory = new PhysicalMemory(memorySize);
     this.codeCache = new Array(this.memory.codePages.length);
     this.memory.onCodeWrite = (frame) => {
+      if (mutated('store-keeps-stale-code')) return;
       this.codeCache[frame] = undefined;
       this.memory.codePages[frame] = 0;
     };

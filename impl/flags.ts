@@ -84,6 +84,20 @@ export function readEflags(cpu: Cpu): number {
   return (cpu.flags | 2) >>> 0;
 }
 
+/** All of EFLAGS without folding the record in (reading the state from
+ * outside must not change what the machine does next). */
+export function peekEflags(cpu: Cpu): number {
+  const lazy = cpu.lazy;
+  let value = cpu.flags & ~lazy;
+  if (lazy & CF) value |= computeFlag(cpu, CF);
+  if (lazy & PF) value |= computeFlag(cpu, PF);
+  if (lazy & AF) value |= computeFlag(cpu, AF);
+  if (lazy & ZF) value |= computeFlag(cpu, ZF);
+  if (lazy & SF) value |= computeFlag(cpu, SF);
+  if (lazy & OF) value |= computeFlag(cpu, OF);
+  return (value | 2) >>> 0;
+}
+
 /** Replace EFLAGS outright (the caller applies privilege rules first). */
 export function writeEflags(cpu: Cpu, value: number): void {
   cpu.flags = ((value & SUPPORTED) | 2) >>> 0;

@@ -2,7 +2,7 @@
 import type { CommonState, Machine, SegmentRegister, StepEvent } from '../model/machine';
 import { SEGMENT_NAMES } from '../model/isa/ast';
 import { Cpu } from './cpu';
-import { readEflags, writeEflags } from './flags';
+import { peekEflags, writeEflags } from './flags';
 import { flushTlb } from './paging';
 import { setSegmentCache } from './segmentation';
 import { step } from './step';
@@ -28,7 +28,7 @@ export class ImplMachine implements Machine {
         esp: r[4] >>> 0, ebp: r[5] >>> 0, esi: r[6] >>> 0, edi: r[7] >>> 0,
       },
       eip: cpu.eip >>> 0,
-      eflags: readEflags(cpu),
+      eflags: peekEflags(cpu),
       segments: {
         es: segment(0), cs: segment(1), ss: segment(2), ds: segment(3), fs: segment(4), gs: segment(5),
       },

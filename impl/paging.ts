@@ -8,6 +8,7 @@
 // without a flush keeps its old translation, as on the hardware.
 import type { Cpu } from './cpu';
 import { CpuFault, PF } from './faults';
+import { mutated } from './mutants';
 
 const TLB_VALID = 1, TLB_USER = 2, TLB_WRITABLE = 4, TLB_DIRTY = 8, TLB_LARGE = 0x10;
 export const CR0_PE = 1, CR0_TS = 8, CR0_WP = 0x10000, CR0_PG = 0x80000000;
@@ -54,11 +55,12 @@ export function translate(cpu: Cpu, linear: number, write: boolean, user: boolea
 
 function allowed(cpu: Cpu, entry: number, write: boolean, user: boolean): boolean {
   if (user) return (entry & TLB_USER) !== 0 && (!write || (entry & TLB_WRITABLE) !== 0);
-  return !write || (entry & TLB_WRITABLE) !== 0 || !(cpu.cr0 & CR0_WP);
+  return !write || (entry & TLB_WRITABLE) !== 0 || !(cpu.cr0 & CR0_WP) || mutated('write-protect-ignored');
 }
 
 function pageFault(_cpu: Cpu, linear: number, present: boolean, write: boolean, user: boolean): never {
-  throw new CpuFault(PF, (present ? 1 : 0) | (write ? 2 : 0) | (user ? 4 : 0), linear >>> 0);
+  const userBit = user && !mutated('page-fault-without-user-bit') ? 4 : 0;
+  throw new CpuFault(PF, (present ? 1 : 0) | (write ? 2 : 0) | userBit, linear >>> 0);
 }
 
 /** Two-level walk (4 MiB pages when CR4.PSE and PDE.PS); sets A and D. */

@@ -4,6 +4,7 @@
 import { type Cpu, CS, SS, SEG_READ, SEG_WRITE } from './cpu';
 import { fault, GP, NP, SS as SS_FAULT } from './faults';
 import { readSystem, writeSystem } from './access';
+import { mutated } from './mutants';
 
 export interface Descriptor { low: number; high: number; address: number }
 
@@ -65,7 +66,7 @@ export function setSegmentCache(cpu: Cpu, segment: number, selector: number, bas
     else {
       access = SEG_READ | (attributes & 2 ? SEG_WRITE : 0);
       if (attributes & 4) { // expand-down: valid offsets lie above the limit
-        low = (limit >>> 0) + 1;
+        low = (limit >>> 0) + (mutated('expand-down-limit-off-by-one') ? 0 : 1);
         high = attributes & ATTR_DB ? 0xffffffff : 0xffff;
       }
     }

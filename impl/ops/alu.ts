@@ -3,6 +3,7 @@
 import type { Cpu } from '../cpu';
 import type { Decoded } from '../decoded';
 import { ARITH, AF, CF, MASK, OF, OP_ADD, OP_SUB, SIGN, flag, parityOf, recordArith, recordLogic, setFlags, SF, ZF } from '../flags';
+import { mutated } from '../mutants';
 import { destination, readDestination, readRM, writeDestination } from '../operands';
 
 const CMP = 7;
@@ -15,7 +16,7 @@ export function alu(cpu: Cpu, operation: number, a: number, b: number, size: num
     case 0: r = (a + b) & mask; recordArith(cpu, OP_ADD, a, b, r, size); break;
     case 1: r = (a | b) & mask; recordLogic(cpu, r, size); break;
     case 2: return addWithCarry(cpu, a, b, flag(cpu, CF), size);
-    case 3: return subtractWithBorrow(cpu, a, b, flag(cpu, CF), size);
+    case 3: return subtractWithBorrow(cpu, a, b, mutated('sbb-drops-carry') ? 0 : flag(cpu, CF), size);
     case 4: r = a & b & mask; recordLogic(cpu, r, size); break;
     case 6: r = (a ^ b) & mask; recordLogic(cpu, r, size); break;
     default: r = (a - b) & mask; recordArith(cpu, OP_SUB, a, b, r, size); break; // SUB, CMP

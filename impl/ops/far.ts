@@ -8,6 +8,7 @@ import type { Decoded } from '../decoded';
 import { fault, GP, NP, Unsupported } from '../faults';
 import { IF, IOPL, NT, VM, readEflags, writeEflags, SUPPORTED } from '../flags';
 import { readMemory } from '../access';
+import { mutated } from '../mutants';
 import { effectiveOffset } from '../operands';
 import {
   ATTR_P, type Descriptor, attributesOf, baseOf, dplOf, isCode, isConforming, limitOf, loadFromDescriptor,
@@ -175,8 +176,10 @@ export function interruptReturn(cpu: Cpu, d: Decoded): void {
     setAccessed(cpu, stack);
     setAccessed(cpu, desc); // [SEG.ACCESSED.1]
     loadFromDescriptor(cpu, CS, selector, desc);
-    loadFromDescriptor(cpu, SS, newSs, stack);
-    cpu.r32[4] = newEsp;
+    if (!mutated('iret-outer-keeps-stack')) {
+      loadFromDescriptor(cpu, SS, newSs, stack);
+      cpu.r32[4] = newEsp;
+    }
     nullInaccessibleSegments(cpu);
   }
   writeEflags(cpu, eflags);

@@ -6,6 +6,7 @@ import type { Cpu } from '../cpu';
 import type { Decoded } from '../decoded';
 import { AF, ARITH, CF, MASK, OF, SIGN, flag, parityOf, setFlags, SF, ZF } from '../flags';
 import { destination, readDestination, writeDestination, signExtend } from '../operands';
+import { mutated } from '../mutants';
 
 function resultFlags(r: number, size: number): number {
   return parityOf(r) | ((r & MASK[size]) === 0 ? ZF : 0) | (r & SIGN[size] ? SF : 0);
@@ -76,7 +77,7 @@ export function shift(cpu: Cpu, operation: number, a: number, count: number, siz
 }
 
 function shiftRM(cpu: Cpu, d: Decoded, count: number): void {
-  count &= 0x1f;
+  count &= mutated('shift-count-not-masked') ? 0x3f : 0x1f;
   const size = d.size;
   // A count of zero changes nothing, not even flags; the operand is not written.
   if (count === 0) { readDestination(cpu, d, d.mod === 3 ? -1 : destination(cpu, d, size), size); return; }

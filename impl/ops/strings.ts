@@ -11,6 +11,7 @@ import { DF, ZF, flag } from '../flags';
 import { readMemory, writeMemory } from '../access';
 import { alu } from './alu';
 import { checkIoPermission } from './io';
+import { mutated } from '../mutants';
 
 const sourceSegment = (d: Decoded): number => (d.override >= 0 ? d.override : DS);
 const stepOf = (cpu: Cpu, size: number): number => (flag(cpu, DF) ? -size : size);
@@ -59,7 +60,7 @@ type Element = (cpu: Cpu, d: Decoded, step: number) => void;
 function repeated(element: Element, comparing: boolean) {
   return (cpu: Cpu, d: Decoded): void => {
     const step = stepOf(cpu, d.size);
-    if (d.rep === 0) { element(cpu, d, step); return; }
+    if (d.rep === 0 || (cpu.r32[1] === 0 && mutated('rep-with-ecx-zero-runs-once'))) { element(cpu, d, step); return; }
     let done = 0;
     while (cpu.r32[1] !== 0) {
       try {

@@ -13,6 +13,7 @@ import {
 } from '../segmentation';
 import { CR0_PE, CR0_PG, CR0_TS, CR4_PSE, flushTlb, invalidatePage } from '../paging';
 import { deliver, Source } from '../delivery';
+import { mutated } from '../mutants';
 
 const requireRing0 = (cpu: Cpu): void => { if (cpu.cpl !== 0) gp(0); };
 const iopl = (cpu: Cpu): number => (readEflags(cpu) & IOPL) >> 12;
@@ -44,6 +45,7 @@ export function pushFlags(cpu: Cpu, d: Decoded): void {
 /** POPF: IOPL changes only at CPL 0, IF only when CPL <= IOPL; VM never;
  * RF is cleared (PRIV.POPF.1). */
 export function popFlags(cpu: Cpu, d: Decoded): void {
+  const staleLazy = cpu.lazy;
   const current = readEflags(cpu);
   const popped = pop(cpu, d.size);
   let changeable = SUPPORTED & ~(VM | RF);
@@ -51,6 +53,7 @@ export function popFlags(cpu: Cpu, d: Decoded): void {
   if (cpu.cpl > 0) changeable &= ~IOPL;
   if (cpu.cpl > ((current & IOPL) >> 12)) changeable &= ~IF;
   writeEflags(cpu, ((current & ~changeable) | (popped & changeable)) & ~RF);
+  if (mutated('popf-keeps-stale-lazy-flags')) cpu.lazy = staleLazy;
 }
 
 /** LGDT (variant 2) and LIDT (variant 3): 16-bit limit, then the base. */
@@ -153,7 +156,7 @@ export function moveControlRegister(cpu: Cpu, d: Decoded): void {
       return;
     }
     case 2: cpu.cr2 = value; return;
-    case 3: cpu.cr3 = value; flushTlb(cpu); return; // a CR3 write empties the TLB
+    case 3: cpu.cr3 = value; if (!mutated('cr3-write-keeps-tlb')) flushTlb(cpu); return; // a CR3 write empties the TLB
     default:
       if (value & ~CR4_PSE) throw new Unsupported(`CR4 bits 0x${(value & ~CR4_PSE).toString(16)} (only PSE is implemented)`);
       if ((value ^ cpu.cr4) & CR4_PSE) flushTlb(cpu);
@@ -223,7 +226,7 @@ export function invalidateTlbEntry(cpu: Cpu, d: Decoded): void {
   if (d.mod === 3) ud();
   requireRing0(cpu);
   // No segment limit check: INVLPG takes the linear address as computed.
-  invalidatePage(cpu, (cpu.segBase[d.segment] + effectiveOffset(cpu, d)) >>> 0);
+  if (!mutated('invlpg-does-nothing')) invalidatePage(cpu, (cpu.segBase[d.segment] + effectiveOffset(cpu, d)) >>> 0);
 }
 
 const word = (text: string, at: number): number =>

@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { CommonState, SegmentRegister } from '../../model/machine';
+import type { CommonState, Machine, SegmentRegister } from '../../model/machine';
 import { ImplMachine } from '../../impl/machine';
 
 export const GDT = 0x1000, IDT = 0x2000, TSS = 0x2800, HANDLERS = 0x3000, STACK0 = 0x9000, CODE = 0x10000;
@@ -30,12 +30,12 @@ export function descriptor(base: number, rawLimit: number, attributes: number): 
 export const segment = (selector: number, base: number, limit: number, attributes: number): SegmentRegister =>
   ({ selector, base, limit, attributes, valid: true });
 
-export function dword(machine: ImplMachine, address: number, value: number): void {
+export function dword(machine: Machine, address: number, value: number): void {
   const b = new Uint8Array(4);
   new DataView(b.buffer).setUint32(0, value >>> 0, true);
   machine.writePhysical(address, b);
 }
-export function readDword(machine: ImplMachine, address: number): number {
+export function readDword(machine: Machine, address: number): number {
   return new DataView(machine.readPhysical(address, 4).buffer).getUint32(0, true);
 }
 
@@ -49,7 +49,11 @@ export interface Setup {
 
 /** A machine with `code` at CODE, ready to run at the given ring. */
 export function bareMachine(code: Uint8Array, setup: Setup = {}): ImplMachine {
-  const m = new ImplMachine(4 << 20);
+  return bareMachineOn(new ImplMachine(4 << 20), code, setup);
+}
+
+/** The same layout on any machine (the model too, for lock-step runs). */
+export function bareMachineOn<M extends Machine>(m: M, code: Uint8Array, setup: Setup = {}): M {
   const entries: Array<[number, number]> = [
     [0, 0], descriptor(0, 0xfffff, ATTR.code0), descriptor(0, 0xfffff, ATTR.data0),
     descriptor(0, 0xfffff, ATTR.code3), descriptor(0, 0xfffff, ATTR.data3), descriptor(TSS, 0x67, ATTR.tss),
@@ -89,7 +93,7 @@ export function bareMachine(code: Uint8Array, setup: Setup = {}): ImplMachine {
 }
 
 /** Step until HLT has run (or an exception handler's HLT), collecting events. */
-export function runToHalt(m: ImplMachine, limit = 10_000): Array<ReturnType<ImplMachine['step']>> {
+export function runToHalt(m: Machine, limit = 10_000): Array<ReturnType<Machine['step']>> {
   const events = [];
   for (let i = 0; i < limit; i++) {
     const e = m.step();

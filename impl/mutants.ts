@@ -1,0 +1,24 @@
+// Deliberately broken variants of impl, switched on one at a time by tests
+// to prove that the differential checks notice them (DESIGN §5: every
+// property must catch its mutants). With `mutation.active` null (always, in
+// normal runs) each site costs one comparison.
+
+export const MUTANTS = {
+  'sbb-drops-carry': 'SBB ignores the carry in (computes a - b)',
+  'popf-keeps-stale-lazy-flags': 'POPF writes EFLAGS but the lazy flags of the last ALU operation still win',
+  'cr3-write-keeps-tlb': 'MOV CR3 does not flush the TLB',
+  'store-keeps-stale-code': 'a store to a page with decoded instructions does not drop them',
+  'expand-down-limit-off-by-one': 'an expand-down segment also allows the offset equal to its limit',
+  'iret-outer-keeps-stack': 'IRET to an outer ring does not load SS:ESP from the frame',
+  'page-fault-without-user-bit': 'the #PF error code never has the U/S bit',
+  'rep-with-ecx-zero-runs-once': 'a REP string instruction with ECX = 0 still does one element',
+  'shift-count-not-masked': 'shift counts are masked to 6 bits instead of 5 (a count of 32 shifts everything out)',
+  'write-protect-ignored': 'CR0.WP is ignored: ring 0 may write read-only pages',
+  'invlpg-does-nothing': 'INVLPG leaves the TLB entry in place',
+} as const;
+
+export type MutantId = keyof typeof MUTANTS;
+
+export const mutation: { active: MutantId | null } = { active: null };
+
+export const mutated = (id: MutantId): boolean => mutation.active === id;

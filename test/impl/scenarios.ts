@@ -1,0 +1,72 @@
+// Small system-level programs that exercise what the mutants of impl break
+// (impl/mutants.ts): run in lock step on the model and impl, each must agree.
+// Assembled with nasm; the layout is test/impl/harness.ts.
+import type { Setup } from './harness';
+import type { Machine } from '../../model/machine';
+import { dword, PAGE_TABLE } from './harness';
+
+export interface Scenario {
+  readonly name: string;
+  readonly source: string;
+  readonly setup?: Setup;
+  readonly prepare?: (m: Machine) => void;
+}
+
+const remapPage = (m: Machine): void => {
+  dword(m, 0x20000 + 4, 0x22000 | 7);
+  dword(m, 0x22000, 0x30007);
+  dword(m, 0x30000, 0x11111111);
+  dword(m, 0x31000, 0x22222222);
+};
+
+export const SCENARIOS: readonly Scenario[] = [
+  { name: 'sbb with carry in', source: 'stc\nmov eax, 5\nsbb eax, 2\nhlt' },
+  { name: 'popf then a conditional', source: 'mov eax, 0xffffffff\nadd eax, 1\npush dword 0x2\npopfd\nsetz bl\nsetc bh\nhlt' },
+  { name: 'stale TLB until CR3 write', setup: { paging: true }, prepare: remapPage, source: `
+      mov eax, [0x400000]
+      mov dword [0x22000], 0x31007
+      mov esi, cr3
+      mov cr3, esi
+      mov ebx, [0x400000]
+      hlt` },
+  { name: 'stale TLB until INVLPG', setup: { paging: true }, prepare: remapPage, source: `
+      mov eax, [0x400000]
+      mov dword [0x22000], 0x31007
+      invlpg [0x400000]
+      mov ebx, [0x400000]
+      hlt` },
+  { name: 'self-modifying code', source: `
+      mov ecx, 2
+    again:
+    patch:
+      mov al, 7
+      add bl, al
+      mov byte [patch + 1], 42
+      loop again
+      hlt` },
+  { name: 'expand-down limit', setup: { spare: [0, 0xfff, 0x4096] }, source: `
+      mov ax, 0x30
+      mov es, ax
+      mov eax, [es:0xfff]
+      hlt` },
+  { name: 'iret to ring 3', source: `
+      push dword 0x23
+      push dword 0x7000
+      push dword 0x2
+      push dword 0x1b
+      push dword ring3
+      iretd
+    ring3:
+      mov eax, esp
+      hlt` },
+  { name: 'user page fault error code', setup: { ring: 3, paging: true },
+    prepare: (m) => dword(m, PAGE_TABLE + 0x50 * 4, 0x50000 | 5), source: 'mov dword [0x50010], 1\nhlt' },
+  { name: 'rep with ecx = 0', source: 'xor ecx, ecx\nmov edi, 0x5000\nmov eax, 0x12345678\nrep stosd\nhlt' },
+  { name: 'shift by 32', source: 'mov eax, 0x80000001\nmov cl, 32\nshl eax, cl\nhlt' },
+  { name: 'write protect at ring 0', setup: { paging: true }, prepare: (m) => dword(m, PAGE_TABLE + 0x50 * 4, 0x50000 | 5), source: `
+      mov eax, cr0
+      or eax, 0x10000
+      mov cr0, eax
+      mov dword [0x50000], 1
+      hlt` },
+];
