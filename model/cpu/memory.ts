@@ -27,6 +27,13 @@ export function emptyMemory(size: number): PhysicalMemory {
   return { size, directory: [] };
 }
 
+/** A fresh copy of a page (new + set is several times faster than slice in V8). */
+function copyPage(old: Uint8Array | undefined): Uint8Array {
+  const page = new Uint8Array(PAGE_SIZE);
+  if (old !== undefined) page.set(old);
+  return page;
+}
+
 /** The page holding `address` (undefined when never written). */
 export function pageAt(memory: PhysicalMemory, address: number): Uint8Array | undefined {
   const node = memory.directory[address >>> NODE_SHIFT];
@@ -88,7 +95,7 @@ export function writeBytes(memory: PhysicalMemory, address: number, bytes: Array
         directory[d] = node;
       }
       const oldPage = node[pageNumber & PAGE_MASK];
-      page = oldPage === undefined ? new Uint8Array(PAGE_SIZE) : oldPage.slice();
+      page = copyPage(oldPage);
       node[pageNumber & PAGE_MASK] = page;
       copiedPages.set(pageNumber, page);
     }
@@ -108,7 +115,7 @@ export function writePhysical(memory: PhysicalMemory, address: number, bytes: 1 
     const oldNode = directory[d];
     const node = oldNode === undefined ? new Array<Uint8Array | undefined>(PAGES_PER_NODE) : oldNode.slice();
     const oldPage = node[(address >>> 12) & PAGE_MASK];
-    const page = oldPage === undefined ? new Uint8Array(PAGE_SIZE) : oldPage.slice();
+    const page = copyPage(oldPage);
     for (let i = 0; i < bytes; i++) page[offset + i] = (value >>> (8 * i)) & 0xff;
     node[(address >>> 12) & PAGE_MASK] = page;
     directory[d] = node;
