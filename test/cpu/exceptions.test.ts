@@ -158,3 +158,26 @@ describe('stack faults while pushing a frame [EXC.STACK.1]', () => {
     expect(deliverInterrupt(s, 0x30, null, 'external', LAYOUT.code)).toEqual({ kind: 'fault', vector: 12, errorCode: 1 });
   });
 });
+
+describe('fetching across a page boundary [EXC.FETCH.1]', () => {
+  const setup = () => {
+    let s = systemState({ gates: { 14: interruptGate() } });
+    s = withIdentityPaging(s, 0x400000, 0, 0x30000); // 0x30000 and up: not mapped
+    return s;
+  };
+  it('an instruction that runs into an unmapped page faults with CR2 = the first byte of that page', () => {
+    let s = writeCode(setup(), 0x2fffd, [0xb8, 0x01, 0x02]); // MOV EAX, imm32: 2 of its 5 bytes missing
+    s = { ...s, eip: 0x2fffd };
+    const r = step(s);
+    expect(r.event).toEqual({ kind: 'exception', vector: 14, errorCode: 0 });
+    expect(r.state.cr2).toBe(0x30000);
+    expect(readDword(r.state, r.state.regs[4]! + 4)).toBe(0x2fffd);
+  });
+  it('an instruction that ends exactly at the boundary runs without touching the next page', () => {
+    let s = writeCode(setup(), 0x2fffb, [0xb8, 0x78, 0x56, 0x34, 0x12]);
+    s = { ...s, eip: 0x2fffb };
+    const r = step(s);
+    expect(r.event).toEqual({ kind: 'retired' });
+    expect(r.state.regs[0]).toBe(0x12345678);
+  });
+});
