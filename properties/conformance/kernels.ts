@@ -9,7 +9,7 @@ import { assemble } from '../../model/isa/asm/assemble';
 export const CONFORMANCE_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'guests', 'conformance');
 
 /** Every kernel, in the order the suite runs them (one area each). */
-export const KERNELS = ['segload', 'limits', 'io', 'sensitive', 'gates', 'exceptions', 'paging'] as const;
+export const KERNELS = ['segload', 'limits', 'io', 'sensitive', 'gates', 'exceptions', 'paging', 'shutdown'] as const;
 export type KernelName = (typeof KERNELS)[number];
 
 export function isKernelName(name: string): name is KernelName {

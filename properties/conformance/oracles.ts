@@ -24,7 +24,17 @@ function withTempDir<T>(f: (dir: string) => Promise<T>): Promise<T> {
 
 /** Run a command, collect stdout, and stop it once the end line (or the
  * timeout) is reached; oracles that cannot exit by themselves are killed. */
-function collect(command: string, args: string[], cwd: string): Promise<Transcript> {
+function reachedEnd(text: string): boolean {
+  return text.includes(`\n${END_LINE}\n`) || text.startsWith(`${END_LINE}\n`);
+}
+
+/** How each oracle says the guest shut down (a triple fault): QEMU with
+ * -no-reboot exits with status 0 on the reset it would do (isa-debug-exit
+ * gives odd statuses); Bochs with reset_on_triple_fault=0 stops with
+ * "exception(): 3rd (13) exception with no resolution" on stderr. */
+type ShutdownSign = (code: number | null, text: string, stderr: string) => boolean;
+
+function collect(command: string, args: string[], cwd: string, shutdownSeen: ShutdownSign): Promise<Transcript> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     let text = '';
@@ -41,13 +51,15 @@ function collect(command: string, args: string[], cwd: string): Promise<Transcri
     child.stdout.setEncoding('latin1');
     child.stdout.on('data', (chunk: string) => {
       text += chunk;
-      if (text.includes(`\n${END_LINE}\n`) || text.startsWith(`${END_LINE}\n`)) child.kill('SIGKILL');
+      if (reachedEnd(text)) child.kill('SIGKILL');
     });
     child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
     child.on('error', (e) => { clearTimeout(timer); reject(new Error(`${command}: ${e.message}`)); });
     child.on('close', (code) => {
       if (text === '' && code !== null && code > 1 && ending !== 'timeout') {
         ending = `failed (${code}): ${stderr.trim().split('\n').slice(-3).join(' | ')}`;
+      } else if (ending !== 'timeout' && !reachedEnd(text) && shutdownSeen(code, text, stderr)) {
+        ending = 'shutdown';
       }
       finish();
     });
@@ -58,7 +70,7 @@ export function runQemu(image: Uint8Array): Promise<Transcript> {
   return withTempDir(async (dir) => {
     writeFileSync(join(dir, 'kernel.bin'), image);
     return collect('qemu-system-i386', ['-kernel', 'kernel.bin', '-display', 'none', '-serial', 'none', '-monitor', 'none',
-      '-debugcon', 'stdio', '-device', 'isa-debug-exit,iobase=0xf4,iosize=4', '-m', '64', '-no-reboot'], dir);
+      '-debugcon', 'stdio', '-device', 'isa-debug-exit,iobase=0xf4,iosize=4', '-m', '64', '-no-reboot'], dir, (code) => code === 0);
   });
 }
 
@@ -104,11 +116,13 @@ export function runBochs(image: Uint8Array): Promise<Transcript> {
       'log: /dev/null',
       'display_library: rfb, options="timeout=0"', // Debian's build has no nogui
       'port_e9_hack: enabled=1',
-      'cpu: ips=50000000',
+      'cpu: ips=50000000, reset_on_triple_fault=0',
+      'panic: action=fatal',
       '',
     ].join('\n'));
     writeFileSync(join(dir, 'commands'), 'c\n'); // continue past the debugger prompt
-    const run = await collect('bochs', ['-q', '-f', 'bochsrc', '-rc', 'commands'], dir);
+    const run = await collect('bochs', ['-q', '-f', 'bochsrc', '-rc', 'commands'], dir,
+      (_code, _text, stderr) => /exception with no resolution|triple fault/i.test(stderr));
     // Bochs prints its banner and debugger prompt on stdout too: keep what
     // follows the boot (the kernel's lines start after the "Next at t=0" stop).
     const lines = run.text.split('\n');
@@ -116,7 +130,11 @@ export function runBochs(image: Uint8Array): Promise<Transcript> {
     // and nothing after the end line (the debugger reports where it stopped).
     const kept = lines.slice(start + 1);
     const end = kept.indexOf(END_LINE);
-    return { text: end < 0 ? kept.join('\n') : `${kept.slice(0, end + 1).join('\n')}\n`, ending: run.ending };
+    if (end >= 0) return { text: `${kept.slice(0, end + 1).join('\n')}\n`, ending: run.ending };
+    // no end line (a shutdown): keep the kernel's own lines, not the
+    // debugger's report of where and why it stopped.
+    const own = kept.filter((l) => !/^(\(\d+\)|<bochs|Next at|\s*$)/.test(l));
+    return { text: own.length === 0 ? '' : `${own.join('\n')}\n`, ending: run.ending };
   });
 }
 

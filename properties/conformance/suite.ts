@@ -36,7 +36,8 @@ export async function runSuite(options: SuiteOptions, known: KnownDiscrepancies 
       const c = compareTranscript(kernel, machine, expected, run.text, known);
       comparisons.push(c);
       if (ownEnding && run.ending !== expectedEnding(kernel)) badEndings.push({ kernel, machine, ending: run.ending });
-      if (!ownEnding && (run.ending === 'timeout' || run.ending.startsWith('failed'))) badEndings.push({ kernel, machine, ending: run.ending });
+      if (!ownEnding && (run.ending === 'timeout' || run.ending.startsWith('failed')
+        || (expectedEnding(kernel) === 'shutdown' && run.ending !== 'shutdown'))) badEndings.push({ kernel, machine, ending: run.ending });
       options.onResult?.(c, run);
     };
     for (const machine of options.machines) record(machine, runOnMachine(image, createMachine(machine)), true);
