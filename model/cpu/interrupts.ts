@@ -62,6 +62,8 @@ export function deliverInterrupt(state: MachineState, vector: number, errorCode:
   const targetCode = (gate.selector & 0xfffc) | ext;
   if (!isCode(target) || target.dpl > level) return fault(Vector.GP, targetCode);
   if (!target.present) return fault(Vector.NP, targetCode);
+  // [PRIV.CODE32.1]
+  if ((target.attributes & 0x4000) === 0) return { kind: 'model-error', message: `vector ${vector}: handler in a 16-bit code segment` };
 
   // [EXC.RF.1] For a fault-class exception the EFLAGS image pushed has RF
   // set, so that the IRET back to the faulting instruction does not take an

@@ -28,7 +28,10 @@ function readTarget(state: MachineState, selector: number): Result<Target> {
 }
 
 /** Set CS (with RPL = newCpl), EIP, and the accessed bit of the code descriptor. */
-function enterCode(state: MachineState, selector: number, target: Target, newCpl: number, eip: number): Result<MachineState> {
+function enterCode(state: MachineState, selector: number, target: Target, newCpl: number, eip: number): Transfer {
+  // [PRIV.CODE32.1] Our subset runs only 32-bit code: a transfer to a code
+  // segment whose D bit is clear is a model error, not a guess at 16-bit code.
+  if ((target.d.attributes & 0x4000) === 0) return modelError(`transfer to 16-bit code segment ${selector.toString(16)}`);
   const cs = codeCache(selector, target.d, newCpl);
   if (!eipWithin(cs, eip)) return gp(0);
   const marked = markAccessed(state, { ...target.fetched, state });

@@ -251,3 +251,16 @@ describe('REP INS stopping at a fault [IO.STRING.1]', () => {
     expect(execute(first, insn('ins', [], { rep: 'rep', elementSize: 8 }), 0x10002)).toMatchObject({ kind: 'fault', vector: 13, errorCode: 0 });
   });
 });
+
+describe('32-bit code only [PRIV.CODE32.1]', () => {
+  it('a far JMP to a 16-bit code segment is a model error', () => {
+    let s = systemState({ extraDescriptors: [segmentDescriptor({ type: 0xa, big: false })] });
+    s = writeCode(s, LAYOUT.code, [0xea, 0, 0, 0, 0, 0x40, 0x00]);
+    expect(step(s).event.kind).toBe('model-error');
+  });
+  it('an interrupt whose handler is 16-bit code is a model error', () => {
+    let s = systemState({ extraDescriptors: [segmentDescriptor({ type: 0xa, big: false })], gates: { 0x30: gateDescriptor({ selector: 0x40, offset: 0, type: 0xe }) } });
+    s = writeCode(s, LAYOUT.code, [0xcd, 0x30]);
+    expect(step(s).event.kind).toBe('model-error');
+  });
+});
