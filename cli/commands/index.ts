@@ -5,9 +5,10 @@ import { register as run } from './run';
 import { register as disasm } from './disasm';
 import { register as demo } from './demo';
 import { register as bench } from './bench';
+import { register as benchGuests } from './bench-guests';
 import { register as conformance } from './conformance';
 import { register as audit } from './audit';
 import type { Command } from 'commander';
 
 /** Each verb registers itself on the program; add new verbs to this list. */
-export const commands: Array<(program: Command) => void> = [demo, cases, gencases, run, asm, disasm, bench, conformance, audit];
+export const commands: Array<(program: Command) => void> = [demo, cases, gencases, run, asm, disasm, bench, benchGuests, conformance, audit];
