@@ -13,6 +13,7 @@ import { assemble } from '../../model/isa/asm/assemble';
 import { observeNative, observeUnderMonitor, type Observation, type PortAccess } from '../../properties/vmm/equivalence';
 import { patchSize } from '../../properties/patch-size';
 import { oracleAvailable } from '../../properties/tools';
+import { MUTANTS } from '../../properties/vmm/mutants';
 
 const TEACH = join(import.meta.dirname, '..', '..', 'guests', 'teach');
 const STEPS = 2_000_000;
@@ -89,6 +90,16 @@ describe('[VMM.EQ] the teaching kernel under the monitor behaves as the native k
     // Timer interrupts and int 0x80 enter the guest through direct gates: no exit.
     expect(Object.keys(exits).filter((k) => k.startsWith('interrupt') || k.startsWith('INT'))).toEqual([]);
   });
+
+  it('the checkpoints see what the transcript cannot: with the mutant "virtual IF lost on STI" the console is the same, the processes\' IF is not', () => {
+    const mutant = MUTANTS.find((m) => m.name === 'virtual IF lost on STI')!;
+    const broken = observeUnderMonitor(build({ MESO: '' }), STEPS, mutant.rules);
+    expect(broken.console).toBe(native.console);
+    for (const [cr3, list] of native.checkpoints) {
+      expect(list.every((c) => (c.eflags & 0x200) !== 0)).toBe(true); // natively every system call is made with interrupts on
+      expect(broken.checkpoints.get(cr3)!.some((c) => (c.eflags & 0x200) === 0)).toBe(true);
+    }
+  }, 120_000);
 
   it('the meso patch is small (lines under %ifdef MESO, by properties/patch-size.ts)', () => {
     const source = ['teach.asm', 'boot.inc', 'config.inc', 'console.inc', 'descriptors.inc', 'interrupts.inc', 'paging.inc', 'scheduler.inc', 'syscalls.inc', 'user.inc']
