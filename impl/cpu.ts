@@ -73,6 +73,12 @@ export class Cpu {
    * entry) so that a fault can take it back. */
   logWalks = false;
   readonly undoLog: number[] = [];
+  /** The translation of the page instructions were last fetched from:
+   * linear page number (or -1) and physical frame address. It mirrors one
+   * TLB entry, so everything that changes TLB entries, CS or the CPL resets
+   * it (paging.ts, segmentation.ts, step.ts). */
+  fetchPage = -1;
+  fetchFrame = 0;
   /** Linear pages with a filled TLB entry, so a flush touches only those. */
   tlbFilled: number[] = [];
 

@@ -17,6 +17,7 @@ export const CR4_PSE = 0x10;
 const PRESENT = 1, WRITABLE = 2, USER = 4, ACCESSED = 0x20, DIRTY = 0x40, LARGE = 0x80;
 
 export function flushTlb(cpu: Cpu): void {
+  cpu.fetchPage = -1;
   if (cpu.tlbFilled.length > 0x40000) cpu.tlb.fill(0);
   else for (const page of cpu.tlbFilled) cpu.tlb[page] = 0;
   cpu.tlbFilled = [];
@@ -25,6 +26,7 @@ export function flushTlb(cpu: Cpu): void {
 /** INVLPG: drop the page's entry, and for a 4 MiB page every entry of its
  * 4 MiB region (the TLB holds a large page as 1024 small entries). */
 export function invalidatePage(cpu: Cpu, linear: number): void {
+  cpu.fetchPage = -1;
   const page = linear >>> 12;
   cpu.tlb[page] = 0;
   const first = page & ~0x3ff;
@@ -47,6 +49,7 @@ export function translate(cpu: Cpu, linear: number, write: boolean, user: boolea
     } else {
       if (cpu.logWalks) cpu.undoLog.push(1, page, entry);
       cpu.tlb[page] = 0;
+      cpu.fetchPage = -1;
       pageFault(cpu, linear, true, write, user);
     }
   }
@@ -99,5 +102,6 @@ function walk(cpu: Cpu, linear: number, write: boolean, user: boolean): number {
   if (cpu.tlb[page] === 0) cpu.tlbFilled.push(page);
   log?.push(1, page, cpu.tlb[page]);
   cpu.tlb[page] = entry;
+  if (page === cpu.fetchPage) cpu.fetchPage = -1;
   return ((frame | (linear & 0xfff)) >>> 0);
 }

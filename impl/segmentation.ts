@@ -74,7 +74,7 @@ export function setSegmentCache(cpu: Cpu, segment: number, selector: number, bas
   cpu.segAccess[segment] = access;
   cpu.segLow[segment] = low;
   cpu.segHigh[segment] = high;
-  if (segment === CS) cpu.cpl = selector & 3;
+  if (segment === CS) { cpu.cpl = selector & 3; cpu.fetchPage = -1; }
 }
 
 export function loadFromDescriptor(cpu: Cpu, segment: number, selector: number, d: Descriptor): void {

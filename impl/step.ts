@@ -26,7 +26,14 @@ function fetchByte(cpu: Cpu, offset: number): number {
 function fetch(cpu: Cpu): Decoded {
   const eip = cpu.eip;
   if (eip > cpu.segLimit[CS]) gp(0);
-  const physical = translate(cpu, (cpu.segBase[CS] + eip) >>> 0, false, cpu.cpl === 3);
+  const linear = (cpu.segBase[CS] + eip) >>> 0;
+  let physical: number;
+  if (linear >>> 12 === cpu.fetchPage) physical = (cpu.fetchFrame | (linear & 0xfff)) >>> 0;
+  else {
+    physical = translate(cpu, linear, false, cpu.cpl === 3);
+    cpu.fetchPage = linear >>> 12;
+    cpu.fetchFrame = physical & ~0xfff;
+  }
   const frame = physical >>> 12, offset = physical & 0xfff;
   const page = cpu.codeCache[frame];
   let d = page === undefined ? undefined : page[offset];
@@ -110,7 +117,7 @@ function undoWalks(cpu: Cpu): void {
   const log = cpu.undoLog;
   for (let i = log.length - 3; i >= 0; i -= 3) {
     if (log[i] === 0) cpu.memory.write32(log[i + 1], log[i + 2]);
-    else cpu.tlb[log[i + 1]] = log[i + 2];
+    else { cpu.tlb[log[i + 1]] = log[i + 2]; cpu.fetchPage = -1; }
   }
   log.length = 0;
 }

@@ -79,9 +79,11 @@ export function storeTableRegister(cpu: Cpu, d: Decoded): void {
   writeMemory(cpu, d.segment, (at + 2) >>> 0, 4, base);
 }
 
-/** SLDT (variant 0), STR (1), SMSW (4): to memory 16 bits, to a register zero-extended. */
+/** SLDT (variant 0), STR (1), SMSW (4): to memory 16 bits, to a register
+ * zero-extended; SMSW to a 32-bit register stores all of CR0 (the manual
+ * leaves the high half undefined; the model chooses CR0). */
 export function storeSystemWord(cpu: Cpu, d: Decoded): void {
-  const value = d.variant === 0 ? cpu.ldtr.selector : d.variant === 1 ? cpu.tr.selector : cpu.cr0 & 0xffff;
+  const value = d.variant === 0 ? cpu.ldtr.selector : d.variant === 1 ? cpu.tr.selector : cpu.cr0;
   writeRM(cpu, d, d.mod === 3 ? d.operandSize : 2, value);
 }
 
