@@ -10,7 +10,7 @@ import { handleShadowFault } from '../shadow';
 import { reflectEvent, type EventSource } from '../reflect';
 import { countExit, type World } from '../state';
 import { HYPERCALL_NAMES, HYPERCALL_VECTOR, Shared } from './interface';
-import { hypercall } from './hypercalls';
+import { hypercall, installParaGates } from './hypercalls';
 import { forceInterruptsOn, virtualIf, writeShared } from './shared';
 
 const stop = (world: World, reason: string): World => ({ ...world, vmm: { ...world.vmm, stopped: reason } });
@@ -103,7 +103,11 @@ function handle(world: World, event: StepEvent): World {
     const tlb = tlbInvalidate(w.machine.tlb, w.machine.cr2);
     return { machine: writeFrame({ ...w.machine, memory: d.memory, tlb }, config, frame), vmm: { ...w.vmm, shadow: d.shadow } };
   }
-  return handleExit(world, event);
+  // [PARA.TRAP.1] The mesovirtual interface stays available: a trapped LIDT
+  // or LGDT rebuilds the real IDT, after which the para gates are restored.
+  const after = handleExit(world, event);
+  const reloaded = ['emulate lidt', 'emulate lgdt'].some((k) => (after.vmm.exits[k] ?? 0) !== (world.vmm.exits[k] ?? 0));
+  return reloaded && after.vmm.stopped === null ? installParaGates(after) : after;
 }
 
 /** [PARA.EXIT.1] The monitor's exit handler for a para guest. */
