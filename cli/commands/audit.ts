@@ -36,7 +36,7 @@ export function register(program: Command): void {
     .action((image: string, opts: { steps: string; vmmBase?: string; machine: string; mutant?: string }) => {
       const steps = Number(opts.steps);
       if (!Number.isInteger(steps) || steps <= 0) throw new Error(`--steps must be a positive integer, got '${opts.steps}'`);
-      if (opts.machine !== 'model') throw new Error(`--machine ${opts.machine}: the monitor runs on the model only (impl: see spec/vmm.md, "impl")`);
+      if (opts.machine !== 'model') throw new Error(`--machine ${opts.machine}: the audit runs on the model only: its ISO check compares the model's persistent memory pages (run --vmm --machine impl runs the monitor on impl)`);
       const mutant = opts.mutant === undefined ? null : MUTANTS.find((m) => m.name === opts.mutant);
       if (mutant === undefined) throw new Error(`--mutant: no mutant named '${opts.mutant}'; known: ${MUTANTS.map((m) => `'${m.name}'`).join(', ')}`);
       const boot = bootImage(image, monitorConfig(opts.vmmBase), mutant?.rules);

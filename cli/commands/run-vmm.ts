@@ -8,6 +8,7 @@ import { DEFAULT_CONFIG, validateConfig, type VmmConfig } from '../../model/vmm/
 import type { World } from '../../model/vmm/state';
 import { defaultRules, type VmmRules } from '../../model/vmm/rules';
 import { consoleBytes } from '../../model/cpu/devices';
+import { runOnImpl } from '../../properties/vmm/impl-host';
 
 /** Process exit statuses for monitored runs that do not end through the exit port. */
 export const VMM_STATUS = { halted: 3, shutdown: 4, modelError: 5, limit: 6, stopped: 7 } as const;
@@ -53,9 +54,11 @@ export function exitTable(world: World): string[] {
   return rows.map(([k, n]) => `  ${k.padEnd(width)}  ${n}`);
 }
 
-export function runUnderMonitor(image: string, opts: { maxInstructions: number; vmmBase?: string }): void {
+export function runUnderMonitor(image: string, opts: { maxInstructions: number; vmmBase?: string; machine?: string }): void {
   const config = monitorConfig(opts.vmmBase);
   const world = bootImage(image, config);
+  if (opts.machine === 'impl') return runUnderMonitorOnImpl(image, opts.maxInstructions, config);
+  if (opts.machine !== undefined && opts.machine !== 'model') throw new Error(`--machine must be 'model' or 'impl', got '${opts.machine}'`);
   let printed = 0;
   const flush = (w: World): void => {
     const out = consoleBytes(w.machine.devices.console);
@@ -71,6 +74,16 @@ export function runUnderMonitor(image: string, opts: { maxInstructions: number; 
   flush(r.world);
   const status = endStatus(r.end, r.world);
   if (!r.end.startsWith('exit ')) process.stderr.write(`mesovirt: the guest's run ended: ${r.end} (after ${r.steps} steps)\n`);
-  process.stderr.write(`mesovirt: ${r.steps} steps under the monitor (VMM base 0x${config.vmmBase.toString(16)}); exits by reason:\n${exitTable(r.world).join('\n')}\n`);
+  process.stderr.write(`mesovirt: ${r.steps} steps under the monitor on the model (VMM base 0x${config.vmmBase.toString(16)}); exits by reason:\n${exitTable(r.world).join('\n')}\n`);
   process.exitCode = status;
+}
+
+/** The same run with impl as the processor (properties/vmm/impl-host.ts); the console is printed at the end. */
+function runUnderMonitorOnImpl(image: string, maxSteps: number, config: VmmConfig): void {
+  const r = runOnImpl(new Uint8Array(readFileSync(image)), maxSteps, defaultRules, config);
+  process.stdout.write(r.console);
+  const world = { vmm: r.vmm } as World;
+  if (!r.end.startsWith('exit ')) process.stderr.write(`mesovirt: the guest's run ended: ${r.end} (after ${r.steps} steps)\n`);
+  process.stderr.write(`mesovirt: ${r.steps} steps under the monitor on impl (VMM base 0x${config.vmmBase.toString(16)}); exits by reason:\n${exitTable(world).join('\n')}\n`);
+  process.exitCode = r.end.startsWith('exit ') ? Number(r.end.slice(5)) & 0xff : endStatus(r.end, world);
 }

@@ -55,10 +55,10 @@ export function register(program: Command): void {
     .option('--max-instructions <n>', 'stop after this many steps', '100000000')
     .option('--trace <file>', 'write one JSON line per step')
     .option('--memory <MiB>', 'RAM size in MiB', '64')
-    .option('--vmm', 'run the image as a guest of the monitor (ring 1), on the model').option('--vmm-base <addr>', 'the VMM base (default 0xFC000000)')
+    .option('--vmm', 'run the image as a guest of the monitor (ring 1)').option('--vmm-base <addr>', 'the VMM base (default 0xFC000000)')
     .action(async (image: string, opts: { machine: string; maxInstructions: string; trace?: string; memory: string; vmm?: boolean; vmmBase?: string }) => {
       const limit = parseCount(opts.maxInstructions, '--max-instructions');
-      if (opts.vmm === true) return (await import('./run-vmm')).runUnderMonitor(image, { maxInstructions: limit, vmmBase: opts.vmmBase });
+      if (opts.vmm === true) return (await import('./run-vmm')).runUnderMonitor(image, { maxInstructions: limit, vmmBase: opts.vmmBase, machine: opts.machine });
       const memorySize = parseCount(opts.memory, '--memory') * 1024 * 1024;
       let bytes: Uint8Array;
       try {

@@ -25,6 +25,14 @@ describe('[VMM.EQ] [VMM.ISO] [VMM.SEG] [VMM.RING] [VMM.RES] the run --vmm and au
     expect(r.stderr).toMatch(/emulate out\s+\d+/);
   });
 
+  it('run --vmm --machine impl runs the same monitor with impl as the processor, to the same transcript', () => {
+    const model = mesovirt('run', meso, '--vmm', '--machine', 'model');
+    const impl = mesovirt('run', meso, '--vmm', '--machine', 'impl');
+    expect(impl.status).toBe(1);
+    expect(impl.stdout).toBe(model.stdout);
+    expect(impl.stderr).toContain('on impl');
+  });
+
   it('run --vmm-base moves the monitor; a base that is not a multiple of 4 MiB is a user error', () => {
     const moved = mesovirt('run', meso, '--vmm', '--vmm-base', '0x80000000');
     expect(moved.status).toBe(1);
