@@ -7,6 +7,7 @@ import { CpuFault, DF, GP, NP, PF, Unsupported, fault, isContributory } from './
 import { IF, NT, RF, TF, VM, readEflags, writeEflags } from './flags';
 import { readSystem } from './access';
 import { ATTR_P, attributesOf, baseOf, dplOf, isCode, isConforming, limitOf, loadFromDescriptor, readDescriptor, setAccessed } from './segmentation';
+import { undoWalks } from './paging';
 import { checkRingStackSegment, pushFrame, ringStack, stackRange } from './stack-switch';
 
 /** Where the event comes from: it decides the EXT bit and the gate DPL check. */
@@ -81,10 +82,15 @@ export function deliverException(cpu: Cpu, vector: number, errorCode: number | n
   // CR2 takes the faulting address when a #PF is delivered.
   if (vector === PF) cpu.cr2 = address >>> 0;
   for (let attempt = 0; attempt < 8; attempt++) {
+    if (cpu.undoLog.length !== 0) cpu.undoLog.length = 0;
+    cpu.logWalks = true;
     try {
       deliver(cpu, vector, errorCode, source, returnEip);
+      cpu.logWalks = false;
       return { kind: 'delivered', vector, errorCode };
     } catch (e) {
+      cpu.logWalks = false;
+      undoWalks(cpu);
       if (!(e instanceof CpuFault)) throw e;
       if (vector === DF) return { kind: 'shutdown', reason: `triple fault: #${e.vector} while delivering #DF` };
       const second = e.vector;

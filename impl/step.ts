@@ -12,7 +12,7 @@ import type { Decoded } from './decoded';
 import { decode } from './decode';
 import { CpuFault, UD, Unsupported, gp } from './faults';
 import { IF } from './flags';
-import { translate } from './paging';
+import { translate, undoWalks } from './paging';
 import { Source, deliverException } from './delivery';
 
 const RETIRED: StepEvent = Object.freeze({ kind: 'retired' });
@@ -105,21 +105,6 @@ export function step(cpu: Cpu): StepEvent {
   if (cpu.halted) return HALTED;
   if (cpu.softwareVector >= 0) return { kind: 'exception', vector: cpu.softwareVector, errorCode: null };
   return RETIRED;
-}
-
-/**
- * A faulting instruction leaves the state as it was after its fetch (the
- * model's EXC.FAULT.1), and a faulting fetch as before it: the accessed/dirty
- * bits and TLB entries that those page walks changed are taken back, newest
- * first.
- */
-function undoWalks(cpu: Cpu): void {
-  const log = cpu.undoLog;
-  for (let i = log.length - 3; i >= 0; i -= 3) {
-    if (log[i] === 0) cpu.memory.write32(log[i + 1], log[i + 2]);
-    else { cpu.tlb[log[i + 1]] = log[i + 2]; cpu.fetchPage = -1; }
-  }
-  log.length = 0;
 }
 
 function delivered(cpu: Cpu, outcome: ReturnType<typeof deliverException>, interruptVector: number): StepEvent {
