@@ -1,0 +1,55 @@
+// The teaching kernel's meso build under each memory mode of the monitor:
+// monitor exits by reason, page faults the monitor handled, wall time.
+// The monitor runs on the model only (impl has no monitor yet), so the wall
+// time is the model's.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { assemble } from '../model/isa/asm/assemble';
+import { bootInMode } from '../model/vmm/memory/boot';
+import { MEMORY_MODES, type MemoryModeName } from '../model/vmm/memory/types';
+import { runWorld } from '../model/vmm/run';
+
+export interface MemoryModeFigure {
+  readonly mode: MemoryModeName;
+  readonly end: string;
+  readonly steps: number;
+  readonly exits: Readonly<Record<string, number>>;
+  readonly pageFaults: number;
+  readonly wallMs: number;
+  /** The console transcript is the same in every mode (checked). */
+  readonly console: string;
+}
+
+const TEACH = join(import.meta.dirname, '..', 'guests', 'teach', 'teach.asm');
+
+export function teachMesoImage(defines: Record<string, string> = {}): Uint8Array {
+  const r = assemble(TEACH, (p) => (existsSync(p) ? readFileSync(p, 'utf8') : null), { format: 'bin', defines: { MESO: '', ...defines } });
+  if (r.kind !== 'ok') throw new Error(r.errors.map((e) => `${e.file}:${e.line}: ${e.message}`).join('\n'));
+  return r.bytes;
+}
+
+/** Run the teaching kernel (meso build) once per memory mode. */
+export function benchMemoryModes(maxSteps = 5_000_000, image: Uint8Array = teachMesoImage()): MemoryModeFigure[] {
+  return MEMORY_MODES.map((mode) => {
+    const b = bootInMode(image, mode);
+    if (b.kind !== 'ok') throw new Error(`${mode}: ${b.message}`);
+    const start = performance.now();
+    const r = runWorld(b.world, maxSteps);
+    const wallMs = performance.now() - start;
+    const exits = r.world.vmm.exits;
+    return { mode, end: r.end, steps: r.steps, exits, pageFaults: exits['page fault'] ?? 0, wallMs, console: r.console };
+  });
+}
+
+/** A plain-text table of the figures. */
+export function formatMemoryModes(figures: readonly MemoryModeFigure[]): string {
+  const total = (e: Readonly<Record<string, number>>) => Object.values(e).reduce((a, b) => a + b, 0);
+  const lines = ['memory modes (teaching kernel, meso build, model):', 'mode           end      steps     exits  page faults  wall ms  other exits'];
+  for (const f of figures) {
+    const other = Object.entries(f.exits).filter(([k]) => k !== 'page fault').map(([k, v]) => `${k}:${v}`).join(' ');
+    lines.push(`${f.mode.padEnd(14)} ${f.end.padEnd(8)} ${String(f.steps).padStart(7)} ${String(total(f.exits)).padStart(8)} ${String(f.pageFaults).padStart(12)} ${f.wallMs.toFixed(0).padStart(8)}  ${other}`);
+  }
+  const same = figures.every((f) => f.console === figures[0]?.console);
+  lines.push(same ? 'console transcripts: identical in every mode' : 'console transcripts: DIFFER between modes');
+  return lines.join('\n');
+}
