@@ -50,14 +50,18 @@ export function register(program: Command): void {
     .command('run')
     .description('boot a Multiboot image and run it; exits with the guest\'s exit-port status ((value << 1) | 1, as QEMU), '
       + `or ${RUN_STATUS.halted} halted for good, ${RUN_STATUS.shutdown} shutdown, ${RUN_STATUS.modelError} model error, ${RUN_STATUS.limit} instruction limit`)
-    .argument('<image>', 'Multiboot v1 kernel (ELF32 or flat with the a.out kludge)')
+    .argument('[image]', 'Multiboot v1 kernel (ELF32 or flat with the a.out kludge)')
     .option('--machine <kind>', 'model or impl (impl when available)', 'impl')
     .option('--max-instructions <n>', 'stop after this many steps', '100000000')
     .option('--trace <file>', 'write one JSON line per step')
-    .option('--memory <MiB>', 'RAM size in MiB', '64')
+    .option('--memory <MiB>', 'RAM size in MiB; with --vmm, the memory mode: shadow-single, shadow-multi or direct', '64')
+    .option('--guest <image>', 'with --vmm: one more guest (repeat for several; spec/memory.md)', (v: string, all: string[]) => [...all, v], [] as string[])
     .option('--vmm', 'run the image as a guest of the monitor (ring 1)').option('--vmm-base <addr>', 'the VMM base (default 0xFC000000)')
-    .action(async (image: string, opts: { machine: string; maxInstructions: string; trace?: string; memory: string; vmm?: boolean; vmmBase?: string }) => {
+    .action(async (image: string | undefined, opts: { machine: string; maxInstructions: string; trace?: string; memory: string; vmm?: boolean; vmmBase?: string; guest: string[] }) => {
       const limit = parseCount(opts.maxInstructions, '--max-instructions');
+      const several = await import('./run-guests');
+      if (opts.vmm === true && (opts.guest.length > 0 || several.isMemoryMode(opts.memory))) return several.runGuestsCommand(image, opts.guest, { memory: opts.memory, maxInstructions: limit });
+      if (image === undefined) throw new Error('missing the image to run');
       if (opts.vmm === true) return (await import('./run-vmm')).runUnderMonitor(image, { maxInstructions: limit, vmmBase: opts.vmmBase, machine: opts.machine });
       const memorySize = parseCount(opts.memory, '--memory') * 1024 * 1024;
       let bytes: Uint8Array;
