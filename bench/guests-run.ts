@@ -11,8 +11,8 @@ import { consoleBytes, type ConsoleLog } from '../model/cpu/devices';
 import { emptyTlb } from '../model/cpu/tlb';
 import { loadMultiboot } from '../model/boot/multiboot';
 import { stepWorld } from '../model/vmm/run';
-import { bootParaGuest } from '../model/vmm/para/boot';
-import { bootInMode } from '../model/vmm/memory/boot';
+import { bootParaGuest, PARA_MEMORY_MODES, type ParaMemoryMode } from '../model/vmm/para/boot';
+import { bootInMode, configFor } from '../model/vmm/memory/boot';
 import { MEMORY_MODES, type MemoryModeName } from '../model/vmm/memory/types';
 import type { World } from '../model/vmm/state';
 import { DEFAULT_CONFIG } from '../model/vmm/config';
@@ -23,10 +23,15 @@ export const TEACH = join(import.meta.dirname, '..', 'guests', 'teach');
 export const MICROBENCHMARKS = ['null', 'fault', 'ctxsw', 'proc', 'mmap', 'cpu'] as const;
 export type Microbenchmark = (typeof MICROBENCHMARKS)[number];
 
-export type Configuration = { readonly kind: 'native' } | { readonly kind: 'meso'; readonly memory: MemoryModeName } | { readonly kind: 'para' };
-export const configurationName = (c: Configuration): string => (c.kind === 'meso' ? `meso/${c.memory}` : c.kind);
+export type Configuration =
+  | { readonly kind: 'native' }
+  | { readonly kind: 'meso'; readonly memory: MemoryModeName }
+  | { readonly kind: 'para'; readonly memory: ParaMemoryMode };
+export const configurationName = (c: Configuration): string => (c.kind === 'native' ? 'native' : `${c.kind}/${c.memory}`);
 export const CONFIGURATIONS: readonly Configuration[] = [
-  { kind: 'native' }, ...MEMORY_MODES.map((memory) => ({ kind: 'meso', memory }) as const), { kind: 'para' },
+  { kind: 'native' },
+  ...MEMORY_MODES.map((memory) => ({ kind: 'meso', memory }) as const),
+  ...PARA_MEMORY_MODES.map((memory) => ({ kind: 'para', memory }) as const),
 ];
 
 export function buildTeach(defines: Record<string, string>): Uint8Array {
@@ -140,7 +145,7 @@ export function runMicrobenchmark(bench: Microbenchmark, c: Configuration): RunC
   let counts: Omit<RunCounts, 'wallMs' | 'report'>;
   if (c.kind === 'native') counts = runNative(image);
   else {
-    const b = c.kind === 'para' ? bootParaGuest(image) : bootInMode(image, c.memory);
+    const b = c.kind === 'para' ? bootParaGuest(image, configFor(c.memory), undefined, undefined, c.memory) : bootInMode(image, c.memory);
     if (b.kind !== 'ok') throw new Error(`${bench} ${configurationName(c)}: ${b.message}`);
     counts = runMonitored(b.world);
   }

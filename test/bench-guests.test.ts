@@ -48,7 +48,7 @@ describe('one microbenchmark in every configuration', () => {
   beforeAll(() => { results = runGuestBench(['null']); }, 120_000);
 
   it('every configuration ran it to the end with the expected report', () => {
-    expect(results.rows.map((r) => r.configuration)).toEqual(['native', 'meso/shadow-single', 'meso/shadow-multi', 'meso/direct', 'para']);
+    expect(results.rows.map((r) => r.configuration)).toEqual(['native', 'meso/shadow-single', 'meso/shadow-multi', 'meso/direct', 'para/shadow-single', 'para/direct']);
     for (const row of results.rows) {
       expect(row.correct, row.configuration).toBe(true);
       expect(row.counts.report, row.configuration).toEqual(expectedReport('null'));
@@ -60,14 +60,16 @@ describe('one microbenchmark in every configuration', () => {
     expect(row('native').counts.exits).toEqual({});
     expect(row('native').counts.directEvents).toBeGreaterThanOrEqual(200); // each getpid is one INT 0x80
     expect(row('meso/shadow-single').counts.exits['emulate sti']).toBeGreaterThanOrEqual(200);
-    expect(row('para').counts.exits['emulate sti'] ?? 0).toBe(0);
-    expect(row('para').counts.directEvents).toBeGreaterThanOrEqual(200);
-    expect(row('para').cost.cycles).toBeLessThan(row('meso/shadow-single').cost.cycles);
+    for (const p of ['para/shadow-single', 'para/direct']) {
+      expect(row(p).counts.exits['emulate sti'] ?? 0).toBe(0);
+      expect(row(p).counts.directEvents).toBeGreaterThanOrEqual(200);
+      expect(row(p).cost.cycles).toBeLessThan(row('meso/shadow-single').cost.cycles);
+    }
   });
 
   it('the table names every configuration, the patch sizes and the machine', () => {
     const text = formatGuestTable(results);
-    for (const c of ['native', 'meso/shadow-single', 'meso/shadow-multi', 'meso/direct', 'para']) expect(text).toContain(c);
+    for (const c of ['native', 'meso/shadow-single', 'meso/shadow-multi', 'meso/direct', 'para/shadow-single', 'para/direct']) expect(text).toContain(c);
     expect(text).toContain(`meso ${results.patch.meso.lines}`);
     expect(text).toContain('the model');
   });
@@ -124,8 +126,8 @@ describe('patch sizes and the cost model', () => {
     expect(COST.trap.cycles).toBe(75);
   });
 
-  it('runs a single configuration directly as well (para, cpu: only timer ticks and start-up exits)', () => {
-    const r = runMicrobenchmark('cpu', { kind: 'para' });
+  it('runs a single configuration directly as well (para on direct paging, cpu)', () => {
+    const r = runMicrobenchmark('cpu', { kind: 'para', memory: 'direct' });
     expect(r.report).toEqual(expectedReport('cpu'));
     expect(r.end).toBe('exit 1');
   }, 60_000);
@@ -133,10 +135,10 @@ describe('patch sizes and the cost model', () => {
 
 describe('[VMM.EQ] every microbenchmark prints the same under the monitor, meso and para, as natively', () => {
   for (const bench of MICROBENCHMARKS) {
-    it(`[PARA.EXIT.1] ${bench}: native, meso (shadow-single) and para transcripts are identical and carry the expected report`, () => {
+    it(`[PARA.EXIT.1] ${bench}: native, meso (shadow-single) and para (shadow-single, direct) transcripts are identical and carry the expected report`, () => {
       const native = runMicrobenchmark(bench, { kind: 'native' });
       expect(native.report).toEqual(expectedReport(bench));
-      for (const c of [{ kind: 'meso', memory: 'shadow-single' } as const, { kind: 'para' } as const]) {
+      for (const c of [{ kind: 'meso', memory: 'shadow-single' } as const, { kind: 'para', memory: 'shadow-single' } as const, { kind: 'para', memory: 'direct' } as const]) {
         const r = runMicrobenchmark(bench, c);
         expect(r.console, `${bench} ${c.kind}`).toBe(native.console);
         expect(r.end).toBe('exit 1');

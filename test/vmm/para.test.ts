@@ -16,6 +16,7 @@ import { readPhysical } from '../../model/cpu/memory';
 import { Frame, frameMachine } from '../../model/vmm/config';
 import type { World } from '../../model/vmm/state';
 import { applyRequest } from '../../model/vmm/para/mmu';
+import { configFor } from '../../model/vmm/memory/boot';
 import { emptyTlb } from '../../model/cpu/tlb';
 
 const STEPS = 2_000_000;
@@ -75,6 +76,21 @@ describe('[VMM.EQ] [PARA.EXIT.1] the para teaching kernel under the monitor prin
     expect((gate(0x20) >>> 8) & 0xff).toBe(0x8e); // the monitor's own DPL-0 gate
     expect((gate(HYPERCALL_VECTOR) >>> 8) & 0xff).toBe(0xae); // present, DPL 1, interrupt gate
   });
+});
+
+describe('[PARA.BOOT.2] the para teaching kernel on direct paging (the validated tables are the real ones)', () => {
+  it('[PARA.MMU.8] prints what the native one prints; the real CR3 is its own directory; the tables pass the invariants; few page faults', () => {
+    const native = observeNative(buildTeach({}), STEPS, false);
+    const b = bootParaGuest(buildTeach({ PARA: '' }), configFor('direct'), undefined, undefined, 'direct');
+    if (b.kind !== 'ok') throw new Error(b.message);
+    const r = runWorld(b.world, STEPS);
+    expect(r.end).toBe('exit 1');
+    expect(r.console).toBe(native.console);
+    expect(r.world.machine.cr3).toBe(r.world.vmm.vcpu.cr3 & 0xfffff000);
+    expect(tableViolation(r.world)).toBeNull();
+    const single = runPara(buildTeach({ PARA: '' }));
+    expect(r.world.vmm.exits['page fault']!).toBeLessThan(single.world.vmm.exits['page fault']! / 5);
+  }, 120_000);
 });
 
 describe('[PARA.MMU.1] mmu_update validation over random batches', () => {

@@ -90,6 +90,12 @@ function handle(world: World, event: StepEvent): World {
     const w = para.pending === event.vector ? setPending(world, null) : world;
     return reflect(count(w, `interrupt ${event.vector}`), frame, event.vector, null, 'external');
   }
+  if (event.vector === 14 && world.vmm.memory !== undefined && world.vmm.memory.kind !== 'shadow-single') {
+    // [PARA.PF.1] Under another memory mode its own page-fault rule applies;
+    // the guest's CR2 (set when a fault is reflected) is copied to the shared page.
+    const after = handleExit(world, event);
+    return writeShared(after, Shared.cr2, 4, after.vmm.vcpu.cr2);
+  }
   if (event.vector === 14) {
     // [PARA.PF.1] Page faults always enter the monitor; a fault the guest's
     // own tables refuse is reflected with its address in the shared page.

@@ -12,7 +12,8 @@ import { dwordAt, readGuest } from '../guest-paging';
 import { flushShadow } from '../shadow';
 import { loadGuestGdt, loadGuestIdt, monitorGate, realDescriptor, setRealRingStack } from '../tables';
 import type { TrapFrame } from '../frame';
-import type { World } from '../state';
+import type { VirtualCpu, World } from '../state';
+import { modePagingWrite } from '../memory/dispatch';
 import { Hypercall, HYPERCALL_VECTOR, type ParaState } from './interface';
 import { applyRequest, checkBaseptr } from './mmu';
 
@@ -26,8 +27,14 @@ const FAIL = 0xffffffff;
 
 const withPara = (world: World, para: ParaState): World => ({ ...world, vmm: { ...world.vmm, para } });
 
-/** Empty the shadow and the TLB (a CR3 write's effect). */
-function flushAll(world: World): World {
+/** [PARA.MMU.8] After the guest's tables or base pointer changed: under
+ * single-shadow the shadow and the TLB are emptied (a CR3 write's effect);
+ * under direct paging the tables under the virtual CR3 are validated again
+ * and become the real ones (vmm.md, the memory mode's rule for a CR3 write).
+ * A string stops the guest. */
+function pagingChanged(world: World, previous: VirtualCpu): World | string {
+  const byMode = modePagingWrite(world, previous);
+  if (byMode !== null) return byMode;
   const f = flushShadow(world.machine.memory, world.vmm.config);
   return { machine: { ...world.machine, memory: f.memory, tlb: emptyTlb }, vmm: { ...world.vmm, shadow: f.shadow } };
 }
@@ -99,7 +106,12 @@ export function hypercall(world: World, frame: TrapFrame): HypercallResult {
         flush ||= r.flush;
       }
       w = withPara(w, p);
-      if (flush) w = flushAll(w);
+      const direct = w.vmm.memory?.kind === 'direct' && (w.vmm.vcpu.cr0 & CR0_PG) !== 0;
+      if (flush || (direct && n > 0)) {
+        const changed = pagingChanged(w, w.vmm.vcpu);
+        if (typeof changed === 'string') return { kind: 'stop', reason: changed } as HypercallResult;
+        w = changed;
+      }
       // [PARA.MMU.1] The batch stops at the first refused request; EAX is the
       // number applied, so the guest sees how far it got (as Xen's count).
       return done(w, n === b ? n : FAIL);
@@ -110,7 +122,8 @@ export function hypercall(world: World, frame: TrapFrame): HypercallResult {
       // [PARA.MMU.7] The guest now runs paged on this directory (with CR0.WP:
       // the kernel cannot write through its read-only mappings of tables).
       const vcpu = { ...world.vmm.vcpu, cr3: a, cr0: (world.vmm.vcpu.cr0 | CR0_PG | CR0_WP) >>> 0 };
-      return done(flushAll({ ...world, vmm: { ...world.vmm, vcpu, para: c.para } }));
+      const changed = pagingChanged({ ...world, vmm: { ...world.vmm, vcpu, para: c.para } }, world.vmm.vcpu);
+      return typeof changed === 'string' ? ({ kind: 'stop', reason: changed } as HypercallResult) : done(changed);
     })
     // [PARA.SHARED.2] register_shared names a page-aligned guest-physical page of the partition.
     .with(Hypercall.registerShared, () => {
