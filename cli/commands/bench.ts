@@ -32,6 +32,9 @@ export function register(program: Command): void {
         progress: (task) => { done++; bar.update(Math.max(done, 0), { task }); },
       }).finally(() => bar.stop());
       process.stdout.write(`${formatResults(results)}\n`);
+      // Memory modes of the monitor on the teaching kernel (bench/memory-modes.ts).
+      const modes = await import('../../bench/memory-modes');
+      process.stdout.write(`\n${modes.formatMemoryModes(modes.benchMemoryModes())}\n`);
       const path = saveResults(results);
       process.stdout.write(`results: ${path} (and bench/results/latest.json)\n`);
       if (anyWrong(results)) {
