@@ -46,9 +46,10 @@ export interface ImplRun {
 const inMonitorOn = (impl: ImplMachine, config: VmmConfig): boolean =>
   (impl.cpu.segSelector[1]! & 3) === 0 && impl.cpu.eip >>> 0 >= config.vmmBase;
 
-/** Run `image` as a guest of the monitor with impl as the processor. */
-export function runOnImpl(image: Uint8Array, maxSteps: number, rules: VmmRules = defaultRules, config: VmmConfig = DEFAULT_CONFIG): ImplRun {
-  const boot = bootGuest(image, config, rules);
+/** Run `image` as a guest of the monitor with impl as the processor
+ * (`booted`: a world already booted, e.g. in a memory mode; its config must be `config`). */
+export function runOnImpl(image: Uint8Array, maxSteps: number, rules: VmmRules = defaultRules, config: VmmConfig = DEFAULT_CONFIG, booted?: World): ImplRun {
+  const boot = booted !== undefined ? { kind: 'ok' as const, world: booted } : bootGuest(image, config, rules);
   if (boot.kind !== 'ok') throw new Error(boot.message);
   const size = machineMemorySize(config);
   const impl = new ImplMachine(size);
