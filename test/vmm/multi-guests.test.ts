@@ -58,3 +58,37 @@ describe('[MEM.GUESTS.2] the teaching kernel and the RTOS side by side, in every
     }, 120_000);
   }
 });
+
+describe('[MEM.GUESTS.1] layout and [MEM.GUESTS.2] scheduling', () => {
+  it('four guests: slots of 20 MiB, partitions and monitor frames disjoint and each a valid configuration; guest 0 at machine 0', async () => {
+    const { guestLayout } = await import('../../model/vmm/guests/layout');
+    const { validateConfig, MONITOR_FRAMES, PAGE } = await import('../../model/vmm/config');
+    const ranges = [0, 1, 2, 3].flatMap((i) => {
+      const c = guestLayout(i);
+      expect(validateConfig(c)).toBeNull();
+      return [[c.partitionBase, c.partitionBase + c.partitionSize], [c.monitorBase, c.monitorBase + MONITOR_FRAMES * PAGE]] as const;
+    });
+    expect(guestLayout(0).partitionBase).toBe(0);
+    expect(guestLayout(1).partitionBase).toBe(0x1400000);
+    for (const [i, a] of ranges.entries()) for (const b of ranges.slice(i + 1)) expect(a[1] <= b[0] || b[1] <= a[0]).toBe(true);
+  });
+  it('two RTOS guests with a quantum of 100 steps take turns of at least 100 steps, never switched out inside the monitor', async () => {
+    const { inMonitor } = await import('../../model/vmm/exits');
+    const rtos = build('rtos/rtos.asm', { MESO: '' });
+    const b = bootGuests([{ name: 'one', image: rtos }, { name: 'two', image: rtos }], 'shadow-single', { quantum: 100 });
+    if (b.kind !== 'ok') throw new Error(b.message);
+    const turns: number[] = [];
+    let current = -1, length = 0;
+    const r = runGuests(b.world, 3000, (s, w) => {
+      if (s.guest !== current) { if (current >= 0) turns.push(length); current = s.guest; length = 0; }
+      length++;
+      if (w.running !== s.guest) expect(inMonitor(s.after)).toBe(false);
+    });
+    expect(turns.length).toBeGreaterThan(20);
+    for (const t of turns) expect(t).toBeGreaterThanOrEqual(100);
+    // [MEM.GUESTS.3] Both ran the same program in their own virtual time: one transcript is a prefix of the other.
+    const [x, y] = [...r.consoles].sort((a, c) => a.length - c.length);
+    expect(x!.length).toBeGreaterThan(0);
+    expect(y!.startsWith(x!)).toBe(true);
+  });
+});
