@@ -8,7 +8,9 @@ import { register as bench } from './bench';
 import { register as benchGuests } from './bench-guests';
 import { register as conformance } from './conformance';
 import { register as audit } from './audit';
+import { register as check } from './check';
+import { register as replay } from './replay';
 import type { Command } from 'commander';
 
 /** Each verb registers itself on the program; add new verbs to this list. */
-export const commands: Array<(program: Command) => void> = [demo, cases, gencases, run, asm, disasm, bench, benchGuests, conformance, audit];
+export const commands: Array<(program: Command) => void> = [demo, cases, gencases, run, asm, disasm, bench, benchGuests, conformance, audit, check, replay];

@@ -43,6 +43,7 @@ export const KNOWN_DISCREPANCIES: readonly KnownDiscrepancy[] = [
   },
 ];
 
+// [DIFF.KNOWN.1]
 export function knownDiscrepancy(d: Divergence): KnownDiscrepancy | null {
   return KNOWN_DISCREPANCIES.find((k) => k.matches(d)) ?? null;
 }

@@ -17,6 +17,7 @@ export interface Divergence {
 
 const hex = (n: number): string => `0x${(n >>> 0).toString(16)}`;
 
+// [DIFF.STATE.1]
 /** Field-by-field differences between two common states ('' when equal). */
 export function stateDifferences(model: CommonState, impl: CommonState, undefinedFlags: number): string[] {
   const out: string[] = [];
@@ -25,6 +26,7 @@ export function stateDifferences(model: CommonState, impl: CommonState, undefine
       for (const key of Object.keys(a)) walk(path ? `${path}.${key}` : key, (a as Record<string, unknown>)[key], (b as Record<string, unknown>)[key]);
       return;
     }
+    // [DIFF.MASK.1] Undefined EFLAGS bits are the only ones left out.
     if (path === 'eflags') {
       if (((a as number) & ~undefinedFlags) !== ((b as number) & ~undefinedFlags)) {
         out.push(`eflags (undefined ${hex(undefinedFlags)} masked): model ${hex(a as number)} impl ${hex(b as number)}`);
@@ -37,6 +39,7 @@ export function stateDifferences(model: CommonState, impl: CommonState, undefine
   return out;
 }
 
+// [DIFF.EVENT.1]
 function eventsEqual(a: StepEvent, b: StepEvent): boolean {
   if (a.kind !== b.kind) return false;
   if (a.kind === 'shutdown' || a.kind === 'model-error') return true; // reasons are free text
@@ -51,9 +54,10 @@ export function undefinedFlagsOf(model: Machine): number {
 
 /**
  * Step both machines up to `steps` times, stopping at the first divergence,
- * or when both report `exit`, `shutdown` or `model-error`.
+ * or when both report `exit`, `shutdown`, `model-error` or (unless
+ * `throughHalt`) `halted`.
  */
-export function lockstep(model: Machine, impl: Machine, steps: number): { steps: number; divergence: Divergence | null; last: StepEvent | null } {
+export function lockstep(model: Machine, impl: Machine, steps: number, options: { readonly throughHalt?: boolean } = {}): { steps: number; divergence: Divergence | null; last: StepEvent | null } {
   let last: StepEvent | null = null;
   const alignable = impl as Partial<{ setEflags(value: number): void }>;
   for (let i = 0; i < steps; i++) {
@@ -74,11 +78,13 @@ export function lockstep(model: Machine, impl: Machine, steps: number): { steps:
     const differences = stateDifferences(model.state(), impl.state(), undefinedFlagsOf(model));
     if (!eventsEqual(modelEvent, implEvent)) differences.unshift(`event: model ${JSON.stringify(modelEvent)} impl ${JSON.stringify(implEvent)}`);
     if (differences.length > 0) return { steps: i + 1, divergence: { step: i, eip, differences, modelEvent, implEvent }, last };
-    if (modelEvent.kind === 'exit' || modelEvent.kind === 'shutdown' || modelEvent.kind === 'halted') return { steps: i + 1, divergence: null, last };
+    // A guest that idles in HLT until its timer fires goes on when asked to.
+    if (modelEvent.kind === 'exit' || modelEvent.kind === 'shutdown' || (modelEvent.kind === 'halted' && options.throughHalt !== true)) return { steps: i + 1, divergence: null, last };
   }
   return { steps, divergence: null, last };
 }
 
+// [DIFF.MEMORY.1]
 /** Differences in physical memory over [start, end), reported per 4 KiB page. */
 export function memoryDifferences(model: Machine, impl: Machine, start: number, end: number): string[] {
   const out: string[] = [];

@@ -1,79 +1,59 @@
-// The differential property: for a random case, model and impl run in lock
-// step and must agree after every step (state and event) and on memory at
-// the end. A disagreement is reported with the program as a disassembled
-// listing and the two differing states.
-import type { DiffCase } from './states';
-import { DIFF_MEMORY, caseState } from './states';
-import { LAYOUT } from '../builders';
-import { encodeResult } from '../../model/isa/encoder';
-import { disassemble } from '../../model/isa/disassembler';
-import { PAGE_SIZE, pageAt } from '../../model/cpu/memory';
-import { toCommon, type MachineState } from '../../model/cpu/state';
-import { createModelMachine } from '../machines/model';
-import { createImplMachine } from '../machines/impl';
-import { lockstep } from './lockstep';
-import { knownDiscrepancy } from './known';
+// The differential property: for a random case, two machines (model and
+// impl by default) run in lock step and must agree after every step (state
+// and event) and on memory at the end. A disagreement that is not a listed
+// known discrepancy is shrunk by fast-check, written to a replay file, and
+// reported with seed, path, listing and the two differing states.
+import fc from 'fast-check';
+import { propertyParams } from '../seed';
+import { arbDiffCase, type DiffCase } from './states';
+import { runScenario, scenarioOfCase, type DiffFailure, type MachinePair, STEPS_PER_CASE } from './scenario';
+import { describeReplay, writeReplay } from '../replay/report';
 
-export const STEPS_PER_CASE = 24;
-
-export function listing(c: DiffCase): string {
-  let address = LAYOUT.code;
-  return c.program.map((i) => {
-    const r = encodeResult(i);
-    const bytes = r.kind === 'ok' ? r.bytes : new Uint8Array(0);
-    const line = `  ${address.toString(16).padStart(8, '0')}  ${[...bytes].map((b) => b.toString(16).padStart(2, '0')).join(' ').padEnd(30)} ${disassemble(i, address)}`;
-    address += bytes.length;
-    return line;
-  }).join('\n');
-}
+export { STEPS_PER_CASE } from './scenario';
 
 export interface DiffOutcome {
   readonly steps: number;
-  readonly failure: string | null;
+  readonly failure: DiffFailure | null;
   /** Id of a known discrepancy the run stopped on (not a failure). */
-  readonly known?: string;
+  readonly known: string | null;
 }
 
-/** Run one case on both machines; `failure` explains a disagreement. */
-export function runDiffCase(c: DiffCase, steps = STEPS_PER_CASE): DiffOutcome {
-  const s = caseState(c);
-  const model = createModelMachine(DIFF_MEMORY);
-  model.setModelState(s);
-  const impl = createImplMachine(DIFF_MEMORY);
-  for (let address = 0; address < DIFF_MEMORY; address += PAGE_SIZE) {
-    const page = pageAt(s.memory, address);
-    if (page !== undefined) impl.writePhysical(address, page);
-  }
-  impl.setState(toCommon(s));
-  const r = lockstep(model, impl, steps);
-  const head = `cpl ${c.cpl}, paging ${c.paging ? 'on' : 'off'}, eflags 0x${c.eflags.toString(16)}\n${listing(c)}`;
-  if (r.divergence) {
-    const d = r.divergence;
-    const known = knownDiscrepancy(d);
-    if (known !== null) return { steps: r.steps, failure: null, known: known.id };
-    return {
-      steps: r.steps,
-      failure: `${head}\nstep ${d.step} at eip 0x${d.eip.toString(16)} differs:\n  ${d.differences.join('\n  ')}`,
-    };
-  }
-  const memory = memoryDifferences(model.modelState(), impl.readPhysical(0, DIFF_MEMORY));
-  if (memory.length > 0) return { steps: r.steps, failure: `${head}\nmemory differs after ${r.steps} steps:\n  ${memory.slice(0, 8).join('\n  ')}` };
-  return { steps: r.steps, failure: null };
+/** Run one case on both machines. */
+export function runDiffCase(c: DiffCase, steps = STEPS_PER_CASE, pair: MachinePair = ['model', 'impl']): DiffOutcome {
+  return runScenario(scenarioOfCase(c, steps), pair);
 }
 
-/** Memory differences after a run: the first differing byte of each page,
- * read straight from the model's page trie and impl's RAM. */
-function memoryDifferences(final: MachineState, implBytes: Uint8Array): string[] {
-  const out: string[] = [];
-  for (let address = 0; address < DIFF_MEMORY; address += PAGE_SIZE) {
-    const page = pageAt(final.memory, address);
-    for (let i = 0; i < PAGE_SIZE; i++) {
-      const expected = page === undefined ? 0 : page[i]!;
-      if (implBytes[address + i] !== expected) {
-        out.push(`memory 0x${(address + i).toString(16)}: model 0x${expected.toString(16)} impl 0x${implBytes[address + i]!.toString(16)}`);
-        break;
-      }
-    }
+export interface PropertyResult {
+  readonly cases: number;
+  readonly steps: number;
+  readonly known: Readonly<Record<string, number>>;
+  /** The report of the shrunk counterexample (replay file written), or null. */
+  readonly failure: string | null;
+  readonly replayPath: string | null;
+}
+
+/** Run the DIFF property over `numRuns` cases at the fixed seed. */
+export function runDiffProperty(numRuns: number, options: { replayDir?: string; pair?: MachinePair } = {}): PropertyResult {
+  const pair = options.pair ?? ['model', 'impl'];
+  let steps = 0, cases = 0;
+  const known: Record<string, number> = {};
+  const details = fc.check(fc.property(arbDiffCase, (c) => {
+    const r = runDiffCase(c, STEPS_PER_CASE, pair);
+    steps += r.steps;
+    cases++;
+    if (r.known !== null) known[r.known] = (known[r.known] ?? 0) + 1;
+    return r.failure === null;
+  }), propertyParams(numRuns, { verbose: 0 }));
+  if (!details.failed || details.counterexample === null) return { cases, steps, known, failure: null, replayPath: null };
+  const c = details.counterexample[0];
+  const scenario = scenarioOfCase(c);
+  const outcome = runScenario(scenario, pair);
+  if (outcome.failure === null) {
+    // The predicate threw rather than returned false: report the error itself.
+    const error = details.errorInstance instanceof Error ? details.errorInstance.message : String(details.errorInstance);
+    return { cases, steps, known, failure: `the property failed with an error (seed ${details.seed}, path "${details.counterexamplePath}"): ${error}`, replayPath: null };
   }
-  return out;
+  const replay = { seed: details.seed, path: details.counterexamplePath, origin: 'property', machines: pair, scenario, failure: outcome.failure };
+  const replayPath = writeReplay(replay, options.replayDir);
+  return { cases, steps, known, failure: describeReplay(replay, replayPath), replayPath };
 }

@@ -1,0 +1,97 @@
+// `mesovirt check`: a long differential campaign (random DIFF cases until a
+// step budget is compared), one shard of it with --shard I/N, results as
+// JSON with --json, and `check --merge a.json b.json …` to add shards up.
+import type { Command } from 'commander';
+import cliProgress from 'cli-progress';
+import { readFileSync } from 'node:fs';
+import { DEFAULT_SEED } from '../../properties/seed';
+import { mergeResults, runCampaign, type CampaignResult, type Shard } from '../../properties/diff/campaign';
+import type { MachinePair } from '../../properties/diff/scenario';
+import { parseCampaignResult } from '../../properties/replay/format';
+import { DEFAULT_REPLAY_DIR, writeFileAtomic } from '../../properties/replay/report';
+
+function parseInteger(text: string, option: string, min: number): number {
+  const cleaned = text.replace(/_/g, '');
+  const n = /^0x[0-9a-f]+$/i.test(cleaned) ? parseInt(cleaned, 16) : /^-?\d+$/.test(cleaned) ? Number(cleaned) : NaN;
+  if (!Number.isSafeInteger(n) || n < min) throw new Error(`${option} must be an integer ≥ ${min}, got '${text}'`);
+  return n;
+}
+
+export function parseShard(text: string): Shard {
+  const m = /^(\d+)\/(\d+)$/.exec(text);
+  if (m === null) throw new Error(`--shard must be I/N (e.g. 0/4), got '${text}'`);
+  const index = Number(m[1]), count = Number(m[2]);
+  if (count < 1 || index >= count) throw new Error(`--shard ${text}: need 0 ≤ I < N`);
+  return { index, count };
+}
+
+export function parsePair(text: string): MachinePair {
+  const m = /^(model|impl):(model|impl)$/.exec(text);
+  if (m === null) throw new Error(`--machine-pair must be A:B with A and B each model or impl, got '${text}'`);
+  return [m[1] as 'model' | 'impl', m[2] as 'model' | 'impl'];
+}
+
+export function describeResult(r: CampaignResult): string {
+  const shardText = r.shards.length === r.shardCount ? (r.shardCount === 1 ? 'whole campaign' : `all ${r.shardCount} shards`) : `shard${r.shards.length > 1 ? 's' : ''} ${r.shards.join(',')} of ${r.shardCount}`;
+  return [
+    `check: ${r.machines.join(' vs ')}, seed ${r.seed}, ${shardText}`,
+    `  ${r.steps} compared steps in ${r.cases} cases (budget ${r.stepBudget})`,
+    `  known discrepancies: ${Object.keys(r.known).length === 0 ? 'none' : Object.entries(r.known).map(([id, n]) => `${id} ×${n}`).join(', ')}`,
+    `  failures: ${r.failures.length === 0 ? 'none' : ''}`,
+    ...r.failures.map((f) => `    case ${f.case}: ${f.summary}\n      replay: ${f.replay}`),
+  ].join('\n');
+}
+
+function writeJson(path: string, r: CampaignResult): void {
+  writeFileAtomic(path, `${JSON.stringify(r, null, 1)}\n`);
+}
+
+export function register(program: Command): void {
+  program
+    .command('check')
+    .description('differential campaign: random DIFF cases on two machines in lock step until N steps are compared')
+    .option('--steps <n>', 'compared steps to reach (this shard\'s share is N / shards)', '1000000')
+    .option('--seed <s>', 'campaign seed', String(DEFAULT_SEED))
+    .option('--shard <I/N>', 'run only cases k with k mod N = I', '0/1')
+    .option('--json <out>', 'write the result (steps, cases, seed, failures, known hits) as JSON')
+    .option('--machine-pair <a:b>', 'the reference machine and the one checked against it', 'model:impl')
+    .option('--replay-dir <dir>', 'where replay files of failures go', DEFAULT_REPLAY_DIR)
+    .option('--max-failures <n>', 'stop after this many failures', '5')
+    .option('--merge <files...>', 'add up the --json results of several shards (no campaign is run)')
+    .option('--no-progress', 'no progress bar')
+    .action((opts: { steps: string; seed: string; shard: string; json?: string; machinePair: string; replayDir: string; maxFailures: string; merge?: string[]; progress: boolean }) => {
+      if (opts.merge !== undefined) {
+        const merged = mergeResults(opts.merge.map((f) => {
+          let text: string;
+          try { text = readFileSync(f, 'utf8'); } catch { throw new Error(`${f}: cannot read the result file`); }
+          return parseCampaignResult(text, f);
+        }));
+        if (opts.json !== undefined) writeJson(opts.json, merged);
+        process.stdout.write(`${describeResult(merged)}\n`);
+        if (merged.shards.length !== merged.shardCount) process.stdout.write(`  note: shards ${[...Array(merged.shardCount).keys()].filter((s) => !merged.shards.includes(s)).join(',')} missing\n`);
+        process.exitCode = merged.failures.length > 0 ? 1 : 0;
+        return;
+      }
+      const steps = parseInteger(opts.steps, '--steps', 1);
+      const seed = parseInteger(opts.seed, '--seed', -0x80000000) | 0;
+      const shard = parseShard(opts.shard);
+      const machines = parsePair(opts.machinePair);
+      const share = Math.ceil(steps / shard.count);
+      const bar = opts.progress
+        ? new cliProgress.SingleBar({ format: 'check [{bar}] {percentage}% | {value}/{total} steps | {cases} cases | {failures} failures | {rate} steps/s | ETA {eta_formatted}', stream: process.stderr }, cliProgress.Presets.shades_classic)
+        : null;
+      const start = performance.now();
+      let done = 0;
+      bar?.start(share, 0, { cases: 0, failures: 0, rate: 0 });
+      const result = runCampaign({
+        steps, seed, shard, machines, replayDir: opts.replayDir, maxFailures: parseInteger(opts.maxFailures, '--max-failures', 1),
+        onProgress: (s, cases, failures) => { done = Math.min(s, share); bar?.update(Math.min(s, share), { cases, failures, rate: Math.round(s / ((performance.now() - start) / 1000)) }); },
+        onFailure: (report) => { bar?.stop(); process.stdout.write(`${report}\n`); bar?.start(share, done, {}); },
+      });
+      bar?.stop();
+      const seconds = (performance.now() - start) / 1000;
+      if (opts.json !== undefined) writeJson(opts.json, result);
+      process.stdout.write(`${describeResult(result)}\n  ${seconds.toFixed(1)} s, ${Math.round(result.steps / seconds)} steps/s\n`);
+      process.exitCode = result.failures.length > 0 ? 1 : 0;
+    });
+}

@@ -1,0 +1,127 @@
+// A differential campaign: random DIFF cases drawn one by one until a step
+// budget is compared, optionally one shard of a larger campaign, with a
+// result that merges across shards. Each failure is shrunk (instructions
+// dropped while it still fails) and written to a replay file.
+import fc from 'fast-check';
+import { arbDiffCase, type DiffCase } from './states';
+import { runScenario, scenarioOfCase, type MachinePair, STEPS_PER_CASE } from './scenario';
+import { describeReplay, writeReplay } from '../replay/report';
+
+export interface Shard { readonly index: number; readonly count: number }
+
+export interface CampaignFailure {
+  readonly case: number;
+  readonly replay: string;
+  readonly summary: string;
+}
+
+export interface CampaignResult {
+  readonly format: 'mesovirt-check/1';
+  readonly seed: number;
+  readonly machines: MachinePair;
+  readonly shardCount: number;
+  /** The shard indices this result covers (all of 0..count-1 after a full merge). */
+  readonly shards: readonly number[];
+  readonly stepBudget: number;
+  readonly steps: number;
+  readonly cases: number;
+  readonly known: Readonly<Record<string, number>>;
+  readonly failures: readonly CampaignFailure[];
+}
+
+/** [DIFF.SHARD.1] Case k is drawn from a generator seeded by the campaign seed and k alone. */
+export function campaignCase(seed: number, k: number): DiffCase {
+  const caseSeed = (Math.imul(seed ^ 0x5bd1e995, 0x9e3779b1) + Math.imul(k + 1, 0x85ebca6b)) | 0;
+  return fc.sample(arbDiffCase, { seed: caseSeed, numRuns: 1 })[0]!;
+}
+
+/** [DIFF.SHARD.1] Shard I of N owns cases I, I + N, …; its share of the budget is the budget / N rounded up. */
+export function shardShare(stepBudget: number, shard: Shard): number {
+  return Math.ceil(stepBudget / shard.count);
+}
+
+const fails = (c: DiffCase, pair: MachinePair): boolean => runScenario(scenarioOfCase(c), pair).failure !== null;
+
+/** Drop instructions while the case still fails: the smallest stream that shows it. */
+export function shrinkCase(c: DiffCase, pair: MachinePair): DiffCase {
+  let current = c;
+  for (let changed = true; changed;) {
+    changed = false;
+    for (let i = 0; i < current.program.length && current.program.length > 1; i++) {
+      const smaller = { ...current, program: current.program.filter((_, j) => j !== i) };
+      if (fails(smaller, pair)) { current = smaller; changed = true; break; }
+    }
+  }
+  return current;
+}
+
+export interface CampaignOptions {
+  readonly steps: number;
+  readonly seed: number;
+  readonly shard: Shard;
+  readonly machines: MachinePair;
+  readonly replayDir?: string;
+  /** Stop after this many failures (each is shrunk and written). */
+  readonly maxFailures?: number;
+  readonly onProgress?: (steps: number, cases: number, failures: number) => void;
+  readonly onFailure?: (report: string) => void;
+}
+
+export function runCampaign(o: CampaignOptions): CampaignResult {
+  const share = shardShare(o.steps, o.shard);
+  const known: Record<string, number> = {};
+  const failures: CampaignFailure[] = [];
+  let steps = 0, cases = 0;
+  for (let k = o.shard.index; steps < share && failures.length < (o.maxFailures ?? 5); k += o.shard.count) {
+    const c = campaignCase(o.seed, k);
+    const r = runScenario(scenarioOfCase(c), o.machines);
+    steps += r.steps;
+    cases++;
+    if (r.known !== null) known[r.known] = (known[r.known] ?? 0) + 1;
+    if (r.failure !== null) {
+      const small = scenarioOfCase(shrinkCase(c, o.machines));
+      const again = runScenario(small, o.machines);
+      const failure = again.failure ?? r.failure;
+      const scenario = again.failure !== null ? small : scenarioOfCase(c);
+      const replay = { seed: o.seed, path: `case ${k}`, origin: `campaign case ${k}`, machines: o.machines, scenario, failure };
+      const path = writeReplay(replay, o.replayDir);
+      failures.push({ case: k, replay: path, summary: failure.differences[0] ?? 'differs' });
+      o.onFailure?.(describeReplay(replay, path));
+    }
+    if ((cases & 15) === 0) o.onProgress?.(steps, cases, failures.length);
+  }
+  o.onProgress?.(steps, cases, failures.length);
+  return {
+    format: 'mesovirt-check/1', seed: o.seed, machines: o.machines, shardCount: o.shard.count, shards: [o.shard.index],
+    stepBudget: o.steps, steps, cases, known, failures,
+  };
+}
+
+/** [DIFF.SHARD.1] Add up shard results of one campaign. */
+export function mergeResults(results: readonly CampaignResult[]): CampaignResult {
+  if (results.length === 0) throw new Error('merge: no results given');
+  const first = results[0]!;
+  const shards = new Set<number>();
+  const known: Record<string, number> = {};
+  for (const r of results) {
+    if (r.seed !== first.seed) throw new Error(`merge: results of different seeds (${first.seed} and ${r.seed})`);
+    if (r.machines.join(':') !== first.machines.join(':')) throw new Error(`merge: results of different machine pairs (${first.machines.join(':')} and ${r.machines.join(':')})`);
+    if (r.shardCount !== first.shardCount) throw new Error(`merge: results of different shard counts (${first.shardCount} and ${r.shardCount})`);
+    if (r.stepBudget !== first.stepBudget) throw new Error(`merge: results of different step budgets (${first.stepBudget} and ${r.stepBudget})`);
+    for (const s of r.shards) {
+      if (shards.has(s)) throw new Error(`merge: shard ${s}/${first.shardCount} appears twice`);
+      shards.add(s);
+    }
+    for (const [id, n] of Object.entries(r.known)) known[id] = (known[id] ?? 0) + n;
+  }
+  return {
+    format: 'mesovirt-check/1', seed: first.seed, machines: first.machines, shardCount: first.shardCount,
+    shards: [...shards].sort((a, b) => a - b), stepBudget: first.stepBudget,
+    steps: results.reduce((a, r) => a + r.steps, 0),
+    cases: results.reduce((a, r) => a + r.cases, 0),
+    known,
+    failures: results.flatMap((r) => r.failures).sort((a, b) => a.case - b.case),
+  };
+}
+
+export { STEPS_PER_CASE };

@@ -1,0 +1,124 @@
+// A differential scenario is everything needed to run one comparison again
+// on any pair of machines: the initial common state, the physical pages that
+// are not zero (code, descriptor tables, page tables, data), and how many
+// steps to compare. Random DIFF cases are turned into scenarios, and replay
+// files store one, so a failure found by the property or by a campaign runs
+// again exactly from its file.
+import type { CommonState, Machine, StepEvent } from '../../model/machine';
+import { PAGE_SIZE, pageAt } from '../../model/cpu/memory';
+import { toCommon } from '../../model/cpu/state';
+import { decode } from '../../model/isa/decoder';
+import { disassemble } from '../../model/isa/disassembler';
+import { LAYOUT } from '../builders';
+import { createModelMachine } from '../machines/model';
+import { createImplMachine } from '../machines/impl';
+import { DIFF_MEMORY, caseState, type DiffCase } from './states';
+import { lockstep, memoryDifferences } from './lockstep';
+import { knownDiscrepancy } from './known';
+
+export interface Page { readonly address: number; readonly bytes: Uint8Array }
+
+export interface DiffScenario {
+  readonly memorySize: number;
+  readonly initial: CommonState;
+  /** Every page of physical memory that is not all zero at the start. */
+  readonly pages: readonly Page[];
+  /** Where the instruction stream under test starts, and its bytes. */
+  readonly code: { readonly address: number; readonly bytes: Uint8Array };
+  readonly steps: number;
+}
+
+export const STEPS_PER_CASE = 24;
+
+export function scenarioOfCase(c: DiffCase, steps = STEPS_PER_CASE): DiffScenario {
+  const s = caseState(c);
+  const pages: Page[] = [];
+  for (let address = 0; address < DIFF_MEMORY; address += PAGE_SIZE) {
+    const page = pageAt(s.memory, address);
+    if (page !== undefined && page.some((b) => b !== 0)) pages.push({ address, bytes: page.slice() });
+  }
+  const codePage = pages.find((p) => p.address === LAYOUT.code - (LAYOUT.code % PAGE_SIZE));
+  const offset = LAYOUT.code % PAGE_SIZE;
+  // The stream's length is what the encoder produced; find it by decoding.
+  const bytes = codePage === undefined ? new Uint8Array(0) : codeLength(codePage.bytes, offset, c.program.length);
+  return { memorySize: DIFF_MEMORY, initial: toCommon(s), pages, code: { address: LAYOUT.code, bytes }, steps };
+}
+
+function codeLength(page: Uint8Array, offset: number, count: number): Uint8Array {
+  let at = offset;
+  for (let k = 0; k < count && at < page.length; k++) {
+    const r = decode(page, at);
+    if (r.kind === 'ok' || r.kind === 'undefined') at += r.length;
+    else break;
+  }
+  return page.slice(offset, at);
+}
+
+/** The instruction stream as a listing: address, bytes, NASM syntax. */
+export function scenarioListing(code: DiffScenario['code']): string {
+  const lines: string[] = [];
+  let at = 0;
+  while (at < code.bytes.length) {
+    const r = decode(code.bytes, at);
+    const length = r.kind === 'ok' || r.kind === 'undefined' ? r.length : code.bytes.length - at;
+    const text = r.kind === 'ok' ? disassemble(r.instruction, code.address + at) : r.kind === 'undefined' ? '(ud)' : `(${r.kind})`;
+    const hexBytes = [...code.bytes.subarray(at, at + length)].map((b) => b.toString(16).padStart(2, '0')).join(' ');
+    lines.push(`  ${(code.address + at).toString(16).padStart(8, '0')}  ${hexBytes.padEnd(30)} ${text}`);
+    at += length;
+  }
+  return lines.join('\n');
+}
+
+export type MachinePair = readonly [Machine['name'], Machine['name']];
+
+export function createPairMachine(kind: Machine['name'], memorySize: number): Machine {
+  return kind === 'model' ? createModelMachine(memorySize) : createImplMachine(memorySize);
+}
+
+/** A divergence with both machines' whole state after the step that differed. */
+export interface DiffFailure {
+  readonly step: number;
+  readonly eip: number;
+  readonly differences: readonly string[];
+  readonly events: readonly [StepEvent, StepEvent];
+  readonly states: readonly [CommonState, CommonState];
+}
+
+export interface ScenarioOutcome {
+  readonly steps: number;
+  readonly failure: DiffFailure | null;
+  /** Id of a known discrepancy the run stopped on (not a failure). */
+  readonly known: string | null;
+}
+
+/** Load a scenario into a fresh machine. */
+export function loadScenario(machine: Machine, s: DiffScenario): Machine {
+  for (const p of s.pages) machine.writePhysical(p.address, p.bytes);
+  machine.setState(s.initial);
+  return machine;
+}
+
+/** Run a scenario on a pair of machines (the first is the reference, whose
+ * undefined-flag mask applies) in lock step, then compare memory. */
+export function runScenario(s: DiffScenario, pair: MachinePair = ['model', 'impl']): ScenarioOutcome {
+  const a = loadScenario(createPairMachine(pair[0], s.memorySize), s);
+  const b = loadScenario(createPairMachine(pair[1], s.memorySize), s);
+  const r = lockstep(a, b, s.steps);
+  if (r.divergence !== null) {
+    const d = r.divergence;
+    const known = knownDiscrepancy(d);
+    if (known !== null) return { steps: r.steps, failure: null, known: known.id };
+    return {
+      steps: r.steps, known: null,
+      failure: { step: d.step, eip: d.eip, differences: d.differences, events: [d.modelEvent, d.implEvent], states: [a.state(), b.state()] },
+    };
+  }
+  const memory = memoryDifferences(a, b, 0, s.memorySize);
+  if (memory.length > 0) {
+    return {
+      steps: r.steps, known: null,
+      failure: { step: r.steps, eip: a.state().eip, differences: memory.slice(0, 8), events: [r.last ?? { kind: 'retired' }, r.last ?? { kind: 'retired' }], states: [a.state(), b.state()] },
+    };
+  }
+  return { steps: r.steps, failure: null, known: null };
+}
