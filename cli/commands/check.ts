@@ -57,9 +57,10 @@ export function register(program: Command): void {
     .option('--machine-pair <a:b>', 'the reference machine and the one checked against it', 'model:impl')
     .option('--replay-dir <dir>', 'where replay files of failures go', DEFAULT_REPLAY_DIR)
     .option('--max-failures <n>', 'stop after this many failures', '5')
+    .option('--max-seconds <s>', 'stop drawing cases after this long even if the budget is not reached')
     .option('--merge <files...>', 'add up the --json results of several shards (no campaign is run)')
     .option('--no-progress', 'no progress bar')
-    .action((opts: { steps: string; seed: string; shard: string; json?: string; machinePair: string; replayDir: string; maxFailures: string; merge?: string[]; progress: boolean }) => {
+    .action((opts: { steps: string; seed: string; shard: string; json?: string; machinePair: string; replayDir: string; maxFailures: string; maxSeconds?: string; merge?: string[]; progress: boolean }) => {
       if (opts.merge !== undefined) {
         const merged = mergeResults(opts.merge.map((f) => {
           let text: string;
@@ -85,6 +86,7 @@ export function register(program: Command): void {
       bar?.start(share, 0, { cases: 0, failures: 0, rate: 0 });
       const result = runCampaign({
         steps, seed, shard, machines, replayDir: opts.replayDir, maxFailures: parseInteger(opts.maxFailures, '--max-failures', 1),
+        deadline: opts.maxSeconds === undefined ? undefined : Date.now() + 1000 * parseInteger(opts.maxSeconds, '--max-seconds', 1),
         onProgress: (s, cases, failures) => { done = Math.min(s, share); bar?.update(Math.min(s, share), { cases, failures, rate: Math.round(s / ((performance.now() - start) / 1000)) }); },
         onFailure: (report) => { bar?.stop(); process.stdout.write(`${report}\n`); bar?.start(share, done, {}); },
       });

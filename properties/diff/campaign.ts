@@ -63,6 +63,8 @@ export interface CampaignOptions {
   readonly replayDir?: string;
   /** Stop after this many failures (each is shrunk and written). */
   readonly maxFailures?: number;
+  /** Stop drawing cases at this time (ms since the epoch), budget or not. */
+  readonly deadline?: number;
   readonly onProgress?: (steps: number, cases: number, failures: number) => void;
   readonly onFailure?: (report: string) => void;
 }
@@ -72,7 +74,7 @@ export function runCampaign(o: CampaignOptions): CampaignResult {
   const known: Record<string, number> = {};
   const failures: CampaignFailure[] = [];
   let steps = 0, cases = 0;
-  for (let k = o.shard.index; steps < share && failures.length < (o.maxFailures ?? 5); k += o.shard.count) {
+  for (let k = o.shard.index; steps < share && failures.length < (o.maxFailures ?? 5) && (o.deadline === undefined || Date.now() < o.deadline); k += o.shard.count) {
     const c = campaignCase(o.seed, k);
     const r = runScenario(scenarioOfCase(c), o.machines);
     steps += r.steps;

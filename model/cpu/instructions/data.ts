@@ -42,9 +42,12 @@ const exchange: Handler = (state, instr, nextEip) => {
   if (a.kind !== 'ok') return a;
   const b = readOperand(a.value.state, instr, y);
   if (b.kind !== 'ok') return b;
-  const first = writeOperand(b.value.state, instr, x, b.value.value);
+  // [INS.DATA.3] A memory operand is written first, at the address computed
+  // before the instruction: its address may use the register being swapped.
+  const [[w1, v1], [w2, v2]] = y.kind === 'mem' ? [[y, a.value.value], [x, b.value.value]] : [[x, b.value.value], [y, a.value.value]];
+  const first = writeOperand(b.value.state, instr, w1, v1);
   if (first.kind !== 'ok') return first;
-  return retireWith(writeOperand(first.value, instr, y, a.value.value), nextEip);
+  return retireWith(writeOperand(first.value, instr, w2, v2), nextEip);
 };
 
 // [INS.DATA.4] XADD: temp := dest + src; src := dest; dest := temp, with
@@ -58,9 +61,12 @@ const exchangeAdd: Handler = (state, instr, nextEip) => {
   const b = readOperand(a.value.state, instr, src);
   if (b.kind !== 'ok') return b;
   const r = add(widthOf(instr, dest), a.value.value, b.value.value, state.eflags);
-  const s1 = writeOperand(b.value.state, instr, src, a.value.value);
+  // [INS.DATA.4] A memory destination is written first, at the address
+  // computed before the instruction (it may use the source register).
+  const memoryFirst = dest.kind === 'mem';
+  const s1 = memoryFirst ? writeOperand(b.value.state, instr, dest, r.result) : writeOperand(b.value.state, instr, src, a.value.value);
   if (s1.kind !== 'ok') return s1;
-  const s2 = writeOperand(s1.value, instr, dest, r.result);
+  const s2 = memoryFirst ? writeOperand(s1.value, instr, src, a.value.value) : writeOperand(s1.value, instr, dest, r.result);
   if (s2.kind !== 'ok') return s2;
   return retire(applyFlags(s2.value, r), nextEip);
 };

@@ -1,0 +1,55 @@
+// [DIFF.SHARD.1] Campaigns split by case number: case k belongs to shard
+// k mod N and is drawn from the campaign seed and k alone, so shards are
+// disjoint, reproducible on any machine, and their results add up.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { campaignCase, mergeResults, runCampaign, shardShare, type CampaignResult } from '../properties/diff/campaign';
+import { parseShard, parsePair } from '../cli/commands/check';
+
+const replayDir = mkdtempSync(join(tmpdir(), 'mesovirt-shard-'));
+const SEED = 12345;
+
+describe('[DIFF.SHARD.1] sharded campaigns', () => {
+  it('case k depends on the seed and k only', () => {
+    expect(campaignCase(SEED, 7)).toEqual(campaignCase(SEED, 7));
+    expect(campaignCase(SEED, 7)).not.toEqual(campaignCase(SEED, 8));
+    expect(campaignCase(SEED, 7)).not.toEqual(campaignCase(SEED + 1, 7));
+  });
+
+  it('shard I of N owns its share of the budget, rounded up', () => {
+    expect(shardShare(10, { index: 0, count: 3 })).toBe(4);
+    expect(shardShare(9, { index: 2, count: 3 })).toBe(3);
+  });
+
+  it('two shards run disjoint cases and their results merge to the sums', () => {
+    const run = (index: number): CampaignResult => runCampaign({ steps: 120, seed: SEED, shard: { index, count: 2 }, machines: ['model', 'impl'], replayDir, maxFailures: 1000 });
+    const a = run(0), b = run(1);
+    expect(a.shards).toEqual([0]);
+    expect(b.shards).toEqual([1]);
+    expect(a.steps).toBeGreaterThanOrEqual(60);
+    expect(b.steps).toBeGreaterThanOrEqual(60);
+    const merged = mergeResults([b, a]);
+    expect(merged.shards).toEqual([0, 1]);
+    expect(merged.steps).toBe(a.steps + b.steps);
+    expect(merged.cases).toBe(a.cases + b.cases);
+    for (const id of new Set([...Object.keys(a.known), ...Object.keys(b.known)])) {
+      expect(merged.known[id]).toBe((a.known[id] ?? 0) + (b.known[id] ?? 0));
+    }
+    // Failures keep their case numbers: even in shard 0, odd in shard 1.
+    expect(a.failures.every((f) => f.case % 2 === 0)).toBe(true);
+    expect(b.failures.every((f) => f.case % 2 === 1)).toBe(true);
+    expect(() => mergeResults([a, a])).toThrow('shard 0/2 appears twice');
+    expect(() => mergeResults([a, { ...b, seed: SEED + 1 }])).toThrow('different seeds');
+    expect(() => mergeResults([a, { ...b, shardCount: 3 }])).toThrow('different shard counts');
+  });
+
+  it('the command line parses --shard and --machine-pair, refusing nonsense', () => {
+    expect(parseShard('3/4')).toEqual({ index: 3, count: 4 });
+    expect(() => parseShard('4/4')).toThrow('0 ≤ I < N');
+    expect(() => parseShard('x')).toThrow('I/N');
+    expect(parsePair('impl:model')).toEqual(['impl', 'model']);
+    expect(() => parsePair('model:qemu')).toThrow('--machine-pair');
+  });
+});
