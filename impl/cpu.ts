@@ -4,6 +4,7 @@
 import { PhysicalMemory } from './memory';
 import { Devices } from './devices';
 import type { Decoded } from './decoded';
+import type { Block } from './blocks';
 import { mutated } from './mutants';
 
 export const ES = 0, CS = 1, SS = 2, DS = 3, FS = 4, GS = 5;
@@ -16,6 +17,10 @@ export const BYTE_REGISTER = [0, 4, 8, 12, 1, 5, 9, 13];
 
 /** A system segment register (LDTR, TR): selector plus hidden cache. */
 export interface SystemSegment { selector: number; base: number; limit: number; attributes: number; valid: boolean }
+
+/** One frame's translated blocks by offset (null: nothing to translate
+ * there), and how often each offset was entered before it got hot. */
+export interface FrameBlocks { readonly blocks: Array<Block | null | undefined>; readonly hits: Uint8Array }
 
 export class Cpu {
   readonly memory: PhysicalMemory;
@@ -84,13 +89,26 @@ export class Cpu {
 
   /** Decoded-instruction cache: per physical frame, per offset. */
   readonly codeCache: Array<Array<Decoded | undefined> | undefined>;
+  /** Translated blocks per physical frame (blocks.ts), dropped with the
+   * frame's decoded instructions; and visit counts of block starts. */
+  readonly blocks: Array<FrameBlocks | undefined>;
+  /** Set by any write to a code frame; a running block stops after it. */
+  codeWritten = false;
+  /** Instructions a block retired before the one that faulted. */
+  blockRetired = 0;
+  /** Counters for the bench report: blocks compiled, blocks run, blocks left
+   * early (a fault, or a store to code). */
+  readonly blockStats = { compiled: 0, runs: 0, bailouts: 0 };
 
   constructor(memorySize: number) {
     this.memory = new PhysicalMemory(memorySize);
     this.codeCache = new Array(this.memory.codePages.length);
+    this.blocks = new Array(this.memory.codePages.length);
     this.memory.onCodeWrite = (frame) => {
       if (mutated('store-keeps-stale-code')) return;
       this.codeCache[frame] = undefined;
+      this.blocks[frame] = undefined;
+      this.codeWritten = true;
       this.memory.codePages[frame] = 0;
     };
   }

@@ -5,7 +5,7 @@ import { Cpu } from './cpu';
 import { peekEflags, writeEflags } from './flags';
 import { flushTlb } from './paging';
 import { setSegmentCache } from './segmentation';
-import { step } from './step';
+import { run, step } from './step';
 
 export class ImplMachine implements Machine {
   readonly name = 'impl' as const;
@@ -95,12 +95,12 @@ export class ImplMachine implements Machine {
 
   /** Step until an event other than 'retired', or `limit` instructions. */
   run(limit: number): StepEvent {
-    const cpu = this.cpu;
-    for (let i = 0; i < limit; i++) {
-      const event = step(cpu);
-      if (event.kind !== 'retired') return event;
-    }
-    return { kind: 'retired' };
+    return run(this.cpu, limit);
+  }
+
+  /** Translated-block counters (blocks.ts), for the bench report. */
+  blockStats(): { compiled: number; runs: number; bailouts: number } {
+    return { ...this.cpu.blockStats };
   }
 
   consoleOutput(): Uint8Array {

@@ -14,6 +14,7 @@ import { CpuFault, UD, Unsupported, gp } from './faults';
 import { IF } from './flags';
 import { translate, undoWalks } from './paging';
 import { Source, deliverException } from './delivery';
+import { HOT_THRESHOLD, compileBlock } from './blocks';
 
 const RETIRED: StepEvent = Object.freeze({ kind: 'retired' });
 const HALTED: StepEvent = Object.freeze({ kind: 'halted' });
@@ -92,18 +93,86 @@ export function step(cpu: Cpu): StepEvent {
     cpu.logWalks = false;
     cpu.eip = cpu.next;
   } catch (e) {
-    cpu.logWalks = false;
-    undoWalks(cpu);
-    cpu.eip = cpu.next = start;
-    if (e instanceof CpuFault) return delivered(cpu, deliverException(cpu, e.vector, e.errorCode, Source.Exception, start, e.address), -1);
-    if (e instanceof Unsupported) return { kind: 'model-error', message: e.message };
-    throw e;
+    return faulted(cpu, e, start);
   }
   cpu.instructionCount++;
   cpu.devices.tick();
   if (cpu.devices.exitCode !== null) return { kind: 'exit', code: cpu.devices.exitCode };
   if (cpu.halted) return HALTED;
   if (cpu.softwareVector >= 0) return { kind: 'exception', vector: cpu.softwareVector, errorCode: null };
+  return RETIRED;
+}
+
+/** An instruction starting at `start` threw: take back its page walks,
+ * leave EIP on it, and deliver the fault (or report the model error). */
+function faulted(cpu: Cpu, e: unknown, start: number): StepEvent {
+  cpu.logWalks = false;
+  undoWalks(cpu);
+  cpu.eip = cpu.next = start;
+  if (e instanceof CpuFault) return delivered(cpu, deliverException(cpu, e.vector, e.errorCode, Source.Exception, start, e.address), -1);
+  if (e instanceof Unsupported) return { kind: 'model-error', message: e.message };
+  throw e;
+}
+
+/**
+ * Step until an event other than 'retired', or `limit` instructions. Where
+ * a translated block (blocks.ts) starts at EIP and may run — no interrupt
+ * can be taken before it (the same test step() makes), the timer does not
+ * fire inside it, the limit is not passed, and the whole block lies within
+ * the CS limit — the block runs instead of single steps; otherwise step().
+ * The block's code page must be the one fetch() last translated, so its
+ * translation (and the walks it would cost) is exactly what step() uses.
+ */
+export function run(cpu: Cpu, limit: number): StepEvent {
+  const devices = cpu.devices, memory = cpu.memory, stats = cpu.blockStats;
+  let remaining = limit;
+  while (remaining > 0) {
+    if (!cpu.interruptShadow && !cpu.halted && cpu.shutdownReason === null && devices.exitCode === null
+      && !(cpu.flags & IF && (devices.master.irr | devices.slave.irr) !== 0)) {
+      const eip = cpu.eip;
+      const linear = (cpu.segBase[CS] + eip) >>> 0;
+      const page = linear >>> 12;
+      const frame = cpu.fetchFrame >>> 12;
+      if (page === cpu.fetchPage && frame < memory.codePages.length - 1) {
+        const offset = linear & 0xfff;
+        let frameBlocks = cpu.blocks[frame];
+        if (frameBlocks === undefined) frameBlocks = cpu.blocks[frame] = { blocks: new Array(0x1000), hits: new Uint8Array(0x1000) };
+        let block = frameBlocks.blocks[offset];
+        if (block === undefined && ++frameBlocks.hits[offset] >= HOT_THRESHOLD) {
+          block = frameBlocks.blocks[offset] = compileBlock(cpu, (cpu.fetchFrame | offset) >>> 0);
+          memory.codePages[frame] = 1; // a write to the frame now drops the block
+          if (block !== null) stats.compiled++;
+        }
+        if (block != null && block.length <= remaining && eip + block.bytes - 1 <= cpu.segLimit[CS]
+          && (!devices.timerRunning || devices.timerCount > block.length)) {
+          const log = cpu.undoLog;
+          if (log.length !== 0) log.length = 0;
+          cpu.logWalks = true;
+          cpu.codeWritten = false;
+          stats.runs++;
+          let retired: number;
+          try {
+            retired = block.run(cpu, eip, page);
+          } catch (e) {
+            retired = cpu.blockRetired;
+            cpu.instructionCount += retired;
+            if (devices.timerRunning) devices.timerCount -= retired;
+            stats.bailouts++;
+            return faulted(cpu, e, cpu.eip);
+          }
+          cpu.logWalks = false;
+          cpu.instructionCount += retired;
+          if (devices.timerRunning) devices.timerCount -= retired;
+          if (retired < block.length) stats.bailouts++;
+          remaining -= retired;
+          continue;
+        }
+      }
+    }
+    const event = step(cpu);
+    if (event !== RETIRED) return event;
+    remaining--;
+  }
   return RETIRED;
 }
 

@@ -1,0 +1,158 @@
+// Translated blocks (impl/blocks.ts) change nothing but speed: a machine
+// driven by run() (blocks on) and one driven by step() alone (the plain
+// interpreter, which the lock-step and differential tests hold to the model)
+// must see the same events at the same instruction counts and EIPs, and end
+// in the same state, console output and memory. The expected answers come
+// from outside impl: bench/reference.ts for the kernels, the teach guest's
+// known lines, and a hand-computed sum for the self-modifying loop.
+import { readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { assemble, assembleText } from '../../model/isa/asm/assemble';
+import { loadMultiboot } from '../../model/boot/multiboot';
+import type { CommonState, StepEvent } from '../../model/machine';
+import { ImplMachine } from '../../impl/machine';
+import { KERNELS, buildKernel } from '../../bench/kernels';
+
+const MEMORY = 64 << 20;
+
+function buildFile(path: string): Uint8Array {
+  const base = dirname(path);
+  const result = assemble(path, (file) => {
+    try { return readFileSync(resolve(base, file.startsWith('/') ? file : join('.', file)), 'utf8'); }
+    catch { try { return readFileSync(file, 'utf8'); } catch { return null; } }
+  }, { format: 'bin' });
+  if (result.kind !== 'ok') throw new Error(JSON.stringify(result.errors.slice(0, 3)));
+  return result.bytes;
+}
+
+function bootMultiboot(image: Uint8Array): ImplMachine {
+  const m = new ImplMachine(MEMORY);
+  const loaded = loadMultiboot(image, MEMORY);
+  if (loaded.kind !== 'ok') throw new Error(loaded.message);
+  for (const w of loaded.writes) m.writePhysical(w.address, w.bytes);
+  m.setState(loaded.entry);
+  return m;
+}
+
+/** Flat ring 0 at 0x100000, no paging, no interrupts. */
+function bootFlat(source: string): ImplMachine {
+  const r = assembleText({ 'p.asm': source }, 'p.asm', { format: 'bin' });
+  if (r.kind !== 'ok') throw new Error(r.errors.map((e) => e.message).join('; '));
+  const m = new ImplMachine(4 << 20);
+  m.writePhysical(0x100000, r.bytes);
+  const flat = (selector: number, attributes: number) => ({ selector, base: 0, limit: 0xffffffff, attributes, valid: true });
+  const data = flat(0x10, 0xc092);
+  const state: CommonState = {
+    regs: { eax: 0, ecx: 0, edx: 0, ebx: 0, esp: 0x90000, ebp: 0, esi: 0, edi: 0 },
+    eip: 0x100000, eflags: 2,
+    segments: { es: data, cs: flat(0x08, 0xc09a), ss: data, ds: data, fs: data, gs: data },
+    cr0: 0x11, cr2: 0, cr3: 0, cr4: 0,
+    gdtr: { base: 0, limit: 0 }, idtr: { base: 0, limit: 0 },
+    ldtr: { selector: 0, base: 0, limit: 0, attributes: 0, valid: false },
+    tr: { selector: 0, base: 0, limit: 0, attributes: 0, valid: false },
+    halted: false, instructionCount: 0,
+  };
+  m.setState(state);
+  return m;
+}
+
+type Trace = string[];
+const ends = (e: StepEvent) => e.kind === 'exit' || e.kind === 'shutdown' || e.kind === 'model-error' || e.kind === 'halted';
+const note = (m: ImplMachine, e: StepEvent) => `${m.state().instructionCount} ${m.state().eip.toString(16)} ${JSON.stringify(e)}`;
+
+/** Drive with run(chunk): every non-retired event, with count and EIP. */
+function traceRun(m: ImplMachine, limit: number, chunk: number): Trace {
+  const trace: Trace = [];
+  while (m.state().instructionCount < limit) {
+    const e = m.run(chunk);
+    if (e.kind !== 'retired') trace.push(note(m, e));
+    if (ends(e)) break;
+  }
+  return trace;
+}
+
+/** The same with step() alone (no blocks). */
+function traceStep(m: ImplMachine, limit: number): Trace {
+  const trace: Trace = [];
+  while (m.state().instructionCount < limit) {
+    const e = m.step();
+    if (e.kind !== 'retired') trace.push(note(m, e));
+    if (ends(e)) break;
+  }
+  return trace;
+}
+
+function expectSameRun(boot: () => ImplMachine, limit: number, chunk = 1_000_000): { fast: ImplMachine; trace: Trace } {
+  const fast = boot(), slow = boot();
+  const fastTrace = traceRun(fast, limit, chunk);
+  const slowTrace = traceStep(slow, limit);
+  expect(fastTrace).toEqual(slowTrace);
+  expect(fast.state()).toEqual(slow.state());
+  expect(Buffer.from(fast.consoleOutput()).toString('latin1')).toBe(Buffer.from(slow.consoleOutput()).toString('latin1'));
+  const size = fast.memorySize;
+  expect(Buffer.compare(fast.readPhysical(0, size), slow.readPhysical(0, size))).toBe(0);
+  expect(fast.blockStats().compiled).toBeGreaterThan(0);
+  expect(fast.blockStats().runs).toBeGreaterThan(0);
+  return { fast, trace: fastTrace };
+}
+
+describe('translated blocks run exactly like the interpreter', () => {
+  const SIZES: Record<string, number> = { alu: 20_000, sieve: 16_384, syscall: 40 };
+  for (const kernel of KERNELS) {
+    it(`bench kernel ${kernel.name}: same events, state and memory; prints the reference answer`, () => {
+      const image = buildKernel(kernel, SIZES[kernel.name]);
+      const { fast } = expectSameRun(() => bootMultiboot(image), 50_000_000);
+      expect(Buffer.from(fast.consoleOutput()).toString('latin1')).toContain(kernel.expected(SIZES[kernel.name]).trim());
+    });
+  }
+
+  it('syscall kernel: page faults inside blocks leave at the faulting instruction', () => {
+    const image = buildKernel(KERNELS.find((k) => k.name === 'syscall')!, 40);
+    const { fast, trace } = expectSameRun(() => bootMultiboot(image), 50_000_000);
+    // 16 demand faults per round, each delivered as vector 14 at the faulting EIP.
+    expect(trace.filter((line) => line.includes('"vector":14')).length).toBe(40 * 16);
+    expect(fast.blockStats().bailouts).toBeGreaterThan(0);
+  });
+
+  it('guests/teach: timer interrupts land at the same instruction counts (blocks stop short of the timer)', () => {
+    const image = buildFile('guests/teach/teach.asm');
+    const { fast, trace } = expectSameRun(() => bootMultiboot(image), 50_000_000);
+    expect(trace.some((line) => line.includes('"kind":"interrupt"'))).toBe(true);
+    const lines = Buffer.from(fast.consoleOutput()).toString('latin1').split('\n');
+    expect(lines[0]).toBe('[kernel] teach booted: 4 processes');
+    expect(lines.at(-2)).toBe('[kernel] all processes exited');
+  });
+
+  it('small run limits are honoured: run(n) never retires more than n instructions', () => {
+    const image = buildKernel(KERNELS[0], 2_000);
+    expectSameRun(() => bootMultiboot(image), 50_000_000, 7);
+  });
+
+  it('self-modifying code: a store into the running block\'s own frame ends the block; EAX = 1325 (by hand)', () => {
+    // ECX 100..51 add 1 each (50); at ECX = 50 the add still adds 1 and then
+    // patches its own immediate to 50; from then on ECX = c adds c + 1:
+    // 51 + (2 + ... + 50) = 51 + 1274 = 1325.
+    const source = `bits 32
+org 0x100000
+  mov ecx, 100
+  xor eax, eax
+  mov edi, 0x200000                ; data in another frame
+top:
+  cmp ecx, 50
+  jne go
+  mov edi, patch + 2
+go:
+patch:
+  add eax, strict byte 1
+  mov [edi], cl
+  dec ecx
+  jnz top
+  mov dx, 0xf4
+  out dx, al
+`;
+    const { fast } = expectSameRun(() => bootFlat(source), 100_000);
+    expect(fast.state().regs.eax).toBe(1325);
+    expect(fast.blockStats().bailouts).toBeGreaterThan(0);
+  });
+});
