@@ -76,3 +76,45 @@ export async function benchImpl(runs = 5, iterations = 2_000_000): Promise<ImplB
     checksum,
   };
 }
+
+/** impl on the guests/bench kernels at their full sizes: MIPS over `runs`
+ * runs (each on a fresh machine, timing the run only) and the translated-
+ * block counters of the last run (blocks compiled, blocks run, blocks left
+ * early on a fault or a store to code). */
+export interface ImplKernelResult {
+  readonly kernel: string;
+  readonly instructions: number;
+  readonly mips: { readonly min: number; readonly median: number; readonly max: number };
+  readonly blocks: { compiled: number; runs: number; bailouts: number };
+  readonly correct: boolean;
+}
+
+export async function benchImplKernels(runs = 5, only?: string): Promise<ImplKernelResult[]> {
+  const { KERNELS, SIZES, buildKernel } = await import('./kernels');
+  const { bootImage } = await import('./guest-run');
+  const results: ImplKernelResult[] = [];
+  for (const kernel of KERNELS) {
+    if (only !== undefined && kernel.name !== only) continue;
+    const work = SIZES[kernel.name].full.fast;
+    const image = buildKernel(kernel, work);
+    const mips: number[] = [];
+    let instructions = 0, correct = true, blocks = { compiled: 0, runs: 0, bailouts: 0 };
+    for (let r = 0; r < runs; r++) {
+      const m = bootImage('impl', image) as ImplMachine;
+      const start = performance.now();
+      let event = m.run(Number.MAX_SAFE_INTEGER);
+      while (event.kind === 'interrupt' || event.kind === 'exception') event = m.run(Number.MAX_SAFE_INTEGER);
+      const ms = performance.now() - start;
+      instructions = m.state().instructionCount;
+      mips.push(instructions / ms / 1000);
+      correct &&= event.kind === 'exit' && Buffer.from(m.consoleOutput()).toString('latin1').includes(kernel.expected(work).trim());
+      blocks = m.blockStats();
+    }
+    mips.sort((a, b) => a - b);
+    results.push({
+      kernel: kernel.name, instructions, blocks, correct,
+      mips: { min: mips[0], median: mips[Math.floor(mips.length / 2)], max: mips[mips.length - 1] },
+    });
+  }
+  return results;
+}

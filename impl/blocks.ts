@@ -28,6 +28,8 @@
 import type { Cpu } from './cpu';
 import { Decoded } from './decoded';
 import { decode } from './decode';
+import { computeFlag } from './flags';
+import { inlineInstruction } from './block-inline';
 import * as alu from './ops/alu';
 import * as shift from './ops/shift';
 import * as mul from './ops/multiply';
@@ -96,19 +98,24 @@ export function compileBlock(cpu: Cpu, physical: number): Block | null {
   const params: string[] = [];
   const lines: string[] = [];
   const starts: number[] = [];
-  let offset = 0;
+  let offset = 0, lastCalled = false;
   ds.forEach((d, k) => {
-    params.push(`e${k}`, `d${k}`);
     starts.push(offset);
     offset += d.length;
+    const inline = inlineInstruction(d);
+    lastCalled = inline === null;
+    if (inline !== null) { lines.push(inline); return; }
+    params.push(`e${k}`, `d${k}`);
     lines.push(`k = ${k}; cpu.next = (eip + ${offset}) >>> 0; e${k}(cpu, d${k});`);
     if (k < ds.length - 1) {
       lines.push(`if (cpu.codeWritten || cpu.fetchPage !== page) { cpu.eip = cpu.next; return ${k + 1}; }`);
       lines.push('if (log.length !== 0) log.length = 0;');
     }
   });
+  // After an inlined last instruction cpu.next was never set: the block falls through.
+  const end = lastCalled ? 'cpu.eip = cpu.next;' : `cpu.eip = (eip + ${offset}) >>> 0;`;
   const body = `return function block(cpu, eip, page) {
-  const log = cpu.undoLog;
+  const log = cpu.undoLog, r = cpu.r32;
   let k = 0;
   try {
     ${lines.join('\n    ')}
@@ -117,11 +124,11 @@ export function compileBlock(cpu: Cpu, physical: number): Block | null {
     cpu.eip = (eip + starts[k]) >>> 0;
     throw e;
   }
-  cpu.eip = cpu.next;
+  ${end}
   return ${ds.length};
 };`;
-  const factory = new Function('starts', ...params, body) as (...args: unknown[]) => Block['run'];
-  const args: unknown[] = [starts];
-  ds.forEach((d) => args.push(d.exec, d));
+  const factory = new Function('starts', 'cf', ...params, body) as (...args: unknown[]) => Block['run'];
+  const args: unknown[] = [starts, computeFlag];
+  ds.forEach((d) => { if (inlineInstruction(d) === null) args.push(d.exec, d); });
   return { run: factory(...args), length: ds.length, bytes: offset };
 }

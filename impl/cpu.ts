@@ -92,7 +92,9 @@ export class Cpu {
   /** Translated blocks per physical frame (blocks.ts), dropped with the
    * frame's decoded instructions; and visit counts of block starts. */
   readonly blocks: Array<FrameBlocks | undefined>;
-  /** Set by any write to a code frame; a running block stops after it. */
+  /** Per frame, 1 for each byte that a cached instruction or block was decoded from. */
+  readonly codeBytes: Array<Uint8Array | undefined>;
+  /** Set by a write that drops a frame's code; a running block stops after it. */
   codeWritten = false;
   /** Instructions a block retired before the one that faulted. */
   blockRetired = 0;
@@ -104,13 +106,33 @@ export class Cpu {
     this.memory = new PhysicalMemory(memorySize);
     this.codeCache = new Array(this.memory.codePages.length);
     this.blocks = new Array(this.memory.codePages.length);
-    this.memory.onCodeWrite = (frame) => {
+    this.codeBytes = new Array(this.memory.codePages.length);
+    // Only a write that overlaps the bytes of a cached instruction or block
+    // drops the frame's code: data next to code (a kernel's counters) can
+    // be written without throwing its decoded instructions away.
+    this.memory.onCodeWrite = (address, length) => {
       if (mutated('store-keeps-stale-code')) return;
+      const frame = address >>> 12, used = this.codeBytes[frame];
+      if (used !== undefined) {
+        let overlaps = false;
+        for (let i = address & 0xfff, end = i + length; i < end; i++) if (used[i]) { overlaps = true; break; }
+        if (!overlaps) return;
+      }
       this.codeCache[frame] = undefined;
       this.blocks[frame] = undefined;
-      this.codeWritten = true;
+      this.codeBytes[frame] = undefined;
       this.memory.codePages[frame] = 0;
+      this.codeWritten = true;
     };
+  }
+
+  /** Mark `length` bytes at `physical` (in one frame) as decoded into the caches. */
+  markCode(physical: number, length: number): void {
+    const frame = physical >>> 12;
+    let used = this.codeBytes[frame];
+    if (used === undefined) used = this.codeBytes[frame] = new Uint8Array(0x1000);
+    used.fill(1, physical & 0xfff, (physical & 0xfff) + length);
+    this.memory.codePages[frame] = 1;
   }
 
   readRegister(size: number, reg: number): number {

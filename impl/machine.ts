@@ -79,7 +79,8 @@ export class ImplMachine implements Machine {
     if (end <= address) return;
     memory.bytes.set(bytes.subarray(0, end - address), address);
     for (let frame = address >>> 12; frame <= (end - 1) >>> 12; frame++) {
-      if (memory.codePages[frame]) memory.onCodeWrite(frame);
+      const from = Math.max(address, frame * 0x1000), to = Math.min(end, (frame + 1) * 0x1000);
+      if (memory.codePages[frame]) memory.onCodeWrite(from, to - from);
     }
   }
 

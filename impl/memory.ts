@@ -3,15 +3,16 @@
 // empty PC bus does (the manual leaves this to the platform; STATE.MEM.2).
 //
 // Every write also tells the code cache: `codePages` marks the 4 KiB frames
-// that hold decoded instructions, and a write into such a frame drops them
+// that hold decoded instructions, and a write into such a frame is reported
+// (address and length) so the cache can drop what the write overlaps
 // (self-modifying code). The check is one byte load per write.
 
 export class PhysicalMemory {
   readonly bytes: Uint8Array;
   readonly view: DataView;
   readonly codePages: Uint8Array;
-  /** Called with a frame number when a marked code frame is written. */
-  onCodeWrite: (frame: number) => void = () => {};
+  /** Called when a write of `length` bytes at `address` (all in one frame) hits a marked code frame. */
+  onCodeWrite: (address: number, length: number) => void = () => {};
 
   constructor(readonly size: number) {
     this.bytes = new Uint8Array(size);
@@ -36,7 +37,7 @@ export class PhysicalMemory {
 
   write8(address: number, value: number): void {
     if (address >= this.size) return;
-    if (this.codePages[address >>> 12]) this.onCodeWrite(address >>> 12);
+    if (this.codePages[address >>> 12]) this.onCodeWrite(address, 1);
     this.bytes[address] = value;
   }
   write16(address: number, value: number): void {
@@ -45,7 +46,7 @@ export class PhysicalMemory {
       this.write8(address + 1, (value >>> 8) & 0xff);
       return;
     }
-    if (this.codePages[address >>> 12]) this.onCodeWrite(address >>> 12);
+    if (this.codePages[address >>> 12]) this.onCodeWrite(address, 2);
     this.view.setUint16(address, value, true);
   }
   write32(address: number, value: number): void {
@@ -54,7 +55,7 @@ export class PhysicalMemory {
       this.write16(address + 2, (value >>> 16) & 0xffff);
       return;
     }
-    if (this.codePages[address >>> 12]) this.onCodeWrite(address >>> 12);
+    if (this.codePages[address >>> 12]) this.onCodeWrite(address, 4);
     this.view.setUint32(address, value >>> 0, true);
   }
   write(address: number, size: number, value: number): void {

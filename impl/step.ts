@@ -50,7 +50,7 @@ function fetch(cpu: Cpu): Decoded {
       let entries = cpu.codeCache[frame];
       if (entries === undefined) entries = cpu.codeCache[frame] = new Array(0x1000);
       entries[offset] = d;
-      cpu.memory.codePages[frame] = 1;
+      cpu.markCode(physical, d.length);
     }
   } else if (eip + d.length - 1 > cpu.segLimit[CS]) gp(0);
   return d;
@@ -140,8 +140,10 @@ export function run(cpu: Cpu, limit: number): StepEvent {
         let block = frameBlocks.blocks[offset];
         if (block === undefined && ++frameBlocks.hits[offset] >= HOT_THRESHOLD) {
           block = frameBlocks.blocks[offset] = compileBlock(cpu, (cpu.fetchFrame | offset) >>> 0);
-          memory.codePages[frame] = 1; // a write to the frame now drops the block
-          if (block !== null) stats.compiled++;
+          if (block !== null) {
+            cpu.markCode((cpu.fetchFrame | offset) >>> 0, block.bytes); // a write over it drops the block
+            stats.compiled++;
+          }
         }
         if (block != null && block.length <= remaining && eip + block.bytes - 1 <= cpu.segLimit[CS]
           && (!devices.timerRunning || devices.timerCount > block.length)) {

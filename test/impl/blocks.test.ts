@@ -155,4 +155,25 @@ patch:
     expect(fast.state().regs.eax).toBe(1325);
     expect(fast.blockStats().bailouts).toBeGreaterThan(0);
   });
+
+  it('a store next to code in the same frame keeps the frame\'s blocks; EAX = 5050 (by hand)', () => {
+    // The counter lives right after the loop, in the loop's own 4 KiB frame.
+    const source = `bits 32
+org 0x100000
+  mov ecx, 100
+  xor eax, eax
+top:
+  add eax, ecx
+  mov [counter], ecx
+  dec ecx
+  jnz top
+  mov dx, 0xf4
+  out dx, al
+counter: dd 0
+`;
+    const { fast } = expectSameRun(() => bootFlat(source), 100_000);
+    expect(fast.state().regs.eax).toBe(5050);
+    expect(fast.readPhysical(0x100000 + 23, 4)).toEqual(Uint8Array.of(1, 0, 0, 0));
+    expect(fast.blockStats()).toMatchObject({ compiled: 1, bailouts: 0 });
+  });
 });
