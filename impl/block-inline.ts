@@ -6,11 +6,14 @@
 // instructions touch no memory and cannot fault, so the block needs no
 // fault bookkeeping or code-write check around them.
 //
-// In the snippets `r` is cpu.r32 and `cf` is flags.computeFlag.
+// In the snippets `r` is cpu.r32, `cf` is flags.computeFlag, `cond` is
+// flags.condition and `mask` is flags.MASK.
 import type { Decoded } from './decoded';
-import { ARITH, CF, OP_ADD, OP_LOGIC, OP_SUB } from './flags';
+import { CS } from './cpu';
+import { ARITH, CF, OP_ADD, OP_LOGIC, OP_SUB, ZF } from './flags';
 import * as alu from './ops/alu';
 import * as move from './ops/move';
+import * as control from './ops/control';
 
 const ADD = 0, OR = 1, AND = 4, SUB = 5, XOR = 6, CMP = 7;
 
@@ -59,4 +62,19 @@ export function inlineInstruction(d: Decoded): string | null {
   if (e === move.moveRegRm) return `r[${d.reg}] = r[${d.rm}];`;
   if (e === move.moveRmImm) return `r[${d.rm}] = ${d.imm};`;
   return null;
+}
+
+/**
+ * A conditional jump ending a block (32-bit operand size): JZ/JNZ read ZF
+ * straight from the lazy record, other conditions call flags.condition
+ * (`cond`). A taken jump past the CS limit calls the executor `e${k}`,
+ * which raises the #GP. Sets cpu.next like the executor.
+ */
+export function inlineConditionalJump(d: Decoded, k: number, end: number): string | null {
+  if (d.exec !== control.jumpConditional || d.operandSize !== 4) return null;
+  const cc = d.variant;
+  const zero = `(cpu.lazy & ${ZF} ? (cpu.lastResult & mask[cpu.lastSize]) === 0 : (cpu.flags & ${ZF}) !== 0)`;
+  const test = cc === 4 ? zero : cc === 5 ? `!${zero}` : `cond(cpu, ${cc})`;
+  return `k = ${k}; cpu.next = (eip + ${end}) >>> 0;
+    if (${test}) { const t = (cpu.next + ${d.imm}) >>> 0; if (t > cpu.segLimit[${CS}]) e${k}(cpu, d${k}); else cpu.next = t; }`;
 }

@@ -28,8 +28,8 @@
 import type { Cpu } from './cpu';
 import { Decoded } from './decoded';
 import { decode } from './decode';
-import { computeFlag } from './flags';
-import { inlineInstruction } from './block-inline';
+import { MASK, computeFlag, condition } from './flags';
+import { inlineConditionalJump, inlineInstruction } from './block-inline';
 import * as alu from './ops/alu';
 import * as shift from './ops/shift';
 import * as mul from './ops/multiply';
@@ -106,6 +106,8 @@ export function compileBlock(cpu: Cpu, physical: number): Block | null {
     lastCalled = inline === null;
     if (inline !== null) { lines.push(inline); return; }
     params.push(`e${k}`, `d${k}`);
+    const branch = k === ds.length - 1 ? inlineConditionalJump(d, k, offset) : null;
+    if (branch !== null) { lines.push(branch); return; }
     lines.push(`k = ${k}; cpu.next = (eip + ${offset}) >>> 0; e${k}(cpu, d${k});`);
     if (k < ds.length - 1) {
       lines.push(`if (cpu.codeWritten || cpu.fetchPage !== page) { cpu.eip = cpu.next; return ${k + 1}; }`);
@@ -127,8 +129,8 @@ export function compileBlock(cpu: Cpu, physical: number): Block | null {
   ${end}
   return ${ds.length};
 };`;
-  const factory = new Function('starts', 'cf', ...params, body) as (...args: unknown[]) => Block['run'];
-  const args: unknown[] = [starts, computeFlag];
+  const factory = new Function('starts', 'cf', 'cond', 'mask', ...params, body) as (...args: unknown[]) => Block['run'];
+  const args: unknown[] = [starts, computeFlag, condition, MASK];
   ds.forEach((d) => { if (inlineInstruction(d) === null) args.push(d.exec, d); });
   return { run: factory(...args), length: ds.length, bytes: offset };
 }
