@@ -79,7 +79,7 @@ export function register(program: Command): void {
       const machines = parsePair(opts.machinePair);
       const share = Math.ceil(steps / shard.count);
       const bar = opts.progress
-        ? new cliProgress.SingleBar({ format: 'check [{bar}] {percentage}% | {value}/{total} steps | {cases} cases | {failures} failures | {rate} steps/s | ETA {eta_formatted}', stream: process.stderr }, cliProgress.Presets.shades_classic)
+        ? new cliProgress.SingleBar({ format: 'check [{bar}] {percentage}% | {value}/{total} steps | {cases} cases | {failures} failures | {rate} steps/s | ETA {eta_formatted}', stream: process.stderr, noTTYOutput: true, notTTYSchedule: 30_000 }, cliProgress.Presets.shades_classic)
         : null;
       const start = performance.now();
       let done = 0;

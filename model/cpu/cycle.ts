@@ -148,6 +148,9 @@ export function deliverEvent(state: MachineState, first: { vector: number; error
       return { state: delivered.value, event };
     }
     if (delivered.kind === 'model-error') return { state: base, event: { kind: 'model-error', message: delivered.message } };
+    // [EXC.CR2.1] A #PF raised by the delivery itself loads CR2 too, whether
+    // it is delivered next, becomes #DF, or ends in a shutdown.
+    if (delivered.vector === Vector.PF && delivered.address !== undefined) base = { ...base, cr2: delivered.address >>> 0 };
     const firstClass = currentSource === 'exception' ? classify(current.vector) : 'benign';
     const second = classify(delivered.vector);
     if (firstClass === 'double-fault') {

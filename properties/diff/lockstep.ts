@@ -13,6 +13,9 @@ export interface Divergence {
   readonly differences: readonly string[];
   readonly modelEvent: StepEvent;
   readonly implEvent: StepEvent;
+  /** For a random case: the instruction bytes under test and the state it started from. */
+  readonly code?: Uint8Array;
+  readonly initial?: CommonState;
 }
 
 const hex = (n: number): string => `0x${(n >>> 0).toString(16)}`;

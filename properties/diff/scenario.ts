@@ -106,7 +106,7 @@ export function runScenario(s: DiffScenario, pair: MachinePair = ['model', 'impl
   const r = lockstep(a, b, s.steps);
   if (r.divergence !== null) {
     const d = r.divergence;
-    const known = knownDiscrepancy(d);
+    const known = knownDiscrepancy({ ...d, code: s.code.bytes, initial: s.initial });
     if (known !== null) return { steps: r.steps, failure: null, known: known.id };
     return {
       steps: r.steps, known: null,
@@ -115,6 +115,8 @@ export function runScenario(s: DiffScenario, pair: MachinePair = ['model', 'impl
   }
   const memory = memoryDifferences(a, b, 0, s.memorySize);
   if (memory.length > 0) {
+    const known = knownDiscrepancy({ step: r.steps, eip: s.initial.eip, differences: memory, modelEvent: r.last ?? { kind: 'retired' }, implEvent: r.last ?? { kind: 'retired' }, code: s.code.bytes, initial: s.initial });
+    if (known !== null) return { steps: r.steps, failure: null, known: known.id };
     return {
       steps: r.steps, known: null,
       failure: { step: r.steps, eip: a.state().eip, differences: memory.slice(0, 8), events: [r.last ?? { kind: 'retired' }, r.last ?? { kind: 'retired' }], states: [a.state(), b.state()] },

@@ -4,7 +4,7 @@ import type { Instruction } from '../../isa/ast';
 import { binaryOperations, unaryOperations, type BinaryMnemonic, type UnaryMnemonic } from '../arith/alu';
 import { shiftOperations, shld, shrd, type ShiftMnemonic } from '../arith/shifts';
 import type { ArithResult } from '../arith/flags';
-import { readOperand, writeOperand } from '../context';
+import { readOperand, readOperandForWrite, writeOperand } from '../context';
 import { ud, type Handler, type Outcome } from '../outcome';
 import type { MachineState } from '../state';
 import { applyFlags, operand, retire, widthOf } from './common';
@@ -28,7 +28,8 @@ const binary = (mnemonic: BinaryMnemonic): Handler => (state, instr, nextEip) =>
   if (lockMisused(instr)) return ud();
   const dest = operand(instr, 0);
   const size = widthOf(instr, dest);
-  const a = readOperand(state, instr, dest);
+  // [PAGE.RMW.1] Every form but CMP and TEST writes its memory destination.
+  const a = (mnemonic === 'cmp' || mnemonic === 'test' ? readOperand : readOperandForWrite)(state, instr, dest);
   if (a.kind !== 'ok') return a;
   const b = readOperand(a.value.state, instr, operand(instr, 1));
   if (b.kind !== 'ok') return b;
@@ -40,7 +41,8 @@ const binary = (mnemonic: BinaryMnemonic): Handler => (state, instr, nextEip) =>
 const unary = (mnemonic: UnaryMnemonic): Handler => (state, instr, nextEip) => {
   if (lockMisused(instr)) return ud();
   const dest = operand(instr, 0);
-  const a = readOperand(state, instr, dest);
+  // [PAGE.RMW.1]
+  const a = readOperandForWrite(state, instr, dest);
   if (a.kind !== 'ok') return a;
   const r = unaryOperations[mnemonic](widthOf(instr, dest), a.value.value, state.eflags);
   return finish(a.value.state, instr, r, nextEip);
@@ -50,7 +52,8 @@ const unary = (mnemonic: UnaryMnemonic): Handler => (state, instr, nextEip) => {
  * (an immediate, the constant 1, or CL). */
 const shift = (mnemonic: ShiftMnemonic): Handler => (state, instr, nextEip) => {
   const dest = operand(instr, 0);
-  const a = readOperand(state, instr, dest);
+  // [PAGE.RMW.1]
+  const a = readOperandForWrite(state, instr, dest);
   if (a.kind !== 'ok') return a;
   const count = readOperand(a.value.state, instr, operand(instr, 1));
   if (count.kind !== 'ok') return count;
@@ -61,7 +64,8 @@ const shift = (mnemonic: ShiftMnemonic): Handler => (state, instr, nextEip) => {
 /** SHLD SHRD: dest := dest shifted by the count, filled from src. */
 const doubleShift = (left: boolean): Handler => (state, instr, nextEip) => {
   const dest = operand(instr, 0);
-  const a = readOperand(state, instr, dest);
+  // [PAGE.RMW.1]
+  const a = readOperandForWrite(state, instr, dest);
   if (a.kind !== 'ok') return a;
   const b = readOperand(a.value.state, instr, operand(instr, 1));
   if (b.kind !== 'ok') return b;

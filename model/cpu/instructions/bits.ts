@@ -1,7 +1,7 @@
 // Handlers for BT, BTS, BTR, BTC, BSF and BSR.
 import { bitTest, bsf, bsr, type BitTestKind } from '../arith/bits';
 import { toSigned } from '../arith/flags';
-import { effectiveAddress, readMemory, readOperand, writeMemory, writeOperand } from '../context';
+import { effectiveAddress, readMemory, readMemoryForWrite, readOperand, readOperandForWrite, writeMemory, writeOperand } from '../context';
 import { ud, type Handler, type Outcome } from '../outcome';
 import type { MachineState } from '../state';
 import { applyFlags, operand, retire } from './common';
@@ -28,7 +28,8 @@ const bitHandler = (kind: BitTestKind): Handler => (state, instr, nextEip): Outc
     const at = (address + unit * (size / 8)) >>> 0;
     return bitInMemory(kind, s, segment, at, size, signed - unit * size, nextEip);
   }
-  const value = readOperand(s, instr, base);
+  // [PAGE.RMW.1] BTS, BTR and BTC write their memory operand; BT only reads.
+  const value = (kind === 'bt' ? readOperand : readOperandForWrite)(s, instr, base);
   if (value.kind !== 'ok') return value;
   const r = bitTest(kind, size, value.value.value, offset.value.value % size, state.eflags);
   if (kind === 'bt') return retire(applyFlags(value.value.state, r), nextEip);
@@ -41,7 +42,8 @@ function bitInMemory(
   kind: BitTestKind, state: MachineState, segment: Parameters<typeof readMemory>[1],
   at: number, size: 16 | 32, bit: number, nextEip: number,
 ): Outcome {
-  const value = readMemory(state, segment, at, size);
+  // [PAGE.RMW.1]
+  const value = (kind === 'bt' ? readMemory : readMemoryForWrite)(state, segment, at, size);
   if (value.kind !== 'ok') return value;
   const r = bitTest(kind, size, value.value.value, bit, state.eflags);
   if (kind === 'bt') return retire(applyFlags(value.value.state, r), nextEip);

@@ -4,7 +4,7 @@
 import { add, cmp } from '../arith/alu';
 import { bswap } from '../arith/bits';
 import { signExtend } from '../arith/flags';
-import { effectiveAddress, readOperand, readRegister, writeOperand, writeRegister } from '../context';
+import { effectiveAddress, readOperand, readOperandForWrite, readRegister, writeOperand, writeRegister } from '../context';
 import { AF, CF, DF, PF, RESERVED_ONE, SF, ZF, withFlags } from '../eflags';
 import { modelError, ud, type Handler } from '../outcome';
 import { applyFlags, EAX, EDX, isSystemForm, operand, retire, retireWith, widthOf } from './common';
@@ -38,9 +38,10 @@ const moveExtended = (signed: boolean): Handler => (state, instr, nextEip) => {
 // so this changes nothing observable).
 const exchange: Handler = (state, instr, nextEip) => {
   const [x, y] = [operand(instr, 0), operand(instr, 1)];
-  const a = readOperand(state, instr, x);
+  // [PAGE.RMW.1] Both operands are read as they will be written.
+  const a = readOperandForWrite(state, instr, x);
   if (a.kind !== 'ok') return a;
-  const b = readOperand(a.value.state, instr, y);
+  const b = readOperandForWrite(a.value.state, instr, y);
   if (b.kind !== 'ok') return b;
   // [INS.DATA.3] A memory operand is written first, at the address computed
   // before the instruction: its address may use the register being swapped.
@@ -56,7 +57,8 @@ const exchange: Handler = (state, instr, nextEip) => {
 const exchangeAdd: Handler = (state, instr, nextEip) => {
   const [dest, src] = [operand(instr, 0), operand(instr, 1)];
   if (instr.lock && dest.kind !== 'mem') return ud();
-  const a = readOperand(state, instr, dest);
+  // [PAGE.RMW.1]
+  const a = readOperandForWrite(state, instr, dest);
   if (a.kind !== 'ok') return a;
   const b = readOperand(a.value.state, instr, src);
   if (b.kind !== 'ok') return b;
@@ -80,7 +82,8 @@ const compareExchange: Handler = (state, instr, nextEip) => {
   const [dest, src] = [operand(instr, 0), operand(instr, 1)];
   if (instr.lock && dest.kind !== 'mem') return ud();
   const size = widthOf(instr, dest);
-  const d = readOperand(state, instr, dest);
+  // [PAGE.RMW.1]
+  const d = readOperandForWrite(state, instr, dest);
   if (d.kind !== 'ok') return d;
   const s = readOperand(d.value.state, instr, src);
   if (s.kind !== 'ok') return s;
