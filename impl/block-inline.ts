@@ -65,16 +65,21 @@ export function inlineInstruction(d: Decoded): string | null {
 }
 
 /**
- * A conditional jump ending a block (32-bit operand size): JZ/JNZ read ZF
- * straight from the lazy record, other conditions call flags.condition
- * (`cond`). A taken jump past the CS limit calls the executor `e${k}`,
- * which raises the #GP. Sets cpu.next like the executor.
+ * A conditional jump (32-bit operand size): JZ/JNZ read ZF straight from
+ * the lazy record, other conditions call flags.condition (`cond`). A taken
+ * jump past the CS limit calls the executor `e${k}`, which raises the #GP.
+ * At the end of a block it sets cpu.next like the executor; inside a block
+ * (a side exit) a taken jump leaves the block with EIP at the target and
+ * `k + 1` instructions retired, and the fall-through path runs on.
  */
-export function inlineConditionalJump(d: Decoded, k: number, end: number): string | null {
-  if (d.exec !== control.jumpConditional || d.operandSize !== 4) return null;
+export function inlineConditionalJump(d: Decoded, k: number, end: number, last: boolean): string | null {
+  if (!isInlinedJump(d)) return null;
   const cc = d.variant;
   const zero = `(cpu.lazy & ${ZF} ? (cpu.lastResult & mask[cpu.lastSize]) === 0 : (cpu.flags & ${ZF}) !== 0)`;
   const test = cc === 4 ? zero : cc === 5 ? `!${zero}` : `cond(cpu, ${cc})`;
+  const taken = last ? 'cpu.next = t;' : `{ cpu.eip = t; return ${k + 1}; }`;
   return `k = ${k}; cpu.next = (eip + ${end}) >>> 0;
-    if (${test}) { const t = (cpu.next + ${d.imm}) >>> 0; if (t > cpu.segLimit[${CS}]) e${k}(cpu, d${k}); else cpu.next = t; }`;
+    if (${test}) { const t = (cpu.next + ${d.imm}) >>> 0; if (t > cpu.segLimit[${CS}]) e${k}(cpu, d${k}); else ${taken} }`;
 }
+
+export const isInlinedJump = (d: Decoded): boolean => d.exec === control.jumpConditional && d.operandSize === 4;

@@ -12,7 +12,8 @@
 //   the halted state, so the pending-interrupt condition checked before the
 //   block still holds before each of its instructions.
 // - A near jump, call, return or loop ends a block (it is its last
-//   instruction); so does the end of the 4 KiB frame (an instruction that
+//   instruction), except a conditional jump, which leaves the block only
+//   when taken (a side exit: the block retires fewer than its length); so does the end of the 4 KiB frame (an instruction that
 //   would cross it is left to the interpreter), or MAX_LENGTH instructions.
 // - The runner (run.ts) enters a block only when the timer cannot fire
 //   inside it and the instruction limit is not passed, so time (retired
@@ -29,7 +30,7 @@ import type { Cpu } from './cpu';
 import { Decoded } from './decoded';
 import { decode } from './decode';
 import { MASK, computeFlag, condition } from './flags';
-import { inlineConditionalJump, inlineInstruction } from './block-inline';
+import { inlineConditionalJump, inlineInstruction, isInlinedJump } from './block-inline';
 import * as alu from './ops/alu';
 import * as shift from './ops/shift';
 import * as mul from './ops/multiply';
@@ -85,7 +86,9 @@ function collect(cpu: Cpu, physical: number): Decoded[] {
     if (!straight && !ENDS_BLOCK.has(d.exec)) break;
     out.push(d);
     at += d.length;
-    if (!straight) break;
+    // A conditional jump inside a block is a side exit (block-inline.ts);
+    // any other transfer ends the block.
+    if (!straight && !isInlinedJump(d)) break;
   }
   return out;
 }
@@ -106,7 +109,7 @@ export function compileBlock(cpu: Cpu, physical: number): Block | null {
     lastCalled = inline === null;
     if (inline !== null) { lines.push(inline); return; }
     params.push(`e${k}`, `d${k}`);
-    const branch = k === ds.length - 1 ? inlineConditionalJump(d, k, offset) : null;
+    const branch = inlineConditionalJump(d, k, offset, k === ds.length - 1);
     if (branch !== null) { lines.push(branch); return; }
     lines.push(`k = ${k}; cpu.next = (eip + ${offset}) >>> 0; e${k}(cpu, d${k});`);
     if (k < ds.length - 1) {

@@ -165,7 +165,7 @@ export function run(cpu: Cpu, limit: number): StepEvent {
           cpu.logWalks = false;
           cpu.instructionCount += retired;
           if (devices.timerRunning) devices.timerCount -= retired;
-          if (retired < block.length) stats.bailouts++;
+          if (cpu.codeWritten) stats.bailouts++; // a store to code (a side exit is no bail-out)
           remaining -= retired;
           continue;
         }
