@@ -70,14 +70,19 @@ export function inlineInstruction(d: Decoded): string | null {
  * jump past the CS limit calls the executor `e${k}`, which raises the #GP.
  * At the end of a block it sets cpu.next like the executor; inside a block
  * (a side exit) a taken jump leaves the block with EIP at the target and
- * `k + 1` instructions retired, and the fall-through path runs on.
+ * `k + 1` more instructions retired, or loops when the target is the
+ * block's start; the fall-through path runs on.
  */
-export function inlineConditionalJump(d: Decoded, k: number, end: number, last: boolean): string | null {
+export function inlineConditionalJump(d: Decoded, k: number, end: number, length: number): string | null {
+  const last = k === length - 1;
   if (!isInlinedJump(d)) return null;
   const cc = d.variant;
   const zero = `(cpu.lazy & ${ZF} ? (cpu.lastResult & mask[cpu.lastSize]) === 0 : (cpu.flags & ${ZF}) !== 0)`;
   const test = cc === 4 ? zero : cc === 5 ? `!${zero}` : `cond(cpu, ${cc})`;
-  const taken = last ? 'cpu.next = t;' : `{ cpu.eip = t; return ${k + 1}; }`;
+  // A side exit back to the block's own start is a loop: run the block
+  // again here if a whole further pass fits the budget (blocks.ts).
+  const again = `if (t === eip && done + ${k + 1 + length} <= budget && !cpu.codeWritten && cpu.fetchPage === page) { done += ${k + 1}; if (log.length !== 0) log.length = 0; continue; }`;
+  const taken = last ? 'cpu.next = t;' : `{ ${again} cpu.eip = t; return done + ${k + 1}; }`;
   return `k = ${k}; cpu.next = (eip + ${end}) >>> 0;
     if (${test}) { const t = (cpu.next + ${d.imm}) >>> 0; if (t > cpu.segLimit[${CS}]) e${k}(cpu, d${k}); else ${taken} }`;
 }

@@ -38,9 +38,10 @@ import * as bits from './ops/bits';
 import * as move from './ops/move';
 import * as control from './ops/control';
 
-/** A compiled block: run(cpu, eip, page) returns the number of retired instructions. */
+/** A compiled block: run(cpu, eip, page, budget) returns the number of
+ * retired instructions (at most `budget` when it loops on itself). */
 export interface Block {
-  readonly run: (cpu: Cpu, eip: number, page: number) => number;
+  readonly run: (cpu: Cpu, eip: number, page: number, budget: number) => number;
   readonly length: number;
   /** Bytes from the first instruction's start to the last one's end. */
   readonly bytes: number;
@@ -109,28 +110,39 @@ export function compileBlock(cpu: Cpu, physical: number): Block | null {
     lastCalled = inline === null;
     if (inline !== null) { lines.push(inline); return; }
     params.push(`e${k}`, `d${k}`);
-    const branch = inlineConditionalJump(d, k, offset, k === ds.length - 1);
+    const branch = inlineConditionalJump(d, k, offset, ds.length);
     if (branch !== null) { lines.push(branch); return; }
     lines.push(`k = ${k}; cpu.next = (eip + ${offset}) >>> 0; e${k}(cpu, d${k});`);
     if (k < ds.length - 1) {
-      lines.push(`if (cpu.codeWritten || cpu.fetchPage !== page) { cpu.eip = cpu.next; return ${k + 1}; }`);
+      lines.push(`if (cpu.codeWritten || cpu.fetchPage !== page) { cpu.eip = cpu.next; return done + ${k + 1}; }`);
       lines.push('if (log.length !== 0) log.length = 0;');
     }
   });
-  // After an inlined last instruction cpu.next was never set: the block falls through.
-  const end = lastCalled ? 'cpu.eip = cpu.next;' : `cpu.eip = (eip + ${offset}) >>> 0;`;
-  const body = `return function block(cpu, eip, page) {
+  // After an inlined last instruction cpu.next was never set: the block
+  // falls through. A block whose last instruction jumps back to its own
+  // start runs again inside the function (a loop needs no dispatch) while
+  // the budget the runner gives (instructions before the run limit or the
+  // timer) allows another whole pass.
+  const n = ds.length;
+  const end = lastCalled
+    ? `if (cpu.next === eip && done + ${2 * n} <= budget && !cpu.codeWritten && cpu.fetchPage === page) {
+      done += ${n}; if (log.length !== 0) log.length = 0; continue;
+    }
+    cpu.eip = cpu.next; return done + ${n};`
+    : `cpu.eip = (eip + ${offset}) >>> 0; return done + ${n};`;
+  const body = `return function block(cpu, eip, page, budget) {
   const log = cpu.undoLog, r = cpu.r32;
-  let k = 0;
+  let k = 0, done = 0;
   try {
+    for (;;) {
     ${lines.join('\n    ')}
+    ${end}
+    }
   } catch (e) {
-    cpu.blockRetired = k;
+    cpu.blockRetired = done + k;
     cpu.eip = (eip + starts[k]) >>> 0;
     throw e;
   }
-  ${end}
-  return ${ds.length};
 };`;
   const factory = new Function('starts', 'cf', 'cond', 'mask', ...params, body) as (...args: unknown[]) => Block['run'];
   const args: unknown[] = [starts, computeFlag, condition, MASK];

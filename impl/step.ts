@@ -154,7 +154,7 @@ export function run(cpu: Cpu, limit: number): StepEvent {
           stats.runs++;
           let retired: number;
           try {
-            retired = block.run(cpu, eip, page);
+            retired = block.run(cpu, eip, page, devices.timerRunning ? Math.min(remaining, devices.timerCount - 1) : remaining);
           } catch (e) {
             retired = cpu.blockRetired;
             cpu.instructionCount += retired;
