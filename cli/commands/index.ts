@@ -10,7 +10,8 @@ import { register as conformance } from './conformance';
 import { register as audit } from './audit';
 import { register as check } from './check';
 import { register as replay } from './replay';
+import { register as benchImpl } from './bench-impl';
 import type { Command } from 'commander';
 
 /** Each verb registers itself on the program; add new verbs to this list. */
-export const commands: Array<(program: Command) => void> = [demo, cases, gencases, run, asm, disasm, bench, benchGuests, conformance, audit, check, replay];
+export const commands: Array<(program: Command) => void> = [demo, cases, gencases, run, asm, disasm, bench, benchGuests, conformance, audit, check, replay, benchImpl];
