@@ -12,7 +12,7 @@ import { describe, expect, it } from 'vitest';
 import { runDiffProperty } from '../properties/diff/property';
 import { LOCKSTEP_GUESTS, REQUIRED_COMPARED_STEPS, lockstepGuest } from '../properties/diff/guests';
 
-const CASES = Number(process.env.MESOVIRT_DIFF_CASES ?? 200);
+const CASES = Number(process.env.MESOVIRT_DIFF_CASES ?? 800);
 const REQUIRED_STEPS = REQUIRED_COMPARED_STEPS;
 const compared = new Map<string, number>();
 

@@ -15,7 +15,8 @@ export interface KnownDiscrepancy {
   readonly rule: string;
   readonly evidence: string;
   readonly matches: (d: Divergence) => boolean;
-  readonly witness: { readonly seed: number; readonly case: number };
+  /** A campaign case, or a replay file (path from the repository root) kept in properties/diff/witnesses. */
+  readonly witness: { readonly seed: number; readonly case: number } | { readonly replay: string };
 }
 
 const CAMPAIGN_SEED = 0x6d65736f; // properties/seed.ts DEFAULT_SEED
@@ -31,6 +32,15 @@ function mnemonics(code: Uint8Array | undefined): string[] {
   }
   return out;
 }
+
+const SHIFTS = ['shl', 'shr', 'sar', 'rol', 'ror', 'rcl', 'rcr', 'shld', 'shrd'];
+const ACCESSED_DIRTY = 0x60;
+
+/** A memory difference `memory 0xA: model 0xM impl 0xI`, as numbers. */
+const memoryDifference = (line: string): { model: number; impl: number } | null => {
+  const m = /^memory 0x[0-9a-f]+: model 0x([0-9a-f]+) impl 0x([0-9a-f]+)$/.exec(line);
+  return m === null ? null : { model: parseInt(m[1]!, 16), impl: parseInt(m[2]!, 16) };
+};
 
 const memoryAddress = (line: string): number | null => {
   const m = /^memory 0x([0-9a-f]+):/.exec(line);
@@ -52,6 +62,22 @@ export const KNOWN_DISCREPANCIES: readonly KnownDiscrepancy[] = [
         return at !== null && at < d.initial!.regs.esp && at >= d.initial!.regs.esp - 0x1000;
       }),
     witness: { seed: CAMPAIGN_SEED, case: 803 },
+  },
+
+  {
+    id: 'shift-by-zero-skips-memory',
+    blames: 'impl',
+    rule: 'PAGE.RMW.1; PAGE.AD.1',
+    evidence: 'A shift or rotate of a memory operand by a count that masks to 0 is still a read-modify-write ' +
+      'access: on the host CPU it faults on a read-only page (properties/diff/evidence/shift-count-zero-write.c: ' +
+      '"shrd [ro], eax, cl (cl=0): faults (write access)"), so the page is translated for a write and its ' +
+      'accessed and dirty bits are set, as the model does; impl skips the memory operand altogether.',
+    matches: (d) => mnemonics(d.code).some((m) => SHIFTS.includes(m)) && d.differences.length > 0 &&
+      d.differences.every((line) => {
+        const x = memoryDifference(line);
+        return x !== null && x.model !== x.impl && (x.model & ~ACCESSED_DIRTY) === (x.impl & ~ACCESSED_DIRTY) && (x.model & x.impl) === x.impl;
+      }),
+    witness: { replay: 'properties/diff/witnesses/shift-count-zero-memory.json' },
   },
 ];
 

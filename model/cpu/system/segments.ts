@@ -77,8 +77,11 @@ function probe(accept: (d: SegmentDescriptor) => boolean, onSuccess: (state: Mac
     if (fetched.kind === 'fault' && fetched.vector === 13) return fail; // outside the table
     if (fetched.kind !== 'ok') return fetched; // a page fault reading the table is real
     const d = parseDescriptor(fetched.value.low, fetched.value.high);
-    if (!accept(d)) return fail;
-    if (!isConforming(d) && (d.dpl < cpl(state) || d.dpl < (selector & 3))) return fail;
+    // [SEG.PROBE.1] The descriptor was read through paging whatever the
+    // answer: the accessed bits that read set stay set.
+    const refused = next(withFlags(fetched.value.state, { written: ZF, values: 0 }), nextEip);
+    if (!accept(d)) return refused;
+    if (!isConforming(d) && (d.dpl < cpl(state) || d.dpl < (selector & 3))) return refused;
     return next(withFlags(onSuccess(fetched.value.state, d, fetched.value.high), { written: ZF, values: ZF }), nextEip);
   };
 }
