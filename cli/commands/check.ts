@@ -83,12 +83,17 @@ export function register(program: Command): void {
         : null;
       const start = performance.now();
       let done = 0;
+      let payload = { cases: 0, failures: 0, rate: 0 };
       bar?.start(share, 0, { cases: 0, failures: 0, rate: 0 });
       const result = runCampaign({
         steps, seed, shard, machines, replayDir: opts.replayDir, maxFailures: parseInteger(opts.maxFailures, '--max-failures', 1),
         deadline: opts.maxSeconds === undefined ? undefined : Date.now() + 1000 * parseInteger(opts.maxSeconds, '--max-seconds', 1),
-        onProgress: (s, cases, failures) => { done = Math.min(s, share); bar?.update(Math.min(s, share), { cases, failures, rate: Math.round(s / ((performance.now() - start) / 1000)) }); },
-        onFailure: (report) => { bar?.stop(); process.stdout.write(`${report}\n`); bar?.start(share, done, {}); },
+        onProgress: (s, cases, failures) => {
+          done = Math.min(s, share);
+          payload = { cases, failures, rate: Math.round(s / ((performance.now() - start) / 1000)) };
+          bar?.update(done, payload);
+        },
+        onFailure: (report) => { bar?.stop(); process.stdout.write(`${report}\n`); bar?.start(share, done, payload); },
       });
       bar?.stop();
       const seconds = (performance.now() - start) / 1000;
