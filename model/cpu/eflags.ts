@@ -4,25 +4,13 @@
 // instruction, so a comparison with another machine can mask them.
 import type { MachineState } from './state';
 
-export const CF = 1 << 0;
+// The bit masks themselves are the opcode map's (model/isa/flags.ts): one
+// definition of EFLAGS for the whole project.
+export { CF, PF, AF, ZF, SF, TF, IF, DF, OF, IOPL, NT, RF, VM, AC, ID } from '../isa/flags';
+import { CF, PF, AF, ZF, SF, OF, TF, IF, DF, IOPL, NT, RF, AC, ID } from '../isa/flags';
 /** Bit 1 is reserved and always reads as 1. */
 export const RESERVED_ONE = 1 << 1;
-export const PF = 1 << 2;
-export const AF = 1 << 4;
-export const ZF = 1 << 6;
-export const SF = 1 << 7;
-export const TF = 1 << 8;
-export const IF = 1 << 9;
-export const DF = 1 << 10;
-export const OF = 1 << 11;
-/** I/O privilege level: two bits, 12..13. */
-export const IOPL = 3 << 12;
 export const IOPL_SHIFT = 12;
-export const NT = 1 << 14;
-export const RF = 1 << 16;
-export const VM = 1 << 17;
-export const AC = 1 << 18;
-export const ID = 1 << 21;
 
 /** The six arithmetic status flags. */
 export const STATUS_FLAGS = CF | PF | AF | ZF | SF | OF;
