@@ -3,7 +3,7 @@
 // show its code disassembled, boot it on both machines; then boot the
 // teaching kernel natively and, in its meso build, under the monitor, and
 // show that the guest cannot tell the difference.
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { assemble, type AssembleOptions } from '../../model/isa/asm/assemble';
@@ -60,7 +60,7 @@ function teachSection(root: string): void {
   const source = join(root, 'guests/teach/teach.asm');
   const native = assembleFile(source, { format: 'bin' }).bytes;
   const meso = assembleFile(source, { format: 'bin', defines: { MESO: '1' } }).bytes;
-  const patch = patchSize(readFileSync(source, 'utf8') + readIncludes(dirname(source)));
+  const patch = patchSize(teachSources(dirname(source)));
   say();
   say(`3. guests/teach, a kernel with paging, a timer-driven scheduler and system calls.`);
   say(`   Native build on the bare machine (impl), kernel in ring 0:`);
@@ -81,9 +81,10 @@ function teachSection(root: string): void {
   if (!same) process.exitCode = 1;
 }
 
-function readIncludes(dir: string): string {
-  const text = readFileSync(join(dir, 'teach.asm'), 'utf8');
-  return [...text.matchAll(/%include\s+"([^"]+)"/g)].map((m) => `\n${readFileSync(join(dir, m[1]!), 'utf8')}`).join('');
+/** The teaching kernel's own sources (teach.asm and its top-level .inc files). */
+function teachSources(dir: string): string {
+  return readdirSync(dir).filter((f) => /\.(asm|inc)$/.test(f)).sort()
+    .map((f) => readFileSync(join(dir, f), 'utf8')).join('\n');
 }
 
 export function register(program: Command): void {
