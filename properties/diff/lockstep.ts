@@ -5,6 +5,8 @@
 // have written, at the end of a run or when asked.
 import type { CommonState, Machine, StepEvent } from '../../model/machine';
 import type { ModelMachine } from '../machines/model';
+import { decode } from '../../model/isa/decoder';
+import { isRepString } from './states';
 
 export interface Divergence {
   readonly step: number;
@@ -56,14 +58,31 @@ export function undefinedFlagsOf(model: Machine): number {
 }
 
 /**
+ * [DIFF.REP.1] True when the next instruction of a random case is a REP string
+ * instruction whose count (ECX) exceeds `max`. Random cases run with CS base 0
+ * and the low memory identity mapped, so EIP is the physical address of the
+ * next instruction; anywhere else this reports false and the step runs.
+ */
+export function longRepNext(machine: Machine, max: number): boolean {
+  const s = machine.state();
+  if (s.regs.ecx >>> 0 <= max) return false;
+  const at = (s.segments.cs.base + s.eip) >>> 0;
+  if (at >= machine.memorySize) return false;
+  const r = decode(machine.readPhysical(at, Math.min(16, machine.memorySize - at)));
+  return r.kind === 'ok' && isRepString(r.instruction);
+}
+
+/**
  * Step both machines up to `steps` times, stopping at the first divergence,
  * or when both report `exit`, `shutdown`, `model-error` or (unless
- * `throughHalt`) `halted`.
+ * `throughHalt`) `halted`, or (with `maxRepCount`, for random cases only)
+ * before a REP string instruction whose count exceeds it [DIFF.REP.1].
  */
-export function lockstep(model: Machine, impl: Machine, steps: number, options: { readonly throughHalt?: boolean } = {}): { steps: number; divergence: Divergence | null; last: StepEvent | null } {
+export function lockstep(model: Machine, impl: Machine, steps: number, options: { readonly throughHalt?: boolean; readonly maxRepCount?: number } = {}): { steps: number; divergence: Divergence | null; last: StepEvent | null } {
   let last: StepEvent | null = null;
   const alignable = impl as Partial<{ setEflags(value: number): void }>;
   for (let i = 0; i < steps; i++) {
+    if (options.maxRepCount !== undefined && longRepNext(model, options.maxRepCount)) return { steps: i, divergence: null, last };
     const before = model.state();
     const eip = before.eip;
     // Undefined flag bits are each machine's free choice; copy the model's

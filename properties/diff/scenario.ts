@@ -12,7 +12,7 @@ import { disassemble } from '../../model/isa/disassembler';
 import { LAYOUT } from '../builders';
 import { createModelMachine } from '../machines/model';
 import { createImplMachine } from '../machines/impl';
-import { DIFF_MEMORY, caseState, type DiffCase } from './states';
+import { DIFF_MEMORY, MAX_REP_COUNT, caseState, type DiffCase } from './states';
 import { lockstep, memoryDifferences } from './lockstep';
 import { knownDiscrepancy } from './known';
 
@@ -103,7 +103,8 @@ export function loadScenario(machine: Machine, s: DiffScenario): Machine {
 export function runScenario(s: DiffScenario, pair: MachinePair = ['model', 'impl']): ScenarioOutcome {
   const a = loadScenario(createPairMachine(pair[0], s.memorySize), s);
   const b = loadScenario(createPairMachine(pair[1], s.memorySize), s);
-  const r = lockstep(a, b, s.steps);
+  // [DIFF.REP.1] A case stops before a REP whose count exceeds the bound.
+  const r = lockstep(a, b, s.steps, { maxRepCount: MAX_REP_COUNT });
   if (r.divergence !== null) {
     const d = r.divergence;
     const known = knownDiscrepancy({ ...d, code: s.code.bytes, initial: s.initial });

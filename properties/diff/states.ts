@@ -7,6 +7,7 @@
 import fc from 'fast-check';
 import type { Instruction, Operand } from '../../model/isa/ast';
 import { encodeResult } from '../../model/isa/encoder';
+import { decode } from '../../model/isa/decoder';
 import type { MachineState } from '../../model/cpu/state';
 import { arbInstruction, edgeBiased } from '../isa/arbitrary';
 import { LAYOUT, PTE, gateDescriptor, systemState, withIdentityPaging, writeCode, SEL } from '../builders';
@@ -43,6 +44,32 @@ const arbProgramInstruction = fc.tuple(arbInstruction(), fc.array(fc.oneof(fc.co
   .map(([i, small]) => nearData(i, small))
   .filter((i) => encodeResult(i).kind === 'ok');
 
+/** [DIFF.REP.1] The largest REP count a campaign runs: both machines execute a
+ * whole REP string instruction in one step, so an ECX near 2^32 would be one
+ * step of billions of iterations. Long REPs are covered by the guests in lock step. */
+export const MAX_REP_COUNT = 65536;
+
+const STRING_MNEMONICS: ReadonlySet<string> = new Set(['movs', 'cmps', 'stos', 'lods', 'scas', 'ins', 'outs']);
+
+/** A string instruction with a REP, REPE or REPNE prefix (its count is ECX). */
+export function isRepString(i: Instruction): boolean {
+  return i.rep !== null && STRING_MNEMONICS.has(i.mnemonic);
+}
+
+// movzx ecx, cx: bounds ECX to 0xffff without touching EFLAGS.
+const boundEcx: Instruction = (() => {
+  const r = decode([0x0f, 0xb7, 0xc9]);
+  if (r.kind !== 'ok') throw new Error('movzx ecx, cx does not decode');
+  return r.instruction;
+})();
+
+/** [DIFF.REP.1] Put `movzx ecx, cx` before every REP string instruction of a
+ * stream, since an earlier instruction (SUB ECX, POP ECX, …) may have made ECX
+ * large; the count the REP runs is then at most 0xffff ≤ MAX_REP_COUNT. */
+export function boundRepCounts(program: readonly Instruction[]): Instruction[] {
+  return program.flatMap((i) => (isRepString(i) ? [boundEcx, i] : [i]));
+}
+
 const arbRegister = fc.oneof(
   edgeBiased(32),
   fc.integer({ min: 0, max: 0xffff }).map((o) => (DATA + o) >>> 0),
@@ -61,7 +88,7 @@ export const arbDiffCase: fc.Arbitrary<DiffCase> = fc.record({
   // ECX stays small so that a REP cannot run for billions of elements.
   regs: fc.tuple(arbRegister, fc.integer({ min: 0, max: 40 }), fc.array(arbRegister, { minLength: 6, maxLength: 6 }))
     .map(([eax, ecx, rest]) => [eax, ecx, ...rest]),
-  program: fc.array(arbProgramInstruction, { minLength: 1, maxLength: 8 }),
+  program: fc.array(arbProgramInstruction, { minLength: 1, maxLength: 8 }).map(boundRepCounts),
 });
 
 /** The model state a case describes (also the source of impl's state and memory). */

@@ -1,0 +1,44 @@
+// [DIFF.REP.1] Both machines execute a whole REP string instruction in one
+// step, so campaigns draw REP counts ≤ 65536: every REP of a random stream
+// is preceded by `movzx ecx, cx`, and a case stops before a REP whose count
+// is larger (a jump into the middle of an instruction, a shrunk stream).
+// Regression: seed 2 case 88 (`sub ecx, 0x3bad9df5; repne scasd`) used to
+// run one step of ~3.3 billion iterations and froze `mesovirt check`.
+import { describe, expect, it } from 'vitest';
+import { campaignCase } from '../properties/diff/campaign';
+import { runScenario, scenarioOfCase } from '../properties/diff/scenario';
+import { MAX_REP_COUNT, isRepString } from '../properties/diff/states';
+
+describe('[DIFF.REP.1] campaigns bound REP counts', () => {
+  it('seed 2 case 88, which froze the campaign, now finishes', () => {
+    const c = campaignCase(2, 88);
+    const rep = c.program.findIndex(isRepString);
+    expect(rep).toBeGreaterThan(0);
+    expect(c.program[rep - 1]!.mnemonic).toBe('movzx');
+    const t = Date.now();
+    const r = runScenario(scenarioOfCase(c));
+    expect(Date.now() - t).toBeLessThan(5000);
+    expect(r.failure).toBeNull();
+  });
+
+  it('every REP string instruction of a drawn stream has its count bounded first', () => {
+    for (let k = 0; k < 300; k++) {
+      const p = campaignCase(2, k).program;
+      p.forEach((i, j) => {
+        if (isRepString(i)) expect(p[j - 1]?.mnemonic, `case ${k}`).toBe('movzx');
+      });
+    }
+  });
+
+  it('a case stops before a REP whose count exceeds the bound (the stream without its bound)', () => {
+    const c = campaignCase(2, 88);
+    const unbounded = { ...c, program: c.program.filter((i) => i.mnemonic !== 'movzx') };
+    const t = Date.now();
+    const r = runScenario(scenarioOfCase(unbounded));
+    expect(Date.now() - t).toBeLessThan(5000);
+    expect(r.failure).toBeNull();
+    // aas, xor esp, esi, sub ecx: three steps compared, then the REPNE SCASD is not run.
+    expect(r.steps).toBe(3);
+    expect(MAX_REP_COUNT).toBe(65536);
+  });
+});
