@@ -99,13 +99,18 @@ export function register(program: Command): void {
       };
       let status: number = RUN_STATUS.limit;
       let steps = 0;
+      let previous: StepEvent['kind'] | null = null;
       for (; steps < limit; steps++) {
         const eip = disassembleAt === null ? 0 : machine.state().eip;
         const text = disassembleAt === null ? undefined : disassembleAt(machine);
         const event = machine.step();
         if (disassembleAt !== null) trace.push(JSON.stringify({ step: steps, eip, disassembly: text, event }));
         if ((steps & 0x3ff) === 0) flush();
-        if (event.kind === 'retired' || event.kind === 'interrupt' || event.kind === 'exception') continue;
+        // A HLT reports 'halted' once; the next step either wakes the guest
+        // (its timer fires) or reports 'halted' again: halted for good.
+        const firstHalt = event.kind === 'halted' && previous !== 'halted';
+        previous = event.kind;
+        if (event.kind === 'retired' || event.kind === 'interrupt' || event.kind === 'exception' || firstHalt) continue;
         flush();
         const s = machine.state();
         if (event.kind === 'exit') {

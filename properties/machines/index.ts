@@ -38,10 +38,15 @@ const ENDS_RUN = new Set<StepEvent['kind']>(['halted', 'shutdown', 'exit', 'mode
 export function runToEnd(machine: Machine, maxSteps: number): RunOutcome {
   let end: StepEvent | null = null;
   let steps = 0;
+  let previous: StepEvent['kind'] | null = null;
   while (steps < maxSteps) {
     const event = machine.step();
     steps++;
-    if (ENDS_RUN.has(event.kind)) {
+    // A HLT reports 'halted' once; the next step either wakes the guest
+    // (its timer fires) or reports 'halted' again: halted for good.
+    const firstHalt = event.kind === 'halted' && previous !== 'halted';
+    previous = event.kind;
+    if (ENDS_RUN.has(event.kind) && !firstHalt) {
       end = event;
       break;
     }
