@@ -56,14 +56,17 @@ export function stackRange(limit: number, attributes: number): [number, number] 
  */
 export function pushFrame(cpu: Cpu, base: number, [low, high]: [number, number], esp: number, values: number[],
   size: number, cpl: number, code: number): number {
-  const total = values.length * size;
-  const top = (esp - total) >>> 0;
-  if (top < low || top + total - 1 > high) fault(SS_FAULT, code);
+  const top = (esp - values.length * size) >>> 0;
+  // Each push is limit-checked at its own offset, which wraps modulo 2^32
+  // like ESP itself (a frame may wrap past offset 0 of a 4 GiB segment).
+  for (let k = 1; k <= values.length; k++) {
+    const slot = (esp - k * size) >>> 0;
+    if (slot < low || slot + size - 1 > high) fault(SS_FAULT, code);
+  }
   const user = cpl === 3;
   // Pages are checked in push order (highest address first), so a #PF names
   // the first push that would fault.
-  probeWrite(cpu, (base + esp - size) >>> 0, size, user);
-  probeWrite(cpu, (base + top) >>> 0, total, user);
+  for (let k = 1; k <= values.length; k++) probeWrite(cpu, (base + esp - k * size) >>> 0, size, user);
   let at = esp;
   for (const value of values) {
     at = (at - size) >>> 0;

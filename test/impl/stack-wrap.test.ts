@@ -1,0 +1,17 @@
+import { describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+
+// Found by `mesovirt check --seed 2` (cases 7140 and 469): with a small ESP
+// on a flat 4 GiB stack, an exception frame wraps past offset 0. Every push
+// is inside the limit, so the manual gives no #SS: the first push that
+// faults is a #PF at 0xfffffffc, as the model says. impl used to check the
+// whole frame as one range and raised #SS (then #DF, then shutdown).
+describe('impl: an exception frame that wraps past offset 0', () => {
+  for (const name of ['stack-frame-wraps-past-zero', 'stack-frame-wraps-cr2']) {
+    it(`replay ${name}: model and impl agree`, () => {
+      const run = spawnSync(process.execPath, ['bin/mesovirt.js', 'replay', `test/impl/replays/${name}.json`], { encoding: 'utf8', timeout: 120_000 });
+      expect(run.stdout + run.stderr).not.toMatch(/still differ/i);
+      expect(run.status).toBe(0);
+    });
+  }
+});
