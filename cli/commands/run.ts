@@ -1,30 +1,13 @@
 // `mesovirt run IMAGE`: boot a Multiboot image on a machine and run it.
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, basename, join } from 'node:path';
-import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { Machine, StepEvent } from '../../model/machine';
-import { loadMultiboot } from '../../model/boot/multiboot';
-import { createModelMachine } from '../../properties/machines/model';
+import { bootImage, createMachine, parseMachineKind } from '../../properties/machines';
 
 /** Process exit statuses for runs that end without the exit port. */
 export const RUN_STATUS = { halted: 3, shutdown: 4, modelError: 5, limit: 6 } as const;
 
-async function createMachine(kind: string, memorySize: number): Promise<Machine> {
-  if (kind === 'model') return createModelMachine(memorySize);
-  if (kind !== 'impl') throw new Error(`--machine must be 'model' or 'impl', got '${kind}'`);
-  const implPath = new URL('../../properties/machines/impl.ts', import.meta.url);
-  if (!existsSync(implPath)) {
-    process.stderr.write('mesovirt: the impl machine is not available yet; running on the model\n');
-    return createModelMachine(memorySize);
-  }
-  const mod = (await import(implPath.href)) as { createImplMachine?: (size: number) => Machine };
-  if (mod.createImplMachine === undefined) {
-    process.stderr.write('mesovirt: properties/machines/impl.ts has no createImplMachine; running on the model\n');
-    return createModelMachine(memorySize);
-  }
-  return mod.createImplMachine(memorySize);
-}
 
 function parseCount(text: string, what: string): number {
   const n = Number(text);
@@ -70,11 +53,8 @@ export function register(program: Command): void {
       } catch (e) {
         throw new Error(`${image}: cannot read (${(e as Error).message})`);
       }
-      const loaded = loadMultiboot(bytes, memorySize);
-      if (loaded.kind === 'error') throw new Error(`${image}: ${loaded.message}`);
-      const machine = await createMachine(opts.machine, memorySize);
-      for (const w of loaded.writes) machine.writePhysical(w.address, w.bytes);
-      machine.setState(loaded.entry);
+      const machine = createMachine(parseMachineKind(opts.machine), memorySize);
+      bootImage(machine, bytes, image);
 
       const trace: string[] = [];
       let disassembleAt: ((m: Machine) => string | undefined) | null = null;
