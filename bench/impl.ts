@@ -4,6 +4,7 @@
 import { assembleText } from '../model/isa/asm/assemble';
 import { ImplMachine } from '../impl/machine';
 import { type Timing, perSecond, timeRuns } from './measure';
+import { flatEntryState } from '../properties/machines';
 
 export interface ImplBenchResult {
   readonly name: 'impl';
@@ -45,18 +46,7 @@ function loopImage(iterations: number): Uint8Array {
 export function runLoopOnImpl(image: Uint8Array): [number, number] {
   const m = new ImplMachine(4 << 20);
   m.writePhysical(0x100000, image);
-  const flat = (selector: number, attributes: number) => ({ selector, base: 0, limit: 0xffffffff, attributes, valid: true });
-  const data = flat(0x10, 0xc092);
-  m.setState({
-    regs: { eax: 0, ecx: 0, edx: 0, ebx: 0, esp: 0x90000, ebp: 0, esi: 0, edi: 0 },
-    eip: 0x100000, eflags: 2,
-    segments: { es: data, cs: flat(0x08, 0xc09a), ss: data, ds: data, fs: data, gs: data },
-    cr0: 0x11, cr2: 0, cr3: 0, cr4: 0,
-    gdtr: { base: 0, limit: 0 }, idtr: { base: 0, limit: 0 },
-    ldtr: { selector: 0, base: 0, limit: 0, attributes: 0, valid: false },
-    tr: { selector: 0, base: 0, limit: 0, attributes: 0, valid: false },
-    halted: false, instructionCount: 0,
-  });
+  m.setState(flatEntryState(0x100000, 0x90000));
   const event = m.run(Number.MAX_SAFE_INTEGER);
   if (event.kind !== 'exit') throw new Error(`bench loop stopped with ${JSON.stringify(event)}`);
   const s = m.state();

@@ -1,6 +1,6 @@
 // Choosing a machine by name, loading a Multiboot image into it, and running
 // it to the end: the few steps every command, property and benchmark shares.
-import type { Machine, StepEvent } from '../../model/machine';
+import type { CommonState, Machine, StepEvent } from '../../model/machine';
 import { loadMultiboot } from '../../model/boot/multiboot';
 import { createModelMachine } from './model';
 import { createImplMachine } from './impl';
@@ -52,4 +52,21 @@ export function runToEnd(machine: Machine, maxSteps: number): RunOutcome {
     }
   }
   return { end, steps, console: Buffer.from(machine.consoleOutput()).toString('latin1') };
+}
+
+/** Flat 32-bit protected mode at CPL 0, paging off, interrupts off: the state
+ * a bare code image (no Multiboot header) starts in for unit runs and benchmarks. */
+export function flatEntryState(eip: number, esp: number): CommonState {
+  const flat = (selector: number, attributes: number) => ({ selector, base: 0, limit: 0xffffffff, attributes, valid: true });
+  const data = flat(0x10, 0xc092);
+  const none = { selector: 0, base: 0, limit: 0, attributes: 0, valid: false };
+  return {
+    regs: { eax: 0, ecx: 0, edx: 0, ebx: 0, esp, ebp: 0, esi: 0, edi: 0 },
+    eip, eflags: 2,
+    segments: { es: data, cs: flat(0x08, 0xc09a), ss: data, ds: data, fs: data, gs: data },
+    cr0: 0x11, cr2: 0, cr3: 0, cr4: 0,
+    gdtr: { base: 0, limit: 0 }, idtr: { base: 0, limit: 0 },
+    ldtr: none, tr: none,
+    halted: false, instructionCount: 0,
+  };
 }

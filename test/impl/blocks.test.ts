@@ -12,6 +12,7 @@ import { assemble, assembleText } from '../../model/isa/asm/assemble';
 import { loadMultiboot } from '../../model/boot/multiboot';
 import type { CommonState, StepEvent } from '../../model/machine';
 import { ImplMachine } from '../../impl/machine';
+import { flatEntryState } from '../../properties/machines';
 import { KERNELS, buildKernel } from '../../bench/kernels';
 import { LOCKSTEP_GUESTS } from '../../properties/diff/guests';
 
@@ -42,18 +43,7 @@ function bootFlat(source: string): ImplMachine {
   if (r.kind !== 'ok') throw new Error(r.errors.map((e) => e.message).join('; '));
   const m = new ImplMachine(4 << 20);
   m.writePhysical(0x100000, r.bytes);
-  const flat = (selector: number, attributes: number) => ({ selector, base: 0, limit: 0xffffffff, attributes, valid: true });
-  const data = flat(0x10, 0xc092);
-  const state: CommonState = {
-    regs: { eax: 0, ecx: 0, edx: 0, ebx: 0, esp: 0x90000, ebp: 0, esi: 0, edi: 0 },
-    eip: 0x100000, eflags: 2,
-    segments: { es: data, cs: flat(0x08, 0xc09a), ss: data, ds: data, fs: data, gs: data },
-    cr0: 0x11, cr2: 0, cr3: 0, cr4: 0,
-    gdtr: { base: 0, limit: 0 }, idtr: { base: 0, limit: 0 },
-    ldtr: { selector: 0, base: 0, limit: 0, attributes: 0, valid: false },
-    tr: { selector: 0, base: 0, limit: 0, attributes: 0, valid: false },
-    halted: false, instructionCount: 0,
-  };
+  const state: CommonState = flatEntryState(0x100000, 0x90000);
   m.setState(state);
   return m;
 }
