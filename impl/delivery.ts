@@ -92,9 +92,10 @@ export function deliverException(cpu: Cpu, vector: number, errorCode: number | n
       cpu.logWalks = false;
       undoWalks(cpu);
       if (!(e instanceof CpuFault)) throw e;
-      if (vector === DF) return { kind: 'shutdown', reason: `triple fault: #${e.vector} while delivering #DF` };
       const second = e.vector;
+      // A page fault loads CR2 even when it ends in a triple fault (as the model and QEMU do).
       if (second === PF) cpu.cr2 = e.address >>> 0;
+      if (vector === DF) return { kind: 'shutdown', reason: `triple fault: #${second} while delivering #DF` };
       if ((isContributory(vector) && isContributory(second)) || (vector === PF && (isContributory(second) || second === PF))) {
         vector = DF; errorCode = 0;
       } else {
