@@ -62,7 +62,6 @@ export class ImplMachine implements Machine {
     cpu.interruptShadow = false;
     cpu.shutdownReason = null;
     flushTlb(cpu);
-    cpu.tlb.fill(0);
   }
 
   readPhysical(address: number, length: number): Uint8Array {
@@ -84,7 +83,15 @@ export class ImplMachine implements Machine {
     }
   }
 
+  private released = false;
+
+  release(): void {
+    this.released = true;
+    this.cpu.release();
+  }
+
   step(): StepEvent {
+    if (this.released) throw new Error('impl: step after release()');
     return step(this.cpu);
   }
 
@@ -96,6 +103,7 @@ export class ImplMachine implements Machine {
 
   /** Step until an event other than 'retired', or `limit` instructions. */
   run(limit: number): StepEvent {
+    if (this.released) throw new Error('impl: run after release()');
     return run(this.cpu, limit);
   }
 

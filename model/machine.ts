@@ -76,4 +76,7 @@ export interface Machine {
   step(): StepEvent;
   /** Every byte the guest has written to the debug console port 0xE9. */
   consoleOutput(): Uint8Array;
+  /** Optional: the machine will not be used again, and may hand its
+   * buffers to the next machine created (a campaign makes thousands). */
+  release?(): void;
 }

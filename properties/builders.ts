@@ -6,7 +6,7 @@
 // §4.3 (32-bit paging entries).
 import type { MachineState, SegmentRegister } from '../model/cpu/state';
 import { initialState } from '../model/cpu/state';
-import { readPhysical, writeBytes, writePhysical } from '../model/cpu/memory';
+import { readBytes, readPhysical, writeBytes, writePhysical } from '../model/cpu/memory';
 import { parseDescriptor, loadedCache } from '../model/cpu/descriptors';
 
 /** A descriptor as its two dwords. */
@@ -124,14 +124,17 @@ export function systemState(options: SystemOptions = {}): MachineState {
     segmentDescriptor({ base: LAYOUT.tss, limit: tssLimit, type: 0xb, system: true, big: false, g: false }),
     ...(options.extraDescriptors ?? []),
   ];
-  entries.forEach((d, i) => { s = writeDescriptor(s, LAYOUT.gdt, i, d); });
-  for (const [vector, d] of Object.entries(options.gates ?? {})) s = writeDescriptor(s, LAYOUT.idt, Number(vector), d);
-  // TSS: ESP0/SS0 at 4/8, ESP1/SS1 at 12/16, I/O map base at 102.
-  s = writeDword(s, LAYOUT.tss + 4, LAYOUT.stack0);
-  s = writeDword(s, LAYOUT.tss + 8, SEL.data0);
-  s = writeDword(s, LAYOUT.tss + 12, LAYOUT.stack1);
-  s = writeDword(s, LAYOUT.tss + 16, SEL.data1);
-  s = writeDword(s, LAYOUT.tss + 100, (options.ioBitmap === undefined ? 0xffff : bitmapOffset) << 16);
+  const descriptorWrites = (base: number, index: number, d: Descriptor): DwordWrite[] => [[base + index * 8, d[0]], [base + index * 8 + 4, d[1]]];
+  s = writeDwords(s, [
+    ...entries.flatMap((d, i) => descriptorWrites(LAYOUT.gdt, i, d)),
+    ...Object.entries(options.gates ?? {}).flatMap(([vector, d]) => descriptorWrites(LAYOUT.idt, Number(vector), d)),
+    // TSS: ESP0/SS0 at 4/8, ESP1/SS1 at 12/16, I/O map base at 102.
+    [LAYOUT.tss + 4, LAYOUT.stack0],
+    [LAYOUT.tss + 8, SEL.data0],
+    [LAYOUT.tss + 12, LAYOUT.stack1],
+    [LAYOUT.tss + 16, SEL.data1],
+    [LAYOUT.tss + 100, (options.ioBitmap === undefined ? 0xffff : bitmapOffset) << 16],
+  ]);
   s = { ...s, memory: writeBytes(s.memory, LAYOUT.tss + bitmapOffset, bitmap) };
   s = { ...s, gdtr: { base: LAYOUT.gdt, limit: LAYOUT.gdtEntries * 8 - 1 }, idtr: { base: LAYOUT.idt, limit: 256 * 8 - 1 } };
   s = { ...s, tr: cacheFor(s, SEL.tss) };
@@ -160,11 +163,35 @@ export const PTE = { P: 1, W: 2, U: 4, A: 0x20, D: 0x40, PS: 0x80 } as const;
  * take up to 4 MiB + 4 KiB above cr3. `pdeFlags` default P|W|U.
  */
 export function mapPage(state: MachineState, cr3: number, linear: number, physical: number, pteFlags: number, pdeFlags: number = PTE.P | PTE.W | PTE.U): MachineState {
+  return writeDwords(state, mappingWrites(cr3, linear, physical, pteFlags, pdeFlags));
+}
+
+/** The PDE and PTE writes (in that order) that mapPage makes. */
+function mappingWrites(cr3: number, linear: number, physical: number, pteFlags: number, pdeFlags: number): DwordWrite[] {
   const d = linear >>> 22;
   const table = cr3 + 0x1000 * (1 + d);
-  let s = writeDword(state, cr3 + d * 4, (table | pdeFlags) >>> 0);
-  s = writeDword(s, table + ((linear >>> 12) & 0x3ff) * 4, ((physical & 0xfffff000) | pteFlags) >>> 0);
-  return s;
+  return [
+    [cr3 + d * 4, (table | pdeFlags) >>> 0],
+    [table + ((linear >>> 12) & 0x3ff) * 4, ((physical & 0xfffff000) | pteFlags) >>> 0],
+  ];
+}
+
+export type DwordWrite = readonly [address: number, value: number];
+
+/** Aligned dword writes applied in order, each page touched copied once
+ * (a page table of hundreds of entries costs one page copy, not hundreds). */
+export function writeDwords(state: MachineState, writes: readonly DwordWrite[]): MachineState {
+  const pages = new Map<number, DataView>();
+  for (const [address, value] of writes) {
+    if ((address & 3) !== 0) throw new Error(`writeDwords: unaligned address 0x${address.toString(16)}`);
+    const base = (address & ~0xfff) >>> 0;
+    let page = pages.get(base);
+    if (page === undefined) { page = new DataView(readBytes(state.memory, base, 0x1000).buffer); pages.set(base, page); }
+    page.setUint32(address & 0xfff, value >>> 0, true);
+  }
+  let memory = state.memory;
+  for (const [base, page] of pages) memory = writeBytes(memory, base, new Uint8Array(page.buffer));
+  return { ...state, memory };
 }
 
 /** Address of the PTE / PDE mapBuilder used for `linear`. */
@@ -173,7 +200,8 @@ export const pdeAddress = (cr3: number, linear: number): number => cr3 + (linear
 
 /** Identity-map [from, to) with `flags`, then turn paging on (CR0.PG, CR3). */
 export function withIdentityPaging(state: MachineState, cr3: number, from: number, to: number, flags: number = PTE.P | PTE.W | PTE.U): MachineState {
-  let s = state;
-  for (let a = from & ~0xfff; a < to; a += 0x1000) s = mapPage(s, cr3, a, a, flags);
+  const writes: DwordWrite[] = [];
+  for (let a = from & ~0xfff; a < to; a += 0x1000) writes.push(...mappingWrites(cr3, a, a, flags, PTE.P | PTE.W | PTE.U));
+  const s = writeDwords(state, writes);
   return { ...s, cr3, cr0: (s.cr0 | 0x80000001) >>> 0 };
 }

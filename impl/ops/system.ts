@@ -73,8 +73,11 @@ export function storeTableRegister(cpu: Cpu, d: Decoded): void {
   if (d.mod === 3) ud();
   const at = effectiveOffset(cpu, d);
   const [base, limit] = d.variant === 0 ? [cpu.gdtrBase, cpu.gdtrLimit] : [cpu.idtrBase, cpu.idtrLimit];
-  // Check all six bytes for writing before storing the limit, then the base.
-  probeWrite(cpu, linearAddress(cpu, d.segment, at, 6, true), 6, cpu.cpl === 3);
+  // Two accesses, as the model (and Bochs) make them: the limit's two bytes
+  // are checked (segment, then pages) before the base's four, and both
+  // before anything is stored, so a fault leaves memory as it was.
+  probeWrite(cpu, linearAddress(cpu, d.segment, at, 2, true), 2, cpu.cpl === 3);
+  probeWrite(cpu, linearAddress(cpu, d.segment, (at + 2) >>> 0, 4, true), 4, cpu.cpl === 3);
   writeMemory(cpu, d.segment, at, 2, limit);
   writeMemory(cpu, d.segment, (at + 2) >>> 0, 4, base);
 }

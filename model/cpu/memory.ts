@@ -69,7 +69,18 @@ export function readPhysical(memory: PhysicalMemory, address: number, bytes: 1 |
 /** Copy `length` bytes out (for loaders, facades and tests). */
 export function readBytes(memory: PhysicalMemory, address: number, length: number): Uint8Array {
   const out = new Uint8Array(length);
-  for (let i = 0; i < length; i++) out[i] = readByte(memory, address + i);
+  // Page by page: a present page is copied at once, an absent one stays zero.
+  for (let i = 0; i < length;) {
+    const a = (address + i) >>> 0;
+    const chunk = Math.min(length - i, PAGE_SIZE - (a & 0xfff));
+    if (a >= memory.size || a + chunk > memory.size) {
+      for (let j = 0; j < chunk; j++) out[i + j] = readByte(memory, a + j);
+    } else {
+      const page = pageAt(memory, a);
+      if (page !== undefined) out.set(page.subarray(a & 0xfff, (a & 0xfff) + chunk), i);
+    }
+    i += chunk;
+  }
   return out;
 }
 

@@ -110,12 +110,14 @@ export function lockstep(model: Machine, impl: Machine, steps: number, options: 
 /** Differences in physical memory over [start, end), reported per 4 KiB page. */
 export function memoryDifferences(model: Machine, impl: Machine, start: number, end: number): string[] {
   const out: string[] = [];
-  for (let page = start; page < end; page += 4096) {
-    const a = model.readPhysical(page, 4096), b = impl.readPhysical(page, 4096);
-    // A native comparison first: nearly every page is equal.
-    if (Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength))) continue;
-    for (let i = 0; i < 4096; i++) {
-      if (a[i] !== b[i]) { out.push(`memory ${hex(page + i)}: model ${hex(a[i]!)} impl ${hex(b[i]!)}`); break; }
+  const whole = (m: Machine): Buffer => { const a = m.readPhysical(start, end - start); return Buffer.from(a.buffer, a.byteOffset, a.byteLength); };
+  const a = whole(model), b = whole(impl);
+  // One native comparison first: nearly always the memories are equal.
+  if (a.equals(b)) return out;
+  for (let page = 0; page < a.length; page += 4096) {
+    if (a.subarray(page, page + 4096).equals(b.subarray(page, page + 4096))) continue;
+    for (let i = page; i < Math.min(page + 4096, a.length); i++) {
+      if (a[i] !== b[i]) { out.push(`memory ${hex(start + i)}: model ${hex(a[i]!)} impl ${hex(b[i]!)}`); break; }
     }
   }
   return out;

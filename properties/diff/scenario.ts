@@ -103,6 +103,15 @@ export function loadScenario(machine: Machine, s: DiffScenario): Machine {
 export function runScenario(s: DiffScenario, pair: MachinePair = ['model', 'impl']): ScenarioOutcome {
   const a = loadScenario(createPairMachine(pair[0], s.memorySize), s);
   const b = loadScenario(createPairMachine(pair[1], s.memorySize), s);
+  try {
+    return compareScenario(s, a, b);
+  } finally {
+    a.release?.();
+    b.release?.();
+  }
+}
+
+function compareScenario(s: DiffScenario, a: Machine, b: Machine): ScenarioOutcome {
   // [DIFF.REP.1] A case stops before a REP whose count exceeds the bound.
   const r = lockstep(a, b, s.steps, { maxRepCount: MAX_REP_COUNT });
   if (r.divergence !== null) {
