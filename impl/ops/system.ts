@@ -181,11 +181,11 @@ export function moveFromSegment(cpu: Cpu, d: Decoded): void {
   writeRM(cpu, d, d.mod === 3 ? d.operandSize : 2, cpu.segSelector[d.reg]);
 }
 /** PUSH Sreg: with a 32-bit operand size only the low word is written
- * (as recent processors do; see CHOICES.md), ESP still moves by 4. */
+ * (as recent processors do; see CHOICES.md), ESP still moves by 4; the
+ * checks cover the two bytes written, as in the model (SEG.PUSH.1). */
 export function pushSegment(cpu: Cpu, d: Decoded): void {
   const esp = (cpu.r32[4] - d.size) >>> 0;
   writeMemory(cpu, SS, esp, 2, cpu.segSelector[d.reg]);
-  if (d.size === 4) readMemory(cpu, SS, esp, 4); // the full slot must be valid
   cpu.r32[4] = esp;
 }
 export function popSegment(cpu: Cpu, d: Decoded): void {
