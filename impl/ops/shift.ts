@@ -79,10 +79,13 @@ export function shift(cpu: Cpu, operation: number, a: number, count: number, siz
 function shiftRM(cpu: Cpu, d: Decoded, count: number): void {
   count &= mutated('shift-count-not-masked') ? 0x3f : 0x1f;
   const size = d.size;
-  // A count of zero changes nothing, not even flags; the operand is not written.
-  if (count === 0) { readDestination(cpu, d, d.mod === 3 ? -1 : destination(cpu, d, size), size); return; }
+  // A count of zero changes no flag and no bit, but it is still a
+  // read-modify-write access (spec PAGE.RMW.1, host-CPU evidence in
+  // properties/diff/evidence/shift-count-zero-write.c): the write is checked
+  // and the value written back unchanged.
   const at = destination(cpu, d, size);
-  writeDestination(cpu, d, at, size, shift(cpu, d.variant, readDestination(cpu, d, at, size), count, size));
+  const a = readDestination(cpu, d, at, size);
+  writeDestination(cpu, d, at, size, count === 0 ? a : shift(cpu, d.variant, a, count, size));
 }
 /** group 2 with an immediate count (C0/C1) or a count of 1 (D0/D1: imm = 1) */
 export const shiftByImmediate = (cpu: Cpu, d: Decoded): void => shiftRM(cpu, d, d.imm);
@@ -97,9 +100,11 @@ export const shiftByCL = (cpu: Cpu, d: Decoded): void => shiftRM(cpu, d, cpu.r8[
 export function doubleShift(cpu: Cpu, d: Decoded): void {
   const size = d.size, mask = MASK[size], sign = SIGN[size], top = size * 8 - 1;
   const count = (d.imm2 ? cpu.r8[4] : d.imm) & 0x1f;
-  if (count === 0) return;
+  // As for the one-operand shifts, a count of zero still writes the
+  // destination back unchanged (and leaves the flags alone).
   const at = destination(cpu, d, size);
   const a = readDestination(cpu, d, at, size);
+  if (count === 0) { writeDestination(cpu, d, at, size, a); return; }
   let r = a, source = cpu.readRegister(size, d.reg), cf = 0;
   for (let i = 0; i < count; i++) {
     if (d.variant === 0) {

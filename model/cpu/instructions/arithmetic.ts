@@ -53,6 +53,8 @@ const unary = (mnemonic: UnaryMnemonic): Handler => (state, instr, nextEip) => {
 const shift = (mnemonic: ShiftMnemonic): Handler => (state, instr, nextEip) => {
   const dest = operand(instr, 0);
   // [PAGE.RMW.1]
+  // [PAGE.RMW.2] Even with a count that masks to 0: the result (then the
+  // operand itself) is written back below.
   const a = readOperandForWrite(state, instr, dest);
   if (a.kind !== 'ok') return a;
   const count = readOperand(a.value.state, instr, operand(instr, 1));
@@ -64,7 +66,7 @@ const shift = (mnemonic: ShiftMnemonic): Handler => (state, instr, nextEip) => {
 /** SHLD SHRD: dest := dest shifted by the count, filled from src. */
 const doubleShift = (left: boolean): Handler => (state, instr, nextEip) => {
   const dest = operand(instr, 0);
-  // [PAGE.RMW.1]
+  // [PAGE.RMW.1] [PAGE.RMW.2]
   const a = readOperandForWrite(state, instr, dest);
   if (a.kind !== 'ok') return a;
   const b = readOperand(a.value.state, instr, operand(instr, 1));

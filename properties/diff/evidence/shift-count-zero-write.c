@@ -1,4 +1,4 @@
-// Evidence for the known discrepancy 'shift-by-zero-skips-memory' (properties/diff/known.ts):
+// Evidence for spec rule PAGE.RMW.2 (formerly the known discrepancy 'shift-by-zero-skips-memory'):
 // a shift of a memory operand by a count of 0 is still a write access on the
 // host CPU: on a read-only page it faults. Build: gcc -O1 shift-count-zero-write.c;
 // prints "faults (write access)" for every line (AMD EPYC, 64-bit mode).
