@@ -72,6 +72,11 @@ export class ImplMachine implements Machine {
     return out;
   }
 
+  viewPhysical(address: number, length: number): Uint8Array {
+    const memory = this.cpu.memory;
+    return address >= 0 && address + length <= memory.size ? memory.bytes.subarray(address, address + length) : this.readPhysical(address, length);
+  }
+
   writePhysical(address: number, bytes: Uint8Array): void {
     const memory = this.cpu.memory;
     const end = Math.min(address + bytes.length, memory.size);

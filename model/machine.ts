@@ -76,6 +76,9 @@ export interface Machine {
   step(): StepEvent;
   /** Every byte the guest has written to the debug console port 0xE9. */
   consoleOutput(): Uint8Array;
+  /** Optional: like readPhysical but without a copy; the view may change
+   * with the next step or write, so read it at once. */
+  viewPhysical?(address: number, length: number): Uint8Array;
   /** Optional: the machine will not be used again, and may hand its
    * buffers to the next machine created (a campaign makes thousands). */
   release?(): void;

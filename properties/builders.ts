@@ -182,12 +182,16 @@ export type DwordWrite = readonly [address: number, value: number];
  * (a page table of hundreds of entries costs one page copy, not hundreds). */
 export function writeDwords(state: MachineState, writes: readonly DwordWrite[]): MachineState {
   const pages = new Map<number, DataView>();
+  let lastBase = -1, page: DataView | undefined;
   for (const [address, value] of writes) {
     if ((address & 3) !== 0) throw new Error(`writeDwords: unaligned address 0x${address.toString(16)}`);
     const base = (address & ~0xfff) >>> 0;
-    let page = pages.get(base);
-    if (page === undefined) { page = new DataView(readBytes(state.memory, base, 0x1000).buffer); pages.set(base, page); }
-    page.setUint32(address & 0xfff, value >>> 0, true);
+    if (base !== lastBase) {
+      page = pages.get(base);
+      if (page === undefined) { page = new DataView(readBytes(state.memory, base, 0x1000).buffer); pages.set(base, page); }
+      lastBase = base;
+    }
+    page!.setUint32(address & 0xfff, value >>> 0, true);
   }
   let memory = state.memory;
   for (const [base, page] of pages) memory = writeBytes(memory, base, new Uint8Array(page.buffer));

@@ -89,28 +89,27 @@ export function writeBytes(memory: PhysicalMemory, address: number, bytes: Array
   address >>>= 0;
   let directory: (PageNode | undefined)[] | null = null;
   const copiedNodes = new Map<number, (Uint8Array | undefined)[]>();
-  const copiedPages = new Map<number, Uint8Array>();
-  for (let i = 0; i < bytes.length; i++) {
+  // The bytes are contiguous, so each page is met once: copy it, fill the
+  // part of it the bytes cover, go on to the next.
+  for (let i = 0; i < bytes.length;) {
     const a = address + i;
     if (a >= memory.size || a > 0xffffffff) break;
-    const pageNumber = a >>> 12;
-    let page = copiedPages.get(pageNumber);
-    if (page === undefined) {
-      const d = a >>> NODE_SHIFT;
-      if (directory === null) directory = memory.directory.slice();
-      let node = copiedNodes.get(d);
-      if (node === undefined) {
-        const old = directory[d];
-        node = old === undefined ? new Array<Uint8Array | undefined>(PAGES_PER_NODE) : old.slice();
-        copiedNodes.set(d, node);
-        directory[d] = node;
-      }
-      const oldPage = node[pageNumber & PAGE_MASK];
-      page = copyPage(oldPage);
-      node[pageNumber & PAGE_MASK] = page;
-      copiedPages.set(pageNumber, page);
+    const offset = a & 0xfff;
+    const chunk = Math.min(bytes.length - i, PAGE_SIZE - offset, memory.size - a);
+    const d = a >>> NODE_SHIFT;
+    if (directory === null) directory = memory.directory.slice();
+    let node = copiedNodes.get(d);
+    if (node === undefined) {
+      const old = directory[d];
+      node = old === undefined ? new Array<Uint8Array | undefined>(PAGES_PER_NODE) : old.slice();
+      copiedNodes.set(d, node);
+      directory[d] = node;
     }
-    page[a & 0xfff] = bytes[i]! & 0xff;
+    const page = copyPage(node[(a >>> 12) & PAGE_MASK]);
+    if (bytes instanceof Uint8Array) page.set(bytes.subarray(i, i + chunk), offset);
+    else for (let j = 0; j < chunk; j++) page[offset + j] = bytes[i + j]! & 0xff;
+    node[(a >>> 12) & PAGE_MASK] = page;
+    i += chunk;
   }
   return directory === null ? memory : { size: memory.size, directory };
 }

@@ -110,7 +110,10 @@ export function lockstep(model: Machine, impl: Machine, steps: number, options: 
 /** Differences in physical memory over [start, end), reported per 4 KiB page. */
 export function memoryDifferences(model: Machine, impl: Machine, start: number, end: number): string[] {
   const out: string[] = [];
-  const whole = (m: Machine): Buffer => { const a = m.readPhysical(start, end - start); return Buffer.from(a.buffer, a.byteOffset, a.byteLength); };
+  const whole = (m: Machine): Buffer => {
+    const a = m.viewPhysical?.(start, end - start) ?? m.readPhysical(start, end - start);
+    return Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+  };
   const a = whole(model), b = whole(impl);
   // One native comparison first: nearly always the memories are equal.
   if (a.equals(b)) return out;
