@@ -31,6 +31,9 @@ describe('[DIFF.KNOWN.1] known discrepancies are current', () => {
 const FIXED: ReadonlyArray<{ readonly id: string; readonly witness: Witness }> = [
   // [PAGE.RMW.2] impl's SHLD/SHRD by 0 skipped the memory operand.
   { id: 'shift-by-zero-skips-memory', witness: { replay: 'test/impl/replays/shift-count-zero-memory.json' } },
+  // [IO.STRING.2] The entry blamed the model; the host CPU showed impl was
+  // wrong: REP INS/OUTS with ECX = 0 check the I/O permission.
+  { id: 'rep-string-io-with-ecx-zero-checks-permission', witness: { replay: 'test/impl/replays/rep-ins-ecx-zero.json' } },
 ];
 
 describe('[DIFF.KNOWN.1] fixed discrepancies stay fixed', () => {

@@ -54,21 +54,6 @@ export const KNOWN_DISCREPANCIES: readonly KnownDiscrepancy[] = [
       }),
     witness: { seed: CAMPAIGN_SEED, case: 803 },
   },
-
-  {
-    id: 'rep-string-io-with-ecx-zero-checks-permission',
-    blames: 'model',
-    rule: 'SDM vol. 2, REP/REPE/REPNE operation and INS/OUTS operation',
-    evidence: 'A REP INS or REP OUTS with ECX = 0 does no iteration: the manual\'s REP operation tests the count ' +
-      'before executing the string instruction, and the I/O permission check (CPL > IOPL and a set bit in the ' +
-      'TSS bitmap) is part of INS/OUTS itself, so nothing faults; impl retires it, the model raises #GP(0). ' +
-      'Found by `mesovirt check --seed 1` (case 26158: "rep insd" at CPL 1, IOPL 0); not yet checked on the host ' +
-      'CPU (user mode cannot reach the I/O bitmap case there).',
-    matches: (d) => mnemonics(d.code).some((m) => /^(ins|outs)/.test(m)) &&
-      d.modelEvent.kind === 'exception' && d.modelEvent.vector === 13 && d.modelEvent.errorCode === 0 &&
-      d.implEvent.kind === 'retired' && d.differences.some((line) => line.startsWith('event:')),
-    witness: { replay: 'properties/diff/witnesses/rep-ins-ecx-zero.json' },
-  },
 ];
 
 // [DIFF.KNOWN.1]

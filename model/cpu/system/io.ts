@@ -74,6 +74,8 @@ function stringIo(direction: 'in' | 'out'): Handler {
     const size = instr.elementSize ?? 8;
     const bytes = size / 8;
     const port = readRegister(state, 16, 2);
+    // [IO.STRING.2] The permission is checked before the REP count is
+    // looked at: with ECX = 0 a port that is not allowed still faults.
     const allowed = ioAllowed(state, port, bytes);
     if (allowed.kind !== 'ok') return allowed;
     let s = allowed.value;
