@@ -5,7 +5,7 @@ import type { Instruction } from '../isa/ast';
 import type { StepEvent } from '../machine';
 import type { MachineState } from './state';
 import { cpl } from './context';
-import { pageAt, readPhysical } from './memory';
+import { pageAt, readPhysical, writePhysical } from './memory';
 import { translate } from './paging';
 import { execute } from './execute';
 import { deliverInterrupt, type EventSource } from './interrupts';
@@ -25,6 +25,13 @@ export type Decoder = (bytes: ArrayLike<number>, offset?: number) => DecodeResul
 export interface StepResult {
   readonly state: MachineState;
   readonly event: StepEvent;
+}
+
+/** The state before a faulting instruction, plus the stores its fault keeps. */
+function withKeptWrites(state: MachineState, f: Fault): MachineState {
+  if (f.keptWrites === undefined || f.keptWrites.length === 0) return state;
+  const memory = f.keptWrites.reduce((m, w) => writePhysical(m, w.physical, 1, w.value), state.memory);
+  return { ...state, memory };
 }
 
 /** The longest legal instruction. */
@@ -214,8 +221,9 @@ export function stepWith(state: MachineState, decode: Decoder): StepResult {
     case 'fault':
       // [EXC.FAULT.1] A fault leaves the state as before the instruction
       // (paging-structure A/D bits and TLB fills from the fetch included)
-      // and pushes the faulting instruction's EIP.
-      return deliverEvent(fetched.state, outcome, 'exception', s.eip);
+      // and pushes the faulting instruction's EIP. The one exception is
+      // ENTER, whose stores made before the fault stay (INS.STACK.6).
+      return deliverEvent(withKeptWrites(fetched.state, outcome), outcome, 'exception', s.eip);
     case 'model-error':
       return { state: s, event: outcome };
     case 'ok':

@@ -15,7 +15,18 @@ export type Fault = {
   readonly vector: number;
   readonly errorCode: number | null;
   readonly address?: number;
+  /** Bytes the faulting instruction had already stored and that the fault
+   * does not take back (physical address, byte value). Only ENTER sets it
+   * (INS.STACK.6); every other fault leaves memory as before (EXC.FAULT.1).
+   * (Additive field.) */
+  readonly keptWrites?: readonly KeptWrite[];
 };
+
+/** One byte of memory that stays written although its instruction faulted. */
+export interface KeptWrite {
+  readonly physical: number;
+  readonly value: number;
+}
 
 export type Result<T> = { readonly kind: 'ok'; readonly value: T } | Fault;
 

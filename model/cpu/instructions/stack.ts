@@ -1,8 +1,10 @@
 // Handlers for the stack: PUSH and POP of general registers, memory and
 // immediates, PUSHA/POPA, ENTER and LEAVE. Segment-register forms of PUSH and
 // POP are system instructions (model/cpu/system).
-import { attr, pop, push, readMemory, readOperand, readRegister, stackPointer, withStackPointer, writeOperand, writeRegister } from '../context';
-import { fault, modelError, Vector, type Handler, type Outcome } from '../outcome';
+import { attr, cpl, pop, push, readMemory, readOperand, readRegister, stackPointer, withStackPointer, writeOperand, writeRegister } from '../context';
+import { fault, modelError, Vector, type Fault, type Handler, type KeptWrite, type Outcome, type Result } from '../outcome';
+import { readPhysical } from '../memory';
+import { translate } from '../paging';
 import type { MachineState } from '../state';
 import { EBP, ESP, isSystemForm, operand, retire, retireWith } from './common';
 
@@ -77,7 +79,16 @@ const enterFrame: Handler = (state, instr, nextEip) => {
   const allocation = sizeOp.kind === 'imm' ? sizeOp.value & 0xffff : 0;
   const level = (levelOp.kind === 'imm' ? levelOp.value : 0) % 32;
   const mask = stackMask(state);
-  const first = push(state, readRegister(state, size, EBP), size);
+  // [INS.STACK.6] The stores ENTER has made when it faults stay in memory
+  // (the fault carries them as keptWrites); only the registers go back.
+  let kept: KeptWrite[] = [];
+  const keepStores = (f: Fault): Fault => (kept.length === 0 ? f : { ...f, keptWrites: kept });
+  const pushKept = (s: MachineState, value: number): Result<MachineState> => {
+    const pushed = push(s, value, size);
+    if (pushed.kind === 'ok') kept = [...kept, ...storedBytes(pushed.value, size)];
+    return pushed;
+  };
+  const first = pushKept(state, readRegister(state, size, EBP));
   if (first.kind !== 'ok') return first;
   let s = first.value;
   const frame = stackPointer(s);
@@ -85,23 +96,35 @@ const enterFrame: Handler = (state, instr, nextEip) => {
   for (let i = 1; i < level; i++) {
     framePointer = (framePointer - size / 8) & mask;
     const display = readMemory(s, 'ss', framePointer, size);
-    if (display.kind !== 'ok') return display;
-    const pushed = push(display.value.state, display.value.value, size);
-    if (pushed.kind !== 'ok') return pushed;
+    if (display.kind !== 'ok') return keepStores(display);
+    const pushed = pushKept(display.value.state, display.value.value);
+    if (pushed.kind !== 'ok') return keepStores(pushed);
     s = pushed.value;
   }
   if (level > 0) {
-    const pushed = push(s, frame, size);
-    if (pushed.kind !== 'ok') return pushed;
+    const pushed = pushKept(s, frame);
+    if (pushed.kind !== 'ok') return keepStores(pushed);
     s = pushed.value;
   }
   // The allocated area must itself be writable stack: the manual raises
   // #SS(0) when the new ESP would be outside the stack segment limit.
   const newSp = (stackPointer(s) - allocation) & mask;
-  if (allocation > 0 && !withinStack(s, newSp)) return fault(Vector.SS, 0);
+  if (allocation > 0 && !withinStack(s, newSp)) return keepStores(fault(Vector.SS, 0));
   s = writeRegister(s, size, EBP, frame);
   return retire(withStackPointer(s, newSp), nextEip);
 };
+
+/** The bytes a push just stored at SS:ESP, by physical address (the push
+ * succeeded, so its translation is in the TLB and repeating it changes nothing). */
+function storedBytes(after: MachineState, size: 16 | 32): KeptWrite[] {
+  const linear = (after.segments.ss.base + stackPointer(after)) >>> 0;
+  const user = cpl(after) === 3;
+  return Array.from({ length: size / 8 }, (_, i) => {
+    const t = translate(after, linear + i, { write: true, user });
+    if (t.kind !== 'ok') throw new Error('model bug: a completed push no longer translates');
+    return { physical: t.value.physical, value: readPhysical(after.memory, t.value.physical, 1) };
+  });
+}
 
 function withinStack(state: MachineState, sp: number): boolean {
   const ss = state.segments.ss;

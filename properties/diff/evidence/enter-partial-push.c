@@ -1,4 +1,4 @@
-// Evidence for the known discrepancy 'enter-fault-keeps-first-push' (properties/diff/known.ts):
+// Evidence for spec rule INS.STACK.6 (formerly the known discrepancy 'enter-fault-keeps-first-push'):
 // on the host CPU, an ENTER with a nesting level whose frame-pointer copy
 // faults leaves the first push (the old EBP/RBP) in memory below the stack
 // pointer, while the registers are restored. Build: gcc -O1
