@@ -29,8 +29,10 @@
 import type { Cpu } from './cpu';
 import { Decoded } from './decoded';
 import { decode } from './decode';
-import { MASK, computeFlag, condition } from './flags';
-import { inlineConditionalJump, inlineInstruction, isInlinedJump } from './block-inline';
+import { MASK, computeFlag, condition, parityOf } from './flags';
+import { CS_LIMIT, type KnownFlags, inlineRegister, isInlinedJump, isInlinedBranch, knownCondition, recordCondition } from './block-inline';
+import { inlineMemory } from './block-memory';
+import { fastReadAddress, fastWriteAddress } from './fast-access';
 import * as alu from './ops/alu';
 import * as shift from './ops/shift';
 import * as mul from './ops/multiply';
@@ -99,44 +101,73 @@ const PAST_PAGE = new Error('past the page');
 export function compileBlock(cpu: Cpu, physical: number): Block | null {
   const ds = collect(cpu, physical);
   if (ds.length < 2) return null;
-  const params: string[] = [];
-  const lines: string[] = [];
-  const starts: number[] = [];
-  let offset = 0, lastCalled = false;
-  ds.forEach((d, k) => {
-    starts.push(offset);
-    offset += d.length;
-    const inline = inlineInstruction(d);
-    lastCalled = inline === null;
-    if (inline !== null) { lines.push(inline); return; }
-    params.push(`e${k}`, `d${k}`);
-    const branch = inlineConditionalJump(d, k, offset, ds.length);
-    if (branch !== null) { lines.push(branch); return; }
-    lines.push(`k = ${k}; cpu.next = (eip + ${offset}) >>> 0; e${k}(cpu, d${k});`);
-    if (k < ds.length - 1) {
-      lines.push(`if (cpu.codeWritten || cpu.fetchPage !== page) { cpu.eip = cpu.next; return done + ${k + 1}; }`);
-      lines.push('if (log.length !== 0) log.length = 0;');
-    }
-  });
-  // After an inlined last instruction cpu.next was never set: the block
-  // falls through. A block whose last instruction jumps back to its own
-  // start runs again inside the function (a loop needs no dispatch) while
-  // the budget the runner gives (instructions before the run limit or the
-  // timer) allows another whole pass.
   const n = ds.length;
-  const end = lastCalled
+  const starts: number[] = [];
+  let offset = 0;
+  for (const d of ds) { starts.push(offset); offset += d.length; }
+  const bytes = offset;
+  const ends = ds.map((d, k) => starts[k] + d.length);
+  // Jumps whose target is an instruction of this block stay inside the
+  // function (block chaining within the frame): `pc` selects where the
+  // switch below resumes. Index 0 is always a target (a loop to the start).
+  const internal = (k: number): number => {
+    const d = ds[k];
+    return isInlinedBranch(d) ? starts.indexOf(ends[k] + d.imm) : -1;
+  };
+  const targets = new Set<number>([0]);
+  ds.forEach((_, k) => { const j = internal(k); if (j >= 0) targets.add(j); });
+
+  const lines: string[] = [];
+  let known: KnownFlags | null = null;
+  ds.forEach((d, k) => {
+    if (targets.has(k)) { lines.push(`case ${k}:`); known = null; }
+    const next = `(eip + ${ends[k]}) >>> 0`;
+    // The generic path: the executor, after which a store to code or a
+    // changed code-page translation ends the block.
+    const call = `k = ${k}; cpu.next = ${next}; e${k}(cpu, d${k});
+      if (cpu.codeWritten || cpu.fetchPage !== page) { cpu.eip = cpu.next; return done + ${k + 1}; }
+      if (log.length !== 0) log.length = 0;`;
+    if (isInlinedBranch(d)) {
+      const j = internal(k);
+      // Retired so far is done + (index of the current instruction); a jump
+      // from k to j keeps that true by moving `done`, and goes on inside
+      // the function only while a whole pass from j still fits the budget.
+      const taken = j >= 0
+        ? `{ const nd = done + ${k + 1 - j}; if (nd + ${n} <= budget && !cpu.codeWritten && cpu.fetchPage === page) { done = nd; pc = ${j}; continue; } cpu.eip = t; return done + ${k + 1}; }`
+        : `{ cpu.eip = t; return done + ${k + 1}; }`;
+      const jump = `{ const t = (eip + ${ends[k] + d.imm}) >>> 0; if (t > ${CS_LIMIT}) { k = ${k}; cpu.next = ${next}; e${k}(cpu, d${k}); } ${taken} }`;
+      if (d.exec === control.jumpRelative) lines.push(jump);
+      else {
+        const test = (known === null ? null : knownCondition(known, d.variant)) ?? recordCondition(d.variant);
+        lines.push(`if (${test}) ${jump}`);
+      }
+      known = null;
+      return;
+    }
+    const inline = inlineRegister(d);
+    if (inline !== null) { lines.push(inline.code); known = inline.flags; return; }
+    known = null;
+    lines.push(inlineMemory(d, call) ?? call);
+  });
+  // Falling off the end: EIP after the last instruction, unless the last
+  // was a transfer the executor made (then cpu.next), which may loop to
+  // the block's start like an inline jump.
+  const last = ds[n - 1];
+  const end = ENDS_BLOCK.has(last.exec) && !isInlinedBranch(last)
     ? `if (cpu.next === eip && done + ${2 * n} <= budget && !cpu.codeWritten && cpu.fetchPage === page) {
-      done += ${n}; if (log.length !== 0) log.length = 0; continue;
+      done += ${n}; pc = 0; continue;
     }
     cpu.eip = cpu.next; return done + ${n};`
-    : `cpu.eip = (eip + ${offset}) >>> 0; return done + ${n};`;
+    : `cpu.eip = (eip + ${bytes}) >>> 0; return done + ${n};`;
   const body = `return function block(cpu, eip, page, budget) {
-  const log = cpu.undoLog, r = cpu.r32;
-  let k = 0, done = 0;
+  const log = cpu.undoLog, r = cpu.r32, r8 = cpu.r8, r16 = cpu.r16, bytes = cpu.memory.bytes, view = cpu.memory.view;
+  let k = 0, done = 0, pc = 0, fa = 0, fb = 0, fx = 0;
   try {
     for (;;) {
-    ${lines.join('\n    ')}
-    ${end}
+      switch (pc) {
+      ${lines.join('\n      ')}
+      }
+      ${end}
     }
   } catch (e) {
     cpu.blockRetired = done + k;
@@ -144,8 +175,9 @@ export function compileBlock(cpu: Cpu, physical: number): Block | null {
     throw e;
   }
 };`;
-  const factory = new Function('starts', 'cf', 'cond', 'mask', ...params, body) as (...args: unknown[]) => Block['run'];
-  const args: unknown[] = [starts, computeFlag, condition, MASK];
-  ds.forEach((d) => { if (inlineInstruction(d) === null) args.push(d.exec, d); });
-  return { run: factory(...args), length: ds.length, bytes: offset };
+  const params = ds.flatMap((_, k) => [`e${k}`, `d${k}`]);
+  const factory = new Function('starts', 'cf', 'cond', 'mask', 'par', 'rd', 'wr', ...params, body) as (...args: unknown[]) => Block['run'];
+  const args: unknown[] = [starts, computeFlag, condition, MASK, parityOf, fastReadAddress, fastWriteAddress];
+  for (const d of ds) args.push(d.exec, d);
+  return { run: factory(...args), length: n, bytes };
 }

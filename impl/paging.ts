@@ -10,7 +10,7 @@ import type { Cpu } from './cpu';
 import { CpuFault, PF } from './faults';
 import { mutated } from './mutants';
 
-const TLB_VALID = 1, TLB_USER = 2, TLB_WRITABLE = 4, TLB_DIRTY = 8, TLB_LARGE = 0x10;
+export const TLB_VALID = 1, TLB_USER = 2, TLB_WRITABLE = 4, TLB_DIRTY = 8, TLB_LARGE = 0x10;
 export const CR0_PE = 1, CR0_TS = 8, CR0_WP = 0x10000, CR0_PG = 0x80000000;
 export const CR4_PSE = 0x10;
 

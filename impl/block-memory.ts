@@ -1,0 +1,73 @@
+// Inline JavaScript for the commonest instructions with a memory operand in
+// a translated block (blocks.ts): MOV loads and stores, MOVZX/MOVSX, the
+// ALU operations (CMP, and read-modify-write ADD/SUB/AND/OR/XOR), INC/DEC,
+// PUSH and POP of a register. Each asks fast-access.ts for the physical
+// address (`rd`: fastReadAddress, `wr`: fastWriteAddress) and, when it gets
+// one, reads or writes the typed array directly (`bytes` and the DataView
+// `view` of physical memory); when it gets -1 it runs `slow`, the call of
+// the instruction's executor with the block's fault bookkeeping, which takes
+// the generic path. A read-modify-write asks for write access once: a
+// writable segment is readable and a writable TLB entry is readable, so the
+// read that comes first cannot fault either.
+import type { Decoded } from './decoded';
+import { SS } from './cpu';
+import { ARITH, CF, OP_ADD, OP_SUB } from './flags';
+import { ADD, AND, CMP, OR, SUB, XOR, aluOperation, record, registerRead, registerWrite } from './block-inline';
+import * as alu from './ops/alu';
+import * as move from './ops/move';
+
+/** The effective offset (operands.ts effectiveOffset) as an expression. */
+function offsetOf(d: Decoded): string {
+  let sum = `${d.disp}`;
+  if (d.base >= 0) sum += ` + r[${d.base}]`;
+  if (d.index >= 0) sum += ` + (r[${d.index}] << ${d.scale})`;
+  return `((${sum}) >>> 0)`;
+}
+
+/** Reading and writing `size` bytes at physical address `p` (unsigned values, as memory.ts returns them). */
+const load = (size: number): string => (size === 4 ? 'view.getUint32(p, true)' : size === 1 ? 'bytes[p]' : 'view.getUint16(p, true)');
+const store = (size: number, value: string): string =>
+  size === 4 ? `view.setInt32(p, ${value}, true);` : size === 1 ? `bytes[p] = ${value};` : `view.setUint16(p, ${value}, true);`;
+
+const INLINE_ALU = new Set([ADD, OR, AND, SUB, XOR, CMP]);
+
+/** Code for `d` with a memory operand (fast path, else `slow`), or null. */
+export function inlineMemory(d: Decoded, slow: string): string | null {
+  const e = d.exec, size = d.size;
+  const at = (kind: 'rd' | 'wr', bytes: number, fast: string): string =>
+    `{ const p = ${kind}(cpu, ${d.segment}, ${offsetOf(d)}, ${bytes}); if (p >= 0) { ${fast} } else { ${slow} } }`;
+  if (e === move.pushRegister && size === 4) {
+    return `{ const o = (r[4] - 4) >>> 0, p = wr(cpu, ${SS}, o, 4); if (p >= 0) { view.setInt32(p, r[${d.reg}], true); r[4] = o; } else { ${slow} } }`;
+  }
+  if (e === move.popRegister && size === 4) {
+    return `{ const o = r[4] >>> 0, p = rd(cpu, ${SS}, o, 4); if (p >= 0) { const v = view.getInt32(p, true); r[4] = o + 4; r[${d.reg}] = v; } else { ${slow} } }`;
+  }
+  if (d.mod === 3 || (size !== 4 && size !== 1 && size !== 2)) return null;
+  if (e === move.moveRegRm) return at('rd', size, registerWrite(size, d.reg, load(size)));
+  if (e === move.moveRmReg) return at('wr', size, store(size, registerRead(size, d.reg)));
+  if (e === move.moveRmImm) return at('wr', size, store(size, `${d.imm}`));
+  if (e === move.moveExtend) {
+    const from = d.imm2, value = d.variant === 1 ? (from === 1 ? '((v << 24) >> 24) >>> 0' : '((v << 16) >> 16) >>> 0') : 'v';
+    return at('rd', from, `const v = ${load(from)}; ${registerWrite(size, d.reg, value)}`);
+  }
+  if (size === 2 || !INLINE_ALU.has(d.variant) || (e !== alu.aluRegRm && e !== alu.aluRmReg && e !== alu.aluRmImm)) {
+    return e === alu.incrementRM && size !== 2 ? incrementMemory(d, at) : null;
+  }
+  if (e === alu.aluRegRm) {
+    const op = aluOperation(d.variant, registerRead(size, d.reg), load(size), size, registerWrite(size, d.reg, 'fx'));
+    return op === null ? null : at('rd', size, op.code);
+  }
+  const source = e === alu.aluRmReg ? registerRead(size, d.reg) : `${d.imm}`;
+  if (d.variant === CMP) {
+    const op = aluOperation(CMP, load(size), source, size, '');
+    return op === null ? null : at('rd', size, op.code);
+  }
+  const op = aluOperation(d.variant, load(size), source, size, store(size, 'fx'));
+  return op === null ? null : at('wr', size, op.code);
+}
+
+/** INC/DEC of a memory operand (alu.ts incrementRM): CF is left alone. */
+function incrementMemory(d: Decoded, at: (kind: 'rd' | 'wr', bytes: number, fast: string) => string): string {
+  const size = d.size, up = d.variant === 0, m = size === 4 ? '0xffffffff' : '0xff';
+  return at('wr', size, `const a = ${load(size)}, x = ((a ${up ? '+' : '-'} 1) & ${m}) >>> 0; ${store(size, 'x')} ${record(up ? OP_ADD : OP_SUB, 'a', '1', 'x', size, ARITH & ~CF)}`);
+}
