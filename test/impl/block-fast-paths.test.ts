@@ -114,20 +114,23 @@ function boot(c: Case, code: Uint8Array): ImplMachine {
   const pattern = new Uint8Array(0x4000);
   for (let i = 0; i < pattern.length; i++) pattern[i] = (i * 37 + 11) & 0xff;
   m.writePhysical(DATA, pattern);
-  const s: CommonState = flatEntryState(CODE, 0);
+  const entry = flatEntryState(CODE, 0);
   const rpl = c.cpl3 ? 3 : 0, dpl = rpl << 5;
   const data = (base: number, limit: number, expandDown: boolean, writable: boolean) => ({
     selector: 0x10 | rpl, base, limit, attributes: 0xc090 | dpl | (writable ? 2 : 0) | (expandDown ? 4 : 0), valid: true,
   });
   const ebx = (c.dataBase + c.ebxOffset) >>> 0;
-  s.segments.cs = { selector: 0x08 | rpl, base: 0, limit: 0xffffffff, attributes: 0xc09a | dpl, valid: true };
-  s.segments.ds = data((c.ds.base) >>> 0, c.ds.limit, c.ds.expandDown, c.ds.writable);
-  s.segments.es = data(0, 0xffffffff, false, true);
-  s.segments.ss = data(0, c.ss.expandDown ? 0x1fffff : c.ss.limit, c.ss.expandDown, true);
+  const cs = { selector: 0x08 | rpl, base: 0, limit: 0xffffffff, attributes: 0xc09a | dpl, valid: true };
+  const ds = data((c.ds.base) >>> 0, c.ds.limit, c.ds.expandDown, c.ds.writable);
+  const es = data(0, 0xffffffff, false, true);
+  const ss = data(0, c.ss.expandDown ? 0x1fffff : c.ss.limit, c.ss.expandDown, true);
   // Addresses are DS offsets: subtract the DS base so that the flat target is ebx.
-  s.regs = { eax: c.regs[0], ecx: 1000, edx: c.regs[1], ebx: (ebx - c.ds.base) >>> 0, esp: DATA + 0x2800, ebp: (ebx - c.ds.base + 0x100) >>> 0,
+  const regs = { eax: c.regs[0], ecx: 1000, edx: c.regs[1], ebx: (ebx - c.ds.base) >>> 0, esp: DATA + 0x2800, ebp: (ebx - c.ds.base + 0x100) >>> 0,
     esi: c.regs[2] & 0x3ff, edi: (ebx - c.ds.base + 0x40) >>> 0 };
+  let cr0 = entry.cr0, cr3 = entry.cr3;
   if (c.paging) {
+    cr3 = TABLES;
+    cr0 = (0x80000011 | (c.wp ? 0x10000 : 0)) >>> 0;
     // Page directory at TABLES, one table mapping 0..4 MiB identically, user
     // and writable (A and D set) except the four data pages (random flags).
     const directory = new DataView(new ArrayBuffer(4096)), table = new DataView(new ArrayBuffer(4096));
@@ -136,9 +139,8 @@ function boot(c: Case, code: Uint8Array): ImplMachine {
     c.pageFlags.forEach((flags, i) => table.setUint32(((DATA >>> 12) + i) * 4, (DATA + i * 0x1000) | flags, true));
     m.writePhysical(TABLES, new Uint8Array(directory.buffer));
     m.writePhysical(TABLES + 0x1000, new Uint8Array(table.buffer));
-    s.cr3 = TABLES;
-    s.cr0 = (0x80000011 | (c.wp ? 0x10000 : 0)) >>> 0;
   }
+  const s: CommonState = { ...entry, regs, cr0, cr3, segments: { ...entry.segments, cs, ds, es, ss } };
   m.setState(s);
   return m;
 }
@@ -202,9 +204,8 @@ skip:
       table.setUint32((DATA >>> 12) * 4, DATA | 0x27, true); // present, writable, user, accessed, not dirty
       m.writePhysical(TABLES, new Uint8Array(directory.buffer));
       m.writePhysical(TABLES + 0x1000, new Uint8Array(table.buffer));
-      const s = flatEntryState(CODE, 0x90000);
-      s.regs.ebx = DATA; s.regs.ecx = 1000; s.regs.edx = 7; s.cr3 = TABLES; s.cr0 = 0x80000011;
-      m.setState(s);
+      const entry = flatEntryState(CODE, 0x90000);
+      m.setState({ ...entry, regs: { ...entry.regs, ebx: DATA, ecx: 1000, edx: 7 }, cr3: TABLES, cr0: 0x80000011 });
       if (drive === 'run') expect(m.run(3000)).toEqual({ kind: 'retired' });
       else for (let i = 0; i < 3000; i++) m.step();
       expect(m.state().instructionCount).toBe(3000);
