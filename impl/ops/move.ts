@@ -6,7 +6,7 @@ import { DS, SS } from '../cpu';
 import type { Decoded } from '../decoded';
 import { condition } from '../flags';
 import { ud } from '../faults';
-import { pop, push, readMemory, linearAddress } from '../access';
+import { pop, probeWrite, push, readMemory, linearAddress } from '../access';
 import { destination, effectiveOffset, readDestination, readRM, signExtend, writeDestination, writeRM } from '../operands';
 import { alu } from './alu';
 import { loadDataSegment } from '../segmentation';
@@ -127,8 +127,9 @@ export function enter(cpu: Cpu, d: Decoded): void {
     }
     if (level > 0) push(cpu, size, frame >>> 0);
     const newEsp = (cpu.r32[4] - d.imm) >>> 0;
-    // The final ESP must be a valid stack address (checked as a write of one unit).
-    if (d.imm > 0) linearAddress(cpu, SS, newEsp, size, true);
+    // The final ESP is touched as a write of one unit (segment and pages; the
+    // host CPU faults there), though nothing is stored (INS.STACK.7).
+    if (d.imm > 0) probeWrite(cpu, linearAddress(cpu, SS, newEsp, size, true), size, cpu.cpl === 3);
     cpu.writeRegister(size, 5, frame);
     cpu.r32[4] = newEsp;
   } catch (e) {

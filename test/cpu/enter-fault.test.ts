@@ -61,3 +61,60 @@ describe.runIf(oracleAvailable('nasm'))('[INS.STACK.6] model and impl: ENTER at 
     });
   }
 });
+
+// [INS.STACK.7] ENTER with a non-zero size touches the new top of stack as a
+// write. Host evidence (properties/diff/evidence/enter-final-esp-touch.c, AMD
+// EPYC, 64-bit): with RSP 64 bytes above an inaccessible page, `enter 0x38, 0`
+// does not fault (its final RSP is the page's first byte) and `enter 0x40, 0`
+// faults at exactly the final RSP, 8 bytes below the page, also when the page
+// below is read-only: a write access of one operand-size unit.
+// Worked by hand for 32-bit code at CPL 3: ESP = 0x8040, the push of EBP
+// leaves ESP = 0x803c; `enter 0x3c, 0` ends at 0x8000 (the first byte of page
+// 8, fine) and `enter 0x40, 0` at 0x7ffc in page 7. Page 7 not present: #PF,
+// CR2 = 0x7ffc, error code 6 (user, write, not present); page 7 read-only:
+// error code 7 (user, write, present) (SDM vol. 3 §4.7). On a flat 4 GiB
+// stack with ESP = 4, `enter 8, 0` pushes EBP at 0 and ends at 0xFFFFFFF8,
+// whose unit fits (that page is not mapped here: #PF(6) there); with ESP = 6,
+// `enter 4, 0` pushes at 2 and ends at 0xFFFFFFFE, whose four bytes wrap
+// past 4 GiB: #SS(0) (SEG.LIMIT.1), before any page is looked at.
+function enterAt<M extends Machine>(m: M, esp: number, size: number, page7: number): M {
+  bareMachineOn(m, assemble(`
+    mov esp, ${esp}
+    enter ${size}, 0
+    jmp $`), { ring: 3, paging: true });
+  dword(m, PAGE_TABLE + 7 * 4, page7);
+  return m;
+}
+
+describe.runIf(oracleAvailable('nasm'))('[INS.STACK.7] model and impl: ENTER touches its final ESP as a write', () => {
+  for (const [name, make] of [['model', () => createModelMachine(4 << 20)], ['impl', () => new ImplMachine(4 << 20)]] as const) {
+    it(`${name}: a final ESP at the first byte of a present page does not fault`, () => {
+      const m = enterAt(make() as Machine, 0x8040, 0x3c, 0);
+      m.step();
+      expect(m.step()).toEqual({ kind: 'retired' });
+      expect(m.state().regs.esp).toBe(0x8000);
+    });
+    it(`${name}: a final ESP in a page that is not present: #PF(6) at it, ESP and EBP restored`, () => {
+      const m = enterAt(make() as Machine, 0x8040, 0x40, 0);
+      m.step();
+      expect(m.step()).toEqual({ kind: 'exception', vector: 14, errorCode: 6 });
+      expect(m.state().cr2).toBe(0x7ffc);
+      expect(readDword(m, STACK0 - 8)).toBe(0x8040); // ring-3 ESP in the fault frame
+    });
+    it(`${name}: a final ESP in a read-only user page: #PF(7)`, () => {
+      const m = enterAt(make() as Machine, 0x8040, 0x40, 0x7000 | PTE.P | PTE.U);
+      m.step();
+      expect(m.step()).toEqual({ kind: 'exception', vector: 14, errorCode: 7 });
+      expect(m.state().cr2).toBe(0x7ffc);
+    });
+    it(`${name}: a final ESP whose unit wraps past 4 GiB on a flat stack: #SS(0)`, () => {
+      const fits = enterAt(make() as Machine, 4, 8, 0x7000 | 7);
+      fits.step();
+      expect(fits.step()).toEqual({ kind: 'exception', vector: 14, errorCode: 6 });
+      expect(fits.state().cr2).toBe(0xfffffff8);
+      const wraps = enterAt(make() as Machine, 6, 4, 0x7000 | 7);
+      wraps.step();
+      expect(wraps.step()).toEqual({ kind: 'exception', vector: 12, errorCode: 0 });
+    });
+  }
+});

@@ -1,8 +1,8 @@
 // Handlers for the stack: PUSH and POP of general registers, memory and
 // immediates, PUSHA/POPA, ENTER and LEAVE. Segment-register forms of PUSH and
 // POP are system instructions (model/cpu/system).
-import { attr, cpl, pop, push, readMemory, readOperand, readRegister, stackPointer, withStackPointer, writeOperand, writeRegister } from '../context';
-import { fault, modelError, Vector, type Fault, type Handler, type KeptWrite, type Outcome, type Result } from '../outcome';
+import { attr, cpl, pop, push, readMemory, readOperand, readRegister, segmentLinear, stackPointer, withStackPointer, writeOperand, writeRegister } from '../context';
+import { modelError, type Fault, type Handler, type KeptWrite, type Outcome, type Result } from '../outcome';
 import { readPhysical } from '../memory';
 import { translate } from '../paging';
 import type { MachineState } from '../state';
@@ -106,10 +106,15 @@ const enterFrame: Handler = (state, instr, nextEip) => {
     if (pushed.kind !== 'ok') return keepStores(pushed);
     s = pushed.value;
   }
-  // The allocated area must itself be writable stack: the manual raises
-  // #SS(0) when the new ESP would be outside the stack segment limit.
+  // [INS.STACK.7] With a non-zero size, the new top of stack is touched as
+  // a write of one operand-size unit: the segment checks (#SS(0)) and a
+  // write translation of its page(s) (#PF, accessed and dirty bits set).
   const newSp = (stackPointer(s) - allocation) & mask;
-  if (allocation > 0 && !withinStack(s, newSp)) return keepStores(fault(Vector.SS, 0));
+  if (allocation > 0) {
+    const touched = touchForWrite(s, newSp, size);
+    if (touched.kind !== 'ok') return keepStores(touched);
+    s = touched.value;
+  }
   s = writeRegister(s, size, EBP, frame);
   return retire(withStackPointer(s, newSp), nextEip);
 };
@@ -126,10 +131,21 @@ function storedBytes(after: MachineState, size: 16 | 32): KeptWrite[] {
   });
 }
 
-function withinStack(state: MachineState, sp: number): boolean {
-  const ss = state.segments.ss;
-  if (attr.expandDown(ss)) return sp > ss.limit;
-  return sp <= ss.limit;
+/** A write access to SS:sp that stores nothing: segment checks, then a
+ * write translation of each page the unit spans. */
+function touchForWrite(state: MachineState, sp: number, size: 16 | 32): Result<MachineState> {
+  const linear = segmentLinear(state, 'ss', sp, size / 8, true);
+  if (linear.kind !== 'ok') return linear;
+  const user = cpl(state) === 3;
+  const first = linear.value, last = (first + size / 8 - 1) >>> 0;
+  const pages = first >>> 12 === last >>> 12 ? [first] : [first, (last & ~0xfff) >>> 0];
+  let s = state;
+  for (const at of pages) {
+    const t = translate(s, at, { write: true, user });
+    if (t.kind !== 'ok') return t;
+    s = t.value.state;
+  }
+  return { kind: 'ok', value: s };
 }
 
 // [INS.STACK.5] LEAVE: ESP := EBP, then pop EBP (BP with a 16-bit operand
