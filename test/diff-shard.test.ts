@@ -7,6 +7,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { campaignCase, mergeResults, runCampaign, shardShare, type CampaignResult } from '../properties/diff/campaign';
 import { parseShard, parsePair } from '../cli/commands/check';
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 
 const replayDir = mkdtempSync(join(tmpdir(), 'mesovirt-shard-'));
 const SEED = 12345;
@@ -51,5 +53,29 @@ describe('[DIFF.SHARD.1] sharded campaigns', () => {
     expect(() => parseShard('x')).toThrow('I/N');
     expect(parsePair('impl:model')).toEqual(['impl', 'model']);
     expect(() => parsePair('model:qemu')).toThrow('--machine-pair');
+  });
+
+  it('check --jobs 2 runs shards 0/2 and 1/2 in two processes and merges them', () => {
+    const json = join(replayDir, 'jobs.json');
+    const run = spawnSync(process.execPath, ['bin/mesovirt.js', 'check', '--steps', '200', '--seed', String(SEED), '--jobs', '2',
+      '--max-failures', '1000', '--replay-dir', replayDir, '--json', json, '--no-progress'], { encoding: 'utf8', timeout: 120_000 });
+    expect(run.stderr).not.toMatch(/Error|at .*\.ts:/);
+    const merged = JSON.parse(readFileSync(json, 'utf8')) as CampaignResult;
+    const alone = (index: number): CampaignResult => runCampaign({ steps: 200, seed: SEED, shard: { index, count: 2 }, machines: ['model', 'impl'], replayDir, maxFailures: 1000 });
+    const a = alone(0), b = alone(1);
+    expect(merged.shards).toEqual([0, 1]);
+    expect(merged.shardCount).toBe(2);
+    expect(merged.steps).toBe(a.steps + b.steps);
+    expect(merged.cases).toBe(a.cases + b.cases);
+    expect(merged.failures.map((f) => f.case)).toEqual([...a.failures, ...b.failures].map((f) => f.case).sort((x, y) => x - y));
+    expect(run.stdout).toContain(`${merged.steps} compared steps in ${merged.cases} cases`);
+    expect(run.status).toBe(merged.failures.length > 0 ? 1 : 0);
+  });
+
+  it('check refuses --jobs together with --shard', () => {
+    const run = spawnSync(process.execPath, ['bin/mesovirt.js', 'check', '--steps', '10', '--jobs', '2', '--shard', '0/2'], { encoding: 'utf8', timeout: 60_000 });
+    expect(run.status).not.toBe(0);
+    expect(run.stderr).toContain('either --jobs or --shard');
+    expect(run.stderr).not.toMatch(/at .*\.ts:\d+/);
   });
 });

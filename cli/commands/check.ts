@@ -1,7 +1,7 @@
 // `mesovirt check`: a long differential campaign (random DIFF cases until a
 // step budget is compared), one shard of it with --shard I/N, results as
 // JSON with --json, and `check --merge a.json b.json …` to add shards up.
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { readFileSync } from 'node:fs';
 import { DEFAULT_SEED } from '../../properties/seed';
@@ -9,6 +9,7 @@ import { mergeResults, runCampaign, type CampaignResult, type Shard } from '../.
 import type { MachinePair } from '../../properties/diff/scenario';
 import { parseCampaignResult } from '../../properties/replay/format';
 import { DEFAULT_REPLAY_DIR, writeFileAtomic } from '../../properties/replay/report';
+import { runJobs, sendToParent } from './check-jobs';
 
 function parseInteger(text: string, option: string, min: number): number {
   const cleaned = text.replace(/_/g, '');
@@ -58,9 +59,11 @@ export function register(program: Command): void {
     .option('--replay-dir <dir>', 'where replay files of failures go', DEFAULT_REPLAY_DIR)
     .option('--max-failures <n>', 'stop after this many failures', '5')
     .option('--max-seconds <s>', 'stop drawing cases after this long even if the budget is not reached')
+    .option('--jobs <j>', 'run the campaign as J shards in J processes at once (one per core), merged at the end', '1')
     .option('--merge <files...>', 'add up the --json results of several shards (no campaign is run)')
     .option('--no-progress', 'no progress bar')
-    .action((opts: { steps: string; seed: string; shard: string; json?: string; machinePair: string; replayDir: string; maxFailures: string; maxSeconds?: string; merge?: string[]; progress: boolean }) => {
+    .addOption(new Option('--report-to-parent', 'progress and failures go to the parent process (used by --jobs)').hideHelp())
+    .action(async (opts: { steps: string; seed: string; shard: string; json?: string; machinePair: string; replayDir: string; maxFailures: string; maxSeconds?: string; jobs: string; merge?: string[]; progress: boolean; reportToParent?: boolean }) => {
       if (opts.merge !== undefined) {
         const merged = mergeResults(opts.merge.map((f) => {
           let text: string;
@@ -77,7 +80,11 @@ export function register(program: Command): void {
       const seed = parseInteger(opts.seed, '--seed', -0x80000000) | 0;
       const shard = parseShard(opts.shard);
       const machines = parsePair(opts.machinePair);
-      const share = Math.ceil(steps / shard.count);
+      const jobs = parseInteger(opts.jobs, '--jobs', 1);
+      if (jobs > 1 && shard.count > 1) throw new Error('--jobs splits a whole campaign into shards itself; give either --jobs or --shard, not both');
+      const maxFailures = parseInteger(opts.maxFailures, '--max-failures', 1);
+      const maxSeconds = opts.maxSeconds === undefined ? undefined : parseInteger(opts.maxSeconds, '--max-seconds', 1);
+      const share = jobs > 1 ? steps : Math.ceil(steps / shard.count);
       const bar = opts.progress
         ? new cliProgress.SingleBar({ format: 'check [{bar}] {percentage}% | {value}/{total} steps | {cases} cases | {failures} failures | {rate} steps/s | ETA {eta_formatted}', stream: process.stderr, noTTYOutput: true, notTTYSchedule: 30_000 }, cliProgress.Presets.shades_classic)
         : null;
@@ -85,16 +92,23 @@ export function register(program: Command): void {
       let done = 0;
       let payload = { cases: 0, failures: 0, rate: 0 };
       bar?.start(share, 0, { cases: 0, failures: 0, rate: 0 });
-      const result = runCampaign({
-        steps, seed, shard, machines, replayDir: opts.replayDir, maxFailures: parseInteger(opts.maxFailures, '--max-failures', 1),
-        deadline: opts.maxSeconds === undefined ? undefined : Date.now() + 1000 * parseInteger(opts.maxSeconds, '--max-seconds', 1),
-        onProgress: (s, cases, failures) => {
-          done = Math.min(s, share);
-          payload = { cases, failures, rate: Math.round(s / ((performance.now() - start) / 1000)) };
-          bar?.update(done, payload);
-        },
-        onFailure: (report) => { bar?.stop(); process.stdout.write(`${report}\n`); bar?.start(share, done, payload); },
-      });
+      const onProgress = (s: number, cases: number, failures: number): void => {
+        if (opts.reportToParent === true) sendToParent({ kind: 'progress', steps: s, cases, failures });
+        done = Math.min(s, share);
+        payload = { cases, failures, rate: Math.round(s / ((performance.now() - start) / 1000)) };
+        bar?.update(done, payload);
+      };
+      const onFailure = (report: string): void => {
+        if (opts.reportToParent === true) { sendToParent({ kind: 'failure', report }); return; }
+        bar?.stop(); process.stdout.write(`${report}\n`); bar?.start(share, done, payload);
+      };
+      const result = jobs > 1
+        ? await runJobs({ jobs, steps, seed, machines, replayDir: opts.replayDir, maxFailures, maxSeconds, onProgress, onFailure })
+        : runCampaign({
+          steps, seed, shard, machines, replayDir: opts.replayDir, maxFailures,
+          deadline: maxSeconds === undefined ? undefined : Date.now() + 1000 * maxSeconds,
+          onProgress, onFailure,
+        });
       bar?.stop();
       const seconds = (performance.now() - start) / 1000;
       if (opts.json !== undefined) writeJson(opts.json, result);

@@ -56,8 +56,10 @@ export function popRM(cpu: Cpu, d: Decoded): void {
 export function pushAll(cpu: Cpu, d: Decoded): void {
   const size = d.size, esp = cpu.r32[4];
   const values = [0, 1, 2, 3, 4, 5, 6, 7].map((r) => cpu.readRegister(size, r));
-  // Check the whole frame first so a fault leaves ESP unchanged.
-  linearAddress(cpu, SS, (esp - 8 * size) >>> 0, 8 * size, true);
+  // Check every slot first (segment, then pages), each at its own offset as
+  // the model's eight pushes are (a frame may wrap past offset 0), so that a
+  // fault leaves ESP and memory unchanged.
+  for (let i = 1; i <= 8; i++) probeWrite(cpu, linearAddress(cpu, SS, (esp - i * size) >>> 0, size, true), size, cpu.cpl === 3);
   try {
     for (const value of values) push(cpu, size, value);
   } catch (e) {
