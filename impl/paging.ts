@@ -110,13 +110,14 @@ function walk(cpu: Cpu, linear: number, write: boolean, user: boolean): number {
  * Take back what the logged page walks changed (accessed/dirty bits, TLB
  * entries), newest first. A faulting instruction leaves the state as it was
  * after its fetch (the model's EXC.FAULT.1), a faulting fetch as before it,
- * and a delivery that faults as before that delivery.
+ * and a delivery that faults as before that delivery. With `since`, only
+ * the entries logged after that point (one REP element's walks).
  */
-export function undoWalks(cpu: Cpu): void {
+export function undoWalks(cpu: Cpu, since = 0): void {
   const log = cpu.undoLog;
-  for (let i = log.length - 3; i >= 0; i -= 3) {
+  for (let i = log.length - 3; i >= since; i -= 3) {
     if (log[i] === 0) cpu.memory.write32(log[i + 1], log[i + 2]);
     else { cpu.tlb[log[i + 1]] = log[i + 2]; cpu.fetchPage = -1; }
   }
-  log.length = 0;
+  log.length = since;
 }

@@ -12,6 +12,7 @@ import { readMemory, writeMemory } from '../access';
 import { alu } from './alu';
 import { checkIoPermission } from './io';
 import { mutated } from '../mutants';
+import { undoWalks } from '../paging';
 
 const sourceSegment = (d: Decoded): number => (d.override >= 0 ? d.override : DS);
 const stepOf = (cpu: Cpu, size: number): number => (flag(cpu, DF) ? -size : size);
@@ -61,12 +62,16 @@ function repeated(element: Element, comparing: boolean) {
     if (d.rep === 0 || (cpu.r32[1] === 0 && mutated('rep-with-ecx-zero-runs-once'))) { element(cpu, d, step); return; }
     let done = 0;
     while (cpu.r32[1] !== 0) {
+      const mark = cpu.undoLog.length;
       try {
         element(cpu, d, step);
       } catch (e) {
         // Elements already done are kept: this step ends with EIP still on
         // the instruction, and the next step raises the fault (INS.STRING.4).
+        // The faulting element's page walks (A/D bits, TLB fills) are taken
+        // back, as the model drops everything that element did.
         if (done === 0) throw e;
+        undoWalks(cpu, mark);
         cpu.next = cpu.eip;
         return;
       }
