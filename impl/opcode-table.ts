@@ -258,6 +258,10 @@ secondary[0x06] = form('clts', system.clearTaskSwitched);
 secondary[0x08] = form('invd', system.writeBackInvalidate);
 secondary[0x09] = form('wbinvd', system.writeBackInvalidate);
 secondary[0x0b] = 'ud';
+// 0F 04, 0F 0A and 0F 0C have no instruction in the IA-32 opcode map: #UD.
+secondary[0x04] = 'ud';
+secondary[0x0a] = 'ud';
+secondary[0x0c] = 'ud';
 secondary[0x20] = withModrm('mov', system.moveControlRegister, { variant: 0, registerForm: true });
 secondary[0x22] = withModrm('mov', system.moveControlRegister, { variant: 1, registerForm: true });
 secondary[0xa2] = form('cpuid', system.cpuIdentification);

@@ -178,8 +178,10 @@ export function readMemoryForWrite(state: MachineState, segment: SegmentName, of
   const user = cpl(state) === 3;
   const bytes = bytesOf(size);
   // Translate every page the access touches for writing first, then read.
+  // [PAGE.CROSS.1] The second page is named by its first byte (CR2 on a fault).
   let s = state;
-  for (const at of bytes > 1 && ((linear.value & 0xfff) + bytes > 0x1000) ? [linear.value, (linear.value + bytes - 1) >>> 0] : [linear.value]) {
+  const crosses = (linear.value & 0xfff) + bytes > 0x1000;
+  for (const at of crosses ? [linear.value, ((linear.value + bytes - 1) & ~0xfff) >>> 0] : [linear.value]) {
     const t = translate(s, at, { write: true, user });
     if (t.kind !== 'ok') return t;
     s = t.value.state;
