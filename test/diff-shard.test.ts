@@ -34,6 +34,14 @@ describe('[DIFF.SHARD.1] sharded campaigns', () => {
     expect(b.steps).toBeGreaterThanOrEqual(60);
     const merged = mergeResults([b, a]);
     expect(merged.shards).toEqual([0, 1]);
+    // [DIFF.COVER.1] Coverage: every compared step has one event; every case one CPL; tables add up.
+    const sum = (t: Readonly<Record<string, number>> = {}): number => Object.values(t).reduce((x, y) => x + y, 0);
+    for (const r of [a, b, merged]) {
+      expect(sum(r.coverage?.events)).toBe(r.steps);
+      expect((r.coverage?.cases['cpl 0'] ?? 0) + (r.coverage?.cases['cpl 1'] ?? 0) + (r.coverage?.cases['cpl 3'] ?? 0)).toBe(r.cases);
+    }
+    expect(merged.coverage?.mnemonics.mov).toBe((a.coverage?.mnemonics.mov ?? 0) + (b.coverage?.mnemonics.mov ?? 0));
+    expect(merged.coverage?.events.retired).toBeGreaterThan(0);
     expect(merged.steps).toBe(a.steps + b.steps);
     expect(merged.cases).toBe(a.cases + b.cases);
     for (const id of new Set([...Object.keys(a.known), ...Object.keys(b.known)])) {

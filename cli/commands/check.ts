@@ -5,7 +5,7 @@ import { Option, type Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { readFileSync } from 'node:fs';
 import { DEFAULT_SEED } from '../../properties/seed';
-import { mergeResults, runCampaign, type CampaignResult, type Shard } from '../../properties/diff/campaign';
+import { mergeResults, runCampaign, type CampaignResult, type Coverage, type Shard } from '../../properties/diff/campaign';
 import type { MachinePair } from '../../properties/diff/scenario';
 import { parseCampaignResult } from '../../properties/replay/format';
 import { DEFAULT_REPLAY_DIR, writeFileAtomic } from '../../properties/replay/report';
@@ -32,11 +32,33 @@ export function parsePair(text: string): MachinePair {
   return [m[1] as 'model' | 'impl', m[2] as 'model' | 'impl'];
 }
 
+const percent = (n: number, of: number): string => `${((100 * n) / Math.max(of, 1)).toFixed(n / Math.max(of, 1) < 0.01 ? 2 : 1)}%`;
+const EXCEPTION_NAMES: Readonly<Record<number, string>> = {
+  0: '#DE', 1: '#DB', 3: '#BP', 4: '#OF', 5: '#BR', 6: '#UD', 7: '#NM', 8: '#DF', 10: '#TS', 11: '#NP', 12: '#SS', 13: '#GP', 14: '#PF', 17: '#AC',
+};
+
+/** What a campaign compared, in four lines. */
+export function describeCoverage(c: Coverage, steps: number, cases: number): string[] {
+  const byCount = (t: Readonly<Record<string, number>>): [string, number][] => Object.entries(t).sort((a, b) => b[1] - a[1]);
+  const eventName = (key: string): string => {
+    const m = /^exception (\d+)$/.exec(key);
+    return m === null ? key : EXCEPTION_NAMES[Number(m[1])] ?? `vector ${m[1]}`;
+  };
+  const drawn = byCount(c.mnemonics);
+  const total = drawn.reduce((a, [, n]) => a + n, 0);
+  return [
+    `  steps by event: ${byCount(c.events).map(([k, n]) => `${eventName(k)} ${percent(n, steps)}`).join(', ')}`,
+    `  cases: ${['cpl 0', 'cpl 1', 'cpl 3', 'paging on'].map((k) => `${k} ${percent(c.cases[k] ?? 0, cases)}`).join(', ')}`,
+    `  instructions drawn: ${total}, ${drawn.length} mnemonics; fewest: ${drawn.slice(-5).reverse().map(([k, n]) => `${k} ×${n}`).join(', ')}`,
+  ];
+}
+
 export function describeResult(r: CampaignResult): string {
   const shardText = r.shards.length === r.shardCount ? (r.shardCount === 1 ? 'whole campaign' : `all ${r.shardCount} shards`) : `shard${r.shards.length > 1 ? 's' : ''} ${r.shards.join(',')} of ${r.shardCount}`;
   return [
     `check: ${r.machines.join(' vs ')}, seed ${r.seed}, ${shardText}`,
     `  ${r.steps} compared steps in ${r.cases} cases (budget ${r.stepBudget})`,
+    ...(r.coverage === undefined ? [] : describeCoverage(r.coverage, r.steps, r.cases)),
     `  known discrepancies: ${Object.keys(r.known).length === 0 ? 'none' : Object.entries(r.known).map(([id, n]) => `${id} ×${n}`).join(', ')}`,
     `  failures: ${r.failures.length === 0 ? 'none' : ''}`,
     ...r.failures.map((f) => `    case ${f.case}: ${f.summary}\n      replay: ${f.replay}`),

@@ -6,6 +6,7 @@ import fc from 'fast-check';
 import { arbDiffCase, type DiffCase } from './states';
 import { runScenario, scenarioOfCase, type MachinePair, STEPS_PER_CASE } from './scenario';
 import { describeReplay, writeReplay } from '../replay/report';
+import type { StepEvent } from '../../model/machine';
 
 export interface Shard { readonly index: number; readonly count: number }
 
@@ -27,6 +28,32 @@ export interface CampaignResult {
   readonly cases: number;
   readonly known: Readonly<Record<string, number>>;
   readonly failures: readonly CampaignFailure[];
+  /** What was compared: steps by the model's event, cases by CPL and
+   * paging, and the mnemonics of the instruction streams drawn. */
+  readonly coverage?: Coverage;
+}
+
+export interface Coverage {
+  readonly events: Readonly<Record<string, number>>;
+  readonly cases: Readonly<Record<string, number>>;
+  readonly mnemonics: Readonly<Record<string, number>>;
+}
+
+const count = (table: Record<string, number>, key: string, n = 1): void => { table[key] = (table[key] ?? 0) + n; };
+
+/** A step event as a coverage key: its kind, and the vector of an exception. */
+export function eventKey(e: StepEvent): string {
+  return e.kind === 'exception' ? `exception ${e.vector}` : e.kind;
+}
+
+/** Add coverage tables up (shards of one campaign). */
+function addCoverage(parts: readonly (Coverage | undefined)[]): Coverage | undefined {
+  if (parts.some((c) => c === undefined)) return undefined;
+  const sum = { events: {}, cases: {}, mnemonics: {} } as { events: Record<string, number>; cases: Record<string, number>; mnemonics: Record<string, number> };
+  for (const c of parts as Coverage[]) {
+    for (const table of ['events', 'cases', 'mnemonics'] as const) for (const [k, n] of Object.entries(c[table])) count(sum[table], k, n);
+  }
+  return sum;
 }
 
 /** [DIFF.SHARD.1] Case k is drawn from a generator seeded by the campaign seed and k alone. */
@@ -73,10 +100,16 @@ export function runCampaign(o: CampaignOptions): CampaignResult {
   const share = shardShare(o.steps, o.shard);
   const known: Record<string, number> = {};
   const failures: CampaignFailure[] = [];
+  // [DIFF.COVER.1]
+  const coverage = { events: {} as Record<string, number>, cases: {} as Record<string, number>, mnemonics: {} as Record<string, number> };
+  const onStep = (e: StepEvent): void => count(coverage.events, eventKey(e));
   let steps = 0, cases = 0;
   for (let k = o.shard.index; steps < share && failures.length < (o.maxFailures ?? 5) && (o.deadline === undefined || Date.now() < o.deadline); k += o.shard.count) {
     const c = campaignCase(o.seed, k);
-    const r = runScenario(scenarioOfCase(c), o.machines);
+    count(coverage.cases, `cpl ${c.cpl}`);
+    count(coverage.cases, c.paging ? 'paging on' : 'paging off');
+    for (const i of c.program) count(coverage.mnemonics, i.mnemonic);
+    const r = runScenario(scenarioOfCase(c), o.machines, onStep);
     steps += r.steps;
     cases++;
     if (r.known !== null) known[r.known] = (known[r.known] ?? 0) + 1;
@@ -95,7 +128,7 @@ export function runCampaign(o: CampaignOptions): CampaignResult {
   o.onProgress?.(steps, cases, failures.length);
   return {
     format: 'mesovirt-check/1', seed: o.seed, machines: o.machines, shardCount: o.shard.count, shards: [o.shard.index],
-    stepBudget: o.steps, steps, cases, known, failures,
+    stepBudget: o.steps, steps, cases, known, failures, coverage,
   };
 }
 
@@ -116,6 +149,7 @@ export function mergeResults(results: readonly CampaignResult[]): CampaignResult
     }
     for (const [id, n] of Object.entries(r.known)) known[id] = (known[id] ?? 0) + n;
   }
+  const coverage = addCoverage(results.map((r) => r.coverage));
   return {
     format: 'mesovirt-check/1', seed: first.seed, machines: first.machines, shardCount: first.shardCount,
     shards: [...shards].sort((a, b) => a - b), stepBudget: first.stepBudget,
@@ -123,6 +157,7 @@ export function mergeResults(results: readonly CampaignResult[]): CampaignResult
     cases: results.reduce((a, r) => a + r.cases, 0),
     known,
     failures: results.flatMap((r) => r.failures).sort((a, b) => a.case - b.case),
+    ...(coverage === undefined ? {} : { coverage }),
   };
 }
 

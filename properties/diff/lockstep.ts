@@ -78,7 +78,7 @@ export function longRepNext(machine: Machine, max: number): boolean {
  * `throughHalt`) `halted`, or (with `maxRepCount`, for random cases only)
  * before a REP string instruction whose count exceeds it [DIFF.REP.1].
  */
-export function lockstep(model: Machine, impl: Machine, steps: number, options: { readonly throughHalt?: boolean; readonly maxRepCount?: number } = {}): { steps: number; divergence: Divergence | null; last: StepEvent | null } {
+export function lockstep(model: Machine, impl: Machine, steps: number, options: { readonly throughHalt?: boolean; readonly maxRepCount?: number; readonly onStep?: (event: StepEvent) => void } = {}): { steps: number; divergence: Divergence | null; last: StepEvent | null } {
   let last: StepEvent | null = null;
   const alignable = impl as Partial<{ setEflags(value: number): void }>;
   for (let i = 0; i < steps; i++) {
@@ -95,6 +95,7 @@ export function lockstep(model: Machine, impl: Machine, steps: number, options: 
     const modelEvent = model.step();
     const implEvent = impl.step();
     last = modelEvent;
+    options.onStep?.(modelEvent);
     // The model cannot run this yet: not a disagreement, stop here.
     if (modelEvent.kind === 'model-error') return { steps: i + 1, divergence: null, last };
     const differences = stateDifferences(model.state(), impl.state(), undefinedFlagsOf(model));

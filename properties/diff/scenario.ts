@@ -100,20 +100,20 @@ export function loadScenario(machine: Machine, s: DiffScenario): Machine {
 
 /** Run a scenario on a pair of machines (the first is the reference, whose
  * undefined-flag mask applies) in lock step, then compare memory. */
-export function runScenario(s: DiffScenario, pair: MachinePair = ['model', 'impl']): ScenarioOutcome {
+export function runScenario(s: DiffScenario, pair: MachinePair = ['model', 'impl'], onStep?: (event: StepEvent) => void): ScenarioOutcome {
   const a = loadScenario(createPairMachine(pair[0], s.memorySize), s);
   const b = loadScenario(createPairMachine(pair[1], s.memorySize), s);
   try {
-    return compareScenario(s, a, b);
+    return compareScenario(s, a, b, onStep);
   } finally {
     a.release?.();
     b.release?.();
   }
 }
 
-function compareScenario(s: DiffScenario, a: Machine, b: Machine): ScenarioOutcome {
+function compareScenario(s: DiffScenario, a: Machine, b: Machine, onStep?: (event: StepEvent) => void): ScenarioOutcome {
   // [DIFF.REP.1] A case stops before a REP whose count exceeds the bound.
-  const r = lockstep(a, b, s.steps, { maxRepCount: MAX_REP_COUNT });
+  const r = lockstep(a, b, s.steps, { maxRepCount: MAX_REP_COUNT, onStep });
   if (r.divergence !== null) {
     const d = r.divergence;
     const known = knownDiscrepancy({ ...d, code: s.code.bytes, initial: s.initial });

@@ -118,7 +118,9 @@ export function serializeReplay(r: Replay): string {
 }
 
 /** The JSON result of `mesovirt check --json`, one shard or merged. */
-export const CampaignResultCodec = t.type({
+const CountsCodec = t.record(t.string, t.number);
+
+export const CampaignResultCodec = t.intersection([t.type({
   format: t.literal('mesovirt-check/1'),
   seed: t.number,
   machines: t.tuple([MachineName, MachineName]),
@@ -129,7 +131,10 @@ export const CampaignResultCodec = t.type({
   cases: t.number,
   known: t.record(t.string, t.number),
   failures: t.array(t.type({ case: t.number, replay: t.string, summary: t.string })),
-});
+}), t.partial({
+  // What was compared (absent in results written before it existed).
+  coverage: t.type({ events: CountsCodec, cases: CountsCodec, mnemonics: CountsCodec }),
+})]);
 
 /** Decode a campaign result file's text; errors name the file and the field. */
 export function parseCampaignResult(text: string, file: string): t.TypeOf<typeof CampaignResultCodec> {
