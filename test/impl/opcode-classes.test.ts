@@ -2,7 +2,7 @@
 // one-byte opcode and every 0F opcode, with every ModRM.reg value, in a
 // register form and a memory form, with and without a 66 prefix. The two
 // decoders were written separately; they must agree on which byte strings
-// are an instruction, which are #UD ([ENC.DECODE.2]) and which are outside
+// are an instruction, which are #UD ([ENC.UD.1]) and which are outside
 // the modelled subset ([ENC.UNSUPPORTED.1]). Found necessary by
 // `mesovirt check --seed 300` (case 26353): a store turned BSWAP ESP (0F CC)
 // into 0F 0C, which the model raised #UD for and impl called unsupported.
@@ -34,7 +34,7 @@ function* strings(): Generator<Uint8Array> {
 
 const hex = (bytes: Uint8Array): string => [...bytes.subarray(0, 4)].map((b) => b.toString(16).padStart(2, '0')).join(' ');
 
-describe('[ENC.DECODE.2] [ENC.UNSUPPORTED.1] impl runs every opcode the model defines as the model does', () => {
+describe('[ENC.UD.1] [ENC.UNSUPPORTED.1] impl runs every opcode the model defines as the model does', () => {
   it('one step of every byte string at CPL 0: the same event and state whenever the model has an instruction or #UD', () => {
     const disagreements: string[] = [];
     let compared = 0, unsupported = 0;
