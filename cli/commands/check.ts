@@ -107,11 +107,22 @@ export function register(program: Command): void {
       const maxFailures = parseInteger(opts.maxFailures, '--max-failures', 1);
       const maxSeconds = opts.maxSeconds === undefined ? undefined : parseInteger(opts.maxSeconds, '--max-seconds', 1);
       const share = jobs > 1 ? steps : Math.ceil(steps / shard.count);
-      const bar = opts.progress
-        ? new cliProgress.SingleBar({ format: 'check [{bar}] {percentage}% | {value}/{total} steps | {cases} cases | {failures} failures | {rate} steps/s | ETA {eta_formatted}', stream: process.stderr, noTTYOutput: true, notTTYSchedule: 30_000 }, cliProgress.Presets.shades_classic)
+      // On a terminal, a progress bar. Elsewhere (a log file, CI) a plain line
+      // every 30 s, written from the campaign's own progress calls: the
+      // campaign runs synchronously, so cli-progress's timer would never fire.
+      const bar = opts.progress && process.stderr.isTTY
+        ? new cliProgress.SingleBar({ format: 'check [{bar}] {percentage}% | {value}/{total} steps | {cases} cases | {failures} failures | {rate} steps/s | ETA {eta_formatted}', stream: process.stderr }, cliProgress.Presets.shades_classic)
         : null;
       const start = performance.now();
       let done = 0;
+      let lastLine = start;
+      const logLine = opts.progress && !process.stderr.isTTY
+        ? (): void => {
+          if (performance.now() - lastLine < 30_000) return;
+          lastLine = performance.now();
+          process.stderr.write(`check: ${done}/${share} steps (${Math.floor((100 * done) / share)}%), ${payload.cases} cases, ${payload.failures} failures, ${payload.rate} steps/s\n`);
+        }
+        : (): void => {};
       let payload = { cases: 0, failures: 0, rate: 0 };
       bar?.start(share, 0, { cases: 0, failures: 0, rate: 0 });
       const onProgress = (s: number, cases: number, failures: number): void => {
@@ -119,6 +130,7 @@ export function register(program: Command): void {
         done = Math.min(s, share);
         payload = { cases, failures, rate: Math.round(s / ((performance.now() - start) / 1000)) };
         bar?.update(done, payload);
+        logLine();
       };
       const onFailure = (report: string): void => {
         if (opts.reportToParent === true) { sendToParent({ kind: 'failure', report }); return; }
