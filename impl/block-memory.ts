@@ -32,15 +32,19 @@ const store = (size: number, value: string): string =>
 const INLINE_ALU = new Set([ADD, OR, AND, SUB, XOR, CMP]);
 
 /** Code for `d` with a memory operand (fast path, else `slow`), or null. */
-export function inlineMemory(d: Decoded, slow: string): string | null {
+export function inlineMemory(d: Decoded, slow: string, faultExit: string): string | null {
   const e = d.exec, size = d.size;
+  // Before the executor: a page fault this access is sure to take leaves
+  // the block without a throw (fast-access.ts pageFaultAhead).
+  const generic = (segment: number, write: boolean, bytes: number): string =>
+    `if (pf(cpu, ${segment}, o, ${bytes}, ${write}) >= 0) ${faultExit} ${slow}`;
   const at = (kind: 'rd' | 'wr', bytes: number, fast: string): string =>
-    `{ const p = ${kind}(cpu, ${d.segment}, ${offsetOf(d)}, ${bytes}); if (p >= 0) { ${fast} } else { ${slow} } }`;
+    `{ const o = ${offsetOf(d)}, p = ${kind}(cpu, ${d.segment}, o, ${bytes}); if (p >= 0) { ${fast} } else { ${generic(d.segment, kind === 'wr', bytes)} } }`;
   if (e === move.pushRegister && size === 4) {
-    return `{ const o = (r[4] - 4) >>> 0, p = wr(cpu, ${SS}, o, 4); if (p >= 0) { view.setInt32(p, r[${d.reg}], true); r[4] = o; } else { ${slow} } }`;
+    return `{ const o = (r[4] - 4) >>> 0, p = wr(cpu, ${SS}, o, 4); if (p >= 0) { view.setInt32(p, r[${d.reg}], true); r[4] = o; } else { ${generic(SS, true, 4)} } }`;
   }
   if (e === move.popRegister && size === 4) {
-    return `{ const o = r[4] >>> 0, p = rd(cpu, ${SS}, o, 4); if (p >= 0) { const v = view.getInt32(p, true); r[4] = o + 4; r[${d.reg}] = v; } else { ${slow} } }`;
+    return `{ const o = r[4] >>> 0, p = rd(cpu, ${SS}, o, 4); if (p >= 0) { const v = view.getInt32(p, true); r[4] = o + 4; r[${d.reg}] = v; } else { ${generic(SS, false, 4)} } }`;
   }
   if (d.mod === 3 || (size !== 4 && size !== 1 && size !== 2)) return null;
   if (e === move.moveRegRm) return at('rd', size, registerWrite(size, d.reg, load(size)));

@@ -32,7 +32,7 @@ import { decode } from './decode';
 import { MASK, computeFlag, condition, parityOf } from './flags';
 import { CS_LIMIT, type KnownFlags, inlineRegister, isInlinedJump, isInlinedBranch, knownCondition, recordCondition } from './block-inline';
 import { inlineMemory } from './block-memory';
-import { fastReadAddress, fastWriteAddress } from './fast-access';
+import { fastReadAddress, fastWriteAddress, pageFaultAhead } from './fast-access';
 import * as alu from './ops/alu';
 import * as shift from './ops/shift';
 import * as mul from './ops/multiply';
@@ -41,7 +41,10 @@ import * as move from './ops/move';
 import * as control from './ops/control';
 
 /** A compiled block: run(cpu, eip, page, budget) returns the number of
- * retired instructions (at most `budget` when it loops on itself). */
+ * retired instructions (at most `budget` when it loops on itself), or -1
+ * when it left on a page fault without throwing it: then `cpu.blockFault`
+ * is the fault, `cpu.blockRetired` what retired before it, and EIP points
+ * at the faulting instruction (as after a thrown fault). */
 export interface Block {
   readonly run: (cpu: Cpu, eip: number, page: number, budget: number) => number;
   readonly length: number;
@@ -97,6 +100,16 @@ function collect(cpu: Cpu, physical: number): Decoded[] {
 }
 const PAST_PAGE = new Error('past the page');
 
+// The factories (`new Function` results) are kept by their source text and
+// shared by every machine in the process: the source is a pure function of
+// the block's bytes (everything else arrives as arguments), and closures made
+// by one factory share V8's feedback and optimized code, so a block that was
+// hot in an earlier machine (a bench run, a campaign's previous case) starts
+// warm instead of being parsed and tiered up again.
+type Factory = (...args: unknown[]) => Block['run'];
+const FACTORIES = new Map<string, Factory>();
+const MAX_FACTORIES = 4096;
+
 /** Compile the block at `physical`, or null when fewer than two instructions qualify. */
 export function compileBlock(cpu: Cpu, physical: number): Block | null {
   const ds = collect(cpu, physical);
@@ -147,7 +160,8 @@ export function compileBlock(cpu: Cpu, physical: number): Block | null {
     const inline = inlineRegister(d);
     if (inline !== null) { lines.push(inline.code); known = inline.flags; return; }
     known = null;
-    lines.push(inlineMemory(d, call) ?? call);
+    const faultExit = `{ cpu.blockRetired = done + ${k}; cpu.eip = (eip + ${starts[k]}) >>> 0; return -1; }`;
+    lines.push(inlineMemory(d, call, faultExit) ?? call);
   });
   // Falling off the end: EIP after the last instruction, unless the last
   // was a transfer the executor made (then cpu.next), which may loop to
@@ -175,9 +189,14 @@ export function compileBlock(cpu: Cpu, physical: number): Block | null {
     throw e;
   }
 };`;
-  const params = ds.flatMap((_, k) => [`e${k}`, `d${k}`]);
-  const factory = new Function('starts', 'cf', 'cond', 'mask', 'par', 'rd', 'wr', ...params, body) as (...args: unknown[]) => Block['run'];
-  const args: unknown[] = [starts, computeFlag, condition, MASK, parityOf, fastReadAddress, fastWriteAddress];
+  let factory = FACTORIES.get(body);
+  if (factory === undefined) {
+    const params = ds.flatMap((_, k) => [`e${k}`, `d${k}`]);
+    factory = new Function('starts', 'cf', 'cond', 'mask', 'par', 'rd', 'wr', 'pf', ...params, body) as Factory;
+    if (FACTORIES.size >= MAX_FACTORIES) FACTORIES.clear();
+    FACTORIES.set(body, factory);
+  }
+  const args: unknown[] = [starts, computeFlag, condition, MASK, parityOf, fastReadAddress, fastWriteAddress, pageFaultAhead];
   for (const d of ds) args.push(d.exec, d);
   return { run: factory(...args), length: n, bytes };
 }

@@ -7,6 +7,7 @@ import type { Decoded } from './decoded';
 import type { Block } from './blocks';
 import { mutated } from './mutants';
 import { flushTlb } from './paging';
+import type { CpuFault } from './faults';
 
 export const ES = 0, CS = 1, SS = 2, DS = 3, FS = 4, GS = 5;
 /** Segment cache permission bits (derived from the descriptor at load). */
@@ -104,6 +105,8 @@ export class Cpu {
   codeWritten = false;
   /** Instructions a block retired before the one that faulted. */
   blockRetired = 0;
+  /** A page fault a block left with instead of throwing (fast-access.ts pageFaultAhead). */
+  blockFault: CpuFault | null = null;
   /** Counters for the bench report: blocks compiled, blocks run, blocks left
    * early (a fault, or a store to code). */
   readonly blockStats = { compiled: 0, runs: 0, bailouts: 0 };

@@ -17,7 +17,9 @@
 //   such a write goes through the generic path, which drops the stale code
 //   and makes the block stop (self-modifying code).
 import { type Cpu, SEG_READ, SEG_WRITE } from './cpu';
-import { CR0_PG, TLB_DIRTY, TLB_USER, TLB_VALID, TLB_WRITABLE } from './paging';
+import { CR0_PG, CR0_WP, CR4_PSE, TLB_DIRTY, TLB_USER, TLB_VALID, TLB_WRITABLE } from './paging';
+import { CpuFault, PF } from './faults';
+import { mutated } from './mutants';
 
 /** Physical address of a plain read of `size` bytes at segment:offset, or -1. */
 export function fastReadAddress(cpu: Cpu, segment: number, offset: number, size: number): number {
@@ -48,4 +50,47 @@ export function fastWriteAddress(cpu: Cpu, segment: number, offset: number, size
   }
   if (physical + size > cpu.memory.size || cpu.memory.codePages[physical >>> 12]) return -1;
   return physical;
+}
+
+// A page fault without a throw. When the fast path says no, the block would
+// call the executor, and if that access page-faults, the fault is thrown
+// from deep in the page walk, caught and rethrown by the block and caught
+// again by run() — two JavaScript throws, most of the cost of a demand-paging
+// fault. So before calling the executor the block asks `pageFaultAhead`:
+// when the segment allows the access (so no segment fault comes first), it
+// stays in one page, paging is on and the page has no TLB entry, the walk
+// that the executor would make is done here without changing anything (no
+// A/D bit, no TLB fill: a faulting walk changes nothing either). If that walk
+// would fault, the block leaves with the fault in `cpu.blockFault` (run()
+// delivers it as it would a thrown one); otherwise the executor runs as usual.
+// Only for instructions whose first possible fault is this one access.
+const PRESENT = 1, WRITABLE = 2, USER = 4, LARGE = 0x80;
+
+/** The #PF error code the access would raise on its page walk, or -1 (no fault, or not sure). */
+export function pageFaultAhead(cpu: Cpu, segment: number, offset: number, size: number, write: boolean): number {
+  if (!(cpu.cr0 & CR0_PG)) return -1;
+  if (!(cpu.segAccess[segment] & (write ? SEG_WRITE : SEG_READ)) || offset < cpu.segLow[segment] || offset + size - 1 > cpu.segHigh[segment]) return -1;
+  const linear = (cpu.segBase[segment] + offset) >>> 0;
+  if ((linear & 0xfff) > 0x1000 - size || cpu.tlb[linear >>> 12] !== 0) return -1;
+  const memory = cpu.memory, user = cpu.cpl === 3;
+  const pde = memory.read32(((cpu.cr3 & 0xfffff000) + ((linear >>> 22) << 2)) >>> 0);
+  let present = 0;
+  if (pde & PRESENT) {
+    let permissions = pde;
+    if (!(pde & LARGE && cpu.cr4 & CR4_PSE)) {
+      const pte = memory.read32(((pde & 0xfffff000) + (((linear >>> 12) & 0x3ff) << 2)) >>> 0);
+      permissions = pte & PRESENT ? pde & pte : 0;
+    }
+    if (permissions & PRESENT) {
+      // The rights check of paging.ts `allowed`, on the walked permissions.
+      const ok = user
+        ? (permissions & USER) !== 0 && (!write || (permissions & WRITABLE) !== 0)
+        : !write || (permissions & WRITABLE) !== 0 || !(cpu.cr0 & CR0_WP) || mutated('write-protect-ignored');
+      if (ok) return -1;
+      present = 1;
+    }
+  }
+  const code = present | (write ? 2 : 0) | (user && !mutated('page-fault-without-user-bit') ? 4 : 0);
+  cpu.blockFault = new CpuFault(PF, code, linear);
+  return code;
 }

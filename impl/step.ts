@@ -162,6 +162,16 @@ export function run(cpu: Cpu, limit: number): StepEvent {
             stats.bailouts++;
             return faulted(cpu, e, cpu.eip);
           }
+          if (retired < 0) {
+            // A page fault the block found ahead (no throw): as in the catch above.
+            const fault = cpu.blockFault as CpuFault;
+            cpu.blockFault = null;
+            retired = cpu.blockRetired;
+            cpu.instructionCount += retired;
+            if (devices.timerRunning) devices.timerCount -= retired;
+            stats.bailouts++;
+            return faulted(cpu, fault, cpu.eip);
+          }
           cpu.logWalks = false;
           cpu.instructionCount += retired;
           if (devices.timerRunning) devices.timerCount -= retired;
