@@ -13,18 +13,24 @@ import { checkRingStackSegment, pushFrame, ringStack, stackRange } from './stack
 /** Where the event comes from: it decides the EXT bit and the gate DPL check. */
 export const enum Source { Exception, Software, External }
 
+/** 1 for the fault-class exceptions: #DE #BR #UD #NM #TS #NP #SS #GP #PF #MF #AC. */
+const FAULT_CLASS = Uint8Array.from({ length: 32 }, (_, v) => ([0, 5, 6, 7, 10, 11, 12, 13, 14, 16, 17].includes(v) ? 1 : 0));
+
 export function deliver(cpu: Cpu, vector: number, errorCode: number | null, source: Source, returnEip: number): void {
   const ext = source === Source.Software ? 0 : 1;
   const idtCode = vector * 8 + 2 + ext;
   if (vector * 8 + 7 > cpu.idtrLimit) fault(GP, idtCode);
   const gateAddress = (cpu.idtrBase + vector * 8) >>> 0;
   const low = readSystem(cpu, gateAddress, 4), high = readSystem(cpu, (gateAddress + 4) >>> 0, 4);
-  const type = (high >>> 8) & 0x1f;
-  if (type === 0x05) throw new Unsupported(`task gate in IDT entry ${vector}`);
-  if (type !== 0x0e && type !== 0x0f) fault(GP, idtCode); // 16-bit gates are not part of this machine
+  const type = (high >>> 8) & 0x1f; // with the S bit: a gate has it clear
+  if (type !== 0x05 && type !== 0x06 && type !== 0x07 && type !== 0x0e && type !== 0x0f) fault(GP, idtCode);
   const gateDpl = (high >>> 13) & 3;
   if (source === Source.Software && gateDpl < cpu.cpl) fault(GP, idtCode);
   if (!(high & 0x8000)) fault(NP, idtCode);
+  // Task gates and 16-bit gates pass the checks above, then are outside this
+  // machine (as in the model, EXC.IDT.6): the step reports a model error.
+  if (type === 0x05) throw new Unsupported(`task gate in IDT entry ${vector}`);
+  if (type !== 0x0e && type !== 0x0f) throw new Unsupported(`16-bit gate in IDT entry ${vector}`);
 
   const selector = low >>> 16, offset = ((high & 0xffff0000) | (low & 0xffff)) >>> 0;
   if ((selector & 0xfffc) === 0) fault(GP, ext);
@@ -34,12 +40,14 @@ export function deliver(cpu: Cpu, vector: number, errorCode: number | null, sour
   const a = attributesOf(target.high), dpl = dplOf(a);
   if (!isCode(a) || dpl > cpu.cpl) fault(GP, selectorCode);
   if (!(a & ATTR_P)) fault(NP, selectorCode);
+  if (!(a & 0x4000)) throw new Unsupported(`vector ${vector}: handler in a 16-bit code segment`);
   if (offset > limitOf(target)) fault(GP, ext);
 
   // A fault pushes RF = 1 so the restarted instruction does not re-trigger an
-  // instruction breakpoint (SDM vol. 3 §17.3.1.1); traps and interrupts push RF as is.
+  // instruction breakpoint (SDM vol. 3 §17.3.1.1); traps (the single-step
+  // #DB), aborts (#DF) and interrupts push RF as is.
   const eflags = readEflags(cpu);
-  const pushedFlags = source === Source.Exception ? (eflags | RF) >>> 0 : eflags;
+  const pushedFlags = source === Source.Exception && FAULT_CLASS[vector] === 1 ? (eflags | RF) >>> 0 : eflags;
   const oldCs = cpu.segSelector[CS];
   const tail = errorCode === null ? [] : [errorCode];
   if (!isConforming(a) && dpl < cpu.cpl) {

@@ -6,6 +6,7 @@ import { peekEflags, writeEflags } from './flags';
 import { flushTlb } from './paging';
 import { setSegmentCache } from './segmentation';
 import { run, step } from './step';
+import { Unsupported } from './faults';
 
 export class ImplMachine implements Machine {
   readonly name = 'impl' as const;
@@ -97,7 +98,7 @@ export class ImplMachine implements Machine {
 
   step(): StepEvent {
     if (this.released) throw new Error('impl: step after release()');
-    return step(this.cpu);
+    return unsupportedAsModelError(() => step(this.cpu));
   }
 
   /** Replace EFLAGS alone (no TLB flush): lock-step uses it to copy the
@@ -109,7 +110,7 @@ export class ImplMachine implements Machine {
   /** Step until an event other than 'retired', or `limit` instructions. */
   run(limit: number): StepEvent {
     if (this.released) throw new Error('impl: run after release()');
-    return run(this.cpu, limit);
+    return unsupportedAsModelError(() => run(this.cpu, limit));
   }
 
   /** Translated-block counters (blocks.ts), for the bench report. */
@@ -119,5 +120,17 @@ export class ImplMachine implements Machine {
 
   consoleOutput(): Uint8Array {
     return Uint8Array.from(this.cpu.devices.console);
+  }
+}
+
+/** Something outside the machine's subset met while delivering an event
+ * (a task gate, a 16-bit gate) ends the step as a model error, as it does
+ * when met while executing an instruction. */
+function unsupportedAsModelError(run: () => StepEvent): StepEvent {
+  try {
+    return run();
+  } catch (e) {
+    if (e instanceof Unsupported) return { kind: 'model-error', message: e.message };
+    throw e;
   }
 }

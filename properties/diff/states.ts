@@ -1,16 +1,19 @@
-// Random machine states and instruction streams for the differential
-// property: a protected-mode machine from properties/builders.ts (GDT with
-// ring 0/1/3 segments, TSS, IDT whose exception gates lead to a ring-0 HLT)
-// at CPL 0, 1 or 3, paging on or off (identity map with random U/S and R/W
-// on the data pages), random EFLAGS and edge-biased registers, and a stream
-// of random instructions from the opcode map at LAYOUT.code.
+// [DIFF.CASE.1] Random machine states and instruction streams for the
+// differential property: a protected-mode machine from properties/builders.ts
+// (GDT with ring 0/1/3 segments, TSS, IDT whose exception gates lead to a
+// ring-0 HLT) at CPL 0, 1 or 3, with random descriptor tables besides
+// (properties/diff/tables.ts: GDT entries of every type, an LDT, IDT gates),
+// paging on or off (identity map with random U/S and R/W on the data pages),
+// random EFLAGS and edge-biased registers, and a stream of random
+// instructions from the opcode map at LAYOUT.code.
 import fc from 'fast-check';
 import type { Instruction, Operand } from '../../model/isa/ast';
 import { encodeResult } from '../../model/isa/encoder';
 import { decode } from '../../model/isa/decoder';
 import type { MachineState } from '../../model/cpu/state';
 import { arbInstruction, edgeBiased } from '../isa/arbitrary';
-import { LAYOUT, PTE, gateDescriptor, systemState, withIdentityPaging, writeCode, SEL } from '../builders';
+import { LAYOUT, PTE, cacheFor, gateDescriptor, segmentDescriptor, systemState, withIdentityPaging, writeCode, writeDwords, SEL, type Descriptor, type DwordWrite } from '../builders';
+import { EXTRA_DESCRIPTORS, LDT_BASE, LDT_ENTRIES, LDT_SELECTOR, arbGdtEntry, arbIdtOverrides, arbLdtEntry, arbSelector } from './tables';
 
 /** 1 MiB of low memory plus room for the page tables at 0x100000. */
 export const DIFF_MEMORY = 0x110000;
@@ -27,6 +30,24 @@ export interface DiffCase {
   readonly eflags: number;
   readonly regs: readonly number[];
   readonly program: readonly Instruction[];
+  /** Random descriptor tables (properties/diff/tables.ts). */
+  readonly tables: CaseTables;
+}
+
+export interface CaseTables {
+  /** GDT entries 8..23 (selectors 0x40..0xb8), every descriptor type. */
+  readonly gdt: readonly Descriptor[];
+  /** The LDT's entries (at LDT_BASE, described by GDT selector LDT_SELECTOR). */
+  readonly ldt: readonly Descriptor[];
+  /** Whether LDTR starts loaded with LDT_SELECTOR. */
+  readonly ldtLoaded: boolean;
+  /** IDT gates replacing the default ones. */
+  readonly idt: readonly { readonly vector: number; readonly gate: Descriptor }[];
+  /** Registers (never ECX or ESP) set to selectors of the random entries. */
+  readonly selectors: readonly (readonly [register: number, selector: number])[];
+  /** Dwords at the initial ESP and above, for POP Sreg, RETF and IRET to pop:
+   * selectors, code offsets, EFLAGS images and small values. */
+  readonly stack: readonly number[];
 }
 
 /** Point some memory operands at the data pages with a small displacement. */
@@ -89,13 +110,27 @@ export const arbDiffCase: fc.Arbitrary<DiffCase> = fc.record({
   regs: fc.tuple(arbRegister, fc.integer({ min: 0, max: 40 }), fc.array(arbRegister, { minLength: 6, maxLength: 6 }))
     .map(([eax, ecx, rest]) => [eax, ecx, ...rest]),
   program: fc.array(arbProgramInstruction, { minLength: 1, maxLength: 8 }).map(boundRepCounts),
+  // Drawn last, so the fields above are what they were before tables existed.
+  tables: fc.record({
+    gdt: fc.array(arbGdtEntry, { minLength: EXTRA_DESCRIPTORS, maxLength: EXTRA_DESCRIPTORS }),
+    ldt: fc.array(arbLdtEntry, { minLength: LDT_ENTRIES, maxLength: LDT_ENTRIES }),
+    ldtLoaded: fc.boolean(),
+    idt: arbIdtOverrides,
+    selectors: fc.array(fc.tuple(fc.constantFrom(0, 2, 3, 5, 6, 7), arbSelector), { minLength: 1, maxLength: 4 }),
+    stack: fc.array(fc.oneof(arbSelector, fc.constantFrom(SEL.code0, SEL.code1, SEL.code3, SEL.data0, SEL.data1, SEL.data3),
+      fc.constantFrom(LAYOUT.code, HANDLER, 0x202, 0x3202, 0x2), edgeBiased(32)), { minLength: 6, maxLength: 6 }),
+  }),
 });
 
 /** The model state a case describes (also the source of impl's state and memory). */
 export function caseState(c: DiffCase): MachineState {
   const gates: Record<number, readonly [number, number]> = {};
   for (let v = 0; v < 32; v++) gates[v] = gateDescriptor({ selector: SEL.code0, offset: HANDLER, type: 0xe, dpl: v === 3 || v === 4 ? 3 : 0 });
-  let s = systemState({ memorySize: DIFF_MEMORY, cpl: c.cpl, eflags: c.eflags, gates });
+  for (const { vector, gate } of c.tables.idt) gates[vector] = gate;
+  const ldtDescriptor = segmentDescriptor({ base: LDT_BASE, limit: LDT_ENTRIES * 8 - 1, g: false, big: false, type: 0x2, system: true });
+  let s = systemState({ memorySize: DIFF_MEMORY, cpl: c.cpl, eflags: c.eflags, gates, extraDescriptors: [...c.tables.gdt, ldtDescriptor] });
+  s = writeDwords(s, c.tables.ldt.flatMap((d, i): DwordWrite[] => [[LDT_BASE + 8 * i, d[0]], [LDT_BASE + 8 * i + 4, d[1]]]));
+  if (c.tables.ldtLoaded) s = { ...s, ldtr: cacheFor(s, LDT_SELECTOR) };
   s = writeCode(s, HANDLER, [0xf4]); // hlt
   const bytes: number[] = [];
   for (const i of c.program) {
@@ -104,8 +139,10 @@ export function caseState(c: DiffCase): MachineState {
   }
   s = writeCode(s, LAYOUT.code, bytes);
   const regs = c.regs.slice();
+  for (const [register, selector] of c.tables.selectors) regs[register] = selector;
   regs[4] = s.regs[4]!; // keep the ring's stack
   s = { ...s, regs };
+  s = writeDwords(s, c.tables.stack.map((value, i): DwordWrite => [regs[4]! + 4 * i, value]));
   if (c.paging) {
     // Identity map the low 1 MiB (system pages user-writable so every ring can run),
     // then the data pages with the case's flags.
