@@ -4,6 +4,7 @@
 // dropped while it still fails) and written to a replay file.
 import fc from 'fast-check';
 import { arbDiffCase, type DiffCase } from './states';
+import type { Descriptor } from '../builders';
 import { runScenario, scenarioOfCase, type MachinePair, STEPS_PER_CASE } from './scenario';
 import { describeReplay, writeReplay } from '../replay/report';
 import type { StepEvent } from '../../model/machine';
@@ -69,14 +70,33 @@ export function shardShare(stepBudget: number, shard: Shard): number {
 
 const fails = (c: DiffCase, pair: MachinePair): boolean => runScenario(scenarioOfCase(c), pair).failure !== null;
 
-/** Drop instructions while the case still fails: the smallest stream that shows it. */
+/** Every case one simplification away: an instruction dropped, or one piece
+ * of the random tables made plain (an IDT override, a register selector or
+ * LDTR loading dropped; a GDT or LDT entry emptied; a stack dword zeroed). */
+function simplerCases(c: DiffCase): DiffCase[] {
+  const t = c.tables;
+  const without = <T>(list: readonly T[], i: number): T[] => list.filter((_, j) => j !== i);
+  const emptied = (list: readonly Descriptor[], i: number): Descriptor[] => list.map((d, j) => (j === i ? [0, 0] as const : d));
+  const isEmpty = (d: Descriptor): boolean => d[0] === 0 && d[1] === 0;
+  return [
+    ...(c.program.length > 1 ? c.program.map((_, i) => ({ ...c, program: without(c.program, i) })) : []),
+    ...t.idt.map((_, i) => ({ ...c, tables: { ...t, idt: without(t.idt, i) } })),
+    ...t.selectors.map((_, i) => ({ ...c, tables: { ...t, selectors: without(t.selectors, i) } })),
+    ...(t.ldtLoaded ? [{ ...c, tables: { ...t, ldtLoaded: false } }] : []),
+    ...t.gdt.flatMap((d, i) => (isEmpty(d) ? [] : [{ ...c, tables: { ...t, gdt: emptied(t.gdt, i) } }])),
+    ...t.ldt.flatMap((d, i) => (isEmpty(d) ? [] : [{ ...c, tables: { ...t, ldt: emptied(t.ldt, i) } }])),
+    ...t.stack.flatMap((v, i) => (v === 0 ? [] : [{ ...c, tables: { ...t, stack: t.stack.map((w, j) => (j === i ? 0 : w)) } }])),
+  ];
+}
+
+/** Simplify while the case still fails: the shortest stream and the plainest
+ * tables that still show it. */
 export function shrinkCase(c: DiffCase, pair: MachinePair): DiffCase {
   let current = c;
   for (let changed = true; changed;) {
     changed = false;
-    for (let i = 0; i < current.program.length && current.program.length > 1; i++) {
-      const smaller = { ...current, program: current.program.filter((_, j) => j !== i) };
-      if (fails(smaller, pair)) { current = smaller; changed = true; break; }
+    for (const simpler of simplerCases(current)) {
+      if (fails(simpler, pair)) { current = simpler; changed = true; break; }
     }
   }
   return current;
