@@ -3,7 +3,7 @@
 // command with `--shard j/J --json <temp>`; it reports its progress and its
 // failures to the parent over the IPC channel, so the parent can keep one
 // progress bar for the whole campaign and print each failure once.
-import { fork } from 'node:child_process';
+import { fork, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -46,10 +46,15 @@ export async function runJobs(o: JobsOptions): Promise<CampaignResult> {
   const progress = Array.from({ length: o.jobs }, () => ({ steps: 0, cases: 0, failures: 0 }));
   const report = (): void => o.onProgress(
     progress.reduce((a, p) => a + p.steps, 0), progress.reduce((a, p) => a + p.cases, 0), progress.reduce((a, p) => a + p.failures, 0));
+  const children: ChildProcess[] = [];
+  // Ctrl-C (or a kill) of the parent stops the shards too.
+  const stopChildren = (): void => { for (const c of children) if (c.exitCode === null) c.kill(); };
+  process.once('SIGINT', stopChildren).once('SIGTERM', stopChildren);
   try {
     const results = await Promise.all(progress.map((_, shard) => new Promise<CampaignResult>((done, fail) => {
       const json = join(dir, `shard-${shard}.json`);
       const child = fork(BIN, childArguments(o, shard, json), { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+      children.push(child);
       let stderr = '';
       child.stderr?.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
       child.on('message', (m: ChildMessage) => {
@@ -66,6 +71,9 @@ export async function runJobs(o: JobsOptions): Promise<CampaignResult> {
     })));
     return mergeResults(results);
   } finally {
+    // One shard failing ends the campaign: the others are stopped, not orphaned.
+    stopChildren();
+    process.off('SIGINT', stopChildren).off('SIGTERM', stopChildren);
     rmSync(dir, { recursive: true, force: true });
   }
 }
