@@ -31,6 +31,21 @@ const store = (size: number, value: string): string =>
 
 const INLINE_ALU = new Set([ADD, OR, AND, SUB, XOR, CMP]);
 
+/**
+ * The physical address of an access at offset `o`, or -1 (fast-access.ts).
+ * A block cannot change segment registers or CR0, so it decides once, on
+ * entry, whether a segment is flat (base 0, offsets 0..4 GiB - 1, the
+ * access allowed) with paging off: the local `fr<segment>` (reads) or
+ * `fw<segment>` (writes), declared by blocks.ts for each one the code names.
+ * Then the address is the offset itself once the access stays in one page
+ * and in RAM (and, for a write, off frames holding code): exactly what
+ * fastReadAddress / fastWriteAddress would answer, without the call.
+ */
+function physical(kind: 'rd' | 'wr', segment: number, bytes: number): string {
+  const write = kind === 'wr';
+  return `f${write ? 'w' : 'r'}${segment} && (o & 0xfff) <= ${0x1000 - bytes} && o + ${bytes} <= msz${write ? ' && codes[o >>> 12] === 0' : ''} ? o : ${kind}(cpu, ${segment}, o, ${bytes})`;
+}
+
 /** Code for `d` with a memory operand (fast path, else `slow`), or null. */
 export function inlineMemory(d: Decoded, slow: string, faultExit: string): string | null {
   const e = d.exec, size = d.size;
@@ -39,12 +54,12 @@ export function inlineMemory(d: Decoded, slow: string, faultExit: string): strin
   const generic = (segment: number, write: boolean, bytes: number): string =>
     `if (pf(cpu, ${segment}, o, ${bytes}, ${write}) >= 0) ${faultExit} ${slow}`;
   const at = (kind: 'rd' | 'wr', bytes: number, fast: string): string =>
-    `{ const o = ${offsetOf(d)}, p = ${kind}(cpu, ${d.segment}, o, ${bytes}); if (p >= 0) { ${fast} } else { ${generic(d.segment, kind === 'wr', bytes)} } }`;
+    `{ const o = ${offsetOf(d)}, p = ${physical(kind, d.segment, bytes)}; if (p >= 0) { ${fast} } else { ${generic(d.segment, kind === 'wr', bytes)} } }`;
   if (e === move.pushRegister && size === 4) {
-    return `{ const o = (r[4] - 4) >>> 0, p = wr(cpu, ${SS}, o, 4); if (p >= 0) { view.setInt32(p, r[${d.reg}], true); r[4] = o; } else { ${generic(SS, true, 4)} } }`;
+    return `{ const o = (r[4] - 4) >>> 0, p = ${physical('wr', SS, 4)}; if (p >= 0) { view.setInt32(p, r[${d.reg}], true); r[4] = o; } else { ${generic(SS, true, 4)} } }`;
   }
   if (e === move.popRegister && size === 4) {
-    return `{ const o = r[4] >>> 0, p = rd(cpu, ${SS}, o, 4); if (p >= 0) { const v = view.getInt32(p, true); r[4] = o + 4; r[${d.reg}] = v; } else { ${generic(SS, false, 4)} } }`;
+    return `{ const o = r[4] >>> 0, p = ${physical('rd', SS, 4)}; if (p >= 0) { const v = view.getInt32(p, true); r[4] = o + 4; r[${d.reg}] = v; } else { ${generic(SS, false, 4)} } }`;
   }
   if (d.mod === 3 || (size !== 4 && size !== 1 && size !== 2)) return null;
   if (e === move.moveRegRm) return at('rd', size, registerWrite(size, d.reg, load(size)));

@@ -32,7 +32,7 @@ import { decode } from './decode';
 import { MASK, computeFlag, condition, parityOf } from './flags';
 import { CS_LIMIT, type KnownFlags, inlineRegister, isInlinedJump, isInlinedBranch, knownCondition, recordCondition } from './block-inline';
 import { inlineMemory } from './block-memory';
-import { fastReadAddress, fastWriteAddress, pageFaultAhead } from './fast-access';
+import { fastReadAddress, fastWriteAddress, flatSegment, pageFaultAhead } from './fast-access';
 import * as alu from './ops/alu';
 import * as shift from './ops/shift';
 import * as mul from './ops/multiply';
@@ -71,6 +71,13 @@ const STRAIGHT = new Set<unknown>([
 const ENDS_BLOCK = new Set<unknown>([
   control.jumpRelative, control.jumpIndirect, control.jumpConditional, control.callRelative,
   control.callIndirect, control.nearReturn, control.loop,
+]);
+
+/** Instructions that leave the flags and the block's fa/fb/fx alone (inline
+ * or through their executor), so a Jcc after them still knows the flags of
+ * the ALU instruction before them (MOV between CMP and Jcc). */
+const FLAG_NEUTRAL = new Set<unknown>([
+  move.moveRmReg, move.moveRegRm, move.moveRmImm, move.moveExtend, move.loadEffectiveAddress, move.pushRegister, move.popRegister,
 ]);
 
 /** Instructions from physical address `physical` up to the block's end (decoded from RAM, no side effects). */
@@ -154,12 +161,13 @@ export function compileBlock(cpu: Cpu, physical: number): Block | null {
         const test = (known === null ? null : knownCondition(known, d.variant)) ?? recordCondition(d.variant);
         lines.push(`if (${test}) ${jump}`);
       }
-      known = null;
+      // A conditional jump not taken changes nothing: what is known stays.
+      if (d.exec === control.jumpRelative) known = null;
       return;
     }
     const inline = inlineRegister(d);
-    if (inline !== null) { lines.push(inline.code); known = inline.flags; return; }
-    known = null;
+    if (inline !== null) { lines.push(inline.code); known = inline.flags ?? (FLAG_NEUTRAL.has(d.exec) ? known : null); return; }
+    if (!FLAG_NEUTRAL.has(d.exec)) known = null;
     const faultExit = `{ cpu.blockRetired = done + ${k}; cpu.eip = (eip + ${starts[k]}) >>> 0; return -1; }`;
     lines.push(inlineMemory(d, call, faultExit) ?? call);
   });
@@ -173,8 +181,12 @@ export function compileBlock(cpu: Cpu, physical: number): Block | null {
     }
     cpu.eip = cpu.next; return done + ${n};`
     : `cpu.eip = (eip + ${bytes}) >>> 0; return done + ${n};`;
+  // Flat segments without paging, decided on entry (block-memory.ts `physical`).
+  const flat = [...new Set(lines.join('\n').match(/\bf[rw]\d\b/g) ?? [])]
+    .map((name) => `, ${name} = flat(cpu, ${name[2]}, ${name[1] === 'w'})`).join('');
   const body = `return function block(cpu, eip, page, budget) {
-  const log = cpu.undoLog, r = cpu.r32, r8 = cpu.r8, r16 = cpu.r16, bytes = cpu.memory.bytes, view = cpu.memory.view;
+  const log = cpu.undoLog, r = cpu.r32, r8 = cpu.r8, r16 = cpu.r16, bytes = cpu.memory.bytes, view = cpu.memory.view,
+    msz = cpu.memory.size, codes = cpu.memory.codePages${flat};
   let k = 0, done = 0, pc = 0, fa = 0, fb = 0, fx = 0;
   try {
     for (;;) {
@@ -192,11 +204,11 @@ export function compileBlock(cpu: Cpu, physical: number): Block | null {
   let factory = FACTORIES.get(body);
   if (factory === undefined) {
     const params = ds.flatMap((_, k) => [`e${k}`, `d${k}`]);
-    factory = new Function('starts', 'cf', 'cond', 'mask', 'par', 'rd', 'wr', 'pf', ...params, body) as Factory;
+    factory = new Function('starts', 'cf', 'cond', 'mask', 'par', 'rd', 'wr', 'pf', 'flat', ...params, body) as Factory;
     if (FACTORIES.size >= MAX_FACTORIES) FACTORIES.clear();
     FACTORIES.set(body, factory);
   }
-  const args: unknown[] = [starts, computeFlag, condition, MASK, parityOf, fastReadAddress, fastWriteAddress, pageFaultAhead];
+  const args: unknown[] = [starts, computeFlag, condition, MASK, parityOf, fastReadAddress, fastWriteAddress, pageFaultAhead, flatSegment];
   for (const d of ds) args.push(d.exec, d);
   return { run: factory(...args), length: n, bytes };
 }

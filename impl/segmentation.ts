@@ -110,8 +110,10 @@ export function loadDataSegment(cpu: Cpu, segment: number, selector: number): vo
 
 /** On a return to an outer ring, ES/DS/FS/GS that the new CPL may not use
  * are made null (SDM RET/IRET pseudo-code). */
+const DATA_SEGMENTS = [0, 3, 4, 5]; // ES DS FS GS
+
 export function nullInaccessibleSegments(cpu: Cpu): void {
-  for (const segment of [0, 3, 4, 5]) {
+  for (const segment of DATA_SEGMENTS) {
     const a = cpu.segAttributes[segment];
     if (!cpu.segValid[segment]) continue;
     if ((isData(a) || !isConforming(a)) && dplOf(a) < cpu.cpl) {

@@ -4,6 +4,7 @@
 import type { Cpu } from './cpu';
 import { fault, GP, SS as SS_FAULT, TS, Unsupported } from './faults';
 import { readSystem, writeLinear, probeWrite } from './access';
+import { translate } from './paging';
 import { type Descriptor, attributesOf, dplOf, isWritableData, readDescriptor, ATTR_P, ATTR_DB } from './segmentation';
 
 /** SS:ESP for `ring` from the current 32-bit TSS (SDM vol. 3 §7.2.1). */
@@ -64,6 +65,16 @@ export function pushFrame(cpu: Cpu, base: number, [low, high]: [number, number],
     if (slot < low || slot + size - 1 > high) fault(SS_FAULT, code);
   }
   const user = cpl === 3;
+  const bytes = values.length * size, first = (base + top) >>> 0;
+  if ((first & 0xfff) + bytes <= 0x1000 && size === 4) {
+    // The whole frame lies in one page (the common case): the check of its
+    // highest slot, which comes first anyway, stands for every slot (same
+    // page, same rights, D now set), so one translation does and the values
+    // go straight to physical memory (write32 still drops overwritten code).
+    const frame = translate(cpu, (first + bytes - size) >>> 0, true, user) - (bytes - size);
+    for (let k = 0; k < values.length; k++) cpu.memory.write32(frame + bytes - 4 * (k + 1), values[k]);
+    return top;
+  }
   // Pages are checked in push order (highest address first), so a #PF names
   // the first push that would fault.
   for (let k = 1; k <= values.length; k++) probeWrite(cpu, (base + esp - k * size) >>> 0, size, user);

@@ -12,7 +12,7 @@ import type { Decoded } from './decoded';
 import { decode } from './decode';
 import { CpuFault, UD, Unsupported, gp } from './faults';
 import { IF } from './flags';
-import { translate, undoWalks } from './paging';
+import { CR0_PG, TLB_USER, TLB_VALID, translate, undoWalks } from './paging';
 import { Source, deliverException } from './delivery';
 import { HOT_THRESHOLD, compileBlock } from './blocks';
 
@@ -114,6 +114,25 @@ function faulted(cpu: Cpu, e: unknown, start: number): StepEvent {
   throw e;
 }
 
+/** After a CS load, a CPL change or a TLB change, the fetch page is
+ * forgotten and only fetch() would set it again, so the first instruction
+ * after every interrupt, IRET or far transfer was stepped before a block
+ * could run. When fetch() would get the translation with no side effect
+ * (paging off, or a TLB entry that grants the read at this CPL), set it
+ * here instead: exactly what fetch() would set. */
+function refreshFetchPage(cpu: Cpu, linear: number): void {
+  if (!(cpu.cr0 & CR0_PG)) {
+    cpu.fetchPage = linear >>> 12;
+    cpu.fetchFrame = linear & ~0xfff;
+    return;
+  }
+  const entry = cpu.tlb[linear >>> 12];
+  if (entry & TLB_VALID && (cpu.cpl !== 3 || entry & TLB_USER)) {
+    cpu.fetchPage = linear >>> 12;
+    cpu.fetchFrame = entry & ~0xfff;
+  }
+}
+
 /**
  * Step until an event other than 'retired', or `limit` instructions. Where
  * a translated block (blocks.ts) starts at EIP and may run — no interrupt
@@ -132,6 +151,7 @@ export function run(cpu: Cpu, limit: number): StepEvent {
       const eip = cpu.eip;
       const linear = (cpu.segBase[CS] + eip) >>> 0;
       const page = linear >>> 12;
+      if (page !== cpu.fetchPage) refreshFetchPage(cpu, linear);
       const frame = cpu.fetchFrame >>> 12;
       if (page === cpu.fetchPage && frame < memory.codePages.length - 1) {
         const offset = linear & 0xfff;
