@@ -39,6 +39,8 @@ const MAX_LENGTH = 15;
 
 type Fetched =
   | { readonly kind: 'ok'; readonly instruction: Instruction; readonly length: number; readonly state: MachineState }
+  // The bytes were fetched (their page walks stand) but are no instruction.
+  | { readonly kind: 'undefined-opcode'; readonly state: MachineState }
   | Fault
   | { readonly kind: 'model-error'; readonly message: string };
 
@@ -103,7 +105,7 @@ function fetch(state: MachineState, decode: Decoder): Fetched {
         }
         return { kind: 'ok', instruction: decoded.instruction, length: decoded.length, state: s };
       }
-      case 'undefined': return fault(Vector.UD, null);
+      case 'undefined': return { kind: 'undefined-opcode', state: s };
       case 'unsupported': return { kind: 'model-error', message: `unsupported instruction at ${hex(state.eip)}: ${decoded.reason}` };
       case 'too-long': return fault(Vector.GP, 0);
       case 'truncated': continue;
@@ -214,6 +216,8 @@ export function stepWith(state: MachineState, decode: Decoder): StepResult {
 
   const fetched = fetch(s, decode);
   if (fetched.kind === 'fault') return deliverEvent(s, fetched, 'exception', s.eip);
+  // [EXC.FAULT.1] #UD comes after a fetch that succeeded: its accessed bits and TLB fills stay.
+  if (fetched.kind === 'undefined-opcode') return deliverEvent(fetched.state, fault(Vector.UD, null), 'exception', s.eip);
   if (fetched.kind === 'model-error') return { state: s, event: fetched };
   const nextEip = (s.eip + fetched.length) >>> 0;
   const outcome = execute(fetched.state, fetched.instruction, nextEip);
