@@ -115,6 +115,8 @@ const PAST_PAGE = new Error('past the page');
 // warm instead of being parsed and tiered up again.
 type Factory = (...args: unknown[]) => Block['run'];
 const FACTORIES = new Map<string, Factory>();
+/** Compiled blocks by their bytes, shared by every machine likewise. */
+const BLOCKS = new Map<string, Block>();
 const MAX_FACTORIES = 4096;
 
 /** Compile the block at `physical`, or null when fewer than two instructions qualify. */
@@ -126,6 +128,14 @@ export function compileBlock(cpu: Cpu, physical: number): Block | null {
   let offset = 0;
   for (const d of ds) { starts.push(offset); offset += d.length; }
   const bytes = offset;
+  // The same bytes decode to the same instructions (Decoded objects are
+  // never changed after decoding) and so to the same function, which takes
+  // the machine as an argument: a later machine reuses it, optimized code
+  // (on-stack-replaced loops included) and all.
+  let key = '';
+  for (let i = 0; i < bytes; i++) key += String.fromCharCode(cpu.memory.read8(physical + i));
+  const cached = BLOCKS.get(key);
+  if (cached !== undefined) return cached;
   const ends = ds.map((d, k) => starts[k] + d.length);
   // Jumps whose target is an instruction of this block stay inside the
   // function (block chaining within the frame): `pc` selects where the
@@ -210,5 +220,8 @@ export function compileBlock(cpu: Cpu, physical: number): Block | null {
   }
   const args: unknown[] = [starts, computeFlag, condition, MASK, parityOf, fastReadAddress, fastWriteAddress, pageFaultAhead, flatSegment];
   for (const d of ds) args.push(d.exec, d);
-  return { run: factory(...args), length: n, bytes };
+  const block: Block = { run: factory(...args), length: n, bytes };
+  if (BLOCKS.size >= MAX_FACTORIES) BLOCKS.clear();
+  BLOCKS.set(key, block);
+  return block;
 }
