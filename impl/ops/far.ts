@@ -69,11 +69,11 @@ function farTransfer(cpu: Cpu, d: Decoded, selector: number, offset: number, isC
   if (!isCode(ta) || dpl > cpu.cpl) fault(GP, targetCode);
   if (!isCall && !isConforming(ta) && dpl !== cpu.cpl) fault(GP, targetCode);
   if (!(ta & ATTR_P)) fault(NP, targetCode);
-  if (targetOffset > limitOf(target)) fault(GP, 0);
   if (isCall && !isConforming(ta) && dpl < cpu.cpl) {
     callInward(cpu, target, targetSelector, targetOffset, dpl, desc.high & 0x1f);
     return;
   }
+  if (targetOffset > limitOf(target)) fault(GP, 0);
   if (isCall) pushReturnAddress(cpu, 4);
   setAccessed(cpu, target);
   loadFromDescriptor(cpu, CS, targetCode | cpu.cpl, target);
@@ -91,6 +91,8 @@ function pushReturnAddress(cpu: Cpu, size: number): void {
 function callInward(cpu: Cpu, target: Descriptor, selector: number, offset: number, dpl: number, count: number): void {
   const { ss, esp } = ringStack(cpu, dpl, 0);
   const stack = checkRingStackSegment(cpu, ss, dpl, 0);
+  // The new EIP is checked after the new stack, before any copy or push (PRIV.EIP.1).
+  if (offset > limitOf(target)) fault(GP, 0);
   const oldEsp = cpu.r32[4] >>> 0;
   const parameters: number[] = [];
   for (let i = count - 1; i >= 0; i--) parameters.push(readMemory(cpu, SS, (oldEsp + 4 * i) >>> 0, 4));

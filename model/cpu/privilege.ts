@@ -69,6 +69,10 @@ export function farTransfer(state: MachineState, selector: number, offset: numbe
   if (isCode(d)) {
     const checked = checkDirectCode(d, selector, level);
     if (checked.kind !== 'ok') return checked;
+    // [PRIV.EIP.1] The new EIP is checked against the target's limit before
+    // the return address is pushed (the manual's order for a far CALL), so a
+    // push that would fault never happens.
+    if (!eipWithin(codeCache(selector, d, level), eip)) return gp(0);
     if (call) {
       for (const value of [state.segments.cs.selector, returnEip]) {
         const pushed = pushValue(s, value, size);
@@ -121,6 +125,8 @@ function throughCallGate(state: MachineState, selector: number, d: SegmentDescri
     const newCpl = t.dpl;
     const stack = innerStack(s, newCpl, 0);
     if (stack.kind !== 'ok') return stack;
+    // [PRIV.EIP.1] After the new stack's checks, before anything is copied or pushed.
+    if (!eipWithin(codeCache(gate.selector, t, newCpl), gate.offset)) return gp(0);
     const params: number[] = [];
     const callerSp = stackPointer(state);
     for (let i = 0; i < gate.parameterCount; i++) {
@@ -145,7 +151,9 @@ function throughCallGate(state: MachineState, selector: number, d: SegmentDescri
     return enterCode(inner, gate.selector, { ...target.value, state: inner }, newCpl, gate.offset);
   }
   // [PRIV.GATE.5] CALL through a gate to the same ring (or a conforming
-  // segment) pushes CS and EIP on the current stack.
+  // segment) pushes CS and EIP on the current stack, once the new EIP is
+  // known to be within the target's limit [PRIV.EIP.1].
+  if (!eipWithin(codeCache(gate.selector, t, level), gate.offset)) return gp(0);
   for (const value of [state.segments.cs.selector, returnEip]) {
     const pushed = push(s, value, 32);
     if (pushed.kind !== 'ok') return pushed;

@@ -48,8 +48,13 @@ import { spawnSync } from 'node:child_process';
 // run into random bytes, which are no instruction (#UD). The model dropped
 // the accessed bit the successful fetch had set in that page's PTE; impl
 // kept it, as EXC.FAULT.1 says [EXC.FETCH.1].
+//
+// Found by `mesovirt check --seed 600` (case 165018): o16 CALL FAR to a
+// conforming segment with a 6-byte limit and an offset beyond it, with SP
+// about to wrap onto a missing page. impl raised #GP(0), the model pushed
+// first and page-faulted; the manual checks the limit first [PRIV.EIP.1].
 describe('impl: campaign findings replayed', () => {
-  for (const name of ['undefined-opcode-keeps-fetch-accessed-bit', 'double-fault-pushes-rf-clear', 'absent-16-bit-gate-is-np', 'rep-faulting-element-drops-accessed-bit', 'pusha-frame-wraps-past-zero', 'enter-final-esp-wraps', 'stack-frame-wraps-past-zero', 'stack-frame-wraps-cr2', 'triple-fault-loads-cr2', 'sgdt-limit-before-base', 'push-segment-checks-two-bytes']) {
+  for (const name of ['far-call-limit-before-push', 'undefined-opcode-keeps-fetch-accessed-bit', 'double-fault-pushes-rf-clear', 'absent-16-bit-gate-is-np', 'rep-faulting-element-drops-accessed-bit', 'pusha-frame-wraps-past-zero', 'enter-final-esp-wraps', 'stack-frame-wraps-past-zero', 'stack-frame-wraps-cr2', 'triple-fault-loads-cr2', 'sgdt-limit-before-base', 'push-segment-checks-two-bytes']) {
     it(`replay ${name}: model and impl agree`, () => {
       const run = spawnSync(process.execPath, ['bin/mesovirt.js', 'replay', `test/impl/replays/${name}.json`], { encoding: 'utf8', timeout: 120_000 });
       expect(run.stdout + run.stderr).not.toMatch(/still differ/i);
