@@ -41,7 +41,6 @@ export function deliver(cpu: Cpu, vector: number, errorCode: number | null, sour
   if (!isCode(a) || dpl > cpu.cpl) fault(GP, selectorCode);
   if (!(a & ATTR_P)) fault(NP, selectorCode);
   if (!(a & 0x4000)) throw new Unsupported(`vector ${vector}: handler in a 16-bit code segment`);
-  if (offset > limitOf(target)) fault(GP, ext);
 
   // A fault pushes RF = 1 so the restarted instruction does not re-trigger an
   // instruction breakpoint (SDM vol. 3 §17.3.1.1); traps (the single-step
@@ -54,6 +53,8 @@ export function deliver(cpu: Cpu, vector: number, errorCode: number | null, sour
     // Inner ring: switch to the ring's stack from the TSS, then push the old one.
     const { ss, esp } = ringStack(cpu, dpl, ext);
     const stack = checkRingStackSegment(cpu, ss, dpl, ext);
+    // The handler's offset is checked after the new stack, before any push (PRIV.EIP.1).
+    if (offset > limitOf(target)) fault(GP, ext);
     const values = [cpu.segSelector[SS], cpu.r32[4] >>> 0, pushedFlags, oldCs, returnEip, ...tail];
     const newEsp = pushFrame(cpu, baseOf(stack), stackRange(limitOf(stack), attributesOf(stack.high)), esp, values, 4, dpl,
       (ss & 0xfffc) | ext);
@@ -63,6 +64,7 @@ export function deliver(cpu: Cpu, vector: number, errorCode: number | null, sour
   } else {
     const values = [pushedFlags, oldCs, returnEip, ...tail];
     if (!cpu.segValid[SS]) fault(GP, 0);
+    if (offset > limitOf(target)) fault(GP, ext);
     cpu.r32[4] = pushFrame(cpu, cpu.segBase[SS], [cpu.segLow[SS], cpu.segHigh[SS]], cpu.r32[4] >>> 0, values, 4,
       cpu.cpl, ext);
   }

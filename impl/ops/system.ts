@@ -144,9 +144,10 @@ const CR0_ET = 0x10;
  * without PE is #GP(0), a PG change empties the TLB; CR4 may hold only PSE
  * (other bits are a model error) and a PSE change empties the TLB. */
 export function moveControlRegister(cpu: Cpu, d: Decoded): void {
-  requireRing0(cpu);
+  // An invalid CR number is a decoding #UD: it comes before the CPL check (ENC.UD.3).
   const n = d.reg;
   if (n === 1 || n > 4) ud();
+  requireRing0(cpu);
   if (d.variant === 0) {
     cpu.r32[d.rm] = n === 0 ? cpu.cr0 : n === 2 ? cpu.cr2 : n === 3 ? cpu.cr3 : cpu.cr4;
     return;

@@ -84,6 +84,8 @@ export function deliverInterrupt(state: MachineState, vector: number, errorCode:
     newCpl = target.dpl;
     const stack = innerStack(s, newCpl, ext);
     if (stack.kind !== 'ok') return stack;
+    // [PRIV.EIP.1] The handler's offset is checked after the new stack, before any push.
+    if (!eipWithin(codeCache(gate.selector, target, newCpl), gate.offset)) return fault(Vector.GP, ext);
     stackFaultCode = (stack.value.ss.selector & 0xfffc) | ext;
     const regs = stack.value.state.regs.slice();
     regs[4] = stack.value.esp;
@@ -97,9 +99,11 @@ export function deliverInterrupt(state: MachineState, vector: number, errorCode:
     if (pushedEsp.kind !== 'ok') return pushedEsp;
     entered = pushedEsp.value;
   } else {
-    // [EXC.ENTRY.1] Same ring (or a conforming target): the current stack.
+    // [EXC.ENTRY.1] Same ring (or a conforming target): the current stack,
+    // once the handler's offset is known to be within the target's limit [PRIV.EIP.1].
     newCpl = level;
     entered = { ...s, segments: { ...s.segments, cs: codeCache(gate.selector, target, newCpl) } };
+    if (!eipWithin(entered.segments.cs, gate.offset)) return fault(Vector.GP, ext);
   }
   // [EXC.ENTRY.3] Then EFLAGS, CS (zero-extended to 32 bits: the manual
   // lets processors leave the upper half alone; we choose zero) and EIP are
@@ -114,7 +118,6 @@ export function deliverInterrupt(state: MachineState, vector: number, errorCode:
     if (pushed.kind !== 'ok') return pushed;
     entered = pushed.value;
   }
-  if (!eipWithin(entered.segments.cs, gate.offset)) return fault(Vector.GP, ext);
   const marked = markAccessed(entered, fetched.value);
   if (marked.kind !== 'ok') return marked;
   // [EXC.ENTRY.4] TF, NT, RF and VM are cleared; an interrupt gate also

@@ -12,7 +12,7 @@ import { oracleAvailable } from '../../properties/tools';
 import { createModelMachine } from '../../properties/machines/model';
 import { ImplMachine } from '../../impl/machine';
 import type { Machine } from '../../model/machine';
-import { ATTR, PAGE_TABLE, assemble, bareMachineOn, dword } from '../impl/harness';
+import { ATTR, IDT, PAGE_TABLE, assemble, bareMachineOn, dword } from '../impl/harness';
 
 function farCall<M extends Machine>(m: M, offset: number): M {
   bareMachineOn(m, assemble(`
@@ -36,6 +36,38 @@ describe.runIf(oracleAvailable('nasm'))('[PRIV.EIP.1] model and impl: the target
       m.step();
       expect(m.step()).toEqual({ kind: 'exception', vector: 14, errorCode: 6 });
       expect(m.state().cr2).toBe(0x6ffe);
+    });
+  }
+});
+
+// The same order for an exception's delivery (the manual's INTRA-PRIVILEGE-
+// LEVEL-INTERRUPT: "IF instruction pointer from gate is not within new
+// code-segment limit THEN #GP(EXT)", before the pushes). Worked by hand: at
+// CPL 3, UD2 raises #UD; its gate leads to a conforming ring-3 code segment
+// (selector 0x30) whose limit is 5 bytes, at offset 0x4000; the delivery
+// stays on the ring-3 stack, whose page is missing. The limit check fails
+// first: #GP with the EXT bit (error code 1), which is delivered through the
+// default ring-0 gate. Pushing first would have raised #PF(6) instead.
+// Found by `mesovirt check --steps 10000000` (case 389871), where the model
+// pushed first and impl checked first.
+function udThroughSmallHandlerSegment<M extends Machine>(m: M): M {
+  bareMachineOn(m, assemble(`
+    mov esp, 0x7002
+    ud2
+    jmp $`), { ring: 3, paging: true, spare: [0, 5, 0x40fe] }); // conforming code, DPL 3, limit 5 bytes
+  dword(m, IDT + 6 * 8, (0x30 << 16) | 0x4000);
+  dword(m, IDT + 6 * 8 + 4, 0x8e00);
+  dword(m, PAGE_TABLE + 6 * 4, 0);
+  return m;
+}
+
+describe.runIf(oracleAvailable('nasm'))('[PRIV.EIP.1] [EXC.ENTRY.1] model and impl: a handler beyond its segment limit is #GP(EXT) before any push', () => {
+  for (const [name, make] of [['model', () => createModelMachine(4 << 20)], ['impl', () => new ImplMachine(4 << 20)]] as const) {
+    it(`${name}: #UD through a gate to offset 0x4000 of a 6-byte segment: #GP(1)`, () => {
+      const m = udThroughSmallHandlerSegment(make() as Machine);
+      m.step();
+      expect(m.step()).toEqual({ kind: 'exception', vector: 13, errorCode: 1 });
+      expect(m.state().cr2).toBe(0);
     });
   }
 });
