@@ -47,7 +47,8 @@ export function describeCoverage(c: Coverage, steps: number, cases: number): str
   const drawn = byCount(c.mnemonics);
   const total = drawn.reduce((a, [, n]) => a + n, 0);
   return [
-    `  steps by event: ${byCount(c.events).map(([k, n]) => `${eventName(k)} ${percent(n, steps)}`).join(', ')}`,
+    // Rare events by count: a percentage would round them to 0.00%.
+    `  steps by event: ${byCount(c.events).map(([k, n]) => `${eventName(k)} ${n / Math.max(steps, 1) < 0.0001 ? `×${n}` : percent(n, steps)}`).join(', ')}`,
     `  cases: ${['cpl 0', 'cpl 1', 'cpl 3', 'paging on'].map((k) => `${k} ${percent(c.cases[k] ?? 0, cases)}`).join(', ')}`,
     `  instructions drawn: ${total}, ${drawn.length} mnemonics; fewest: ${drawn.slice(-5).reverse().map(([k, n]) => `${k} ×${n}`).join(', ')}`,
   ];
