@@ -11,7 +11,7 @@ import { readMemory } from '../access';
 import { mutated } from '../mutants';
 import { effectiveOffset } from '../operands';
 import {
-  ATTR_P, type Descriptor, attributesOf, baseOf, dplOf, isCode, isConforming, limitOf, loadFromDescriptor,
+  ATTR_DB, ATTR_P, type Descriptor, attributesOf, baseOf, dplOf, isCode, isConforming, limitOf, loadFromDescriptor,
   nullInaccessibleSegments, readDescriptor, setAccessed,
 } from '../segmentation';
 import { checkReturnStackSegment, checkRingStackSegment, pushFrame, ringStack, stackRange } from '../stack-switch';
@@ -142,9 +142,20 @@ export function farReturn(cpu: Cpu, d: Decoded): void {
   setAccessed(cpu, desc); // [SEG.ACCESSED.1]
   loadFromDescriptor(cpu, CS, selector, desc);
   loadFromDescriptor(cpu, SS, newSs, stack);
-  cpu.r32[4] = newEsp + d.imm;
+  loadOuterStackPointer(cpu, stack, (outer + 2 * size) >>> 0, newEsp + d.imm);
   cpu.next = offset;
   nullInaccessibleSegments(cpu);
+}
+
+/**
+ * After a return to an outer ring: ESP becomes the popped value when the new
+ * SS is a 32-bit stack; for a 16-bit one (B clear) only SP does, the upper
+ * half staying as it was after the pops, as in the model (SEG.STACK.1) and on
+ * the hardware (what Linux's espfix works around). `popped` is ESP after the
+ * pops (the old stack is 32-bit in impl).
+ */
+function loadOuterStackPointer(cpu: Cpu, stack: Descriptor, popped: number, value: number): void {
+  cpu.r32[4] = attributesOf(stack.high) & ATTR_DB ? value : (popped & 0xffff0000) | (value & 0xffff);
 }
 
 /** IRET: to the same ring, or to an outer ring popping SS:ESP too. EFLAGS
@@ -180,7 +191,7 @@ export function interruptReturn(cpu: Cpu, d: Decoded): void {
     loadFromDescriptor(cpu, CS, selector, desc);
     if (!mutated('iret-outer-keeps-stack')) {
       loadFromDescriptor(cpu, SS, newSs, stack);
-      cpu.r32[4] = newEsp;
+      loadOuterStackPointer(cpu, stack, (esp + 5 * size) >>> 0, newEsp);
     }
     nullInaccessibleSegments(cpu);
   }
