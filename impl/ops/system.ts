@@ -262,6 +262,11 @@ export function breakpoint(cpu: Cpu): void {
   deliver(cpu, 3, null, Source.Software, cpu.next);
   cpu.softwareVector = 3;
 }
+/** INT1 (F1): #DB as a trap, delivered like an exception (no gate-DPL check, EXT = 1). */
+export function debugTrap(cpu: Cpu): void {
+  deliver(cpu, 1, null, Source.Exception, cpu.next);
+  cpu.softwareVector = 1;
+}
 export function interruptOnOverflow(cpu: Cpu): void {
   if (!flag(cpu, OF)) return;
   deliver(cpu, 4, null, Source.Software, cpu.next);

@@ -41,6 +41,7 @@ export function mnemonicText(i: Instruction): string {
   if (i.elementSize !== undefined) return i.mnemonic + ELEMENT_LETTER[i.elementSize]!;
   if (i.mnemonic === 'jmpf') return 'jmp';
   if (i.mnemonic === 'callf') return 'call';
+  if (i.mnemonic === 'xlat') return 'xlatb';
   return i.mnemonic;
 }
 

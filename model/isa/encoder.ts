@@ -134,6 +134,8 @@ export function encodeWithForm(form: Form, i: Instruction): Uint8Array {
   if (i.rep !== null) out.push(i.rep === 'repne' ? 0xf2 : 0xf3);
   if (i.segment !== null) out.push(SEGMENT_PREFIX[i.segment]!);
   if (i.operandSize === 16) out.push(0x66);
+  // [ENC.PREFIX.8] A mandatory prefix (F3 of PAUSE, TZCNT, LZCNT) comes last, right before the opcode.
+  if (form.prefix !== null) out.push(form.prefix);
   const opcode = [...form.opcode];
   if (form.low !== null) {
     const z = form.low === 'cond' ? i.condition! : registerNumber(i.operands[form.operands.findIndex((s) => s[0] === 'Z')]!);

@@ -4,10 +4,10 @@
 import { add, cmp } from '../arith/alu';
 import { bswap } from '../arith/bits';
 import { signExtend } from '../arith/flags';
-import { effectiveAddress, readOperand, readOperandForWrite, readRegister, writeOperand, writeRegister } from '../context';
+import { effectiveAddress, readMemory, readOperand, readOperandForWrite, readRegister, writeOperand, writeRegister } from '../context';
 import { AF, CF, DF, PF, RESERVED_ONE, SF, ZF, withFlags } from '../eflags';
 import { modelError, ud, type Handler } from '../outcome';
-import { applyFlags, EAX, EDX, isSystemForm, operand, retire, retireWith, widthOf } from './common';
+import { applyFlags, EAX, EBX, EDX, isSystemForm, operand, retire, retireWith, widthOf } from './common';
 
 const systemForm = (mnemonic: string) =>
   modelError(`'${mnemonic}' with a segment or control register is a system instruction (model/cpu/system)`);
@@ -141,6 +141,23 @@ const storeFlags: Handler = (state, _instr, nextEip) =>
 const setFlag = (bit: number, value: (eflags: number) => number): Handler => (state, _instr, nextEip) =>
   retire(withFlags(state, { written: bit, values: value(state.eflags) }), nextEip);
 
+// [INS.DATA.8] XLAT loads AL with the byte at DS:[EBX + AL] (AL unsigned;
+// a segment override replaces DS), the offset wrapping at 32 bits.
+const translateByte: Handler = (state, instr, nextEip) => {
+  const offset = (readRegister(state, 32, EBX) + readRegister(state, 8, EAX)) >>> 0;
+  const byte = readMemory(state, instr.segment ?? 'ds', offset, 8);
+  if (byte.kind !== 'ok') return byte;
+  return retire(writeRegister(byte.value.state, 8, EAX, byte.value.value), nextEip);
+};
+
+// [INS.NOP.1] NOP, PAUSE (F3 90), the multi-byte NOP (0F 1F /0) and the hint
+// NOPs (0F 18..0F 1F) do nothing but advance EIP: their r/m operand is never
+// computed into an access, so no address they name can fault.
+const noOperation: Handler = (state, _instr, nextEip) => retire(state, nextEip);
+const hintNops: Record<string, Handler> = Object.fromEntries(
+  Array.from({ length: 64 }, (_, n) => [`hint_nop${n}`, noOperation] as const).filter(([name]) => name !== 'hint_nop56'),
+);
+
 export const dataHandlers: Readonly<Record<string, Handler>> = {
   mov: move, movzx: moveExtended(false), movsx: moveExtended(true),
   xchg: exchange, xadd: exchangeAdd, cmpxchg: compareExchange, bswap: byteSwap,
@@ -148,5 +165,6 @@ export const dataHandlers: Readonly<Record<string, Handler>> = {
   lahf: loadFlags, sahf: storeFlags,
   clc: setFlag(CF, () => 0), stc: setFlag(CF, () => CF), cmc: setFlag(CF, (f) => f ^ CF),
   cld: setFlag(DF, () => 0), std: setFlag(DF, () => DF),
-  nop: (state, _instr, nextEip) => retire(state, nextEip),
+  nop: noOperation, pause: noOperation, ...hintNops,
+  xlat: translateByte,
 };
