@@ -290,5 +290,7 @@ secondary[0xb9] = withModrm('ud1', ud);
 // The multi-byte NOP 0F 1F /0 and the hint NOPs 0F 18..0F 1F: the r/m operand is never accessed.
 for (let op = 0x18; op <= 0x1f; op++) secondary[op] = withModrm('nop', () => {});
 primary[0xf1] = form('int1', system.debugTrap);
+primary[0x63] = withModrm('arpl', system.adjustRpl, { fixedSize: 2 });
+secondary[0xc7] = ['ud', withModrm('cmpxchg8b', move.compareExchange8, { memoryOnly: true, lockable: true }), 'ud', 'ud', 'ud', 'ud', 'ud', 'ud'];
 // Opcodes of extensions this CPU does not have, unassigned slots and UD0: #UD (shared list, model/isa/opcodes.ts).
 for (const op of ESCAPED_UNDEFINED.keys()) secondary[op] = 'ud';

@@ -154,7 +154,8 @@ function memorySize(spec: OperandSpec, os: 16 | 32): Extract<Operand, { kind: 'm
     case 'Eb': case 'Ob': return 8;
     case 'Ev': case 'Ov': return os;
     case 'M': return 0;
-    case 'Mp': return os === 16 ? 32 : 48;
+    case 'Mp': case 'Mf': return os === 16 ? 32 : 48;
+    case 'Mq': return 64;
     case 'Ms': return 48;
     case 'Ma': return os === 16 ? 32 : 64;
     default: return 16; // Ew, Esv
@@ -163,7 +164,7 @@ function memorySize(spec: OperandSpec, os: 16 | 32): Extract<Operand, { kind: 'm
 
 function registerSize(spec: OperandSpec, os: 16 | 32): 8 | 16 | 32 {
   if (spec === 'Eb' || spec === 'Gb' || spec === 'Zb') return 8;
-  if (spec === 'Ew') return 16;
+  if (spec === 'Ew' || spec === 'Gw') return 16;
   if (spec === 'Rd' || spec === 'Zd') return 32;
   return os;
 }
@@ -188,9 +189,7 @@ function decodeAt(bytes: ArrayLike<number>, offset: number): DecodeResult {
     else { opcode = b; break; }
   }
   let entry: OpcodeEntry | null;
-  let escaped = false;
   if (opcode === 0x0f) {
-    escaped = true;
     opcode = nextByte(c);
     // [ENC.UD.4] An opcode of an extension this CPU does not have is #UD, with or without a prefix.
     if (ESCAPED_UNDEFINED.has(opcode)) return { kind: 'undefined', length: c.used };
@@ -213,7 +212,6 @@ function decodeAt(bytes: ArrayLike<number>, offset: number): DecodeResult {
     modrm = nextByte(c);
     found = entry.byDigit[(modrm >> 3) & 7] ?? null;
     if (found === null) {
-      if (escaped && opcode === 0xc7 && ((modrm >> 3) & 7) === 1 && modrm < 0xc0) return { kind: 'unsupported', reason: 'CMPXCHG8B is not modelled' };
       // [ENC.UD.1] An unassigned /digit of a group is #UD (on this CPU also
       // XABORT/XBEGIN at C6/C7 F8 and the extensions of 0F 01 with mod 11:
       // CPUID reports no TSX, VMX, MONITOR or XSAVE).
@@ -263,10 +261,10 @@ function decodeOperand(
   spec: OperandSpec, c: Cursor, os: 16 | 32, low: number, regField: number, rmField: number, memory: Operand | null,
 ): Operand {
   switch (spec) {
-    case 'Eb': case 'Ev': case 'Ew': case 'Esv': case 'M': case 'Mp': case 'Ms': case 'Ma':
+    case 'Eb': case 'Ev': case 'Ew': case 'Esv': case 'M': case 'Mp': case 'Mf': case 'Mq': case 'Ms': case 'Ma':
       return memory ?? { kind: 'reg', size: registerSize(spec, os), reg: rmField };
     case 'Rd': return { kind: 'reg', size: 32, reg: rmField };
-    case 'Gb': case 'Gv': return { kind: 'reg', size: registerSize(spec, os), reg: regField };
+    case 'Gb': case 'Gv': case 'Gw': return { kind: 'reg', size: registerSize(spec, os), reg: regField };
     case 'Sw': return { kind: 'sreg', reg: regField };
     case 'Cd': return { kind: 'creg', reg: regField as 0 | 2 | 3 | 4 };
     case 'Zb': case 'Zv': case 'Zd': return { kind: 'reg', size: registerSize(spec, os), reg: low };

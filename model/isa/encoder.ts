@@ -38,8 +38,10 @@ export function operandFits(spec: OperandSpec, o: Operand, os: 16 | 32, form: Fo
     case 'Esv': return (o.kind === 'reg' && o.size === os) || (o.kind === 'mem' && o.size === 16);
     case 'Gb': return o.kind === 'reg' && o.size === 8;
     case 'Gv': return o.kind === 'reg' && o.size === os;
+    case 'Gw': return o.kind === 'reg' && o.size === 16;
     case 'M': return o.kind === 'mem' && o.size === 0;
-    case 'Mp': return o.kind === 'mem' && o.size === os + 16;
+    case 'Mp': case 'Mf': return o.kind === 'mem' && o.size === os + 16;
+    case 'Mq': return o.kind === 'mem' && o.size === 64;
     case 'Ms': return o.kind === 'mem' && o.size === 48;
     case 'Ma': return o.kind === 'mem' && o.size === os * 2;
     case 'Ib': return o.kind === 'imm' && o.size === 8;
@@ -148,7 +150,7 @@ export function encodeWithForm(form: Form, i: Instruction): Uint8Array {
     form.operands.forEach((spec, k) => {
       const o = i.operands[k]!;
       if (RM_SPECS.has(spec)) rm = o;
-      else if (spec === 'Gb' || spec === 'Gv' || spec === 'Sw' || spec === 'Cd') reg = registerNumber(o);
+      else if (spec === 'Gb' || spec === 'Gv' || spec === 'Gw' || spec === 'Sw' || spec === 'Cd') reg = registerNumber(o);
     });
     const rmOperand = rm as Operand | null;
     if (rmOperand === null) throw new EncodeError('internal: ModRM form without an r/m operand');

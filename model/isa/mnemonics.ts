@@ -117,7 +117,8 @@ function memorySizeOf(spec: OperandSpec, os: 16 | 32): MemorySize | null {
     case 'Ev': case 'Ov': return os;
     case 'Ew': case 'Esv': return 16;
     case 'M': return 0;
-    case 'Mp': return (os + 16) as MemorySize;
+    case 'Mp': case 'Mf': return (os + 16) as MemorySize;
+    case 'Mq': return 64;
     case 'Ms': return 48;
     case 'Ma': return (os * 2) as MemorySize;
     default: return null;
@@ -141,7 +142,7 @@ function toOperand(spec: OperandSpec, a: AsmOperand, os: 16 | 32): Operand | nul
     case 'mem': {
       const implied = memorySizeOf(spec, os);
       if (implied === null) return null;
-      const memoryOnly = spec === 'M' || spec === 'Mp' || spec === 'Ms' || spec === 'Ma';
+      const memoryOnly = spec === 'M' || spec === 'Mp' || spec === 'Mf' || spec === 'Ms' || spec === 'Ma';
       if ((spec === 'Mp') !== (a.far === true)) return null;
       if (!memoryOnly && a.size !== null && a.size !== implied) return null;
       return { kind: 'mem', size: implied, base: a.base, index: a.index, scale: a.scale, disp: a.disp >>> 0 };

@@ -211,6 +211,13 @@ export const FORMS: readonly Form[] = [
   form('xadd', '0f c1 /r', 'Ev,Gv', LOCK),
   form('cmpxchg', '0f b0 /r', 'Eb,Gb', LOCK),
   form('cmpxchg', '0f b1 /r', 'Ev,Gv', LOCK),
+  form('cmpxchg8b', '0f c7 /1', 'Mq', LOCK),
+  // Far-pointer loads: offset into the register, selector into the segment register.
+  form('lds', 'c5 /r', 'Gv,Mf'),
+  form('les', 'c4 /r', 'Gv,Mf'),
+  form('lfs', '0f b4 /r', 'Gv,Mf'),
+  form('lgs', '0f b5 /r', 'Gv,Mf'),
+  form('lss', '0f b2 /r', 'Gv,Mf'),
 
   // Arithmetic and logic.
   ...aluForms('add', 0, true),
@@ -376,6 +383,7 @@ export const FORMS: readonly Form[] = [
   form('invlpg', '0f 01 /7', 'M'),
   form('lar', '0f 02 /r', 'Gv,Esv'),
   form('lsl', '0f 03 /r', 'Gv,Esv'),
+  form('arpl', '63 /r', 'Ew,Gw'),
   form('clts', '0f 06', ''),
 ];
 
@@ -448,11 +456,10 @@ export const ESCAPED_UNSUPPORTED: ReadonlyMap<number, string> = new Map([
   [0x21, 'MOV from a debug register (debug registers are not modelled)'],
   [0x23, 'MOV to a debug register (debug registers are not modelled)'],
   [0x30, 'WRMSR'], [0x31, 'RDTSC'], [0x32, 'RDMSR'], [0x33, 'RDPMC'], [0x34, 'SYSENTER'], [0x35, 'SYSEXIT'],
-  [0xb2, 'LSS'], [0xb4, 'LFS'], [0xb5, 'LGS'],
 ]);
 
 /** One-byte opcodes that are valid IA-32 on this CPU but not modelled, with the instruction's name. */
 export const ONE_BYTE_UNSUPPORTED: ReadonlyMap<number, string> = new Map([
-  [0x63, 'ARPL'], [0x9b, 'WAIT'], [0xc4, 'LES'], [0xc5, 'LDS'], [0xd6, 'SALC (undocumented)'],
+  [0x9b, 'WAIT'], [0xd6, 'SALC (undocumented)'],
   ...[0xd8, 0xd9, 0xda, 0xdb, 0xdc, 0xdd, 0xde, 0xdf].map((op) => [op, `x87 escape ${op.toString(16).toUpperCase()}`] as [number, string]),
 ]);

@@ -59,7 +59,9 @@ function operand(spec: OperandSpec, os: 16 | 32, position: number): fc.Arbitrary
     case 'Gb': return register(8);
     case 'Gv': return register(os);
     case 'M': return memory(0);
-    case 'Mp': return memory(os === 16 ? 32 : 48);
+    case 'Mp': case 'Mf': return memory(os === 16 ? 32 : 48);
+    case 'Mq': return memory(64);
+    case 'Gw': return register(16);
     case 'Ms': return memory(48);
     case 'Ma': return memory(os === 16 ? 32 : 64);
     case 'Ib': return edgeBiased(8).map((value) => ({ kind: 'imm' as const, size: 8 as const, value }));

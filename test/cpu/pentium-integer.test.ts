@@ -86,6 +86,60 @@ describe.runIf(oracleAvailable('nasm'))('issue 14 instructions on model and impl
         expect(w.events).toEqual([{ kind: 'retired' }]);
       });
 
+      it('[SEG.FARPTR.1] LDS and o16 LES load offset and selector (offset first); a mod-11 form is #UD', () => {
+        // [0x5000] = 0x12345678 (offset), [0x5004] = 0x0023 (ring-3 data: loadable at CPL 0, RPL 3 <= DPL 3).
+        const prepare = (m: Machine) => { dword(m, 0x5000, 0x12345678); dword(m, 0x5004, 0x23); };
+        const r = run(make, 'lds eax, [0x5000]', {}, 1, {}, prepare);
+        expect([r.state.regs.eax, r.state.segments.ds.selector]).toEqual([0x12345678, 0x23]);
+        // 16-bit operand size: offset is the word at 0x5000 (0x5678), selector the word at 0x5002 (0x1234 would be
+        // beyond the GDT, so store 0x0010 there): dword 0x00105678.
+        const w = run(make, 'o16 les bx, [0x5000]', { ebx: 0xaaaa0000 }, 1, {}, (m) => dword(m, 0x5000, 0x00105678));
+        expect([w.state.regs.ebx, w.state.segments.es.selector]).toEqual([0xaaaa5678, 0x10]);
+        const u = run(make, 'db 0xc5, 0xc0', {}, 1);
+        expect(u.events).toEqual([{ kind: 'exception', vector: 6, errorCode: null }]);
+      });
+
+      it('[SEG.FARPTR.1] [SEG.LOAD.1] [SEG.LOAD.3] [SEG.LOAD.4] [SEG.LOAD.7] a failed segment load leaves the register: LSS null, LFS beyond the GDT, LSS DPL 3 at CPL 0, LGS not present', () => {
+        const at = (selector: number) => (m: Machine) => { dword(m, 0x5000, 0xdeadbeef); dword(m, 0x5004, selector); };
+        const cases: Array<[string, number, number, number, Setup]> = [
+          ['lss esp, [0x5000]', 0x0000, 13, 0, {}], // SS may not be null: #GP(0)
+          ['lfs eax, [0x5000]', 0x0038, 13, 0x38, {}], // GDT limit is 7 entries: #GP(selector)
+          ['lss esp, [0x5000]', 0x0023, 13, 0x20, {}], // SS needs RPL = DPL = CPL: #GP(selector & ~3)
+          // spare entry: a data segment with P = 0 (attributes 0x4012): #NP(selector)
+          ['lgs eax, [0x5000]', 0x0030, 11, 0x30, { spare: [0, 0xfffff, 0x4012] }],
+        ];
+        for (const [src, selector, vector, code, setup] of cases) {
+          const r = run(make, src, { eax: 0x11111111 }, 1, setup, at(selector));
+          expect([src, r.events]).toEqual([src, [{ kind: 'exception', vector, errorCode: code }]]);
+          expect(r.state.regs.eax).toBe(0x11111111);
+          expect(r.state.segments.fs.selector).toBe(0x10);
+        }
+      });
+
+      it('[SEG.ARPL.1] ARPL raises the destination RPL to the source RPL (ZF = 1), else leaves it (ZF = 0)', () => {
+        const r = run(make, 'arpl ax, bx', { eax: 0xffff0010, ebx: 0x0003 }, 1);
+        expect(r.state.regs.eax).toBe(0xffff0013);
+        expect(r.state.eflags & ZF).toBe(ZF);
+        const same = run(make, 'arpl ax, bx', { eax: 0x0012, ebx: 0x0001 }, 1, { eflags: 2 | ZF });
+        expect(same.state.regs.eax).toBe(0x0012);
+        expect(same.state.eflags & ZF).toBe(0);
+        const m = run(make, 'arpl [0x5000], cx', { ecx: 2 }, 1, {}, (x) => dword(x, 0x5000, 0xabcd0020));
+        expect(readDword(m.machine, 0x5000)).toBe(0xabcd0022);
+      });
+
+      it('[INS.DATA.9] CMPXCHG8B: equal stores ECX:EBX, unequal loads EDX:EAX; a register operand is #UD', () => {
+        const prepare = (m: Machine) => { dword(m, 0x5000, 0x11111111); dword(m, 0x5004, 0x22222222); };
+        const eq = run(make, 'lock cmpxchg8b [0x5000]', { eax: 0x11111111, edx: 0x22222222, ebx: 0x33333333, ecx: 0x44444444 }, 1, {}, prepare);
+        expect([readDword(eq.machine, 0x5000), readDword(eq.machine, 0x5004)]).toEqual([0x33333333, 0x44444444]);
+        expect(eq.state.eflags & ZF).toBe(ZF);
+        const ne = run(make, 'cmpxchg8b [0x5000]', { eax: 0x11111111, edx: 0x99999999, ebx: 0x33333333, ecx: 0x44444444 }, 1, { eflags: 2 | ZF }, prepare);
+        expect([ne.state.regs.eax, ne.state.regs.edx]).toEqual([0x11111111, 0x22222222]);
+        expect([readDword(ne.machine, 0x5000), readDword(ne.machine, 0x5004)]).toEqual([0x11111111, 0x22222222]);
+        expect(ne.state.eflags & ZF).toBe(0);
+        const reg = run(make, 'db 0x0f, 0xc7, 0xc8', {}, 1);
+        expect(reg.events).toEqual([{ kind: 'exception', vector: 6, errorCode: null }]);
+      });
+
       it('[ENC.UD.4] MMX and SSE opcodes are #UD on a CPU whose CPUID reports neither', () => {
         for (const src of ['movaps xmm0, xmm1', 'paddb mm0, mm1', 'emms', 'fxsave [eax]', 'syscall']) {
           const r = run(make, `${src}\nhlt`, {}, 1);

@@ -25,3 +25,17 @@ org 0x100000
     es xlatb
     invd
     wbinvd
+    lds eax, [ebx+4]
+    les di, [esi]
+    lfs esp, [0x1234]
+    lgs ecx, [eax+ebx*2+8]
+    lss esp, [ebp-8]
+    o16 lss sp, [ebp]
+    arpl ax, bx
+    arpl [eax], cx
+    cmpxchg8b [edi]
+    lock cmpxchg8b [esp+4]
+    bt dword [eax], 31
+    bts eax, 5
+    btr word [ebx], 3
+    lock btc dword [ecx], 7
