@@ -71,6 +71,9 @@ export class Cpu {
 
   halted = false;
   instructionCount = 0;
+  /** The MSRs (SYS.MSR.1): TSC = instructionCount + offset (mod 2^64), SYSENTER_CS/ESP/EIP. */
+  tscOffsetHigh = 0; tscOffsetLow = 0;
+  sysenterCs = 0; sysenterEsp = 0; sysenterEip = 0;
   /** Set by STI, MOV SS and POP SS: no interrupt before the next instruction. */
   interruptShadow = false;
   /** Vector of the INT n / INT3 / INTO delivered by the current instruction, or -1. */

@@ -40,6 +40,10 @@ export class ImplMachine implements Machine {
       tr: system(cpu.tr),
       halted: cpu.halted,
       instructionCount: cpu.instructionCount,
+      msrs: {
+        tscOffsetHigh: cpu.tscOffsetHigh, tscOffsetLow: cpu.tscOffsetLow,
+        sysenterCs: cpu.sysenterCs, sysenterEsp: cpu.sysenterEsp, sysenterEip: cpu.sysenterEip,
+      },
     };
   }
 
@@ -60,6 +64,9 @@ export class ImplMachine implements Machine {
     cpu.tr = { ...s.tr };
     cpu.halted = s.halted;
     cpu.instructionCount = s.instructionCount;
+    const msrs = s.msrs ?? { tscOffsetHigh: 0, tscOffsetLow: 0, sysenterCs: 0, sysenterEsp: 0, sysenterEip: 0 };
+    cpu.tscOffsetHigh = msrs.tscOffsetHigh >>> 0; cpu.tscOffsetLow = msrs.tscOffsetLow >>> 0;
+    cpu.sysenterCs = msrs.sysenterCs >>> 0; cpu.sysenterEsp = msrs.sysenterEsp >>> 0; cpu.sysenterEip = msrs.sysenterEip >>> 0;
     cpu.interruptShadow = false;
     cpu.shutdownReason = null;
     flushTlb(cpu);

@@ -28,6 +28,24 @@ export interface GeneralRegisters {
   readonly esp: number; readonly ebp: number; readonly esi: number; readonly edi: number;
 }
 
+/**
+ * [SYS.MSR.1] The model-specific registers the machine has: the time-stamp
+ * counter, kept as an offset from the count of retired instructions (TSC =
+ * instructionCount + offset, mod 2^64; the offset as two unsigned 32-bit
+ * halves so the state stays plain JSON), and the three SYSENTER registers
+ * (their low 32 bits; see spec/system.md).
+ */
+export interface ModelSpecificRegisters {
+  readonly tscOffsetHigh: number;
+  readonly tscOffsetLow: number;
+  readonly sysenterCs: number;
+  readonly sysenterEsp: number;
+  readonly sysenterEip: number;
+}
+
+/** The MSRs after reset: TSC = retired instructions, SYSENTER_CS null. */
+export const RESET_MSRS: ModelSpecificRegisters = { tscOffsetHigh: 0, tscOffsetLow: 0, sysenterCs: 0, sysenterEsp: 0, sysenterEip: 0 };
+
 /** The architectural state shared by model and impl (memory aside). All
  * numbers are unsigned 32-bit. */
 export interface CommonState {
@@ -42,6 +60,8 @@ export interface CommonState {
   readonly tr: SegmentRegister;
   readonly halted: boolean;
   readonly instructionCount: number;
+  /** Absent in states written before the MSRs existed: RESET_MSRS. */
+  readonly msrs?: ModelSpecificRegisters;
 }
 
 /** What one step did. */

@@ -72,6 +72,8 @@ const TABLE: Readonly<Record<string, InstructionInfo>> = {
   aad: info('ordinary', 0, SF | ZF | PF, OF | AF | CF),
   bt: BIT_TEST, bts: BIT_TEST, btr: BIT_TEST, btc: BIT_TEST,
   bsf: BIT_SCAN, bsr: BIT_SCAN, tzcnt: BIT_SCAN, lzcnt: BIT_SCAN,
+  rdtsc: info('sensitive'), rdmsr: info('privileged'), wrmsr: info('privileged'),
+  sysenter: info('sensitive', 0, VM | IF | RF), sysexit: info('privileged'),
   pause: ORDINARY, xlat: ORDINARY, ud1: ORDINARY, int1: info('sensitive', 0, DELIVERY), invd: info('privileged'),
   ...Object.fromEntries(HINT_NOPS.map((m) => [m, ORDINARY])),
   movs: STRING, stos: STRING, lods: STRING, cmps: STRING_COMPARE, scas: STRING_COMPARE,

@@ -356,6 +356,11 @@ export const FORMS: readonly Form[] = [
   form('ud1', '0f b9 /r', 'Gv,Ev'),
   form('wbinvd', '0f 09', ''),
   form('invd', '0f 08', ''),
+  form('rdtsc', '0f 31', ''),
+  form('rdmsr', '0f 32', ''),
+  form('wrmsr', '0f 30', ''),
+  form('sysenter', '0f 34', ''),
+  form('sysexit', '0f 35', ''),
 
   // Input and output.
   form('in', 'e4', 'AL,Ib'),
@@ -455,7 +460,7 @@ export const ESCAPED_UNDEFINED: ReadonlyMap<number, string> = (() => {
 export const ESCAPED_UNSUPPORTED: ReadonlyMap<number, string> = new Map([
   [0x21, 'MOV from a debug register (debug registers are not modelled)'],
   [0x23, 'MOV to a debug register (debug registers are not modelled)'],
-  [0x30, 'WRMSR'], [0x31, 'RDTSC'], [0x32, 'RDMSR'], [0x33, 'RDPMC'], [0x34, 'SYSENTER'], [0x35, 'SYSEXIT'],
+  [0x33, 'RDPMC (the performance counters are not modelled)'],
 ]);
 
 /** One-byte opcodes that are valid IA-32 on this CPU but not modelled, with the instruction's name. */

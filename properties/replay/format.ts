@@ -29,7 +29,9 @@ const Base64Bytes = new t.Type<Uint8Array, string, unknown>(
 const Segment = t.type({ selector: u32, base: u32, limit: u32, attributes: u32, valid: t.boolean });
 const Table = t.type({ base: u32, limit: u32 });
 
-export const CommonStateCodec: t.Type<CommonState, CommonState, unknown> = t.type({
+const Msrs = t.type({ tscOffsetHigh: u32, tscOffsetLow: u32, sysenterCs: u32, sysenterEsp: u32, sysenterEip: u32 });
+
+export const CommonStateCodec: t.Type<CommonState, CommonState, unknown> = t.intersection([t.type({
   regs: t.type({ eax: u32, ecx: u32, edx: u32, ebx: u32, esp: u32, ebp: u32, esi: u32, edi: u32 }),
   eip: u32,
   eflags: u32,
@@ -38,7 +40,7 @@ export const CommonStateCodec: t.Type<CommonState, CommonState, unknown> = t.typ
   gdtr: Table, idtr: Table, ldtr: Segment, tr: Segment,
   halted: t.boolean,
   instructionCount: t.number,
-});
+}), t.partial({ msrs: Msrs })]);
 
 const StepEventCodec: t.Type<StepEvent, StepEvent, unknown> = t.union([
   t.type({ kind: t.literal('retired') }),

@@ -140,6 +140,64 @@ describe.runIf(oracleAvailable('nasm'))('issue 14 instructions on model and impl
         expect(reg.events).toEqual([{ kind: 'exception', vector: 6, errorCode: null }]);
       });
 
+      it('[SYS.TSC.1] [SYS.TSC.2] RDTSC reads the retired-instruction count (64 bits); with CR4.TSD it is #GP(0) at CPL 3 only', () => {
+        // instructionCount 2^32 + 5 before the RDTSC: EDX = 1, EAX = 5.
+        const r = run(make, 'rdtsc', {}, 1, {}, (m) => m.setState({ ...m.state(), instructionCount: 2 ** 32 + 5 }));
+        expect([r.state.regs.edx, r.state.regs.eax]).toEqual([1, 5]);
+        // Two NOPs retire first: the counter reads 2.
+        const n = run(make, 'nop\nnop\nrdtsc', {}, 3);
+        expect([n.state.regs.edx, n.state.regs.eax]).toEqual([0, 2]);
+        const tsd = (m: Machine) => m.setState({ ...m.state(), cr4: 0x4 });
+        expect(run(make, 'rdtsc', {}, 1, { ring: 3 }, tsd).events).toEqual([{ kind: 'exception', vector: 13, errorCode: 0 }]);
+        expect(run(make, 'rdtsc', {}, 1, {}, tsd).events).toEqual([{ kind: 'retired' }]);
+        expect(run(make, 'rdtsc', {}, 1, { ring: 3 }).events).toEqual([{ kind: 'retired' }]);
+      });
+
+      it('[SYS.MSR.1] [SYS.MSR.2] [SYS.MSR.3] WRMSR/RDMSR: the TSC and the SYSENTER registers; any other MSR and CPL 3 are #GP(0)', () => {
+        // WRMSR TSC := 0x2_FFFFFFFF; the WRMSR retires, so the RDTSC right after reads one more: 0x3_00000000.
+        const t = run(make, 'wrmsr\nrdtsc', { ecx: 0x10, edx: 2, eax: 0xffffffff }, 2);
+        expect([t.state.regs.edx, t.state.regs.eax]).toEqual([3, 0]);
+        const s = run(make, 'wrmsr\nxor eax, eax\nmov edx, 7\nrdmsr', { ecx: 0x175, edx: 0x99, eax: 0x12345678 }, 4);
+        expect([s.state.regs.edx, s.state.regs.eax]).toEqual([0, 0x12345678]);
+        // The MSRs are part of the common state: EDX of the WRMSR (0x99) is dropped.
+        expect(s.state.msrs).toEqual({ tscOffsetHigh: 0, tscOffsetLow: 0, sysenterCs: 0, sysenterEsp: 0x12345678, sysenterEip: 0 });
+        expect(run(make, 'rdmsr', { ecx: 0x1b }, 1).events).toEqual([{ kind: 'exception', vector: 13, errorCode: 0 }]);
+        expect(run(make, 'wrmsr', { ecx: 0x8b }, 1).events).toEqual([{ kind: 'exception', vector: 13, errorCode: 0 }]);
+        expect(run(make, 'rdmsr', { ecx: 0x10 }, 1, { ring: 3 }).events).toEqual([{ kind: 'exception', vector: 13, errorCode: 0 }]);
+      });
+
+      const msrs = (cs: number, esp: number, eip: number) => (m: Machine) =>
+        m.setState({ ...m.state(), msrs: { tscOffsetHigh: 0, tscOffsetLow: 0, sysenterCs: cs, sysenterEsp: esp, sysenterEip: eip } });
+
+      it('[SYS.SYSENTER.1] SYSENTER from CPL 3 enters flat ring 0 at SYSENTER_EIP/ESP with IF cleared; null SYSENTER_CS is #GP(0)', () => {
+        const r = run(make, 'sysenter', {}, 1, { ring: 3, eflags: 0x202 }, msrs(0x0b, 0x7000, CODE + 0x100));
+        expect(r.events).toEqual([{ kind: 'retired' }]);
+        // CS = 0x0B & ~3 = 0x08, type 11 DPL 0; SS = 0x10, type 3 DPL 0; both base 0, limit 4 GiB, D/B and G set.
+        expect(r.state.segments.cs).toEqual({ selector: 0x08, base: 0, limit: 0xffffffff, attributes: 0xc09b, valid: true });
+        expect(r.state.segments.ss).toEqual({ selector: 0x10, base: 0, limit: 0xffffffff, attributes: 0xc093, valid: true });
+        expect([r.state.eip, r.state.regs.esp, r.state.eflags & 0x200]).toEqual([CODE + 0x100, 0x7000, 0]);
+        const z = run(make, 'sysenter', {}, 1, { ring: 3 }, msrs(0x03, 0x7000, CODE));
+        expect(z.events).toEqual([{ kind: 'exception', vector: 13, errorCode: 0 }]);
+      });
+
+      it('[SYS.SYSEXIT.1] SYSEXIT at CPL 0 returns to flat ring 3 at EDX/ECX; at CPL 3 it is #GP(0)', () => {
+        const r = run(make, 'sysexit', { ecx: 0x6000, edx: CODE + 0x40 }, 1, { eflags: 0x202 }, msrs(0x08, 0, 0));
+        // CS = (0x08 + 16) | 3 = 0x1B, SS = (0x08 + 24) | 3 = 0x23, DPL 3; EFLAGS unchanged.
+        expect(r.state.segments.cs).toEqual({ selector: 0x1b, base: 0, limit: 0xffffffff, attributes: 0xc0fb, valid: true });
+        expect(r.state.segments.ss).toEqual({ selector: 0x23, base: 0, limit: 0xffffffff, attributes: 0xc0f3, valid: true });
+        expect([r.state.eip, r.state.regs.esp, r.state.eflags]).toEqual([CODE + 0x40, 0x6000, 0x202]);
+        const u = run(make, 'sysexit', {}, 1, { ring: 3 }, msrs(0x08, 0, 0));
+        expect(u.events).toEqual([{ kind: 'exception', vector: 13, errorCode: 0 }]);
+      });
+
+      it('[SYS.CPUID.2] CPUID leaf 1 reports TSC, MSR, CX8, SEP, CMOV and PSE, and no FPU, MMX or SSE', () => {
+        const r = run(make, 'cpuid', { eax: 1 }, 1);
+        const has = (bit: number) => (r.state.regs.edx >>> bit) & 1;
+        expect([0, 3, 4, 5, 8, 11, 15, 23, 25, 26].map(has)).toEqual([0, 1, 1, 1, 1, 1, 1, 0, 0, 0]);
+        expect(r.state.regs.edx).toBe(0x8938);
+        expect((r.state.regs.eax >> 8) & 0xf).toBe(6);
+      });
+
       it('[ENC.UD.4] MMX and SSE opcodes are #UD on a CPU whose CPUID reports neither', () => {
         for (const src of ['movaps xmm0, xmm1', 'paddb mm0, mm1', 'emms', 'fxsave [eax]', 'syscall']) {
           const r = run(make, `${src}\nhlt`, {}, 1);

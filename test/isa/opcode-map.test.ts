@@ -15,14 +15,14 @@ const EXPECTED_MNEMONICS = `
   jcc setcc cmovcc loop loope loopne jecxz jmp call ret jmpf callf retf enter leave
   int int3 into iret bound nop hlt cli sti cld std clc stc cmc pushf popf in out
   lgdt lidt lldt ltr sgdt sidt sldt str smsw lmsw clts lar lsl verr verw invlpg cpuid ud2 wbinvd
-  pause tzcnt lzcnt xlat int1 ud1 invd lds les lfs lgs lss arpl cmpxchg8b
+  pause tzcnt lzcnt xlat int1 ud1 invd lds les lfs lgs lss arpl cmpxchg8b rdtsc rdmsr wrmsr sysenter sysexit
 `.trim().split(/\s+/).concat(
   // nasm's names of the hint NOPs 0F 18..0F 1F /digit: hint_nop(8 × (opcode − 0x18) + digit); 0F 1F /0 is NOP.
   Array.from({ length: 64 }, (_, n) => `hint_nop${n}`).filter((m) => m !== 'hint_nop56'));
 
-const PRIVILEGED = ['hlt', 'lgdt', 'lidt', 'lldt', 'ltr', 'lmsw', 'clts', 'invlpg', 'wbinvd', 'invd'];
+const PRIVILEGED = ['hlt', 'lgdt', 'lidt', 'lldt', 'ltr', 'lmsw', 'clts', 'invlpg', 'wbinvd', 'invd', 'rdmsr', 'wrmsr', 'sysexit'];
 const SENSITIVE = ['sgdt', 'sidt', 'sldt', 'smsw', 'str', 'pushf', 'popf', 'lar', 'lsl', 'verr', 'verw',
-  'jmpf', 'callf', 'retf', 'int', 'int3', 'into', 'int1', 'iret', 'lds', 'les', 'lfs', 'lgs', 'lss'];
+  'jmpf', 'callf', 'retf', 'int', 'int3', 'into', 'int1', 'iret', 'lds', 'les', 'lfs', 'lgs', 'lss', 'rdtsc', 'sysenter'];
 const IOPL = ['cli', 'sti', 'in', 'out', 'ins', 'outs'];
 
 const bytes = (hex: string): number[] => hex.match(/../g)!.map((h) => parseInt(h, 16));
