@@ -17,6 +17,7 @@ import * as far from './ops/far';
 import * as system from './ops/system';
 import * as io from './ops/io';
 import * as msr from './ops/msr';
+import * as fpu from './ops/fpu';
 import { ESCAPED_UNDEFINED } from '../model/isa/opcodes';
 
 export type ImmediateKind = 'none' | 'byte' | 'signed-byte' | 'full' | 'word' | 'enter' | 'far' | 'offset'
@@ -141,7 +142,8 @@ primary[0x8f] = [withModrm('pop', move.popRM), 'ud', 'ud', 'ud', 'ud', 'ud', 'ud
 primary[0x98] = form('cbw', move.convert, { variant: 0 });
 primary[0x99] = form('cwd', move.convert, { variant: 1 });
 primary[0x9a] = form('callf', far.farDirect, { variant: 1, immediate: 'far' });
-primary[0x9b] = form('wait', () => {});
+primary[0x9b] = form('wait', fpu.coprocessorWait);
+for (let op = 0xd8; op <= 0xdf; op++) primary[op] = withModrm('esc', fpu.coprocessorEscape, { variant: op });
 primary[0x9c] = form('pushf', system.pushFlags);
 primary[0x9d] = form('popf', system.popFlags);
 primary[0x9e] = form('sahf', bits.storeAHIntoFlags);

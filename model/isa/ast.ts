@@ -14,9 +14,10 @@ export type OperandSize = 8 | 16 | 32;
 /**
  * Width of a memory operand in bits. 0: the instruction does not access the
  * operand as data (LEA, INVLPG); 48: a pseudo-descriptor (LGDT/SGDT, 16-bit
- * limit and 32-bit base) or a far pointer m16:32; 64: BOUND's pair of dwords.
+ * limit and 32-bit base) or a far pointer m16:32; 64: BOUND's pair of dwords,
+ * CMPXCHG8B's quadword or an x87 m64; 80: an x87 m80 (extended real, packed BCD).
  */
-export type MemorySize = 0 | 8 | 16 | 32 | 48 | 64;
+export type MemorySize = 0 | 8 | 16 | 32 | 48 | 64 | 80;
 
 /** Segment registers in their encoding order (the sreg field of ModRM). */
 export const SEGMENT_NAMES = ['es', 'cs', 'ss', 'ds', 'fs', 'gs'] as const;
@@ -56,7 +57,9 @@ export type Operand =
   /** Segment register, 0..5 in SEGMENT_NAMES order. */
   | { readonly kind: 'sreg'; readonly reg: number }
   /** Control register CR0, CR2, CR3 or CR4. */
-  | { readonly kind: 'creg'; readonly reg: 0 | 2 | 3 | 4 };
+  | { readonly kind: 'creg'; readonly reg: 0 | 2 | 3 | 4 }
+  /** x87 stack register ST(reg), 0..7 (nasm writes st0..st7). */
+  | { readonly kind: 'st'; readonly reg: number };
 
 export type RepPrefix = 'rep' | 'repe' | 'repne';
 

@@ -49,22 +49,35 @@ function slot(form: Form, low: number): Slot {
     usesSegment: rmSpec !== null || form.element !== null || form.implicitMemory || form.operands.includes('Ob') || form.operands.includes('Ov'),
   };
 }
-/** One opcode: either a form that needs no /digit, or up to eight by digit. */
-interface OpcodeEntry { plain: Slot | null; byDigit: (Slot | null)[] | null }
+/** One opcode: either a form that needs no /digit, or up to eight by digit;
+ * x87 escapes also have register forms (mod 11) by digit or by the whole ModRM byte. */
+interface OpcodeEntry {
+  plain: Slot | null;
+  byDigit: (Slot | null)[] | null;
+  registerByDigit: (Slot | null)[] | null;
+  /** Indexed by ModRM & 0x3F, mod 11 only. */
+  byModrm: (Slot | null)[] | null;
+}
 
 function buildMap(escaped: boolean, prefix: number | null = null): (OpcodeEntry | null)[] {
   const map: (OpcodeEntry | null)[] = new Array(256).fill(null);
   for (const form of FORMS) {
     if (form.encodeOnly || form.prefix !== prefix) continue;
-    const isEscaped = form.opcode.length === 2;
+    const isEscaped = form.opcode[0] === 0x0f;
     if (isEscaped !== escaped) continue;
     const last = form.opcode[form.opcode.length - 1]!;
     const count = form.low === 'reg' ? 8 : form.low === 'cond' ? 16 : 1;
     for (let low = 0; low < count; low++) {
       if (form.notRegister0 && low === 0) continue;
-      const entry = (map[last + low] ??= { plain: null, byDigit: null });
+      const entry = (map[last + low] ??= { plain: null, byDigit: null, registerByDigit: null, byModrm: null });
       // The first form listed for a slot wins (e.g. NOP before XCHG EAX, EAX).
-      if (form.digit === null) entry.plain ??= slot(form, low);
+      if (form.modrmByte !== null) {
+        entry.byModrm ??= new Array(64).fill(null);
+        entry.byModrm[form.modrmByte & 0x3f] ??= slot(form, low);
+      } else if (form.registerOnly) {
+        entry.registerByDigit ??= new Array(8).fill(null);
+        entry.registerByDigit[form.digit!] ??= slot(form, low);
+      } else if (form.digit === null) entry.plain ??= slot(form, low);
       else {
         entry.byDigit ??= new Array(8).fill(null);
         entry.byDigit[form.digit] ??= slot(form, low);
@@ -156,6 +169,9 @@ function memorySize(spec: OperandSpec, os: 16 | 32): Extract<Operand, { kind: 'm
     case 'M': return 0;
     case 'Mp': case 'Mf': return os === 16 ? 32 : 48;
     case 'Mq': return 64;
+    case 'Mw': return 16;
+    case 'Md': return 32;
+    case 'Mt': return 80;
     case 'Ms': return 48;
     case 'Ma': return os === 16 ? 32 : 64;
     default: return 16; // Ew, Esv
@@ -208,9 +224,12 @@ function decodeAt(bytes: ArrayLike<number>, offset: number): DecodeResult {
   }
   let modrm = -1;
   let found = entry.plain;
-  if (entry.byDigit !== null) {
+  if (entry.byDigit !== null || entry.registerByDigit !== null || entry.byModrm !== null) {
     modrm = nextByte(c);
-    found = entry.byDigit[(modrm >> 3) & 7] ?? null;
+    const x87Register = modrm >= 0xc0 && (entry.registerByDigit !== null || entry.byModrm !== null);
+    found = x87Register
+      ? entry.byModrm?.[modrm & 0x3f] ?? entry.registerByDigit?.[(modrm >> 3) & 7] ?? null
+      : entry.byDigit?.[(modrm >> 3) & 7] ?? null;
     if (found === null) {
       // [ENC.UD.1] An unassigned /digit of a group is #UD (on this CPU also
       // XABORT/XBEGIN at C6/C7 F8 and the extensions of 0F 01 with mod 11:
@@ -262,8 +281,12 @@ function decodeOperand(
 ): Operand {
   switch (spec) {
     case 'Eb': case 'Ev': case 'Ew': case 'Esv': case 'M': case 'Mp': case 'Mf': case 'Mq': case 'Ms': case 'Ma':
+    case 'Mw': case 'Md': case 'Mt':
       return memory ?? { kind: 'reg', size: registerSize(spec, os), reg: rmField };
     case 'Rd': return { kind: 'reg', size: 32, reg: rmField };
+    case 'STi': return { kind: 'st', reg: rmField };
+    case 'ST0': return { kind: 'st', reg: 0 };
+    case 'AX': return { kind: 'reg', size: 16, reg: 0 };
     case 'Gb': case 'Gv': case 'Gw': return { kind: 'reg', size: registerSize(spec, os), reg: regField };
     case 'Sw': return { kind: 'sreg', reg: regField };
     case 'Cd': return { kind: 'creg', reg: regField as 0 | 2 | 3 | 4 };

@@ -17,7 +17,7 @@ export function registerName(size: 8 | 16 | 32, reg: number): string {
 
 const hex = (n: number): string => `0x${(n >>> 0).toString(16)}`;
 
-const SIZE_KEYWORD: Partial<Record<number, string>> = { 8: 'byte', 16: 'word', 32: 'dword' };
+const SIZE_KEYWORD: Partial<Record<number, string>> = { 8: 'byte', 16: 'word', 32: 'dword', 64: 'qword', 80: 'tword' };
 
 /** Mnemonics whose NASM spelling carries the operand size (so no `o16` is written). */
 const SIZED_SPELLING: Readonly<Record<string, readonly [string, string]>> = {
@@ -68,6 +68,7 @@ function operandText(o: Operand, i: Instruction, end: number): string {
     case 'reg': return registerName(o.size, o.reg);
     case 'sreg': return SEGMENT_NAMES[o.reg]!;
     case 'creg': return `cr${o.reg}`;
+    case 'st': return `st${o.reg}`;
     case 'mem': return memoryText(o, i);
     case 'imm': return i.mnemonic === 'push' ? `${SIZE_KEYWORD[o.size]} ${hex(o.value)}` : hex(o.value);
     // nasm writes the 16-bit direct far pointer as `jmp word sel:off` (`o16 jmp sel:off` keeps a 32-bit offset).

@@ -42,6 +42,12 @@ export function operandFits(spec: OperandSpec, o: Operand, os: 16 | 32, form: Fo
     case 'M': return o.kind === 'mem' && o.size === 0;
     case 'Mp': case 'Mf': return o.kind === 'mem' && o.size === os + 16;
     case 'Mq': return o.kind === 'mem' && o.size === 64;
+    case 'Mw': return o.kind === 'mem' && o.size === 16;
+    case 'Md': return o.kind === 'mem' && o.size === 32;
+    case 'Mt': return o.kind === 'mem' && o.size === 80;
+    case 'STi': return o.kind === 'st';
+    case 'ST0': return o.kind === 'st' && o.reg === 0;
+    case 'AX': return o.kind === 'reg' && o.size === 16 && o.reg === 0;
     case 'Ms': return o.kind === 'mem' && o.size === 48;
     case 'Ma': return o.kind === 'mem' && o.size === os * 2;
     case 'Ib': return o.kind === 'imm' && o.size === 8;
@@ -123,7 +129,7 @@ function encodeMemory(out: number[], reg: number, m: Extract<Operand, { kind: 'm
 }
 
 function registerNumber(o: Operand): number {
-  if (o.kind === 'reg' || o.kind === 'sreg' || o.kind === 'creg') return o.reg;
+  if (o.kind === 'reg' || o.kind === 'sreg' || o.kind === 'creg' || o.kind === 'st') return o.reg;
   throw new EncodeError(`internal: operand ${o.kind} has no register number`);
 }
 
@@ -144,7 +150,8 @@ export function encodeWithForm(form: Form, i: Instruction): Uint8Array {
     opcode[opcode.length - 1]! += z;
   }
   out.push(...opcode);
-  if (form.modrm) {
+  if (form.modrmByte !== null) out.push(form.modrmByte);
+  else if (form.modrm) {
     let reg = form.digit ?? 0;
     let rm: Operand | null = null;
     form.operands.forEach((spec, k) => {
@@ -183,6 +190,7 @@ function describeOperand(o: Operand): string {
     case 'far': return 'ptr16:32';
     case 'sreg': return 'sreg';
     case 'creg': return 'creg';
+    case 'st': return 'st';
   }
 }
 

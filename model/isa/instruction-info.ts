@@ -13,7 +13,7 @@ import type { Instruction } from './ast';
 import {
   AF, ALL_FLAGS, CF, CONDITION_FLAGS, CONDITION_READS, DF, IF, NT, OF, PF, RF, SF, STATUS, TF, VM, ZF,
 } from './flags';
-import { MNEMONICS } from './opcodes';
+import { MNEMONICS, X87_MNEMONICS } from './opcodes';
 
 const HINT_NOPS = MNEMONICS.filter((m) => m.startsWith('hint_nop'));
 
@@ -76,6 +76,8 @@ const TABLE: Readonly<Record<string, InstructionInfo>> = {
   sysenter: info('sensitive', 0, VM | IF | RF), sysexit: info('privileged'),
   pause: ORDINARY, xlat: ORDINARY, ud1: ORDINARY, int1: info('sensitive', 0, DELIVERY), invd: info('privileged'),
   ...Object.fromEntries(HINT_NOPS.map((m) => [m, ORDINARY])),
+  // No coprocessor: every escape and WAIT change nothing but EIP (SYS.FPU.*).
+  wait: ORDINARY, ...Object.fromEntries(X87_MNEMONICS.map((m) => [m, ORDINARY])),
   movs: STRING, stos: STRING, lods: STRING, cmps: STRING_COMPARE, scas: STRING_COMPARE,
   ins: info('iopl', DF), outs: info('iopl', DF),
   jcc: info('ordinary', CONDITION_FLAGS), setcc: info('ordinary', CONDITION_FLAGS),

@@ -45,7 +45,7 @@ const SIZED_SPELLINGS: Readonly<Record<string, ParsedMnemonic>> = {
   popfd: { mnemonic: 'popf', operandSize: 32 }, popfw: { mnemonic: 'popf', operandSize: 16 },
   iretd: { mnemonic: 'iret', operandSize: 32 }, iretw: { mnemonic: 'iret', operandSize: 16 },
   sal: { mnemonic: 'shl', operandSize: null }, retn: { mnemonic: 'ret', operandSize: null },
-  xlatb: { mnemonic: 'xlat', operandSize: null }, icebp: { mnemonic: 'int1', operandSize: null },
+  xlatb: { mnemonic: 'xlat', operandSize: null }, fwait: { mnemonic: 'wait', operandSize: null }, icebp: { mnemonic: 'int1', operandSize: null },
 };
 
 const ELEMENT_SUFFIX: Readonly<Record<string, OperandSize>> = { b: 8, w: 16, d: 32 };
@@ -83,6 +83,7 @@ export type AsmOperand =
   | { readonly kind: 'reg'; readonly size: OperandSize; readonly reg: number }
   | { readonly kind: 'sreg'; readonly reg: number }
   | { readonly kind: 'creg'; readonly reg: 0 | 2 | 3 | 4 }
+  | { readonly kind: 'st'; readonly reg: number }
   /** size null: not written (`[eax]`); far: written `far [...]`. */
   | {
       readonly kind: 'mem'; readonly size: MemorySize | null; readonly base: number | null;
@@ -119,6 +120,9 @@ function memorySizeOf(spec: OperandSpec, os: 16 | 32): MemorySize | null {
     case 'M': return 0;
     case 'Mp': case 'Mf': return (os + 16) as MemorySize;
     case 'Mq': return 64;
+    case 'Mw': return 16;
+    case 'Md': return 32;
+    case 'Mt': return 80;
     case 'Ms': return 48;
     case 'Ma': return (os * 2) as MemorySize;
     default: return null;
@@ -137,7 +141,7 @@ function immediateSizeOf(spec: OperandSpec, os: 16 | 32): OperandSize | null {
 /** Turn one parsed operand into an AST operand for `spec`, or null if it cannot be. Targets become rel 0 (fixed later). */
 function toOperand(spec: OperandSpec, a: AsmOperand, os: 16 | 32): Operand | null {
   switch (a.kind) {
-    case 'reg': case 'sreg': case 'creg': case 'far':
+    case 'reg': case 'sreg': case 'creg': case 'far': case 'st':
       return a;
     case 'mem': {
       const implied = memorySizeOf(spec, os);

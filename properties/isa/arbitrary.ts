@@ -61,6 +61,12 @@ function operand(spec: OperandSpec, os: 16 | 32, position: number): fc.Arbitrary
     case 'M': return memory(0);
     case 'Mp': case 'Mf': return memory(os === 16 ? 32 : 48);
     case 'Mq': return memory(64);
+    case 'Mw': return memory(16);
+    case 'Md': return memory(32);
+    case 'Mt': return memory(80);
+    case 'STi': return fc.integer({ min: 0, max: 7 }).map((reg) => ({ kind: 'st' as const, reg }));
+    case 'ST0': return fc.constant({ kind: 'st' as const, reg: 0 });
+    case 'AX': return fc.constant({ kind: 'reg' as const, size: 16 as const, reg: 0 });
     case 'Gw': return register(16);
     case 'Ms': return memory(48);
     case 'Ma': return memory(os === 16 ? 32 : 64);

@@ -83,6 +83,9 @@ function objdumpOperand(raw: string): string {
   if (REGISTERS.has(t)) return `r:${t}`;
   if (/^(es|cs|ss|ds|fs|gs)$/.test(t)) return `s:${t}`;
   if (/^cr[0-7]$/.test(t)) return `c:${t}`;
+  if (t === 'st') return 'st:0';
+  const stack = /^st\((\d)\)$/.exec(t);
+  if (stack !== null) return `st:${stack[1]}`;
   let m = /^(0x[0-9a-f]+|\d+):(0x[0-9a-f]+|\d+)$/.exec(t);
   if (m !== null) return `f:${Number(m[1])}:${Number(m[2])}`;
   if (/^(0x[0-9a-f]+|\d+)$/.test(t)) return `i:${Number(t) >>> 0}`;
@@ -123,9 +126,14 @@ export function normaliseObjdump(text: string): Normalised | null {
     if (w === 'notrack') notrack = true;
   }
   let mnemonic = words.shift()!;
+  // objdump marks FNENI, FNDISI (8087 only) and FNSETPM (287 only) in the mnemonic: `fneni(8087 only)`.
+  if (/\(\d+$/.test(mnemonic)) { mnemonic = mnemonic.replace(/\(.*$/, ''); words.length = 0; }
   // UD0 is #UD by definition: objdump names it, we call it invalid (UD1 we decode, SYS.UD2.1).
   if (mnemonic === '(bad)' || mnemonic === 'ud0') return null;
-  mnemonic = withoutSizeSuffix(mnemonic);
+  mnemonic = withoutSizeSuffix(mnemonic).replace(/\(.*\)$/, '');
+  // objdump's names of the 287's FSETPM and of the 8087-only FNENI/FNDISI (nasm: fsetpm, fneni, fndisi).
+  if (mnemonic === 'fnsetpm') mnemonic = 'fsetpm';
+  if (mnemonic === 'fwait') mnemonic = 'wait';
   // The hint NOPs (ENC.NOP.2): objdump writes nopl/nopw, and PREFETCHh for 0F 18 /0../3.
   if (/^(nop[lw]|prefetch(nta|t0|t1|t2))$/.test(mnemonic)) mnemonic = 'nop';
   if (mnemonic === 'sal') mnemonic = 'shl';
@@ -169,6 +177,7 @@ function ourOperand(o: Operand, i: Instruction, end: number): string {
     case 'reg': return `r:${registerName(o.size, o.reg)}`;
     case 'sreg': return `s:${SEGMENT_NAMES[o.reg]}`;
     case 'creg': return `c:cr${o.reg}`;
+    case 'st': return `st:${o.reg}`;
     case 'imm': return `i:${o.value >>> 0}`;
     case 'far': return `f:${o.selector}:${o.offset}`;
     // objdump names the segment of a bracketed operand only when a prefix gives one, and always names it (ds by default) for an absolute address.

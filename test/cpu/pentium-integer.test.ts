@@ -198,6 +198,43 @@ describe.runIf(oracleAvailable('nasm'))('issue 14 instructions on model and impl
         expect((r.state.regs.eax >> 8) & 0xf).toBe(6);
       });
 
+      it('[SYS.FPU.2] no coprocessor: the fninit/fnstsw/fnstcw probes store nothing, so Linux\'s test finds no FPU', () => {
+        // Linux 6.1 fpu__init_system_early_generic: fsw = fcw = 0xffff; fninit; fnstsw fsw; fnstcw fcw;
+        // an FPU is there only if fsw == 0 and (fcw & 0x103f) == 0x003f. The words stay 0xffff: no FPU.
+        const prepare = (m: Machine) => dword(m, 0x5000, 0xffffffff);
+        const r = run(make, 'fninit\nfnstsw [0x5000]\nfnstcw [0x5002]\nfnstsw ax', { eax: 0x5a5a }, 4, {}, prepare);
+        expect(r.events.map((e) => e.kind)).toEqual(['retired', 'retired', 'retired', 'retired']);
+        expect(readDword(r.machine, 0x5000)).toBe(0xffffffff);
+        expect(r.state.regs.eax).toBe(0x5a5a);
+        // 2 + 6 + 6 + 2 bytes.
+        expect(r.state.eip).toBe(CODE + 16);
+        // Memory operands are not even translated: a store to an unmapped page does not fault.
+        const p = run(make, 'fstp qword [0xffff0000]\nfld qword [eax+ebx*4+0x12345678]', {}, 2, { paging: true });
+        expect(p.events.map((e) => e.kind)).toEqual(['retired', 'retired']);
+        expect(p.state.eip).toBe(CODE + 6 + 7);
+      });
+
+      it('[SYS.FPU.1] [SYS.FPU.3] #NM: every escape when CR0.EM or CR0.TS; WAIT only when TS and MP', () => {
+        const cr0 = (bits: number) => (m: Machine) => m.setState({ ...m.state(), cr0: 0x11 | bits });
+        const NM = [{ kind: 'exception', vector: 7, errorCode: null }];
+        // EM: #NM before any memory access (the operand's page is not mapped), at the instruction's own EIP.
+        const em = run(make, 'fadd dword [0xffff0000]', {}, 1, { paging: true }, (m) => m.setState({ ...m.state(), cr0: 0x80000015 }));
+        expect(em.events).toEqual(NM);
+        expect(em.state.cr2).toBe(0);
+        expect(readDword(em.machine, 0x8000 - 12)).toBe(CODE);
+        expect(run(make, 'fld1', {}, 1, {}, cr0(8)).events).toEqual(NM);
+        expect(run(make, 'fnstsw ax', {}, 1, {}, cr0(4)).events).toEqual(NM);
+        expect(run(make, 'wait', {}, 1, {}, cr0(8)).events).toEqual([{ kind: 'retired' }]);
+        expect(run(make, 'wait', {}, 1, {}, cr0(4 | 2)).events).toEqual([{ kind: 'retired' }]);
+        expect(run(make, 'wait', {}, 1, {}, cr0(8 | 2)).events).toEqual(NM);
+      });
+
+      it('[ENC.X87.1] x87 slots the map leaves empty are #UD: D9 /1 with memory, FISTTP (SSE3) at DB /1', () => {
+        for (const src of ['db 0xd9, 0x08', 'db 0xdb, 0x08', 'db 0xd9, 0xd8']) {
+          expect([src, run(make, src, {}, 1).events]).toEqual([src, [{ kind: 'exception', vector: 6, errorCode: null }]]);
+        }
+      });
+
       it('[ENC.UD.4] MMX and SSE opcodes are #UD on a CPU whose CPUID reports neither', () => {
         for (const src of ['movaps xmm0, xmm1', 'paddb mm0, mm1', 'emms', 'fxsave [eax]', 'syscall']) {
           const r = run(make, `${src}\nhlt`, {}, 1);

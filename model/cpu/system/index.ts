@@ -7,10 +7,11 @@ import { tableHandlers } from './tables';
 import { segmentHandlers } from './segments';
 import { transferHandlers } from './transfers';
 import { msrHandlers } from './msr';
+import { fpuHandlers } from './fpu';
 
 export { moveControlRegister } from './tables';
 export { moveSegment, pushSegment, popSegment } from './segments';
 
 export const systemHandlers: Readonly<Record<string, Handler>> = {
-  ...flagHandlers, ...ioHandlers, ...tableHandlers, ...segmentHandlers, ...transferHandlers, ...msrHandlers,
+  ...flagHandlers, ...ioHandlers, ...tableHandlers, ...segmentHandlers, ...transferHandlers, ...msrHandlers, ...fpuHandlers,
 };
