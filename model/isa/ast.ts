@@ -34,8 +34,11 @@ export type Operand =
    * eax ecx edx ebx esp ebp esi edi; for 16 bits ax..di; for 8 bits
    * al cl dl bl ah ch dh bh. */
   | { readonly kind: 'reg'; readonly size: OperandSize; readonly reg: number }
-  /** Memory operand: [base + index*scale + disp], 32-bit addressing only.
-   * disp is an unsigned 32-bit number (wraps like the hardware does). The
+  /** Memory operand: [base + index*scale + disp]. With 32-bit addressing
+   * disp is an unsigned 32-bit number (wraps like the hardware does). With
+   * 16-bit addressing (Instruction.addressSize 16) base and index are the
+   * 16-bit registers of the 8086 forms (base BX or BP, index SI or DI, or
+   * either alone; scale 1) and disp is an unsigned 16-bit number. The
    * segment comes from Instruction.segment or from the default rule. */
   | {
       readonly kind: 'mem';
@@ -73,6 +76,9 @@ export interface Instruction {
   readonly operands: readonly Operand[];
   /** Effective operand size: 16 when a 0x66 prefix is present, else 32. */
   readonly operandSize: 16 | 32;
+  /** 16 when a 0x67 prefix gives a memory operand 16-bit addressing
+   * (ENC.PREFIX.3); absent for 32-bit addressing. */
+  readonly addressSize?: 16;
   /** Explicit segment override prefix, or null for the default segment. */
   readonly segment: SegmentName | null;
   readonly rep: RepPrefix | null;

@@ -89,6 +89,8 @@ export type AsmOperand =
       readonly kind: 'mem'; readonly size: MemorySize | null; readonly base: number | null;
       readonly index: number | null; readonly scale: 1 | 2 | 4 | 8; readonly disp: number;
       readonly segment: SegmentName | null; readonly far?: boolean;
+      /** 16-bit addressing ([bx+si]). */
+      readonly address16?: boolean;
     }
   /** value: the integer the expression evaluated to (may be negative);
    * size: an explicit `byte`/`word`/`dword`, or null. */
@@ -103,6 +105,8 @@ export interface AsmPrefixes {
   readonly segment?: SegmentName | null;
   /** `o16`/`o32` written explicitly. */
   readonly operandSize?: 16 | 32 | null;
+  /** `a16`/`a32` written explicitly. */
+  readonly addressSize?: 16 | 32 | null;
 }
 
 export type BuildResult = { kind: 'ok'; instruction: Instruction } | { kind: 'error'; message: string };
@@ -139,7 +143,7 @@ function immediateSizeOf(spec: OperandSpec, os: 16 | 32): OperandSize | null {
 }
 
 /** Turn one parsed operand into an AST operand for `spec`, or null if it cannot be. Targets become rel 0 (fixed later). */
-function toOperand(spec: OperandSpec, a: AsmOperand, os: 16 | 32): Operand | null {
+function toOperand(spec: OperandSpec, a: AsmOperand, os: 16 | 32, address16 = false): Operand | null {
   switch (a.kind) {
     case 'reg': case 'sreg': case 'creg': case 'far': case 'st':
       return a;
@@ -149,7 +153,7 @@ function toOperand(spec: OperandSpec, a: AsmOperand, os: 16 | 32): Operand | nul
       const memoryOnly = spec === 'M' || spec === 'Mp' || spec === 'Mf' || spec === 'Ms' || spec === 'Ma';
       if ((spec === 'Mp') !== (a.far === true)) return null;
       if (!memoryOnly && a.size !== null && a.size !== implied) return null;
-      return { kind: 'mem', size: implied, base: a.base, index: a.index, scale: a.scale, disp: a.disp >>> 0 };
+      return { kind: 'mem', size: implied, base: a.base, index: a.index, scale: a.scale, disp: address16 ? a.disp & 0xffff : a.disp >>> 0 };
     }
     case 'imm': {
       const size = immediateSizeOf(spec, os);
@@ -181,7 +185,7 @@ interface Candidate { readonly instruction: Instruction; readonly length: number
 function tryForm(form: Form, base: Omit<Instruction, 'operands'>, operands: readonly AsmOperand[], address: number): Candidate | null {
   const ops: Operand[] = [];
   for (let k = 0; k < operands.length; k++) {
-    const o = toOperand(form.operands[k]!, operands[k]!, base.operandSize);
+    const o = toOperand(form.operands[k]!, operands[k]!, base.operandSize, base.addressSize === 16);
     if (o === null) return null;
     ops.push(o);
   }
@@ -227,6 +231,11 @@ export function buildInstruction(
   if ((mnemonic === 'aam' || mnemonic === 'aad') && ops.length === 0) ops = [{ kind: 'imm', value: 10, size: null }];
   const memory = ops.find((o): o is Extract<AsmOperand, { kind: 'mem' }> => o.kind === 'mem');
   const segment = memory?.segment ?? prefixes.segment ?? null;
+  // [ENC.PREFIX.3] 16-bit registers in the address, or `a16`, make the address 16-bit.
+  const address16 = memory !== undefined && (memory.address16 === true || prefixes.addressSize === 16);
+  if (memory !== undefined && memory.address16 !== true && prefixes.addressSize === 16 && (memory.base !== null || memory.index !== null)) {
+    return { kind: 'error', message: 'a16 with 32-bit registers in the address' };
+  }
   const sizes: (16 | 32)[] = prefixes.operandSize != null ? [prefixes.operandSize]
     : parsed.operandSize !== null ? [parsed.operandSize] : [32, 16];
   const orders = mnemonic === 'xchg' || mnemonic === 'test' ? [ops, [...ops].reverse()] : [ops];
@@ -237,6 +246,7 @@ export function buildInstruction(
         if (form.decodeOnly) continue;
         const base: Omit<Instruction, 'operands'> = {
           mnemonic, operandSize: os, segment, rep, lock: prefixes.lock ?? false,
+          ...(address16 ? { addressSize: 16 as const } : {}),
           ...(parsed.condition !== undefined ? { condition: parsed.condition } : {}),
           ...(form.element !== null ? { elementSize: parsed.elementSize ?? (form.element === 8 ? 8 : os) } : {}),
         };

@@ -54,7 +54,11 @@ export interface Normalised {
 const PREFIX_WORDS = new Set(['rep', 'repz', 'repnz', 'repe', 'repne', 'lock', 'data16', 'addr16', 'bnd', 'notrack', 'xacquire', 'xrelease',
   ...SEGMENT_NAMES]);
 const REGISTERS = new Set([8, 16, 32].flatMap((s) => [0, 1, 2, 3, 4, 5, 6, 7].map((r) => registerName(s as 8 | 16 | 32, r))));
-const REGISTER_NUMBER = new Map([0, 1, 2, 3, 4, 5, 6, 7].map((r) => [registerName(32, r), r] as const));
+const REGISTER_NUMBER = new Map([
+  ...[0, 1, 2, 3, 4, 5, 6, 7].map((r) => [registerName(32, r), r] as const),
+  // 16-bit addressing (ENC.MEM16.1): BX, BP, SI, DI keep their register numbers.
+  ...[3, 5, 6, 7].map((r) => [registerName(16, r), r] as const),
+]);
 
 /** Split objdump's operand list at top-level commas. */
 function splitOperands(text: string): string[] {
@@ -104,7 +108,8 @@ function objdumpOperand(raw: string): string {
       // `eiz` is objdump's name for "SIB index 100: no index".
       if (scaled !== null && scaled[1] === 'eiz') continue;
       if (scaled !== null) { index = REGISTER_NUMBER.get(scaled[1]!) ?? -1; scale = Number(scaled[2]); }
-      else if (REGISTER_NUMBER.has(body)) base = REGISTER_NUMBER.get(body)!;
+      // A second plain register is the index of a 16-bit address ([bx+si]).
+      else if (REGISTER_NUMBER.has(body)) { if (base === null) base = REGISTER_NUMBER.get(body)!; else index = REGISTER_NUMBER.get(body)!; }
       else disp += sign * Number(body);
     }
     // An absolute address through a SIB byte ([eiz*2+disp]) is written without the ds: objdump puts on the short form.
@@ -181,7 +186,9 @@ function ourOperand(o: Operand, i: Instruction, end: number): string {
     case 'imm': return `i:${o.value >>> 0}`;
     case 'far': return `f:${o.selector}:${o.offset}`;
     // objdump names the segment of a bracketed operand only when a prefix gives one, and always names it (ds by default) for an absolute address.
-    case 'mem': return memoryToken(o.base, o.index, o.scale, o.disp,
+    case 'mem': return memoryToken(o.base, o.index, o.scale,
+      // objdump writes a 16-bit displacement after a register as a signed number.
+      i.addressSize === 16 && (o.base !== null || o.index !== null) ? ((o.disp << 16) >> 16) >>> 0 : o.disp,
       i.segment ?? (o.base === null && o.index === null ? 'ds' : '-'));
     case 'rel': return `i:${i.operandSize === 16 ? (end + o.offset) & 0xffff : (end + o.offset) >>> 0}`;
   }

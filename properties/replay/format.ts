@@ -31,7 +31,8 @@ const Table = t.type({ base: u32, limit: u32 });
 
 const Msrs = t.type({ tscOffsetHigh: u32, tscOffsetLow: u32, sysenterCs: u32, sysenterEsp: u32, sysenterEip: u32 });
 
-export const CommonStateCodec: t.Type<CommonState, CommonState, unknown> = t.intersection([t.type({
+// (The cast: io-ts types the optional `msrs` as required-but-undefined; the two agree on every value.)
+export const CommonStateCodec = t.type({
   regs: t.type({ eax: u32, ecx: u32, edx: u32, ebx: u32, esp: u32, ebp: u32, esi: u32, edi: u32 }),
   eip: u32,
   eflags: u32,
@@ -40,7 +41,9 @@ export const CommonStateCodec: t.Type<CommonState, CommonState, unknown> = t.int
   gdtr: Table, idtr: Table, ldtr: Segment, tr: Segment,
   halted: t.boolean,
   instructionCount: t.number,
-}), t.partial({ msrs: Msrs })]);
+  // Absent in replay files written before the machine had MSRs.
+  msrs: t.union([Msrs, t.undefined]),
+}) as unknown as t.Type<CommonState, CommonState, unknown>;
 
 const StepEventCodec: t.Type<StepEvent, StepEvent, unknown> = t.union([
   t.type({ kind: t.literal('retired') }),

@@ -235,6 +235,26 @@ describe.runIf(oracleAvailable('nasm'))('issue 14 instructions on model and impl
         }
       });
 
+      it('[SEG.DEFAULT.2] 16-bit addressing: BX/BP + SI/DI + disp16 modulo 2^16, SS by default with BP', () => {
+        const prepare = (m: Machine) => { dword(m, 0x5010, 0x11111111); dword(m, 0x0010, 0x22222222); dword(m, 0x7000, 0x33333333); dword(m, 0x5000, 0x44444444); };
+        // Only BX's low 16 bits count: 0x5000 + 0x10 = 0x5010.
+        const a = run(make, 'mov eax, [bx+si]', { ebx: 0xabcd5000, esi: 0x10 }, 1, {}, prepare);
+        expect(a.state.regs.eax).toBe(0x11111111);
+        // 0xFFF0 + 0x20 wraps to 0x0010 (32-bit addressing would reach 0x10010).
+        const b = run(make, 'mov eax, [bx+si]', { ebx: 0xfff0, esi: 0x20 }, 1, {}, prepare);
+        expect(b.state.regs.eax).toBe(0x22222222);
+        // LEA: the 16-bit offset 0 - 2 = 0xFFFE, zero-extended into EAX.
+        const c = run(make, 'lea eax, [bx+si-2]', { ebx: 0, esi: 0 }, 1);
+        expect(c.state.regs.eax).toBe(0xfffe);
+        // [bp+di] uses SS: SS based at 0x2000 (spare entry), BP = 0x5000 -> linear 0x7000; [bx+di] uses DS (base 0): 0x5000.
+        const spare: Setup = { spare: [0x2000, 0xfffff, 0xc092] };
+        const d = run(make, 'mov ax, 0x30\nmov ss, ax\nmov eax, [bp+di]\nmov ecx, [bx+di]', { ebp: 0x5000, ebx: 0x5000, edi: 0 }, 4, spare, prepare);
+        expect([d.state.regs.eax, d.state.regs.ecx]).toEqual([0x33333333, 0x44444444]);
+        // a16 moffs: A1 with a 16-bit offset.
+        const e = run(make, 'a16 mov eax, [0x5010]', {}, 1, {}, prepare);
+        expect([e.state.regs.eax, e.state.eip]).toEqual([0x11111111, CODE + 4]);
+      });
+
       it('[ENC.UD.4] MMX and SSE opcodes are #UD on a CPU whose CPUID reports neither', () => {
         for (const src of ['movaps xmm0, xmm1', 'paddb mm0, mm1', 'emms', 'fxsave [eax]', 'syscall']) {
           const r = run(make, `${src}\nhlt`, {}, 1);

@@ -52,8 +52,20 @@ describe('prefixes', () => {
     expect(r.instruction.operandSize).toBe(16);
     expect(r.instruction.operands[0]).toEqual({ kind: 'reg', size: 16, reg: 0 });
   });
-  it('[ENC.PREFIX.3] 0x67 is unsupported, not #UD', () => {
-    expect(decode(bytes('678b00')).kind).toBe('unsupported');
+  it('[ENC.PREFIX.3] [ENC.MEM16.1] 0x67 gives 16-bit addressing (bytes as nasm writes them); strings, LOOP, JCXZ, XLAT with it are unsupported', () => {
+    // nasm: `mov eax, [bx+si+4]` = 67 8B 40 04; `mov eax, [bp]` = 67 8B 46 00; `mov eax, [bp+di+0x1234]` = 67 8B 83 34 12;
+    // `a16 mov eax, [0x1234]` = 67 A1 34 12; `mov eax, [di-128]` = 67 8B 45 80.
+    expect(ok('678b4004').instruction).toMatchObject({ addressSize: 16, operands: [EAX, { kind: 'mem', base: 3, index: 6, disp: 4 }] });
+    expect(ok('678b4600').instruction.operands[1]).toMatchObject({ base: 5, index: null, disp: 0 });
+    expect(decode(bytes('678b833412'))).toMatchObject({ kind: 'ok', length: 5, instruction: { operands: [EAX, { base: 5, index: 7, disp: 0x1234 }] } });
+    expect(decode(bytes('67a13412'))).toMatchObject({ kind: 'ok', length: 4, instruction: { operands: [EAX, { base: null, disp: 0x1234 }] } });
+    expect(ok('678b4580').instruction.operands[1]).toMatchObject({ base: 7, disp: 0xff80 });
+    for (const hex of ['678b4004', '678b4600', '678b833412', '67a13412', '678b4580', '66678b00', 'f0670107']) {
+      expect(Buffer.from(encode(ok(hex).instruction)).toString('hex')).toBe(hex);
+    }
+    // Without a memory operand the prefix changes nothing and is not recorded.
+    expect(ok('6701c0').instruction.addressSize).toBeUndefined();
+    for (const hex of ['67a4', '67e2fe', '67e3fe', '67d7']) expect([hex, decode(bytes(hex)).kind]).toEqual([hex, 'unsupported']);
   });
   it('[ENC.PREFIX.4] the encoder writes LOCK/REP, then the segment, then 66 (as nasm: F3 64 66 A5)', () => {
     const r = ok('6466f3a5');

@@ -25,6 +25,8 @@ export type OperandSyntax =
       readonly scale: 1 | 2 | 4 | 8;
       readonly disp: Expr | null;
       readonly far: boolean;
+      /** Written with 16-bit registers ([bx+si]): 16-bit addressing. */
+      readonly address16: boolean;
       readonly column: number;
     }
   | { readonly kind: 'imm'; readonly size: OperandSize | null; readonly value: Expr; readonly distance: Distance; readonly column: number }
@@ -102,20 +104,25 @@ export function parseOperand(tokens: readonly Token[], start: number, name: (tex
   return { kind: 'ok', operand: { kind: 'imm', size: size as OperandSize | null, value: value.expr, distance, column }, next: value.next };
 }
 
-interface Term { reg: number; scale: bigint; scaled: boolean; column: number }
+interface Term { reg: number; scale: bigint; scaled: boolean; column: number; bits: 16 | 32 }
+
+/** The registers 16-bit addressing can use: BX, BP, SI, DI (numbers as in REG16). */
+const ADDRESS16 = new Set([3, 5, 6, 7]);
 
 /** Splits an address expression into register terms and the displacement. */
 function linearize(e: Expr, negate: boolean, terms: Term[], rest: Expr[]): Fail | null {
-  const reg32 = (x: Expr): number | null => (x.kind === 'sym' ? REG32.indexOf(x.name.toLowerCase()) : -1) as number;
+  const reg16 = (x: Expr): number => (x.kind === 'sym' ? REG16.indexOf(x.name.toLowerCase()) : -1);
+  const reg32 = (x: Expr): number | null => (x.kind === 'sym' ? (REG32.indexOf(x.name.toLowerCase()) >= 0 ? REG32.indexOf(x.name.toLowerCase()) : ADDRESS16.has(reg16(x)) ? reg16(x) : -1) : -1) as number;
+  const bitsOf = (x: Expr): 16 | 32 => (reg16(x) >= 0 ? 16 : 32);
   const isReg = (x: Expr): boolean => (reg32(x) ?? -1) >= 0;
   const hasReg = (x: Expr): boolean =>
     x.kind === 'sym' ? registerNamed(x.name) !== null : x.kind === 'unary' ? hasReg(x.arg) : x.kind === 'binary' ? hasReg(x.left) || hasReg(x.right) : false;
   if (e.kind === 'sym' && registerNamed(e.name) !== null && !isReg(e)) {
-    return { kind: 'error', column: e.column, message: `only 32-bit registers can address memory (16-bit addressing is not supported), not ${e.name}` };
+    return { kind: 'error', column: e.column, message: `only 32-bit registers and BX, BP, SI, DI can address memory, not ${e.name}` };
   }
   if (isReg(e)) {
     if (negate) return { kind: 'error', column: e.column, message: 'a register cannot be subtracted in an address' };
-    terms.push({ reg: reg32(e)!, scale: 1n, scaled: false, column: e.column });
+    terms.push({ reg: reg32(e)!, scale: 1n, scaled: false, column: e.column, bits: bitsOf(e) });
     return null;
   }
   if (e.kind === 'binary' && (e.op === '+' || e.op === '-') && hasReg(e)) {
@@ -126,7 +133,7 @@ function linearize(e: Expr, negate: boolean, terms: Term[], rest: Expr[]): Fail 
     if (hasReg(k) || negate) return { kind: 'error', column: e.column, message: 'invalid effective address' };
     const scale = constant(k);
     if (scale === null) return { kind: 'error', column: k.column, message: 'a scale must be a constant number' };
-    terms.push({ reg: reg32(r)!, scale, scaled: true, column: r.column });
+    terms.push({ reg: reg32(r)!, scale, scaled: true, column: r.column, bits: bitsOf(r) });
     return null;
   }
   if (hasReg(e)) return { kind: 'error', column: e.column, message: 'invalid effective address: registers may only be added or scaled' };
@@ -176,6 +183,21 @@ function parseMemory(tokens: readonly Token[], start: number, size: number | nul
   if (bad !== null) return bad;
   const disp = rest.reduce<Expr | null>((acc, e) => (acc === null ? e : { kind: 'binary', op: '+', left: acc, right: e, column: e.column }), null);
   const fail = (message: string): Fail => ({ kind: 'error', column: terms[0]?.column ?? column, message });
+  if (terms.some((t) => t.bits === 16)) {
+    // [ENC.MEM16.1] 16-bit addressing: BX or BP, SI or DI, or one of the four; no scale.
+    if (terms.some((t) => t.bits === 32)) return fail('16-bit and 32-bit registers cannot be mixed in an address');
+    if (terms.some((t) => t.scale !== 1n)) return fail('16-bit addressing has no scale');
+    const regs = terms.map((t) => t.reg);
+    const b = regs.find((r) => r === 3 || r === 5) ?? null;
+    const x = regs.find((r) => r === 6 || r === 7) ?? null;
+    if (regs.length === 2 && (b === null || x === null)) return fail('a 16-bit address is BX or BP plus SI or DI');
+    const [base16, index16] = regs.length === 2 ? [b, x] : [regs[0] ?? null, null];
+    return {
+      kind: 'ok',
+      operand: { kind: 'mem', size: size as MemorySize | null, segment, base: base16, index: index16, scale: 1, disp, far, address16: true, column },
+      next: parsed.next + 1,
+    };
+  }
   let base: number | null = null;
   let index: number | null = null;
   let scale = 1n;
@@ -201,7 +223,7 @@ function parseMemory(tokens: readonly Token[], start: number, size: number | nul
   if (![1n, 2n, 4n, 8n].includes(scale)) return fail(`a scale must be 1, 2, 4 or 8, not ${scale}`);
   return {
     kind: 'ok',
-    operand: { kind: 'mem', size: size as MemorySize | null, segment, base, index, scale: Number(scale) as 1 | 2 | 4 | 8, disp, far, column },
+    operand: { kind: 'mem', size: size as MemorySize | null, segment, base, index, scale: Number(scale) as 1 | 2 | 4 | 8, disp, far, address16: false, column },
     next: parsed.next + 1,
   };
 }
