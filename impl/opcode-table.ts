@@ -293,6 +293,8 @@ secondary[0xb9] = withModrm('ud1', ud);
 // The multi-byte NOP 0F 1F /0 and the hint NOPs 0F 18..0F 1F: the r/m operand is never accessed.
 for (let op = 0x18; op <= 0x1f; op++) secondary[op] = withModrm('nop', () => {});
 primary[0xf1] = form('int1', system.debugTrap);
+secondary[0x21] = withModrm('mov', system.moveDebugRegister, { variant: 0, registerForm: true });
+secondary[0x23] = withModrm('mov', system.moveDebugRegister, { variant: 1, registerForm: true });
 secondary[0x31] = form('rdtsc', msr.readTimeStampCounter);
 secondary[0x32] = form('rdmsr', msr.readModelSpecific);
 secondary[0x30] = form('wrmsr', msr.writeModelSpecific);

@@ -43,6 +43,15 @@ export interface ModelSpecificRegisters {
   readonly sysenterEip: number;
 }
 
+/** [SYS.DR.1] The debug registers as MOV from DRn reads them: DR0-DR3, DR6, DR7. */
+export interface DebugRegisters {
+  readonly dr0: number; readonly dr1: number; readonly dr2: number; readonly dr3: number;
+  readonly dr6: number; readonly dr7: number;
+}
+
+/** After reset: DR6 has its always-one bits, DR7 its bit 10. */
+export const RESET_DEBUG: DebugRegisters = { dr0: 0, dr1: 0, dr2: 0, dr3: 0, dr6: 0xffff0ff0, dr7: 0x400 };
+
 /** The MSRs after reset: TSC = retired instructions, SYSENTER_CS null. */
 export const RESET_MSRS: ModelSpecificRegisters = { tscOffsetHigh: 0, tscOffsetLow: 0, sysenterCs: 0, sysenterEsp: 0, sysenterEip: 0 };
 
@@ -62,6 +71,8 @@ export interface CommonState {
   readonly instructionCount: number;
   /** Absent in states written before the MSRs existed: RESET_MSRS. */
   readonly msrs?: ModelSpecificRegisters;
+  /** Absent in states written before the debug registers existed: RESET_DEBUG. */
+  readonly debug?: DebugRegisters;
 }
 
 /** What one step did. */

@@ -171,6 +171,16 @@ export function moveControlRegister(cpu: Cpu, d: Decoded): void {
   }
 }
 
+/** MOV r32, DRn (variant 0) and MOV DRn, r32 (variant 1), as the model (SYS.DR.1-2). */
+export function moveDebugRegister(cpu: Cpu, d: Decoded): void {
+  requireRing0(cpu);
+  const n = d.reg >= 4 && d.reg <= 5 ? d.reg + 2 : d.reg;
+  if (d.variant === 0) { cpu.r32[d.rm] = cpu.debug[n]; return; }
+  const value = cpu.r32[d.rm] >>> 0;
+  if (n === 7 && value & 0x20ff) throw new Unsupported(`MOV to DR7 0x${value.toString(16)}: hardware breakpoints`);
+  cpu.debug[n] = n === 6 ? (value & 0xe00f) | 0xffff0ff0 : n === 7 ? (value & 0xffff23ff) | 0x400 : value;
+}
+
 /** MOV Sreg, r/m (CS is #UD; SS delays interrupts for one instruction). */
 export function moveToSegment(cpu: Cpu, d: Decoded): void {
   if (d.reg === CS || d.reg > 5) ud();

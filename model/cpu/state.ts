@@ -4,8 +4,8 @@
 // nothing is ever mutated.
 import type { SegmentName } from '../isa/ast';
 import { SEGMENT_NAMES } from '../isa/ast';
-import type { CommonState, ModelSpecificRegisters, SegmentRegister, TableRegister } from '../machine';
-import { RESET_MSRS } from '../machine';
+import type { CommonState, DebugRegisters, ModelSpecificRegisters, SegmentRegister, TableRegister } from '../machine';
+import { RESET_DEBUG, RESET_MSRS } from '../machine';
 import { emptyMemory, type PhysicalMemory } from './memory';
 import { emptyTlb, type Tlb } from './tlb';
 import { initialDevices, type Devices } from './devices';
@@ -44,6 +44,8 @@ export interface MachineState {
   readonly instructionCount: number;
   /** The time-stamp counter's offset and the SYSENTER registers (SYS.MSR.1). */
   readonly msrs: ModelSpecificRegisters;
+  /** DR0-DR3, DR6, DR7 (SYS.DR.1); no breakpoint is ever armed. */
+  readonly debug: DebugRegisters;
   /** True after HLT until an interrupt is delivered. */
   readonly halted: boolean;
   /** Why the processor shut down (a triple fault), or null while it runs.
@@ -92,6 +94,7 @@ export function initialState(memorySize: number): MachineState {
     devices: initialDevices,
     instructionCount: 0,
     msrs: RESET_MSRS,
+    debug: RESET_DEBUG,
     halted: false,
     shutdown: null,
     interruptShadow: false,
@@ -112,6 +115,7 @@ export function toCommon(state: MachineState): CommonState {
     halted: state.halted,
     instructionCount: state.instructionCount,
     msrs: state.msrs,
+    debug: state.debug,
   };
 }
 
@@ -135,6 +139,7 @@ export function fromCommon(state: MachineState, common: CommonState): MachineSta
     interruptShadow: false,
     instructionCount: common.instructionCount,
     msrs: { ...(common.msrs ?? RESET_MSRS) },
+    debug: { ...(common.debug ?? RESET_DEBUG) },
     undefinedFlags: 0,
   };
 }

@@ -61,6 +61,8 @@ export type Operand =
   | { readonly kind: 'sreg'; readonly reg: number }
   /** Control register CR0, CR2, CR3 or CR4. */
   | { readonly kind: 'creg'; readonly reg: 0 | 2 | 3 | 4 }
+  /** Debug register DR0..DR7 (MOV to/from DRn). */
+  | { readonly kind: 'dreg'; readonly reg: number }
   /** x87 stack register ST(reg), 0..7 (nasm writes st0..st7). */
   | { readonly kind: 'st'; readonly reg: number };
 

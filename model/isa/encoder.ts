@@ -61,6 +61,7 @@ export function operandFits(spec: OperandSpec, o: Operand, os: 16 | 32, form: Fo
     case 'Ov': return o.kind === 'mem' && o.size === os && o.base === null && o.index === null;
     case 'Sw': return o.kind === 'sreg';
     case 'Cd': return o.kind === 'creg';
+    case 'Dd': return o.kind === 'dreg';
     case 'Rd': return o.kind === 'reg' && o.size === 32;
     case 'Zb': return o.kind === 'reg' && o.size === 8;
     case 'Zv': return o.kind === 'reg' && o.size === os && !(form.notRegister0 && o.reg === 0);
@@ -148,7 +149,7 @@ function encodeMemory16(out: number[], reg: number, m: Extract<Operand, { kind: 
 }
 
 function registerNumber(o: Operand): number {
-  if (o.kind === 'reg' || o.kind === 'sreg' || o.kind === 'creg' || o.kind === 'st') return o.reg;
+  if (o.kind === 'reg' || o.kind === 'sreg' || o.kind === 'creg' || o.kind === 'dreg' || o.kind === 'st') return o.reg;
   throw new EncodeError(`internal: operand ${o.kind} has no register number`);
 }
 
@@ -177,7 +178,7 @@ export function encodeWithForm(form: Form, i: Instruction): Uint8Array {
     form.operands.forEach((spec, k) => {
       const o = i.operands[k]!;
       if (RM_SPECS.has(spec)) rm = o;
-      else if (spec === 'Gb' || spec === 'Gv' || spec === 'Gw' || spec === 'Sw' || spec === 'Cd') reg = registerNumber(o);
+      else if (spec === 'Gb' || spec === 'Gv' || spec === 'Gw' || spec === 'Sw' || spec === 'Cd' || spec === 'Dd') reg = registerNumber(o);
     });
     const rmOperand = rm as Operand | null;
     if (rmOperand === null) throw new EncodeError('internal: ModRM form without an r/m operand');
@@ -211,6 +212,7 @@ function describeOperand(o: Operand): string {
     case 'sreg': return 'sreg';
     case 'creg': return 'creg';
     case 'st': return 'st';
+    case 'dreg': return 'dreg';
   }
 }
 

@@ -123,7 +123,7 @@ const MOVE_CONTROL_REGISTER = info('privileged', 0, 0, STATUS);
  */
 export function instructionInfoOf(instruction: Instruction): InstructionInfo {
   const base = instructionInfo(instruction.mnemonic);
-  if (instruction.operands.some((o) => o.kind === 'creg')) return MOVE_CONTROL_REGISTER;
+  if (instruction.operands.some((o) => o.kind === 'creg' || o.kind === 'dreg')) return MOVE_CONTROL_REGISTER;
   if (instruction.operands.some((o) => o.kind === 'sreg')) return { ...base, class: 'sensitive' };
   if (instruction.condition !== undefined) {
     const reads = CONDITION_READS[instruction.condition] ?? CONDITION_FLAGS;

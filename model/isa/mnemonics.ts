@@ -84,6 +84,7 @@ export type AsmOperand =
   | { readonly kind: 'sreg'; readonly reg: number }
   | { readonly kind: 'creg'; readonly reg: 0 | 2 | 3 | 4 }
   | { readonly kind: 'st'; readonly reg: number }
+  | { readonly kind: 'dreg'; readonly reg: number }
   /** size null: not written (`[eax]`); far: written `far [...]`. */
   | {
       readonly kind: 'mem'; readonly size: MemorySize | null; readonly base: number | null;
@@ -145,7 +146,7 @@ function immediateSizeOf(spec: OperandSpec, os: 16 | 32): OperandSize | null {
 /** Turn one parsed operand into an AST operand for `spec`, or null if it cannot be. Targets become rel 0 (fixed later). */
 function toOperand(spec: OperandSpec, a: AsmOperand, os: 16 | 32, address16 = false): Operand | null {
   switch (a.kind) {
-    case 'reg': case 'sreg': case 'creg': case 'far': case 'st':
+    case 'reg': case 'sreg': case 'creg': case 'far': case 'st': case 'dreg':
       return a;
     case 'mem': {
       const implied = memorySizeOf(spec, os);

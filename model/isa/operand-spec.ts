@@ -43,6 +43,8 @@ export type OperandSpec =
   | 'Ap'
   | 'Ob' | 'Ov'
   | 'Sw' | 'Cd' | 'Rd'
+  /** A debug register in the reg field (MOV DRn). */
+  | 'Dd'
   | 'Zb' | 'Zv' | 'Zd'
   | 'AL' | 'eAX' | 'CL' | 'DX'
   /** The constant 1 of the short shift forms (an imm8 of value 1 in the AST). */
@@ -51,7 +53,7 @@ export type OperandSpec =
 
 /** Specs that need a ModRM byte. */
 export const MODRM_SPECS: ReadonlySet<OperandSpec> = new Set<OperandSpec>([
-  'Eb', 'Ev', 'Ew', 'Esv', 'Gb', 'Gv', 'Gw', 'M', 'Mp', 'Mf', 'Mq', 'Mw', 'Md', 'Mt', 'Ms', 'Ma', 'Sw', 'Cd', 'Rd', 'STi',
+  'Eb', 'Ev', 'Ew', 'Esv', 'Gb', 'Gv', 'Gw', 'M', 'Mp', 'Mf', 'Mq', 'Mw', 'Md', 'Mt', 'Ms', 'Ma', 'Sw', 'Cd', 'Dd', 'Rd', 'STi',
 ]);
 
 /** Specs that live in the r/m half of ModRM. */

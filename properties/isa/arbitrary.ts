@@ -64,6 +64,7 @@ function operand(spec: OperandSpec, os: 16 | 32, position: number): fc.Arbitrary
     case 'Mw': return memory(16);
     case 'Md': return memory(32);
     case 'Mt': return memory(80);
+    case 'Dd': return fc.integer({ min: 0, max: 7 }).map((reg) => ({ kind: 'dreg' as const, reg }));
     case 'STi': return fc.integer({ min: 0, max: 7 }).map((reg) => ({ kind: 'st' as const, reg }));
     case 'ST0': return fc.constant({ kind: 'st' as const, reg: 0 });
     case 'AX': return fc.constant({ kind: 'reg' as const, size: 16 as const, reg: 0 });

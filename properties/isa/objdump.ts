@@ -88,6 +88,8 @@ function objdumpOperand(raw: string): string {
   if (/^(es|cs|ss|ds|fs|gs)$/.test(t)) return `s:${t}`;
   if (/^cr[0-7]$/.test(t)) return `c:${t}`;
   if (t === 'st') return 'st:0';
+  if (/^db[0-7]$/.test(t)) return `d:dr${t[2]}`;
+  if (/^dr[0-7]$/.test(t)) return `d:${t}`;
   const stack = /^st\((\d)\)$/.exec(t);
   if (stack !== null) return `st:${stack[1]}`;
   let m = /^(0x[0-9a-f]+|\d+):(0x[0-9a-f]+|\d+)$/.exec(t);
@@ -183,6 +185,7 @@ function ourOperand(o: Operand, i: Instruction, end: number): string {
     case 'sreg': return `s:${SEGMENT_NAMES[o.reg]}`;
     case 'creg': return `c:cr${o.reg}`;
     case 'st': return `st:${o.reg}`;
+    case 'dreg': return `d:dr${o.reg}`;
     case 'imm': return `i:${o.value >>> 0}`;
     case 'far': return `f:${o.selector}:${o.offset}`;
     // objdump names the segment of a bracketed operand only when a prefix gives one, and always names it (ds by default) for an absolute address.

@@ -43,6 +43,7 @@ export const CommonStateCodec = t.type({
   instructionCount: t.number,
   // Absent in replay files written before the machine had MSRs.
   msrs: t.union([Msrs, t.undefined]),
+  debug: t.union([t.type({ dr0: u32, dr1: u32, dr2: u32, dr3: u32, dr6: u32, dr7: u32 }), t.undefined]),
 }) as unknown as t.Type<CommonState, CommonState, unknown>;
 
 const StepEventCodec: t.Type<StepEvent, StepEvent, unknown> = t.union([

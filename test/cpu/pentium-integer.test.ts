@@ -255,6 +255,18 @@ describe.runIf(oracleAvailable('nasm'))('issue 14 instructions on model and impl
         expect([e.state.regs.eax, e.state.eip]).toEqual([0x11111111, CODE + 4]);
       });
 
+      it('[SYS.DR.1] [SYS.DR.2] MOV to/from DRn: stored as written, DR4/DR5 alias DR6/DR7, fixed bits, CPL 0 only; arming a breakpoint is a model error', () => {
+        const r = run(make, 'mov dr0, eax\nmov ecx, dr0\nmov edx, dr6\nmov dr5, ebx\nmov esi, dr7', { eax: 0x12345678, ebx: 0x0000ffff & ~0x20ff }, 5);
+        expect(r.state.regs.ecx).toBe(0x12345678);
+        // DR6 after reset: reserved bits 4-11 and 16-31 read 1.
+        expect(r.state.regs.edx).toBe(0xffff0ff0);
+        // DR5 is DR7: 0xDF00 written keeps bits 8, 9, 10 (set) and drops 11, 12, 14, 15: 0x0700.
+        expect(r.state.regs.esi).toBe(0x0700);
+        expect(r.state.debug?.dr7).toBe(0x0700);
+        expect(run(make, 'mov dr0, eax', {}, 1, { ring: 3 }).events).toEqual([{ kind: 'exception', vector: 13, errorCode: 0 }]);
+        expect(run(make, 'mov dr7, eax', { eax: 1 }, 1).events[0]?.kind).toBe('model-error');
+      });
+
       it('[ENC.UD.4] MMX and SSE opcodes are #UD on a CPU whose CPUID reports neither', () => {
         for (const src of ['movaps xmm0, xmm1', 'paddb mm0, mm1', 'emms', 'fxsave [eax]', 'syscall']) {
           const r = run(make, `${src}\nhlt`, {}, 1);

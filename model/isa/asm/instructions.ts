@@ -60,6 +60,7 @@ export function assembleInstruction(
       case 'sreg': return { kind: 'ok', operand: { kind: 'sreg', reg: o.reg } };
       case 'creg': return { kind: 'ok', operand: { kind: 'creg', reg: o.reg } };
       case 'st': return { kind: 'ok', operand: { kind: 'st', reg: o.reg } };
+      case 'dreg': return { kind: 'ok', operand: { kind: 'dreg', reg: o.reg } };
       case 'mem': {
         let disp = 0;
         if (o.disp !== null) {

@@ -16,6 +16,7 @@ export type OperandSyntax =
   | { readonly kind: 'sreg'; readonly reg: number; readonly column: number }
   | { readonly kind: 'creg'; readonly reg: 0 | 2 | 3 | 4; readonly column: number }
   | { readonly kind: 'st'; readonly reg: number; readonly column: number }
+  | { readonly kind: 'dreg'; readonly reg: number; readonly column: number }
   | {
       readonly kind: 'mem';
       readonly size: MemorySize | null;
@@ -38,7 +39,7 @@ const REG8 = ['al', 'cl', 'dl', 'bl', 'ah', 'ch', 'dh', 'bh'];
 const CONTROL = ['cr0', 'cr2', 'cr3', 'cr4'];
 const SIZES: Record<string, number> = { byte: 8, word: 16, dword: 32, fword: 48, qword: 64, tword: 80, oword: 128 };
 
-export type RegisterName = { size: OperandSize; reg: number } | { sreg: number } | { creg: 0 | 2 | 3 | 4 } | { st: number };
+export type RegisterName = { size: OperandSize; reg: number } | { sreg: number } | { creg: 0 | 2 | 3 | 4 } | { st: number } | { dreg: number };
 
 export function registerNamed(name: string): RegisterName | null {
   const n = name.toLowerCase();
@@ -50,6 +51,7 @@ export function registerNamed(name: string): RegisterName | null {
   if (s >= 0) return { sreg: s };
   if (CONTROL.includes(n)) return { creg: Number(n[2]) as 0 | 2 | 3 | 4 };
   if (/^st[0-7]$/.test(n)) return { st: Number(n[2]) };
+  if (/^dr[0-7]$/.test(n)) return { dreg: Number(n[2]) };
   return null;
 }
 
@@ -86,7 +88,7 @@ export function parseOperand(tokens: readonly Token[], start: number, name: (tex
     if (r !== null && !isPunct(tokens[at + 1], ':')) {
       if (size !== null) return { kind: 'error', column, message: `a size keyword cannot be applied to register ${t.text}` };
       const operand: OperandSyntax = 'size' in r ? { kind: 'reg', size: r.size, reg: r.reg, column }
-        : 'sreg' in r ? { kind: 'sreg', reg: r.sreg, column } : 'st' in r ? { kind: 'st', reg: r.st, column } : { kind: 'creg', reg: r.creg, column };
+        : 'sreg' in r ? { kind: 'sreg', reg: r.sreg, column } : 'st' in r ? { kind: 'st', reg: r.st, column } : 'dreg' in r ? { kind: 'dreg', reg: r.dreg, column } : { kind: 'creg', reg: r.creg, column };
       return { kind: 'ok', operand, next: at + 1 };
     }
     if (r !== null && 'sreg' in r && isPunct(tokens[at + 2], '[')) {

@@ -83,3 +83,13 @@ org 0x100000
     fdivr qword [eax]
     fst dword [eax]
     ffree st5
+    mov dr0, eax
+    mov dr7, ecx
+    mov edx, dr6
+    mov esi, dr3
+    a16 mov eax, [0x1234]
+    mov eax, [bx+si+4]
+    mov [bp+di-2], cx
+    lea eax, [bx]
+    o16 mov ax, [bp]
+    add dword [es:di], 5
