@@ -68,6 +68,7 @@ export function step(cpu: Cpu): StepEvent {
     let vector = cpu.devices.pendingVector();
     if (vector < 0 && cpu.halted && cpu.devices.timerRunning) {
       // Halted with interrupts on: let time pass until the timer fires.
+      cpu.devices.idleTicks += cpu.devices.timerCount; // the clock moves on by the ticks skipped
       cpu.devices.timerCount = 1;
       cpu.devices.tick();
       vector = cpu.devices.pendingVector();

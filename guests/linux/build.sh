@@ -50,6 +50,7 @@ gcc -m32 -static -nostdlib -march=i486 -Os -fno-pic -fno-stack-protector \
   -fno-asynchronous-unwind-tables -ffreestanding -Wall -Wextra \
   -Wl,--build-id=none -o "$build/init" "$here/init.c"
 strip "$build/init"
+touch -d "@$SOURCE_DATE_EPOCH" "$build/init" # gen_init_cpio takes a file's own mtime
 
 # The initramfs: /dev/console (init's console) and /init, owned by root,
 # every mtime the pinned date.
