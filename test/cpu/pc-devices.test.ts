@@ -100,7 +100,7 @@ describe.each(machines)('PC devices on %s', (_name, bus) => {
     expect(b.console()).toBe('AB');
   });
 
-  it('channel 2 in mode 0 as Linux calibrates the TSC: gate from port 0x61, output in bit 5 [IO.PIT.6] [IO.PIT.7] [IO.PORTB.1]', () => {
+  it('channel 2 in mode 0 as Linux calibrates the TSC: gate from port 0x61, output in bit 5, one count per instruction [IO.CLOCK.1] [IO.PIT.6] [IO.PIT.7] [IO.PORTB.1]', () => {
     const b = bus();
     b.outb(0x61, (b.inb(0x61) & ~0x02) | 0x01); // gate high, speaker off
     b.outb(0x43, 0xb0); // channel 2, low/high, mode 0
