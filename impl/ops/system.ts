@@ -7,7 +7,7 @@ import type { Decoded } from '../decoded';
 import { BR, NP, fault, gp, ud, Unsupported } from '../faults';
 import { IF, IOPL, OF, RF, SUPPORTED, VM, ZF, flag, readEflags, setFlags, writeEflags } from '../flags';
 import { linearAddress, pop, probeWrite, push, readMemory, writeMemory } from '../access';
-import { effectiveOffset, readRM, writeRM, signExtend } from '../operands';
+import { destination, effectiveOffset, readDestination, readRM, writeDestination, writeRM, signExtend } from '../operands';
 import {
   ATTR_P, attributesOf, baseOf, dplOf, isCode, isConforming, limitOf, loadDataSegment, readDescriptor,
 } from '../segmentation';
@@ -262,10 +262,24 @@ export function breakpoint(cpu: Cpu): void {
   deliver(cpu, 3, null, Source.Software, cpu.next);
   cpu.softwareVector = 3;
 }
+/** INT1 (F1): #DB as a trap, delivered like an exception (no gate-DPL check, EXT = 1). */
+export function debugTrap(cpu: Cpu): void {
+  deliver(cpu, 1, null, Source.Exception, cpu.next);
+  cpu.softwareVector = 1;
+}
 export function interruptOnOverflow(cpu: Cpu): void {
   if (!flag(cpu, OF)) return;
   deliver(cpu, 4, null, Source.Software, cpu.next);
   cpu.softwareVector = 4;
+}
+
+/** ARPL r/m16, r16: raise the destination selector's RPL to the source's (ZF = 1), else ZF = 0 and no write. */
+export function adjustRpl(cpu: Cpu, d: Decoded): void {
+  const at = destination(cpu, d, 2);
+  const selector = readDestination(cpu, d, at, 2), requested = cpu.r32[d.reg] & 3;
+  if ((selector & 3) >= requested) { setFlags(cpu, ZF, 0); return; }
+  writeDestination(cpu, d, at, 2, (selector & ~3) | requested);
+  setFlags(cpu, ZF, ZF);
 }
 
 /** BOUND reg, m32&32: #BR when the signed index is outside [lower, upper]. */

@@ -4,7 +4,7 @@
 
 import type { Instruction, Operand, RepPrefix, SegmentName } from './ast';
 import type { Form } from './opcodes';
-import { COMPARING_STRING_MNEMONICS, FORMS } from './opcodes';
+import { COMPARING_STRING_MNEMONICS, ESCAPED_UNDEFINED, ESCAPED_UNSUPPORTED, FORMS, ONE_BYTE_UNSUPPORTED } from './opcodes';
 import type { OperandSpec } from './operand-spec';
 import { FIXED_SEGMENT, MEMORY_ONLY_SPECS, RM_SPECS } from './operand-spec';
 
@@ -46,16 +46,16 @@ function slot(form: Form, low: number): Slot {
     rmSpec,
     controlRegister: form.operands.includes('Cd'),
     segmentRegister: !form.operands.includes('Sw') ? 'none' : form.operands[0] === 'Sw' ? 'destination' : 'source',
-    usesSegment: rmSpec !== null || form.element !== null || form.operands.includes('Ob') || form.operands.includes('Ov'),
+    usesSegment: rmSpec !== null || form.element !== null || form.implicitMemory || form.operands.includes('Ob') || form.operands.includes('Ov'),
   };
 }
 /** One opcode: either a form that needs no /digit, or up to eight by digit. */
 interface OpcodeEntry { plain: Slot | null; byDigit: (Slot | null)[] | null }
 
-function buildMap(escaped: boolean): (OpcodeEntry | null)[] {
+function buildMap(escaped: boolean, prefix: number | null = null): (OpcodeEntry | null)[] {
   const map: (OpcodeEntry | null)[] = new Array(256).fill(null);
   for (const form of FORMS) {
-    if (form.encodeOnly) continue;
+    if (form.encodeOnly || form.prefix !== prefix) continue;
     const isEscaped = form.opcode.length === 2;
     if (isEscaped !== escaped) continue;
     const last = form.opcode[form.opcode.length - 1]!;
@@ -76,17 +76,13 @@ function buildMap(escaped: boolean): (OpcodeEntry | null)[] {
 
 const ONE_BYTE_MAP = buildMap(false);
 const ESCAPED_MAP = buildMap(true);
-
-/** 0F opcodes that are #UD by definition (UD0, UD1, and the unassigned 0F 04/0A/0C). */
-const ESCAPED_UNDEFINED: ReadonlySet<number> = new Set([0x04, 0x0a, 0x0c, 0xb9, 0xff]);
+/** Forms whose opcode includes a mandatory F3 prefix (PAUSE, TZCNT, LZCNT). */
+const F3_ONE_BYTE_MAP = buildMap(false, 0xf3);
+const F3_ESCAPED_MAP = buildMap(true, 0xf3);
 
 /** One-byte opcodes that are valid IA-32 but not modelled, with the reason. */
 function unsupportedOneByte(opcode: number): string {
-  if (opcode >= 0xd8 && opcode <= 0xdf) return 'x87 floating-point instruction';
-  const names: Record<number, string> = {
-    0x63: 'ARPL', 0x9b: 'FWAIT', 0xc4: 'LES', 0xc5: 'LDS', 0xd6: 'SALC (undocumented)', 0xd7: 'XLAT', 0xf1: 'INT1 (ICEBP)',
-  };
-  return `${names[opcode] ?? `opcode ${opcode.toString(16)}`} is not modelled`;
+  return `${ONE_BYTE_UNSUPPORTED.get(opcode) ?? `opcode ${opcode.toString(16)}`} is not modelled`;
 }
 
 const PREFIX_SEGMENT: (SegmentName | undefined)[] = (() => {
@@ -158,7 +154,8 @@ function memorySize(spec: OperandSpec, os: 16 | 32): Extract<Operand, { kind: 'm
     case 'Eb': case 'Ob': return 8;
     case 'Ev': case 'Ov': return os;
     case 'M': return 0;
-    case 'Mp': return os === 16 ? 32 : 48;
+    case 'Mp': case 'Mf': return os === 16 ? 32 : 48;
+    case 'Mq': return 64;
     case 'Ms': return 48;
     case 'Ma': return os === 16 ? 32 : 64;
     default: return 16; // Ew, Esv
@@ -167,7 +164,7 @@ function memorySize(spec: OperandSpec, os: 16 | 32): Extract<Operand, { kind: 'm
 
 function registerSize(spec: OperandSpec, os: 16 | 32): 8 | 16 | 32 {
   if (spec === 'Eb' || spec === 'Gb' || spec === 'Zb') return 8;
-  if (spec === 'Ew') return 16;
+  if (spec === 'Ew' || spec === 'Gw') return 16;
   if (spec === 'Rd' || spec === 'Zd') return 32;
   return os;
 }
@@ -192,20 +189,22 @@ function decodeAt(bytes: ArrayLike<number>, offset: number): DecodeResult {
     else { opcode = b; break; }
   }
   let entry: OpcodeEntry | null;
-  let escaped = false;
   if (opcode === 0x0f) {
-    escaped = true;
     opcode = nextByte(c);
-    // [ENC.UNSUPPORTED.2] F2/F3 before a 0F opcode select SSE-era instructions (POPCNT, TZCNT, MOVSS, ...).
-    if (repByte !== null) return { kind: 'unsupported', reason: `F2/F3 prefix with 0F ${opcode.toString(16)} (SSE and later extensions) is not modelled` };
+    // [ENC.UD.4] An opcode of an extension this CPU does not have is #UD, with or without a prefix.
     if (ESCAPED_UNDEFINED.has(opcode)) return { kind: 'undefined', length: c.used };
-    entry = ESCAPED_MAP[opcode]!;
-    // [ENC.UNSUPPORTED.1] Valid opcodes outside DESIGN.md §3 are a model error, not #UD.
-    if (entry === null) return { kind: 'unsupported', reason: `opcode 0F ${opcode.toString(16).padStart(2, '0')} is not modelled` };
+    // [ENC.PREFIX.8] F3 0F BC/BD have forms of their own (TZCNT, LZCNT);
+    // [ENC.PREFIX.6] before any other 0F opcode F2 and F3 are ignored.
+    entry = (repByte === 0xf3 ? F3_ESCAPED_MAP[opcode] : null) ?? ESCAPED_MAP[opcode]!;
+    // [ENC.UNSUPPORTED.1] Valid opcodes outside the model are a model error, not #UD.
+    if (entry === null) {
+      const name = ESCAPED_UNSUPPORTED.get(opcode) ?? `opcode 0F ${opcode.toString(16).padStart(2, '0')}`;
+      return { kind: 'unsupported', reason: `${name} is not modelled` };
+    }
   } else {
-    entry = ONE_BYTE_MAP[opcode]!;
+    // [ENC.NOP.1] F3 90 is PAUSE.
+    entry = (repByte === 0xf3 ? F3_ONE_BYTE_MAP[opcode] : null) ?? ONE_BYTE_MAP[opcode]!;
     if (entry === null) return { kind: 'unsupported', reason: unsupportedOneByte(opcode) };
-    if (opcode === 0x90 && repByte === 0xf3) return { kind: 'unsupported', reason: 'PAUSE is not modelled' };
   }
   let modrm = -1;
   let found = entry.plain;
@@ -213,11 +212,9 @@ function decodeAt(bytes: ArrayLike<number>, offset: number): DecodeResult {
     modrm = nextByte(c);
     found = entry.byDigit[(modrm >> 3) & 7] ?? null;
     if (found === null) {
-      // 0F 01 with a register operand is a family of later extensions (VMX, MONITOR, XGETBV, ...).
-      if (escaped && opcode === 0x01 && modrm >= 0xc0) return { kind: 'unsupported', reason: `0F 01 ${modrm.toString(16)} (a system extension) is not modelled` };
-      if (!escaped && (opcode === 0xc6 || opcode === 0xc7) && modrm === 0xf8) return { kind: 'unsupported', reason: 'XABORT/XBEGIN (TSX) are not modelled' };
-      if (escaped && opcode === 0xc7) return { kind: 'unsupported', reason: 'CMPXCHG8B and other 0F C7 instructions are not modelled' };
-      // [ENC.UD.1] An unassigned /digit of a group is #UD.
+      // [ENC.UD.1] An unassigned /digit of a group is #UD (on this CPU also
+      // XABORT/XBEGIN at C6/C7 F8 and the extensions of 0F 01 with mod 11:
+      // CPUID reports no TSX, VMX, MONITOR or XSAVE).
       return { kind: 'undefined', length: c.used };
     }
   }
@@ -229,10 +226,7 @@ function decodeAt(bytes: ArrayLike<number>, offset: number): DecodeResult {
   const regField = (modrm >> 3) & 7;
   const rmField = modrm & 7;
   // [ENC.UD.2] A register where the form needs memory (LEA, LGDT, BOUND, far indirect, INVLPG) is #UD.
-  if (mod === 3 && here.memoryOnly) {
-    if (escaped && opcode === 0x01) return { kind: 'unsupported', reason: `0F 01 ${modrm.toString(16)} (a system extension) is not modelled` };
-    return { kind: 'undefined', length: c.used };
-  }
+  if (mod === 3 && here.memoryOnly) return { kind: 'undefined', length: c.used };
   // [ENC.UD.3] MOV to or from CR1, CR5, CR6 or CR7 is #UD; a segment register number above 5 is #UD, and MOV to CS is #UD.
   if (here.controlRegister && !(regField === 0 || regField === 2 || regField === 3 || regField === 4)) return { kind: 'undefined', length: c.used };
   if (here.segmentRegister !== 'none' && (regField > 5 || (here.segmentRegister === 'destination' && regField === 1))) return { kind: 'undefined', length: c.used };
@@ -267,10 +261,10 @@ function decodeOperand(
   spec: OperandSpec, c: Cursor, os: 16 | 32, low: number, regField: number, rmField: number, memory: Operand | null,
 ): Operand {
   switch (spec) {
-    case 'Eb': case 'Ev': case 'Ew': case 'Esv': case 'M': case 'Mp': case 'Ms': case 'Ma':
+    case 'Eb': case 'Ev': case 'Ew': case 'Esv': case 'M': case 'Mp': case 'Mf': case 'Mq': case 'Ms': case 'Ma':
       return memory ?? { kind: 'reg', size: registerSize(spec, os), reg: rmField };
     case 'Rd': return { kind: 'reg', size: 32, reg: rmField };
-    case 'Gb': case 'Gv': return { kind: 'reg', size: registerSize(spec, os), reg: regField };
+    case 'Gb': case 'Gv': case 'Gw': return { kind: 'reg', size: registerSize(spec, os), reg: regField };
     case 'Sw': return { kind: 'sreg', reg: regField };
     case 'Cd': return { kind: 'creg', reg: regField as 0 | 2 | 3 | 4 };
     case 'Zb': case 'Zv': case 'Zd': return { kind: 'reg', size: registerSize(spec, os), reg: low };

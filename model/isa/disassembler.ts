@@ -26,7 +26,8 @@ const SIZED_SPELLING: Readonly<Record<string, readonly [string, string]>> = {
 };
 
 /** Memory operands whose size follows from the mnemonic (nasm refuses a size keyword on some). */
-const NO_SIZE_KEYWORD: ReadonlySet<string> = new Set(['lea', 'bound', 'invlpg', 'lgdt', 'lidt', 'sgdt', 'sidt', 'jmpf', 'callf']);
+const NO_SIZE_KEYWORD: ReadonlySet<string> = new Set(['lea', 'bound', 'invlpg', 'lgdt', 'lidt', 'sgdt', 'sidt', 'jmpf', 'callf',
+  'lds', 'les', 'lfs', 'lgs', 'lss']);
 
 const ELEMENT_LETTER: Readonly<Record<number, string>> = { 8: 'b', 16: 'w', 32: 'd' };
 
@@ -41,6 +42,7 @@ export function mnemonicText(i: Instruction): string {
   if (i.elementSize !== undefined) return i.mnemonic + ELEMENT_LETTER[i.elementSize]!;
   if (i.mnemonic === 'jmpf') return 'jmp';
   if (i.mnemonic === 'callf') return 'call';
+  if (i.mnemonic === 'xlat') return 'xlatb';
   return i.mnemonic;
 }
 
@@ -82,7 +84,7 @@ function operandText(o: Operand, i: Instruction, end: number): string {
 
 /** Instructions whose 16-bit operand is 16 bits at either operand size, so
  * it does not tell nasm to use the 16-bit operand size. */
-const FIXED_SIXTEEN_BIT_OPERAND = new Set(['smsw', 'lmsw', 'sldt', 'str', 'lldt', 'ltr', 'verr', 'verw']);
+const FIXED_SIXTEEN_BIT_OPERAND = new Set(['arpl', 'smsw', 'lmsw', 'sldt', 'str', 'lldt', 'ltr', 'verr', 'verw']);
 
 /** Whether a 16-bit general register already makes nasm use the 16-bit
  * operand size (the destination; for OUT the data register, since DX there

@@ -38,8 +38,10 @@ export function operandFits(spec: OperandSpec, o: Operand, os: 16 | 32, form: Fo
     case 'Esv': return (o.kind === 'reg' && o.size === os) || (o.kind === 'mem' && o.size === 16);
     case 'Gb': return o.kind === 'reg' && o.size === 8;
     case 'Gv': return o.kind === 'reg' && o.size === os;
+    case 'Gw': return o.kind === 'reg' && o.size === 16;
     case 'M': return o.kind === 'mem' && o.size === 0;
-    case 'Mp': return o.kind === 'mem' && o.size === os + 16;
+    case 'Mp': case 'Mf': return o.kind === 'mem' && o.size === os + 16;
+    case 'Mq': return o.kind === 'mem' && o.size === 64;
     case 'Ms': return o.kind === 'mem' && o.size === 48;
     case 'Ma': return o.kind === 'mem' && o.size === os * 2;
     case 'Ib': return o.kind === 'imm' && o.size === 8;
@@ -134,6 +136,8 @@ export function encodeWithForm(form: Form, i: Instruction): Uint8Array {
   if (i.rep !== null) out.push(i.rep === 'repne' ? 0xf2 : 0xf3);
   if (i.segment !== null) out.push(SEGMENT_PREFIX[i.segment]!);
   if (i.operandSize === 16) out.push(0x66);
+  // [ENC.PREFIX.8] A mandatory prefix (F3 of PAUSE, TZCNT, LZCNT) comes last, right before the opcode.
+  if (form.prefix !== null) out.push(form.prefix);
   const opcode = [...form.opcode];
   if (form.low !== null) {
     const z = form.low === 'cond' ? i.condition! : registerNumber(i.operands[form.operands.findIndex((s) => s[0] === 'Z')]!);
@@ -146,7 +150,7 @@ export function encodeWithForm(form: Form, i: Instruction): Uint8Array {
     form.operands.forEach((spec, k) => {
       const o = i.operands[k]!;
       if (RM_SPECS.has(spec)) rm = o;
-      else if (spec === 'Gb' || spec === 'Gv' || spec === 'Sw' || spec === 'Cd') reg = registerNumber(o);
+      else if (spec === 'Gb' || spec === 'Gv' || spec === 'Gw' || spec === 'Sw' || spec === 'Cd') reg = registerNumber(o);
     });
     const rmOperand = rm as Operand | null;
     if (rmOperand === null) throw new EncodeError('internal: ModRM form without an r/m operand');

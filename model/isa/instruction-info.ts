@@ -15,6 +15,8 @@ import {
 } from './flags';
 import { MNEMONICS } from './opcodes';
 
+const HINT_NOPS = MNEMONICS.filter((m) => m.startsWith('hint_nop'));
+
 export type InstructionClass = 'ordinary' | 'privileged' | 'sensitive' | 'iopl';
 
 export interface InstructionInfo {
@@ -51,7 +53,9 @@ const TABLE: Readonly<Record<string, InstructionInfo>> = {
   cbw: ORDINARY, cwd: ORDINARY, bswap: ORDINARY,
   lahf: info('ordinary', SF | ZF | AF | PF | CF),
   sahf: info('ordinary', 0, SF | ZF | AF | PF | CF),
-  xadd: ARITH, cmpxchg: ARITH,
+  xadd: ARITH, cmpxchg: ARITH, cmpxchg8b: info('ordinary', 0, ZF),
+  lds: info('sensitive'), les: info('sensitive'), lfs: info('sensitive'), lgs: info('sensitive'), lss: info('sensitive'),
+  arpl: info('ordinary', 0, ZF),
   add: ARITH, sub: ARITH, cmp: ARITH, neg: ARITH,
   adc: ARITH_WITH_CARRY, sbb: ARITH_WITH_CARRY,
   and: LOGIC, or: LOGIC, xor: LOGIC, test: LOGIC,
@@ -67,7 +71,9 @@ const TABLE: Readonly<Record<string, InstructionInfo>> = {
   aam: info('ordinary', 0, SF | ZF | PF, OF | AF | CF),
   aad: info('ordinary', 0, SF | ZF | PF, OF | AF | CF),
   bt: BIT_TEST, bts: BIT_TEST, btr: BIT_TEST, btc: BIT_TEST,
-  bsf: BIT_SCAN, bsr: BIT_SCAN,
+  bsf: BIT_SCAN, bsr: BIT_SCAN, tzcnt: BIT_SCAN, lzcnt: BIT_SCAN,
+  pause: ORDINARY, xlat: ORDINARY, ud1: ORDINARY, int1: info('sensitive', 0, DELIVERY), invd: info('privileged'),
+  ...Object.fromEntries(HINT_NOPS.map((m) => [m, ORDINARY])),
   movs: STRING, stos: STRING, lods: STRING, cmps: STRING_COMPARE, scas: STRING_COMPARE,
   ins: info('iopl', DF), outs: info('iopl', DF),
   jcc: info('ordinary', CONDITION_FLAGS), setcc: info('ordinary', CONDITION_FLAGS),

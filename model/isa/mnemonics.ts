@@ -45,6 +45,7 @@ const SIZED_SPELLINGS: Readonly<Record<string, ParsedMnemonic>> = {
   popfd: { mnemonic: 'popf', operandSize: 32 }, popfw: { mnemonic: 'popf', operandSize: 16 },
   iretd: { mnemonic: 'iret', operandSize: 32 }, iretw: { mnemonic: 'iret', operandSize: 16 },
   sal: { mnemonic: 'shl', operandSize: null }, retn: { mnemonic: 'ret', operandSize: null },
+  xlatb: { mnemonic: 'xlat', operandSize: null }, icebp: { mnemonic: 'int1', operandSize: null },
 };
 
 const ELEMENT_SUFFIX: Readonly<Record<string, OperandSize>> = { b: 8, w: 16, d: 32 };
@@ -116,7 +117,8 @@ function memorySizeOf(spec: OperandSpec, os: 16 | 32): MemorySize | null {
     case 'Ev': case 'Ov': return os;
     case 'Ew': case 'Esv': return 16;
     case 'M': return 0;
-    case 'Mp': return (os + 16) as MemorySize;
+    case 'Mp': case 'Mf': return (os + 16) as MemorySize;
+    case 'Mq': return 64;
     case 'Ms': return 48;
     case 'Ma': return (os * 2) as MemorySize;
     default: return null;
@@ -140,7 +142,7 @@ function toOperand(spec: OperandSpec, a: AsmOperand, os: 16 | 32): Operand | nul
     case 'mem': {
       const implied = memorySizeOf(spec, os);
       if (implied === null) return null;
-      const memoryOnly = spec === 'M' || spec === 'Mp' || spec === 'Ms' || spec === 'Ma';
+      const memoryOnly = spec === 'M' || spec === 'Mp' || spec === 'Mf' || spec === 'Ms' || spec === 'Ma';
       if ((spec === 'Mp') !== (a.far === true)) return null;
       if (!memoryOnly && a.size !== null && a.size !== implied) return null;
       return { kind: 'mem', size: implied, base: a.base, index: a.index, scale: a.scale, disp: a.disp >>> 0 };
@@ -207,6 +209,10 @@ export function buildInstruction(
   if (parsed === null) return { kind: 'error', message: `unknown mnemonic '${text}'` };
   let mnemonic = parsed.mnemonic;
   let ops = [...operands];
+  let rep = prefixes.rep ?? null;
+  // [ENC.PREFIX.8] `rep nop` is PAUSE and `rep bsf`/`rep bsr` are TZCNT/LZCNT: nasm writes the same bytes.
+  const repeated = rep === 'rep' ? ({ nop: 'pause', bsf: 'tzcnt', bsr: 'lzcnt' } as Record<string, string>)[mnemonic] : undefined;
+  if (repeated !== undefined && !(mnemonic === 'nop' && ops.length > 0)) { mnemonic = repeated; rep = null; }
   // `jmp far [m]`, `jmp sel:off`: the far transfers have their own mnemonics.
   if ((mnemonic === 'jmp' || mnemonic === 'call') && ops.length === 1 &&
       (ops[0]!.kind === 'far' || (ops[0]!.kind === 'mem' && ops[0]!.far === true))) {
@@ -226,7 +232,7 @@ export function buildInstruction(
       for (const form of formsOf(mnemonic)) {
         if (form.decodeOnly) continue;
         const base: Omit<Instruction, 'operands'> = {
-          mnemonic, operandSize: os, segment, rep: prefixes.rep ?? null, lock: prefixes.lock ?? false,
+          mnemonic, operandSize: os, segment, rep, lock: prefixes.lock ?? false,
           ...(parsed.condition !== undefined ? { condition: parsed.condition } : {}),
           ...(form.element !== null ? { elementSize: parsed.elementSize ?? (form.element === 8 ? 8 : os) } : {}),
         };

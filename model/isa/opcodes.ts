@@ -42,6 +42,13 @@ export interface Form {
   readonly notRegister0: boolean;
   /** The reg field of ModRM is ignored (SETcc). */
   readonly regFieldIgnored: boolean;
+  /** A mandatory prefix that is part of the opcode (F3 90 PAUSE, F3 0F BC
+   * TZCNT), or null. The decoder looks such a form up only when the prefix
+   * is present; the encoder writes it right before the opcode. */
+  readonly prefix: number | null;
+  /** The instruction addresses memory through a segment without a ModRM
+   * memory operand (XLAT reads DS:[EBX + AL]), so a segment override counts. */
+  readonly implicitMemory: boolean;
 }
 
 interface FormOptions {
@@ -51,6 +58,8 @@ interface FormOptions {
   encodeOnly?: boolean;
   notRegister0?: boolean;
   regFieldIgnored?: boolean;
+  prefix?: number;
+  implicitMemory?: boolean;
 }
 
 function form(mnemonic: string, encoding: string, operands: string, options: FormOptions = {}): Form {
@@ -76,6 +85,8 @@ function form(mnemonic: string, encoding: string, operands: string, options: For
     encodeOnly: options.encodeOnly ?? false,
     notRegister0: options.notRegister0 ?? false,
     regFieldIgnored: options.regFieldIgnored ?? false,
+    prefix: options.prefix ?? null,
+    implicitMemory: options.implicitMemory ?? false,
   };
 }
 
@@ -113,6 +124,20 @@ function shiftForms(mnemonic: string, n: number, options: FormOptions = {}): For
   ];
 }
 
+/**
+ * The hint NOPs 0F 18..0F 1F /0../7 with an r/m operand [ENC.NOP.2]: nasm
+ * calls them hint_nop0..hint_nop63 (number = 8 × (opcode − 0x18) + digit),
+ * except 0F 1F /0, which is the multi-byte NOP (`nop r/m`, its own form).
+ */
+function hintNopForms(): Form[] {
+  const forms: Form[] = [];
+  for (let n = 0; n < 64; n++) {
+    if (n === 56) continue;
+    forms.push(form(`hint_nop${n}`, `0f ${(0x18 + (n >> 3)).toString(16)} /${n & 7}`, 'Ev'));
+  }
+  return forms;
+}
+
 /** String instructions: one byte-element form and one operand-size form. */
 function stringForms(mnemonic: string, byteOpcode: number): Form[] {
   return [
@@ -144,6 +169,13 @@ export const FORMS: readonly Form[] = [
   form('movsx', '0f be /r', 'Gv,Eb'),
   form('movsx', '0f bf /r', 'Gv,Ew'),
   form('nop', '90', ''),
+  // [ENC.NOP.1] F3 90 is PAUSE; on this machine it does what NOP does.
+  form('pause', '90', '', { prefix: 0xf3 }),
+  // [ENC.NOP.2] The multi-byte NOP and the other hint NOPs: an r/m operand
+  // that is decoded but never accessed.
+  form('nop', '0f 1f /0', 'Ev'),
+  ...hintNopForms(),
+  form('xlat', 'd7', '', { implicitMemory: true }),
   form('xchg', '90 +r', 'eAX,Zv', { notRegister0: true }),
   form('xchg', '90 +r', 'Zv,eAX', { notRegister0: true, encodeOnly: true }),
   // nasm writes XCHG EAX, EAX as 90, the byte that decodes as NOP.
@@ -179,6 +211,13 @@ export const FORMS: readonly Form[] = [
   form('xadd', '0f c1 /r', 'Ev,Gv', LOCK),
   form('cmpxchg', '0f b0 /r', 'Eb,Gb', LOCK),
   form('cmpxchg', '0f b1 /r', 'Ev,Gv', LOCK),
+  form('cmpxchg8b', '0f c7 /1', 'Mq', LOCK),
+  // Far-pointer loads: offset into the register, selector into the segment register.
+  form('lds', 'c5 /r', 'Gv,Mf'),
+  form('les', 'c4 /r', 'Gv,Mf'),
+  form('lfs', '0f b4 /r', 'Gv,Mf'),
+  form('lgs', '0f b5 /r', 'Gv,Mf'),
+  form('lss', '0f b2 /r', 'Gv,Mf'),
 
   // Arithmetic and logic.
   ...aluForms('add', 0, true),
@@ -254,6 +293,10 @@ export const FORMS: readonly Form[] = [
   form('btc', '0f ba /7', 'Ev,Ib', LOCK),
   form('bsf', '0f bc /r', 'Gv,Ev'),
   form('bsr', '0f bd /r', 'Gv,Ev'),
+  // [ENC.PREFIX.8] F3 0F BC/BD are TZCNT and LZCNT where BMI1/ABM exist; this
+  // CPU has neither and runs them as BSF and BSR.
+  form('tzcnt', '0f bc /r', 'Gv,Ev', { prefix: 0xf3 }),
+  form('lzcnt', '0f bd /r', 'Gv,Ev', { prefix: 0xf3 }),
 
   // Strings.
   ...stringForms('movs', 0xa4),
@@ -293,6 +336,7 @@ export const FORMS: readonly Form[] = [
   form('int3', 'cc', ''),
   form('int', 'cd', 'Ib'),
   form('into', 'ce', ''),
+  form('int1', 'f1', ''),
   form('iret', 'cf', ''),
   form('bound', '62 /r', 'Gv,Ma'),
 
@@ -309,7 +353,9 @@ export const FORMS: readonly Form[] = [
   form('popf', '9d', ''),
   form('cpuid', '0f a2', ''),
   form('ud2', '0f 0b', ''),
+  form('ud1', '0f b9 /r', 'Gv,Ev'),
   form('wbinvd', '0f 09', ''),
+  form('invd', '0f 08', ''),
 
   // Input and output.
   form('in', 'e4', 'AL,Ib'),
@@ -337,6 +383,7 @@ export const FORMS: readonly Form[] = [
   form('invlpg', '0f 01 /7', 'M'),
   form('lar', '0f 02 /r', 'Gv,Esv'),
   form('lsl', '0f 03 /r', 'Gv,Esv'),
+  form('arpl', '63 /r', 'Ew,Gw'),
   form('clts', '0f 06', ''),
 ];
 
@@ -370,3 +417,49 @@ export const STRING_MNEMONICS: ReadonlySet<string> = new Set(
 
 /** String mnemonics whose REP prefix is a repeat-while-equal (F3) or -not-equal (F2). */
 export const COMPARING_STRING_MNEMONICS: ReadonlySet<string> = new Set(['cmps', 'scas']);
+
+/**
+ * [ENC.UD.4] 0F-escaped opcodes with no form in the map that this CPU
+ * answers with #UD, each with the reason. The machine is a Pentium-class
+ * CPU whose CPUID (spec/system.md, SYS.CPUID.*) denies every later
+ * extension, and the manual makes an instruction of an absent extension #UD;
+ * the rest are unassigned slots or instructions removed before the Pentium.
+ * Any other 0F opcode without a form is valid IA-32 that the model does not
+ * implement: see ESCAPED_UNSUPPORTED.
+ */
+export const ESCAPED_UNDEFINED: ReadonlyMap<number, string> = (() => {
+  const table = new Map<number, string>();
+  const mark = (reason: string, ...opcodes: number[]) => { for (const op of opcodes) table.set(op, reason); };
+  const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, k) => from + k);
+  mark('unassigned in the IA-32 opcode map', 0x04, 0x0a, 0x0c, 0x25, 0x27, 0x36, 0x39, 0x3b, 0x3c, 0x3d, 0x3e, 0x3f);
+  mark('UD0, undefined by definition', 0xff);
+  mark('SYSCALL/SYSRET: #UD on Intel processors outside 64-bit mode', 0x05, 0x07);
+  mark('PREFETCH/PREFETCHW (3DNow!): CPUID reports no 3DNow!', 0x0d);
+  mark('FEMMS and the 3DNow! escape: CPUID reports no 3DNow!', 0x0e, 0x0f);
+  mark('SSE: CPUID reports no SSE', ...range(0x10, 0x17), ...range(0x28, 0x2f), ...range(0x50, 0x5f), 0xc2, 0xc4, 0xc5, 0xc6);
+  mark('MMX and SSE2: CPUID reports neither', ...range(0x60, 0x77), 0x7e, 0x7f, 0xc3, ...range(0xd0, 0xfe));
+  mark('MOV to/from test registers: removed after the i486', 0x24, 0x26);
+  mark('GETSEC: CPUID reports no SMX', 0x37);
+  mark('three-byte opcode maps (SSSE3 and later): CPUID reports none', 0x38, 0x3a);
+  mark('VMREAD/VMWRITE: CPUID reports no VMX', 0x78, 0x79);
+  mark('SSE4a/SSE3 slots: CPUID reports neither', 0x7a, 0x7b, 0x7c, 0x7d);
+  mark('CMPXCHG of early i486 steppings: removed', 0xa6, 0xa7);
+  mark('RSM: #UD outside system-management mode, which this machine does not have', 0xaa);
+  mark('FXSAVE/FXRSTOR/LDMXCSR/STMXCSR/fences/CLFLUSH: CPUID reports no FXSR, SSE or CLFSH', 0xae);
+  mark('JMPE (Itanium) / POPCNT (needs F3 and CPUID.POPCNT, which is 0)', 0xb8);
+  return table;
+})();
+
+/** [ENC.UNSUPPORTED.1] 0F-escaped opcodes that are valid IA-32 on this CPU
+ * but not modelled: a model error naming the instruction, never #UD. */
+export const ESCAPED_UNSUPPORTED: ReadonlyMap<number, string> = new Map([
+  [0x21, 'MOV from a debug register (debug registers are not modelled)'],
+  [0x23, 'MOV to a debug register (debug registers are not modelled)'],
+  [0x30, 'WRMSR'], [0x31, 'RDTSC'], [0x32, 'RDMSR'], [0x33, 'RDPMC'], [0x34, 'SYSENTER'], [0x35, 'SYSEXIT'],
+]);
+
+/** One-byte opcodes that are valid IA-32 on this CPU but not modelled, with the instruction's name. */
+export const ONE_BYTE_UNSUPPORTED: ReadonlyMap<number, string> = new Map([
+  [0x9b, 'WAIT'], [0xd6, 'SALC (undocumented)'],
+  ...[0xd8, 0xd9, 0xda, 0xdb, 0xdc, 0xdd, 0xde, 0xdf].map((op) => [op, `x87 escape ${op.toString(16).toUpperCase()}`] as [number, string]),
+]);

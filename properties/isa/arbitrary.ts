@@ -59,7 +59,9 @@ function operand(spec: OperandSpec, os: 16 | 32, position: number): fc.Arbitrary
     case 'Gb': return register(8);
     case 'Gv': return register(os);
     case 'M': return memory(0);
-    case 'Mp': return memory(os === 16 ? 32 : 48);
+    case 'Mp': case 'Mf': return memory(os === 16 ? 32 : 48);
+    case 'Mq': return memory(64);
+    case 'Gw': return register(16);
     case 'Ms': return memory(48);
     case 'Ma': return memory(os === 16 ? 32 : 64);
     case 'Ib': return edgeBiased(8).map((value) => ({ kind: 'imm' as const, size: 8 as const, value }));
@@ -139,9 +141,15 @@ export function arbInstructionOfForm(form: Form): fc.Arbitrary<Instruction> {
   }).filter(isCanonical);
 }
 
-const ENCODABLE_FORMS = FORMS.filter((f) => !f.decodeOnly && !f.encodeOnly);
+const ENCODABLE = FORMS.filter((f) => !f.decodeOnly && !f.encodeOnly);
+/** The 63 hint NOPs are drawn as if they were a few forms, so they do not crowd out the rest of the map. */
+const HINT_NOP_FORMS = ENCODABLE.filter((f) => f.mnemonic.startsWith('hint_nop'));
+const ENCODABLE_FORMS = ENCODABLE.filter((f) => !f.mnemonic.startsWith('hint_nop'));
 
-/** A canonical instruction drawn uniformly over the encodable forms of the map. */
+/** A canonical instruction drawn uniformly over the encodable forms of the map (the hint NOPs together weigh as two). */
 export function arbInstruction(): fc.Arbitrary<Instruction> {
-  return fc.constantFrom(...ENCODABLE_FORMS).chain(arbInstructionOfForm);
+  return fc.oneof(
+    { weight: ENCODABLE_FORMS.length, arbitrary: fc.constantFrom(...ENCODABLE_FORMS) },
+    { weight: 2, arbitrary: fc.constantFrom(...HINT_NOP_FORMS) },
+  ).chain(arbInstructionOfForm);
 }

@@ -123,9 +123,11 @@ export function normaliseObjdump(text: string): Normalised | null {
     if (w === 'notrack') notrack = true;
   }
   let mnemonic = words.shift()!;
-  // UD0 and UD1 are #UD by definition: objdump names them, we call them invalid.
-  if (mnemonic === '(bad)' || mnemonic === 'ud0' || mnemonic === 'ud1') return null;
+  // UD0 is #UD by definition: objdump names it, we call it invalid (UD1 we decode, SYS.UD2.1).
+  if (mnemonic === '(bad)' || mnemonic === 'ud0') return null;
   mnemonic = withoutSizeSuffix(mnemonic);
+  // The hint NOPs (ENC.NOP.2): objdump writes nopl/nopw, and PREFETCHh for 0F 18 /0../3.
+  if (/^(nop[lw]|prefetch(nta|t0|t1|t2))$/.test(mnemonic)) mnemonic = 'nop';
   if (mnemonic === 'sal') mnemonic = 'shl';
   if (/^(lgdt|lidt|sgdt|sidt)[dw]$/.test(mnemonic)) mnemonic = mnemonic.slice(0, 4);
   const operandText = words.join(' ').replace(/\s*#.*$/, '');
@@ -142,6 +144,8 @@ export function normaliseObjdump(text: string): Normalised | null {
   // `notrack` is objdump's name for a 3E prefix on an indirect branch (CET); without CET it is a DS override.
   // objdump's choice of which segment prefix it shows beside `notrack` is its own; the segment is not compared there.
   if (notrack) operands = operands.map((o) => o.replace(/@[a-z-]+$/, '@?'));
+  // XLAT's implicit operand: objdump writes `BYTE PTR ds:[ebx]`; ours has none (the segment is compared through normaliseOurs).
+  if (mnemonic === 'xlat') operands = operands.map((o) => o.replace(/@-$/, '@ds'));
   // 66 90 is NOP at operand size 16; objdump writes it `xchg ax,ax`.
   if (mnemonic === 'xchg' && operands.join(',') === 'r:ax,r:ax') return { mnemonic: 'nop', operands: [], rep, lock };
   // `?` is objdump's name for a register number that does not exist (segment register 6 or 7): invalid.
@@ -182,6 +186,8 @@ export function normaliseOurs(i: Instruction, address: number, length: number): 
     return { mnemonic: i.mnemonic, operands: [`e:${i.elementSize}`], rep: i.rep !== null, lock: i.lock };
   }
   if (i.mnemonic === 'retf') mnemonic = 'retf';
+  if (i.mnemonic.startsWith('hint_nop')) mnemonic = 'nop';
+  if (i.mnemonic === 'xlat') return { mnemonic: 'xlat', operands: [memoryToken(3, null, 1, 0, i.segment ?? 'ds')], rep: false, lock: i.lock };
   const end = address + length;
   return { mnemonic, operands: commutative(mnemonic, i.operands.map((o) => ourOperand(o, i, end))), rep: i.rep !== null, lock: i.lock };
 }

@@ -180,7 +180,8 @@ const cpuid: Handler = (state, _instr, nextEip) => {
   return next({ ...state, regs }, nextEip);
 };
 
-/** [SYS.UD2.1] UD2 always raises #UD. */
+/** [SYS.UD2.1] UD2 and UD1 (0F B9 /r, whose ModRM and displacement belong to
+ * it) always raise #UD. */
 const ud2: Handler = () => ud();
 
 /** [SYS.WBINVD.1] WBINVD (CPL 0) has no visible effect: the model has no caches. */
@@ -195,7 +196,9 @@ export const tableHandlers: Record<string, Handler> = {
   sldt: storeWord((s) => s.ldtr.selector),
   str: storeWord((s) => s.tr.selector),
   smsw: storeWord((s) => s.cr0, true),
-  lmsw, clts, invlpg, cpuid, ud2, wbinvd,
+  lmsw, clts, invlpg, cpuid, ud2, ud1: ud2, wbinvd,
+  // [SYS.WBINVD.1] INVD (CPL 0) likewise: no caches, nothing to discard.
+  invd: wbinvd,
 };
 
 /** MOV with a control-register operand (routed here by execute.ts). */
