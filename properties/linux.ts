@@ -34,7 +34,7 @@ export function linuxMachine(kind: MachineKind, append = DEFAULT_LINUX_APPEND): 
 const ENDS = new Set<StepEvent['kind']>(['exit', 'shutdown', 'model-error']);
 
 /** Boot to the end (exit port, shutdown, model error, halted for good) or `limit` instructions. */
-export function bootLinux(kind: MachineKind, limit = 200_000_000, onConsole?: (text: string) => void): LinuxBoot {
+export function bootLinux(kind: MachineKind, limit = 200_000_000, onConsole?: (text: string) => void, secondsLimit = Infinity): LinuxBoot {
   const machine = linuxMachine(kind);
   const started = performance.now();
   let end: StepEvent | null = null;
@@ -48,6 +48,7 @@ export function bootLinux(kind: MachineKind, limit = 200_000_000, onConsole?: (t
     const event = machine instanceof ImplMachine ? machine.run(0x10000) : machine.step();
     steps++;
     if ((steps & 0x3ff) === 0 || machine instanceof ImplMachine) flush();
+    if ((steps & 0xffff) === 0 && (performance.now() - started) / 1000 > secondsLimit) break;
     const haltedForGood = event.kind === 'halted' && previous === 'halted';
     previous = event.kind;
     if (ENDS.has(event.kind) || haltedForGood) { end = event; break; }
@@ -94,4 +95,11 @@ export const LINUX_QEMU_DIFFERENCES: readonly { readonly pattern: RegExp; readon
 /** Lines of a boot transcript with the known differences taken out. */
 export function comparableLines(console: string): string[] {
   return console.split('\n').map((l) => l.replace(/\r$/, '')).filter((l) => l !== '' && !LINUX_QEMU_DIFFERENCES.some((d) => d.pattern.test(l)));
+}
+
+/** The microbenchmark lines of init ("bench: NAME N instructions per operation"). */
+export function microbenchmarks(console: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const m of console.matchAll(/^bench: (.+) (\d+) instructions per operation\r?$/gm)) out.set(m[1]!, Number(m[2]));
+  return out;
 }
