@@ -68,8 +68,6 @@ export class Cpu {
   tr: SystemSegment = { selector: 0, base: 0, limit: 0, attributes: 0, valid: false };
 
   cr0 = 0x11; cr2 = 0; cr3 = 0; cr4 = 0;
-  /** DR0..DR3, DR6, DR7 as they read; breakpoints are not implemented. */
-  readonly debug = [0, 0, 0, 0, 0xffff0ff0, 0x400];
 
   halted = false;
   instructionCount = 0;

@@ -170,18 +170,6 @@ export function moveControlRegister(cpu: Cpu, d: Decoded): void {
   }
 }
 
-/** MOV to/from DRn (CPL 0). DR4/DR5 are DR6/DR7 (CR4.DE is always clear);
- * DR6 and DR7 have fixed bits; a DR7 write enabling a breakpoint or general
- * detect is outside the machine (breakpoints are not implemented). */
-export function moveDebugRegister(cpu: Cpu, d: Decoded): void {
-  requireRing0(cpu);
-  const n = d.reg, slot = n < 4 ? n : n === 4 || n === 6 ? 4 : 5;
-  if (d.variant === 0) { cpu.r32[d.rm] = cpu.debug[slot]!; return; }
-  const value = cpu.r32[d.rm] >>> 0;
-  if (slot === 5 && value & 0x20ff) throw new Unsupported(`MOV to DR7 of 0x${value.toString(16)}: debug breakpoints and general detect are not modelled`);
-  cpu.debug[slot] = slot === 4 ? ((value & 0xe00f) | 0xffff0ff0) >>> 0 : slot === 5 ? ((value & 0xffff23ff) | 0x400) >>> 0 : value;
-}
-
 /** MOV Sreg, r/m (CS is #UD; SS delays interrupts for one instruction). */
 export function moveToSegment(cpu: Cpu, d: Decoded): void {
   if (d.reg === CS || d.reg > 5) ud();

@@ -16,11 +16,6 @@ export type { SegmentRegister, TableRegister } from '../machine';
 export const REGISTER_NAMES = ['eax', 'ecx', 'edx', 'ebx', 'esp', 'ebp', 'esi', 'edi'] as const;
 export const EAX = 0, ECX = 1, EDX = 2, EBX = 3, ESP = 4, EBP = 5, ESI = 6, EDI = 7;
 
-/** DR0..DR3 (breakpoint addresses), DR6 (status), DR7 (control). */
-export type DebugRegisters = readonly [number, number, number, number, number, number];
-/** [SYS.DR.1] At reset DR0..DR3 are 0, DR6 reads 0xFFFF0FF0 and DR7 0x400 (the manual's reset values). */
-export const DEBUG_AT_RESET: DebugRegisters = [0, 0, 0, 0, 0xffff0ff0, 0x400];
-
 export interface MachineState {
   /** General registers, unsigned 32-bit, indexed in encoding order (EAX = 0). */
   readonly regs: readonly number[];
@@ -33,8 +28,6 @@ export interface MachineState {
   readonly cr2: number;
   readonly cr3: number;
   readonly cr4: number;
-  /** DR0..DR3, DR6, DR7 as they read (SYS.DR.1). */
-  readonly debug: DebugRegisters;
   readonly gdtr: TableRegister;
   readonly idtr: TableRegister;
   readonly ldtr: SegmentRegister;
@@ -87,7 +80,6 @@ export function initialState(memorySize: number): MachineState {
     segments: { es: data, cs: flatSegment(0x08, true), ss: data, ds: data, fs: data, gs: data },
     cr0: 0x11, // PE and ET
     cr2: 0, cr3: 0, cr4: 0,
-    debug: DEBUG_AT_RESET,
     gdtr: { base: 0, limit: 0xffff },
     idtr: { base: 0, limit: 0xffff },
     ldtr: NULL_SEGMENT,

@@ -56,9 +56,7 @@ export type Operand =
   /** Segment register, 0..5 in SEGMENT_NAMES order. */
   | { readonly kind: 'sreg'; readonly reg: number }
   /** Control register CR0, CR2, CR3 or CR4. */
-  | { readonly kind: 'creg'; readonly reg: 0 | 2 | 3 | 4 }
-  /** Debug register DR0..DR7 (DR4 and DR5 are DR6 and DR7 again, SYS.DR.1). */
-  | { readonly kind: 'dreg'; readonly reg: number };
+  | { readonly kind: 'creg'; readonly reg: 0 | 2 | 3 | 4 };
 
 export type RepPrefix = 'rep' | 'repe' | 'repne';
 

@@ -267,7 +267,6 @@ function decodeOperand(
     case 'Gb': case 'Gv': case 'Gw': return { kind: 'reg', size: registerSize(spec, os), reg: regField };
     case 'Sw': return { kind: 'sreg', reg: regField };
     case 'Cd': return { kind: 'creg', reg: regField as 0 | 2 | 3 | 4 };
-    case 'Dd': return { kind: 'dreg', reg: regField };
     case 'Zb': case 'Zv': case 'Zd': return { kind: 'reg', size: registerSize(spec, os), reg: low };
     case 'AL': return { kind: 'reg', size: 8, reg: 0 };
     case 'eAX': return { kind: 'reg', size: os, reg: 0 };

@@ -68,7 +68,6 @@ function operandText(o: Operand, i: Instruction, end: number): string {
     case 'reg': return registerName(o.size, o.reg);
     case 'sreg': return SEGMENT_NAMES[o.reg]!;
     case 'creg': return `cr${o.reg}`;
-    case 'dreg': return `dr${o.reg}`;
     case 'mem': return memoryText(o, i);
     case 'imm': return i.mnemonic === 'push' ? `${SIZE_KEYWORD[o.size]} ${hex(o.value)}` : hex(o.value);
     // nasm writes the 16-bit direct far pointer as `jmp word sel:off` (`o16 jmp sel:off` keeps a 32-bit offset).

@@ -55,7 +55,6 @@ export function operandFits(spec: OperandSpec, o: Operand, os: 16 | 32, form: Fo
     case 'Ov': return o.kind === 'mem' && o.size === os && o.base === null && o.index === null;
     case 'Sw': return o.kind === 'sreg';
     case 'Cd': return o.kind === 'creg';
-    case 'Dd': return o.kind === 'dreg';
     case 'Rd': return o.kind === 'reg' && o.size === 32;
     case 'Zb': return o.kind === 'reg' && o.size === 8;
     case 'Zv': return o.kind === 'reg' && o.size === os && !(form.notRegister0 && o.reg === 0);
@@ -124,7 +123,7 @@ function encodeMemory(out: number[], reg: number, m: Extract<Operand, { kind: 'm
 }
 
 function registerNumber(o: Operand): number {
-  if (o.kind === 'reg' || o.kind === 'sreg' || o.kind === 'creg' || o.kind === 'dreg') return o.reg;
+  if (o.kind === 'reg' || o.kind === 'sreg' || o.kind === 'creg') return o.reg;
   throw new EncodeError(`internal: operand ${o.kind} has no register number`);
 }
 
@@ -151,7 +150,7 @@ export function encodeWithForm(form: Form, i: Instruction): Uint8Array {
     form.operands.forEach((spec, k) => {
       const o = i.operands[k]!;
       if (RM_SPECS.has(spec)) rm = o;
-      else if (spec === 'Gb' || spec === 'Gv' || spec === 'Gw' || spec === 'Sw' || spec === 'Cd' || spec === 'Dd') reg = registerNumber(o);
+      else if (spec === 'Gb' || spec === 'Gv' || spec === 'Gw' || spec === 'Sw' || spec === 'Cd') reg = registerNumber(o);
     });
     const rmOperand = rm as Operand | null;
     if (rmOperand === null) throw new EncodeError('internal: ModRM form without an r/m operand');
@@ -184,7 +183,6 @@ function describeOperand(o: Operand): string {
     case 'far': return 'ptr16:32';
     case 'sreg': return 'sreg';
     case 'creg': return 'creg';
-    case 'dreg': return 'dreg';
   }
 }
 

@@ -109,7 +109,7 @@ export function instructionInfo(mnemonic: string): InstructionInfo {
   return found;
 }
 
-/** MOV to or from a control or debug register: privileged, and leaves the status flags undefined. */
+/** MOV to or from a control register: privileged, and leaves the status flags undefined. */
 const MOVE_CONTROL_REGISTER = info('privileged', 0, 0, STATUS);
 
 /**
@@ -119,7 +119,7 @@ const MOVE_CONTROL_REGISTER = info('privileged', 0, 0, STATUS);
  */
 export function instructionInfoOf(instruction: Instruction): InstructionInfo {
   const base = instructionInfo(instruction.mnemonic);
-  if (instruction.operands.some((o) => o.kind === 'creg' || o.kind === 'dreg')) return MOVE_CONTROL_REGISTER;
+  if (instruction.operands.some((o) => o.kind === 'creg')) return MOVE_CONTROL_REGISTER;
   if (instruction.operands.some((o) => o.kind === 'sreg')) return { ...base, class: 'sensitive' };
   if (instruction.condition !== undefined) {
     const reads = CONDITION_READS[instruction.condition] ?? CONDITION_FLAGS;

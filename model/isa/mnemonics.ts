@@ -83,7 +83,6 @@ export type AsmOperand =
   | { readonly kind: 'reg'; readonly size: OperandSize; readonly reg: number }
   | { readonly kind: 'sreg'; readonly reg: number }
   | { readonly kind: 'creg'; readonly reg: 0 | 2 | 3 | 4 }
-  | { readonly kind: 'dreg'; readonly reg: number }
   /** size null: not written (`[eax]`); far: written `far [...]`. */
   | {
       readonly kind: 'mem'; readonly size: MemorySize | null; readonly base: number | null;
@@ -138,7 +137,7 @@ function immediateSizeOf(spec: OperandSpec, os: 16 | 32): OperandSize | null {
 /** Turn one parsed operand into an AST operand for `spec`, or null if it cannot be. Targets become rel 0 (fixed later). */
 function toOperand(spec: OperandSpec, a: AsmOperand, os: 16 | 32): Operand | null {
   switch (a.kind) {
-    case 'reg': case 'sreg': case 'creg': case 'dreg': case 'far':
+    case 'reg': case 'sreg': case 'creg': case 'far':
       return a;
     case 'mem': {
       const implied = memorySizeOf(spec, os);

@@ -164,8 +164,6 @@ export const FORMS: readonly Form[] = [
   form('mov', 'c7 /0', 'Ev,Iv'),
   form('mov', '0f 20 /r', 'Rd,Cd'),
   form('mov', '0f 22 /r', 'Cd,Rd'),
-  form('mov', '0f 21 /r', 'Rd,Dd'),
-  form('mov', '0f 23 /r', 'Dd,Rd'),
   form('movzx', '0f b6 /r', 'Gv,Eb'),
   form('movzx', '0f b7 /r', 'Gv,Ew'),
   form('movsx', '0f be /r', 'Gv,Eb'),
@@ -455,6 +453,8 @@ export const ESCAPED_UNDEFINED: ReadonlyMap<number, string> = (() => {
 /** [ENC.UNSUPPORTED.1] 0F-escaped opcodes that are valid IA-32 on this CPU
  * but not modelled: a model error naming the instruction, never #UD. */
 export const ESCAPED_UNSUPPORTED: ReadonlyMap<number, string> = new Map([
+  [0x21, 'MOV from a debug register (debug registers are not modelled)'],
+  [0x23, 'MOV to a debug register (debug registers are not modelled)'],
   [0x30, 'WRMSR'], [0x31, 'RDTSC'], [0x32, 'RDMSR'], [0x33, 'RDPMC'], [0x34, 'SYSENTER'], [0x35, 'SYSEXIT'],
 ]);
 

@@ -36,7 +36,7 @@ export type OperandSpec =
   | 'Jb' | 'Jv'
   | 'Ap'
   | 'Ob' | 'Ov'
-  | 'Sw' | 'Cd' | 'Dd' | 'Rd'
+  | 'Sw' | 'Cd' | 'Rd'
   | 'Zb' | 'Zv' | 'Zd'
   | 'AL' | 'eAX' | 'CL' | 'DX'
   /** The constant 1 of the short shift forms (an imm8 of value 1 in the AST). */
@@ -45,7 +45,7 @@ export type OperandSpec =
 
 /** Specs that need a ModRM byte. */
 export const MODRM_SPECS: ReadonlySet<OperandSpec> = new Set<OperandSpec>([
-  'Eb', 'Ev', 'Ew', 'Esv', 'Gb', 'Gv', 'Gw', 'M', 'Mp', 'Mf', 'Mq', 'Ms', 'Ma', 'Sw', 'Cd', 'Dd', 'Rd',
+  'Eb', 'Ev', 'Ew', 'Esv', 'Gb', 'Gv', 'Gw', 'M', 'Mp', 'Mf', 'Mq', 'Ms', 'Ma', 'Sw', 'Cd', 'Rd',
 ]);
 
 /** Specs that live in the r/m half of ModRM. */

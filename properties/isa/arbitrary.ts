@@ -76,7 +76,6 @@ function operand(spec: OperandSpec, os: 16 | 32, position: number): fc.Arbitrary
     // MOV to CS is #UD: a segment-register destination is never CS.
     case 'Sw': return fc.constantFrom(...(position === 0 ? [0, 2, 3, 4, 5] : [0, 1, 2, 3, 4, 5])).map((reg) => ({ kind: 'sreg' as const, reg }));
     case 'Cd': return fc.constantFrom(0 as const, 2 as const, 3 as const, 4 as const).map((reg) => ({ kind: 'creg' as const, reg }));
-    case 'Dd': return fc.integer({ min: 0, max: 7 }).map((reg) => ({ kind: 'dreg' as const, reg }));
     case 'Rd': case 'Zd': return register(32);
     case 'Zb': return register(8);
     case 'Zv': return register(os);

@@ -83,7 +83,6 @@ function objdumpOperand(raw: string): string {
   if (REGISTERS.has(t)) return `r:${t}`;
   if (/^(es|cs|ss|ds|fs|gs)$/.test(t)) return `s:${t}`;
   if (/^cr[0-7]$/.test(t)) return `c:${t}`;
-  if (/^dr[0-7]$/.test(t)) return `d:${t}`;
   let m = /^(0x[0-9a-f]+|\d+):(0x[0-9a-f]+|\d+)$/.exec(t);
   if (m !== null) return `f:${Number(m[1])}:${Number(m[2])}`;
   if (/^(0x[0-9a-f]+|\d+)$/.test(t)) return `i:${Number(t) >>> 0}`;
@@ -170,7 +169,6 @@ function ourOperand(o: Operand, i: Instruction, end: number): string {
     case 'reg': return `r:${registerName(o.size, o.reg)}`;
     case 'sreg': return `s:${SEGMENT_NAMES[o.reg]}`;
     case 'creg': return `c:cr${o.reg}`;
-    case 'dreg': return `d:dr${o.reg}`;
     case 'imm': return `i:${o.value >>> 0}`;
     case 'far': return `f:${o.selector}:${o.offset}`;
     // objdump names the segment of a bracketed operand only when a prefix gives one, and always names it (ds by default) for an absolute address.

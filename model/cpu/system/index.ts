@@ -7,7 +7,7 @@ import { tableHandlers } from './tables';
 import { segmentHandlers } from './segments';
 import { transferHandlers } from './transfers';
 
-export { moveControlRegister, moveDebugRegister } from './tables';
+export { moveControlRegister } from './tables';
 export { moveSegment, pushSegment, popSegment } from './segments';
 
 export const systemHandlers: Readonly<Record<string, Handler>> = {

@@ -152,35 +152,6 @@ const movControl: Handler = privileged((state, instr, nextEip) => {
   return next(writeRegister(state, 32, dst.reg, value), nextEip);
 });
 
-/** Which of the six debug-register slots DRn is: DR4 and DR5 are DR6 and
- * DR7 again while CR4.DE is clear, which it always is here (CR4 has only PSE). */
-const debugSlot = (n: number): number => (n < 4 ? n : n === 4 || n === 6 ? 4 : 5);
-
-/**
- * [SYS.DR.1] MOV to or from DR0..DR7 (CPL 0, else #GP(0); flags undefined).
- * DR0..DR3 hold any value; DR6 keeps bits 0..3 and 13..15 of a write and
- * reads 1 in bits 4..11 and 16..31; DR7 reads 1 in bit 10 and 0 in bits 11,
- * 12, 14 and 15. With CR4.DE clear DR4 and DR5 are DR6 and DR7. Breakpoints
- * are not modelled: a write to DR7 that enables one (bits 0..7) or sets
- * general detect (bit 13) is a model error, not a silent no-op; Linux only
- * ever clears them.
- */
-const movDebug: Handler = privileged((state, instr, nextEip) => {
-  const [dst, src] = [operand(instr, 0), operand(instr, 1)];
-  if (dst.kind === 'dreg') {
-    if (src.kind !== 'reg') throw new Error('model bug: MOV DRn needs a register source');
-    const value = readRegister(state, 32, src.reg);
-    const slot = debugSlot(dst.reg);
-    if (slot === 5 && value & 0x20ff) return { kind: 'model-error', message: `MOV to DR7 of 0x${value.toString(16)}: debug breakpoints and general detect are not modelled` };
-    const stored = slot === 4 ? ((value & 0xe00f) | 0xffff0ff0) >>> 0 : slot === 5 ? ((value & 0xffff23ff) | 0x400) >>> 0 : value;
-    const debug = state.debug.slice() as unknown as [number, number, number, number, number, number];
-    debug[slot] = stored;
-    return next({ ...state, debug }, nextEip);
-  }
-  if (src.kind !== 'dreg' || dst.kind !== 'reg') throw new Error('model bug: MOV DRn form');
-  return next(writeRegister(state, 32, dst.reg, state.debug[debugSlot(src.reg)]!), nextEip);
-});
-
 /** [PAGE.TLB.3] INVLPG drops the TLB entry of the page holding the linear
  * address of its operand (segment base + offset; no segment checks). */
 const invlpg: Handler = privileged((state, instr, nextEip) => {
@@ -232,8 +203,6 @@ export const tableHandlers: Record<string, Handler> = {
 
 /** MOV with a control-register operand (routed here by execute.ts). */
 export const moveControlRegister: Handler = movControl;
-/** MOV with a debug-register operand (routed here by execute.ts). */
-export const moveDebugRegister: Handler = movDebug;
 
 // writeOperand is re-exported for handlers that store through generic operands.
 export { writeOperand };

@@ -59,7 +59,6 @@ export function assembleInstruction(
       case 'reg': return { kind: 'ok', operand: { kind: 'reg', size: o.size, reg: o.reg } };
       case 'sreg': return { kind: 'ok', operand: { kind: 'sreg', reg: o.reg } };
       case 'creg': return { kind: 'ok', operand: { kind: 'creg', reg: o.reg } };
-      case 'dreg': return { kind: 'ok', operand: { kind: 'dreg', reg: o.reg } };
       case 'mem': {
         let disp = 0;
         if (o.disp !== null) {

@@ -15,7 +15,6 @@ export type OperandSyntax =
   | { readonly kind: 'reg'; readonly size: OperandSize; readonly reg: number; readonly column: number }
   | { readonly kind: 'sreg'; readonly reg: number; readonly column: number }
   | { readonly kind: 'creg'; readonly reg: 0 | 2 | 3 | 4; readonly column: number }
-  | { readonly kind: 'dreg'; readonly reg: number; readonly column: number }
   | {
       readonly kind: 'mem';
       readonly size: MemorySize | null;
@@ -36,7 +35,7 @@ const REG8 = ['al', 'cl', 'dl', 'bl', 'ah', 'ch', 'dh', 'bh'];
 const CONTROL = ['cr0', 'cr2', 'cr3', 'cr4'];
 const SIZES: Record<string, number> = { byte: 8, word: 16, dword: 32, fword: 48, qword: 64, tword: 80, oword: 128 };
 
-export type RegisterName = { size: OperandSize; reg: number } | { sreg: number } | { creg: 0 | 2 | 3 | 4 } | { dreg: number };
+export type RegisterName = { size: OperandSize; reg: number } | { sreg: number } | { creg: 0 | 2 | 3 | 4 };
 
 export function registerNamed(name: string): RegisterName | null {
   const n = name.toLowerCase();
@@ -47,7 +46,6 @@ export function registerNamed(name: string): RegisterName | null {
   const s = (SEGMENT_NAMES as readonly string[]).indexOf(n);
   if (s >= 0) return { sreg: s };
   if (CONTROL.includes(n)) return { creg: Number(n[2]) as 0 | 2 | 3 | 4 };
-  if (/^dr[0-7]$/.test(n)) return { dreg: Number(n[2]) };
   return null;
 }
 
@@ -84,7 +82,7 @@ export function parseOperand(tokens: readonly Token[], start: number, name: (tex
     if (r !== null && !isPunct(tokens[at + 1], ':')) {
       if (size !== null) return { kind: 'error', column, message: `a size keyword cannot be applied to register ${t.text}` };
       const operand: OperandSyntax = 'size' in r ? { kind: 'reg', size: r.size, reg: r.reg, column }
-        : 'sreg' in r ? { kind: 'sreg', reg: r.sreg, column } : 'creg' in r ? { kind: 'creg', reg: r.creg, column } : { kind: 'dreg', reg: r.dreg, column };
+        : 'sreg' in r ? { kind: 'sreg', reg: r.sreg, column } : { kind: 'creg', reg: r.creg, column };
       return { kind: 'ok', operand, next: at + 1 };
     }
     if (r !== null && 'sreg' in r && isPunct(tokens[at + 2], '[')) {
