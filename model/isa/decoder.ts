@@ -49,22 +49,35 @@ function slot(form: Form, low: number): Slot {
     usesSegment: rmSpec !== null || form.element !== null || form.implicitMemory || form.operands.includes('Ob') || form.operands.includes('Ov'),
   };
 }
-/** One opcode: either a form that needs no /digit, or up to eight by digit. */
-interface OpcodeEntry { plain: Slot | null; byDigit: (Slot | null)[] | null }
+/** One opcode: either a form that needs no /digit, or up to eight by digit;
+ * x87 escapes also have register forms (mod 11) by digit or by the whole ModRM byte. */
+interface OpcodeEntry {
+  plain: Slot | null;
+  byDigit: (Slot | null)[] | null;
+  registerByDigit: (Slot | null)[] | null;
+  /** Indexed by ModRM & 0x3F, mod 11 only. */
+  byModrm: (Slot | null)[] | null;
+}
 
 function buildMap(escaped: boolean, prefix: number | null = null): (OpcodeEntry | null)[] {
   const map: (OpcodeEntry | null)[] = new Array(256).fill(null);
   for (const form of FORMS) {
     if (form.encodeOnly || form.prefix !== prefix) continue;
-    const isEscaped = form.opcode.length === 2;
+    const isEscaped = form.opcode[0] === 0x0f;
     if (isEscaped !== escaped) continue;
     const last = form.opcode[form.opcode.length - 1]!;
     const count = form.low === 'reg' ? 8 : form.low === 'cond' ? 16 : 1;
     for (let low = 0; low < count; low++) {
       if (form.notRegister0 && low === 0) continue;
-      const entry = (map[last + low] ??= { plain: null, byDigit: null });
+      const entry = (map[last + low] ??= { plain: null, byDigit: null, registerByDigit: null, byModrm: null });
       // The first form listed for a slot wins (e.g. NOP before XCHG EAX, EAX).
-      if (form.digit === null) entry.plain ??= slot(form, low);
+      if (form.modrmByte !== null) {
+        entry.byModrm ??= new Array(64).fill(null);
+        entry.byModrm[form.modrmByte & 0x3f] ??= slot(form, low);
+      } else if (form.registerOnly) {
+        entry.registerByDigit ??= new Array(8).fill(null);
+        entry.registerByDigit[form.digit!] ??= slot(form, low);
+      } else if (form.digit === null) entry.plain ??= slot(form, low);
       else {
         entry.byDigit ??= new Array(8).fill(null);
         entry.byDigit[form.digit] ??= slot(form, low);
@@ -149,6 +162,22 @@ function decodeMemory(c: Cursor, mod: number, rm: number, size: Extract<Operand,
   return { kind: 'mem', size, base, index, scale, disp };
 }
 
+/** [ENC.MEM16.1] The 16-bit forms of r/m (with a 0x67 prefix): base and index by r/m. */
+const MEMORY16: readonly (readonly [number | null, number | null])[] = [
+  [3, 6], [3, 7], [5, 6], [5, 7], [6, null], [7, null], [5, null], [3, null],
+];
+
+/** Decode the r/m half of ModRM as a 16-bit-addressed memory operand [ENC.MEM16.1]. */
+function decodeMemory16(c: Cursor, mod: number, rm: number, size: Extract<Operand, { kind: 'mem' }>['size']): Operand {
+  let [base, index] = MEMORY16[rm]!;
+  // mod 00 with r/m 110: no base, no index, a disp16 follows.
+  if (mod === 0 && rm === 6) base = null;
+  let disp = 0;
+  if (mod === 1) disp = signed8(nextByte(c)) & 0xffff;
+  else if (mod === 2 || base === null && index === null) disp = littleEndian(c, 2);
+  return { kind: 'mem', size, base, index, scale: 1, disp };
+}
+
 function memorySize(spec: OperandSpec, os: 16 | 32): Extract<Operand, { kind: 'mem' }>['size'] {
   switch (spec) {
     case 'Eb': case 'Ob': return 8;
@@ -156,6 +185,9 @@ function memorySize(spec: OperandSpec, os: 16 | 32): Extract<Operand, { kind: 'm
     case 'M': return 0;
     case 'Mp': case 'Mf': return os === 16 ? 32 : 48;
     case 'Mq': return 64;
+    case 'Mw': return 16;
+    case 'Md': return 32;
+    case 'Mt': return 80;
     case 'Ms': return 48;
     case 'Ma': return os === 16 ? 32 : 64;
     default: return 16; // Ew, Esv
@@ -175,13 +207,14 @@ function decodeAt(bytes: ArrayLike<number>, offset: number): DecodeResult {
   let segment: SegmentName | null = null;
   let repByte: number | null = null;
   let lock = false;
+  let address16 = false;
   let opcode: number;
   // [ENC.PREFIX.1] Prefixes come in any order and may repeat.
   for (;;) {
     const b = nextByte(c);
     if (b === 0x66) operandSize = 16;
-    // [ENC.PREFIX.3] The address-size prefix is valid IA-32 but not modelled.
-    else if (b === 0x67) return { kind: 'unsupported', reason: 'address-size prefix 0x67 (16-bit addressing) is not modelled' };
+    // [ENC.PREFIX.3] The address-size prefix selects 16-bit addressing.
+    else if (b === 0x67) address16 = true;
     // [ENC.PREFIX.2] Of several segment overrides, the last one counts.
     else if (PREFIX_SEGMENT[b] !== undefined) segment = PREFIX_SEGMENT[b]!;
     else if (b === 0xf2 || b === 0xf3) repByte = b;
@@ -208,9 +241,12 @@ function decodeAt(bytes: ArrayLike<number>, offset: number): DecodeResult {
   }
   let modrm = -1;
   let found = entry.plain;
-  if (entry.byDigit !== null) {
+  if (entry.byDigit !== null || entry.registerByDigit !== null || entry.byModrm !== null) {
     modrm = nextByte(c);
-    found = entry.byDigit[(modrm >> 3) & 7] ?? null;
+    const x87Register = modrm >= 0xc0 && (entry.registerByDigit !== null || entry.byModrm !== null);
+    found = x87Register
+      ? entry.byModrm?.[modrm & 0x3f] ?? entry.registerByDigit?.[(modrm >> 3) & 7] ?? null
+      : entry.byDigit?.[(modrm >> 3) & 7] ?? null;
     if (found === null) {
       // [ENC.UD.1] An unassigned /digit of a group is #UD (on this CPU also
       // XABORT/XBEGIN at C6/C7 F8 and the extensions of 0F 01 with mod 11:
@@ -232,9 +268,14 @@ function decodeAt(bytes: ArrayLike<number>, offset: number): DecodeResult {
   if (here.segmentRegister !== 'none' && (regField > 5 || (here.segmentRegister === 'destination' && regField === 1))) return { kind: 'undefined', length: c.used };
 
   let memory: Operand | null = null;
-  if (here.rmSpec !== null && mod !== 3) memory = decodeMemory(c, mod, rmField, memorySize(here.rmSpec, operandSize));
+  // [ENC.PREFIX.3] 16-bit addressing of the string instructions, LOOP, JCXZ and XLAT (CX, SI, DI, BX) is not modelled.
+  if (address16 && (form.element !== null || form.implicitMemory || ['loop', 'loope', 'loopne', 'jecxz'].includes(form.mnemonic))) {
+    return { kind: 'unsupported', reason: `${form.mnemonic.toUpperCase()} with the address-size prefix 0x67 (CX, SI, DI or BX as the address) is not modelled` };
+  }
+  if (here.rmSpec !== null && mod !== 3) memory = (address16 ? decodeMemory16 : decodeMemory)(c, mod, rmField, memorySize(here.rmSpec, operandSize));
   const operands: Operand[] = [];
-  for (const spec of form.operands) operands.push(decodeOperand(spec, c, operandSize, low, regField, rmField, memory));
+  for (const spec of form.operands) operands.push(decodeOperand(spec, c, operandSize, low, regField, rmField, memory, address16));
+  const addressed = operands.some((o) => o.kind === 'mem');
   // [ENC.PREFIX.5] LOCK is allowed only on the lockable instructions, and only with a memory destination.
   if (lock && !(form.lockable && memory !== null)) return { kind: 'undefined', length: c.used };
   const isString = form.element !== null;
@@ -253,20 +294,28 @@ function decodeAt(bytes: ArrayLike<number>, offset: number): DecodeResult {
     lock,
     ...(form.low === 'cond' ? { condition: low } : {}),
     ...(isString ? { elementSize: form.element === 8 ? 8 : operandSize } : {}),
+    // [ENC.PREFIX.3] Without a memory operand the prefix has no effect and is not recorded.
+    ...(address16 && addressed ? { addressSize: 16 as const } : {}),
   };
   return { kind: 'ok', instruction, length: c.used };
 }
 
 function decodeOperand(
   spec: OperandSpec, c: Cursor, os: 16 | 32, low: number, regField: number, rmField: number, memory: Operand | null,
+  address16: boolean,
 ): Operand {
   switch (spec) {
     case 'Eb': case 'Ev': case 'Ew': case 'Esv': case 'M': case 'Mp': case 'Mf': case 'Mq': case 'Ms': case 'Ma':
+    case 'Mw': case 'Md': case 'Mt':
       return memory ?? { kind: 'reg', size: registerSize(spec, os), reg: rmField };
     case 'Rd': return { kind: 'reg', size: 32, reg: rmField };
+    case 'STi': return { kind: 'st', reg: rmField };
+    case 'ST0': return { kind: 'st', reg: 0 };
+    case 'AX': return { kind: 'reg', size: 16, reg: 0 };
     case 'Gb': case 'Gv': case 'Gw': return { kind: 'reg', size: registerSize(spec, os), reg: regField };
     case 'Sw': return { kind: 'sreg', reg: regField };
     case 'Cd': return { kind: 'creg', reg: regField as 0 | 2 | 3 | 4 };
+    case 'Dd': return { kind: 'dreg', reg: regField };
     case 'Zb': case 'Zv': case 'Zd': return { kind: 'reg', size: registerSize(spec, os), reg: low };
     case 'AL': return { kind: 'reg', size: 8, reg: 0 };
     case 'eAX': return { kind: 'reg', size: os, reg: 0 };
@@ -291,7 +340,7 @@ function decodeOperand(
       return { kind: 'far', selector: littleEndian(c, 2), offset };
     }
     case 'Ob': case 'Ov':
-      return { kind: 'mem', size: spec === 'Ob' ? 8 : os, base: null, index: null, scale: 1, disp: littleEndian(c, 4) >>> 0 };
+      return { kind: 'mem', size: spec === 'Ob' ? 8 : os, base: null, index: null, scale: 1, disp: littleEndian(c, address16 ? 2 : 4) >>> 0 };
     default: return { kind: 'sreg', reg: FIXED_SEGMENT[spec]! };
   }
 }

@@ -42,6 +42,10 @@ export interface Form {
   readonly notRegister0: boolean;
   /** The reg field of ModRM is ignored (SETcc). */
   readonly regFieldIgnored: boolean;
+  /** The form exists only with mod 11 (x87 register forms). */
+  readonly registerOnly: boolean;
+  /** The whole ModRM byte is part of the opcode (x87 `D9 E0` FCHS), or null. */
+  readonly modrmByte: number | null;
   /** A mandatory prefix that is part of the opcode (F3 90 PAUSE, F3 0F BC
    * TZCNT), or null. The decoder looks such a form up only when the prefix
    * is present; the encoder writes it right before the opcode. */
@@ -60,6 +64,8 @@ interface FormOptions {
   regFieldIgnored?: boolean;
   prefix?: number;
   implicitMemory?: boolean;
+  registerOnly?: boolean;
+  modrmByte?: number;
 }
 
 function form(mnemonic: string, encoding: string, operands: string, options: FormOptions = {}): Form {
@@ -76,7 +82,7 @@ function form(mnemonic: string, encoding: string, operands: string, options: For
     else opcode.push(parseInt(part, 16));
   }
   const specs = operands === '' ? [] : (operands.split(',') as OperandSpec[]);
-  if (!modrm && specs.some((s) => MODRM_SPECS.has(s))) modrm = true;
+  if (!modrm && (specs.some((s) => MODRM_SPECS.has(s)) || options.modrmByte !== undefined)) modrm = true;
   return {
     mnemonic, opcode, modrm, digit, low, operands: specs,
     element: options.element ?? null,
@@ -86,6 +92,8 @@ function form(mnemonic: string, encoding: string, operands: string, options: For
     notRegister0: options.notRegister0 ?? false,
     regFieldIgnored: options.regFieldIgnored ?? false,
     prefix: options.prefix ?? null,
+    registerOnly: options.registerOnly ?? false,
+    modrmByte: options.modrmByte ?? null,
     implicitMemory: options.implicitMemory ?? false,
   };
 }
@@ -138,6 +146,57 @@ function hintNopForms(): Form[] {
   return forms;
 }
 
+/**
+ * [ENC.X87.1] The x87 escapes D8..DF as the SDM's opcode map (vol. 2,
+ * appendix A.4) lays them out, with nasm's mnemonics. Memory forms are
+ * chosen by ModRM.reg; register forms (mod 11) by reg, or by the whole ModRM
+ * byte where the map lists single instructions. A slot the map leaves empty
+ * (and the SSE3 FISTTP at DB/DD/DF /1) has no form: #UD.
+ */
+function x87Forms(): Form[] {
+  const forms: Form[] = [];
+  const memory = (opcode: string, names: readonly (string | null)[], specs: readonly string[]) =>
+    names.forEach((name, reg) => { if (name !== null) forms.push(form(name, `${opcode} /${reg}`, specs[reg]!)); });
+  const register = (opcode: string, names: readonly (string | null)[], operands: string) =>
+    names.forEach((name, reg) => { if (name !== null) forms.push(form(name, `${opcode} /${reg}`, operands, { registerOnly: true })); });
+  const single = (opcode: string, modrm: number, name: string, operands = '') =>
+    forms.push(form(name, opcode, operands, { modrmByte: modrm }));
+  const arith = ['fadd', 'fmul', 'fcom', 'fcomp', 'fsub', 'fsubr', 'fdiv', 'fdivr'];
+  const integer = ['fiadd', 'fimul', 'ficom', 'ficomp', 'fisub', 'fisubr', 'fidiv', 'fidivr'];
+  memory('d8', arith, Array(8).fill('Md'));
+  memory('d9', ['fld', null, 'fst', 'fstp', 'fldenv', 'fldcw', 'fnstenv', 'fnstcw'], ['Md', '', 'Md', 'Md', 'M', 'Mw', 'M', 'Mw']);
+  memory('da', integer, Array(8).fill('Md'));
+  memory('db', ['fild', null, 'fist', 'fistp', null, 'fld', null, 'fstp'], ['Md', '', 'Md', 'Md', '', 'Mt', '', 'Mt']);
+  memory('dc', arith, Array(8).fill('Mq'));
+  memory('dd', ['fld', null, 'fst', 'fstp', 'frstor', null, 'fnsave', 'fnstsw'], ['Mq', '', 'Mq', 'Mq', 'M', '', 'M', 'Mw']);
+  memory('de', integer, Array(8).fill('Mw'));
+  memory('df', ['fild', null, 'fist', 'fistp', 'fbld', 'fild', 'fbstp', 'fistp'], ['Mw', '', 'Mw', 'Mw', 'Mt', 'Mq', 'Mt', 'Mq']);
+  // nasm writes `fadd st0, st0` (either form fits) with DC, so the DC register forms come first [ENC.CHOICE.2].
+  register('dc', ['fadd', 'fmul', null, null, 'fsubr', 'fsub', 'fdivr', 'fdiv'], 'STi,ST0');
+  register('d8', ['fadd', 'fmul', null, null, 'fsub', 'fsubr', 'fdiv', 'fdivr'], 'ST0,STi');
+  register('d8', [null, null, 'fcom', 'fcomp', null, null, null, null], 'STi');
+  register('d9', ['fld', 'fxch', null, null, null, null, null, null], 'STi');
+  single('d9', 0xd0, 'fnop');
+  ([[0xe0, 'fchs'], [0xe1, 'fabs'], [0xe4, 'ftst'], [0xe5, 'fxam'], [0xe8, 'fld1'], [0xe9, 'fldl2t'], [0xea, 'fldl2e'],
+    [0xeb, 'fldpi'], [0xec, 'fldlg2'], [0xed, 'fldln2'], [0xee, 'fldz'], [0xf0, 'f2xm1'], [0xf1, 'fyl2x'], [0xf2, 'fptan'],
+    [0xf3, 'fpatan'], [0xf4, 'fxtract'], [0xf5, 'fprem1'], [0xf6, 'fdecstp'], [0xf7, 'fincstp'], [0xf8, 'fprem'],
+    [0xf9, 'fyl2xp1'], [0xfa, 'fsqrt'], [0xfb, 'fsincos'], [0xfc, 'frndint'], [0xfd, 'fscale'], [0xfe, 'fsin'],
+    [0xff, 'fcos']] as const).forEach(([modrm, name]) => single('d9', modrm, name));
+  register('da', ['fcmovb', 'fcmove', 'fcmovbe', 'fcmovu', null, null, null, null], 'ST0,STi');
+  single('da', 0xe9, 'fucompp');
+  register('db', ['fcmovnb', 'fcmovne', 'fcmovnbe', 'fcmovnu', null, 'fucomi', 'fcomi', null], 'ST0,STi');
+  ([[0xe0, 'fneni'], [0xe1, 'fndisi'], [0xe2, 'fnclex'], [0xe3, 'fninit'], [0xe4, 'fsetpm']] as const)
+    .forEach(([modrm, name]) => single('db', modrm, name));
+  register('dd', ['ffree', null, 'fst', 'fstp', 'fucom', 'fucomp', null, null], 'STi');
+  register('de', ['faddp', 'fmulp', null, null, 'fsubrp', 'fsubp', 'fdivrp', 'fdivp'], 'STi,ST0');
+  single('de', 0xd9, 'fcompp');
+  single('df', 0xe0, 'fnstsw', 'AX');
+  // FFREEP (DF C0+i): documented by AMD, executed by Intel processors too; nasm and objdump know it.
+  register('df', ['ffreep', null, null, null, null, null, null, null], 'STi');
+  register('df', [null, null, null, null, null, 'fucomip', 'fcomip', null], 'ST0,STi');
+  return forms;
+}
+
 /** String instructions: one byte-element form and one operand-size form. */
 function stringForms(mnemonic: string, byteOpcode: number): Form[] {
   return [
@@ -164,6 +223,8 @@ export const FORMS: readonly Form[] = [
   form('mov', 'c7 /0', 'Ev,Iv'),
   form('mov', '0f 20 /r', 'Rd,Cd'),
   form('mov', '0f 22 /r', 'Cd,Rd'),
+  form('mov', '0f 21 /r', 'Rd,Dd'),
+  form('mov', '0f 23 /r', 'Dd,Rd'),
   form('movzx', '0f b6 /r', 'Gv,Eb'),
   form('movzx', '0f b7 /r', 'Gv,Ew'),
   form('movsx', '0f be /r', 'Gv,Eb'),
@@ -176,6 +237,11 @@ export const FORMS: readonly Form[] = [
   form('nop', '0f 1f /0', 'Ev'),
   ...hintNopForms(),
   form('xlat', 'd7', '', { implicitMemory: true }),
+
+  // The x87 escapes and WAIT: decoded in full, run as on a CPU without a coprocessor (SYS.FPU.*).
+  form('wait', '9b', ''),
+  ...x87Forms(),
+
   form('xchg', '90 +r', 'eAX,Zv', { notRegister0: true }),
   form('xchg', '90 +r', 'Zv,eAX', { notRegister0: true, encodeOnly: true }),
   // nasm writes XCHG EAX, EAX as 90, the byte that decodes as NOP.
@@ -356,6 +422,11 @@ export const FORMS: readonly Form[] = [
   form('ud1', '0f b9 /r', 'Gv,Ev'),
   form('wbinvd', '0f 09', ''),
   form('invd', '0f 08', ''),
+  form('rdtsc', '0f 31', ''),
+  form('rdmsr', '0f 32', ''),
+  form('wrmsr', '0f 30', ''),
+  form('sysenter', '0f 34', ''),
+  form('sysexit', '0f 35', ''),
 
   // Input and output.
   form('in', 'e4', 'AL,Ib'),
@@ -453,13 +524,29 @@ export const ESCAPED_UNDEFINED: ReadonlyMap<number, string> = (() => {
 /** [ENC.UNSUPPORTED.1] 0F-escaped opcodes that are valid IA-32 on this CPU
  * but not modelled: a model error naming the instruction, never #UD. */
 export const ESCAPED_UNSUPPORTED: ReadonlyMap<number, string> = new Map([
-  [0x21, 'MOV from a debug register (debug registers are not modelled)'],
-  [0x23, 'MOV to a debug register (debug registers are not modelled)'],
-  [0x30, 'WRMSR'], [0x31, 'RDTSC'], [0x32, 'RDMSR'], [0x33, 'RDPMC'], [0x34, 'SYSENTER'], [0x35, 'SYSEXIT'],
+  [0x33, 'RDPMC (the performance counters are not modelled)'],
 ]);
 
 /** One-byte opcodes that are valid IA-32 on this CPU but not modelled, with the instruction's name. */
 export const ONE_BYTE_UNSUPPORTED: ReadonlyMap<number, string> = new Map([
-  [0x9b, 'WAIT'], [0xd6, 'SALC (undocumented)'],
-  ...[0xd8, 0xd9, 0xda, 0xdb, 0xdc, 0xdd, 0xde, 0xdf].map((op) => [op, `x87 escape ${op.toString(16).toUpperCase()}`] as [number, string]),
+  [0xd6, 'SALC (undocumented)'],
 ]);
+
+/** Every x87 mnemonic of the map (the escapes D8..DF), for the handlers that run them all alike. */
+export const X87_MNEMONICS: readonly string[] = [...new Set(FORMS.filter((f) => f.opcode[0]! >= 0xd8 && f.opcode[0]! <= 0xdf).map((f) => f.mnemonic))];
+
+/**
+ * The x87 slots of the map, for impl's decoder: memory forms by
+ * (opcode << 3 | reg), register forms by (opcode << 8 | ModRM).
+ */
+export const X87_SLOTS: { readonly memory: ReadonlySet<number>; readonly register: ReadonlySet<number> } = (() => {
+  const memory = new Set<number>(), register = new Set<number>();
+  for (const f of FORMS) {
+    const op = f.opcode[0]!;
+    if (op < 0xd8 || op > 0xdf || f.opcode.length !== 1) continue;
+    if (f.modrmByte !== null) register.add((op << 8) | f.modrmByte);
+    else if (f.registerOnly) for (let rm = 0; rm < 8; rm++) register.add((op << 8) | 0xc0 | (f.digit! << 3) | rm);
+    else memory.add((op << 3) | f.digit!);
+  }
+  return { memory, register };
+})();

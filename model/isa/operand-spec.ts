@@ -24,8 +24,14 @@ export type OperandSpec =
   /** Memory only: the same far pointer, loaded into a segment register and a
    * register (LDS, LES, LFS, LGS, LSS; nasm writes no `far` there). */
   | 'Mf'
-  /** Memory only: a quadword (CMPXCHG8B). */
+  /** Memory only: a quadword (CMPXCHG8B, x87 m64). */
   | 'Mq'
+  /** Memory only, of a fixed size: x87 m16, m32, m80. */
+  | 'Mw' | 'Md' | 'Mt'
+  /** x87: ST(i) in the r/m field (mod 11 only), and ST(0) itself. */
+  | 'STi' | 'ST0'
+  /** AX whatever the operand size (FNSTSW AX). */
+  | 'AX'
   /** Memory only: a pseudo-descriptor (16-bit limit, 32-bit base). */
   | 'Ms'
   /** Memory only: BOUND's pair of operand-size signed bounds. */
@@ -37,6 +43,8 @@ export type OperandSpec =
   | 'Ap'
   | 'Ob' | 'Ov'
   | 'Sw' | 'Cd' | 'Rd'
+  /** A debug register in the reg field (MOV DRn). */
+  | 'Dd'
   | 'Zb' | 'Zv' | 'Zd'
   | 'AL' | 'eAX' | 'CL' | 'DX'
   /** The constant 1 of the short shift forms (an imm8 of value 1 in the AST). */
@@ -45,16 +53,16 @@ export type OperandSpec =
 
 /** Specs that need a ModRM byte. */
 export const MODRM_SPECS: ReadonlySet<OperandSpec> = new Set<OperandSpec>([
-  'Eb', 'Ev', 'Ew', 'Esv', 'Gb', 'Gv', 'Gw', 'M', 'Mp', 'Mf', 'Mq', 'Ms', 'Ma', 'Sw', 'Cd', 'Rd',
+  'Eb', 'Ev', 'Ew', 'Esv', 'Gb', 'Gv', 'Gw', 'M', 'Mp', 'Mf', 'Mq', 'Mw', 'Md', 'Mt', 'Ms', 'Ma', 'Sw', 'Cd', 'Dd', 'Rd', 'STi',
 ]);
 
 /** Specs that live in the r/m half of ModRM. */
 export const RM_SPECS: ReadonlySet<OperandSpec> = new Set<OperandSpec>([
-  'Eb', 'Ev', 'Ew', 'Esv', 'M', 'Mp', 'Mf', 'Mq', 'Ms', 'Ma', 'Rd',
+  'Eb', 'Ev', 'Ew', 'Esv', 'M', 'Mp', 'Mf', 'Mq', 'Mw', 'Md', 'Mt', 'Ms', 'Ma', 'Rd', 'STi',
 ]);
 
 /** Memory-only specs: a register in r/m is #UD. */
-export const MEMORY_ONLY_SPECS: ReadonlySet<OperandSpec> = new Set<OperandSpec>(['M', 'Mp', 'Mf', 'Mq', 'Ms', 'Ma']);
+export const MEMORY_ONLY_SPECS: ReadonlySet<OperandSpec> = new Set<OperandSpec>(['M', 'Mp', 'Mf', 'Mq', 'Mw', 'Md', 'Mt', 'Ms', 'Ma']);
 
 /** Specs whose width is the operand size. */
 export const SIZED_BY_OPERAND_SIZE: ReadonlySet<OperandSpec> = new Set<OperandSpec>([

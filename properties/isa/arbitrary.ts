@@ -61,6 +61,13 @@ function operand(spec: OperandSpec, os: 16 | 32, position: number): fc.Arbitrary
     case 'M': return memory(0);
     case 'Mp': case 'Mf': return memory(os === 16 ? 32 : 48);
     case 'Mq': return memory(64);
+    case 'Mw': return memory(16);
+    case 'Md': return memory(32);
+    case 'Mt': return memory(80);
+    case 'Dd': return fc.integer({ min: 0, max: 7 }).map((reg) => ({ kind: 'dreg' as const, reg }));
+    case 'STi': return fc.integer({ min: 0, max: 7 }).map((reg) => ({ kind: 'st' as const, reg }));
+    case 'ST0': return fc.constant({ kind: 'st' as const, reg: 0 });
+    case 'AX': return fc.constant({ kind: 'reg' as const, size: 16 as const, reg: 0 });
     case 'Gw': return register(16);
     case 'Ms': return memory(48);
     case 'Ma': return memory(os === 16 ? 32 : 64);
@@ -113,6 +120,14 @@ function isCanonical(i: Instruction): boolean {
   return true;
 }
 
+/** [ENC.MEM16.1] A 16-bit-addressed memory operand: every r/m shape, disp16 edge-biased. */
+const memory16Shape = fc.record({
+  pair: fc.constantFrom<[number | null, number | null]>([3, 6], [3, 7], [5, 6], [5, 7], [6, null], [7, null], [5, null], [3, null], [null, null]),
+  disp: edgeBiased(16),
+});
+/** Instructions whose implicit addresses 16-bit addressing would change (not modelled, ENC.PREFIX.3). */
+const IMPLICIT_ADDRESS = new Set(['loop', 'loope', 'loopne', 'jecxz', 'xlat']);
+
 export function arbInstructionOfForm(form: Form): fc.Arbitrary<Instruction> {
   return fc.constantFrom(...operandSizes(form)).chain((os) => {
     const ops = fc.tuple(...form.operands.map((s, k) => operand(s, os, k)));
@@ -123,8 +138,13 @@ export function arbInstructionOfForm(form: Form): fc.Arbitrary<Instruction> {
       segment: fc.option(fc.constantFrom<SegmentName>(...SEGMENT_NAMES), { freq: 3 }),
       rep: fc.option(fc.constantFrom<'first' | 'repne'>('first', 'repne'), { freq: 2 }),
       lock: fc.boolean(),
-    }).map(({ operands, condition, segment, rep, lock }): Instruction => {
-      const hasMemory = operands.some((o) => o.kind === 'mem');
+      a16: fc.option(memory16Shape, { freq: 4 }),
+    }).map(({ operands: drawn, condition, segment, rep, lock, a16 }): Instruction => {
+      const hasMemory = drawn.some((o) => o.kind === 'mem');
+      const sixteen = a16 !== null && hasMemory && form.element === null && !IMPLICIT_ADDRESS.has(form.mnemonic);
+      const moffs = form.operands.includes('Ob') || form.operands.includes('Ov');
+      const operands = !sixteen ? drawn : drawn.map((o): Operand => o.kind !== 'mem' ? o
+        : moffs ? { ...o, disp: a16.disp } : { ...o, base: a16.pair[0], index: a16.pair[1], scale: 1, disp: a16.disp });
       const repPrefix: RepPrefix | null = !isString || rep === null ? null
         : rep === 'repne' ? 'repne' : COMPARING_STRING_MNEMONICS.has(form.mnemonic) ? 'repe' : 'rep';
       return {
@@ -136,6 +156,7 @@ export function arbInstructionOfForm(form: Form): fc.Arbitrary<Instruction> {
         lock: lock && form.lockable && hasMemory,
         ...(form.low === 'cond' ? { condition } : {}),
         ...(isString ? { elementSize: form.element === 8 ? 8 : os } : {}),
+        ...(sixteen ? { addressSize: 16 as const } : {}),
       };
     });
   }).filter(isCanonical);
