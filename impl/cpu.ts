@@ -117,6 +117,7 @@ export class Cpu {
   readonly blockStats = { compiled: 0, runs: 0, bailouts: 0 };
 
   constructor(memorySize: number) {
+    this.devices.instructions = () => this.instructionCount;
     this.memory = new PhysicalMemory(memorySize);
     this.codeCache = new Array(this.memory.codePages.length);
     this.blocks = new Array(this.memory.codePages.length);
