@@ -63,11 +63,21 @@ export const hostileInstruction: fc.Arbitrary<HostileSlot> = fc.oneof(
   fc.tuple(fc.constantFrom('lldt', 'ltr'), r32).map(([m, r]) => insn(m, reg(16, r))),
   fc.integer({ min: 0, max: 255 }).map((v) => insn('int', imm(8, v))),
   fc.constantFrom('sgdt', 'sidt').map((m) => insn(m, mem(48, null, SCRATCH))),
-  // [VMM.MSR.2] Aim SYSENTER at ring 0 with a guest-chosen EIP/ESP/CS, then try it; RDTSC, RDMSR, SYSEXIT (issue 14).
+);
+
+/**
+ * [VMM.MSR.2] Slots of issue 14: aim SYSENTER at ring 0 with a guest-chosen
+ * CS/EIP/ESP, then try it; SYSENTER, SYSEXIT. Kept apart from
+ * hostileInstruction so the memory-mode and non-interference properties draw
+ * the same guests as before. RDTSC and RDMSR of the TSC are not drawn: they
+ * read the machine's counter, a timing channel between guests that VMM.NI
+ * leaves out as it leaves out timing (spec/vmm.md VMM.TSC.1).
+ */
+export const msrSlot: fc.Arbitrary<HostileSlot> = fc.oneof(
   fc.tuple(fc.constantFrom(0x174, 0x175, 0x176, 0x10, 0x1b), edgeAddress, fc.boolean()).map(([msr, v, enter]) => [
     insn('mov', reg(32, 1), imm(32, msr)), insn('mov', reg(32, 0), imm(32, v)), insn('wrmsr'), ...(enter ? [insn('sysenter')] : []),
   ]),
-  fc.constantFrom(insn('sysenter'), insn('sysexit'), insn('rdtsc'), insn('rdmsr')),
+  fc.constantFrom(insn('sysenter'), insn('sysexit')),
 );
 
 /** A random guest descriptor: segments of every kind and call gates, some aimed at the monitor. */
@@ -95,6 +105,14 @@ export interface HostileGuest {
 
 export const hostileGuest: fc.Arbitrary<HostileGuest> = fc.record({
   program: fc.array(hostileInstruction, { minLength: 1, maxLength: 40 }),
+  gdt: fc.array(guestDescriptor, { minLength: GDT_ENTRIES - 1, maxLength: GDT_ENTRIES - 1 }),
+  ring: fc.constantFrom(1, 3) as fc.Arbitrary<1 | 3>,
+  timer: fc.option(fc.integer({ min: 20, max: 400 }), { nil: null }),
+});
+
+/** Hostile guests whose slots also draw msrSlot (the single-guest invariants property). */
+export const hostileGuestWithMsrs: fc.Arbitrary<HostileGuest> = fc.record({
+  program: fc.array(fc.oneof({ weight: 12, arbitrary: hostileInstruction }, { weight: 1, arbitrary: msrSlot }), { minLength: 1, maxLength: 40 }),
   gdt: fc.array(guestDescriptor, { minLength: GDT_ENTRIES - 1, maxLength: GDT_ENTRIES - 1 }),
   ring: fc.constantFrom(1, 3) as fc.Arbitrary<1 | 3>,
   timer: fc.option(fc.integer({ min: 20, max: 400 }), { nil: null }),
