@@ -122,7 +122,7 @@ export function compareExchange8(cpu: Cpu, d: Decoded): void {
   const high = linearAddress(cpu, d.segment, (offset + 4) >>> 0, 4, true);
   probeWrite(cpu, high, 4, user);
   const oldLow = readLinear(cpu, low, 4, user), oldHigh = readLinear(cpu, high, 4, user);
-  const equal = oldLow === cpu.r32[0] && oldHigh === cpu.r32[2];
+  const equal = oldLow === cpu.r32[0] >>> 0 && oldHigh === cpu.r32[2] >>> 0;
   writeLinear(cpu, low, 4, equal ? cpu.r32[3] : oldLow, user);
   writeLinear(cpu, high, 4, equal ? cpu.r32[1] : oldHigh, user);
   if (!equal) { cpu.r32[0] = oldLow; cpu.r32[2] = oldHigh; }

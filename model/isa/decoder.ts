@@ -346,6 +346,9 @@ function decodeOperand(
 }
 
 /**
+ * [ENC.MAP.1] What decode answers for each opcode of both maps (modelled,
+ * #UD, unsupported with its reason) is the table of spec/encoding.md.
+ *
  * Decode one instruction at `offset` of `bytes`. Never throws: every outcome
  * (an instruction, #UD, a model error, running out of bytes, the 15-byte
  * limit) is a case of DecodeResult.

@@ -141,6 +141,8 @@ export function normaliseObjdump(text: string): Normalised | null {
   // objdump's names of the 287's FSETPM and of the 8087-only FNENI/FNDISI (nasm: fsetpm, fneni, fndisi).
   if (mnemonic === 'fnsetpm') mnemonic = 'fsetpm';
   if (mnemonic === 'fwait') mnemonic = 'wait';
+  // The 16-bit environment and state forms (66 prefix): objdump adds a `w` (fnstenvw); we write o16.
+  if (/^(fnstenv|fldenv|fnsave|frstor)[wd]$/.test(mnemonic)) mnemonic = mnemonic.slice(0, -1);
   // The hint NOPs (ENC.NOP.2): objdump writes nopl/nopw, and PREFETCHh for 0F 18 /0../3.
   if (/^(nop[lw]|prefetch(nta|t0|t1|t2))$/.test(mnemonic)) mnemonic = 'nop';
   if (mnemonic === 'sal') mnemonic = 'shl';
