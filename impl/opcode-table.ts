@@ -186,7 +186,8 @@ primary[0xce] = form('into', system.interruptOnOverflow);
 primary[0xcf] = form('iret', far.interruptReturn);
 primary[0xd4] = form('aam', bits.asciiAdjustMultiply, { immediate: 'byte' });
 primary[0xd5] = form('aad', bits.asciiAdjustDivide, { immediate: 'byte' });
-primary[0xd6] = 'ud';
+// D6 is SALC on real processors (undocumented): not implemented, a model error as in the model (ENC.UNSUPPORTED.1).
+primary[0xd6] = undefined;
 primary[0xd7] = form('xlat', move.translateByte);
 ['loopne', 'loope', 'loop', 'jecxz'].forEach((name, variant) => {
   primary[0xe0 + variant] = form(name, control.loop, { variant, immediate: 'relative-byte' });
