@@ -39,8 +39,9 @@ export function register(program: Command): void {
     .option('--trace <file>', 'write one JSON line per step')
     .option('--memory <MiB>', 'RAM size in MiB; with --vmm, the memory mode: shadow-single, shadow-multi or direct', '64')
     .option('--guest <image>', 'with --vmm: one more guest (repeat for several; spec/memory.md)', (v: string, all: string[]) => [...all, v], [] as string[])
+    .option('--module <file>', 'a Multiboot module after the image (repeat for several; e.g. a guest for gandalf)', (v: string, all: string[]) => [...all, v], [] as string[])
     .option('--vmm', 'run the image as a guest of the monitor (ring 1)').option('--vmm-base <addr>', 'the VMM base (default 0xFC000000)')
-    .action(async (image: string | undefined, opts: { machine: string; maxInstructions: string; trace?: string; memory: string; vmm?: boolean; vmmBase?: string; guest: string[] }) => {
+    .action(async (image: string | undefined, opts: { machine: string; maxInstructions: string; trace?: string; memory: string; vmm?: boolean; vmmBase?: string; guest: string[]; module: string[] }) => {
       const limit = parseCount(opts.maxInstructions, '--max-instructions');
       const several = await import('./run-guests');
       if (opts.vmm === true && (opts.guest.length > 0 || several.isMemoryMode(opts.memory))) return several.runGuestsCommand(image, opts.guest, { memory: opts.memory, maxInstructions: limit });
@@ -54,7 +55,14 @@ export function register(program: Command): void {
         throw new Error(`${image}: cannot read (${(e as Error).message})`);
       }
       const machine = createMachine(parseMachineKind(opts.machine), memorySize);
-      bootImage(machine, bytes, image);
+      const modules = opts.module.map((file) => {
+        try {
+          return { name: basename(file), bytes: new Uint8Array(readFileSync(file)) };
+        } catch (e) {
+          throw new Error(`${file}: cannot read (${(e as Error).message})`);
+        }
+      });
+      bootImage(machine, bytes, image, modules);
 
       const trace: string[] = [];
       let disassembleAt: ((m: Machine) => string | undefined) | null = null;

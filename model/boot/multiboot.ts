@@ -118,7 +118,7 @@ function loadElf(image: Uint8Array): { writes: MemoryWrite[]; entry: number } | 
  * (mem_lower/mem_upper valid), mem_lower = 639 KiB, mem_upper = KiB of RAM
  * above 1 MiB.
  */
-export function loadMultiboot(image: Uint8Array, memorySize: number): MultibootResult {
+export function loadMultiboot(image: Uint8Array, memorySize: number, modules: readonly BootModule[] = []): MultibootResult {
   const header = findHeader(image);
   if ('error' in header) return error(header.error);
   const loaded = header.flags & 0x10000 ? loadKludge(image, header.offset) : loadElf(image);
@@ -134,6 +134,10 @@ export function loadMultiboot(image: Uint8Array, memorySize: number): MultibootR
   const memUpper = Math.max(0, Math.floor((memorySize - 0x100000) / 1024));
   const info = new Uint8Array(52);
   info.set([...le32(1), ...le32(639), ...le32(memUpper)], 0);
+  const placed = placeModules(loaded.writes, modules, memorySize);
+  if ('error' in placed) return error(placed.error);
+  if (modules.length > 0) info.set([...le32(1 | 8), ...le32(639), ...le32(memUpper)], 0);
+  if (modules.length > 0) info.set([...le32(modules.length), ...le32(MODULE_LIST_ADDRESS)], 20);
   const gdt = Uint8Array.from([
     0, 0, 0, 0, 0, 0, 0, 0,
     0xff, 0xff, 0, 0, 0, 0x9b, 0xcf, 0, // 0x08: base 0, limit 4 GiB, code execute/read, accessed, 32-bit
@@ -151,5 +155,45 @@ export function loadMultiboot(image: Uint8Array, memorySize: number): MultibootR
     gdtr: { base: GDT_ADDRESS, limit: 23 },
     idtr: { base: 0, limit: 0 },
   };
-  return { kind: 'ok', writes: [{ address: INFO_ADDRESS, bytes: info }, { address: GDT_ADDRESS, bytes: gdt }, ...loaded.writes], entry };
+  return { kind: 'ok', writes: [{ address: INFO_ADDRESS, bytes: info }, { address: GDT_ADDRESS, bytes: gdt }, ...loaded.writes, ...placed], entry };
+}
+
+/** A Multiboot module: its bytes and the name its string carries. */
+export interface BootModule {
+  readonly name: string;
+  readonly bytes: Uint8Array;
+}
+
+/** [BOOT.MODULE.1] Where the module list and its strings go. */
+export const MODULE_LIST_ADDRESS = 0x540;
+const MODULE_STRINGS = 0x600;
+const MAX_MODULES = 12;
+
+/**
+ * [BOOT.MODULE.1] Each module at the first page boundary after whatever was
+ * loaded before it (QEMU's placement); the list of 16-byte entries at
+ * 0x540 and the zero-terminated names from 0x600 below the GDT at 0x800.
+ */
+function placeModules(kernel: readonly MemoryWrite[], modules: readonly BootModule[], memorySize: number): MemoryWrite[] | { error: string } {
+  if (modules.length === 0) return [];
+  if (modules.length > MAX_MODULES) return { error: `${modules.length} modules: at most ${MAX_MODULES} fit the module list` };
+  let next = kernel.reduce((end, w) => Math.max(end, w.address + w.bytes.length), 0);
+  const list = new Uint8Array(16 * modules.length);
+  const strings: number[] = [];
+  const writes: MemoryWrite[] = [];
+  const room = Math.floor((GDT_ADDRESS - MODULE_STRINGS) / modules.length);
+  modules.forEach((m, i) => {
+    next = Math.ceil(next / 4096) * 4096;
+    const name = Array.from(m.name.slice(0, room - 1), (c) => c.charCodeAt(0) & 0xff);
+    list.set([...le32(next), ...le32(next + m.bytes.length), ...le32(MODULE_STRINGS + strings.length), ...le32(0)], 16 * i);
+    strings.push(...name, 0);
+    writes.push({ address: next, bytes: m.bytes });
+    next += m.bytes.length;
+  });
+  const last = writes[writes.length - 1]!;
+  if (last.address + last.bytes.length > memorySize) {
+    const bad = writes.findIndex((w) => w.address + w.bytes.length > memorySize);
+    return { error: `module ${modules[bad]!.name} (${modules[bad]!.bytes.length} bytes at ${hex(writes[bad]!.address)}) does not fit in ${memorySize / 1048576} MiB of memory` };
+  }
+  return [{ address: MODULE_LIST_ADDRESS, bytes: list }, { address: MODULE_STRINGS, bytes: Uint8Array.from(strings) }, ...writes];
 }

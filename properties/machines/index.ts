@@ -1,7 +1,7 @@
 // Choosing a machine by name, loading a Multiboot image into it, and running
 // it to the end: the few steps every command, property and benchmark shares.
 import type { CommonState, Machine, StepEvent } from '../../model/machine';
-import { loadMultiboot } from '../../model/boot/multiboot';
+import { loadMultiboot, type BootModule } from '../../model/boot/multiboot';
 import { createModelMachine } from './model';
 import { createImplMachine } from './impl';
 
@@ -18,8 +18,8 @@ export function createMachine(kind: MachineKind, memorySize: number): Machine {
 }
 
 /** Loads a Multiboot image (ELF32 or flat with the a.out kludge) and sets the entry state. */
-export function bootImage(machine: Machine, image: Uint8Array, imageName = 'image'): void {
-  const loaded = loadMultiboot(image, machine.memorySize);
+export function bootImage(machine: Machine, image: Uint8Array, imageName = 'image', modules: readonly BootModule[] = []): void {
+  const loaded = loadMultiboot(image, machine.memorySize, modules);
   if (loaded.kind === 'error') throw new Error(`${imageName}: ${loaded.message}`);
   for (const w of loaded.writes) machine.writePhysical(w.address, w.bytes);
   machine.setState(loaded.entry);
