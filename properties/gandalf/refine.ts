@@ -15,6 +15,8 @@
 //   virtual CPU (gandalf's at machine 0x9000), the exits by reason, the
 //   refusals, the console, and every guest page the abstract run changed
 //   since the previous exit.
+// The real IDT, GDT, LDT and TSS too: gandalf keeps them at the machine
+// addresses model/vmm does, so they must hold the same bytes.
 // At the end: how the run ended, the console, and the whole partition.
 //
 // Time is not part of refinement (nor of equivalence, VMM.EQ): gandalf's
@@ -31,8 +33,10 @@ import { defaultRules, type VmmRules } from '../../model/vmm/rules';
 import type { World } from '../../model/vmm/state';
 import { consoleBytes, raiseIrq } from '../../model/cpu/devices';
 import { toCommon } from '../../model/cpu/state';
+import { readBytes } from '../../model/cpu/memory';
 import type { MachineKind } from '../machines';
 import { bootGandalf } from './build';
+import { ImplMachine } from '../../impl/machine';
 import { modelExitsAsGandalfCounts, readGandalfVcpu } from './vcpu';
 
 export interface RefinementOptions {
@@ -61,6 +65,8 @@ export interface RefinementResult {
 
 const hex = (n: number): string => `0x${(n >>> 0).toString(16)}`;
 const cpl = (s: CommonState): number => s.segments.cs.selector & 3;
+/** CPL of a machine, without building its whole state on impl. */
+const machineCpl = (m: Machine): number => (m instanceof ImplMachine ? m.cpu.segSelector[1]! & 3 : cpl(m.state()));
 const isEnd = (e: StepEvent): boolean => e.kind === 'exit' || e.kind === 'shutdown' || e.kind === 'model-error';
 
 /** What the guest can see of the real processor, field by field. */
@@ -155,6 +161,18 @@ export function checkRefinement(guest: Uint8Array, options: RefinementOptions = 
     const ca = Buffer.from(consoleBytes(world.machine.devices.console)).toString('latin1');
     const cb = Buffer.from(real.consoleOutput()).toString('latin1');
     if (ca !== cb) d.push(`console: model/vmm ${JSON.stringify(ca.slice(-80))} gandalf ${JSON.stringify(cb.slice(-80))}`);
+    // The real tables: gandalf keeps them at the same machine addresses.
+    for (const [name, at, bytes] of [['IDT', 0x1000, 2048], ['GDT', 0x2000, 504 * 8], ['LDT', 0x4000, 4096], ['TSS', 0x3000, 0x68]] as const) {
+      const mine = real.readPhysical(at, bytes);
+      if (Buffer.compare(Buffer.from(mine), Buffer.from(readBytes(world.machine.memory, at, bytes))) === 0) continue;
+      for (let i = 0; i < bytes; i += 8) {
+        const theirs = readBytes(world.machine.memory, at + i, 8);
+        if (Buffer.compare(Buffer.from(mine.subarray(i, i + 8)), Buffer.from(theirs)) !== 0) {
+          d.push(`real ${name} bytes ${i}..${i + 7}: model/vmm ${Buffer.from(theirs).toString('hex')} gandalf ${Buffer.from(mine.subarray(i, i + 8)).toString('hex')}`);
+          break;
+        }
+      }
+    }
     // Guest memory: the pages the abstract run changed since the last exit.
     const now = nodesOf();
     for (let a = partition.base; a < partition.base + partition.size && d.length === 0; a += 4096) {
@@ -204,10 +222,10 @@ export function checkRefinement(guest: Uint8Array, options: RefinementOptions = 
     }
     const woke: number[] = [];
     let n = 0;
-    for (; cpl(real.state()) === 0 && n < maxMonitor; n++) {
+    for (; machineCpl(real) === 0 && n < maxMonitor; n++) {
       const m = real.step();
       if (m.kind === 'interrupt') woke.push(m.vector);
-      if (isEnd(m) || (m.kind === 'halted' && real.state().halted && n > 0 && (real.state().eflags & 0x200) === 0)) { gandalfEnd = m.kind === 'exit' ? `exit ${m.code}` : m.kind; break; }
+      if (isEnd(m) || (m.kind === 'halted' && (real.state().eflags & 0x200) === 0)) { gandalfEnd = m.kind === 'exit' ? `exit ${m.code}` : m.kind; break; }
     }
     monitorInstructions += n;
     if (n >= maxMonitor) { gandalfEnd = 'monitor step limit'; break; }

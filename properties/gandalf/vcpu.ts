@@ -20,6 +20,7 @@ export interface GandalfVcpu {
   /** Exits by reason, named as model/vmm names them (state.ts countExit). */
   readonly exits: Readonly<Record<string, number>>;
   readonly refusals: number;
+  readonly tablesInUse: number;
   /** 0 while the guest runs; 1 a bad boot; 2 the guest stopped. */
   readonly stopped: number;
 }
@@ -43,7 +44,7 @@ export function readGandalfVcpu(machine: Machine): GandalfVcpu {
       gdtr: { base: d(V.gdtrBase), limit: d(V.gdtrLimit) & 0xffff }, idtr: { base: d(V.idtrBase), limit: d(V.idtrLimit) & 0xffff },
       ldtr: d(V.ldtr) & 0xffff, tr: d(V.tr) & 0xffff,
     },
-    exits, refusals: d(V.refusals), stopped: d(V.stopped),
+    exits, refusals: d(V.refusals), tablesInUse: d(V.tablesInUse), stopped: d(V.stopped),
   };
 }
 
