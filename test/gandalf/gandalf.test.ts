@@ -24,9 +24,10 @@ const teachNative = (): Uint8Array => {
 };
 
 describe('gandalf builds', () => {
-  it.runIf(oracleAvailable('nasm'))('our assembler gives nasm\'s bytes, for gandalf and each of its mutants', () => {
+  it.runIf(oracleAvailable('nasm'))('our assembler gives nasm\'s bytes, for gandalf and a mutant of each file that has one', () => {
     const dir = mkdtempSync(join(tmpdir(), 'gandalf-'));
-    for (const defines of [{}, ...GANDALF_MUTANTS.map((m) => ({ [m.define]: '' }))]) {
+    const oneEach = ['MUTANT_BOOT_SEGMENTS_REACH_MONITOR', 'MUTANT_DPL0_ACCEPTED', 'MUTANT_SHADOW_WRITABLE', 'MUTANT_VIRTUAL_IF_LOST'];
+    for (const defines of [{}, ...oneEach.map((d) => ({ [d]: '' }))]) {
       const out = join(dir, 'g.bin');
       const args = ['-f', 'bin', '-o', out, ...Object.keys(defines).map((d) => `-D${d}`), 'gandalf.asm'];
       const r = spawnSync('nasm', args, { cwd: GANDALF_DIR, encoding: 'utf8' });
