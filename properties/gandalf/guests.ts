@@ -12,7 +12,7 @@ import { pagedGuest, pagedGuestImage } from '../vmm/paged-guest';
 const TEACH = join(import.meta.dirname, '..', '..', 'guests', 'teach', 'teach.asm');
 
 /**
- * The teaching kernel's meso build with a slower timer (PIT divisor 65535):
+ * [GANDALF.TIME.1] The teaching kernel's meso build with a slower timer (PIT divisor 65535):
  * our machines count one timer tick per instruction, and the kernel's
  * 1193-instruction tick is shorter than gandalf's context switch (a CR3
  * write, then page faults to refill the shadow), so with it the kernel

@@ -61,6 +61,8 @@ export interface RefinementResult {
   /** null when every comparison held. */
   readonly divergence: { readonly unit: number; readonly at: string; readonly differences: readonly string[] } | null;
   readonly console: string;
+  /** gandalf's exits by reason at the end. */
+  readonly exitsByReason: Readonly<Record<string, number>>;
 }
 
 const hex = (n: number): string => `0x${(n >>> 0).toString(16)}`;
@@ -268,6 +270,6 @@ export function checkRefinement(guest: Uint8Array, options: RefinementOptions = 
   }
   return {
     units, guestSteps, exits, monitorInstructions, end: gandalfEnd ?? 'unit limit', divergence,
-    console: Buffer.from(real.consoleOutput()).toString('latin1'),
+    console: Buffer.from(real.consoleOutput()).toString('latin1'), exitsByReason: readGandalfVcpu(real).exits,
   };
 }

@@ -41,7 +41,7 @@ describe('gandalf builds', () => {
   });
 });
 
-describe('[VMM.BOOT.1] [VMM.BOOT.2] gandalf boots and runs the teaching kernel at ring 1', () => {
+describe('[VMM.BOOT.1] [VMM.BOOT.2] [GANDALF.MAP.1] [GANDALF.BOOT.1] [GANDALF.STOP.1] [GANDALF.VCPU.1] [GANDALF.TIME.1] gandalf boots and runs the teaching kernel at ring 1', () => {
   it('the transcript is the native kernel\'s on the bare machine, and gandalf exits through the guest\'s exit port', () => {
     const native = createMachine('impl', 64 * 1024 * 1024);
     bootImage(native, teachNative());

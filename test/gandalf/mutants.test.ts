@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { GANDALF_MUTANTS } from '../../properties/gandalf/mutants';
 import { runGandalfInvariants, runGandalfRefinement } from '../../properties/gandalf/property';
 
-describe('[VMM.REFINE] each mutant of gandalf is killed', () => {
+describe('[VMM.REFINE] [GANDALF.MUTANT.1] each mutant of gandalf is killed', () => {
   it.each(GANDALF_MUTANTS.map((m) => [m.name, m] as const))('%s', (_name, m) => {
     const defines = { [m.define]: '' };
     const failure = m.killedBy === 'VMM.REFINE' ? runGandalfRefinement(defines) : runGandalfInvariants(defines);

@@ -13,8 +13,83 @@ import { toCommon } from '../../model/cpu/state';
 import { defaultRules } from '../../model/vmm/rules';
 import { DEFAULT_CONFIG } from '../../model/vmm/config';
 import { MUTANTS } from '../../properties/vmm/mutants';
+import { assembleText } from '../../model/isa/asm/assemble';
 
-describe('[VMM.REFINE] gandalf refines model/vmm at every guest instruction', () => {
+/** A ring-1 guest on the boot segments: its timer's gate (vector 0x20,
+ * through the boot code segment, so no direct gate: every tick is an exit)
+ * counts ticks; it halts three times with interrupts on, then prints. */
+function haltingGuest(): Uint8Array {
+  const source = `bits 32
+org 0x100000
+    dd 0x1BADB002, 0x10000, -(0x1BADB002 + 0x10000), 0x100000, 0x100000, image_end, 0, start
+start:
+    mov esp, 0x90000
+    lidt [idt_pointer]
+    mov al, 0x11
+    out 0x20, al
+    mov al, 0x20
+    out 0x21, al
+    mov al, 4
+    out 0x21, al
+    mov al, 1
+    out 0x21, al
+    mov al, 0xFE
+    out 0x21, al
+    mov al, 0x34
+    out 0x43, al
+    mov al, 0
+    out 0x40, al
+    mov al, 0x40
+    out 0x40, al
+    mov esi, zzz
+    call print
+.wait:
+    sti
+    hlt
+    cmp dword [ticks], 3
+    jb .wait
+    cli
+    mov esi, woke
+    call print
+    mov al, '3'
+    out 0xE9, al
+    mov esi, times
+    call print
+    mov al, 0
+    out 0xF4, al
+print:
+    lodsb
+    test al, al
+    jz .done
+    out 0xE9, al
+    jmp print
+.done:
+    ret
+tick:
+    inc dword [ticks]
+    push eax
+    mov al, 0x20
+    out 0x20, al
+    pop eax
+    iret
+ticks: dd 0
+zzz: db "zzz", 10, 0
+woke: db "woke ", 0
+times: db " times", 10, 0
+idt_pointer: dw 0x21 * 8 - 1
+    dd idt
+align 8
+idt:
+    times 0x20 dq 0
+    dw tick - 0x100000 + 0x0000, 0xFE1, 0x8E00, 0x0010
+image_end:
+`;
+  const r = assembleText({ 'h.asm': source }, 'h.asm', { format: 'bin' });
+  if (r.kind !== 'ok') throw new Error(r.errors.map((e) => e.message).join('; '));
+  return r.bytes;
+}
+
+describe('[VMM.REFINE] [GANDALF.SEGREGS.1] [GANDALF.STI.1] [GANDALF.DECODE.1] gandalf refines model/vmm at every guest instruction', () => {
   it('the teaching kernel: every unit compared, no divergence, both end through the exit port', () => {
     const r = checkRefinement(teachMeso());
     expect(r.divergence).toBeNull();
@@ -34,6 +109,15 @@ describe('[VMM.REFINE] gandalf refines model/vmm at every guest instruction', ()
     const r = checkRefinement(pagedAt(seed), { maxUnits: 20_000 });
     expect(r.divergence).toBeNull();
     expect(r.end).toBe('exit 1');
+  }, 30_000);
+
+  it('[GANDALF.HLT.1] a guest that waits with HLT for its timer: woken past its HLT, as under model/vmm', () => {
+    const r = checkRefinement(haltingGuest());
+    expect(r.divergence).toBeNull();
+    expect(r.end).toBe('exit 1');
+    expect(r.console).toBe('zzz\nwoke 3 times\n');
+    expect(r.exitsByReason['emulate hlt']).toBeGreaterThanOrEqual(3);
+    expect(r.exitsByReason['interrupt 32']).toBeGreaterThanOrEqual(3);
   }, 30_000);
 
   it('the checker is not blind: a model/vmm mutant run against the correct gandalf diverges', () => {
