@@ -10,6 +10,18 @@ import { hostileGuest, hostileImage } from '../vmm/hostile';
 import { pagedGuest, pagedGuestImage } from '../vmm/paged-guest';
 
 const TEACH = join(import.meta.dirname, '..', '..', 'guests', 'teach', 'teach.asm');
+const RTOS = join(import.meta.dirname, '..', '..', 'guests', 'rtos', 'rtos.asm');
+
+function build(path: string, defines: Record<string, string>): Uint8Array {
+  const r = assemble(path, (p) => (existsSync(p) ? readFileSync(p, 'utf8') : null), { format: 'bin', defines });
+  if (r.kind !== 'ok') throw new Error(r.errors.map((e) => `${e.file}:${e.line}: ${e.message}`).join('\n'));
+  return r.bytes;
+}
+
+/** The RTOS guest (guests/rtos); its transcript names the tick at which each
+ * task runs, so it equals the native one under gandalf only with a tick
+ * longer than gandalf's work per tick (-DTICK=60000, GANDALF.TIME.1). */
+export const rtos = (defines: Record<string, string> = {}): Uint8Array => build(RTOS, defines);
 
 /**
  * [GANDALF.TIME.1] The teaching kernel's meso build with a slower timer (PIT divisor 65535):

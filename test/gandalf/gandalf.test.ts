@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { oracleAvailable } from '../../properties/tools';
 import { GANDALF_DIR, bootGandalf, buildGandalf } from '../../properties/gandalf/build';
-import { teachMeso } from '../../properties/gandalf/guests';
+import { rtos, teachMeso } from '../../properties/gandalf/guests';
 import { GANDALF_MUTANTS } from '../../properties/gandalf/mutants';
 import { readGandalfVcpu } from '../../properties/gandalf/vcpu';
 import { runToEnd, createMachine, bootImage } from '../../properties/machines';
@@ -61,6 +61,16 @@ describe('[VMM.BOOT.1] [VMM.BOOT.2] [GANDALF.MAP.1] [GANDALF.BOOT.1] [GANDALF.ST
     expect(v.exits['emulate lgdt']).toBe(1);
     expect(v.exits['emulate sti']).toBeGreaterThan(0);
     expect(v.exits['page fault']).toBeGreaterThan(0);
+  });
+
+  it('the RTOS guest with a 60000-instruction tick prints under gandalf what it prints natively, tick numbers included', () => {
+    const native = createMachine('impl', 64 * 1024 * 1024);
+    bootImage(native, rtos({ TICK: '60000' }));
+    const bare = runToEnd(native, 20_000_000);
+    const run = runToEnd(bootGandalf([rtos({ MESO: '', TICK: '60000' })]), 50_000_000);
+    expect(run.end).toEqual({ kind: 'exit', code: 1 });
+    expect(run.console).toBe(bare.console);
+    expect(run.console).toContain('[rtos] task C run 3 at tick 15\n');
   });
 
   it('without a module, or with a module that is not a Multiboot image, gandalf says so and exits with 0x7F (status 255)', () => {

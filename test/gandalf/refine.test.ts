@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { checkRefinement } from '../../properties/gandalf/refine';
 import { auditGandalf } from '../../properties/gandalf/audit';
-import { HOSTILE_SEEDS, PAGED_SEEDS, hostileAt, pagedAt, teachMeso } from '../../properties/gandalf/guests';
+import { HOSTILE_SEEDS, PAGED_SEEDS, hostileAt, pagedAt, rtos, teachMeso } from '../../properties/gandalf/guests';
 import { checkRealResources, checkRealTables, worldView } from '../../properties/gandalf/invariants';
 import { bootGuest } from '../../model/vmm/boot';
 import { stepWorld } from '../../model/vmm/run';
@@ -97,6 +97,13 @@ describe('[VMM.REFINE] [GANDALF.SEGREGS.1] [GANDALF.STI.1] [GANDALF.DECODE.1] ga
     expect(r.guestSteps).toBeGreaterThan(50_000);
     expect(r.exits).toBeGreaterThan(600);
     expect(r.console.endsWith('[kernel] all processes exited\n')).toBe(true);
+  }, 60_000);
+
+  it('the RTOS guest, with its own 4000-instruction tick: the interrupts arrive where gandalf\'s timer puts them', () => {
+    const r = checkRefinement(rtos({ MESO: '' }));
+    expect(r.divergence).toBeNull();
+    expect(r.end).toBe('exit 1');
+    expect(r.console.endsWith('[rtos] done\n')).toBe(true);
   }, 60_000);
 
   it.each(HOSTILE_SEEDS)('hostile guest of seed %i', (seed) => {
