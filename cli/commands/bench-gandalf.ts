@@ -4,7 +4,9 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { measureGandalf } from '../../properties/gandalf/costs';
-import { rtos, teachMeso } from '../../properties/gandalf/guests';
+import { rtos, teach, teachMeso } from '../../properties/gandalf/guests';
+import { bootGandalf } from '../../properties/gandalf/build';
+import { bootImage, createMachine, runToEnd } from '../../properties/machines';
 import { monitorWork } from '../../bench/guests-cost';
 
 export function register(program: Command): void {
@@ -12,7 +14,9 @@ export function register(program: Command): void {
     .command('bench-gandalf')
     .description('run guests under gandalf (the monitor as IA-32 code) on impl and print the instructions its exits cost, by reason, beside the guessed cost model')
     .argument('[images...]', 'meso guest images (default: the teaching kernel and the RTOS, meso builds)')
-    .action((images: string[]) => {
+    .option('--lmbench', 'instead: the six lmbench-style microbenchmarks of the teaching kernel, native on the bare machine and meso under gandalf')
+    .action((images: string[], opts: { lmbench?: boolean }) => {
+      if (opts.lmbench === true) return lmbenchTable();
       const guests = images.length > 0
         ? images.map((f) => { try { return [f, new Uint8Array(readFileSync(f))] as const; } catch (e) { throw new Error(`${f}: cannot read (${(e as Error).message})`); } })
         : [['teach (meso, PIT divisor 65535)', teachMeso()] as const, ['rtos (meso)', rtos({ MESO: '' })] as const];
@@ -30,4 +34,24 @@ export function register(program: Command): void {
         process.stdout.write(`${lines.join('\n')}\n`);
       }
     });
+}
+
+const MICRO = ['null', 'fault', 'ctxsw', 'proc', 'mmap', 'cpu'] as const;
+
+/** Native (ring 0, bare impl) against meso under gandalf: instructions, and whether the report line is the same. */
+function lmbenchTable(): void {
+  const rows = ['benchmark   native instr.   gandalf: guest   gandalf: exits   (guest+exits)/native   same report'];
+  const report = (text: string): string => text.split('\n').find((l) => l.startsWith('[bench')) ?? '(none)';
+  for (const [k, name] of MICRO.entries()) {
+    const defines = { LMBENCH: String(k + 1), PIT_DIVISOR: '65535' };
+    const native = createMachine('impl', 64 * 1024 * 1024);
+    bootImage(native, teach(defines));
+    const bare = runToEnd(native, 200_000_000);
+    const nativeInstructions = native.state().instructionCount;
+    const c = measureGandalf(teachMeso(defines));
+    const under = runToEnd(bootGandalf([teachMeso(defines)]), 400_000_000).console;
+    const total = c.guestInstructions + c.monitorInstructions;
+    rows.push(`${name.padEnd(10)}${String(nativeInstructions).padStart(15)}${String(c.guestInstructions).padStart(17)}${String(c.monitorInstructions).padStart(17)}${(total / nativeInstructions).toFixed(2).padStart(23)}   ${report(bare.console) === report(under) ? 'yes' : `NO: ${report(under)}`}`);
+  }
+  process.stdout.write(`${rows.join('\n')}\n`);
 }

@@ -32,10 +32,11 @@ export const rtos = (defines: Record<string, string> = {}): Uint8Array => build(
  * depend on the divisor (guests/teach/README.md).
  */
 export function teachMeso(defines: Record<string, string> = {}): Uint8Array {
-  const r = assemble(TEACH, (p) => (existsSync(p) ? readFileSync(p, 'utf8') : null), { format: 'bin', defines: { MESO: '', PIT_DIVISOR: '65535', ...defines } });
-  if (r.kind !== 'ok') throw new Error(r.errors.map((e) => `${e.file}:${e.line}: ${e.message}`).join('\n'));
-  return r.bytes;
+  return teach({ MESO: '', PIT_DIVISOR: '65535', ...defines });
 }
+
+/** The teaching kernel with exactly these defines (native without MESO). */
+export const teach = (defines: Record<string, string> = {}): Uint8Array => build(TEACH, defines);
 
 export const HOSTILE_SEEDS = [1, 2, 5, 6, 10] as const;
 export const PAGED_SEEDS = [19, 20, 21, 22] as const;
