@@ -7,7 +7,7 @@ import type { Machine } from '../../model/machine';
 import { bootImage, createMachine, type MachineKind } from '../machines';
 
 export const GANDALF_DIR = join(import.meta.dirname, '..', '..', 'gandalf');
-/** Machine memory gandalf runs in: it maps machine 0..64 MiB (gandalf/config.inc). */
+/** Machine memory gandalf runs in (it maps machine 0 up to its partition's end, 20 MiB; gandalf/config.inc). */
 export const GANDALF_MEMORY = 64 * 1024 * 1024;
 
 /** The mutants of gandalf, each a -D define of gandalf/*.inc (see GANDALF_MUTANTS in mutants.ts). */

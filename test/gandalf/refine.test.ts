@@ -14,6 +14,8 @@ import { defaultRules } from '../../model/vmm/rules';
 import { DEFAULT_CONFIG } from '../../model/vmm/config';
 import { MUTANTS } from '../../properties/vmm/mutants';
 import { assembleText } from '../../model/isa/asm/assemble';
+import { lockstep } from '../../properties/diff/lockstep';
+import { bootGandalf } from '../../properties/gandalf/build';
 
 /** A ring-1 guest on the boot segments: its timer's gate (vector 0x20,
  * through the boot code segment, so no direct gate: every tick is an exit)
@@ -165,5 +167,14 @@ describe('[VMM.ISO] [VMM.SEG] [VMM.RING] [VMM.RES] on gandalf\'s real state', ()
       expect(checkRealResources(view, bounds, first)).toBeNull();
     }
     expect(monitorSteps).toBeGreaterThan(600);
+  }, 60_000);
+});
+
+describe('[DIFF.STATE.1] gandalf\'s own code runs the same on the model and on impl', () => {
+  it('lock step over gandalf\'s boot and the teaching kernel\'s first exits (50,000 steps, every state compared)', () => {
+    const image = teachMeso();
+    const r = lockstep(bootGandalf([image], { machine: 'model' }), bootGandalf([image], { machine: 'impl' }), 50_000, { throughHalt: true });
+    expect(r.divergence).toBeNull();
+    expect(r.steps).toBe(50_000);
   }, 60_000);
 });
