@@ -118,7 +118,30 @@ function loadElf(image: Uint8Array): { writes: MemoryWrite[]; entry: number } | 
  * (mem_lower/mem_upper valid), mem_lower = 639 KiB, mem_upper = KiB of RAM
  * above 1 MiB.
  */
-export function loadMultiboot(image: Uint8Array, memorySize: number, modules: readonly BootModule[] = []): MultibootResult {
+export interface MultibootOptions {
+  /** The kernel command line (information structure flag 2). */
+  readonly commandLine?: string;
+  /** One boot module (flag 3), e.g. an initrd. */
+  readonly module?: Uint8Array;
+  /** Several boot modules (flag 3) placed as QEMU places Multiboot modules (BOOT.MODULE.1), e.g. gandalf's guests. */
+  readonly modules?: readonly BootModule[];
+}
+
+/** A Multiboot module: its bytes and a name for messages. */
+export interface BootModule {
+  readonly name: string;
+  readonly bytes: Uint8Array;
+}
+
+const MAX_MODULES = 12;
+
+/** [BOOT.INFO.3] Where the command line goes, and its longest length. */
+export const CMDLINE_ADDRESS = 0x600;
+export const CMDLINE_LIMIT = GDT_ADDRESS - CMDLINE_ADDRESS - 1;
+/** [BOOT.MODS.1] Where the one-entry module list goes. */
+export const MODULES_ADDRESS = 0x540;
+
+export function loadMultiboot(image: Uint8Array, memorySize: number, options: MultibootOptions = {}): MultibootResult {
   const header = findHeader(image);
   if ('error' in header) return error(header.error);
   const loaded = header.flags & 0x10000 ? loadKludge(image, header.offset) : loadElf(image);
@@ -133,11 +156,54 @@ export function loadMultiboot(image: Uint8Array, memorySize: number, modules: re
   }
   const memUpper = Math.max(0, Math.floor((memorySize - 0x100000) / 1024));
   const info = new Uint8Array(52);
-  info.set([...le32(1), ...le32(639), ...le32(memUpper)], 0);
-  const placed = placeModules(loaded.writes, modules, memorySize);
-  if ('error' in placed) return error(placed.error);
-  if (modules.length > 0) info.set([...le32(1 | 8), ...le32(639), ...le32(memUpper)], 0);
-  if (modules.length > 0) info.set([...le32(modules.length), ...le32(MODULE_LIST_ADDRESS)], 20);
+  let infoFlags = 1;
+  const extra: MemoryWrite[] = [];
+  // [BOOT.INFO.3] A command line: flag 2, cmdline (offset 16) points at the
+  // NUL-terminated string at 0x600; at most 511 bytes (it ends below the GDT).
+  if (options.commandLine !== undefined) {
+    const text = new TextEncoder().encode(options.commandLine);
+    if (text.length > CMDLINE_LIMIT) return error(`the command line is ${text.length} bytes; at most ${CMDLINE_LIMIT} fit at ${hex(CMDLINE_ADDRESS)}`);
+    const bytes = new Uint8Array(text.length + 1);
+    bytes.set(text);
+    extra.push({ address: CMDLINE_ADDRESS, bytes });
+    infoFlags |= 4;
+    info.set(le32(CMDLINE_ADDRESS), 16);
+  }
+  // [BOOT.MODS.1] A module: flag 3, mods_count 1 and mods_addr (offsets 20,
+  // 24) point at one entry {mod_start, mod_end, string 0, reserved} at
+  // 0x540; the module sits page-aligned at the top of memory, above every
+  // byte of the kernel.
+  if (options.module !== undefined) {
+    const size = options.module.length;
+    const kernelEnd = Math.max(...loaded.writes.map((w) => w.address + w.bytes.length));
+    const address = Math.floor((memorySize - size) / 4096) * 4096;
+    if (address < kernelEnd) return error(`the module is ${size} bytes; at most ${Math.max(0, memorySize - kernelEnd)} fit between the kernel's end ${hex(kernelEnd)} and the end of memory`);
+    extra.push({ address, bytes: options.module });
+    extra.push({ address: MODULES_ADDRESS, bytes: Uint8Array.from([...le32(address), ...le32(address + size), ...le32(0), ...le32(0)]) });
+    infoFlags |= 8;
+    info.set([...le32(1), ...le32(MODULES_ADDRESS)], 20);
+  }
+  // [BOOT.MODULE.1] Modules one after another, each at the first page
+  // boundary after the kernel (with its bss) or the previous module; the
+  // list of 16-byte entries {mod_start, mod_end, string 0, reserved} at 0x540.
+  const modules = options.modules ?? [];
+  if (modules.length > 0) {
+    if (options.module !== undefined) return error('a single module (--initrd) and a list of modules (--module) cannot be given together');
+    if (modules.length > MAX_MODULES) return error(`${modules.length} modules: at most ${MAX_MODULES} fit the module list at ${hex(MODULES_ADDRESS)}`);
+    let next = Math.max(...loaded.writes.map((w) => w.address + w.bytes.length));
+    const list = new Uint8Array(16 * modules.length);
+    for (const [i, m] of modules.entries()) {
+      next = Math.ceil(next / 4096) * 4096;
+      if (next + m.bytes.length > memorySize) return error(`module ${m.name} (${m.bytes.length} bytes at ${hex(next)}) does not fit in ${memorySize / 1048576} MiB of memory`);
+      list.set([...le32(next), ...le32(next + m.bytes.length), ...le32(0), ...le32(0)], 16 * i);
+      extra.push({ address: next, bytes: m.bytes });
+      next += m.bytes.length;
+    }
+    extra.push({ address: MODULES_ADDRESS, bytes: list });
+    infoFlags |= 8;
+    info.set([...le32(modules.length), ...le32(MODULES_ADDRESS)], 20);
+  }
+  info.set([...le32(infoFlags), ...le32(639), ...le32(memUpper)], 0);
   const gdt = Uint8Array.from([
     0, 0, 0, 0, 0, 0, 0, 0,
     0xff, 0xff, 0, 0, 0, 0x9b, 0xcf, 0, // 0x08: base 0, limit 4 GiB, code execute/read, accessed, 32-bit
@@ -155,45 +221,5 @@ export function loadMultiboot(image: Uint8Array, memorySize: number, modules: re
     gdtr: { base: GDT_ADDRESS, limit: 23 },
     idtr: { base: 0, limit: 0 },
   };
-  return { kind: 'ok', writes: [{ address: INFO_ADDRESS, bytes: info }, { address: GDT_ADDRESS, bytes: gdt }, ...loaded.writes, ...placed], entry };
-}
-
-/** A Multiboot module: its bytes and the name its string carries. */
-export interface BootModule {
-  readonly name: string;
-  readonly bytes: Uint8Array;
-}
-
-/** [BOOT.MODULE.1] Where the module list and its strings go. */
-export const MODULE_LIST_ADDRESS = 0x540;
-const MODULE_STRINGS = 0x600;
-const MAX_MODULES = 12;
-
-/**
- * [BOOT.MODULE.1] Each module at the first page boundary after whatever was
- * loaded before it (QEMU's placement); the list of 16-byte entries at
- * 0x540 and the zero-terminated names from 0x600 below the GDT at 0x800.
- */
-function placeModules(kernel: readonly MemoryWrite[], modules: readonly BootModule[], memorySize: number): MemoryWrite[] | { error: string } {
-  if (modules.length === 0) return [];
-  if (modules.length > MAX_MODULES) return { error: `${modules.length} modules: at most ${MAX_MODULES} fit the module list` };
-  let next = kernel.reduce((end, w) => Math.max(end, w.address + w.bytes.length), 0);
-  const list = new Uint8Array(16 * modules.length);
-  const strings: number[] = [];
-  const writes: MemoryWrite[] = [];
-  const room = Math.floor((GDT_ADDRESS - MODULE_STRINGS) / modules.length);
-  modules.forEach((m, i) => {
-    next = Math.ceil(next / 4096) * 4096;
-    const name = Array.from(m.name.slice(0, room - 1), (c) => c.charCodeAt(0) & 0xff);
-    list.set([...le32(next), ...le32(next + m.bytes.length), ...le32(MODULE_STRINGS + strings.length), ...le32(0)], 16 * i);
-    strings.push(...name, 0);
-    writes.push({ address: next, bytes: m.bytes });
-    next += m.bytes.length;
-  });
-  const last = writes[writes.length - 1]!;
-  if (last.address + last.bytes.length > memorySize) {
-    const bad = writes.findIndex((w) => w.address + w.bytes.length > memorySize);
-    return { error: `module ${modules[bad]!.name} (${modules[bad]!.bytes.length} bytes at ${hex(writes[bad]!.address)}) does not fit in ${memorySize / 1048576} MiB of memory` };
-  }
-  return [{ address: MODULE_LIST_ADDRESS, bytes: list }, { address: MODULE_STRINGS, bytes: Uint8Array.from(strings) }, ...writes];
+  return { kind: 'ok', writes: [{ address: INFO_ADDRESS, bytes: info }, { address: GDT_ADDRESS, bytes: gdt }, ...extra, ...loaded.writes], entry };
 }

@@ -26,14 +26,33 @@ export function readRegister(state: MachineState, size: 8 | 16 | 32, reg: number
   return reg < 4 ? state.regs[reg]! & 0xff : (state.regs[reg - 4]! >>> 8) & 0xff;
 }
 
-/** Write a general register; 8- and 16-bit writes keep the other bits. */
+/** Write a general register; 8- and 16-bit writes keep the other bits.
+ * [INS.RESULT.1] A 32-bit write replaces every bit, so it also ends the
+ * ghost mark of an undefined value; a narrower write keeps the mark, since
+ * the bits it leaves alone may still be undefined. */
 export function writeRegister(state: MachineState, size: 8 | 16 | 32, reg: number, value: number): MachineState {
   const regs = state.regs.slice();
   if (size === 32) regs[reg] = value >>> 0;
   else if (size === 16) regs[reg] = ((regs[reg]! & 0xffff0000) | (value & 0xffff)) >>> 0;
   else if (reg < 4) regs[reg] = ((regs[reg]! & 0xffffff00) | (value & 0xff)) >>> 0;
   else regs[reg - 4] = ((regs[reg - 4]! & 0xffff00ff) | ((value & 0xff) << 8)) >>> 0;
-  return { ...state, regs };
+  const undefinedRegisters = size === 32 ? state.undefinedRegisters & ~(1 << reg) : state.undefinedRegisters;
+  return { ...state, regs, undefinedRegisters };
+}
+
+/**
+ * [INS.RESULT.1] Write an instruction's result to its destination operand
+ * and, when the manual leaves that result undefined (`resultUndefined`),
+ * mark a register destination in the ghost state, so that comparisons with
+ * a real processor leave it out. The value written is the model's documented
+ * choice. A memory destination is not marked: the case generators never
+ * draw an undefined result into memory (spec/instructions.md says so).
+ */
+export function writeResult(state: MachineState, instr: Instruction, op: Operand, r: { result: number; resultUndefined?: true }): Result<MachineState> {
+  const written = writeOperand(state, instr, op, r.result);
+  if (written.kind !== 'ok' || r.resultUndefined !== true || op.kind !== 'reg') return written;
+  const reg = op.size === 8 && op.reg >= 4 ? op.reg - 4 : op.reg;
+  return { kind: 'ok', value: { ...written.value, undefinedRegisters: written.value.undefinedRegisters | (1 << reg) } };
 }
 
 // ---------------------------------------------------------------- addresses
@@ -44,6 +63,15 @@ type MemoryOperand = Extract<Operand, { kind: 'mem' }>;
  * override prefix if any, else SS when the base register is ESP or EBP,
  * else DS. */
 export function effectiveAddress(state: MachineState, instr: Instruction, mem: MemoryOperand): { segment: SegmentName; offset: number } {
+  // [SEG.DEFAULT.2] With 16-bit addressing the offset is BX/BP + SI/DI + disp16
+  // taken modulo 2^16 (it wraps inside the first 64 KiB of the segment), and
+  // the default segment is SS when the base is BP, else DS.
+  if (instr.addressSize === 16) {
+    let offset16 = mem.disp;
+    if (mem.base !== null) offset16 += state.regs[mem.base]!;
+    if (mem.index !== null) offset16 += state.regs[mem.index]!;
+    return { segment: instr.segment ?? (mem.base === 5 ? 'ss' : 'ds'), offset: offset16 & 0xffff };
+  }
   let offset = mem.disp;
   if (mem.base !== null) offset += state.regs[mem.base]!;
   if (mem.index !== null) offset += state.regs[mem.index]! * mem.scale;

@@ -27,6 +27,6 @@ export function buildGandalf(defines: Record<string, string> = {}): Uint8Array {
 /** A machine with gandalf loaded and `guests` as its modules, at gandalf's entry. */
 export function bootGandalf(guests: readonly Uint8Array[], options: { machine?: MachineKind; defines?: Record<string, string> } = {}): Machine {
   const machine = createMachine(options.machine ?? 'impl', GANDALF_MEMORY);
-  bootImage(machine, buildGandalf(options.defines), 'gandalf.bin', guests.map((bytes, i) => ({ name: `guest${i}.bin`, bytes })));
+  bootImage(machine, buildGandalf(options.defines), 'gandalf.bin', { modules: guests.map((bytes, i) => ({ name: `guest${i}.bin`, bytes })) });
   return machine;
 }
