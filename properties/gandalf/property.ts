@@ -3,7 +3,7 @@
 // guest that fails and names it, so a mutant's run is short.
 import { auditGandalf } from './audit';
 import { checkRefinement } from './refine';
-import { HOSTILE_SEEDS, PAGED_SEEDS, hostileAt, pagedAt, rtos, teachMeso } from './guests';
+import { HOSTILE_SEEDS, PAGED_SEEDS, hostileAt, pagedAt, rtos, teachMeso, tourGuest } from './guests';
 import type { Violation } from './invariants';
 
 export interface GuestCase { readonly name: string; readonly image: () => Uint8Array; readonly maxUnits: number }
@@ -12,6 +12,8 @@ export function defaultGuests(): GuestCase[] {
   return [
     { name: 'teach (meso)', image: () => teachMeso(), maxUnits: 1_000_000 },
     { name: 'rtos (meso)', image: () => rtos({ MESO: '' }), maxUnits: 1_000_000 },
+    { name: 'tour guest, ring 1', image: () => tourGuest(1), maxUnits: 5000 },
+    { name: 'tour guest, ring 3', image: () => tourGuest(3), maxUnits: 5000 },
     ...HOSTILE_SEEDS.map((seed) => ({ name: `hostile guest, seed ${seed}`, image: () => hostileAt(seed), maxUnits: 3000 })),
     ...PAGED_SEEDS.map((seed) => ({ name: `paged guest, seed ${seed}`, image: () => pagedAt(seed), maxUnits: 20000 })),
   ];

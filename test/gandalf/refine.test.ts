@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { checkRefinement } from '../../properties/gandalf/refine';
 import { auditGandalf } from '../../properties/gandalf/audit';
-import { HOSTILE_SEEDS, PAGED_SEEDS, hostileAt, pagedAt, rtos, teachMeso } from '../../properties/gandalf/guests';
+import { HOSTILE_SEEDS, PAGED_SEEDS, hostileAt, pagedAt, rtos, teachMeso, tourGuest } from '../../properties/gandalf/guests';
 import { checkRealResources, checkRealTables, worldView } from '../../properties/gandalf/invariants';
 import { bootGuest } from '../../model/vmm/boot';
 import { stepWorld } from '../../model/vmm/run';
@@ -107,6 +107,15 @@ describe('[VMM.REFINE] [GANDALF.SEGREGS.1] [GANDALF.STI.1] [GANDALF.DECODE.1] ga
     expect(r.end).toBe('exit 1');
     expect(r.console.endsWith('[rtos] done\n')).toBe(true);
   }, 60_000);
+
+  it.each([1, 3] as const)('the tour guest at ring %i: each kind of exit (LLDT, LMSW, CLTS, INT n, reflected faults, refused ports, RDMSR, ...)', (ring) => {
+    const r = checkRefinement(tourGuest(ring), { maxUnits: 5000 });
+    expect(r.divergence).toBeNull();
+    const kinds = Object.keys(r.exitsByReason);
+    expect(kinds).toContain('reflect 13');
+    expect(kinds.some((k) => k.startsWith('INT '))).toBe(true);
+    if (ring === 1) for (const k of ['emulate lldt', 'emulate lmsw', 'emulate clts', 'emulate invlpg', 'emulate in', 'emulate (other)']) expect(kinds).toContain(k);
+  }, 30_000);
 
   it.each(HOSTILE_SEEDS)('hostile guest of seed %i', (seed) => {
     const r = checkRefinement(hostileAt(seed), { maxUnits: 3000 });
