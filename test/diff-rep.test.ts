@@ -3,7 +3,7 @@
 // is preceded by `movzx ecx, cx`, and a case stops before a REP whose count
 // is larger (a jump into the middle of an instruction, a shrunk stream).
 // Regression: seed 2 case 88 (`sub ecx, 0x3bad9df5; repne scasd`) once
-// run one step of ~3.3 billion iterations and froze `mesovirt check`.
+// ran one step of ~3.3 billion iterations and froze `mesovirt check`.
 import { describe, expect, it } from 'vitest';
 import { campaignCase } from '../properties/diff/campaign';
 import { runScenario, scenarioOfCase } from '../properties/diff/scenario';
