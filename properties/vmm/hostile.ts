@@ -63,6 +63,11 @@ export const hostileInstruction: fc.Arbitrary<HostileSlot> = fc.oneof(
   fc.tuple(fc.constantFrom('lldt', 'ltr'), r32).map(([m, r]) => insn(m, reg(16, r))),
   fc.integer({ min: 0, max: 255 }).map((v) => insn('int', imm(8, v))),
   fc.constantFrom('sgdt', 'sidt').map((m) => insn(m, mem(48, null, SCRATCH))),
+  // [VMM.MSR.2] Aim SYSENTER at ring 0 with a guest-chosen EIP/ESP/CS, then try it; RDTSC, RDMSR, SYSEXIT (issue 14).
+  fc.tuple(fc.constantFrom(0x174, 0x175, 0x176, 0x10, 0x1b), edgeAddress, fc.boolean()).map(([msr, v, enter]) => [
+    insn('mov', reg(32, 1), imm(32, msr)), insn('mov', reg(32, 0), imm(32, v)), insn('wrmsr'), ...(enter ? [insn('sysenter')] : []),
+  ]),
+  fc.constantFrom(insn('sysenter'), insn('sysexit'), insn('rdtsc'), insn('rdmsr')),
 );
 
 /** A random guest descriptor: segments of every kind and call gates, some aimed at the monitor. */

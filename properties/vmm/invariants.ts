@@ -120,11 +120,13 @@ export function checkReads(before: World, after: World, step: WorldStep): Violat
 
 const hex = (n: number): string => `0x${(n >>> 0).toString(16)}`;
 
-/** [VMM.RES] The real control and table registers keep their boot values;
- * shadow entries below the VMM base map only partition frames. */
+/** [VMM.RES] The real control and table registers keep their boot values
+ * (CR4.TSD aside, which follows the guest's: VMM.TSC.1); shadow entries
+ * below the VMM base map only partition frames. */
 export function checkResources(boot: World, world: World, scanShadow: boolean): Violation | null {
   const a = boot.machine, b = world.machine;
-  const same = a.cr0 === b.cr0 && a.cr3 === b.cr3 && a.cr4 === b.cr4 && a.gdtr.base === b.gdtr.base && a.gdtr.limit === b.gdtr.limit
+  const TSD = 0x4;
+  const same = a.cr0 === b.cr0 && a.cr3 === b.cr3 && (a.cr4 & ~TSD) === (b.cr4 & ~TSD) && a.gdtr.base === b.gdtr.base && a.gdtr.limit === b.gdtr.limit
     && a.idtr.base === b.idtr.base && a.idtr.limit === b.idtr.limit && a.tr.selector === b.tr.selector && a.tr.base === b.tr.base;
   if (!same) return { rule: 'VMM.RES', message: 'a real control or table register changed' };
   if (!scanShadow) return null;
