@@ -50,15 +50,25 @@ export class Devices {
   readonly master = new Pic();
   readonly slave = new Pic();
   timerReload = 0x10000; timerCount = 0x10000; timerRunning = false;
-  private timerWriteHigh = false; private timerLatch = 0;
+  /** Channel 0's control word: access (1 low byte, 2 high byte, 3 low then high) and mode (2, 3 periodic; others one-shot). */
+  timerAccess = 3; timerMode = 2;
+  private timerLow: number | null = null; private timerReadHigh = false;
 
-  /** Advance the timer by one retired instruction. */
+  /** Advance the timer by one retired instruction (IO.PIT.3). */
   tick(): void {
     if (!this.timerRunning) return;
     if (--this.timerCount <= 0) {
-      this.timerCount = this.timerReload;
       this.master.irr |= 1;
+      if (this.timerMode === 2 || this.timerMode === 3) this.timerCount = this.timerReload;
+      else { this.timerCount = 0; this.timerRunning = false; }
     }
+  }
+
+  private startTimer(reload: number): void {
+    this.timerReload = reload === 0 ? 0x10000 : reload;
+    this.timerCount = this.timerReload;
+    this.timerRunning = true;
+    this.timerLow = null;
   }
 
   in(port: number, size: number): number {
@@ -68,7 +78,13 @@ export class Devices {
       case 0x21: value = this.master.readData(); break;
       case 0xa0: value = this.slave.readCommand(); break;
       case 0xa1: value = this.slave.readData(); break;
-      case 0x40: value = this.timerCount & 0xff; break;
+      case 0x40: {
+        const counter = this.timerCount & 0xffff;
+        if (this.timerAccess === 1) value = counter & 0xff;
+        else if (this.timerAccess === 2) value = counter >>> 8;
+        else { value = this.timerReadHigh ? counter >>> 8 : counter & 0xff; this.timerReadHigh = !this.timerReadHigh; }
+        break;
+      }
       default: value = 0xffffffff; // nothing answers: the bus floats high
     }
     return size === 4 ? value >>> 0 : value & (size === 1 ? 0xff : 0xffff);
@@ -82,17 +98,23 @@ export class Devices {
       case 0x21: this.master.writeData(value & 0xff); break;
       case 0xa0: this.slave.writeCommand(value & 0xff); break;
       case 0xa1: this.slave.writeData(value & 0xff); break;
-      case 0x43: this.timerWriteHigh = false; break;
-      case 0x40:
-        if (!this.timerWriteHigh) { this.timerLatch = value & 0xff; this.timerWriteHigh = true; }
-        else {
-          const reload = this.timerLatch | ((value & 0xff) << 8);
-          this.timerReload = reload === 0 ? 0x10000 : reload;
-          this.timerCount = this.timerReload;
-          this.timerRunning = true;
-          this.timerWriteHigh = false;
-        }
+      case 0x43: {
+        // Channel 0 only; other channels, read-back and counter latch are ignored.
+        // A control word stops channel 0 until its reload value is written (IO.PIT.2).
+        const access = (value >>> 4) & 3;
+        if ((value & 0xc0) !== 0 || access === 0) break;
+        this.timerAccess = access; this.timerMode = (value >>> 1) & 7;
+        this.timerLow = null; this.timerReadHigh = false; this.timerRunning = false;
         break;
+      }
+      case 0x40: {
+        const byte = value & 0xff;
+        if (this.timerAccess === 1) this.startTimer(byte);
+        else if (this.timerAccess === 2) this.startTimer(byte << 8);
+        else if (this.timerLow === null) this.timerLow = byte;
+        else this.startTimer(this.timerLow | (byte << 8));
+        break;
+      }
     }
   }
 

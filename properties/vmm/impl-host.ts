@@ -5,8 +5,11 @@
 // - memory: the model state's pages are views of impl's RAM (no copy); the
 //   model writes copy-on-write, so the pages the monitor wrote are exactly
 //   those no longer identical to their view, and only they are copied back;
-// - registers: through Machine.setState (which also empties impl's TLB: a
-//   larger flush than the monitor asked for, never a smaller one);
+// - registers: through Machine.setState; impl's TLB is kept across it and
+//   given to the monitor as the model state's TLB, so the monitor's flushes
+//   (all of it, or the pages it invalidates) are exactly the ones impl makes
+//   (a wider flush would let impl see a guest's page-table edit that the
+//   model, keeping its stale entry, does not: found by test/vmm/impl-guests);
 // - devices: the monitor's emulated IN and OUT reach impl's own devices, for
 //   the ports the monitor gives the guest (GUEST_PORTS): this is the one
 //   operation the adapter re-targets, since impl's device model is its own.
@@ -16,9 +19,12 @@ import { ImplMachine } from '../../impl/machine';
 import { fromCommon, initialState, toCommon, type MachineState } from '../../model/cpu/state';
 import { readBytes, PAGE_SIZE, type PhysicalMemory } from '../../model/cpu/memory';
 import { initialDevices } from '../../model/cpu/devices';
-import type { StepEvent } from '../../model/machine';
+import type { CommonState, StepEvent } from '../../model/machine';
+import { emptyTlb, tlbLookup, type Tlb, type TlbEntry } from '../../model/cpu/tlb';
+import { TLB_DIRTY, TLB_LARGE, TLB_USER, TLB_WRITABLE } from '../../impl/paging';
 import { bootGuest } from '../../model/vmm/boot';
 import { handleExit } from '../../model/vmm/exits';
+import { handleParaExit } from '../../model/vmm/para/exits';
 import { readFrame } from '../../model/vmm/frame';
 import { fetchGuestInstruction, guestView, GUEST_PORTS } from '../../model/vmm/emulate';
 import { DEFAULT_CONFIG, machineMemorySize, type VmmConfig } from '../../model/vmm/config';
@@ -36,6 +42,54 @@ function memoryView(bytes: Uint8Array): PhysicalMemory {
   return { size: bytes.length, directory };
 }
 
+/** impl's TLB as the model's: the entries impl holds, in the model's form. */
+function modelTlb(impl: ImplMachine): Tlb {
+  const cpu = impl.cpu;
+  // Built in place (the trie is persistent only once returned).
+  const directory: Array<Array<TlbEntry | undefined> | undefined> = [];
+  let any = false;
+  for (const page of cpu.tlbFilled) {
+    const e = cpu.tlb[page]!;
+    if (e === 0) continue;
+    any = true;
+    (directory[page >>> 10] ??= new Array<TlbEntry | undefined>(1024))[page & 1023] = {
+      frame: (e & ~0xfff) >>> 0, user: (e & TLB_USER) !== 0, writable: (e & TLB_WRITABLE) !== 0, dirty: (e & TLB_DIRTY) !== 0, large: (e & TLB_LARGE) !== 0,
+    };
+  }
+  return any ? { directory } : { directory: [] };
+}
+
+/** The TLB entries impl holds now (page numbers and entries), to put back after a setState. */
+export function saveTlb(impl: ImplMachine): { pages: number[]; entries: number[] } {
+  const pages = [...new Set(impl.cpu.tlbFilled)].filter((p) => impl.cpu.tlb[p] !== 0);
+  return { pages, entries: pages.map((p) => impl.cpu.tlb[p]!) };
+}
+
+/** Put back entries saveTlb took (after a setState emptied the TLB). */
+export function restoreTlb(impl: ImplMachine, saved: { pages: number[]; entries: number[] }): void {
+  const cpu = impl.cpu;
+  saved.pages.forEach((p, i) => {
+    if (cpu.tlb[p] === 0) cpu.tlbFilled.push(p);
+    cpu.tlb[p] = saved.entries[i]!;
+  });
+}
+
+/** Write the state the monitor left to impl; the TLB loses exactly what the monitor's TLB lost. */
+function writeBack(impl: ImplMachine, state: CommonState, before: Tlb, after: Tlb): void {
+  const saved = after === emptyTlb ? null : saveTlb(impl);
+  impl.setState(state);
+  if (saved === null) return;
+  if (after !== before) {
+    const kept = saved.pages.map((p) => tlbLookup(after, p << 12) !== undefined);
+    restoreTlb(impl, { pages: saved.pages.filter((_, i) => kept[i]), entries: saved.entries.filter((_, i) => kept[i]) });
+  } else {
+    restoreTlb(impl, saved);
+  }
+}
+
+/** The part of a model state impl does not hold (its devices are impl's own). */
+const BLANK: MachineState = { ...initialState(0), devices: initialDevices };
+
 export interface ImplRun {
   readonly console: string;
   readonly end: string;
@@ -46,50 +100,83 @@ export interface ImplRun {
 const inMonitorOn = (impl: ImplMachine, config: VmmConfig): boolean =>
   (impl.cpu.segSelector[1]! & 3) === 0 && impl.cpu.eip >>> 0 >= config.vmmBase;
 
+/** What one step of a guest on impl was, as model/vmm/run.ts's WorldStep says it (without the states). */
+export type ImplWorldStep =
+  | { readonly kind: 'guest' | 'exit' | 'monitor'; readonly event: StepEvent }
+  | { readonly kind: 'end'; readonly reason: string; readonly event: StepEvent | null };
+
+/**
+ * [VMM.RUN.1] One step of a guest under the monitor, impl as its processor:
+ * the same cases, in the same order and with the same end reasons, as
+ * stepWorld on the model. `vmm` is the guest's monitor state; the step
+ * returns the new one.
+ */
+export function stepOnImpl(impl: ImplMachine, view: PhysicalMemory, vmm: VmmState): { vmm: VmmState; step: ImplWorldStep } {
+  if (vmm.stopped !== null) return { vmm, step: { kind: 'end', reason: `stopped: ${vmm.stopped}`, event: null } };
+  const config = vmm.config;
+  if (inMonitorOn(impl, config)) {
+    // The monitor's IRET, executed by impl; then what the exit asked for.
+    const e = impl.step();
+    if (e.kind === 'retired' && !inMonitorOn(impl, config)) {
+      impl.cpu.halted ||= vmm.afterReturn.halt;
+      impl.cpu.interruptShadow ||= vmm.afterReturn.interruptShadow;
+    }
+    const next = { ...vmm, afterReturn: { halt: false, interruptShadow: false } };
+    // (A write to the exit port during the exit shows as this step's event, as on the model.)
+    if (e.kind === 'exit') return { vmm: next, step: { kind: 'end', reason: `exit ${e.code}`, event: e } };
+    if (e.kind !== 'retired') return { vmm: next, step: { kind: 'end', reason: `the monitor's return failed: ${JSON.stringify(e)}`, event: e } };
+    return { vmm: next, step: { kind: 'monitor', event: e } };
+  }
+  const wasHalted = impl.cpu.halted;
+  const event: StepEvent = impl.step();
+  switch (event.kind) {
+    case 'exception':
+    case 'interrupt':
+      if (inMonitorOn(impl, config)) return { vmm: exitOnImpl(impl, view, vmm, event), step: { kind: 'exit', event } };
+      return { vmm, step: { kind: 'guest', event } };
+    case 'retired': return { vmm, step: { kind: 'guest', event } };
+    case 'halted':
+      if (wasHalted) return { vmm, step: { kind: 'end', reason: 'halted for good', event } };
+      return { vmm, step: { kind: 'guest', event } };
+    case 'exit': return { vmm, step: { kind: 'end', reason: `exit ${event.code}`, event } };
+    case 'shutdown': return { vmm, step: { kind: 'end', reason: `shutdown: ${event.reason}`, event } };
+    case 'model-error': return { vmm, step: { kind: 'end', reason: `model error: ${event.message}`, event } };
+  }
+}
+
+/** An impl machine holding a booted world's memory, and a live model view of that memory. */
+export function implFor(memory: PhysicalMemory, size: number): { impl: ImplMachine; view: PhysicalMemory } {
+  const impl = new ImplMachine(size);
+  impl.writePhysical(0, readBytes(memory, 0, size));
+  return { impl, view: memoryView(impl.cpu.memory.bytes) };
+}
+
 /** Run `image` as a guest of the monitor with impl as the processor
- * (`booted`: a world already booted, e.g. in a memory mode; its config must be `config`). */
-export function runOnImpl(image: Uint8Array, maxSteps: number, rules: VmmRules = defaultRules, config: VmmConfig = DEFAULT_CONFIG, booted?: World): ImplRun {
+ * (`booted`: a world already booted, e.g. in a memory mode; its config must be `config`).
+ * `observe` sees every step (return true to stop after it). */
+export function runOnImpl(image: Uint8Array, maxSteps: number, rules: VmmRules = defaultRules, config: VmmConfig = DEFAULT_CONFIG, booted?: World,
+  observe?: (impl: ImplMachine, vmm: VmmState, step: ImplWorldStep) => boolean | void): ImplRun {
   const boot = booted !== undefined ? { kind: 'ok' as const, world: booted } : bootGuest(image, config, rules);
   if (boot.kind !== 'ok') throw new Error(boot.message);
-  const size = machineMemorySize(config);
-  const impl = new ImplMachine(size);
-  impl.writePhysical(0, readBytes(boot.world.machine.memory, 0, size));
+  const { impl, view } = implFor(boot.world.machine.memory, machineMemorySize(config));
   impl.setState(toCommon(boot.world.machine));
-  const view = memoryView(impl.cpu.memory.bytes);
-  const blank: MachineState = { ...initialState(0), devices: initialDevices };
   let vmm = boot.world.vmm;
   let end = 'step limit', steps = 0;
-  for (; steps < maxSteps; steps++) {
+  while (steps < maxSteps) {
     if (vmm.stopped !== null) { end = `stopped: ${vmm.stopped}`; break; }
-    if (inMonitorOn(impl, config)) {
-      // The monitor's IRET, executed by impl; then what the exit asked for.
-      const e = impl.step();
-      // (A write to the exit port during the exit shows as this step's event, as on the model.)
-      if (e.kind === 'exit') { end = `exit ${e.code}`; steps++; break; }
-      if (e.kind !== 'retired') { end = `the monitor's return failed: ${JSON.stringify(e)}`; steps++; break; }
-      if (!inMonitorOn(impl, config)) {
-        impl.cpu.halted ||= vmm.afterReturn.halt;
-        impl.cpu.interruptShadow ||= vmm.afterReturn.interruptShadow;
-      }
-      vmm = { ...vmm, afterReturn: { halt: false, interruptShadow: false } };
-      continue;
-    }
-    const wasHalted = impl.cpu.halted;
-    const event: StepEvent = impl.step();
-    if ((event.kind === 'exception' || event.kind === 'interrupt') && inMonitorOn(impl, config)) {
-      vmm = exitOnImpl(impl, view, blank, vmm, event);
-      continue;
-    }
-    if (event.kind === 'exit') { end = `exit ${event.code}`; steps++; break; }
-    if (event.kind === 'shutdown' || event.kind === 'model-error') { end = event.kind; steps++; break; }
-    if (event.kind === 'halted' && wasHalted) { end = 'halted for good'; steps++; break; }
+    const r = stepOnImpl(impl, view, vmm);
+    vmm = r.vmm;
+    steps++;
+    if (r.step.kind === 'end') { end = r.step.reason; break; }
+    if (observe?.(impl, vmm, r.step) === true) break;
   }
   return { console: new TextDecoder('latin1').decode(impl.consoleOutput()), end, steps, vmm };
 }
 
 /** Handle one exit with the model's monitor on a view of impl's state, and write back what it changed. */
-function exitOnImpl(impl: ImplMachine, view: PhysicalMemory, blank: MachineState, vmm: VmmState, event: Extract<StepEvent, { kind: 'exception' | 'interrupt' }>): VmmState {
-  const machine = fromCommon({ ...blank, memory: view }, impl.state());
+function exitOnImpl(impl: ImplMachine, view: PhysicalMemory, vmm: VmmState, event: Extract<StepEvent, { kind: 'exception' | 'interrupt' }>): VmmState {
+  const tlb = modelTlb(impl);
+  const machine = { ...fromCommon({ ...BLANK, memory: view }, impl.state()), tlb };
   const world: World = { machine, vmm };
   // The port access the monitor is about to emulate, if it is one (VMM.EXIT.5).
   const errorCode = event.kind === 'exception' ? event.errorCode : null;
@@ -107,7 +194,7 @@ function exitOnImpl(impl: ImplMachine, view: PhysicalMemory, blank: MachineState
       }
     }
   }
-  const handled = handleExit(world, event);
+  const handled = (vmm.para !== undefined ? handleParaExit : handleExit)(world, event);
   // Memory: copy back the pages the monitor wrote (no longer the live views).
   const after = handled.machine.memory.directory;
   for (let n = 0; n < after.length; n++) {
@@ -129,6 +216,6 @@ function exitOnImpl(impl: ImplMachine, view: PhysicalMemory, blank: MachineState
       devices.out(port.port, port.bytes, machine.regs[0]!);
     }
   }
-  impl.setState(state);
+  writeBack(impl, state, tlb, handled.machine.tlb);
   return handled.vmm;
 }
