@@ -155,11 +155,13 @@ export function implFor(memory: PhysicalMemory, size: number): { impl: ImplMachi
  * (`booted`: a world already booted, e.g. in a memory mode; its config must be `config`).
  * `observe` sees every step (return true to stop after it). */
 export function runOnImpl(image: Uint8Array, maxSteps: number, rules: VmmRules = defaultRules, config: VmmConfig = DEFAULT_CONFIG, booted?: World,
-  observe?: (impl: ImplMachine, vmm: VmmState, step: ImplWorldStep) => boolean | void): ImplRun {
+  observe?: (impl: ImplMachine, vmm: VmmState, step: ImplWorldStep) => boolean | void,
+  prepare?: (impl: ImplMachine, view: PhysicalMemory) => void): ImplRun {
   const boot = booted !== undefined ? { kind: 'ok' as const, world: booted } : bootGuest(image, config, rules);
   if (boot.kind !== 'ok') throw new Error(boot.message);
   const { impl, view } = implFor(boot.world.machine.memory, machineMemorySize(config));
   impl.setState(toCommon(boot.world.machine));
+  prepare?.(impl, view);
   let vmm = boot.world.vmm;
   let end = 'step limit', steps = 0;
   while (steps < maxSteps) {
