@@ -13,11 +13,11 @@
 export class Pic {
   irr = 0; isr = 0; imr = 0xff; vectorBase = 0;
   /** Initialisation step: 0 = ready, 2..4 = expecting ICW2..ICW4. */
-  initStep = 0; needIcw4 = false; readIsr = false;
+  initStep = 0; needIcw4 = false; single = false; readIsr = false;
 
   writeCommand(value: number): void {
     if (value & 0x10) { // ICW1
-      this.initStep = 2; this.needIcw4 = (value & 1) !== 0;
+      this.initStep = 2; this.needIcw4 = (value & 1) !== 0; this.single = (value & 2) !== 0;
       this.imr = 0; this.isr = 0; this.irr = 0; this.readIsr = false;
     } else if ((value & 0x18) === 0x08) { // OCW3
       if (value & 2) this.readIsr = (value & 1) !== 0;
@@ -27,7 +27,7 @@ export class Pic {
     }
   }
   writeData(value: number): void {
-    if (this.initStep === 2) { this.vectorBase = value & 0xf8; this.initStep = 3; }
+    if (this.initStep === 2) { this.vectorBase = value & 0xf8; this.initStep = this.single ? (this.needIcw4 ? 4 : 0) : 3; }
     else if (this.initStep === 3) { this.initStep = this.needIcw4 ? 4 : 0; }
     else if (this.initStep === 4) { this.initStep = 0; }
     else this.imr = value & 0xff;
@@ -52,7 +52,8 @@ export class Devices {
   timerReload = 0x10000; timerCount = 0x10000; timerRunning = false;
   /** Channel 0's control word: access (1 low byte, 2 high byte, 3 low then high) and mode (2, 3 periodic; others one-shot). */
   timerAccess = 3; timerMode = 2;
-  private timerLow: number | null = null; private timerReadHigh = false;
+  /** Access mode 3: the low byte written, waiting for the high byte; the next read returns the high byte. */
+  timerLow: number | null = null; timerReadHigh = false;
 
   /** Advance the timer by one retired instruction (IO.PIT.3). */
   tick(): void {
