@@ -196,8 +196,9 @@ export function runOnImpl(image: Uint8Array, maxSteps: number, rules: VmmRules =
     const r = stepOnImpl(impl, view, vmm);
     vmm = r.vmm;
     steps++;
+    const stop = observe?.(impl, vmm, r.step) === true;
     if (r.step.kind === 'end') { end = r.step.reason; break; }
-    if (observe?.(impl, vmm, r.step) === true) break;
+    if (stop) break;
   }
   return { console: new TextDecoder('latin1').decode(impl.consoleOutput()), end, steps, vmm };
 }
