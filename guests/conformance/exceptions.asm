@@ -20,6 +20,7 @@
 ;    delivered as usual.
 ;    Only the vector and error code of #DF are printed: the saved CS:EIP of a
 ;    double fault is undefined (SDM Vol. 3A 6.15, interrupt 8).
+%define HIDE_AF_OF                     ; bodies end on shifts and logic ops (harness.inc)
 %include "harness.inc"
 
 CALLGATE equ SCRATCH                    ; call gate (DPL 3) to ring 1
@@ -65,8 +66,8 @@ single_name:
 
 div_zero:
     mov eax, 7
-    xor edx, edx
-    xor ecx, ecx
+    sub edx, edx
+    sub ecx, ecx
     div ecx
     ret
 ud2_op:
@@ -106,7 +107,7 @@ single_tests:
     mov eax, [cpls + eax * 4]
     mov [test_ring], eax
     mov dword [name_printer], single_name
-    xor esi, esi
+    sub esi, esi
     mov eax, [i_item]
     mov ebx, [singles + eax * 4]
     call run_test
@@ -189,7 +190,7 @@ restore_gates:
     mov eax, stub_3
     call set_gate
     mov ebx, TEST_VECTOR
-    xor ecx, ecx                        ; not present
+    sub ecx, ecx                        ; not present
     call set_gate
     ret
 
@@ -219,7 +220,7 @@ stack_tests:
     mov [TSS_ADDR + 16], eax
     mov dword [test_ring], 3
     mov dword [name_printer], stack_name
-    xor esi, esi
+    sub esi, esi
     mov eax, [i_how]
     mov ebx, [how_bodies + eax * 4]
     call run_test
@@ -241,7 +242,7 @@ stack_tests:
     call write_gate
     mov dword [test_ring], 3
     mov dword [name_printer], np_name
-    xor esi, esi
+    sub esi, esi
     mov eax, [i_how]
     mov ebx, [how_bodies + eax * 4]
     call run_test
@@ -352,7 +353,7 @@ df_tests:
     mov eax, [cpls + eax * 4]
     mov [test_ring], eax
     mov dword [name_printer], df_name
-    xor esi, esi
+    sub esi, esi
     mov eax, [i_item]
     mov ebx, [firsts + eax * 4]
     call run_test
@@ -382,7 +383,7 @@ tests:
     mov ecx, 0xEC                       ; present, DPL 3, 32-bit call gate, no parameters
     call write_gate
     mov edi, NPCODE
-    xor eax, eax
+    sub eax, eax
     mov edx, 0xFFFFF
     mov ecx, 0x3A | 0xC000              ; code, readable, DPL 1, not present
     call write_descriptor

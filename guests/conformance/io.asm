@@ -55,8 +55,8 @@ io_name:
 %macro report_flags 0
     pushfd
     pop eax
-    xor ecx, ecx
-    xor edx, edx
+    sub ecx, ecx
+    sub edx, edx
     ret
 %endmacro
 
@@ -128,7 +128,7 @@ tests:
     or eax, 2
     mov [test_eflags], eax
     mov dword [name_printer], io_name
-    xor esi, esi
+    sub esi, esi
     mov eax, [i_op]
     mov ebx, [ops + eax * 4]
     call run_test

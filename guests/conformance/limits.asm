@@ -70,11 +70,11 @@ lim_name:
     mov ax, SCRATCH | 3
     mov cx, ss
     mov %2, ax
-    xor eax, eax
+    sub eax, eax
     mov %3, [%2:edi]
     mov %2, cx                  ; harmless for DS; needed for SS before ret
-    xor ecx, ecx
-    xor edx, edx
+    sub ecx, ecx
+    sub edx, edx
     ret
 %endmacro
 read_body read_ds_1, ds, al
@@ -94,8 +94,8 @@ read_body read_ss_4, ss, eax
     mov ax, ss
     mov ds, ax
     mov eax, [TEST_AREA + edi]  ; what landed there (flat)
-    xor ecx, ecx
-    xor edx, edx
+    sub ecx, ecx
+    sub edx, edx
     ret
 %endmacro
 write_body write_ds_1, al
@@ -139,7 +139,7 @@ tests:
     call write_descriptor
     mov dword [name_printer], lim_name
     mov dword [test_ring], 3    ; a stack fault needs a stack switch to be reported
-    xor esi, esi
+    sub esi, esi
     mov eax, [i_body]
     mov ebx, [bodies + eax * 4]
     call run_test

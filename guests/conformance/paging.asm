@@ -21,6 +21,7 @@
 ; 3. "prio ...": a segment limit violation comes before a not-present page
 ;    (#GP, not #PF); a DIV whose memory operand is on a not-present page
 ;    faults #PF before any #DE.
+%define HIDE_AF_OF                     ; bodies end on shifts and logic ops (harness.inc)
 %include "harness.inc"
 
 PD      equ 0x00500000
@@ -87,7 +88,7 @@ flush:
 
 enable_paging:
     mov edi, PD
-    xor eax, eax
+    sub eax, eax
     mov ecx, 1024
     rep stosd
     mov edi, PT0                        ; three page tables, identity, U W P
@@ -153,7 +154,7 @@ run_pg:
     mov eax, [cpls + eax * 4]
     mov [test_ring], eax
     mov dword [name_printer], pg_name
-    xor esi, esi
+    sub esi, esi
     mov ebx, read_body
     cmp dword [i_op], 0
     je .run
@@ -223,7 +224,7 @@ tlb_np_body:
     mov dword [PTE_TEST], TEST_PAGE | 7     ; present, no INVLPG, no CR3 load
     mov eax, [TEST_PAGE]
     mov ecx, [fault_seen]
-    xor edx, edx
+    sub edx, edx
     ret
 
 ; remapped to the other frame, then INVLPG / CR3 load
@@ -235,7 +236,7 @@ tlb_invlpg_body:
     mov dword [PTE_TEST], TEST_PAGE | 7
     invlpg [TEST_PAGE]
     mov ecx, [TEST_PAGE]
-    xor edx, edx
+    sub edx, edx
     ret
 tlb_cr3_body:
     mov eax, [TEST_PAGE]
@@ -245,7 +246,7 @@ tlb_cr3_body:
     mov dword [PTE_TEST], TEST_PAGE | 7
     call flush
     mov ecx, [TEST_PAGE]
-    xor edx, edx
+    sub edx, edx
     ret
 
 ; A #PF handler for tlb_np_body: counts, records CR2, and skips the
@@ -292,7 +293,7 @@ inside_body:                                ; offset 0xFFC is inside, its page a
     mov eax, [0x0FFC]
     ret
 div_body:
-    xor edx, edx
+    sub edx, edx
     mov eax, 1
     div dword [TEST_PAGE]                   ; page absent: #PF (the divisor is never read)
     ret

@@ -56,7 +56,7 @@ load_ds:
     mov ds, ax
     mov ax, ds
     movzx eax, ax
-    xor ecx, ecx
+    sub ecx, ecx
     movzx edx, byte [ss:gdt + SCRATCH + 5]
     ret
 
@@ -69,7 +69,7 @@ load_ss:
     mov ax, ss
     mov ss, cx
     movzx eax, ax
-    xor ecx, ecx
+    sub ecx, ecx
     movzx edx, byte [gdt + SCRATCH + 5]
     ret
 
@@ -103,14 +103,14 @@ tests:
     mov [cur_access], ecx
     or ecx, 0xC000                          ; G = 1, D/B = 1
     mov edi, SCRATCH
-    xor eax, eax
+    sub eax, eax
     mov edx, 0xFFFFF
     call write_descriptor
     mov eax, [i_cpl]
     mov eax, [cpls + eax * 4]
     mov [test_ring], eax
     mov dword [name_printer], seg_name
-    xor esi, esi
+    sub esi, esi
     mov ebx, load_ds
     cmp dword [i_reg], 0
     je .run
@@ -152,20 +152,20 @@ tests:
     ret
 
 null_ds:
-    xor eax, eax
+    sub eax, eax
     mov ds, ax
     mov ax, ds
     mov cx, ss
     mov ds, cx
-    xor ecx, ecx
-    xor edx, edx
+    sub ecx, ecx
+    sub edx, edx
     ret
 null_ss:
-    xor eax, eax
+    sub eax, eax
     mov cx, ss
     mov ss, ax
     mov ss, cx
-    xor edx, edx
+    sub edx, edx
     ret
 null_ds_rpl3:
     mov eax, 3
@@ -173,40 +173,40 @@ null_ds_rpl3:
     mov ax, ds
     mov cx, DATA0
     mov ds, cx
-    xor ecx, ecx
-    xor edx, edx
+    sub ecx, ecx
+    sub edx, edx
     ret
 read_null_ds:
-    xor eax, eax
+    sub eax, eax
     mov ds, ax
     mov eax, [TEST_AREA]
-    xor ecx, ecx
-    xor edx, edx
+    sub ecx, ecx
+    sub edx, edx
     ret
 write_null_es:
-    xor eax, eax
+    sub eax, eax
     mov es, ax
     mov dword [es:TEST_AREA], 1
-    xor ecx, ecx
-    xor edx, edx
+    sub ecx, ecx
+    sub edx, edx
     ret
 past_limit:
     mov eax, GDT_ENTRIES * 8 + 8
     mov fs, ax
-    xor ecx, ecx
-    xor edx, edx
+    sub ecx, ecx
+    sub edx, edx
     ret
 absent_ldt:
     mov eax, 0x0C                           ; index 1, TI = 1
     mov gs, ax
-    xor ecx, ecx
-    xor edx, edx
+    sub ecx, ecx
+    sub edx, edx
     ret
 tss_as_data:
     mov eax, TSS_SEL
     mov ds, ax
-    xor ecx, ecx
-    xor edx, edx
+    sub ecx, ecx
+    sub edx, edx
     ret
 pop_null_ds:
     push dword 0
@@ -215,14 +215,14 @@ pop_null_ds:
     movzx eax, ax
     push ss
     pop ds
-    xor ecx, ecx
-    xor edx, edx
+    sub ecx, ecx
+    sub edx, edx
     ret
 pop_null_ss:
     push dword 0
     pop ss
-    xor eax, eax
-    xor ecx, ecx
-    xor edx, edx
+    sub eax, eax
+    sub ecx, ecx
+    sub edx, edx
     ret
 %include "harness-end.inc"

@@ -65,7 +65,7 @@ inspect_name:
     %1
     setz dl
     movzx edx, dl
-    xor ecx, ecx
+    sub ecx, ecx
     ret
 %endmacro
 lar_op:                                 ; bits 19..16 of the result are undefined: masked
@@ -77,7 +77,7 @@ lar_op:                                 ; bits 19..16 of the result are undefine
     jnz .kept
     and eax, 0x00F0FF00
 .kept:
-    xor ecx, ecx
+    sub ecx, ecx
     ret
 lsl_op: inspect {lsl eax, ecx}
 verr_op: inspect {verr cx}
@@ -87,103 +87,103 @@ sgdt_op:
     sgdt [TEST_AREA]
     movzx ecx, word [TEST_AREA]
     mov eax, [TEST_AREA + 2]
-    xor edx, edx
+    sub edx, edx
     ret
 sidt_op:
     sidt [TEST_AREA]
     movzx ecx, word [TEST_AREA]
     mov eax, [TEST_AREA + 2]
-    xor edx, edx
+    sub edx, edx
     ret
 sldt_op:
     mov eax, 0x5A5A5A5A
     sldt ax
-    xor ecx, ecx
-    xor edx, edx
+    sub ecx, ecx
+    sub edx, edx
     ret
 str_op:
     mov eax, 0x5A5A5A5A
     str ax
-    xor ecx, ecx
-    xor edx, edx
+    sub ecx, ecx
+    sub edx, edx
     ret
 smsw_op:
     mov eax, 0x5A5A5A5A
     smsw ax                             ; 16-bit form: the upper half stays
-    xor ecx, ecx
-    xor edx, edx
+    sub ecx, ecx
+    sub edx, edx
     ret
 push_cs_op:
     push cs
     pop eax
-    xor ecx, ecx
-    xor edx, edx
+    sub ecx, ecx
+    sub edx, edx
     ret
 pushf_op:
     pushfd
     pop eax
-    xor ecx, ecx
-    xor edx, edx
+    sub ecx, ecx
+    sub edx, edx
     ret
 mov_cr0_op:
     mov eax, cr0
-    xor ecx, ecx
-    xor edx, edx
+    sub ecx, ecx
+    sub edx, edx
     ret
 mov_to_cr3_op:
     mov eax, cr3
     mov cr3, eax
-    xor ecx, ecx
-    xor edx, edx
+    sub ecx, ecx
+    sub edx, edx
     ret
 lgdt_op:
     lgdt [gdt_pointer]
-    xor eax, eax
-    xor ecx, ecx
-    xor edx, edx
+    sub eax, eax
+    sub ecx, ecx
+    sub edx, edx
     ret
 lidt_op:
     lidt [idt_pointer]
-    xor eax, eax
-    xor ecx, ecx
-    xor edx, edx
+    sub eax, eax
+    sub ecx, ecx
+    sub edx, edx
     ret
 ltr_op:                                 ; at CPL 0: the TSS is busy, so #GP(sel)
     mov ax, TSS_SEL
     ltr ax
-    xor ecx, ecx
-    xor edx, edx
+    sub ecx, ecx
+    sub edx, edx
     ret
 lldt_op:
-    xor eax, eax
+    sub eax, eax
     lldt ax
-    xor ecx, ecx
-    xor edx, edx
+    sub ecx, ecx
+    sub edx, edx
     ret
 clts_op:
     clts
-    xor eax, eax
-    xor ecx, ecx
-    xor edx, edx
+    sub eax, eax
+    sub ecx, ecx
+    sub edx, edx
     ret
 hlt_op:                                 ; only run at CPL > 0 (it would stop ring 0)
     hlt
-    xor eax, eax
-    xor ecx, ecx
-    xor edx, edx
+    sub eax, eax
+    sub ecx, ecx
+    sub edx, edx
     ret
 invlpg_op:
     invlpg [TEST_AREA]
-    xor eax, eax
-    xor ecx, ecx
-    xor edx, edx
+    sub eax, eax
+    sub ecx, ecx
+    sub edx, edx
     ret
 lmsw_op:
     smsw ax
     lmsw ax
-    xor eax, eax
-    xor ecx, ecx
-    xor edx, edx
+    sub eax, eax
+    sub ecx, ecx
+    sub edx, edx
     ret
 tests:
     mov dword [i_cpl], 0
@@ -200,7 +200,7 @@ tests:
     mov eax, [cpls + eax * 4]
     mov [test_ring], eax
     mov dword [name_printer], single_name
-    xor esi, esi
+    sub esi, esi
     mov eax, [i_item]
     mov ebx, [singles + eax * 4]
     call run_test
@@ -219,7 +219,7 @@ tests:
     mov eax, [cpls + eax * 4]
     mov [test_ring], eax
     mov dword [name_printer], inspect_name
-    xor esi, esi
+    sub esi, esi
     mov eax, [i_item]
     mov ebx, [inspectors + eax * 4]
     call run_test

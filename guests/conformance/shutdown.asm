@@ -15,8 +15,8 @@ empty_idt:
 
 nop_body:
     mov eax, 0x600D
-    xor ecx, ecx
-    xor edx, edx
+    sub ecx, ecx
+    sub edx, edx
     ret
 
 msg_last: db "shutdown: empty IDT, INT3 next", 10, 0

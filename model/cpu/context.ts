@@ -26,14 +26,33 @@ export function readRegister(state: MachineState, size: 8 | 16 | 32, reg: number
   return reg < 4 ? state.regs[reg]! & 0xff : (state.regs[reg - 4]! >>> 8) & 0xff;
 }
 
-/** Write a general register; 8- and 16-bit writes keep the other bits. */
+/** Write a general register; 8- and 16-bit writes keep the other bits.
+ * [INS.RESULT.1] A 32-bit write replaces every bit, so it also ends the
+ * ghost mark of an undefined value; a narrower write keeps the mark, since
+ * the bits it leaves alone may still be undefined. */
 export function writeRegister(state: MachineState, size: 8 | 16 | 32, reg: number, value: number): MachineState {
   const regs = state.regs.slice();
   if (size === 32) regs[reg] = value >>> 0;
   else if (size === 16) regs[reg] = ((regs[reg]! & 0xffff0000) | (value & 0xffff)) >>> 0;
   else if (reg < 4) regs[reg] = ((regs[reg]! & 0xffffff00) | (value & 0xff)) >>> 0;
   else regs[reg - 4] = ((regs[reg - 4]! & 0xffff00ff) | ((value & 0xff) << 8)) >>> 0;
-  return { ...state, regs };
+  const undefinedRegisters = size === 32 ? state.undefinedRegisters & ~(1 << reg) : state.undefinedRegisters;
+  return { ...state, regs, undefinedRegisters };
+}
+
+/**
+ * [INS.RESULT.1] Write an instruction's result to its destination operand
+ * and, when the manual leaves that result undefined (`resultUndefined`),
+ * mark a register destination in the ghost state, so that comparisons with
+ * a real processor leave it out. The value written is the model's documented
+ * choice. A memory destination is not marked: the case generators never
+ * draw an undefined result into memory (spec/instructions.md says so).
+ */
+export function writeResult(state: MachineState, instr: Instruction, op: Operand, r: { result: number; resultUndefined?: true }): Result<MachineState> {
+  const written = writeOperand(state, instr, op, r.result);
+  if (written.kind !== 'ok' || r.resultUndefined !== true || op.kind !== 'reg') return written;
+  const reg = op.size === 8 && op.reg >= 4 ? op.reg - 4 : op.reg;
+  return { kind: 'ok', value: { ...written.value, undefinedRegisters: written.value.undefinedRegisters | (1 << reg) } };
 }
 
 // ---------------------------------------------------------------- addresses

@@ -53,6 +53,9 @@ export interface MachineState {
   /** Ghost: EFLAGS bits left architecturally undefined by the most recent
    * flag-writing instructions (see eflags.ts withFlags). Absent from impl. */
   readonly undefinedFlags: number;
+  /** Ghost: bit r is set while general register r holds a value the manual
+   * leaves undefined (INS.RESULT.1). Absent from impl. */
+  readonly undefinedRegisters: number;
 }
 
 /** [STATE.RESET.1] A null segment register as after reset into our subset. */
@@ -92,6 +95,7 @@ export function initialState(memorySize: number): MachineState {
     shutdown: null,
     interruptShadow: false,
     undefinedFlags: 0,
+    undefinedRegisters: 0,
   };
 }
 
@@ -130,5 +134,6 @@ export function fromCommon(state: MachineState, common: CommonState): MachineSta
     interruptShadow: false,
     instructionCount: common.instructionCount,
     undefinedFlags: 0,
+    undefinedRegisters: 0,
   };
 }

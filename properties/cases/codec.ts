@@ -40,15 +40,26 @@ export type CaseState = t.TypeOf<typeof CaseState>;
 export const CaseFault = t.strict({ vector: U32, errorCode: t.union([U32, t.null]), cr2: t.union([U32, t.null]) });
 export type CaseFault = t.TypeOf<typeof CaseFault>;
 
-export const CpuCase = t.strict({
-  name: t.string,
-  code: HexBytes,
-  codeAddr: U32,
-  init: CaseState,
-  final: CaseState,
-  fault: t.union([CaseFault, t.null]),
-  undefinedFlags: U32,
-});
+/** The general registers, in encoding order (EAX = 0 … EDI = 7). */
+export const GENERAL_REG_NAMES = ['eax', 'ecx', 'edx', 'ebx', 'esp', 'ebp', 'esi', 'edi'] as const;
+export type GeneralRegName = (typeof GENERAL_REG_NAMES)[number];
+const GeneralRegName = t.keyof(Object.fromEntries(GENERAL_REG_NAMES.map((r) => [r, null])) as Record<GeneralRegName, null>, 'a general register name');
+
+export const CpuCase = t.exact(t.intersection([
+  t.type({
+    name: t.string,
+    code: HexBytes,
+    codeAddr: U32,
+    init: CaseState,
+    final: CaseState,
+    fault: t.union([CaseFault, t.null]),
+    undefinedFlags: U32,
+  }),
+  // Our extension of the shared format (README, spec/diff.md DIFF.CASE.2):
+  // general registers whose final value the architecture leaves undefined;
+  // a checker leaves them out of the comparison. Absent means none.
+  t.partial({ undefinedRegisters: t.array(GeneralRegName) }),
+]));
 export type CpuCase = t.TypeOf<typeof CpuCase>;
 
 /** A short name for what a codec expects. */
@@ -70,7 +81,10 @@ function describeErrors(errors: t.Errors): string[] {
     error.context.forEach((entry, i) => {
       if (entry.key === '') return;
       // io-ts adds the branch index under a union: not part of the field path.
-      if (error.context[i - 1]?.type instanceof t.UnionType) return;
+      const parent = error.context[i - 1]?.type;
+      if (parent instanceof t.UnionType) return;
+      // Likewise the member index of an intersection (the case object is one).
+      if (parent instanceof t.IntersectionType || (parent instanceof t.ExactType && parent.type instanceof t.IntersectionType)) return;
       path.push(entry.key);
     });
     const field = path.join('.');

@@ -116,6 +116,10 @@ export function runBochs(image: Uint8Array): Promise<Transcript> {
       'log: /dev/null',
       'display_library: rfb, options="timeout=0"', // Debian's build has no nogui
       'port_e9_hack: enabled=1',
+      // Without a sound card on the host, Debian's Bochs 2.7 aborts in its
+      // mixer thread ("buffer overflow detected"): no sound at all.
+      'sound: driver=dummy',
+      'speaker: enabled=0',
       'cpu: ips=50000000, reset_on_triple_fault=0',
       'panic: action=fatal',
       '',

@@ -22,6 +22,14 @@ describe('case codec', () => {
     expect(r.kind).toBe('ok');
     if (r.kind === 'ok') expect(r.cases.map((c) => c.fault?.vector ?? null)).toEqual([null, 14]);
   });
+  it('[DIFF.CASE.2] reads the optional undefinedRegisters, and names a bad entry', () => {
+    const r = parseCaseFile(JSON.stringify({ ...good, undefinedRegisters: ['ecx', 'edi'] }), 'f.jsonl');
+    expect(r.kind === 'ok' ? r.cases[0]!.undefinedRegisters : r.errors).toEqual(['ecx', 'edi']);
+    expect(errorsOf(JSON.stringify({ ...good, undefinedRegisters: ['eip'] })))
+      .toEqual(['f.jsonl:1: field undefinedRegisters.0: expected a general register name, got "eip"']);
+    expect(errorsOf(JSON.stringify({ ...good, undefinedRegisters: 'eax' })))
+      .toEqual(['f.jsonl:1: field undefinedRegisters: expected an array, got "eax"']);
+  });
   it('reports malformed JSON with file and line', () => {
     expect(errorsOf(`${JSON.stringify(good)}\n{"name": `)).toEqual([expect.stringMatching(/^f\.jsonl:2: malformed JSON/)]);
   });

@@ -26,8 +26,8 @@ export function bitTest(kind: BitTestKind, size: OperandSize, value: number, bit
 // [INS.BIT.3] BSF and BSR find the lowest (BSF) or highest (BSR) set bit of
 // the source, write its index and clear ZF. If the source is zero they set ZF
 // and the destination is undefined: the manual is silent on its value; we
-// choose to leave it unchanged, which is what the AMD host CPU of our oracle
-// does (and what AMD documents). CF, OF, SF, AF and PF are undefined; the
+// choose to leave it unchanged, which AMD documents and both an AMD and an
+// Intel host were measured to do. CF, OF, SF, AF and PF are undefined; the
 // model leaves them as they were.
 export function bitScan(reverse: boolean, size: OperandSize, dest: number, src: number, flagsIn: number): ArithResult {
   const s = truncate(size, src);
@@ -42,8 +42,8 @@ export const bsr = (size: OperandSize, dest: number, src: number, flagsIn: numbe
 
 // [INS.BIT.4] BSWAP reverses the four bytes of a 32-bit register and changes
 // no flag. With a 16-bit operand the result is undefined: the manual is
-// silent; we choose what the host CPU does, which is to write zero to the
-// 16-bit register.
+// silent; we choose what both an AMD and an Intel host were measured to do,
+// which is to write zero to the 16-bit register.
 export function bswap(size: OperandSize, value: number, flagsIn: number): ArithResult {
   if (size !== 32) return withUndefinedResult(arith(0, flagsIn, 0, 0));
   const v = value >>> 0;

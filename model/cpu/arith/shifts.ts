@@ -103,10 +103,12 @@ export const rcr: ShiftOperation = (size, a, count, f) => rotate('rcr', size, a,
 // of 1 (set when the top bit changed; the model writes the same for larger
 // counts).
 // [INS.SHIFT.7] With a 16-bit operand and a masked count above 16 the result
-// and all six flags are undefined. The manual is silent on what appears; we
-// choose what the AMD host CPU of our oracle does: the shift runs through the
-// 48-bit value destination:source:source (SHLD) or source:source:destination
-// (SHRD), i.e. the source keeps feeding the vacated bits, rotating as it goes.
+// and all six flags are undefined, and Intel and AMD processors differ
+// (spec/instructions.md, "Where Intel and AMD differ"). We choose what AMD
+// processors were measured to do: the shift runs through the 48-bit value
+// destination:source:source (SHLD) or source:source:destination (SHRD), i.e.
+// the source keeps feeding the vacated bits, rotating as it goes. (Intel runs
+// it through destination:source:destination.)
 function doubleShift(left: boolean, size: OperandSize, a: number, b: number, rawCount: number, flagsIn: number): ArithResult {
   const count = maskCount(rawCount);
   if (count === 0) return unchanged(size, a, flagsIn);

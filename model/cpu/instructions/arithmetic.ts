@@ -4,7 +4,7 @@ import type { Instruction } from '../../isa/ast';
 import { binaryOperations, unaryOperations, type BinaryMnemonic, type UnaryMnemonic } from '../arith/alu';
 import { shiftOperations, shld, shrd, type ShiftMnemonic } from '../arith/shifts';
 import type { ArithResult } from '../arith/flags';
-import { readOperand, readOperandForWrite, writeOperand } from '../context';
+import { readOperand, readOperandForWrite, writeResult } from '../context';
 import { ud, type Handler, type Outcome } from '../outcome';
 import type { MachineState } from '../state';
 import { applyFlags, operand, retire, widthOf } from './common';
@@ -14,7 +14,7 @@ import { applyFlags, operand, retire, widthOf } from './common';
 function finish(state: MachineState, instr: Instruction, r: ArithResult, nextEip: number, discard = false): Outcome {
   const dest = operand(instr, 0);
   if (discard) return retire(applyFlags(state, r), nextEip);
-  const written = writeOperand(state, instr, dest, r.result);
+  const written = writeResult(state, instr, dest, r);
   if (written.kind !== 'ok') return written;
   return retire(applyFlags(written.value, r), nextEip);
 }

@@ -1,7 +1,7 @@
 // Handlers for BT, BTS, BTR, BTC, BSF and BSR.
 import { bitTest, bsf, bsr, type BitTestKind } from '../arith/bits';
 import { toSigned } from '../arith/flags';
-import { effectiveAddress, readMemory, readMemoryForWrite, readOperand, readOperandForWrite, writeMemory, writeOperand } from '../context';
+import { effectiveAddress, readMemory, readMemoryForWrite, readOperand, readOperandForWrite, writeMemory, writeOperand, writeResult } from '../context';
 import { ud, type Handler, type Outcome } from '../outcome';
 import type { MachineState } from '../state';
 import { applyFlags, operand, retire } from './common';
@@ -61,7 +61,7 @@ const scanHandler = (reverse: boolean): Handler => (state, instr, nextEip) => {
   const v = readOperand(d.value.state, instr, src);
   if (v.kind !== 'ok') return v;
   const r = (reverse ? bsr : bsf)(size, d.value.value, v.value.value, state.eflags);
-  const written = writeOperand(v.value.state, instr, dest, r.result);
+  const written = writeResult(v.value.state, instr, dest, r);
   if (written.kind !== 'ok') return written;
   return retire(applyFlags(written.value, r), nextEip);
 };

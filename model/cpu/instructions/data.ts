@@ -4,7 +4,7 @@
 import { add, cmp } from '../arith/alu';
 import { bswap } from '../arith/bits';
 import { signExtend } from '../arith/flags';
-import { effectiveAddress, readOperand, readOperandForWrite, readRegister, writeOperand, writeRegister } from '../context';
+import { effectiveAddress, readOperand, readOperandForWrite, readRegister, writeOperand, writeRegister, writeResult } from '../context';
 import { AF, CF, DF, PF, RESERVED_ONE, SF, ZF, withFlags } from '../eflags';
 import { modelError, ud, type Handler } from '../outcome';
 import { applyFlags, EAX, EDX, isSystemForm, operand, retire, retireWith, widthOf } from './common';
@@ -101,7 +101,7 @@ const byteSwap: Handler = (state, instr, nextEip) => {
   const size = widthOf(instr, reg);
   const a = readOperand(state, instr, reg);
   if (a.kind !== 'ok') return a;
-  return retireWith(writeOperand(a.value.state, instr, reg, bswap(size, a.value.value, state.eflags).result), nextEip);
+  return retireWith(writeResult(a.value.state, instr, reg, bswap(size, a.value.value, state.eflags)), nextEip);
 };
 
 // [INS.DATA.6] LEA writes the offset of its memory operand (no segment base,

@@ -39,15 +39,17 @@ export const aluFamily: Family = {
       : form === 2 ? (op === 'test' ? `${op} ${kw} [${hexImm(DATA_ADDR + 8)}], ${src}` : `${op} ${dst}, ${kw} [${hexImm(DATA_ADDR + 8)}]`)
       : `${op} ${kw} [${hexImm(DATA_ADDR + 4)}], ${src}`;
     // A second, dependent instruction now and then: flags flow between them.
-    const lines = rng.chance(0.3) ? [line, `${rng.pick(['adc', 'sbb'])} ${src}, ${dst}`] : [line];
+    const second = rng.chance(0.3);
+    const lines = second ? [line, `${rng.pick(['adc', 'sbb'])} ${src}, ${dst}`] : [line];
     return {
       title: lines.join('; '),
       lines,
       regs,
       eflags: randomFlags(rng),
       mem: [data],
-      // [ALU] AND/OR/XOR/TEST leave AF undefined; the rest define every flag.
-      undefinedFlags: LOGIC_OPS.includes(op) ? AF : 0,
+      // [ALU] AND/OR/XOR/TEST leave AF undefined; the rest define every flag,
+      // so a second ADC/SBB defines AF again.
+      undefinedFlags: !second && LOGIC_OPS.includes(op) ? AF : 0,
     };
   },
 };
@@ -108,8 +110,10 @@ export const doubleShiftFamily: Family = {
   generate(rng): CaseSource {
     const op = rng.pick(['shld', 'shrd']);
     const size: 16 | 32 = rng.pick([16, 32] as const);
-    // Counts above the operand size leave the result undefined: not drawn.
-    const count = size === 16 ? rng.pick([0, 1, 2, 8, 15, 16]) : rng.pick([0, 1, 2, 16, 31, 32, 33]);
+    // A 16-bit count above 16 leaves the result and every flag undefined
+    // (Intel and AMD differ there): drawn too, since the destination is a
+    // register, which the case then leaves out of the comparison.
+    const count = size === 16 ? rng.pick([0, 1, 2, 8, 15, 16, 17, 24, 31]) : rng.pick([0, 1, 2, 16, 31, 32, 33]);
     const regs: Regs = {};
     const dst = rng.pick([0, 2, 3]);
     const src = rng.pick([5, 6, 7]);
@@ -119,7 +123,10 @@ export const doubleShiftFamily: Family = {
     if (byCl) regs.ecx = count;
     const line = `${op} ${regName(size, dst)}, ${regName(size, src)}, ${byCl ? 'cl' : count}`;
     const masked = count & 31;
-    const undefinedFlags = masked === 0 ? 0 : AF | (masked === 1 ? 0 : OF) | (masked >= size ? CF : 0);
+    // SDM SHLD/SHRD "Flags Affected": count 0 changes nothing; otherwise AF is
+    // undefined, OF is defined only for a count of 1, and above the operand
+    // size every flag is undefined (a count equal to the size is defined).
+    const undefinedFlags = masked === 0 ? 0 : masked > size ? STATUS_FLAGS : AF | (masked === 1 ? 0 : OF);
     return { title: line, lines: [line], regs, eflags: randomFlags(rng), mem: [dataRegion(rng)], undefinedFlags };
   },
 };
@@ -150,7 +157,8 @@ export const multiplyFamily: Family = {
     const divides = kind === 'div' || kind === 'idiv';
     return {
       title: line, lines: [line], regs, eflags: randomFlags(rng), mem: [dataRegion(rng)],
-      // MUL/IMUL: SF ZF AF PF undefined. DIV/IDIV: every status flag undefined.
+      // MUL/IMUL: SF ZF AF PF undefined. DIV/IDIV: every status flag undefined
+      // when it retires; a divide that raises #DE writes no flag.
       undefinedFlags: divides ? STATUS_FLAGS : SF | ZF | AF | PF,
     };
   },
@@ -167,11 +175,9 @@ export const bitFamily: Family = {
     const kind = rng.pick(['bt', 'bts', 'btr', 'btc', 'bsf', 'bsr']);
     let line: string;
     if (kind === 'bsf' || kind === 'bsr') {
-      // A zero source leaves the destination undefined (Intel) or unchanged
-      // (AMD): not drawn, since a register cannot be masked.
-      let value = edgeBiased(rng, size);
-      if (value === 0) value = 1 << rng.below(size);
-      setRegister(regs, size, src, value);
+      // A zero source leaves the destination undefined: drawn now and then,
+      // the case leaves that register out of the comparison.
+      setRegister(regs, size, src, rng.chance(0.15) ? 0 : edgeBiased(rng, size));
       line = `${kind} ${regName(size, dst)}, ${regName(size, src)}`;
     } else {
       const form = rng.below(3);

@@ -118,7 +118,9 @@ export const branchFamily: Family = {
       if (regs.ecx === 0) regs.ecx = 3; // LOOP with ECX 0 runs 2^32 times
       lines = ['.top:', 'inc eax', `${rng.pick(['loop', 'loope', 'loopne'])} .top, ecx`];
     } else {
-      lines = ['cmp eax, edx', `j${rng.pick(CONDITION_NAMES)} .out`, 'xor eax, eax', 'jmp short .out', 'inc edx', '.out:', 'nop'];
+      // MOV, not XOR, clears EAX on the fall-through path: XOR would leave AF
+      // undefined on one path only, and a case has one mask for both.
+      lines = ['cmp eax, edx', `j${rng.pick(CONDITION_NAMES)} .out`, 'mov eax, 0', 'jmp short .out', 'inc edx', '.out:', 'nop'];
     }
     return { title: lines.filter((l) => typeof l !== 'string' || !l.endsWith(':')).join('; '), lines, regs, eflags: randomFlags(rng), mem: [dataRegion(rng)], undefinedFlags: 0 };
   },

@@ -7,6 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CpuCase } from '../../cases/codec';
 import { bytesToHex } from '../../cases/codec';
+import { modelUndefinedParts } from '../../cases/check';
+import { CASE_MEMORY_BYTES } from '../../cases/machines';
+import { createModelMachine, type ModelMachine } from '../../machines/model';
 import { aluFamily, bitFamily, doubleShiftFamily, multiplyFamily, shiftFamily, unaryFamily } from './families-arith';
 import { branchFamily, conditionFamily, faultFamily, moveFamily, stringFamily } from './families-flow';
 import { assembleCases, buildHarness, runNative, type NativeResult } from './harness';
@@ -46,7 +49,7 @@ function familySeed(seed: number, name: string): number {
   return h;
 }
 
-interface Drawn {
+export interface Drawn {
   readonly name: string;
   readonly source: CaseSource;
   readonly regs: number[];
@@ -64,6 +67,11 @@ export function selectFamilies(names?: readonly string[]): readonly Family[] {
 
 /** Generate cases by running their sources on the host CPU. */
 export function generateCases(options: GenerateOptions): GenerateResult {
+  return runSources(drawSources(options));
+}
+
+/** Draw the case sources of a generation, without running anything. */
+export function drawSources(options: GenerateOptions): Drawn[] {
   const drawn: Drawn[] = [];
   for (const family of selectFamilies(options.families)) {
     const rng = createRng(familySeed(options.seed, family.name));
@@ -74,8 +82,20 @@ export function generateCases(options: GenerateOptions): GenerateResult {
       drawn.push({ name, source, regs, eflags: (source.eflags | IF | RESERVED_BIT_1) >>> 0 });
     }
   }
-  return runSources(drawn);
+  return drawn;
 }
+
+/** The case a drawn source starts as, before any processor ran it: `final`
+ * is a copy of `init` and the undefined parts are the template's. */
+export function unrunCase(d: Drawn, code32: Uint8Array): CpuCase {
+  const init = { regs: caseRegs(d.regs, CODE_ADDR, d.eflags), mem: d.source.mem.map((m) => ({ addr: m.addr, hex: bytesToHex(m.bytes) })) };
+  return { name: d.name, code: bytesToHex(code32), codeAddr: CODE_ADDR, init, final: init, fault: null, undefinedFlags: d.source.undefinedFlags };
+}
+
+const caseRegs = (values: readonly number[], eip: number, eflags: number) => ({
+  eax: values[0]!, ecx: values[1]!, edx: values[2]!, ebx: values[3]!, esp: values[4]!, ebp: values[5]!,
+  esi: values[6]!, edi: values[7]!, eip, eflags,
+});
 
 /** Run hand-written sources (used by tests with known answers). */
 export function runCaseSources(sources: readonly { name: string; source: CaseSource }[]): GenerateResult {
@@ -97,15 +117,31 @@ function runSources(drawn: readonly Drawn[]): GenerateResult {
     })));
     const cases: CpuCase[] = [];
     const dropped: { name: string; reason: string }[] = [];
+    const model = createModelMachine(CASE_MEMORY_BYTES);
     drawn.forEach((d, i) => {
       const made = toCase(d, code32[i]!.bytes, code32[i]!.boundaries, code64[i]!.boundaries, results[i]!);
       if (typeof made === 'string') dropped.push({ name: d.name, reason: made });
-      else cases.push(made);
+      else cases.push(withModelUndefinedParts(model, made));
     });
     return { cases, dropped };
   } finally {
     rmSync(workDir, { recursive: true, force: true });
   }
+}
+
+/**
+ * [DIFF.CASE.2] What the case leaves undefined is the model's word, not the
+ * host's: run the case on the model and take its ghost masks (undefined
+ * flags, registers holding an undefined result). The template's own mask,
+ * written from the manual, is only a cross-check
+ * (test/cases/undefined-parts.test.ts holds the two equal).
+ */
+function withModelUndefinedParts(model: ModelMachine, c: CpuCase): CpuCase {
+  const parts = modelUndefinedParts(model, c);
+  const { undefinedRegisters: _ignored, ...rest } = c;
+  return parts.registers.length === 0
+    ? { ...rest, undefinedFlags: parts.flags }
+    : { ...rest, undefinedFlags: parts.flags, undefinedRegisters: parts.registers };
 }
 
 /** Turn a native result into a case, mapping the 64-bit end or fault
@@ -117,11 +153,6 @@ function toCase(d: Drawn, code: Uint8Array, boundaries32: readonly number[], bou
   const k = boundaries64.indexOf(offset64);
   if (k < 0) return `the run ended at offset ${offset64}, not an instruction boundary of the case`;
   const eip = (CODE_ADDR + boundaries32[k]!) >>> 0;
-  const regs = (values: readonly number[], eipValue: number, eflags: number) => ({
-    eax: values[0]!, ecx: values[1]!, edx: values[2]!, ebx: values[3]!, esp: values[4]!, ebp: values[5]!,
-    esi: values[6]!, edi: values[7]!, eip: eipValue, eflags,
-  });
-  const initMem = d.source.mem.map((m) => ({ addr: m.addr, hex: bytesToHex(m.bytes) }));
   const finalMem = d.source.mem.map((m, i) => ({ addr: m.addr, hex: r.mem[i] ?? '' }));
   const fault = r.status === 'fault'
     ? {
@@ -130,13 +161,5 @@ function toCase(d: Drawn, code: Uint8Array, boundaries32: readonly number[], bou
         cr2: r.trapNumber === PAGE_FAULT ? r.cr2 : null,
       }
     : null;
-  return {
-    name: d.name,
-    code: bytesToHex(code),
-    codeAddr: CODE_ADDR,
-    init: { regs: regs(d.regs, CODE_ADDR, d.eflags), mem: initMem },
-    final: { regs: regs(r.regs, eip, r.regs[9]!), mem: finalMem },
-    fault,
-    undefinedFlags: d.source.undefinedFlags,
-  };
+  return { ...unrunCase(d, code), final: { regs: caseRegs(r.regs, eip, r.regs[9]!), mem: finalMem }, fault };
 }
