@@ -13,7 +13,7 @@ export function register(program: Command): void {
     .command('bench')
     .description('benchmark the guests/bench kernels on model, impl, v86 and QEMU; print a table and write bench/results/*.json')
     .option('--quick', 'small sizes and one run each (a smoke test, not a measurement)')
-    .option('--long', 'the sizes of issue 17 (alu 540 M, sieve 181 M, syscall 35 M instructions): runs of seconds, v86 warm')
+    .option('--long', 'the sizes of issue 17 (alu 540 M, sieve 185 M, syscall 32 M instructions): runs of seconds, v86 warm')
     .option('--only <name>', 'one kernel: alu, sieve or syscall')
     .option('--runs <n>', 'timed runs per figure (default 3, or 1 with --quick)')
     .action(async (opts: { quick?: boolean; long?: boolean; only?: string; runs?: string }) => {
