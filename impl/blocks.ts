@@ -95,6 +95,8 @@ function collect(cpu: Cpu, physical: number): Decoded[] {
     } catch {
       break; // past the frame, #UD, or outside this machine: the interpreter handles it
     }
+    // 16-bit addressing (0x67) stays with the interpreter: the compiled address arithmetic is 32-bit.
+    if (d.addressMask !== 0xffffffff) break;
     const straight = STRAIGHT.has(d.exec) || d.name === 'nop';
     if (!straight && !ENDS_BLOCK.has(d.exec)) break;
     out.push(d);

@@ -71,6 +71,11 @@ export class Cpu {
 
   halted = false;
   instructionCount = 0;
+  /** The MSRs (SYS.MSR.1): TSC = instructionCount + offset (mod 2^64), SYSENTER_CS/ESP/EIP. */
+  tscOffsetHigh = 0; tscOffsetLow = 0;
+  sysenterCs = 0; sysenterEsp = 0; sysenterEip = 0;
+  /** DR0..DR7 as MOV from DRn reads them (DR4/DR5 unused: they alias DR6/DR7). */
+  debug = Uint32Array.from([0, 0, 0, 0, 0, 0, 0xffff0ff0, 0x400]);
   /** Set by STI, MOV SS and POP SS: no interrupt before the next instruction. */
   interruptShadow = false;
   /** Vector of the INT n / INT3 / INTO delivered by the current instruction, or -1. */
@@ -112,6 +117,7 @@ export class Cpu {
   readonly blockStats = { compiled: 0, runs: 0, bailouts: 0 };
 
   constructor(memorySize: number) {
+    this.devices.instructions = () => this.instructionCount;
     this.memory = new PhysicalMemory(memorySize);
     this.codeCache = new Array(this.memory.codePages.length);
     this.blocks = new Array(this.memory.codePages.length);

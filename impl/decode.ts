@@ -11,7 +11,7 @@ const SEGMENT_PREFIX: Record<number, number> = { 0x26: 0, 0x2e: 1, 0x36: 2, 0x3e
 
 /** Decode the instruction whose bytes `read(i)` returns (it raises fetch faults). */
 export function decode(read: (offset: number) => number): Decoded {
-  let i = 0, operandSize = 4, override = -1, rep = 0, lock = false;
+  let i = 0, operandSize = 4, override = -1, rep = 0, lock = false, address16 = false;
   let opcode: number;
   const next = (): number => {
     if (i >= 15) fault(GP, 0); // longer than 15 bytes
@@ -24,7 +24,7 @@ export function decode(read: (offset: number) => number): Decoded {
     else if (opcode === 0xf2) rep = 2;
     else if (opcode === 0xf0) lock = true;
     else if (opcode in SEGMENT_PREFIX) override = SEGMENT_PREFIX[opcode];
-    else if (opcode === 0x67) throw new Unsupported('address-size prefix 0x67 (16-bit addressing)');
+    else if (opcode === 0x67) address16 = true;
     else break;
   }
   let entry: Entry;
@@ -56,9 +56,11 @@ export function decode(read: (offset: number) => number): Decoded {
     form = member;
   } else form = entry as Form;
 
+  if (address16 && SIXTEEN_BIT_IMPLICIT.has(form.name)) throw new Unsupported(`${form.name.toUpperCase()} with the address-size prefix 0x67`);
+  if (address16) d.addressMask = 0xffff;
   if (modrm >= 0) {
     if (form.registerForm) d.mod = 3; // MOV to/from CRn: the mod field is ignored
-    if (d.mod !== 3) readAddress(d, next);
+    if (d.mod !== 3) (address16 ? readAddress16 : readAddress)(d, next);
     else if (form.memoryOnly) fault(UD);
   }
   d.exec = form.exec;
@@ -75,6 +77,20 @@ export function decode(read: (offset: number) => number): Decoded {
   if (lock && !(form.lockable && d.mod !== 3)) fault(UD);
   d.length = i;
   return d;
+}
+
+/** Instructions whose implicit addresses (CX, SI, DI, BX) 16-bit addressing would change: not implemented. */
+const SIXTEEN_BIT_IMPLICIT = new Set(['movs', 'cmps', 'stos', 'lods', 'scas', 'ins', 'outs', 'xlat', 'loop', 'loope', 'loopne', 'jecxz']);
+
+/** The 16-bit r/m forms: base and index register by r/m (BX+SI, BX+DI, BP+SI, BP+DI, SI, DI, BP, BX). */
+const BASE16 = [3, 3, 5, 5, 6, 7, 5, 3], INDEX16 = [6, 7, 6, 7, -1, -1, -1, -1];
+
+function readAddress16(d: Decoded, next: () => number): void {
+  d.base = BASE16[d.rm]; d.index = INDEX16[d.rm]; d.scale = 0;
+  if (d.mod === 0 && d.rm === 6) { d.base = -1; d.disp = readWord(next); }
+  else if (d.mod === 1) d.disp = ((next() << 24) >> 24) & 0xffff;
+  else if (d.mod === 2) d.disp = readWord(next);
+  d.segment = d.override >= 0 ? d.override : d.base === 5 ? SS : DS;
 }
 
 function readAddress(d: Decoded, next: () => number): void {
@@ -112,8 +128,8 @@ function readImmediate(d: Decoded, form: Form, next: () => number, operandSize: 
     case 'word': d.imm = readWord(next); return;
     case 'enter': d.imm = readWord(next); d.imm2 = next(); return;
     case 'far': d.imm = operandSize === 2 ? readWord(next) : readLong(next); d.imm2 = readWord(next); return;
-    case 'offset': // moffs: a memory operand at a 32-bit absolute address
-      d.mod = 0; d.base = -1; d.index = -1; d.disp = readLong(next);
+    case 'offset': // moffs: a memory operand at an absolute address (16 bits with 0x67)
+      d.mod = 0; d.base = -1; d.index = -1; d.disp = d.addressMask === 0xffff ? readWord(next) : readLong(next);
       d.segment = d.override >= 0 ? d.override : DS;
       return;
     case 'relative-byte': d.imm = (next() << 24) >> 24; return;

@@ -19,6 +19,8 @@ export class Decoded {
   mod = 3; reg = 0; rm = 0;
   /** Memory operand: disp + base + index << scale (base/index -1 if absent). */
   base = -1; index = -1; scale = 0; disp = 0;
+  /** 0xFFFF with 16-bit addressing (a 0x67 prefix), else 0xFFFFFFFF. */
+  addressMask = 0xffffffff;
   /** Segment of the memory operand (override or default), and the override alone (-1). */
   segment = 3; override = -1;
   imm = 0; imm2 = 0;

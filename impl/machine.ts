@@ -40,6 +40,11 @@ export class ImplMachine implements Machine {
       tr: system(cpu.tr),
       halted: cpu.halted,
       instructionCount: cpu.instructionCount,
+      msrs: {
+        tscOffsetHigh: cpu.tscOffsetHigh, tscOffsetLow: cpu.tscOffsetLow,
+        sysenterCs: cpu.sysenterCs, sysenterEsp: cpu.sysenterEsp, sysenterEip: cpu.sysenterEip,
+      },
+      debug: { dr0: cpu.debug[0], dr1: cpu.debug[1], dr2: cpu.debug[2], dr3: cpu.debug[3], dr6: cpu.debug[6], dr7: cpu.debug[7] },
     };
   }
 
@@ -60,6 +65,11 @@ export class ImplMachine implements Machine {
     cpu.tr = { ...s.tr };
     cpu.halted = s.halted;
     cpu.instructionCount = s.instructionCount;
+    const msrs = s.msrs ?? { tscOffsetHigh: 0, tscOffsetLow: 0, sysenterCs: 0, sysenterEsp: 0, sysenterEip: 0 };
+    cpu.tscOffsetHigh = msrs.tscOffsetHigh >>> 0; cpu.tscOffsetLow = msrs.tscOffsetLow >>> 0;
+    const dr = s.debug ?? { dr0: 0, dr1: 0, dr2: 0, dr3: 0, dr6: 0xffff0ff0, dr7: 0x400 };
+    cpu.debug.set([dr.dr0, dr.dr1, dr.dr2, dr.dr3, 0, 0, dr.dr6, dr.dr7]);
+    cpu.sysenterCs = msrs.sysenterCs >>> 0; cpu.sysenterEsp = msrs.sysenterEsp >>> 0; cpu.sysenterEip = msrs.sysenterEip >>> 0;
     cpu.interruptShadow = false;
     cpu.shutdownReason = null;
     flushTlb(cpu);

@@ -4,6 +4,7 @@
 // encodings the architecture defines as invalid (#UD); a missing entry is
 // valid IA-32 outside this machine (a model error).
 import type { Exec } from './decoded';
+import { ud } from './faults';
 import { ES, CS, SS, DS, FS, GS } from './cpu';
 import * as alu from './ops/alu';
 import * as shift from './ops/shift';
@@ -15,6 +16,9 @@ import * as control from './ops/control';
 import * as far from './ops/far';
 import * as system from './ops/system';
 import * as io from './ops/io';
+import * as msr from './ops/msr';
+import * as fpu from './ops/fpu';
+import { ESCAPED_UNDEFINED } from '../model/isa/opcodes';
 
 export type ImmediateKind = 'none' | 'byte' | 'signed-byte' | 'full' | 'word' | 'enter' | 'far' | 'offset'
   | 'relative-byte' | 'relative';
@@ -138,7 +142,8 @@ primary[0x8f] = [withModrm('pop', move.popRM), 'ud', 'ud', 'ud', 'ud', 'ud', 'ud
 primary[0x98] = form('cbw', move.convert, { variant: 0 });
 primary[0x99] = form('cwd', move.convert, { variant: 1 });
 primary[0x9a] = form('callf', far.farDirect, { variant: 1, immediate: 'far' });
-primary[0x9b] = form('wait', () => {});
+primary[0x9b] = form('wait', fpu.coprocessorWait);
+for (let op = 0xd8; op <= 0xdf; op++) primary[op] = withModrm('esc', fpu.coprocessorEscape, { variant: op });
 primary[0x9c] = form('pushf', system.pushFlags);
 primary[0x9d] = form('popf', system.popFlags);
 primary[0x9e] = form('sahf', bits.storeAHIntoFlags);
@@ -283,5 +288,19 @@ secondary[0xb0] = withModrm('cmpxchg', move.compareExchange, { byte: true, locka
 secondary[0xb1] = withModrm('cmpxchg', move.compareExchange, { lockable: true });
 secondary[0xc0] = withModrm('xadd', move.exchangeAndAdd, { byte: true, lockable: true });
 secondary[0xc1] = withModrm('xadd', move.exchangeAndAdd, { lockable: true });
-secondary[0xff] = 'ud';
-secondary[0xb9] = 'ud';
+// UD1 reads its ModRM (and any displacement) before raising #UD, as the model decodes it.
+secondary[0xb9] = withModrm('ud1', ud);
+// The multi-byte NOP 0F 1F /0 and the hint NOPs 0F 18..0F 1F: the r/m operand is never accessed.
+for (let op = 0x18; op <= 0x1f; op++) secondary[op] = withModrm('nop', () => {});
+primary[0xf1] = form('int1', system.debugTrap);
+secondary[0x21] = withModrm('mov', system.moveDebugRegister, { variant: 0, registerForm: true });
+secondary[0x23] = withModrm('mov', system.moveDebugRegister, { variant: 1, registerForm: true });
+secondary[0x31] = form('rdtsc', msr.readTimeStampCounter);
+secondary[0x32] = form('rdmsr', msr.readModelSpecific);
+secondary[0x30] = form('wrmsr', msr.writeModelSpecific);
+secondary[0x34] = form('sysenter', msr.fastSystemCall);
+secondary[0x35] = form('sysexit', msr.fastSystemReturn);
+primary[0x63] = withModrm('arpl', system.adjustRpl, { fixedSize: 2 });
+secondary[0xc7] = ['ud', withModrm('cmpxchg8b', move.compareExchange8, { memoryOnly: true, lockable: true }), 'ud', 'ud', 'ud', 'ud', 'ud', 'ud'];
+// Opcodes of extensions this CPU does not have, unassigned slots and UD0: #UD (shared list, model/isa/opcodes.ts).
+for (const op of ESCAPED_UNDEFINED.keys()) secondary[op] = 'ud';

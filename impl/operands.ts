@@ -8,7 +8,7 @@ export function effectiveOffset(cpu: Cpu, d: Decoded): number {
   let address = d.disp;
   if (d.base >= 0) address += cpu.r32[d.base];
   if (d.index >= 0) address += cpu.r32[d.index] << d.scale;
-  return address >>> 0;
+  return (address & d.addressMask) >>> 0;
 }
 
 export function readRM(cpu: Cpu, d: Decoded, size: number): number {

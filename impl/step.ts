@@ -64,10 +64,11 @@ export function step(cpu: Cpu): StepEvent {
   cpu.interruptShadow = false;
   const devices = cpu.devices;
   // Only look at the PICs when a line is requested (or the CPU waits in HLT).
-  if (cpu.flags & IF && !shadow && ((devices.master.irr | devices.slave.irr) !== 0 || cpu.halted)) {
+  if (cpu.flags & IF && !shadow && (((devices.master.irr & ~devices.master.imr) | (devices.slave.irr & ~devices.slave.imr)) !== 0 || cpu.halted)) {
     let vector = cpu.devices.pendingVector();
     if (vector < 0 && cpu.halted && cpu.devices.timerRunning) {
       // Halted with interrupts on: let time pass until the timer fires.
+      cpu.devices.idleTicks += cpu.devices.timerCount; // the clock moves on by the ticks skipped
       cpu.devices.timerCount = 1;
       cpu.devices.tick();
       vector = cpu.devices.pendingVector();
@@ -147,7 +148,7 @@ export function run(cpu: Cpu, limit: number): StepEvent {
   let remaining = limit;
   while (remaining > 0) {
     if (!cpu.interruptShadow && !cpu.halted && cpu.shutdownReason === null && devices.exitCode === null
-      && !(cpu.flags & IF && (devices.master.irr | devices.slave.irr) !== 0)) {
+      && !(cpu.flags & IF && ((devices.master.irr & ~devices.master.imr) | (devices.slave.irr & ~devices.slave.imr)) !== 0)) {
       const eip = cpu.eip;
       const linear = (cpu.segBase[CS] + eip) >>> 0;
       const page = linear >>> 12;

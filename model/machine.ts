@@ -28,6 +28,33 @@ export interface GeneralRegisters {
   readonly esp: number; readonly ebp: number; readonly esi: number; readonly edi: number;
 }
 
+/**
+ * [SYS.MSR.1] The model-specific registers the machine has: the time-stamp
+ * counter, kept as an offset from the count of retired instructions (TSC =
+ * instructionCount + offset, mod 2^64; the offset as two unsigned 32-bit
+ * halves so the state stays plain JSON), and the three SYSENTER registers
+ * (their low 32 bits; see spec/system.md).
+ */
+export interface ModelSpecificRegisters {
+  readonly tscOffsetHigh: number;
+  readonly tscOffsetLow: number;
+  readonly sysenterCs: number;
+  readonly sysenterEsp: number;
+  readonly sysenterEip: number;
+}
+
+/** [SYS.DR.1] The debug registers as MOV from DRn reads them: DR0-DR3, DR6, DR7. */
+export interface DebugRegisters {
+  readonly dr0: number; readonly dr1: number; readonly dr2: number; readonly dr3: number;
+  readonly dr6: number; readonly dr7: number;
+}
+
+/** After reset: DR6 has its always-one bits, DR7 its bit 10. */
+export const RESET_DEBUG: DebugRegisters = { dr0: 0, dr1: 0, dr2: 0, dr3: 0, dr6: 0xffff0ff0, dr7: 0x400 };
+
+/** The MSRs after reset: TSC = retired instructions, SYSENTER_CS null. */
+export const RESET_MSRS: ModelSpecificRegisters = { tscOffsetHigh: 0, tscOffsetLow: 0, sysenterCs: 0, sysenterEsp: 0, sysenterEip: 0 };
+
 /** The architectural state shared by model and impl (memory aside). All
  * numbers are unsigned 32-bit. */
 export interface CommonState {
@@ -42,6 +69,10 @@ export interface CommonState {
   readonly tr: SegmentRegister;
   readonly halted: boolean;
   readonly instructionCount: number;
+  /** Absent in states written before the MSRs existed: RESET_MSRS. */
+  readonly msrs?: ModelSpecificRegisters;
+  /** Absent in states written before the debug registers existed: RESET_DEBUG. */
+  readonly debug?: DebugRegisters;
 }
 
 /** What one step did. */

@@ -14,5 +14,9 @@ describe('the demo (npm start)', () => {
     expect(run.stdout).toContain('[kernel] all processes exited');
     expect(run.stdout).toContain('console transcript identical to the native run');
     expect(run.stdout).toMatch(/2 %ifdef MESO blocks, 8 lines changed/);
+    // Linux on impl: its first console line and init's verdict.
+    expect(run.stdout).toMatch(/^ {4}Linux version 6\.1\.\d+ \(mesovirt@mesovirt\)/m);
+    expect(run.stdout).toMatch(/^ {4}init: \d+ passed, 0 failed$/m);
+    expect(run.stdout).toMatch(/instructions, [\d.]+ s, exit code 1$/m);
   });
 });

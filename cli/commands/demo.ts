@@ -13,6 +13,7 @@ import { bootGuest } from '../../model/vmm/boot';
 import { runWorld } from '../../model/vmm/run';
 import { bootImage, createMachine, MACHINE_KINDS, runToEnd } from '../../properties/machines';
 import { patchSize } from '../../properties/patch-size';
+import { bootLinux } from '../../properties/linux';
 
 const MEMORY = 64 * 1024 * 1024;
 const MAX_STEPS = 50_000_000;
@@ -81,6 +82,19 @@ function teachSection(root: string): void {
   if (!same) process.exitCode = 1;
 }
 
+function linuxSection(): void {
+  say();
+  say('5. guests/linux: Debian\'s Linux 6.1 for the i486 (tinyconfig + guests/linux/mesovirt.config),');
+  say('   booted on impl by the Linux boot protocol, console on the 16550A UART:');
+  const boot = bootLinux('impl');
+  const lines = boot.console.split(/\r?\n/).filter((l) => l !== '');
+  const verdict = lines.filter((l) => /^init: \d+ passed, \d+ failed$/.test(l));
+  for (const l of [lines[0] ?? '(no output)', '...', ...verdict, lines[lines.length - 1] ?? '']) say(`    ${l}`);
+  const end = boot.exitCode !== null ? `exit code ${boot.exitCode}` : (boot.end?.kind ?? 'instruction limit');
+  say(`    ${lines.length} console lines, ${boot.instructions.toLocaleString('en')} instructions, ${boot.seconds.toFixed(1)} s, ${end}`);
+  if (boot.exitCode !== 1) process.exitCode = 1;
+}
+
 /** The teaching kernel's own sources (teach.asm and its top-level .inc files). */
 function teachSources(dir: string): string {
   return readdirSync(dir).filter((f) => /\.(asm|inc)$/.test(f)).sort()
@@ -97,6 +111,7 @@ export function register(program: Command): void {
       say();
       helloSection(root);
       teachSection(root);
+      linuxSection();
       say();
       say('Next: `npm test` checks all of this against nasm, objdump, the host CPU and QEMU; see README.md.');
     });

@@ -6,6 +6,7 @@ import { register as disasm } from './disasm';
 import { register as demo } from './demo';
 import { register as bench } from './bench';
 import { register as benchGuests } from './bench-guests';
+import { register as benchLinux } from './bench-linux';
 import { register as conformance } from './conformance';
 import { register as audit } from './audit';
 import { register as check } from './check';
@@ -14,4 +15,4 @@ import { register as benchImpl } from './bench-impl';
 import type { Command } from 'commander';
 
 /** Each verb registers itself on the program; add new verbs to this list. */
-export const commands: Array<(program: Command) => void> = [demo, cases, gencases, run, asm, disasm, bench, benchGuests, conformance, audit, check, replay, benchImpl];
+export const commands: Array<(program: Command) => void> = [demo, cases, gencases, run, asm, disasm, bench, benchGuests, benchLinux, conformance, audit, check, replay, benchImpl];

@@ -4,6 +4,7 @@ import { dirname, basename, join } from 'node:path';
 import type { Command } from 'commander';
 import type { Machine, StepEvent } from '../../model/machine';
 import { bootImage, createMachine, parseMachineKind } from '../../properties/machines';
+import { ImplMachine } from '../../impl/machine';
 
 /** Process exit statuses for runs that end without the exit port. */
 export const RUN_STATUS = { halted: 3, shutdown: 4, modelError: 5, limit: 6 } as const;
@@ -33,14 +34,16 @@ export function register(program: Command): void {
     .command('run')
     .description('boot a Multiboot image and run it; exits with the guest\'s exit-port status ((value << 1) | 1, as QEMU), '
       + `or ${RUN_STATUS.halted} halted for good, ${RUN_STATUS.shutdown} shutdown, ${RUN_STATUS.modelError} model error, ${RUN_STATUS.limit} instruction limit`)
-    .argument('[image]', 'Multiboot v1 kernel (ELF32 or flat with the a.out kludge)')
+    .argument('[image]', 'a Linux bzImage or a Multiboot v1 kernel (ELF32 or flat with the a.out kludge), told apart by their headers')
+    .option('--append <args>', 'kernel command line (bzImage default: console=ttyS0 no387; Multiboot: the cmdline field)')
+    .option('--initrd <file>', 'initrd for a bzImage (unpacked over its built-in initramfs); a boot module for Multiboot')
     .option('--machine <kind>', 'model or impl (impl when available)', 'impl')
     .option('--max-instructions <n>', 'stop after this many steps', '100000000')
     .option('--trace <file>', 'write one JSON line per step')
     .option('--memory <MiB>', 'RAM size in MiB; with --vmm, the memory mode: shadow-single, shadow-multi or direct', '64')
     .option('--guest <image>', 'with --vmm: one more guest (repeat for several; spec/memory.md)', (v: string, all: string[]) => [...all, v], [] as string[])
     .option('--vmm', 'run the image as a guest of the monitor (ring 1)').option('--vmm-base <addr>', 'the VMM base (default 0xFC000000)')
-    .action(async (image: string | undefined, opts: { machine: string; maxInstructions: string; trace?: string; memory: string; vmm?: boolean; vmmBase?: string; guest: string[] }) => {
+    .action(async (image: string | undefined, opts: { machine: string; maxInstructions: string; trace?: string; memory: string; vmm?: boolean; vmmBase?: string; guest: string[]; append?: string; initrd?: string }) => {
       const limit = parseCount(opts.maxInstructions, '--max-instructions');
       const several = await import('./run-guests');
       if (opts.vmm === true && (opts.guest.length > 0 || several.isMemoryMode(opts.memory))) return several.runGuestsCommand(image, opts.guest, { memory: opts.memory, maxInstructions: limit, machine: opts.machine });
@@ -53,8 +56,19 @@ export function register(program: Command): void {
       } catch (e) {
         throw new Error(`${image}: cannot read (${(e as Error).message})`);
       }
+      let initrd: { bytes: Uint8Array; name: string } | undefined;
+      if (opts.initrd !== undefined) {
+        try {
+          initrd = { bytes: new Uint8Array(readFileSync(opts.initrd)), name: opts.initrd };
+        } catch (e) {
+          throw new Error(`${opts.initrd}: cannot read (${(e as Error).message})`);
+        }
+      }
       const machine = createMachine(parseMachineKind(opts.machine), memorySize);
-      bootImage(machine, bytes, image);
+      bootImage(machine, bytes, image, { append: opts.append, initrd });
+      // impl without a trace runs translated blocks (ImplMachine.run); the
+      // events that end a run are the same as step by step.
+      const fast = opts.trace === undefined && machine instanceof ImplMachine ? machine : null;
 
       const trace: string[] = [];
       let disassembleAt: ((m: Machine) => string | undefined) | null = null;
@@ -83,7 +97,17 @@ export function register(program: Command): void {
       for (; steps < limit; steps++) {
         const eip = disassembleAt === null ? 0 : machine.state().eip;
         const text = disassembleAt === null ? undefined : disassembleAt(machine);
-        const event = machine.step();
+        let event: StepEvent;
+        if (fast !== null) {
+          // run() stops at the first event other than 'retired' or after the chunk.
+          const before = fast.cpu.instructionCount;
+          event = fast.run(Math.min(0x10000, limit - steps));
+          const advanced = fast.cpu.instructionCount - before;
+          steps += Math.max(0, advanced - 1);
+          flush();
+        } else {
+          event = machine.step();
+        }
         if (disassembleAt !== null) trace.push(JSON.stringify({ step: steps, eip, disassembly: text, event }));
         if ((steps & 0x3ff) === 0) flush();
         // A HLT reports 'halted' once; the next step either wakes the guest

@@ -4,9 +4,9 @@
 import type { Cpu } from '../cpu';
 import { DS, SS } from '../cpu';
 import type { Decoded } from '../decoded';
-import { condition } from '../flags';
+import { condition, setFlags, ZF } from '../flags';
 import { ud } from '../faults';
-import { pop, probeWrite, push, readMemory, linearAddress } from '../access';
+import { pop, probeWrite, push, readMemory, linearAddress, readLinear, writeLinear } from '../access';
 import { destination, effectiveOffset, readDestination, readRM, signExtend, writeDestination, writeRM } from '../operands';
 import { alu } from './alu';
 import { loadDataSegment } from '../segmentation';
@@ -110,6 +110,23 @@ export function compareExchange(cpu: Cpu, d: Decoded): void {
     writeDestination(cpu, d, at, size, old);
     cpu.writeRegister(size, 0, old);
   }
+}
+
+/** CMPXCHG8B m64: EDX:EAX against m64; ECX:EBX in when equal, else m64 into EDX:EAX and written back. */
+export function compareExchange8(cpu: Cpu, d: Decoded): void {
+  if (d.mod === 3) ud();
+  const user = cpu.cpl === 3, offset = effectiveOffset(cpu, d);
+  // Each half checked for writing (segment, then page) before anything is read, low half first.
+  const low = linearAddress(cpu, d.segment, offset, 4, true);
+  probeWrite(cpu, low, 4, user);
+  const high = linearAddress(cpu, d.segment, (offset + 4) >>> 0, 4, true);
+  probeWrite(cpu, high, 4, user);
+  const oldLow = readLinear(cpu, low, 4, user), oldHigh = readLinear(cpu, high, 4, user);
+  const equal = oldLow === cpu.r32[0] >>> 0 && oldHigh === cpu.r32[2] >>> 0;
+  writeLinear(cpu, low, 4, equal ? cpu.r32[3] : oldLow, user);
+  writeLinear(cpu, high, 4, equal ? cpu.r32[1] : oldHigh, user);
+  if (!equal) { cpu.r32[0] = oldLow; cpu.r32[2] = oldHigh; }
+  setFlags(cpu, ZF, equal ? ZF : 0);
 }
 
 export function translateByte(cpu: Cpu, d: Decoded): void {

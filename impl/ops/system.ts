@@ -7,11 +7,12 @@ import type { Decoded } from '../decoded';
 import { BR, NP, fault, gp, ud, Unsupported } from '../faults';
 import { IF, IOPL, OF, RF, SUPPORTED, VM, ZF, flag, readEflags, setFlags, writeEflags } from '../flags';
 import { linearAddress, pop, probeWrite, push, readMemory, writeMemory } from '../access';
-import { effectiveOffset, readRM, writeRM, signExtend } from '../operands';
+import { destination, effectiveOffset, readDestination, readRM, writeDestination, writeRM, signExtend } from '../operands';
 import {
   ATTR_P, attributesOf, baseOf, dplOf, isCode, isConforming, limitOf, loadDataSegment, readDescriptor,
 } from '../segmentation';
 import { CR0_PE, CR0_PG, CR0_TS, CR4_PSE, flushTlb, invalidatePage } from '../paging';
+import { CR4_TSD } from './msr';
 import { deliver, Source } from '../delivery';
 import { mutated } from '../mutants';
 
@@ -164,10 +165,20 @@ export function moveControlRegister(cpu: Cpu, d: Decoded): void {
     case 2: cpu.cr2 = value; return;
     case 3: cpu.cr3 = value; if (!mutated('cr3-write-keeps-tlb')) flushTlb(cpu); return; // a CR3 write empties the TLB
     default:
-      if (value & ~CR4_PSE) throw new Unsupported(`CR4 bits 0x${(value & ~CR4_PSE).toString(16)} (only PSE is implemented)`);
+      if (value & ~(CR4_PSE | CR4_TSD)) throw new Unsupported(`CR4 bits 0x${(value & ~(CR4_PSE | CR4_TSD)).toString(16)} (only PSE and TSD are implemented)`);
       if ((value ^ cpu.cr4) & CR4_PSE) flushTlb(cpu);
       cpu.cr4 = value;
   }
+}
+
+/** MOV r32, DRn (variant 0) and MOV DRn, r32 (variant 1), as the model (SYS.DR.1-2). */
+export function moveDebugRegister(cpu: Cpu, d: Decoded): void {
+  requireRing0(cpu);
+  const n = d.reg >= 4 && d.reg <= 5 ? d.reg + 2 : d.reg;
+  if (d.variant === 0) { cpu.r32[d.rm] = cpu.debug[n]; return; }
+  const value = cpu.r32[d.rm] >>> 0;
+  if (n === 7 && value & 0x20ff) throw new Unsupported(`MOV to DR7 0x${value.toString(16)}: hardware breakpoints`);
+  cpu.debug[n] = n === 6 ? (value & 0xe00f) | 0xffff0ff0 : n === 7 ? (value & 0xffff23ff) | 0x400 : value;
 }
 
 /** MOV Sreg, r/m (CS is #UD; SS delays interrupts for one instruction). */
@@ -246,7 +257,7 @@ export function cpuIdentification(cpu: Cpu): void {
   const leaf = cpu.r32[0] >>> 0;
   let a = 0, b = 0, c = 0, dx = 0;
   if (leaf === 0) { a = 1; b = word(VENDOR, 0); dx = word(VENDOR, 4); c = word(VENDOR, 8); }
-  else if (leaf === 1) { a = 0x600; dx = 0x8; }
+  else if (leaf === 1) { a = 0x633; dx = 0x8938; } // PSE TSC MSR CX8 SEP CMOV; no FPU
   cpu.r32[0] = a; cpu.r32[3] = b; cpu.r32[1] = c; cpu.r32[2] = dx;
 }
 
@@ -262,10 +273,24 @@ export function breakpoint(cpu: Cpu): void {
   deliver(cpu, 3, null, Source.Software, cpu.next);
   cpu.softwareVector = 3;
 }
+/** INT1 (F1): #DB as a trap, delivered like an exception (no gate-DPL check, EXT = 1). */
+export function debugTrap(cpu: Cpu): void {
+  deliver(cpu, 1, null, Source.Exception, cpu.next);
+  cpu.softwareVector = 1;
+}
 export function interruptOnOverflow(cpu: Cpu): void {
   if (!flag(cpu, OF)) return;
   deliver(cpu, 4, null, Source.Software, cpu.next);
   cpu.softwareVector = 4;
+}
+
+/** ARPL r/m16, r16: raise the destination selector's RPL to the source's (ZF = 1), else ZF = 0 and no write. */
+export function adjustRpl(cpu: Cpu, d: Decoded): void {
+  const at = destination(cpu, d, 2);
+  const selector = readDestination(cpu, d, at, 2), requested = cpu.r32[d.reg] & 3;
+  if ((selector & 3) >= requested) { setFlags(cpu, ZF, 0); return; }
+  writeDestination(cpu, d, at, 2, (selector & ~3) | requested);
+  setFlags(cpu, ZF, ZF);
 }
 
 /** BOUND reg, m32&32: #BR when the signed index is outside [lower, upper]. */

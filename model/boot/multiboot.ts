@@ -118,7 +118,20 @@ function loadElf(image: Uint8Array): { writes: MemoryWrite[]; entry: number } | 
  * (mem_lower/mem_upper valid), mem_lower = 639 KiB, mem_upper = KiB of RAM
  * above 1 MiB.
  */
-export function loadMultiboot(image: Uint8Array, memorySize: number): MultibootResult {
+export interface MultibootOptions {
+  /** The kernel command line (information structure flag 2). */
+  readonly commandLine?: string;
+  /** One boot module (flag 3), e.g. an initrd. */
+  readonly module?: Uint8Array;
+}
+
+/** [BOOT.INFO.3] Where the command line goes, and its longest length. */
+export const CMDLINE_ADDRESS = 0x600;
+export const CMDLINE_LIMIT = GDT_ADDRESS - CMDLINE_ADDRESS - 1;
+/** [BOOT.MODS.1] Where the one-entry module list goes. */
+export const MODULES_ADDRESS = 0x540;
+
+export function loadMultiboot(image: Uint8Array, memorySize: number, options: MultibootOptions = {}): MultibootResult {
   const header = findHeader(image);
   if ('error' in header) return error(header.error);
   const loaded = header.flags & 0x10000 ? loadKludge(image, header.offset) : loadElf(image);
@@ -133,7 +146,34 @@ export function loadMultiboot(image: Uint8Array, memorySize: number): MultibootR
   }
   const memUpper = Math.max(0, Math.floor((memorySize - 0x100000) / 1024));
   const info = new Uint8Array(52);
-  info.set([...le32(1), ...le32(639), ...le32(memUpper)], 0);
+  let infoFlags = 1;
+  const extra: MemoryWrite[] = [];
+  // [BOOT.INFO.3] A command line: flag 2, cmdline (offset 16) points at the
+  // NUL-terminated string at 0x600; at most 511 bytes (it ends below the GDT).
+  if (options.commandLine !== undefined) {
+    const text = new TextEncoder().encode(options.commandLine);
+    if (text.length > CMDLINE_LIMIT) return error(`the command line is ${text.length} bytes; at most ${CMDLINE_LIMIT} fit at ${hex(CMDLINE_ADDRESS)}`);
+    const bytes = new Uint8Array(text.length + 1);
+    bytes.set(text);
+    extra.push({ address: CMDLINE_ADDRESS, bytes });
+    infoFlags |= 4;
+    info.set(le32(CMDLINE_ADDRESS), 16);
+  }
+  // [BOOT.MODS.1] A module: flag 3, mods_count 1 and mods_addr (offsets 20,
+  // 24) point at one entry {mod_start, mod_end, string 0, reserved} at
+  // 0x540; the module sits page-aligned at the top of memory, above every
+  // byte of the kernel.
+  if (options.module !== undefined) {
+    const size = options.module.length;
+    const kernelEnd = Math.max(...loaded.writes.map((w) => w.address + w.bytes.length));
+    const address = Math.floor((memorySize - size) / 4096) * 4096;
+    if (address < kernelEnd) return error(`the module is ${size} bytes; at most ${Math.max(0, memorySize - kernelEnd)} fit between the kernel's end ${hex(kernelEnd)} and the end of memory`);
+    extra.push({ address, bytes: options.module });
+    extra.push({ address: MODULES_ADDRESS, bytes: Uint8Array.from([...le32(address), ...le32(address + size), ...le32(0), ...le32(0)]) });
+    infoFlags |= 8;
+    info.set([...le32(1), ...le32(MODULES_ADDRESS)], 20);
+  }
+  info.set([...le32(infoFlags), ...le32(639), ...le32(memUpper)], 0);
   const gdt = Uint8Array.from([
     0, 0, 0, 0, 0, 0, 0, 0,
     0xff, 0xff, 0, 0, 0, 0x9b, 0xcf, 0, // 0x08: base 0, limit 4 GiB, code execute/read, accessed, 32-bit
@@ -151,5 +191,5 @@ export function loadMultiboot(image: Uint8Array, memorySize: number): MultibootR
     gdtr: { base: GDT_ADDRESS, limit: 23 },
     idtr: { base: 0, limit: 0 },
   };
-  return { kind: 'ok', writes: [{ address: INFO_ADDRESS, bytes: info }, { address: GDT_ADDRESS, bytes: gdt }, ...loaded.writes], entry };
+  return { kind: 'ok', writes: [{ address: INFO_ADDRESS, bytes: info }, { address: GDT_ADDRESS, bytes: gdt }, ...extra, ...loaded.writes], entry };
 }

@@ -63,6 +63,15 @@ type MemoryOperand = Extract<Operand, { kind: 'mem' }>;
  * override prefix if any, else SS when the base register is ESP or EBP,
  * else DS. */
 export function effectiveAddress(state: MachineState, instr: Instruction, mem: MemoryOperand): { segment: SegmentName; offset: number } {
+  // [SEG.DEFAULT.2] With 16-bit addressing the offset is BX/BP + SI/DI + disp16
+  // taken modulo 2^16 (it wraps inside the first 64 KiB of the segment), and
+  // the default segment is SS when the base is BP, else DS.
+  if (instr.addressSize === 16) {
+    let offset16 = mem.disp;
+    if (mem.base !== null) offset16 += state.regs[mem.base]!;
+    if (mem.index !== null) offset16 += state.regs[mem.index]!;
+    return { segment: instr.segment ?? (mem.base === 5 ? 'ss' : 'ds'), offset: offset16 & 0xffff };
+  }
   let offset = mem.disp;
   if (mem.base !== null) offset += state.regs[mem.base]!;
   if (mem.index !== null) offset += state.regs[mem.index]! * mem.scale;

@@ -174,7 +174,7 @@ export function deliverEvent(state: MachineState, first: { vector: number; error
   }
 }
 
-/** [EXC.SOFT.1] The vector an INT n, INT3 or INTO (with OF = 1) delivered,
+/** [EXC.SOFT.1] The vector an INT n, INT3, INT1 or INTO (with OF = 1) delivered,
  * or null for every other instruction. */
 function softwareVector(before: MachineState, instr: Instruction): number | null {
   switch (instr.mnemonic) {
@@ -183,6 +183,7 @@ function softwareVector(before: MachineState, instr: Instruction): number | null
       return op !== undefined && op.kind === 'imm' ? op.value & 0xff : null;
     }
     case 'int3': return Vector.BP;
+    case 'int1': return Vector.DB;
     case 'into': return before.eflags & OF ? Vector.OF : null;
     default: return null;
   }

@@ -1,7 +1,10 @@
-// The devices of the mesovirt PC: a debug console, an exit port, a PIT-like
-// timer and an 8259-like interrupt controller pair. Time is counted in
+// The devices of the mesovirt PC: a debug console, an exit port, the i8254
+// timer (channels 0 and 2, port 0x61), the 8259A interrupt controller pair,
+// a 16550A UART (uart.ts) and the CMOS RTC (cmos.ts). Time is counted in
 // retired instructions, so a run is a function of its image alone.
 import { match } from 'ts-pattern';
+import { initialUart, uartRead, uartWrite, UART_BASE, UART_IRQ, type Uart } from './uart';
+import { cmosRead, cmosWrite, initialCmos, type Cmos } from './cmos';
 
 /** Console bytes as a persistent list, newest first (appending is O(1)). */
 export type ConsoleLog = { readonly byte: number; readonly previous: ConsoleLog } | null;
@@ -37,6 +40,28 @@ export interface Pit {
   /** In access mode 3, the next read returns the high byte. */
   readonly readHigh: boolean;
   readonly running: boolean;
+  /** A count latched by a latch command or read-back (read before the live count). */
+  readonly latched: number | null;
+  /** A status byte latched by read-back (read before anything else). */
+  readonly status: number | null;
+}
+
+/** PIT channel 2, computed from the clock when read (it raises no interrupt). */
+export interface Channel2 {
+  readonly reload: number;
+  readonly mode: number;
+  readonly access: number;
+  readonly pendingLow: number | null;
+  readonly readHigh: boolean;
+  readonly latched: number | null;
+  /** A count has been written since the last control word. */
+  readonly loaded: boolean;
+  /** The count and output at clock `since`, from which the channel counts on while its gate is high. */
+  readonly startCount: number;
+  readonly since: number;
+  readonly outAtSince: boolean;
+  /** Gate input: port 0x61 bit 0. */
+  readonly gate: boolean;
 }
 
 export interface Devices {
@@ -46,12 +71,22 @@ export interface Devices {
   readonly pit: Pit;
   readonly master: Pic;
   readonly slave: Pic;
+  /** PIT input clock ticks since reset: one per retired instruction, plus the ticks skipped in HLT. */
+  readonly clock: number;
+  readonly channel2: Channel2;
+  /** Port 0x61 bits 0..3 as last written (bit 0: channel 2 gate, bit 1: speaker). */
+  readonly portB: number;
+  readonly uart: Uart;
+  readonly cmos: Cmos;
 }
 
 export const CONSOLE_PORT = 0xe9;
 export const EXIT_PORT = 0xf4;
 export const PIT_CHANNEL0_PORT = 0x40;
+export const PIT_CHANNEL2_PORT = 0x42;
 export const PIT_CONTROL_PORT = 0x43;
+export const PORT_B = 0x61;
+export const POST_PORT = 0x80;
 export const MASTER_PIC_PORT = 0x20;
 export const SLAVE_PIC_PORT = 0xa0;
 
@@ -67,9 +102,14 @@ function resetPic(vectorBase: number): Pic {
 export const initialDevices: Devices = {
   console: null,
   exitCode: null,
-  pit: { reload: 0, counter: 0, mode: 2, access: 3, pendingLow: null, readHigh: false, running: false },
+  pit: { reload: 0, counter: 0, mode: 2, access: 3, pendingLow: null, readHigh: false, running: false, latched: null, status: null },
   master: resetPic(0x08),
   slave: resetPic(0x70),
+  clock: 0,
+  channel2: { reload: 0, mode: 0, access: 3, pendingLow: null, readHigh: false, latched: null, loaded: false, startCount: 0x10000, since: 0, outAtSince: false, gate: false },
+  portB: 0,
+  uart: initialUart,
+  cmos: initialCmos,
 };
 
 export function consoleBytes(log: ConsoleLog): Uint8Array {
@@ -104,6 +144,8 @@ function picWriteCommand(pic: Pic, value: number): Pic {
 function picWriteData(pic: Pic, value: number): Pic {
   return match(pic.expect)
     .with(2, () => ({ ...pic, vectorBase: value & 0xf8, expect: pic.single ? (pic.needIcw4 ? 4 : 0) : 3 } as Pic))
+    // [IO.PIC.7] ICW3 and ICW4 are taken and their contents ignored: the
+    // cascade is fixed on master line 2, 8086 mode, normal EOI.
     .with(3, () => ({ ...pic, expect: pic.needIcw4 ? 4 : 0 } as Pic))
     .with(4, () => ({ ...pic, expect: 0 } as Pic))
     // [IO.PIC.4] Outside initialisation a data-port write sets the mask.
@@ -165,19 +207,112 @@ export function acknowledgeInterrupt(devices: Devices): { vector: number; device
 
 // ---------------------------------------------------------------- PIT
 
-function pitWriteControl(pit: Pit, value: number): Pit {
-  // Only channel 0 exists; control words for channels 1..2 and read-back are ignored.
-  if ((value >>> 6) !== 0) return pit;
+/** The status byte of read-back for channel 0: OUT (bit 7; high except a
+ * mode-0 count still running), null count (bit 6: no count written since
+ * the control word), access, mode. */
+function pitStatus(pit: Pit): number {
+  const out = pit.mode === 0 ? !pit.running && pit.counter === 0 : true;
+  const nullCount = !pit.running && pit.counter !== 0;
+  return (out ? 0x80 : 0) | (nullCount ? 0x40 : 0) | (pit.access << 4) | (pit.mode << 1);
+}
+
+function pitWriteControl(devices: Devices, value: number): Devices {
+  const pit = devices.pit;
+  const channel = value >>> 6;
   const access = (value >>> 4) & 3;
-  if (access === 0) return pit; // counter latch: reads are not latched in our model
+  if (channel === 3) {
+    // [IO.PIT.5] Read-back (0b11 in bits 7..6): bit 1 selects channel 0, bit 3
+    // channel 2; bit 5 clear latches the counts, bit 4 clear latches channel
+    // 0's status. A second latch before the first is read is ignored.
+    let d = devices;
+    if (value & 2) {
+      const latched = (value & 0x20) === 0 && pit.latched === null ? pit.counter & 0xffff : pit.latched;
+      const status = (value & 0x10) === 0 && pit.status === null ? pitStatus(pit) : pit.status;
+      d = { ...d, pit: { ...pit, latched, status, readHigh: false } };
+    }
+    if (value & 8 && (value & 0x20) === 0 && d.channel2.latched === null) {
+      d = { ...d, channel2: { ...d.channel2, latched: channel2Count(d.channel2, d.clock), readHigh: false } };
+    }
+    return d;
+  }
+  if (channel === 2) return { ...devices, channel2: channel2Control(devices.channel2, devices.clock, value) };
+  if (channel === 1) return devices; // channel 1 (DRAM refresh) is not there
+  // [IO.PIT.4] A counter-latch command (access 0) freezes the count for the
+  // next reads of port 0x40, the low byte first in access mode 3.
+  if (access === 0) return pit.latched === null ? { ...devices, pit: { ...pit, latched: pit.counter & 0xffff, readHigh: false } } : devices;
   // [IO.PIT.2] A control word stops channel 0 until its reload value is written.
-  return { ...pit, access, mode: (value >>> 1) & 7, pendingLow: null, readHigh: false, running: false };
+  return { ...devices, pit: { ...pit, access, mode: (value >>> 1) & 7, pendingLow: null, readHigh: false, running: false, latched: null, status: null } };
+}
+
+// ---------------------------------------------------------------- PIT channel 2
+
+const period = (reload: number): number => (reload === 0 ? 0x10000 : reload);
+const periodic = (mode: number): boolean => (mode & 3) === 2 || (mode & 3) === 3;
+
+/** Ticks counted since `since` (none while the gate is low or no count is loaded). */
+const counted = (c: Channel2, clock: number): number => (c.gate && c.loaded ? clock - c.since : 0);
+
+/** [IO.PIT.6] Channel 2's count at `clock`: one-shot modes (0, 1, 4, 5)
+ * count down from the loaded value and wrap past zero; periodic modes (2,
+ * 3) count from the reload value down to 1 and reload. */
+export function channel2Count(c: Channel2, clock: number): number {
+  const e = counted(c, clock);
+  if (periodic(c.mode)) {
+    const p = period(c.reload);
+    return ((((c.startCount - 1 - e) % p) + p) % p) + 1 & 0xffff;
+  }
+  return ((((c.startCount - e) % 0x10000) + 0x10000) % 0x10000);
+}
+
+/** [IO.PIT.6] Channel 2's output: in one-shot modes low after the count is
+ * written and high from terminal count on; in mode 2 high except on the
+ * count of 1; in mode 3 high during the first half of each period. */
+export function channel2Out(c: Channel2, clock: number): boolean {
+  if (!periodic(c.mode)) return c.outAtSince || (c.loaded && c.gate && counted(c, clock) >= c.startCount);
+  const count = channel2Count(c, clock) || 0x10000;
+  return (c.mode & 3) === 2 ? count !== 1 : count > period(c.reload) / 2;
+}
+
+function channel2Control(c: Channel2, clock: number, value: number): Channel2 {
+  const access = (value >>> 4) & 3;
+  if (access === 0) return c.latched === null ? { ...c, latched: channel2Count(c, clock), readHigh: false } : c;
+  const mode = (value >>> 1) & 7;
+  return { ...c, access, mode, pendingLow: null, readHigh: false, latched: null, loaded: false, outAtSince: periodic(mode), since: clock, startCount: channel2Count(c, clock) || 0x10000 };
+}
+
+function channel2WriteCount(c: Channel2, clock: number, value: number): Channel2 {
+  const byte = value & 0xff;
+  const start = (reload: number): Channel2 => ({
+    ...c, reload, pendingLow: null, loaded: true, startCount: period(reload), since: clock, outAtSince: periodic(c.mode),
+  });
+  if (c.access === 1) return start(byte);
+  if (c.access === 2) return start(byte << 8);
+  if (c.pendingLow === null) return { ...c, pendingLow: byte };
+  return start(c.pendingLow | (byte << 8));
+}
+
+/** [IO.PIT.7] The gate (port 0x61 bit 0): low stops the count where it is;
+ * a rising edge resumes it in mode 0 and restarts it from the reload value
+ * in the other modes. */
+function channel2Gate(c: Channel2, clock: number, gate: boolean): Channel2 {
+  if (gate === c.gate) return c;
+  if (!gate) return { ...c, gate, startCount: channel2Count(c, clock) || 0x10000, outAtSince: channel2Out(c, clock), since: clock };
+  if (c.mode === 0 || !c.loaded) return { ...c, gate, since: clock };
+  return { ...c, gate, since: clock, startCount: period(c.reload), outAtSince: periodic(c.mode) };
+}
+
+function channel2Read(c: Channel2, clock: number): { value: number; channel2: Channel2 } {
+  const count = c.latched ?? channel2Count(c, clock);
+  const done = (value: number, rest: Partial<Channel2>): { value: number; channel2: Channel2 } => ({ value, channel2: { ...c, ...rest } });
+  if (c.access === 1) return done(count & 0xff, { latched: null });
+  if (c.access === 2) return done(count >>> 8, { latched: null });
+  return c.readHigh ? done(count >>> 8, { readHigh: false, latched: null }) : done(count & 0xff, { readHigh: true });
 }
 
 function pitWriteCounter(pit: Pit, value: number): Pit {
   const byte = value & 0xff;
   const start = (reload: number): Pit => ({
-    ...pit, reload, counter: reload === 0 ? 0x10000 : reload, pendingLow: null, running: true,
+    ...pit, reload, counter: reload === 0 ? 0x10000 : reload, pendingLow: null, running: true, status: null,
   });
   if (pit.access === 1) return start(byte);
   if (pit.access === 2) return start(byte << 8);
@@ -198,14 +333,18 @@ export function instructionsUntilTimer(devices: Devices): number | null {
  * deterministic.
  */
 export function advanceTime(devices: Devices, count: number): Devices {
+  // [IO.CLOCK.1] The clock ticks once per retired instruction (and by the
+  // ticks skipped in HLT): a 1.193182 MHz PIT and a CPU of 1.193182 MIPS.
   const pit = devices.pit;
-  if (!pit.running || count <= 0) return devices;
-  if (count < pit.counter) return { ...devices, pit: { ...pit, counter: pit.counter - count } };
-  const period = pit.reload === 0 ? 0x10000 : pit.reload;
-  const periodic = pit.mode === 2 || pit.mode === 3;
+  if (count <= 0) return devices;
+  const clock = devices.clock + count;
+  if (!pit.running) return { ...devices, clock };
+  if (count < pit.counter) return { ...devices, clock, pit: { ...pit, counter: pit.counter - count } };
+  const reload = period(pit.reload);
+  const repeats = periodic(pit.mode);
   const left = count - pit.counter;
-  const counter = periodic ? period - (left % period) : 0;
-  return raiseIrq({ ...devices, pit: { ...pit, counter, running: periodic } }, 0);
+  const counter = repeats ? reload - (left % reload) : 0;
+  return raiseIrq({ ...devices, clock, pit: { ...pit, counter, running: repeats } }, 0);
 }
 
 // ---------------------------------------------------------------- ports
@@ -223,12 +362,33 @@ export function portRead(devices: Devices, port: number, size: 8 | 16 | 32): { v
     case SLAVE_PIC_PORT + 1: return { value: devices.slave.imr, devices };
     case PIT_CHANNEL0_PORT: {
       const pit = devices.pit;
-      const counter = pit.counter & 0xffff;
-      if (pit.access === 1) return { value: counter & 0xff, devices };
-      if (pit.access === 2) return { value: counter >>> 8, devices };
-      return { value: pit.readHigh ? counter >>> 8 : counter & 0xff, devices: { ...devices, pit: { ...pit, readHigh: !pit.readHigh } } };
+      // [IO.PIT.5] A latched status byte is read first, then a latched count.
+      if (pit.status !== null) return { value: pit.status, devices: { ...devices, pit: { ...pit, status: null } } };
+      const counter = (pit.latched ?? pit.counter) & 0xffff;
+      if (pit.access === 1) return { value: counter & 0xff, devices: { ...devices, pit: { ...pit, latched: null } } };
+      if (pit.access === 2) return { value: counter >>> 8, devices: { ...devices, pit: { ...pit, latched: null } } };
+      const latched = pit.readHigh ? null : pit.latched;
+      return { value: pit.readHigh ? counter >>> 8 : counter & 0xff, devices: { ...devices, pit: { ...pit, readHigh: !pit.readHigh, latched } } };
     }
-    default: return unconnected;
+    case PIT_CHANNEL2_PORT: {
+      const r = channel2Read(devices.channel2, devices.clock);
+      return { value: r.value, devices: { ...devices, channel2: r.channel2 } };
+    }
+    // [IO.PORTB.1] Port 0x61: bits 0..3 as written, bit 4 the refresh
+    // toggle (flips every 16 ticks), bit 5 channel 2's output.
+    case PORT_B:
+      return { value: (devices.portB & 0x0f) | (((devices.clock >>> 4) & 1) << 4) | (channel2Out(devices.channel2, devices.clock) ? 0x20 : 0), devices };
+    case 0x70:
+    case 0x71:
+      return { value: cmosRead(devices.cmos, port), devices };
+    default: {
+      if (port >= UART_BASE && port < UART_BASE + 8) {
+        const r = uartRead(devices.uart, port - UART_BASE);
+        const d = { ...devices, uart: r.uart };
+        return { value: r.value, devices: r.edge ? raiseIrq(d, UART_IRQ) : d };
+      }
+      return unconnected;
+    }
   }
 }
 
@@ -248,8 +408,23 @@ export function portWrite(devices: Devices, port: number, size: 8 | 16 | 32, val
     case MASTER_PIC_PORT + 1: return { ...devices, master: picWriteData(devices.master, byte) };
     case SLAVE_PIC_PORT: return { ...devices, slave: picWriteCommand(devices.slave, byte) };
     case SLAVE_PIC_PORT + 1: return { ...devices, slave: picWriteData(devices.slave, byte) };
-    case PIT_CONTROL_PORT: return { ...devices, pit: pitWriteControl(devices.pit, byte) };
+    case PIT_CONTROL_PORT: return pitWriteControl(devices, byte);
     case PIT_CHANNEL0_PORT: return { ...devices, pit: pitWriteCounter(devices.pit, byte) };
-    default: return devices;
+    case PIT_CHANNEL2_PORT: return { ...devices, channel2: channel2WriteCount(devices.channel2, devices.clock, byte) };
+    case PORT_B: return { ...devices, portB: byte & 0x0f, channel2: channel2Gate(devices.channel2, devices.clock, (byte & 1) !== 0) };
+    case 0x70:
+    case 0x71:
+      return { ...devices, cmos: cmosWrite(devices.cmos, port, byte) };
+    // [IO.PORT.3] Port 0x80 (the PC's POST code and I/O delay port) takes writes and drops them.
+    case POST_PORT: return devices;
+    default: {
+      if (port >= UART_BASE && port < UART_BASE + 8) {
+        const r = uartWrite(devices.uart, port - UART_BASE, byte);
+        let d: Devices = { ...devices, uart: r.uart };
+        if (r.sent !== null) d = { ...d, console: { byte: r.sent, previous: d.console } };
+        return r.edge ? raiseIrq(d, UART_IRQ) : d;
+      }
+      return devices;
+    }
   }
 }

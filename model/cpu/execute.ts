@@ -6,6 +6,7 @@ import type { MachineState } from './state';
 import type { Handler, Outcome } from './outcome';
 import { userHandlers } from './instructions/index';
 import { moveControlRegister, moveSegment, popSegment, pushSegment, systemHandlers } from './system/index';
+import { moveDebugRegister } from './system/debug';
 
 /** Every handler by mnemonic. System handlers win on a clash. */
 export const handlers: Readonly<Record<string, Handler>> = {
@@ -19,6 +20,7 @@ function systemForm(instr: Instruction): Handler | undefined {
   const m = instr.mnemonic;
   if (m !== 'mov' && m !== 'push' && m !== 'pop') return undefined;
   if (instr.operands.some((op) => op.kind === 'creg')) return moveControlRegister;
+  if (instr.operands.some((op) => op.kind === 'dreg')) return moveDebugRegister;
   if (!instr.operands.some((op) => op.kind === 'sreg')) return undefined;
   return m === 'mov' ? moveSegment : m === 'push' ? pushSegment : popSegment;
 }

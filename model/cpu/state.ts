@@ -4,7 +4,8 @@
 // nothing is ever mutated.
 import type { SegmentName } from '../isa/ast';
 import { SEGMENT_NAMES } from '../isa/ast';
-import type { CommonState, SegmentRegister, TableRegister } from '../machine';
+import type { CommonState, DebugRegisters, ModelSpecificRegisters, SegmentRegister, TableRegister } from '../machine';
+import { RESET_DEBUG, RESET_MSRS } from '../machine';
 import { emptyMemory, type PhysicalMemory } from './memory';
 import { emptyTlb, type Tlb } from './tlb';
 import { initialDevices, type Devices } from './devices';
@@ -41,6 +42,10 @@ export interface MachineState {
   readonly devices: Devices;
   /** Instructions retired so far (exceptions and interrupt deliveries do not count). */
   readonly instructionCount: number;
+  /** The time-stamp counter's offset and the SYSENTER registers (SYS.MSR.1). */
+  readonly msrs: ModelSpecificRegisters;
+  /** DR0-DR3, DR6, DR7 (SYS.DR.1); no breakpoint is ever armed. */
+  readonly debug: DebugRegisters;
   /** True after HLT until an interrupt is delivered. */
   readonly halted: boolean;
   /** Why the processor shut down (a triple fault), or null while it runs.
@@ -91,6 +96,8 @@ export function initialState(memorySize: number): MachineState {
     tlb: emptyTlb,
     devices: initialDevices,
     instructionCount: 0,
+    msrs: RESET_MSRS,
+    debug: RESET_DEBUG,
     halted: false,
     shutdown: null,
     interruptShadow: false,
@@ -111,6 +118,8 @@ export function toCommon(state: MachineState): CommonState {
     gdtr: state.gdtr, idtr: state.idtr, ldtr: state.ldtr, tr: state.tr,
     halted: state.halted,
     instructionCount: state.instructionCount,
+    msrs: state.msrs,
+    debug: state.debug,
   };
 }
 
@@ -133,6 +142,8 @@ export function fromCommon(state: MachineState, common: CommonState): MachineSta
     shutdown: null,
     interruptShadow: false,
     instructionCount: common.instructionCount,
+    msrs: { ...(common.msrs ?? RESET_MSRS) },
+    debug: { ...(common.debug ?? RESET_DEBUG) },
     undefinedFlags: 0,
     undefinedRegisters: 0,
   };

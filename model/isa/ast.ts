@@ -14,9 +14,10 @@ export type OperandSize = 8 | 16 | 32;
 /**
  * Width of a memory operand in bits. 0: the instruction does not access the
  * operand as data (LEA, INVLPG); 48: a pseudo-descriptor (LGDT/SGDT, 16-bit
- * limit and 32-bit base) or a far pointer m16:32; 64: BOUND's pair of dwords.
+ * limit and 32-bit base) or a far pointer m16:32; 64: BOUND's pair of dwords,
+ * CMPXCHG8B's quadword or an x87 m64; 80: an x87 m80 (extended real, packed BCD).
  */
-export type MemorySize = 0 | 8 | 16 | 32 | 48 | 64;
+export type MemorySize = 0 | 8 | 16 | 32 | 48 | 64 | 80;
 
 /** Segment registers in their encoding order (the sreg field of ModRM). */
 export const SEGMENT_NAMES = ['es', 'cs', 'ss', 'ds', 'fs', 'gs'] as const;
@@ -33,8 +34,11 @@ export type Operand =
    * eax ecx edx ebx esp ebp esi edi; for 16 bits ax..di; for 8 bits
    * al cl dl bl ah ch dh bh. */
   | { readonly kind: 'reg'; readonly size: OperandSize; readonly reg: number }
-  /** Memory operand: [base + index*scale + disp], 32-bit addressing only.
-   * disp is an unsigned 32-bit number (wraps like the hardware does). The
+  /** Memory operand: [base + index*scale + disp]. With 32-bit addressing
+   * disp is an unsigned 32-bit number (wraps like the hardware does). With
+   * 16-bit addressing (Instruction.addressSize 16) base and index are the
+   * 16-bit registers of the 8086 forms (base BX or BP, index SI or DI, or
+   * either alone; scale 1) and disp is an unsigned 16-bit number. The
    * segment comes from Instruction.segment or from the default rule. */
   | {
       readonly kind: 'mem';
@@ -56,7 +60,11 @@ export type Operand =
   /** Segment register, 0..5 in SEGMENT_NAMES order. */
   | { readonly kind: 'sreg'; readonly reg: number }
   /** Control register CR0, CR2, CR3 or CR4. */
-  | { readonly kind: 'creg'; readonly reg: 0 | 2 | 3 | 4 };
+  | { readonly kind: 'creg'; readonly reg: 0 | 2 | 3 | 4 }
+  /** Debug register DR0..DR7 (MOV to/from DRn). */
+  | { readonly kind: 'dreg'; readonly reg: number }
+  /** x87 stack register ST(reg), 0..7 (nasm writes st0..st7). */
+  | { readonly kind: 'st'; readonly reg: number };
 
 export type RepPrefix = 'rep' | 'repe' | 'repne';
 
@@ -70,6 +78,9 @@ export interface Instruction {
   readonly operands: readonly Operand[];
   /** Effective operand size: 16 when a 0x66 prefix is present, else 32. */
   readonly operandSize: 16 | 32;
+  /** 16 when a 0x67 prefix gives a memory operand 16-bit addressing
+   * (ENC.PREFIX.3); absent for 32-bit addressing. */
+  readonly addressSize?: 16;
   /** Explicit segment override prefix, or null for the default segment. */
   readonly segment: SegmentName | null;
   readonly rep: RepPrefix | null;

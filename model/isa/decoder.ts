@@ -4,7 +4,7 @@
 
 import type { Instruction, Operand, RepPrefix, SegmentName } from './ast';
 import type { Form } from './opcodes';
-import { COMPARING_STRING_MNEMONICS, FORMS } from './opcodes';
+import { COMPARING_STRING_MNEMONICS, ESCAPED_UNDEFINED, ESCAPED_UNSUPPORTED, FORMS, ONE_BYTE_UNSUPPORTED } from './opcodes';
 import type { OperandSpec } from './operand-spec';
 import { FIXED_SEGMENT, MEMORY_ONLY_SPECS, RM_SPECS } from './operand-spec';
 
@@ -46,25 +46,38 @@ function slot(form: Form, low: number): Slot {
     rmSpec,
     controlRegister: form.operands.includes('Cd'),
     segmentRegister: !form.operands.includes('Sw') ? 'none' : form.operands[0] === 'Sw' ? 'destination' : 'source',
-    usesSegment: rmSpec !== null || form.element !== null || form.operands.includes('Ob') || form.operands.includes('Ov'),
+    usesSegment: rmSpec !== null || form.element !== null || form.implicitMemory || form.operands.includes('Ob') || form.operands.includes('Ov'),
   };
 }
-/** One opcode: either a form that needs no /digit, or up to eight by digit. */
-interface OpcodeEntry { plain: Slot | null; byDigit: (Slot | null)[] | null }
+/** One opcode: either a form that needs no /digit, or up to eight by digit;
+ * x87 escapes also have register forms (mod 11) by digit or by the whole ModRM byte. */
+interface OpcodeEntry {
+  plain: Slot | null;
+  byDigit: (Slot | null)[] | null;
+  registerByDigit: (Slot | null)[] | null;
+  /** Indexed by ModRM & 0x3F, mod 11 only. */
+  byModrm: (Slot | null)[] | null;
+}
 
-function buildMap(escaped: boolean): (OpcodeEntry | null)[] {
+function buildMap(escaped: boolean, prefix: number | null = null): (OpcodeEntry | null)[] {
   const map: (OpcodeEntry | null)[] = new Array(256).fill(null);
   for (const form of FORMS) {
-    if (form.encodeOnly) continue;
-    const isEscaped = form.opcode.length === 2;
+    if (form.encodeOnly || form.prefix !== prefix) continue;
+    const isEscaped = form.opcode[0] === 0x0f;
     if (isEscaped !== escaped) continue;
     const last = form.opcode[form.opcode.length - 1]!;
     const count = form.low === 'reg' ? 8 : form.low === 'cond' ? 16 : 1;
     for (let low = 0; low < count; low++) {
       if (form.notRegister0 && low === 0) continue;
-      const entry = (map[last + low] ??= { plain: null, byDigit: null });
+      const entry = (map[last + low] ??= { plain: null, byDigit: null, registerByDigit: null, byModrm: null });
       // The first form listed for a slot wins (e.g. NOP before XCHG EAX, EAX).
-      if (form.digit === null) entry.plain ??= slot(form, low);
+      if (form.modrmByte !== null) {
+        entry.byModrm ??= new Array(64).fill(null);
+        entry.byModrm[form.modrmByte & 0x3f] ??= slot(form, low);
+      } else if (form.registerOnly) {
+        entry.registerByDigit ??= new Array(8).fill(null);
+        entry.registerByDigit[form.digit!] ??= slot(form, low);
+      } else if (form.digit === null) entry.plain ??= slot(form, low);
       else {
         entry.byDigit ??= new Array(8).fill(null);
         entry.byDigit[form.digit] ??= slot(form, low);
@@ -76,17 +89,13 @@ function buildMap(escaped: boolean): (OpcodeEntry | null)[] {
 
 const ONE_BYTE_MAP = buildMap(false);
 const ESCAPED_MAP = buildMap(true);
-
-/** 0F opcodes that are #UD by definition (UD0, UD1, and the unassigned 0F 04/0A/0C). */
-const ESCAPED_UNDEFINED: ReadonlySet<number> = new Set([0x04, 0x0a, 0x0c, 0xb9, 0xff]);
+/** Forms whose opcode includes a mandatory F3 prefix (PAUSE, TZCNT, LZCNT). */
+const F3_ONE_BYTE_MAP = buildMap(false, 0xf3);
+const F3_ESCAPED_MAP = buildMap(true, 0xf3);
 
 /** One-byte opcodes that are valid IA-32 but not modelled, with the reason. */
 function unsupportedOneByte(opcode: number): string {
-  if (opcode >= 0xd8 && opcode <= 0xdf) return 'x87 floating-point instruction';
-  const names: Record<number, string> = {
-    0x63: 'ARPL', 0x9b: 'FWAIT', 0xc4: 'LES', 0xc5: 'LDS', 0xd6: 'SALC (undocumented)', 0xd7: 'XLAT', 0xf1: 'INT1 (ICEBP)',
-  };
-  return `${names[opcode] ?? `opcode ${opcode.toString(16)}`} is not modelled`;
+  return `${ONE_BYTE_UNSUPPORTED.get(opcode) ?? `opcode ${opcode.toString(16)}`} is not modelled`;
 }
 
 const PREFIX_SEGMENT: (SegmentName | undefined)[] = (() => {
@@ -153,12 +162,32 @@ function decodeMemory(c: Cursor, mod: number, rm: number, size: Extract<Operand,
   return { kind: 'mem', size, base, index, scale, disp };
 }
 
+/** [ENC.MEM16.1] The 16-bit forms of r/m (with a 0x67 prefix): base and index by r/m. */
+const MEMORY16: readonly (readonly [number | null, number | null])[] = [
+  [3, 6], [3, 7], [5, 6], [5, 7], [6, null], [7, null], [5, null], [3, null],
+];
+
+/** Decode the r/m half of ModRM as a 16-bit-addressed memory operand [ENC.MEM16.1]. */
+function decodeMemory16(c: Cursor, mod: number, rm: number, size: Extract<Operand, { kind: 'mem' }>['size']): Operand {
+  let [base, index] = MEMORY16[rm]!;
+  // mod 00 with r/m 110: no base, no index, a disp16 follows.
+  if (mod === 0 && rm === 6) base = null;
+  let disp = 0;
+  if (mod === 1) disp = signed8(nextByte(c)) & 0xffff;
+  else if (mod === 2 || base === null && index === null) disp = littleEndian(c, 2);
+  return { kind: 'mem', size, base, index, scale: 1, disp };
+}
+
 function memorySize(spec: OperandSpec, os: 16 | 32): Extract<Operand, { kind: 'mem' }>['size'] {
   switch (spec) {
     case 'Eb': case 'Ob': return 8;
     case 'Ev': case 'Ov': return os;
     case 'M': return 0;
-    case 'Mp': return os === 16 ? 32 : 48;
+    case 'Mp': case 'Mf': return os === 16 ? 32 : 48;
+    case 'Mq': return 64;
+    case 'Mw': return 16;
+    case 'Md': return 32;
+    case 'Mt': return 80;
     case 'Ms': return 48;
     case 'Ma': return os === 16 ? 32 : 64;
     default: return 16; // Ew, Esv
@@ -167,7 +196,7 @@ function memorySize(spec: OperandSpec, os: 16 | 32): Extract<Operand, { kind: 'm
 
 function registerSize(spec: OperandSpec, os: 16 | 32): 8 | 16 | 32 {
   if (spec === 'Eb' || spec === 'Gb' || spec === 'Zb') return 8;
-  if (spec === 'Ew') return 16;
+  if (spec === 'Ew' || spec === 'Gw') return 16;
   if (spec === 'Rd' || spec === 'Zd') return 32;
   return os;
 }
@@ -178,13 +207,14 @@ function decodeAt(bytes: ArrayLike<number>, offset: number): DecodeResult {
   let segment: SegmentName | null = null;
   let repByte: number | null = null;
   let lock = false;
+  let address16 = false;
   let opcode: number;
   // [ENC.PREFIX.1] Prefixes come in any order and may repeat.
   for (;;) {
     const b = nextByte(c);
     if (b === 0x66) operandSize = 16;
-    // [ENC.PREFIX.3] The address-size prefix is valid IA-32 but not modelled.
-    else if (b === 0x67) return { kind: 'unsupported', reason: 'address-size prefix 0x67 (16-bit addressing) is not modelled' };
+    // [ENC.PREFIX.3] The address-size prefix selects 16-bit addressing.
+    else if (b === 0x67) address16 = true;
     // [ENC.PREFIX.2] Of several segment overrides, the last one counts.
     else if (PREFIX_SEGMENT[b] !== undefined) segment = PREFIX_SEGMENT[b]!;
     else if (b === 0xf2 || b === 0xf3) repByte = b;
@@ -192,32 +222,35 @@ function decodeAt(bytes: ArrayLike<number>, offset: number): DecodeResult {
     else { opcode = b; break; }
   }
   let entry: OpcodeEntry | null;
-  let escaped = false;
   if (opcode === 0x0f) {
-    escaped = true;
     opcode = nextByte(c);
-    // [ENC.UNSUPPORTED.2] F2/F3 before a 0F opcode select SSE-era instructions (POPCNT, TZCNT, MOVSS, ...).
-    if (repByte !== null) return { kind: 'unsupported', reason: `F2/F3 prefix with 0F ${opcode.toString(16)} (SSE and later extensions) is not modelled` };
+    // [ENC.UD.4] An opcode of an extension this CPU does not have is #UD, with or without a prefix.
     if (ESCAPED_UNDEFINED.has(opcode)) return { kind: 'undefined', length: c.used };
-    entry = ESCAPED_MAP[opcode]!;
-    // [ENC.UNSUPPORTED.1] Valid opcodes outside DESIGN.md §3 are a model error, not #UD.
-    if (entry === null) return { kind: 'unsupported', reason: `opcode 0F ${opcode.toString(16).padStart(2, '0')} is not modelled` };
+    // [ENC.PREFIX.8] F3 0F BC/BD have forms of their own (TZCNT, LZCNT);
+    // [ENC.PREFIX.6] before any other 0F opcode F2 and F3 are ignored.
+    entry = (repByte === 0xf3 ? F3_ESCAPED_MAP[opcode] : null) ?? ESCAPED_MAP[opcode]!;
+    // [ENC.UNSUPPORTED.1] Valid opcodes outside the model are a model error, not #UD.
+    if (entry === null) {
+      const name = ESCAPED_UNSUPPORTED.get(opcode) ?? `opcode 0F ${opcode.toString(16).padStart(2, '0')}`;
+      return { kind: 'unsupported', reason: `${name} is not modelled` };
+    }
   } else {
-    entry = ONE_BYTE_MAP[opcode]!;
+    // [ENC.NOP.1] F3 90 is PAUSE.
+    entry = (repByte === 0xf3 ? F3_ONE_BYTE_MAP[opcode] : null) ?? ONE_BYTE_MAP[opcode]!;
     if (entry === null) return { kind: 'unsupported', reason: unsupportedOneByte(opcode) };
-    if (opcode === 0x90 && repByte === 0xf3) return { kind: 'unsupported', reason: 'PAUSE is not modelled' };
   }
   let modrm = -1;
   let found = entry.plain;
-  if (entry.byDigit !== null) {
+  if (entry.byDigit !== null || entry.registerByDigit !== null || entry.byModrm !== null) {
     modrm = nextByte(c);
-    found = entry.byDigit[(modrm >> 3) & 7] ?? null;
+    const x87Register = modrm >= 0xc0 && (entry.registerByDigit !== null || entry.byModrm !== null);
+    found = x87Register
+      ? entry.byModrm?.[modrm & 0x3f] ?? entry.registerByDigit?.[(modrm >> 3) & 7] ?? null
+      : entry.byDigit?.[(modrm >> 3) & 7] ?? null;
     if (found === null) {
-      // 0F 01 with a register operand is a family of later extensions (VMX, MONITOR, XGETBV, ...).
-      if (escaped && opcode === 0x01 && modrm >= 0xc0) return { kind: 'unsupported', reason: `0F 01 ${modrm.toString(16)} (a system extension) is not modelled` };
-      if (!escaped && (opcode === 0xc6 || opcode === 0xc7) && modrm === 0xf8) return { kind: 'unsupported', reason: 'XABORT/XBEGIN (TSX) are not modelled' };
-      if (escaped && opcode === 0xc7) return { kind: 'unsupported', reason: 'CMPXCHG8B and other 0F C7 instructions are not modelled' };
-      // [ENC.UD.1] An unassigned /digit of a group is #UD.
+      // [ENC.UD.1] An unassigned /digit of a group is #UD (on this CPU also
+      // XABORT/XBEGIN at C6/C7 F8 and the extensions of 0F 01 with mod 11:
+      // CPUID reports no TSX, VMX, MONITOR or XSAVE).
       return { kind: 'undefined', length: c.used };
     }
   }
@@ -229,18 +262,20 @@ function decodeAt(bytes: ArrayLike<number>, offset: number): DecodeResult {
   const regField = (modrm >> 3) & 7;
   const rmField = modrm & 7;
   // [ENC.UD.2] A register where the form needs memory (LEA, LGDT, BOUND, far indirect, INVLPG) is #UD.
-  if (mod === 3 && here.memoryOnly) {
-    if (escaped && opcode === 0x01) return { kind: 'unsupported', reason: `0F 01 ${modrm.toString(16)} (a system extension) is not modelled` };
-    return { kind: 'undefined', length: c.used };
-  }
+  if (mod === 3 && here.memoryOnly) return { kind: 'undefined', length: c.used };
   // [ENC.UD.3] MOV to or from CR1, CR5, CR6 or CR7 is #UD; a segment register number above 5 is #UD, and MOV to CS is #UD.
   if (here.controlRegister && !(regField === 0 || regField === 2 || regField === 3 || regField === 4)) return { kind: 'undefined', length: c.used };
   if (here.segmentRegister !== 'none' && (regField > 5 || (here.segmentRegister === 'destination' && regField === 1))) return { kind: 'undefined', length: c.used };
 
   let memory: Operand | null = null;
-  if (here.rmSpec !== null && mod !== 3) memory = decodeMemory(c, mod, rmField, memorySize(here.rmSpec, operandSize));
+  // [ENC.PREFIX.3] 16-bit addressing of the string instructions, LOOP, JCXZ and XLAT (CX, SI, DI, BX) is not modelled.
+  if (address16 && (form.element !== null || form.implicitMemory || ['loop', 'loope', 'loopne', 'jecxz'].includes(form.mnemonic))) {
+    return { kind: 'unsupported', reason: `${form.mnemonic.toUpperCase()} with the address-size prefix 0x67 (CX, SI, DI or BX as the address) is not modelled` };
+  }
+  if (here.rmSpec !== null && mod !== 3) memory = (address16 ? decodeMemory16 : decodeMemory)(c, mod, rmField, memorySize(here.rmSpec, operandSize));
   const operands: Operand[] = [];
-  for (const spec of form.operands) operands.push(decodeOperand(spec, c, operandSize, low, regField, rmField, memory));
+  for (const spec of form.operands) operands.push(decodeOperand(spec, c, operandSize, low, regField, rmField, memory, address16));
+  const addressed = operands.some((o) => o.kind === 'mem');
   // [ENC.PREFIX.5] LOCK is allowed only on the lockable instructions, and only with a memory destination.
   if (lock && !(form.lockable && memory !== null)) return { kind: 'undefined', length: c.used };
   const isString = form.element !== null;
@@ -259,20 +294,28 @@ function decodeAt(bytes: ArrayLike<number>, offset: number): DecodeResult {
     lock,
     ...(form.low === 'cond' ? { condition: low } : {}),
     ...(isString ? { elementSize: form.element === 8 ? 8 : operandSize } : {}),
+    // [ENC.PREFIX.3] Without a memory operand the prefix has no effect and is not recorded.
+    ...(address16 && addressed ? { addressSize: 16 as const } : {}),
   };
   return { kind: 'ok', instruction, length: c.used };
 }
 
 function decodeOperand(
   spec: OperandSpec, c: Cursor, os: 16 | 32, low: number, regField: number, rmField: number, memory: Operand | null,
+  address16: boolean,
 ): Operand {
   switch (spec) {
-    case 'Eb': case 'Ev': case 'Ew': case 'Esv': case 'M': case 'Mp': case 'Ms': case 'Ma':
+    case 'Eb': case 'Ev': case 'Ew': case 'Esv': case 'M': case 'Mp': case 'Mf': case 'Mq': case 'Ms': case 'Ma':
+    case 'Mw': case 'Md': case 'Mt':
       return memory ?? { kind: 'reg', size: registerSize(spec, os), reg: rmField };
     case 'Rd': return { kind: 'reg', size: 32, reg: rmField };
-    case 'Gb': case 'Gv': return { kind: 'reg', size: registerSize(spec, os), reg: regField };
+    case 'STi': return { kind: 'st', reg: rmField };
+    case 'ST0': return { kind: 'st', reg: 0 };
+    case 'AX': return { kind: 'reg', size: 16, reg: 0 };
+    case 'Gb': case 'Gv': case 'Gw': return { kind: 'reg', size: registerSize(spec, os), reg: regField };
     case 'Sw': return { kind: 'sreg', reg: regField };
     case 'Cd': return { kind: 'creg', reg: regField as 0 | 2 | 3 | 4 };
+    case 'Dd': return { kind: 'dreg', reg: regField };
     case 'Zb': case 'Zv': case 'Zd': return { kind: 'reg', size: registerSize(spec, os), reg: low };
     case 'AL': return { kind: 'reg', size: 8, reg: 0 };
     case 'eAX': return { kind: 'reg', size: os, reg: 0 };
@@ -297,12 +340,15 @@ function decodeOperand(
       return { kind: 'far', selector: littleEndian(c, 2), offset };
     }
     case 'Ob': case 'Ov':
-      return { kind: 'mem', size: spec === 'Ob' ? 8 : os, base: null, index: null, scale: 1, disp: littleEndian(c, 4) >>> 0 };
+      return { kind: 'mem', size: spec === 'Ob' ? 8 : os, base: null, index: null, scale: 1, disp: littleEndian(c, address16 ? 2 : 4) >>> 0 };
     default: return { kind: 'sreg', reg: FIXED_SEGMENT[spec]! };
   }
 }
 
 /**
+ * [ENC.MAP.1] What decode answers for each opcode of both maps (modelled,
+ * #UD, unsupported with its reason) is the table of spec/encoding.md.
+ *
  * Decode one instruction at `offset` of `bytes`. Never throws: every outcome
  * (an instruction, #UD, a model error, running out of bytes, the 15-byte
  * limit) is a case of DecodeResult.

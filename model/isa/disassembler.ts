@@ -17,7 +17,7 @@ export function registerName(size: 8 | 16 | 32, reg: number): string {
 
 const hex = (n: number): string => `0x${(n >>> 0).toString(16)}`;
 
-const SIZE_KEYWORD: Partial<Record<number, string>> = { 8: 'byte', 16: 'word', 32: 'dword' };
+const SIZE_KEYWORD: Partial<Record<number, string>> = { 8: 'byte', 16: 'word', 32: 'dword', 64: 'qword', 80: 'tword' };
 
 /** Mnemonics whose NASM spelling carries the operand size (so no `o16` is written). */
 const SIZED_SPELLING: Readonly<Record<string, readonly [string, string]>> = {
@@ -26,7 +26,8 @@ const SIZED_SPELLING: Readonly<Record<string, readonly [string, string]>> = {
 };
 
 /** Memory operands whose size follows from the mnemonic (nasm refuses a size keyword on some). */
-const NO_SIZE_KEYWORD: ReadonlySet<string> = new Set(['lea', 'bound', 'invlpg', 'lgdt', 'lidt', 'sgdt', 'sidt', 'jmpf', 'callf']);
+const NO_SIZE_KEYWORD: ReadonlySet<string> = new Set(['lea', 'bound', 'invlpg', 'lgdt', 'lidt', 'sgdt', 'sidt', 'jmpf', 'callf',
+  'lds', 'les', 'lfs', 'lgs', 'lss']);
 
 const ELEMENT_LETTER: Readonly<Record<number, string>> = { 8: 'b', 16: 'w', 32: 'd' };
 
@@ -41,20 +42,22 @@ export function mnemonicText(i: Instruction): string {
   if (i.elementSize !== undefined) return i.mnemonic + ELEMENT_LETTER[i.elementSize]!;
   if (i.mnemonic === 'jmpf') return 'jmp';
   if (i.mnemonic === 'callf') return 'call';
+  if (i.mnemonic === 'xlat') return 'xlatb';
   return i.mnemonic;
 }
 
 function memoryText(m: Extract<Operand, { kind: 'mem' }>, i: Instruction): string {
   const parts: string[] = [];
-  if (m.base !== null) parts.push(registerName(32, m.base));
-  if (m.index !== null) parts.push(`${registerName(32, m.index)}*${m.scale}`);
+  const a16 = i.addressSize === 16;
+  if (m.base !== null) parts.push(registerName(a16 ? 16 : 32, m.base));
+  if (m.index !== null) parts.push(a16 ? registerName(16, m.index) : `${registerName(32, m.index)}*${m.scale}`);
   let address = parts.join('+');
-  const disp = m.disp | 0;
+  const disp = a16 ? (m.disp << 16) >> 16 : m.disp | 0;
   if (parts.length === 0) address = hex(m.disp);
   else if (disp > 0) address += `+${hex(disp)}`;
   else if (disp < 0) address += `-${hex(-disp)}`;
   // Without `nosplit`, nasm rewrites [eax*2] as [eax+eax] and [eax*1] as [eax].
-  const nosplit = m.base === null && m.index !== null ? 'nosplit ' : '';
+  const nosplit = m.base === null && m.index !== null && !a16 ? 'nosplit ' : '';
   const segment = i.segment !== null ? `${i.segment}:` : '';
   const far = i.mnemonic === 'jmpf' || i.mnemonic === 'callf' ? 'far ' : '';
   const size = NO_SIZE_KEYWORD.has(i.mnemonic) ? undefined : SIZE_KEYWORD[m.size];
@@ -66,6 +69,8 @@ function operandText(o: Operand, i: Instruction, end: number): string {
     case 'reg': return registerName(o.size, o.reg);
     case 'sreg': return SEGMENT_NAMES[o.reg]!;
     case 'creg': return `cr${o.reg}`;
+    case 'st': return `st${o.reg}`;
+    case 'dreg': return `dr${o.reg}`;
     case 'mem': return memoryText(o, i);
     case 'imm': return i.mnemonic === 'push' ? `${SIZE_KEYWORD[o.size]} ${hex(o.value)}` : hex(o.value);
     // nasm writes the 16-bit direct far pointer as `jmp word sel:off` (`o16 jmp sel:off` keeps a 32-bit offset).
@@ -82,7 +87,7 @@ function operandText(o: Operand, i: Instruction, end: number): string {
 
 /** Instructions whose 16-bit operand is 16 bits at either operand size, so
  * it does not tell nasm to use the 16-bit operand size. */
-const FIXED_SIXTEEN_BIT_OPERAND = new Set(['smsw', 'lmsw', 'sldt', 'str', 'lldt', 'ltr', 'verr', 'verw']);
+const FIXED_SIXTEEN_BIT_OPERAND = new Set(['arpl', 'smsw', 'lmsw', 'sldt', 'str', 'lldt', 'ltr', 'verr', 'verw']);
 
 /** Whether a 16-bit general register already makes nasm use the 16-bit
  * operand size (the destination; for OUT the data register, since DX there
@@ -109,6 +114,8 @@ export function disassemble(i: Instruction, address: number): string {
   const sizeInText = SIZED_SPELLING[i.mnemonic] !== undefined || i.operands.some((o) => o.kind === 'far')
     || sizedBySixteenBitOperand(i);
   if (i.operandSize === 16 && !sizeInText) prefixes.push('o16');
+  // [ENC.PREFIX.3] `a16` makes nasm address 16-bit even where no register says so ([0x1234]).
+  if (i.addressSize === 16) prefixes.push('a16');
   const text = mnemonicText(i);
   const operands = i.operands.map((o) => operandText(o, i, end)).join(', ');
   return [...prefixes, text].join(' ') + (operands === '' ? '' : ` ${operands}`);

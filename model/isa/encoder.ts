@@ -38,8 +38,16 @@ export function operandFits(spec: OperandSpec, o: Operand, os: 16 | 32, form: Fo
     case 'Esv': return (o.kind === 'reg' && o.size === os) || (o.kind === 'mem' && o.size === 16);
     case 'Gb': return o.kind === 'reg' && o.size === 8;
     case 'Gv': return o.kind === 'reg' && o.size === os;
+    case 'Gw': return o.kind === 'reg' && o.size === 16;
     case 'M': return o.kind === 'mem' && o.size === 0;
-    case 'Mp': return o.kind === 'mem' && o.size === os + 16;
+    case 'Mp': case 'Mf': return o.kind === 'mem' && o.size === os + 16;
+    case 'Mq': return o.kind === 'mem' && o.size === 64;
+    case 'Mw': return o.kind === 'mem' && o.size === 16;
+    case 'Md': return o.kind === 'mem' && o.size === 32;
+    case 'Mt': return o.kind === 'mem' && o.size === 80;
+    case 'STi': return o.kind === 'st';
+    case 'ST0': return o.kind === 'st' && o.reg === 0;
+    case 'AX': return o.kind === 'reg' && o.size === 16 && o.reg === 0;
     case 'Ms': return o.kind === 'mem' && o.size === 48;
     case 'Ma': return o.kind === 'mem' && o.size === os * 2;
     case 'Ib': return o.kind === 'imm' && o.size === 8;
@@ -53,6 +61,7 @@ export function operandFits(spec: OperandSpec, o: Operand, os: 16 | 32, form: Fo
     case 'Ov': return o.kind === 'mem' && o.size === os && o.base === null && o.index === null;
     case 'Sw': return o.kind === 'sreg';
     case 'Cd': return o.kind === 'creg';
+    case 'Dd': return o.kind === 'dreg';
     case 'Rd': return o.kind === 'reg' && o.size === 32;
     case 'Zb': return o.kind === 'reg' && o.size === 8;
     case 'Zv': return o.kind === 'reg' && o.size === os && !(form.notRegister0 && o.reg === 0);
@@ -120,8 +129,27 @@ function encodeMemory(out: number[], reg: number, m: Extract<Operand, { kind: 'm
   pushDisp(mod);
 }
 
+/** [ENC.MEM16.1] ModRM (+disp8/disp16) for a 16-bit-addressed memory operand. */
+function encodeMemory16(out: number[], reg: number, m: Extract<Operand, { kind: 'mem' }>): void {
+  const disp = m.disp & 0xffff;
+  if (m.base === null && m.index === null) {
+    out.push((reg << 3) | 6);
+    pushLittleEndian(out, disp, 2);
+    return;
+  }
+  const rm = [[3, 6], [3, 7], [5, 6], [5, 7], [6, null], [7, null], [5, null], [3, null]]
+    .findIndex(([b, x]) => b === m.base && x === m.index);
+  if (rm < 0) throw new EncodeError('internal: no 16-bit form for this base and index');
+  const signed = (disp << 16) >> 16;
+  // [ENC.CHOICE.3] No displacement when zero (except [bp], whose mod 00 slot is the disp16 form), disp8 when it fits.
+  const mod = disp === 0 && rm !== 6 ? 0 : signed >= -128 && signed <= 127 ? 1 : 2;
+  out.push((mod << 6) | (reg << 3) | rm);
+  if (mod === 1) out.push(disp & 0xff);
+  else if (mod === 2) pushLittleEndian(out, disp, 2);
+}
+
 function registerNumber(o: Operand): number {
-  if (o.kind === 'reg' || o.kind === 'sreg' || o.kind === 'creg') return o.reg;
+  if (o.kind === 'reg' || o.kind === 'sreg' || o.kind === 'creg' || o.kind === 'dreg' || o.kind === 'st') return o.reg;
   throw new EncodeError(`internal: operand ${o.kind} has no register number`);
 }
 
@@ -134,28 +162,32 @@ export function encodeWithForm(form: Form, i: Instruction): Uint8Array {
   if (i.rep !== null) out.push(i.rep === 'repne' ? 0xf2 : 0xf3);
   if (i.segment !== null) out.push(SEGMENT_PREFIX[i.segment]!);
   if (i.operandSize === 16) out.push(0x66);
+  if (i.addressSize === 16) out.push(0x67);
+  // [ENC.PREFIX.8] A mandatory prefix (F3 of PAUSE, TZCNT, LZCNT) comes last, right before the opcode.
+  if (form.prefix !== null) out.push(form.prefix);
   const opcode = [...form.opcode];
   if (form.low !== null) {
     const z = form.low === 'cond' ? i.condition! : registerNumber(i.operands[form.operands.findIndex((s) => s[0] === 'Z')]!);
     opcode[opcode.length - 1]! += z;
   }
   out.push(...opcode);
-  if (form.modrm) {
+  if (form.modrmByte !== null) out.push(form.modrmByte);
+  else if (form.modrm) {
     let reg = form.digit ?? 0;
     let rm: Operand | null = null;
     form.operands.forEach((spec, k) => {
       const o = i.operands[k]!;
       if (RM_SPECS.has(spec)) rm = o;
-      else if (spec === 'Gb' || spec === 'Gv' || spec === 'Sw' || spec === 'Cd') reg = registerNumber(o);
+      else if (spec === 'Gb' || spec === 'Gv' || spec === 'Gw' || spec === 'Sw' || spec === 'Cd' || spec === 'Dd') reg = registerNumber(o);
     });
     const rmOperand = rm as Operand | null;
     if (rmOperand === null) throw new EncodeError('internal: ModRM form without an r/m operand');
-    if (rmOperand.kind === 'mem') encodeMemory(out, reg, rmOperand);
+    if (rmOperand.kind === 'mem') (i.addressSize === 16 ? encodeMemory16 : encodeMemory)(out, reg, rmOperand);
     else out.push(0xc0 | (reg << 3) | registerNumber(rmOperand));
   }
   form.operands.forEach((spec, k) => {
     const o = i.operands[k]!;
-    if (o.kind === 'mem' && (spec === 'Ob' || spec === 'Ov')) pushLittleEndian(out, o.disp >>> 0, 4);
+    if (o.kind === 'mem' && (spec === 'Ob' || spec === 'Ov')) pushLittleEndian(out, o.disp >>> 0, i.addressSize === 16 ? 2 : 4);
     else if (o.kind === 'imm' && spec !== 'One') {
       const bytes = spec === 'Ib' || spec === 'Ibs' ? 1 : spec === 'Iw' ? 2 : i.operandSize / 8;
       pushLittleEndian(out, o.value, bytes);
@@ -179,6 +211,8 @@ function describeOperand(o: Operand): string {
     case 'far': return 'ptr16:32';
     case 'sreg': return 'sreg';
     case 'creg': return 'creg';
+    case 'st': return 'st';
+    case 'dreg': return 'dreg';
   }
 }
 

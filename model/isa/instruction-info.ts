@@ -13,7 +13,9 @@ import type { Instruction } from './ast';
 import {
   AF, ALL_FLAGS, CF, CONDITION_FLAGS, CONDITION_READS, DF, IF, NT, OF, PF, RF, SF, STATUS, TF, VM, ZF,
 } from './flags';
-import { MNEMONICS } from './opcodes';
+import { MNEMONICS, X87_MNEMONICS } from './opcodes';
+
+const HINT_NOPS = MNEMONICS.filter((m) => m.startsWith('hint_nop'));
 
 export type InstructionClass = 'ordinary' | 'privileged' | 'sensitive' | 'iopl';
 
@@ -51,7 +53,9 @@ const TABLE: Readonly<Record<string, InstructionInfo>> = {
   cbw: ORDINARY, cwd: ORDINARY, bswap: ORDINARY,
   lahf: info('ordinary', SF | ZF | AF | PF | CF),
   sahf: info('ordinary', 0, SF | ZF | AF | PF | CF),
-  xadd: ARITH, cmpxchg: ARITH,
+  xadd: ARITH, cmpxchg: ARITH, cmpxchg8b: info('ordinary', 0, ZF),
+  lds: info('sensitive'), les: info('sensitive'), lfs: info('sensitive'), lgs: info('sensitive'), lss: info('sensitive'),
+  arpl: info('ordinary', 0, ZF),
   add: ARITH, sub: ARITH, cmp: ARITH, neg: ARITH,
   adc: ARITH_WITH_CARRY, sbb: ARITH_WITH_CARRY,
   and: LOGIC, or: LOGIC, xor: LOGIC, test: LOGIC,
@@ -67,7 +71,13 @@ const TABLE: Readonly<Record<string, InstructionInfo>> = {
   aam: info('ordinary', 0, SF | ZF | PF, OF | AF | CF),
   aad: info('ordinary', 0, SF | ZF | PF, OF | AF | CF),
   bt: BIT_TEST, bts: BIT_TEST, btr: BIT_TEST, btc: BIT_TEST,
-  bsf: BIT_SCAN, bsr: BIT_SCAN,
+  bsf: BIT_SCAN, bsr: BIT_SCAN, tzcnt: BIT_SCAN, lzcnt: BIT_SCAN,
+  rdtsc: info('sensitive'), rdmsr: info('privileged'), wrmsr: info('privileged'),
+  sysenter: info('sensitive', 0, VM | IF | RF), sysexit: info('privileged'),
+  pause: ORDINARY, xlat: ORDINARY, ud1: ORDINARY, int1: info('sensitive', 0, DELIVERY), invd: info('privileged'),
+  ...Object.fromEntries(HINT_NOPS.map((m) => [m, ORDINARY])),
+  // No coprocessor: every escape and WAIT change nothing but EIP (SYS.FPU.*).
+  wait: ORDINARY, ...Object.fromEntries(X87_MNEMONICS.map((m) => [m, ORDINARY])),
   movs: STRING, stos: STRING, lods: STRING, cmps: STRING_COMPARE, scas: STRING_COMPARE,
   ins: info('iopl', DF), outs: info('iopl', DF),
   jcc: info('ordinary', CONDITION_FLAGS), setcc: info('ordinary', CONDITION_FLAGS),
@@ -113,7 +123,7 @@ const MOVE_CONTROL_REGISTER = info('privileged', 0, 0, STATUS);
  */
 export function instructionInfoOf(instruction: Instruction): InstructionInfo {
   const base = instructionInfo(instruction.mnemonic);
-  if (instruction.operands.some((o) => o.kind === 'creg')) return MOVE_CONTROL_REGISTER;
+  if (instruction.operands.some((o) => o.kind === 'creg' || o.kind === 'dreg')) return MOVE_CONTROL_REGISTER;
   if (instruction.operands.some((o) => o.kind === 'sreg')) return { ...base, class: 'sensitive' };
   if (instruction.condition !== undefined) {
     const reads = CONDITION_READS[instruction.condition] ?? CONDITION_FLAGS;

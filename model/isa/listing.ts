@@ -32,7 +32,9 @@ export function listing(bytes: Uint8Array, origin: number): ListingLine[] {
       // mnemonic (`o16 jz near` keeps a 32-bit displacement), so those are db too.
       // [ENC.TEXT.1] Only bytes that are nasm's own encoding of what they decode to are written as an instruction.
       const rel16 = r.instruction.operands.some((o) => o.kind === 'rel' && o.size === 16);
-      if (!rel16 && same(encode(r.instruction), own)) {
+      // nasm treats WAIT as a prefix and writes it before any other, so `o16 wait` comes out as 9B 66.
+      const prefixedWait = r.instruction.mnemonic === 'wait' && own[0] !== 0x9b;
+      if (!rel16 && !prefixedWait && same(encode(r.instruction), own)) {
         lines.push({ address, bytes: own, text: disassemble(r.instruction, address) });
         offset += r.length;
         continue;

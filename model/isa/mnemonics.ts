@@ -45,6 +45,7 @@ const SIZED_SPELLINGS: Readonly<Record<string, ParsedMnemonic>> = {
   popfd: { mnemonic: 'popf', operandSize: 32 }, popfw: { mnemonic: 'popf', operandSize: 16 },
   iretd: { mnemonic: 'iret', operandSize: 32 }, iretw: { mnemonic: 'iret', operandSize: 16 },
   sal: { mnemonic: 'shl', operandSize: null }, retn: { mnemonic: 'ret', operandSize: null },
+  xlatb: { mnemonic: 'xlat', operandSize: null }, fwait: { mnemonic: 'wait', operandSize: null }, icebp: { mnemonic: 'int1', operandSize: null },
 };
 
 const ELEMENT_SUFFIX: Readonly<Record<string, OperandSize>> = { b: 8, w: 16, d: 32 };
@@ -82,11 +83,15 @@ export type AsmOperand =
   | { readonly kind: 'reg'; readonly size: OperandSize; readonly reg: number }
   | { readonly kind: 'sreg'; readonly reg: number }
   | { readonly kind: 'creg'; readonly reg: 0 | 2 | 3 | 4 }
+  | { readonly kind: 'st'; readonly reg: number }
+  | { readonly kind: 'dreg'; readonly reg: number }
   /** size null: not written (`[eax]`); far: written `far [...]`. */
   | {
       readonly kind: 'mem'; readonly size: MemorySize | null; readonly base: number | null;
       readonly index: number | null; readonly scale: 1 | 2 | 4 | 8; readonly disp: number;
       readonly segment: SegmentName | null; readonly far?: boolean;
+      /** 16-bit addressing ([bx+si]). */
+      readonly address16?: boolean;
     }
   /** value: the integer the expression evaluated to (may be negative);
    * size: an explicit `byte`/`word`/`dword`, or null. */
@@ -101,6 +106,8 @@ export interface AsmPrefixes {
   readonly segment?: SegmentName | null;
   /** `o16`/`o32` written explicitly. */
   readonly operandSize?: 16 | 32 | null;
+  /** `a16`/`a32` written explicitly. */
+  readonly addressSize?: 16 | 32 | null;
 }
 
 export type BuildResult = { kind: 'ok'; instruction: Instruction } | { kind: 'error'; message: string };
@@ -116,7 +123,11 @@ function memorySizeOf(spec: OperandSpec, os: 16 | 32): MemorySize | null {
     case 'Ev': case 'Ov': return os;
     case 'Ew': case 'Esv': return 16;
     case 'M': return 0;
-    case 'Mp': return (os + 16) as MemorySize;
+    case 'Mp': case 'Mf': return (os + 16) as MemorySize;
+    case 'Mq': return 64;
+    case 'Mw': return 16;
+    case 'Md': return 32;
+    case 'Mt': return 80;
     case 'Ms': return 48;
     case 'Ma': return (os * 2) as MemorySize;
     default: return null;
@@ -133,17 +144,17 @@ function immediateSizeOf(spec: OperandSpec, os: 16 | 32): OperandSize | null {
 }
 
 /** Turn one parsed operand into an AST operand for `spec`, or null if it cannot be. Targets become rel 0 (fixed later). */
-function toOperand(spec: OperandSpec, a: AsmOperand, os: 16 | 32): Operand | null {
+function toOperand(spec: OperandSpec, a: AsmOperand, os: 16 | 32, address16 = false): Operand | null {
   switch (a.kind) {
-    case 'reg': case 'sreg': case 'creg': case 'far':
+    case 'reg': case 'sreg': case 'creg': case 'far': case 'st': case 'dreg':
       return a;
     case 'mem': {
       const implied = memorySizeOf(spec, os);
       if (implied === null) return null;
-      const memoryOnly = spec === 'M' || spec === 'Mp' || spec === 'Ms' || spec === 'Ma';
+      const memoryOnly = spec === 'M' || spec === 'Mp' || spec === 'Mf' || spec === 'Ms' || spec === 'Ma';
       if ((spec === 'Mp') !== (a.far === true)) return null;
       if (!memoryOnly && a.size !== null && a.size !== implied) return null;
-      return { kind: 'mem', size: implied, base: a.base, index: a.index, scale: a.scale, disp: a.disp >>> 0 };
+      return { kind: 'mem', size: implied, base: a.base, index: a.index, scale: a.scale, disp: address16 ? a.disp & 0xffff : a.disp >>> 0 };
     }
     case 'imm': {
       const size = immediateSizeOf(spec, os);
@@ -175,7 +186,7 @@ interface Candidate { readonly instruction: Instruction; readonly length: number
 function tryForm(form: Form, base: Omit<Instruction, 'operands'>, operands: readonly AsmOperand[], address: number): Candidate | null {
   const ops: Operand[] = [];
   for (let k = 0; k < operands.length; k++) {
-    const o = toOperand(form.operands[k]!, operands[k]!, base.operandSize);
+    const o = toOperand(form.operands[k]!, operands[k]!, base.operandSize, base.addressSize === 16);
     if (o === null) return null;
     ops.push(o);
   }
@@ -207,6 +218,10 @@ export function buildInstruction(
   if (parsed === null) return { kind: 'error', message: `unknown mnemonic '${text}'` };
   let mnemonic = parsed.mnemonic;
   let ops = [...operands];
+  let rep = prefixes.rep ?? null;
+  // [ENC.PREFIX.8] `rep nop` is PAUSE and `rep bsf`/`rep bsr` are TZCNT/LZCNT: nasm writes the same bytes.
+  const repeated = rep === 'rep' ? ({ nop: 'pause', bsf: 'tzcnt', bsr: 'lzcnt' } as Record<string, string>)[mnemonic] : undefined;
+  if (repeated !== undefined && !(mnemonic === 'nop' && ops.length > 0)) { mnemonic = repeated; rep = null; }
   // `jmp far [m]`, `jmp sel:off`: the far transfers have their own mnemonics.
   if ((mnemonic === 'jmp' || mnemonic === 'call') && ops.length === 1 &&
       (ops[0]!.kind === 'far' || (ops[0]!.kind === 'mem' && ops[0]!.far === true))) {
@@ -217,6 +232,11 @@ export function buildInstruction(
   if ((mnemonic === 'aam' || mnemonic === 'aad') && ops.length === 0) ops = [{ kind: 'imm', value: 10, size: null }];
   const memory = ops.find((o): o is Extract<AsmOperand, { kind: 'mem' }> => o.kind === 'mem');
   const segment = memory?.segment ?? prefixes.segment ?? null;
+  // [ENC.PREFIX.3] 16-bit registers in the address, or `a16`, make the address 16-bit.
+  const address16 = memory !== undefined && (memory.address16 === true || prefixes.addressSize === 16);
+  if (memory !== undefined && memory.address16 !== true && prefixes.addressSize === 16 && (memory.base !== null || memory.index !== null)) {
+    return { kind: 'error', message: 'a16 with 32-bit registers in the address' };
+  }
   const sizes: (16 | 32)[] = prefixes.operandSize != null ? [prefixes.operandSize]
     : parsed.operandSize !== null ? [parsed.operandSize] : [32, 16];
   const orders = mnemonic === 'xchg' || mnemonic === 'test' ? [ops, [...ops].reverse()] : [ops];
@@ -226,7 +246,8 @@ export function buildInstruction(
       for (const form of formsOf(mnemonic)) {
         if (form.decodeOnly) continue;
         const base: Omit<Instruction, 'operands'> = {
-          mnemonic, operandSize: os, segment, rep: prefixes.rep ?? null, lock: prefixes.lock ?? false,
+          mnemonic, operandSize: os, segment, rep, lock: prefixes.lock ?? false,
+          ...(address16 ? { addressSize: 16 as const } : {}),
           ...(parsed.condition !== undefined ? { condition: parsed.condition } : {}),
           ...(form.element !== null ? { elementSize: parsed.elementSize ?? (form.element === 8 ? 8 : os) } : {}),
         };

@@ -42,6 +42,17 @@ export interface Form {
   readonly notRegister0: boolean;
   /** The reg field of ModRM is ignored (SETcc). */
   readonly regFieldIgnored: boolean;
+  /** The form exists only with mod 11 (x87 register forms). */
+  readonly registerOnly: boolean;
+  /** The whole ModRM byte is part of the opcode (x87 `D9 E0` FCHS), or null. */
+  readonly modrmByte: number | null;
+  /** A mandatory prefix that is part of the opcode (F3 90 PAUSE, F3 0F BC
+   * TZCNT), or null. The decoder looks such a form up only when the prefix
+   * is present; the encoder writes it right before the opcode. */
+  readonly prefix: number | null;
+  /** The instruction addresses memory through a segment without a ModRM
+   * memory operand (XLAT reads DS:[EBX + AL]), so a segment override counts. */
+  readonly implicitMemory: boolean;
 }
 
 interface FormOptions {
@@ -51,6 +62,10 @@ interface FormOptions {
   encodeOnly?: boolean;
   notRegister0?: boolean;
   regFieldIgnored?: boolean;
+  prefix?: number;
+  implicitMemory?: boolean;
+  registerOnly?: boolean;
+  modrmByte?: number;
 }
 
 function form(mnemonic: string, encoding: string, operands: string, options: FormOptions = {}): Form {
@@ -67,7 +82,7 @@ function form(mnemonic: string, encoding: string, operands: string, options: For
     else opcode.push(parseInt(part, 16));
   }
   const specs = operands === '' ? [] : (operands.split(',') as OperandSpec[]);
-  if (!modrm && specs.some((s) => MODRM_SPECS.has(s))) modrm = true;
+  if (!modrm && (specs.some((s) => MODRM_SPECS.has(s)) || options.modrmByte !== undefined)) modrm = true;
   return {
     mnemonic, opcode, modrm, digit, low, operands: specs,
     element: options.element ?? null,
@@ -76,6 +91,10 @@ function form(mnemonic: string, encoding: string, operands: string, options: For
     encodeOnly: options.encodeOnly ?? false,
     notRegister0: options.notRegister0 ?? false,
     regFieldIgnored: options.regFieldIgnored ?? false,
+    prefix: options.prefix ?? null,
+    registerOnly: options.registerOnly ?? false,
+    modrmByte: options.modrmByte ?? null,
+    implicitMemory: options.implicitMemory ?? false,
   };
 }
 
@@ -113,6 +132,71 @@ function shiftForms(mnemonic: string, n: number, options: FormOptions = {}): For
   ];
 }
 
+/**
+ * The hint NOPs 0F 18..0F 1F /0../7 with an r/m operand [ENC.NOP.2]: nasm
+ * calls them hint_nop0..hint_nop63 (number = 8 × (opcode − 0x18) + digit),
+ * except 0F 1F /0, which is the multi-byte NOP (`nop r/m`, its own form).
+ */
+function hintNopForms(): Form[] {
+  const forms: Form[] = [];
+  for (let n = 0; n < 64; n++) {
+    if (n === 56) continue;
+    forms.push(form(`hint_nop${n}`, `0f ${(0x18 + (n >> 3)).toString(16)} /${n & 7}`, 'Ev'));
+  }
+  return forms;
+}
+
+/**
+ * [ENC.X87.1] The x87 escapes D8..DF as the SDM's opcode map (vol. 2,
+ * appendix A.4) lays them out, with nasm's mnemonics. Memory forms are
+ * chosen by ModRM.reg; register forms (mod 11) by reg, or by the whole ModRM
+ * byte where the map lists single instructions. A slot the map leaves empty
+ * (and the SSE3 FISTTP at DB/DD/DF /1) has no form: #UD.
+ */
+function x87Forms(): Form[] {
+  const forms: Form[] = [];
+  const memory = (opcode: string, names: readonly (string | null)[], specs: readonly string[]) =>
+    names.forEach((name, reg) => { if (name !== null) forms.push(form(name, `${opcode} /${reg}`, specs[reg]!)); });
+  const register = (opcode: string, names: readonly (string | null)[], operands: string) =>
+    names.forEach((name, reg) => { if (name !== null) forms.push(form(name, `${opcode} /${reg}`, operands, { registerOnly: true })); });
+  const single = (opcode: string, modrm: number, name: string, operands = '') =>
+    forms.push(form(name, opcode, operands, { modrmByte: modrm }));
+  const arith = ['fadd', 'fmul', 'fcom', 'fcomp', 'fsub', 'fsubr', 'fdiv', 'fdivr'];
+  const integer = ['fiadd', 'fimul', 'ficom', 'ficomp', 'fisub', 'fisubr', 'fidiv', 'fidivr'];
+  memory('d8', arith, Array(8).fill('Md'));
+  memory('d9', ['fld', null, 'fst', 'fstp', 'fldenv', 'fldcw', 'fnstenv', 'fnstcw'], ['Md', '', 'Md', 'Md', 'M', 'Mw', 'M', 'Mw']);
+  memory('da', integer, Array(8).fill('Md'));
+  memory('db', ['fild', null, 'fist', 'fistp', null, 'fld', null, 'fstp'], ['Md', '', 'Md', 'Md', '', 'Mt', '', 'Mt']);
+  memory('dc', arith, Array(8).fill('Mq'));
+  memory('dd', ['fld', null, 'fst', 'fstp', 'frstor', null, 'fnsave', 'fnstsw'], ['Mq', '', 'Mq', 'Mq', 'M', '', 'M', 'Mw']);
+  memory('de', integer, Array(8).fill('Mw'));
+  memory('df', ['fild', null, 'fist', 'fistp', 'fbld', 'fild', 'fbstp', 'fistp'], ['Mw', '', 'Mw', 'Mw', 'Mt', 'Mq', 'Mt', 'Mq']);
+  // nasm writes `fadd st0, st0` (either form fits) with DC, so the DC register forms come first [ENC.CHOICE.2].
+  register('dc', ['fadd', 'fmul', null, null, 'fsubr', 'fsub', 'fdivr', 'fdiv'], 'STi,ST0');
+  register('d8', ['fadd', 'fmul', null, null, 'fsub', 'fsubr', 'fdiv', 'fdivr'], 'ST0,STi');
+  register('d8', [null, null, 'fcom', 'fcomp', null, null, null, null], 'STi');
+  register('d9', ['fld', 'fxch', null, null, null, null, null, null], 'STi');
+  single('d9', 0xd0, 'fnop');
+  ([[0xe0, 'fchs'], [0xe1, 'fabs'], [0xe4, 'ftst'], [0xe5, 'fxam'], [0xe8, 'fld1'], [0xe9, 'fldl2t'], [0xea, 'fldl2e'],
+    [0xeb, 'fldpi'], [0xec, 'fldlg2'], [0xed, 'fldln2'], [0xee, 'fldz'], [0xf0, 'f2xm1'], [0xf1, 'fyl2x'], [0xf2, 'fptan'],
+    [0xf3, 'fpatan'], [0xf4, 'fxtract'], [0xf5, 'fprem1'], [0xf6, 'fdecstp'], [0xf7, 'fincstp'], [0xf8, 'fprem'],
+    [0xf9, 'fyl2xp1'], [0xfa, 'fsqrt'], [0xfb, 'fsincos'], [0xfc, 'frndint'], [0xfd, 'fscale'], [0xfe, 'fsin'],
+    [0xff, 'fcos']] as const).forEach(([modrm, name]) => single('d9', modrm, name));
+  register('da', ['fcmovb', 'fcmove', 'fcmovbe', 'fcmovu', null, null, null, null], 'ST0,STi');
+  single('da', 0xe9, 'fucompp');
+  register('db', ['fcmovnb', 'fcmovne', 'fcmovnbe', 'fcmovnu', null, 'fucomi', 'fcomi', null], 'ST0,STi');
+  ([[0xe0, 'fneni'], [0xe1, 'fndisi'], [0xe2, 'fnclex'], [0xe3, 'fninit'], [0xe4, 'fsetpm']] as const)
+    .forEach(([modrm, name]) => single('db', modrm, name));
+  register('dd', ['ffree', null, 'fst', 'fstp', 'fucom', 'fucomp', null, null], 'STi');
+  register('de', ['faddp', 'fmulp', null, null, 'fsubrp', 'fsubp', 'fdivrp', 'fdivp'], 'STi,ST0');
+  single('de', 0xd9, 'fcompp');
+  single('df', 0xe0, 'fnstsw', 'AX');
+  // FFREEP (DF C0+i): documented by AMD, executed by Intel processors too; nasm and objdump know it.
+  register('df', ['ffreep', null, null, null, null, null, null, null], 'STi');
+  register('df', [null, null, null, null, null, 'fucomip', 'fcomip', null], 'ST0,STi');
+  return forms;
+}
+
 /** String instructions: one byte-element form and one operand-size form. */
 function stringForms(mnemonic: string, byteOpcode: number): Form[] {
   return [
@@ -139,11 +223,25 @@ export const FORMS: readonly Form[] = [
   form('mov', 'c7 /0', 'Ev,Iv'),
   form('mov', '0f 20 /r', 'Rd,Cd'),
   form('mov', '0f 22 /r', 'Cd,Rd'),
+  form('mov', '0f 21 /r', 'Rd,Dd'),
+  form('mov', '0f 23 /r', 'Dd,Rd'),
   form('movzx', '0f b6 /r', 'Gv,Eb'),
   form('movzx', '0f b7 /r', 'Gv,Ew'),
   form('movsx', '0f be /r', 'Gv,Eb'),
   form('movsx', '0f bf /r', 'Gv,Ew'),
   form('nop', '90', ''),
+  // [ENC.NOP.1] F3 90 is PAUSE; on this machine it does what NOP does.
+  form('pause', '90', '', { prefix: 0xf3 }),
+  // [ENC.NOP.2] The multi-byte NOP and the other hint NOPs: an r/m operand
+  // that is decoded but never accessed.
+  form('nop', '0f 1f /0', 'Ev'),
+  ...hintNopForms(),
+  form('xlat', 'd7', '', { implicitMemory: true }),
+
+  // The x87 escapes and WAIT: decoded in full, run as on a CPU without a coprocessor (SYS.FPU.*).
+  form('wait', '9b', ''),
+  ...x87Forms(),
+
   form('xchg', '90 +r', 'eAX,Zv', { notRegister0: true }),
   form('xchg', '90 +r', 'Zv,eAX', { notRegister0: true, encodeOnly: true }),
   // nasm writes XCHG EAX, EAX as 90, the byte that decodes as NOP.
@@ -179,6 +277,13 @@ export const FORMS: readonly Form[] = [
   form('xadd', '0f c1 /r', 'Ev,Gv', LOCK),
   form('cmpxchg', '0f b0 /r', 'Eb,Gb', LOCK),
   form('cmpxchg', '0f b1 /r', 'Ev,Gv', LOCK),
+  form('cmpxchg8b', '0f c7 /1', 'Mq', LOCK),
+  // Far-pointer loads: offset into the register, selector into the segment register.
+  form('lds', 'c5 /r', 'Gv,Mf'),
+  form('les', 'c4 /r', 'Gv,Mf'),
+  form('lfs', '0f b4 /r', 'Gv,Mf'),
+  form('lgs', '0f b5 /r', 'Gv,Mf'),
+  form('lss', '0f b2 /r', 'Gv,Mf'),
 
   // Arithmetic and logic.
   ...aluForms('add', 0, true),
@@ -254,6 +359,10 @@ export const FORMS: readonly Form[] = [
   form('btc', '0f ba /7', 'Ev,Ib', LOCK),
   form('bsf', '0f bc /r', 'Gv,Ev'),
   form('bsr', '0f bd /r', 'Gv,Ev'),
+  // [ENC.PREFIX.8] F3 0F BC/BD are TZCNT and LZCNT where BMI1/ABM exist; this
+  // CPU has neither and runs them as BSF and BSR.
+  form('tzcnt', '0f bc /r', 'Gv,Ev', { prefix: 0xf3 }),
+  form('lzcnt', '0f bd /r', 'Gv,Ev', { prefix: 0xf3 }),
 
   // Strings.
   ...stringForms('movs', 0xa4),
@@ -293,6 +402,7 @@ export const FORMS: readonly Form[] = [
   form('int3', 'cc', ''),
   form('int', 'cd', 'Ib'),
   form('into', 'ce', ''),
+  form('int1', 'f1', ''),
   form('iret', 'cf', ''),
   form('bound', '62 /r', 'Gv,Ma'),
 
@@ -309,7 +419,14 @@ export const FORMS: readonly Form[] = [
   form('popf', '9d', ''),
   form('cpuid', '0f a2', ''),
   form('ud2', '0f 0b', ''),
+  form('ud1', '0f b9 /r', 'Gv,Ev'),
   form('wbinvd', '0f 09', ''),
+  form('invd', '0f 08', ''),
+  form('rdtsc', '0f 31', ''),
+  form('rdmsr', '0f 32', ''),
+  form('wrmsr', '0f 30', ''),
+  form('sysenter', '0f 34', ''),
+  form('sysexit', '0f 35', ''),
 
   // Input and output.
   form('in', 'e4', 'AL,Ib'),
@@ -337,6 +454,7 @@ export const FORMS: readonly Form[] = [
   form('invlpg', '0f 01 /7', 'M'),
   form('lar', '0f 02 /r', 'Gv,Esv'),
   form('lsl', '0f 03 /r', 'Gv,Esv'),
+  form('arpl', '63 /r', 'Ew,Gw'),
   form('clts', '0f 06', ''),
 ];
 
@@ -370,3 +488,65 @@ export const STRING_MNEMONICS: ReadonlySet<string> = new Set(
 
 /** String mnemonics whose REP prefix is a repeat-while-equal (F3) or -not-equal (F2). */
 export const COMPARING_STRING_MNEMONICS: ReadonlySet<string> = new Set(['cmps', 'scas']);
+
+/**
+ * [ENC.UD.4] 0F-escaped opcodes with no form in the map that this CPU
+ * answers with #UD, each with the reason. The machine is a Pentium-class
+ * CPU whose CPUID (spec/system.md, SYS.CPUID.*) denies every later
+ * extension, and the manual makes an instruction of an absent extension #UD;
+ * the rest are unassigned slots or instructions removed before the Pentium.
+ * Any other 0F opcode without a form is valid IA-32 that the model does not
+ * implement: see ESCAPED_UNSUPPORTED.
+ */
+export const ESCAPED_UNDEFINED: ReadonlyMap<number, string> = (() => {
+  const table = new Map<number, string>();
+  const mark = (reason: string, ...opcodes: number[]) => { for (const op of opcodes) table.set(op, reason); };
+  const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, k) => from + k);
+  mark('unassigned in the IA-32 opcode map', 0x04, 0x0a, 0x0c, 0x25, 0x27, 0x36, 0x39, 0x3b, 0x3c, 0x3d, 0x3e, 0x3f);
+  mark('UD0, undefined by definition', 0xff);
+  mark('SYSCALL/SYSRET: #UD on Intel processors outside 64-bit mode', 0x05, 0x07);
+  mark('PREFETCH/PREFETCHW (3DNow!): CPUID reports no 3DNow!', 0x0d);
+  mark('FEMMS and the 3DNow! escape: CPUID reports no 3DNow!', 0x0e, 0x0f);
+  mark('SSE: CPUID reports no SSE', ...range(0x10, 0x17), ...range(0x28, 0x2f), ...range(0x50, 0x5f), 0xc2, 0xc4, 0xc5, 0xc6);
+  mark('MMX and SSE2: CPUID reports neither', ...range(0x60, 0x77), 0x7e, 0x7f, 0xc3, ...range(0xd0, 0xfe));
+  mark('MOV to/from test registers: removed after the i486', 0x24, 0x26);
+  mark('GETSEC: CPUID reports no SMX', 0x37);
+  mark('three-byte opcode maps (SSSE3 and later): CPUID reports none', 0x38, 0x3a);
+  mark('VMREAD/VMWRITE: CPUID reports no VMX', 0x78, 0x79);
+  mark('SSE4a/SSE3 slots: CPUID reports neither', 0x7a, 0x7b, 0x7c, 0x7d);
+  mark('CMPXCHG of early i486 steppings: removed', 0xa6, 0xa7);
+  mark('RSM: #UD outside system-management mode, which this machine does not have', 0xaa);
+  mark('FXSAVE/FXRSTOR/LDMXCSR/STMXCSR/fences/CLFLUSH: CPUID reports no FXSR, SSE or CLFSH', 0xae);
+  mark('JMPE (Itanium) / POPCNT (needs F3 and CPUID.POPCNT, which is 0)', 0xb8);
+  return table;
+})();
+
+/** [ENC.UNSUPPORTED.1] 0F-escaped opcodes that are valid IA-32 on this CPU
+ * but not modelled: a model error naming the instruction, never #UD. */
+export const ESCAPED_UNSUPPORTED: ReadonlyMap<number, string> = new Map([
+  [0x33, 'RDPMC (the performance counters are not modelled)'],
+]);
+
+/** One-byte opcodes that are valid IA-32 on this CPU but not modelled, with the instruction's name. */
+export const ONE_BYTE_UNSUPPORTED: ReadonlyMap<number, string> = new Map([
+  [0xd6, 'SALC (undocumented)'],
+]);
+
+/** Every x87 mnemonic of the map (the escapes D8..DF), for the handlers that run them all alike. */
+export const X87_MNEMONICS: readonly string[] = [...new Set(FORMS.filter((f) => f.opcode[0]! >= 0xd8 && f.opcode[0]! <= 0xdf).map((f) => f.mnemonic))];
+
+/**
+ * The x87 slots of the map, for impl's decoder: memory forms by
+ * (opcode << 3 | reg), register forms by (opcode << 8 | ModRM).
+ */
+export const X87_SLOTS: { readonly memory: ReadonlySet<number>; readonly register: ReadonlySet<number> } = (() => {
+  const memory = new Set<number>(), register = new Set<number>();
+  for (const f of FORMS) {
+    const op = f.opcode[0]!;
+    if (op < 0xd8 || op > 0xdf || f.opcode.length !== 1) continue;
+    if (f.modrmByte !== null) register.add((op << 8) | f.modrmByte);
+    else if (f.registerOnly) for (let rm = 0; rm < 8; rm++) register.add((op << 8) | 0xc0 | (f.digit! << 3) | rm);
+    else memory.add((op << 3) | f.digit!);
+  }
+  return { memory, register };
+})();

@@ -15,10 +15,23 @@ export type OperandSpec =
    * always 16 bits (MOV to/from a segment register, LAR/LSL source, SLDT, STR, SMSW). */
   | 'Esv'
   | 'Gb' | 'Gv'
+  /** A 16-bit register in the reg field whatever the operand size (ARPL). */
+  | 'Gw'
   /** Memory only, not accessed as data (LEA, INVLPG). */
   | 'M'
   /** Memory only: a far pointer, 16-bit selector and operand-size offset. */
   | 'Mp'
+  /** Memory only: the same far pointer, loaded into a segment register and a
+   * register (LDS, LES, LFS, LGS, LSS; nasm writes no `far` there). */
+  | 'Mf'
+  /** Memory only: a quadword (CMPXCHG8B, x87 m64). */
+  | 'Mq'
+  /** Memory only, of a fixed size: x87 m16, m32, m80. */
+  | 'Mw' | 'Md' | 'Mt'
+  /** x87: ST(i) in the r/m field (mod 11 only), and ST(0) itself. */
+  | 'STi' | 'ST0'
+  /** AX whatever the operand size (FNSTSW AX). */
+  | 'AX'
   /** Memory only: a pseudo-descriptor (16-bit limit, 32-bit base). */
   | 'Ms'
   /** Memory only: BOUND's pair of operand-size signed bounds. */
@@ -30,6 +43,8 @@ export type OperandSpec =
   | 'Ap'
   | 'Ob' | 'Ov'
   | 'Sw' | 'Cd' | 'Rd'
+  /** A debug register in the reg field (MOV DRn). */
+  | 'Dd'
   | 'Zb' | 'Zv' | 'Zd'
   | 'AL' | 'eAX' | 'CL' | 'DX'
   /** The constant 1 of the short shift forms (an imm8 of value 1 in the AST). */
@@ -38,20 +53,20 @@ export type OperandSpec =
 
 /** Specs that need a ModRM byte. */
 export const MODRM_SPECS: ReadonlySet<OperandSpec> = new Set<OperandSpec>([
-  'Eb', 'Ev', 'Ew', 'Esv', 'Gb', 'Gv', 'M', 'Mp', 'Ms', 'Ma', 'Sw', 'Cd', 'Rd',
+  'Eb', 'Ev', 'Ew', 'Esv', 'Gb', 'Gv', 'Gw', 'M', 'Mp', 'Mf', 'Mq', 'Mw', 'Md', 'Mt', 'Ms', 'Ma', 'Sw', 'Cd', 'Dd', 'Rd', 'STi',
 ]);
 
 /** Specs that live in the r/m half of ModRM. */
 export const RM_SPECS: ReadonlySet<OperandSpec> = new Set<OperandSpec>([
-  'Eb', 'Ev', 'Ew', 'Esv', 'M', 'Mp', 'Ms', 'Ma', 'Rd',
+  'Eb', 'Ev', 'Ew', 'Esv', 'M', 'Mp', 'Mf', 'Mq', 'Mw', 'Md', 'Mt', 'Ms', 'Ma', 'Rd', 'STi',
 ]);
 
 /** Memory-only specs: a register in r/m is #UD. */
-export const MEMORY_ONLY_SPECS: ReadonlySet<OperandSpec> = new Set<OperandSpec>(['M', 'Mp', 'Ms', 'Ma']);
+export const MEMORY_ONLY_SPECS: ReadonlySet<OperandSpec> = new Set<OperandSpec>(['M', 'Mp', 'Mf', 'Mq', 'Mw', 'Md', 'Mt', 'Ms', 'Ma']);
 
 /** Specs whose width is the operand size. */
 export const SIZED_BY_OPERAND_SIZE: ReadonlySet<OperandSpec> = new Set<OperandSpec>([
-  'Ev', 'Esv', 'Gv', 'Iv', 'Ibs', 'Jv', 'Ov', 'Zv', 'eAX', 'Mp', 'Ma', 'Ap',
+  'Ev', 'Esv', 'Gv', 'Iv', 'Ibs', 'Jv', 'Ov', 'Zv', 'eAX', 'Mp', 'Mf', 'Ma', 'Ap',
 ]);
 
 export const FIXED_SEGMENT: Partial<Record<OperandSpec, number>> = { ES: 0, CS: 1, SS: 2, DS: 3, FS: 4, GS: 5 };

@@ -88,7 +88,12 @@ export function bootGuest(image: Uint8Array, config: VmmConfig = DEFAULT_CONFIG,
     // virtual CR0, which only a trapping MOV from CR0 returns.
     cr0: (CR0_PE | CR0_ET | CR0_WP | CR0_PG) >>> 0,
     cr3: frameMachine(config, Frame.shadowDirectory),
+    // [SENS.RDTSC.1] CR4.TSD starts clear (as the guest's): RDTSC at ring 1
+    // and 3 reads the machine's counter without an exit.
     cr4: 0,
+    // [VMM.MSR.2] The real MSRs start (and stay) at their reset values: a
+    // null SYSENTER_CS, so a guest's SYSENTER faults into the monitor
+    // instead of entering ring 0; the guest's WRMSRs go to virtual copies.
     // [SENS.SGDT.1] The real GDTR names the monitor's GDT in the VMM region;
     // SGDT does not trap at ring 1, so the guest sees this (a divergence).
     gdtr: { base: frameLinear(config, Frame.gdt), limit: REAL_GDT_LIMIT },

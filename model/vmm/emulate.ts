@@ -9,6 +9,7 @@ import { effectiveAddress, segmentLinear } from '../cpu/context';
 import type { MachineState, SegmentRegister } from '../cpu/state';
 import { portRead, portWrite, CONSOLE_PORT, EXIT_PORT } from '../cpu/devices';
 import { IF } from '../cpu/eflags';
+import { CR4_TSD, MSR_SYSENTER_CS, MSR_SYSENTER_EIP, MSR_SYSENTER_ESP, MSR_TSC, timeStampCounter } from '../cpu/system/msr';
 import { CR0_PG, CR0_WP, CR4_PSE } from '../cpu/paging';
 import { emptyTlb, tlbInvalidate } from '../cpu/tlb';
 import { segmentCache } from './descriptors';
@@ -101,7 +102,10 @@ function writeControl(world: World, reg: 0 | 2 | 3 | 4, value: number): World | 
   if ((next.cr0 & 1) === 0) return 'the guest cleared CR0.PE';
   const pagingChanged = ((v.cr0 ^ next.cr0) & (CR0_PG | CR0_WP)) !== 0 || ((v.cr4 ^ next.cr4) & CR4_PSE) !== 0;
   const flush = pagingChanged || (reg === 3 && world.vmm.rules.shadow.flushOnCr3Write);
-  let w: World = { ...world, vmm: { ...world.vmm, vcpu: next } };
+  // [VMM.TSC.1] The real CR4.TSD follows the guest's: with it set, RDTSC at
+  // ring 1 traps (and is emulated) and at ring 3 faults as on the bare machine.
+  const cr4 = ((world.machine.cr4 & ~CR4_TSD) | (next.cr4 & CR4_TSD)) >>> 0;
+  let w: World = { machine: { ...world.machine, cr4 }, vmm: { ...world.vmm, vcpu: next } };
   const byMode = reg === 2 ? null : modePagingWrite(w, v);
   if (byMode !== null) return byMode;
   if (flush) {
@@ -217,6 +221,34 @@ export function emulate(world: World, frame: TrapFrame, instr: Instruction, leng
       const value = world.machine.regs[0]!;
       if (!owned) return ok({ ...world, vmm: recordRefusal(vmm, `OUT to port 0x${port.toString(16)}`) }, next);
       return ok({ ...world, machine: { ...world.machine, devices: portWrite(world.machine.devices, port, size, value) } }, next);
+    })
+    // [VMM.TSC.1] RDTSC traps at ring 1 only while the guest has CR4.TSD set:
+    // the guest kernel is at its virtual CPL 0, so it gets the real counter.
+    .with('rdtsc', () => {
+      const [high, low] = timeStampCounter(world.machine);
+      const a = setRegister(world, next, 2, high);
+      const b = setRegister(a.world, a.frame, 0, low);
+      return ok(b.world, b.frame);
+    })
+    // [VMM.MSR.1] RDMSR and WRMSR trap at ring 1. The SYSENTER registers are
+    // virtual: the guest reads back what it wrote, and the real ones stay
+    // zero (VMM.MSR.2). The TSC reads as the real counter; a write to it is
+    // dropped and recorded as a refusal (the machine's time is the
+    // monitor's). Any other MSR: the guest gets the #GP(0) the CPU would give.
+    .with('rdmsr', 'wrmsr', () => {
+      const msr = world.machine.regs[1]! >>> 0;
+      const sysenter = vmm.vcpu.sysenter ?? { cs: 0, esp: 0, eip: 0 };
+      const field = msr === MSR_SYSENTER_CS ? 'cs' : msr === MSR_SYSENTER_ESP ? 'esp' : msr === MSR_SYSENTER_EIP ? 'eip' : null;
+      if (field === null && msr !== MSR_TSC) return { kind: 'not-emulated', mnemonic: instr.mnemonic } as Emulation;
+      if (instr.mnemonic === 'wrmsr') {
+        if (field === null) return ok({ ...world, vmm: recordRefusal(vmm, 'WRMSR to the time-stamp counter') }, next);
+        const value = world.machine.regs[0]! >>> 0;
+        return ok({ ...world, vmm: { ...vmm, vcpu: { ...vmm.vcpu, sysenter: { ...sysenter, [field]: value } } } }, next);
+      }
+      const [high, low] = field === null ? timeStampCounter(world.machine) : [0, sysenter[field]];
+      const a = setRegister(world, next, 2, high);
+      const b = setRegister(a.world, a.frame, 0, low);
+      return ok(b.world, b.frame);
     })
     .otherwise((m) => ({ kind: 'not-emulated', mnemonic: m }) as Emulation);
 }

@@ -19,6 +19,8 @@ export interface VirtualCpu {
   /** Selectors the guest last loaded with LLDT and LTR. */
   readonly ldtr: number;
   readonly tr: number;
+  /** The guest's SYSENTER_CS/ESP/EIP as it wrote them with WRMSR (absent: all zero). */
+  readonly sysenter?: { readonly cs: number; readonly esp: number; readonly eip: number };
 }
 
 export interface VmmState {

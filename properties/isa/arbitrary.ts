@@ -59,7 +59,16 @@ function operand(spec: OperandSpec, os: 16 | 32, position: number): fc.Arbitrary
     case 'Gb': return register(8);
     case 'Gv': return register(os);
     case 'M': return memory(0);
-    case 'Mp': return memory(os === 16 ? 32 : 48);
+    case 'Mp': case 'Mf': return memory(os === 16 ? 32 : 48);
+    case 'Mq': return memory(64);
+    case 'Mw': return memory(16);
+    case 'Md': return memory(32);
+    case 'Mt': return memory(80);
+    case 'Dd': return fc.integer({ min: 0, max: 7 }).map((reg) => ({ kind: 'dreg' as const, reg }));
+    case 'STi': return fc.integer({ min: 0, max: 7 }).map((reg) => ({ kind: 'st' as const, reg }));
+    case 'ST0': return fc.constant({ kind: 'st' as const, reg: 0 });
+    case 'AX': return fc.constant({ kind: 'reg' as const, size: 16 as const, reg: 0 });
+    case 'Gw': return register(16);
     case 'Ms': return memory(48);
     case 'Ma': return memory(os === 16 ? 32 : 64);
     case 'Ib': return edgeBiased(8).map((value) => ({ kind: 'imm' as const, size: 8 as const, value }));
@@ -111,6 +120,14 @@ function isCanonical(i: Instruction): boolean {
   return true;
 }
 
+/** [ENC.MEM16.1] A 16-bit-addressed memory operand: every r/m shape, disp16 edge-biased. */
+const memory16Shape = fc.record({
+  pair: fc.constantFrom<[number | null, number | null]>([3, 6], [3, 7], [5, 6], [5, 7], [6, null], [7, null], [5, null], [3, null], [null, null]),
+  disp: edgeBiased(16),
+});
+/** Instructions whose implicit addresses 16-bit addressing would change (not modelled, ENC.PREFIX.3). */
+const IMPLICIT_ADDRESS = new Set(['loop', 'loope', 'loopne', 'jecxz', 'xlat']);
+
 export function arbInstructionOfForm(form: Form): fc.Arbitrary<Instruction> {
   return fc.constantFrom(...operandSizes(form)).chain((os) => {
     const ops = fc.tuple(...form.operands.map((s, k) => operand(s, os, k)));
@@ -121,8 +138,13 @@ export function arbInstructionOfForm(form: Form): fc.Arbitrary<Instruction> {
       segment: fc.option(fc.constantFrom<SegmentName>(...SEGMENT_NAMES), { freq: 3 }),
       rep: fc.option(fc.constantFrom<'first' | 'repne'>('first', 'repne'), { freq: 2 }),
       lock: fc.boolean(),
-    }).map(({ operands, condition, segment, rep, lock }): Instruction => {
-      const hasMemory = operands.some((o) => o.kind === 'mem');
+      a16: fc.option(memory16Shape, { freq: 4 }),
+    }).map(({ operands: drawn, condition, segment, rep, lock, a16 }): Instruction => {
+      const hasMemory = drawn.some((o) => o.kind === 'mem');
+      const sixteen = a16 !== null && hasMemory && form.element === null && !IMPLICIT_ADDRESS.has(form.mnemonic);
+      const moffs = form.operands.includes('Ob') || form.operands.includes('Ov');
+      const operands = !sixteen ? drawn : drawn.map((o): Operand => o.kind !== 'mem' ? o
+        : moffs ? { ...o, disp: a16.disp } : { ...o, base: a16.pair[0], index: a16.pair[1], scale: 1, disp: a16.disp });
       const repPrefix: RepPrefix | null = !isString || rep === null ? null
         : rep === 'repne' ? 'repne' : COMPARING_STRING_MNEMONICS.has(form.mnemonic) ? 'repe' : 'rep';
       return {
@@ -134,14 +156,21 @@ export function arbInstructionOfForm(form: Form): fc.Arbitrary<Instruction> {
         lock: lock && form.lockable && hasMemory,
         ...(form.low === 'cond' ? { condition } : {}),
         ...(isString ? { elementSize: form.element === 8 ? 8 : os } : {}),
+        ...(sixteen ? { addressSize: 16 as const } : {}),
       };
     });
   }).filter(isCanonical);
 }
 
-const ENCODABLE_FORMS = FORMS.filter((f) => !f.decodeOnly && !f.encodeOnly);
+const ENCODABLE = FORMS.filter((f) => !f.decodeOnly && !f.encodeOnly);
+/** The 63 hint NOPs are drawn as if they were a few forms, so they do not crowd out the rest of the map. */
+const HINT_NOP_FORMS = ENCODABLE.filter((f) => f.mnemonic.startsWith('hint_nop'));
+const ENCODABLE_FORMS = ENCODABLE.filter((f) => !f.mnemonic.startsWith('hint_nop'));
 
-/** A canonical instruction drawn uniformly over the encodable forms of the map. */
+/** A canonical instruction drawn uniformly over the encodable forms of the map (the hint NOPs together weigh as two). */
 export function arbInstruction(): fc.Arbitrary<Instruction> {
-  return fc.constantFrom(...ENCODABLE_FORMS).chain(arbInstructionOfForm);
+  return fc.oneof(
+    { weight: ENCODABLE_FORMS.length, arbitrary: fc.constantFrom(...ENCODABLE_FORMS) },
+    { weight: 2, arbitrary: fc.constantFrom(...HINT_NOP_FORMS) },
+  ).chain(arbInstructionOfForm);
 }

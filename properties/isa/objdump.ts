@@ -54,7 +54,11 @@ export interface Normalised {
 const PREFIX_WORDS = new Set(['rep', 'repz', 'repnz', 'repe', 'repne', 'lock', 'data16', 'addr16', 'bnd', 'notrack', 'xacquire', 'xrelease',
   ...SEGMENT_NAMES]);
 const REGISTERS = new Set([8, 16, 32].flatMap((s) => [0, 1, 2, 3, 4, 5, 6, 7].map((r) => registerName(s as 8 | 16 | 32, r))));
-const REGISTER_NUMBER = new Map([0, 1, 2, 3, 4, 5, 6, 7].map((r) => [registerName(32, r), r] as const));
+const REGISTER_NUMBER = new Map([
+  ...[0, 1, 2, 3, 4, 5, 6, 7].map((r) => [registerName(32, r), r] as const),
+  // 16-bit addressing (ENC.MEM16.1): BX, BP, SI, DI keep their register numbers.
+  ...[3, 5, 6, 7].map((r) => [registerName(16, r), r] as const),
+]);
 
 /** Split objdump's operand list at top-level commas. */
 function splitOperands(text: string): string[] {
@@ -83,6 +87,11 @@ function objdumpOperand(raw: string): string {
   if (REGISTERS.has(t)) return `r:${t}`;
   if (/^(es|cs|ss|ds|fs|gs)$/.test(t)) return `s:${t}`;
   if (/^cr[0-7]$/.test(t)) return `c:${t}`;
+  if (t === 'st') return 'st:0';
+  if (/^db[0-7]$/.test(t)) return `d:dr${t[2]}`;
+  if (/^dr[0-7]$/.test(t)) return `d:${t}`;
+  const stack = /^st\((\d)\)$/.exec(t);
+  if (stack !== null) return `st:${stack[1]}`;
   let m = /^(0x[0-9a-f]+|\d+):(0x[0-9a-f]+|\d+)$/.exec(t);
   if (m !== null) return `f:${Number(m[1])}:${Number(m[2])}`;
   if (/^(0x[0-9a-f]+|\d+)$/.test(t)) return `i:${Number(t) >>> 0}`;
@@ -101,7 +110,8 @@ function objdumpOperand(raw: string): string {
       // `eiz` is objdump's name for "SIB index 100: no index".
       if (scaled !== null && scaled[1] === 'eiz') continue;
       if (scaled !== null) { index = REGISTER_NUMBER.get(scaled[1]!) ?? -1; scale = Number(scaled[2]); }
-      else if (REGISTER_NUMBER.has(body)) base = REGISTER_NUMBER.get(body)!;
+      // A second plain register is the index of a 16-bit address ([bx+si]).
+      else if (REGISTER_NUMBER.has(body)) { if (base === null) base = REGISTER_NUMBER.get(body)!; else index = REGISTER_NUMBER.get(body)!; }
       else disp += sign * Number(body);
     }
     // An absolute address through a SIB byte ([eiz*2+disp]) is written without the ds: objdump puts on the short form.
@@ -123,9 +133,18 @@ export function normaliseObjdump(text: string): Normalised | null {
     if (w === 'notrack') notrack = true;
   }
   let mnemonic = words.shift()!;
-  // UD0 and UD1 are #UD by definition: objdump names them, we call them invalid.
-  if (mnemonic === '(bad)' || mnemonic === 'ud0' || mnemonic === 'ud1') return null;
-  mnemonic = withoutSizeSuffix(mnemonic);
+  // objdump marks FNENI, FNDISI (8087 only) and FNSETPM (287 only) in the mnemonic: `fneni(8087 only)`.
+  if (/\(\d+$/.test(mnemonic)) { mnemonic = mnemonic.replace(/\(.*$/, ''); words.length = 0; }
+  // UD0 is #UD by definition: objdump names it, we call it invalid (UD1 we decode, SYS.UD2.1).
+  if (mnemonic === '(bad)' || mnemonic === 'ud0') return null;
+  mnemonic = withoutSizeSuffix(mnemonic).replace(/\(.*\)$/, '');
+  // objdump's names of the 287's FSETPM and of the 8087-only FNENI/FNDISI (nasm: fsetpm, fneni, fndisi).
+  if (mnemonic === 'fnsetpm') mnemonic = 'fsetpm';
+  if (mnemonic === 'fwait') mnemonic = 'wait';
+  // The 16-bit environment and state forms (66 prefix): objdump adds a `w` (fnstenvw); we write o16.
+  if (/^(fnstenv|fldenv|fnsave|frstor)[wd]$/.test(mnemonic)) mnemonic = mnemonic.slice(0, -1);
+  // The hint NOPs (ENC.NOP.2): objdump writes nopl/nopw, and PREFETCHh for 0F 18 /0../3.
+  if (/^(nop[lw]|prefetch(nta|t0|t1|t2))$/.test(mnemonic)) mnemonic = 'nop';
   if (mnemonic === 'sal') mnemonic = 'shl';
   if (/^(lgdt|lidt|sgdt|sidt)[dw]$/.test(mnemonic)) mnemonic = mnemonic.slice(0, 4);
   const operandText = words.join(' ').replace(/\s*#.*$/, '');
@@ -142,6 +161,8 @@ export function normaliseObjdump(text: string): Normalised | null {
   // `notrack` is objdump's name for a 3E prefix on an indirect branch (CET); without CET it is a DS override.
   // objdump's choice of which segment prefix it shows beside `notrack` is its own; the segment is not compared there.
   if (notrack) operands = operands.map((o) => o.replace(/@[a-z-]+$/, '@?'));
+  // XLAT's implicit operand: objdump writes `BYTE PTR ds:[ebx]`; ours has none (the segment is compared through normaliseOurs).
+  if (mnemonic === 'xlat') operands = operands.map((o) => o.replace(/@-$/, '@ds'));
   // 66 90 is NOP at operand size 16; objdump writes it `xchg ax,ax`.
   if (mnemonic === 'xchg' && operands.join(',') === 'r:ax,r:ax') return { mnemonic: 'nop', operands: [], rep, lock };
   // `?` is objdump's name for a register number that does not exist (segment register 6 or 7): invalid.
@@ -165,10 +186,14 @@ function ourOperand(o: Operand, i: Instruction, end: number): string {
     case 'reg': return `r:${registerName(o.size, o.reg)}`;
     case 'sreg': return `s:${SEGMENT_NAMES[o.reg]}`;
     case 'creg': return `c:cr${o.reg}`;
+    case 'st': return `st:${o.reg}`;
+    case 'dreg': return `d:dr${o.reg}`;
     case 'imm': return `i:${o.value >>> 0}`;
     case 'far': return `f:${o.selector}:${o.offset}`;
     // objdump names the segment of a bracketed operand only when a prefix gives one, and always names it (ds by default) for an absolute address.
-    case 'mem': return memoryToken(o.base, o.index, o.scale, o.disp,
+    case 'mem': return memoryToken(o.base, o.index, o.scale,
+      // objdump writes a 16-bit displacement after a register as a signed number.
+      i.addressSize === 16 && (o.base !== null || o.index !== null) ? ((o.disp << 16) >> 16) >>> 0 : o.disp,
       i.segment ?? (o.base === null && o.index === null ? 'ds' : '-'));
     case 'rel': return `i:${i.operandSize === 16 ? (end + o.offset) & 0xffff : (end + o.offset) >>> 0}`;
   }
@@ -182,6 +207,8 @@ export function normaliseOurs(i: Instruction, address: number, length: number): 
     return { mnemonic: i.mnemonic, operands: [`e:${i.elementSize}`], rep: i.rep !== null, lock: i.lock };
   }
   if (i.mnemonic === 'retf') mnemonic = 'retf';
+  if (i.mnemonic.startsWith('hint_nop')) mnemonic = 'nop';
+  if (i.mnemonic === 'xlat') return { mnemonic: 'xlat', operands: [memoryToken(3, null, 1, 0, i.segment ?? 'ds')], rep: false, lock: i.lock };
   const end = address + length;
   return { mnemonic, operands: commutative(mnemonic, i.operands.map((o) => ourOperand(o, i, end))), rep: i.rep !== null, lock: i.lock };
 }

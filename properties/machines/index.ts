@@ -2,6 +2,7 @@
 // it to the end: the few steps every command, property and benchmark shares.
 import type { CommonState, Machine, StepEvent } from '../../model/machine';
 import { loadMultiboot } from '../../model/boot/multiboot';
+import { isBzImage, loadLinux } from '../../model/boot/linux';
 import { createModelMachine } from './model';
 import { createImplMachine } from './impl';
 
@@ -17,10 +18,29 @@ export function createMachine(kind: MachineKind, memorySize: number): Machine {
   return kind === 'model' ? createModelMachine(memorySize) : createImplMachine(memorySize);
 }
 
-/** Loads a Multiboot image (ELF32 or flat with the a.out kludge) and sets the entry state. */
-export function bootImage(machine: Machine, image: Uint8Array, imageName = 'image'): void {
-  const loaded = loadMultiboot(image, machine.memorySize);
-  if (loaded.kind === 'error') throw new Error(`${imageName}: ${loaded.message}`);
+export interface BootOptions {
+  /** Kernel command line (Linux: boot_params; Multiboot: the cmdline field). */
+  readonly append?: string;
+  /** An initrd (Linux) or boot module (Multiboot), and its file name for messages. */
+  readonly initrd?: { readonly bytes: Uint8Array; readonly name: string };
+}
+
+/** The command line a bzImage gets when none is given: the serial console,
+ * and no387 so that QEMU's x87 is ignored as our machine has none. */
+export const DEFAULT_LINUX_APPEND = 'console=ttyS0 no387';
+
+/** Loads a bzImage (Linux boot protocol, told apart by its setup header) or
+ * a Multiboot image (ELF32 or flat with the a.out kludge) and sets the
+ * entry state. Errors name the image, or the initrd when it is at fault. */
+export function bootImage(machine: Machine, image: Uint8Array, imageName = 'image', options: BootOptions = {}): void {
+  const linux = isBzImage(image);
+  const loaded = linux
+    ? loadLinux(image, machine.memorySize, { commandLine: options.append ?? DEFAULT_LINUX_APPEND, initrd: options.initrd?.bytes ?? null })
+    : loadMultiboot(image, machine.memorySize, { commandLine: options.append, module: options.initrd?.bytes });
+  if (loaded.kind === 'error') {
+    const culprit = options.initrd !== undefined && /initrd|module/.test(loaded.message) ? options.initrd.name : imageName;
+    throw new Error(`${culprit}: ${loaded.message}`);
+  }
   for (const w of loaded.writes) machine.writePhysical(w.address, w.bytes);
   machine.setState(loaded.entry);
 }

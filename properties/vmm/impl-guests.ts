@@ -54,6 +54,8 @@ export function guestsOnImpl(world: GuestsWorld): ImplGuests {
   const guests: ImplGuestSlot[] = world.guests.map((g) => ({
     name: g.name, vmm: g.vmm, cpu: toCommon(g.cpu), interruptShadow: g.cpu.interruptShadow, tlb: { pages: [], entries: [] }, devices: new Devices(), end: g.end, steps: g.steps,
   }));
+  // Each guest's devices count the instructions of the processor state loaded (its own, MEM.GUESTS.3).
+  for (const g of guests) g.devices.instructions = () => impl.cpu.instructionCount;
   const running = guests[world.running]!;
   impl.setState(running.cpu);
   impl.cpu.interruptShadow = running.interruptShadow;

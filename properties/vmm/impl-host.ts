@@ -10,11 +10,12 @@
 //   (all of it, or the pages it invalidates) are exactly the ones impl makes
 //   (a wider flush would let impl see a guest's page-table edit that the
 //   model, keeping its stale entry, does not: found by test/vmm/impl-guests);
-// - devices: the monitor sees impl's devices (timer, PICs) as the model's
-//   and what it leaves in them is written back (its emulated IN and OUT,
-//   the interrupts it holds or delivers late in the para interface); the
-//   console bytes it writes (an emulated OUT, the para console hypercall)
-//   are appended to impl's console.
+// - devices: an emulated IN or OUT of a port the monitor gives the guest
+//   (GUEST_PORTS) is performed on impl's own devices; for every other exit
+//   the monitor sees impl's interrupt controllers as the model's and what it
+//   leaves there is written back (the para interface holds interrupts and
+//   delivers them late), with the console bytes it writes (the para console
+//   hypercall) appended to impl's console.
 // After the monitor's IRET the adapter applies its "halt now" and "keep
 // the interrupt shadow" to impl, as stepWorld does on the model.
 import { ImplMachine } from '../../impl/machine';
@@ -28,6 +29,8 @@ import { TLB_DIRTY, TLB_LARGE, TLB_USER, TLB_WRITABLE } from '../../impl/paging'
 import { bootGuest } from '../../model/vmm/boot';
 import { handleExit } from '../../model/vmm/exits';
 import { handleParaExit } from '../../model/vmm/para/exits';
+import { readFrame } from '../../model/vmm/frame';
+import { fetchGuestInstruction, guestView, GUEST_PORTS } from '../../model/vmm/emulate';
 import { DEFAULT_CONFIG, machineMemorySize, type VmmConfig } from '../../model/vmm/config';
 import { defaultRules, type VmmRules } from '../../model/vmm/rules';
 import type { VmmState, World } from '../../model/vmm/state';
@@ -88,19 +91,28 @@ function writeBack(impl: ImplMachine, state: CommonState, before: Tlb, after: Tl
   }
 }
 
-/** impl's devices as the model's (the console left out: the bytes a monitor writes are appended, see exitOnImpl). */
+/** impl's interrupt controllers, exit port and channel-0 count as the
+ * model's devices (the console empty: the bytes a monitor writes are
+ * appended, see writeDevices; every other device at its reset state, which
+ * no exit but an emulated port access reads). */
 function modelDevices(d: Devices): ModelDevices {
   const pic = (p: Devices['master']): ModelDevices['master'] => ({
     irr: p.irr, isr: p.isr, imr: p.imr, vectorBase: p.vectorBase, expect: p.initStep as 0 | 2 | 3 | 4, needIcw4: p.needIcw4, single: p.single, readIsr: p.readIsr,
   });
   return {
-    console: null, exitCode: d.exitCode, master: pic(d.master), slave: pic(d.slave),
-    pit: { reload: d.timerReload & 0xffff, counter: d.timerCount, mode: d.timerMode, access: d.timerAccess, pendingLow: d.timerLow, readHigh: d.timerReadHigh, running: d.timerRunning },
+    ...initialDevices, exitCode: d.exitCode, master: pic(d.master), slave: pic(d.slave),
+    pit: { ...initialDevices.pit, reload: d.timerReload & 0xffff, counter: d.timerCount, running: d.timerRunning },
   };
 }
 
-/** Write the model's devices back into impl's (the console bytes appended). */
-function writeDevices(d: Devices, m: ModelDevices): void {
+/** Write back what an exit other than a port access left in the devices: the
+ * PICs (the para interface holds and delivers interrupts late), the exit
+ * port and the console bytes. Any other device change there would be an
+ * adapter gap, and is reported as such. */
+function writeDevices(d: Devices, view: ModelDevices, m: ModelDevices): void {
+  if (m.pit !== view.pit || m.channel2 !== view.channel2 || m.uart !== view.uart || m.cmos !== view.cmos || m.portB !== view.portB || m.clock !== view.clock) {
+    throw new Error('impl host: the monitor changed a timer, UART or CMOS outside an emulated port access');
+  }
   const written: number[] = [];
   for (let log = m.console; log !== null; log = log.previous) written.push(log.byte);
   for (let i = written.length - 1; i >= 0; i--) d.console.push(written[i]!);
@@ -109,9 +121,6 @@ function writeDevices(d: Devices, m: ModelDevices): void {
     to.irr = from.irr; to.isr = from.isr; to.imr = from.imr; to.vectorBase = from.vectorBase;
     to.initStep = from.expect; to.needIcw4 = from.needIcw4; to.single = from.single; to.readIsr = from.readIsr;
   }
-  const p = m.pit;
-  d.timerReload = p.reload === 0 ? 0x10000 : p.reload; d.timerCount = p.counter; d.timerMode = p.mode; d.timerAccess = p.access;
-  d.timerLow = p.pendingLow; d.timerReadHigh = p.readHigh; d.timerRunning = p.running;
 }
 
 /** The part of a model state impl does not hold (its devices are impl's own). */
@@ -206,8 +215,12 @@ export function runOnImpl(image: Uint8Array, maxSteps: number, rules: VmmRules =
 /** Handle one exit with the model's monitor on a view of impl's state (its memory, TLB and devices), and write back what it changed. */
 function exitOnImpl(impl: ImplMachine, view: PhysicalMemory, vmm: VmmState, event: Extract<StepEvent, { kind: 'exception' | 'interrupt' }>): VmmState {
   const tlb = modelTlb(impl);
-  const machine = { ...fromCommon({ ...BLANK, memory: view }, impl.state()), tlb, devices: modelDevices(impl.cpu.devices) };
+  const devices = modelDevices(impl.cpu.devices);
+  const machine = { ...fromCommon({ ...BLANK, memory: view }, impl.state()), tlb, devices };
   const world: World = { machine, vmm };
+  // The port access the monitor is about to emulate, if it is one (VMM.EXIT.5):
+  // performed on impl's own devices instead (they are richer than the view above).
+  const port = trappedPort(world, event);
   const handled = (vmm.para !== undefined ? handleParaExit : handleExit)(world, event);
   // Memory: copy back the pages the monitor wrote (no longer the live views).
   const after = handled.machine.memory.directory;
@@ -219,7 +232,35 @@ function exitOnImpl(impl: ImplMachine, view: PhysicalMemory, vmm: VmmState, even
       if (page !== undefined && page !== view.directory[n]![p]) impl.writePhysical(((n << 10) | p) * PAGE_SIZE, page);
     }
   }
-  if (handled.machine.devices !== machine.devices) writeDevices(impl.cpu.devices, handled.machine.devices);
-  writeBack(impl, toCommon(handled.machine), tlb, handled.machine.tlb);
+  let state = toCommon(handled.machine);
+  if (port !== null && GUEST_PORTS.has(port.port)) {
+    if (handled.vmm.stopped === null) {
+      const d = impl.cpu.devices;
+      if (port.isIn) {
+        const value = d.in(port.port, port.bytes);
+        const mask = port.bytes === 4 ? 0xffffffff : port.bytes === 2 ? 0xffff : 0xff;
+        state = { ...state, regs: { ...state.regs, eax: ((state.regs.eax & ~mask) | (value & mask)) >>> 0 } };
+      } else {
+        d.out(port.port, port.bytes, machine.regs[0]!);
+      }
+    }
+  } else if (handled.machine.devices !== devices) {
+    writeDevices(impl.cpu.devices, devices, handled.machine.devices);
+  }
+  writeBack(impl, state, tlb, handled.machine.tlb);
   return handled.vmm;
+}
+
+/** The IN or OUT (port and width) whose #GP(0) entered the monitor, or null. */
+function trappedPort(world: World, event: StepEvent): { isIn: boolean; port: number; bytes: number } | null {
+  if (event.kind !== 'exception' || event.vector !== 13 || event.errorCode !== 0) return null;
+  const frame = readFrame(world.machine, world.vmm.config, true);
+  const fetched = (frame.cs & 3) === 1 ? fetchGuestInstruction(world, guestView(world, frame)) : null;
+  const i = fetched?.instruction;
+  if (i === undefined || (i.mnemonic !== 'in' && i.mnemonic !== 'out')) return null;
+  const isIn = i.mnemonic === 'in';
+  const data = isIn ? i.operands[0] : i.operands[1];
+  const p = isIn ? i.operands[1] : i.operands[0];
+  if (data?.kind !== 'reg' || p === undefined) return null;
+  return { isIn, port: p.kind === 'imm' ? p.value & 0xff : world.machine.regs[2]! & 0xffff, bytes: data.size >>> 3 };
 }

@@ -130,9 +130,12 @@ describe('CPUID, UD2, WBINVD [SYS.CPUID.1] [SYS.UD2.1] [SYS.WBINVD.1]', () => {
     const s = okState(execute(withRegs(systemState({ cpl: 3 }), { 0: 0 }), insn('cpuid'), 0x10002));
     expect([s.regs[0], s.regs[3], s.regs[2], s.regs[1]]).toEqual([1, word('Meso'), word('virt'), word('IA32')]);
   });
-  it('leaf 1: family 6, PSE only; leaf 7: zeros', () => {
+  it('leaf 1: family 6 model 3 stepping 3, PSE TSC MSR CX8 SEP CMOV; leaf 7 and 0x80000000: zeros', () => {
     const s = okState(execute(withRegs(systemState(), { 0: 1 }), insn('cpuid'), 0x10002));
-    expect([s.regs[0], s.regs[3], s.regs[1], s.regs[2]]).toEqual([0x600, 0, 0, 8]);
+    // EDX bits 3, 4, 5, 8, 11, 15 = 0x8 + 0x10 + 0x20 + 0x100 + 0x800 + 0x8000 = 0x8938.
+    expect([s.regs[0], s.regs[3], s.regs[1], s.regs[2]]).toEqual([0x633, 0, 0, 0x8938]);
+    const x = okState(execute(withRegs(systemState(), { 0: 0x80000000 }), insn('cpuid'), 0x10002));
+    expect(x.regs[0]).toBe(0);
     const z = okState(execute(withRegs(systemState(), { 0: 7, 3: 5 }), insn('cpuid'), 0x10002));
     expect([z.regs[0], z.regs[1], z.regs[2], z.regs[3]]).toEqual([0, 0, 0, 0]);
   });

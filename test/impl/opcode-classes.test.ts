@@ -15,14 +15,15 @@ import { bareMachineOn } from './harness';
 
 const PREFIXES = new Set([0x26, 0x2e, 0x36, 0x3e, 0x64, 0x65, 0x66, 0x67, 0xf0, 0xf2, 0xf3]);
 
-/** Byte strings: [66?] [0F?] opcode ModRM, then zero bytes (displacements, immediates). */
+/** Byte strings: [66? or 67?] [0F?] opcode ModRM, then zero bytes (displacements, immediates).
+ * With 67 (16-bit addressing, ENC.MEM16.1) only the memory form: the register form is the same as without it. */
 function* strings(): Generator<Uint8Array> {
-  for (const size of [[], [0x66]]) {
+  for (const size of [[], [0x66], [0x67]]) {
     for (const escape of [[], [0x0f]]) {
       for (let opcode = 0; opcode < 256; opcode++) {
         if (escape.length === 0 && (PREFIXES.has(opcode) || opcode === 0x0f)) continue;
         for (let reg = 0; reg < 8; reg++) {
-          for (const mod of [0xc0, 0x00]) {
+          for (const mod of size[0] === 0x67 ? [0x00] : [0xc0, 0x00]) {
             const modrm = mod | (reg << 3) | (mod === 0 ? 0x05 : 0x01); // [disp32] or ECX
             yield Uint8Array.from([...size, ...escape, opcode, modrm, 0, 0, 0, 0, 0, 0, 0, 0]);
           }
@@ -54,7 +55,7 @@ describe('[ENC.UD.1] [ENC.UD.3] [ENC.UNSUPPORTED.1] impl runs every opcode the m
       if (differences.length > 0) disagreements.push(`${hex(bytes)}: ${differences.slice(0, 3).join('; ')}`);
       impl.release();
     }
-    expect(compared + unsupported).toBe(2 * (256 - 12 + 256) * 8 * 2);
+    expect(compared + unsupported).toBe(2 * (256 - 12 + 256) * 8 * 2 + (256 - 12 + 256) * 8);
     expect(compared).toBeGreaterThan(10_000);
     expect(disagreements).toEqual([]);
   }, 120_000);

@@ -33,7 +33,9 @@ describe('assembler errors', () => {
     ['unterminated string', "db 'abc\n", 'main.asm:1:4: unterminated string (missing closing \')'],
     ['bad number', 'db 0x1g\n', "main.asm:1:4: invalid number '0x1g'"],
     ['esp as index', 'lea eax, [ebx+esp*2]\n', 'main.asm:1:11: esp cannot be an index register'],
-    ['16-bit addressing', 'mov al, [bx+si]\n', 'main.asm:1:10: only 32-bit registers can address memory (16-bit addressing is not supported), not bx'],
+    ['a register 16-bit addressing cannot use', 'mov al, [bx+cx]\n', 'main.asm:1:13: only 32-bit registers and BX, BP, SI, DI can address memory, not cx'],
+    ['two 16-bit bases', 'mov al, [bx+bp]\n', 'main.asm:1:10: a 16-bit address is BX or BP plus SI or DI'],
+    ['16-bit and 32-bit registers mixed', 'mov al, [bx+esi]\n', 'main.asm:1:10: 16-bit and 32-bit registers cannot be mixed in an address'],
     ['address arithmetic', 'a: dd a * 2\n', "main.asm:1:9: operator '*' may only be applied to numbers, not to an address"],
   ])('%s', (_name, source, expected) => {
     expect(errorsOf({ 'main.asm': source })).toContain(expected);
@@ -49,7 +51,7 @@ describe('assembler errors', () => {
   });
 
   test('several errors are reported at once', () => {
-    const errors = errorsOf({ 'main.asm': 'bits 32\nfoo eax\nlea eax, [esp*2]\nmov eax, [bx]\n' });
+    const errors = errorsOf({ 'main.asm': 'bits 32\nfoo eax\nlea eax, [esp*2]\nmov eax, [bx+bp]\n' });
     expect(errors).toHaveLength(3);
     expect(errors.map((e) => e.split(':').slice(0, 2).join(':'))).toEqual(['main.asm:2', 'main.asm:3', 'main.asm:4']);
   });

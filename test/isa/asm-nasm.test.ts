@@ -52,6 +52,7 @@ describe.runIf(haveNasm)('the assembler agrees with nasm -f bin', () => {
     ['the same with -D FEATURE (other %if branches)', join(fixtures, 'everything.asm'), { FEATURE: '' }],
     ['the same with -D OTHER=1', join(fixtures, 'everything.asm'), { OTHER: '1' }],
     ['branch relaxation', join(fixtures, 'relax.asm'), {}],
+    ['the rest of the Pentium integer set (issue 14) [ENC.PREFIX.8] [ENC.NOP.2]', join(fixtures, 'pentium.asm'), {}],
   ];
   test.each(sources)('%s', (_name, file, defines) => {
     expect(hex(ours(file, defines))).toBe(hex(nasm(file, defines)));

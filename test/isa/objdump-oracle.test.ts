@@ -25,7 +25,7 @@ interface Discrepancy { readonly pattern: string; readonly reason: string; reado
 const known: Discrepancy[] = JSON.parse(readFileSync(new URL('../known-discrepancies/objdump.json', import.meta.url), 'utf8'));
 const knownPatterns = known.map((k) => ({ ...k, regex: new RegExp(k.pattern) }));
 
-const PREFIXES = [0x66, 0x26, 0x2e, 0x36, 0x3e, 0x64, 0x65, 0xf0, 0xf2, 0xf3];
+const PREFIXES = [0x66, 0x67, 0x26, 0x2e, 0x36, 0x3e, 0x64, 0x65, 0xf0, 0xf2, 0xf3];
 const randomBytes = (n: number) => fc.array(fc.integer({ min: 0, max: 255 }), { minLength: n, maxLength: n });
 const arbCase: fc.Arbitrary<number[]> = fc.oneof(
   arbInstruction().map((i) => [...encode(i)]),

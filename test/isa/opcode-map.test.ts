@@ -15,11 +15,20 @@ const EXPECTED_MNEMONICS = `
   jcc setcc cmovcc loop loope loopne jecxz jmp call ret jmpf callf retf enter leave
   int int3 into iret bound nop hlt cli sti cld std clc stc cmc pushf popf in out
   lgdt lidt lldt ltr sgdt sidt sldt str smsw lmsw clts lar lsl verr verw invlpg cpuid ud2 wbinvd
-`.trim().split(/\s+/);
+  pause tzcnt lzcnt xlat int1 ud1 invd lds les lfs lgs lss arpl cmpxchg8b rdtsc rdmsr wrmsr sysenter sysexit
+  wait fadd fmul fcom fcomp fsub fsubr fdiv fdivr fiadd fimul ficom ficomp fisub fisubr fidiv fidivr
+  fld fst fstp fldenv fldcw fnstenv fnstcw fild fist fistp frstor fnsave fnstsw fbld fbstp
+  fxch fnop fchs fabs ftst fxam fld1 fldl2t fldl2e fldpi fldlg2 fldln2 fldz f2xm1 fyl2x fptan fpatan
+  fxtract fprem1 fdecstp fincstp fprem fyl2xp1 fsqrt fsincos frndint fscale fsin fcos
+  fcmovb fcmove fcmovbe fcmovu fcmovnb fcmovne fcmovnbe fcmovnu fucompp fneni fndisi fnclex fninit fsetpm
+  fucomi fcomi ffree fucom fucomp faddp fmulp fsubrp fsubp fdivrp fdivp fcompp fucomip fcomip ffreep
+`.trim().split(/\s+/).concat(
+  // nasm's names of the hint NOPs 0F 18..0F 1F /digit: hint_nop(8 × (opcode − 0x18) + digit); 0F 1F /0 is NOP.
+  Array.from({ length: 64 }, (_, n) => `hint_nop${n}`).filter((m) => m !== 'hint_nop56'));
 
-const PRIVILEGED = ['hlt', 'lgdt', 'lidt', 'lldt', 'ltr', 'lmsw', 'clts', 'invlpg', 'wbinvd'];
+const PRIVILEGED = ['hlt', 'lgdt', 'lidt', 'lldt', 'ltr', 'lmsw', 'clts', 'invlpg', 'wbinvd', 'invd', 'rdmsr', 'wrmsr', 'sysexit'];
 const SENSITIVE = ['sgdt', 'sidt', 'sldt', 'smsw', 'str', 'pushf', 'popf', 'lar', 'lsl', 'verr', 'verw',
-  'jmpf', 'callf', 'retf', 'int', 'int3', 'into', 'iret'];
+  'jmpf', 'callf', 'retf', 'int', 'int3', 'into', 'int1', 'iret', 'lds', 'les', 'lfs', 'lgs', 'lss', 'rdtsc', 'sysenter'];
 const IOPL = ['cli', 'sti', 'in', 'out', 'ins', 'outs'];
 
 const bytes = (hex: string): number[] => hex.match(/../g)!.map((h) => parseInt(h, 16));
@@ -65,7 +74,8 @@ describe('opcode map', () => {
       if (f.encodeOnly) continue;
       const count = f.low === 'reg' ? 8 : f.low === 'cond' ? 16 : 1;
       for (let low = f.notRegister0 ? 1 : 0; low < count; low++) {
-        const key = `${f.opcode.slice(0, -1).join(' ')} ${f.opcode[f.opcode.length - 1]! + low} /${f.digit ?? '-'}`;
+        const modrmPart = f.modrmByte !== null ? ` modrm ${f.modrmByte}` : f.registerOnly ? ' mod3' : '';
+        const key = `${f.prefix ?? ''} ${f.opcode.slice(0, -1).join(' ')} ${f.opcode[f.opcode.length - 1]! + low} /${f.digit ?? '-'}${modrmPart}`;
         const other = seen.get(key);
         // NOP (90) and the XCHG short form's missing register 0 are the one planned overlap, excluded by notRegister0.
         expect(other === undefined ? null : `${key}: ${other} and ${f.mnemonic}`).toBe(null);

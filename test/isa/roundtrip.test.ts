@@ -44,13 +44,13 @@ describe('mnemonic helpers', () => {
     const far = i.mnemonic === 'jmpf' || i.mnemonic === 'callf';
     const operands = i.operands.map((o): AsmOperand => {
       switch (o.kind) {
-        case 'mem': return { ...o, size: far ? null : o.size, segment: i.segment, far };
+        case 'mem': return { ...o, size: far ? null : o.size, segment: i.segment, far, address16: i.addressSize === 16 };
         case 'imm': return { kind: 'imm', value: o.value, size: null };
         case 'rel': return { kind: 'target', address: (end + o.offset) >>> 0, size: o.size === 8 ? 'short' : 'near' };
         default: return o;
       }
     });
-    return { text: mnemonicText(i), operands, prefixes: { rep: i.rep, lock: i.lock, segment: i.segment, operandSize: i.operandSize } };
+    return { text: mnemonicText(i), operands, prefixes: { rep: i.rep, lock: i.lock, segment: i.segment, operandSize: i.operandSize, addressSize: i.addressSize ?? null } };
   }
 
   it('buildInstruction gives back the instruction from its parsed text', () => {

@@ -201,3 +201,81 @@ describe('sensitive instructions at CPL 1 under the monitor', () => {
     expect(r.dword(RESULTS + 4) & IF).toBe(IF);
   });
 });
+
+describe('the time-stamp counter, MSRs and SYSENTER at CPL 1 under the monitor (issue 14)', () => {
+  it('[SENS.RDTSC.1] RDTSC with CR4.TSD clear runs at ring 1 without an exit and reads the machine\'s counter', () => {
+    const r = runRing1(`
+    mov [RESULTS], eax
+    rdtsc
+    mov ebx, eax
+    mov esi, edx
+    nop
+    rdtsc
+    mov [RESULTS], ebx
+    mov [RESULTS + 4], esi
+    mov [RESULTS + 8], eax`);
+    expect(r.end).toBe('exit 1');
+    expect(r.world.vmm.exits['emulate rdtsc']).toBeUndefined();
+    // The first RDTSC, two MOVs and the NOP retire between the reads (no exit: RESULTS was touched
+    // first, so no shadow page fault, whose monitor IRET would count too): exactly 4.
+    expect(r.dword(RESULTS + 8) - r.dword(RESULTS)).toBe(4);
+    expect(r.dword(RESULTS + 4)).toBe(0);
+  });
+
+  it('[VMM.TSC.1] with the guest\'s CR4.TSD set the real TSD is set too: RDTSC at ring 1 traps and is emulated', () => {
+    const r = runRing1(`
+    mov eax, cr4
+    or eax, 4
+    mov cr4, eax
+    rdtsc
+    mov [RESULTS], eax
+    mov [RESULTS + 4], edx`);
+    expect(r.end).toBe('exit 1');
+    expect(r.world.vmm.exits['emulate rdtsc']).toBe(1);
+    expect(r.world.machine.cr4 & 4).toBe(4);
+    expect(r.dword(RESULTS)).toBeGreaterThan(0);
+    expect(r.dword(RESULTS + 4)).toBe(0);
+  });
+
+  it('[VMM.MSR.1] WRMSR/RDMSR of SYSENTER_ESP are emulated on a virtual register; the real MSR stays 0; an unknown MSR is the guest\'s #GP(0)', () => {
+    const r = runRing1(`
+    mov ecx, 0x175
+    mov eax, 0x00123456
+    xor edx, edx
+    wrmsr
+    xor eax, eax
+    mov edx, 5
+    rdmsr
+    mov [RESULTS], eax
+    mov [RESULTS + 4], edx
+    mov dword [resume], .after
+    mov ecx, 0x1b
+    rdmsr
+.after:`);
+    expect(r.end).toBe('exit 1');
+    expect([r.dword(RESULTS), r.dword(RESULTS + 4)]).toEqual([0x123456, 0]);
+    expect(r.world.vmm.vcpu.sysenter).toEqual({ cs: 0, esp: 0x123456, eip: 0 });
+    expect(r.world.machine.msrs.sysenterEsp).toBe(0);
+    expect(r.dword(FAULT_COUNT)).toBe(1);
+    expect(r.dword(FAULT_CODE)).toBe(0);
+  });
+
+  it('[VMM.MSR.2] SYSENTER in the guest faults #GP(0) (the real SYSENTER_CS is null) and is reflected: it never enters ring 0', () => {
+    const r = runRing1(`
+    mov ecx, 0x174
+    mov eax, 0x09
+    xor edx, edx
+    wrmsr
+    mov dword [resume], .after
+    sysenter
+.after:
+    mov ax, cs
+    mov [RESULTS], eax`);
+    expect(r.end).toBe('exit 1');
+    expect(r.world.vmm.vcpu.sysenter?.cs).toBe(9);
+    expect(r.world.machine.msrs.sysenterCs).toBe(0);
+    expect(r.dword(FAULT_COUNT)).toBe(1);
+    expect(r.dword(FAULT_CODE)).toBe(0);
+    expect(r.dword(RESULTS) & 3).toBe(1);
+  });
+});

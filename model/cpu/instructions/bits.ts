@@ -69,4 +69,8 @@ const scanHandler = (reverse: boolean): Handler => (state, instr, nextEip) => {
 export const bitHandlers: Readonly<Record<string, Handler>> = {
   bt: bitHandler('bt'), bts: bitHandler('bts'), btr: bitHandler('btr'), btc: bitHandler('btc'),
   bsf: scanHandler(false), bsr: scanHandler(true),
+  // [INS.BIT.5] F3 0F BC/BD (TZCNT/LZCNT) on a CPU without BMI1 and ABM: the
+  // F3 is ignored and the instruction is BSF/BSR, as the manual says of those
+  // encodings on processors that lack the extensions (SDM vol. 2, TZCNT, LZCNT).
+  tzcnt: scanHandler(false), lzcnt: scanHandler(true),
 };

@@ -36,7 +36,7 @@ export function operand(instr: Instruction, i: number): Operand {
 /** Whether an instruction names a segment or control register: those forms
  * of MOV, PUSH and POP belong to the system handlers (model/cpu/system). */
 export const isSystemForm = (instr: Instruction): boolean =>
-  instr.operands.some((o) => o.kind === 'sreg' || o.kind === 'creg');
+  instr.operands.some((o) => o.kind === 'sreg' || o.kind === 'creg' || o.kind === 'dreg');
 
 /**
  * [INS.BRANCH.1] A near transfer (JMP, Jcc, LOOPcc, JECXZ, CALL, RET) computes

@@ -4,10 +4,10 @@
 import { add, cmp } from '../arith/alu';
 import { bswap } from '../arith/bits';
 import { signExtend } from '../arith/flags';
-import { effectiveAddress, readOperand, readOperandForWrite, readRegister, writeOperand, writeRegister, writeResult } from '../context';
+import { effectiveAddress, readMemory, readMemoryForWrite, writeMemory, readOperand, readOperandForWrite, readRegister, writeOperand, writeRegister, writeResult } from '../context';
 import { AF, CF, DF, PF, RESERVED_ONE, SF, ZF, withFlags } from '../eflags';
 import { modelError, ud, type Handler } from '../outcome';
-import { applyFlags, EAX, EDX, isSystemForm, operand, retire, retireWith, widthOf } from './common';
+import { applyFlags, EAX, EBX, ECX, EDX, isSystemForm, operand, retire, retireWith, widthOf } from './common';
 
 const systemForm = (mnemonic: string) =>
   modelError(`'${mnemonic}' with a segment or control register is a system instruction (model/cpu/system)`);
@@ -96,6 +96,33 @@ const compareExchange: Handler = (state, instr, nextEip) => {
   return retire(applyFlags(after, r), nextEip);
 };
 
+// [INS.DATA.9] CMPXCHG8B m64 compares EDX:EAX with the quadword at m64. If
+// equal, ZF = 1 and m64 receives ECX:EBX; otherwise ZF = 0, EDX:EAX receives
+// m64, and m64 is written back with its own value (the manual: the
+// destination is written whether or not the comparison succeeds), so a
+// read-only quadword faults either way. Only ZF changes. The operand size
+// does not matter; a register operand is #UD (ENC.UD.2).
+const compareExchange8: Handler = (state, instr, nextEip) => {
+  const m = operand(instr, 0);
+  if (m.kind !== 'mem') return ud();
+  const { segment, offset } = effectiveAddress(state, instr, m);
+  const highOffset = (offset + 4) >>> 0;
+  // [PAGE.RMW.1] Both halves are read as they will be written.
+  const low = readMemoryForWrite(state, segment, offset, 32);
+  if (low.kind !== 'ok') return low;
+  const high = readMemoryForWrite(low.value.state, segment, highOffset, 32);
+  if (high.kind !== 'ok') return high;
+  const s = high.value.state;
+  const equal = low.value.value === readRegister(s, 32, EAX) && high.value.value === readRegister(s, 32, EDX);
+  const [newLow, newHigh] = equal ? [readRegister(s, 32, EBX), readRegister(s, 32, ECX)] : [low.value.value, high.value.value];
+  const w1 = writeMemory(s, segment, offset, 32, newLow);
+  if (w1.kind !== 'ok') return w1;
+  const w2 = writeMemory(w1.value, segment, highOffset, 32, newHigh);
+  if (w2.kind !== 'ok') return w2;
+  const after = equal ? w2.value : writeRegister(writeRegister(w2.value, 32, EAX, low.value.value), 32, EDX, high.value.value);
+  return retire(withFlags(after, { written: ZF, values: equal ? ZF : 0 }), nextEip);
+};
+
 const byteSwap: Handler = (state, instr, nextEip) => {
   const reg = operand(instr, 0);
   const size = widthOf(instr, reg);
@@ -141,12 +168,30 @@ const storeFlags: Handler = (state, _instr, nextEip) =>
 const setFlag = (bit: number, value: (eflags: number) => number): Handler => (state, _instr, nextEip) =>
   retire(withFlags(state, { written: bit, values: value(state.eflags) }), nextEip);
 
+// [INS.DATA.8] XLAT loads AL with the byte at DS:[EBX + AL] (AL unsigned;
+// a segment override replaces DS), the offset wrapping at 32 bits.
+const translateByte: Handler = (state, instr, nextEip) => {
+  const offset = (readRegister(state, 32, EBX) + readRegister(state, 8, EAX)) >>> 0;
+  const byte = readMemory(state, instr.segment ?? 'ds', offset, 8);
+  if (byte.kind !== 'ok') return byte;
+  return retire(writeRegister(byte.value.state, 8, EAX, byte.value.value), nextEip);
+};
+
+// [INS.NOP.1] NOP, PAUSE (F3 90), the multi-byte NOP (0F 1F /0) and the hint
+// NOPs (0F 18..0F 1F) do nothing but advance EIP: their r/m operand is never
+// computed into an access, so no address they name can fault.
+const noOperation: Handler = (state, _instr, nextEip) => retire(state, nextEip);
+const hintNops: Record<string, Handler> = Object.fromEntries(
+  Array.from({ length: 64 }, (_, n) => [`hint_nop${n}`, noOperation] as const).filter(([name]) => name !== 'hint_nop56'),
+);
+
 export const dataHandlers: Readonly<Record<string, Handler>> = {
   mov: move, movzx: moveExtended(false), movsx: moveExtended(true),
-  xchg: exchange, xadd: exchangeAdd, cmpxchg: compareExchange, bswap: byteSwap,
+  xchg: exchange, xadd: exchangeAdd, cmpxchg: compareExchange, cmpxchg8b: compareExchange8, bswap: byteSwap,
   lea: loadEffectiveAddress, cbw: convert, cwd: convertWide,
   lahf: loadFlags, sahf: storeFlags,
   clc: setFlag(CF, () => 0), stc: setFlag(CF, () => CF), cmc: setFlag(CF, (f) => f ^ CF),
   cld: setFlag(DF, () => 0), std: setFlag(DF, () => DF),
-  nop: (state, _instr, nextEip) => retire(state, nextEip),
+  nop: noOperation, pause: noOperation, ...hintNops,
+  xlat: translateByte,
 };

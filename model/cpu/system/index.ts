@@ -6,10 +6,12 @@ import { ioHandlers } from './io';
 import { tableHandlers } from './tables';
 import { segmentHandlers } from './segments';
 import { transferHandlers } from './transfers';
+import { msrHandlers } from './msr';
+import { fpuHandlers } from './fpu';
 
 export { moveControlRegister } from './tables';
 export { moveSegment, pushSegment, popSegment } from './segments';
 
 export const systemHandlers: Readonly<Record<string, Handler>> = {
-  ...flagHandlers, ...ioHandlers, ...tableHandlers, ...segmentHandlers, ...transferHandlers,
+  ...flagHandlers, ...ioHandlers, ...tableHandlers, ...segmentHandlers, ...transferHandlers, ...msrHandlers, ...fpuHandlers,
 };

@@ -4,7 +4,7 @@ import { SEGMENT_NAMES } from '../../isa/ast';
 import type { MachineState } from '../state';
 import type { Handler } from '../outcome';
 import { ud } from '../outcome';
-import { cpl, effectiveAddress, pop, push, stackPointer, withStackPointer, writeMemory, writeRegister } from '../context';
+import { cpl, effectiveAddress, pop, push, readMemory, readOperandForWrite, stackPointer, withStackPointer, writeMemory, writeOperand, writeRegister } from '../context';
 import { fetchDescriptor, isCode, isConforming, isData, isReadableCode, isWritableData, parseDescriptor, type SegmentDescriptor } from '../descriptors';
 import { loadDataSegment } from '../segmentation';
 import { withFlags, ZF } from '../eflags';
@@ -116,4 +116,50 @@ const lsl: Handler = (state, instr, nextEip) => {
 const verr = probe((d) => isData(d) || isReadableCode(d), (s) => s);
 const verw = probe((d) => isWritableData(d) && !isCode(d), (s) => s);
 
-export const segmentHandlers: Record<string, Handler> = { lar, lsl, verr, verw };
+/**
+ * [SEG.FARPTR.1] LDS, LES, LFS, LGS and LSS read a far pointer from memory,
+ * the offset (operand size) first and the 16-bit selector after it, load the
+ * segment register with every check of a MOV to it (SEG.LOAD.1 to .7, the SS
+ * rules for LSS), and only then write the offset into the register. A fault
+ * in either read or in the load leaves every register as it was. Unlike MOV
+ * SS, LSS does not hold off interrupts for one instruction.
+ */
+const loadFarPointer = (name: 'ds' | 'es' | 'fs' | 'gs' | 'ss'): Handler => (state, instr, nextEip) => {
+  const [dest, source] = [operand(instr, 0), operand(instr, 1)];
+  if (source.kind !== 'mem' || dest.kind !== 'reg') return ud();
+  const size = instr.operandSize;
+  const { segment, offset } = effectiveAddress(state, instr, source);
+  const pointerOffset = readMemory(state, segment, offset, size);
+  if (pointerOffset.kind !== 'ok') return pointerOffset;
+  const selector = readMemory(pointerOffset.value.state, segment, (offset + size / 8) >>> 0, 16);
+  if (selector.kind !== 'ok') return selector;
+  const loaded = loadDataSegment(selector.value.state, name, selector.value.value);
+  if (loaded.kind !== 'ok') return loaded;
+  return next(writeRegister(loaded.value, size, dest.reg, pointerOffset.value.value), nextEip);
+};
+
+/**
+ * [SEG.ARPL.1] ARPL raises the RPL of the destination selector (16-bit r/m)
+ * to the RPL of the source register: if the destination's RPL is lower, its
+ * low two bits get the source's and ZF = 1; otherwise nothing is written and
+ * ZF = 0. No other flag changes. A memory destination is checked for writing
+ * even when nothing is written: the manual is silent, and we follow Bochs,
+ * which reads it as a read-modify-write operand.
+ */
+const arpl: Handler = (state, instr, nextEip) => {
+  const [dest, source] = [operand(instr, 0), operand(instr, 1)];
+  if (source.kind !== 'reg') throw new Error('model bug: ARPL source');
+  const d = readOperandForWrite(state, instr, dest);
+  if (d.kind !== 'ok') return d;
+  const requested = state.regs[source.reg]! & 3;
+  const selector = d.value.value & 0xffff;
+  if ((selector & 3) >= requested) return next(withFlags(d.value.state, { written: ZF, values: 0 }), nextEip);
+  const written = writeOperand(d.value.state, instr, dest, (selector & ~3) | requested);
+  if (written.kind !== 'ok') return written;
+  return next(withFlags(written.value, { written: ZF, values: ZF }), nextEip);
+};
+
+export const segmentHandlers: Record<string, Handler> = {
+  lar, lsl, verr, verw, arpl,
+  lds: loadFarPointer('ds'), les: loadFarPointer('es'), lfs: loadFarPointer('fs'), lgs: loadFarPointer('gs'), lss: loadFarPointer('ss'),
+};

@@ -118,7 +118,8 @@ const lmsw: Handler = privileged((state, instr, nextEip) => {
 const clts: Handler = privileged((state, _instr, nextEip) => next({ ...state, cr0: (state.cr0 & ~CR0_TS) >>> 0 }, nextEip));
 
 /** CR4 bits the model implements. */
-const CR4_SUPPORTED = CR4_PSE;
+/** CR4 bits the machine implements: PSE, and TSD (bit 2, SYS.TSC.2). */
+const CR4_SUPPORTED = CR4_PSE | (1 << 2);
 
 /**
  * [SYS.CR.1] MOV to CR0 with PG set and PE clear faults #GP(0); a change of
@@ -163,15 +164,17 @@ const invlpg: Handler = privileged((state, instr, nextEip) => {
 /**
  * [SYS.CPUID.1] CPUID gives a fixed answer at any CPL. Leaf 0: EAX = 1 (the
  * highest leaf), vendor "MesovirtIA32" in EBX, EDX, ECX. Leaf 1: EAX =
- * 0x00000600 (family 6), EBX = ECX = 0, EDX = bit 3 (PSE) only. Every other
- * leaf: all zero. These values are our choice.
+ * 0x00000633 (family 6, model 3, stepping 3), EBX = ECX = 0, EDX = exactly
+ * the features the machine implements (SYS.CPUID.2). Every other leaf,
+ * including 0x80000000: all zero. These values are our choice.
  */
 const VENDOR = 'MesovirtIA32';
 const vendorWord = (i: number): number =>
   (VENDOR.charCodeAt(i) | (VENDOR.charCodeAt(i + 1) << 8) | (VENDOR.charCodeAt(i + 2) << 16) | (VENDOR.charCodeAt(i + 3) << 24)) >>> 0;
 export const CPUID_ANSWERS: Record<number, readonly [number, number, number, number]> = {
   0: [1, vendorWord(0), vendorWord(8), vendorWord(4)], // eax, ebx, ecx, edx
-  1: [0x600, 0, 0, 1 << 3],
+  // [SYS.CPUID.2] EDX: PSE (3), TSC (4), MSR (5), CX8 (8), SEP (11), CMOV (15); FPU (0) is 0: no coprocessor.
+  1: [0x633, 0, 0, (1 << 3) | (1 << 4) | (1 << 5) | (1 << 8) | (1 << 11) | (1 << 15)],
 };
 const cpuid: Handler = (state, _instr, nextEip) => {
   const [a, b, c, d] = CPUID_ANSWERS[state.regs[0]!] ?? [0, 0, 0, 0];
@@ -180,7 +183,8 @@ const cpuid: Handler = (state, _instr, nextEip) => {
   return next({ ...state, regs }, nextEip);
 };
 
-/** [SYS.UD2.1] UD2 always raises #UD. */
+/** [SYS.UD2.1] UD2 and UD1 (0F B9 /r, whose ModRM and displacement belong to
+ * it) always raise #UD. */
 const ud2: Handler = () => ud();
 
 /** [SYS.WBINVD.1] WBINVD (CPL 0) has no visible effect: the model has no caches. */
@@ -195,7 +199,9 @@ export const tableHandlers: Record<string, Handler> = {
   sldt: storeWord((s) => s.ldtr.selector),
   str: storeWord((s) => s.tr.selector),
   smsw: storeWord((s) => s.cr0, true),
-  lmsw, clts, invlpg, cpuid, ud2, wbinvd,
+  lmsw, clts, invlpg, cpuid, ud2, ud1: ud2, wbinvd,
+  // [SYS.WBINVD.1] INVD (CPL 0) likewise: no caches, nothing to discard.
+  invd: wbinvd,
 };
 
 /** MOV with a control-register operand (routed here by execute.ts). */

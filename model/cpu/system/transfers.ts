@@ -59,6 +59,15 @@ const int3: Handler = (state, _instr, nextEip) => softwareInterrupt(state, Vecto
 const into: Handler = (state, _instr, nextEip) =>
   state.eflags & OF ? softwareInterrupt(state, Vector.OF, nextEip) : { kind: 'ok', state: { ...state, eip: nextEip } };
 
+/** [EXC.SOFT.3] INT1 (F1) raises #DB as a trap (the pushed EIP is the next
+ * instruction) but is delivered like a hardware exception: no gate-DPL check
+ * and EXT = 1 in the error code of a fault during delivery (SDM vol. 2,
+ * INT n/INTO/INT3/INT1, "does not apply to INT1"). DR6 is not modelled. */
+const int1: Handler = (state, _instr, nextEip) => {
+  const delivered = deliverInterrupt(state, Vector.DB, null, 'exception', nextEip);
+  return delivered.kind === 'ok' ? { kind: 'ok', state: delivered.value } : delivered;
+};
+
 export const transferHandlers: Record<string, Handler> = {
-  jmpf: far(false), callf: far(true), retf, iret, int, int3, into,
+  jmpf: far(false), callf: far(true), retf, iret, int, int3, into, int1,
 };

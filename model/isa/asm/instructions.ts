@@ -59,6 +59,8 @@ export function assembleInstruction(
       case 'reg': return { kind: 'ok', operand: { kind: 'reg', size: o.size, reg: o.reg } };
       case 'sreg': return { kind: 'ok', operand: { kind: 'sreg', reg: o.reg } };
       case 'creg': return { kind: 'ok', operand: { kind: 'creg', reg: o.reg } };
+      case 'st': return { kind: 'ok', operand: { kind: 'st', reg: o.reg } };
+      case 'dreg': return { kind: 'ok', operand: { kind: 'dreg', reg: o.reg } };
       case 'mem': {
         let disp = 0;
         if (o.disp !== null) {
@@ -70,7 +72,7 @@ export function assembleInstruction(
             disp = DISPLACEMENT_PROBE;
           }
         }
-        return { kind: 'ok', operand: { kind: 'mem', size: o.size, base: o.base, index: o.index, scale: o.scale, disp, segment: o.segment as SegmentName | null, far: o.far } };
+        return { kind: 'ok', operand: { kind: 'mem', size: o.size, base: o.base, index: o.index, scale: o.scale, disp, segment: o.segment as SegmentName | null, far: o.far, address16: o.address16 } };
       }
       case 'far': {
         const s = value(o.selector);
@@ -111,7 +113,8 @@ export function assembleInstruction(
   const rep = stmt.prefixes.find((p) => p === 'rep' || p === 'repe' || p === 'repne') ?? null;
   const farSize = stmt.operands.find((o) => o.kind === 'far')?.size; // `jmp word sel:off`
   const operandSize = stmt.prefixes.includes('o16') || farSize === 16 ? 16 : stmt.prefixes.includes('o32') || farSize === 32 ? 32 : null;
-  const prefixes: AsmPrefixes = { rep: rep as AsmPrefixes['rep'], lock: stmt.prefixes.includes('lock'), segment, operandSize };
+  const addressSize = stmt.prefixes.includes('a16') ? 16 : stmt.prefixes.includes('a32') ? 32 : null;
+  const prefixes: AsmPrefixes = { rep: rep as AsmPrefixes['rep'], lock: stmt.prefixes.includes('lock'), segment, operandSize, addressSize };
   let built = buildInstruction(text, operands, prefixes, address);
   if (built.kind === 'error') return { kind: 'error', column, message: explain(built.message, stmt, operands) };
   // An address as a 32-bit immediate: rebuild with the probe to get the

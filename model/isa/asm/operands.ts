@@ -15,6 +15,8 @@ export type OperandSyntax =
   | { readonly kind: 'reg'; readonly size: OperandSize; readonly reg: number; readonly column: number }
   | { readonly kind: 'sreg'; readonly reg: number; readonly column: number }
   | { readonly kind: 'creg'; readonly reg: 0 | 2 | 3 | 4; readonly column: number }
+  | { readonly kind: 'st'; readonly reg: number; readonly column: number }
+  | { readonly kind: 'dreg'; readonly reg: number; readonly column: number }
   | {
       readonly kind: 'mem';
       readonly size: MemorySize | null;
@@ -24,6 +26,8 @@ export type OperandSyntax =
       readonly scale: 1 | 2 | 4 | 8;
       readonly disp: Expr | null;
       readonly far: boolean;
+      /** Written with 16-bit registers ([bx+si]): 16-bit addressing. */
+      readonly address16: boolean;
       readonly column: number;
     }
   | { readonly kind: 'imm'; readonly size: OperandSize | null; readonly value: Expr; readonly distance: Distance; readonly column: number }
@@ -35,7 +39,7 @@ const REG8 = ['al', 'cl', 'dl', 'bl', 'ah', 'ch', 'dh', 'bh'];
 const CONTROL = ['cr0', 'cr2', 'cr3', 'cr4'];
 const SIZES: Record<string, number> = { byte: 8, word: 16, dword: 32, fword: 48, qword: 64, tword: 80, oword: 128 };
 
-export type RegisterName = { size: OperandSize; reg: number } | { sreg: number } | { creg: 0 | 2 | 3 | 4 };
+export type RegisterName = { size: OperandSize; reg: number } | { sreg: number } | { creg: 0 | 2 | 3 | 4 } | { st: number } | { dreg: number };
 
 export function registerNamed(name: string): RegisterName | null {
   const n = name.toLowerCase();
@@ -46,6 +50,8 @@ export function registerNamed(name: string): RegisterName | null {
   const s = (SEGMENT_NAMES as readonly string[]).indexOf(n);
   if (s >= 0) return { sreg: s };
   if (CONTROL.includes(n)) return { creg: Number(n[2]) as 0 | 2 | 3 | 4 };
+  if (/^st[0-7]$/.test(n)) return { st: Number(n[2]) };
+  if (/^dr[0-7]$/.test(n)) return { dreg: Number(n[2]) };
   return null;
 }
 
@@ -75,14 +81,14 @@ export function parseOperand(tokens: readonly Token[], start: number, name: (tex
   }
   const t = tokens[at];
   if (t === undefined) return { kind: 'error', column: first === undefined ? 1 : column, message: 'expected an operand' };
-  if (size === 80 || size === 128) return { kind: 'error', column, message: `'${first!.kind === 'ident' ? first!.text : ''}' operands are not supported` };
+  if ((size === 80 && !isPunct(t, '[')) || size === 128) return { kind: 'error', column, message: `'${first!.kind === 'ident' ? first!.text : ''}' operands are not supported` };
   if (isPunct(t, '[')) return parseMemory(tokens, at + 1, size, distance === 'far', column, name);
   if (t.kind === 'ident') {
     const r = registerNamed(t.text);
     if (r !== null && !isPunct(tokens[at + 1], ':')) {
       if (size !== null) return { kind: 'error', column, message: `a size keyword cannot be applied to register ${t.text}` };
       const operand: OperandSyntax = 'size' in r ? { kind: 'reg', size: r.size, reg: r.reg, column }
-        : 'sreg' in r ? { kind: 'sreg', reg: r.sreg, column } : { kind: 'creg', reg: r.creg, column };
+        : 'sreg' in r ? { kind: 'sreg', reg: r.sreg, column } : 'st' in r ? { kind: 'st', reg: r.st, column } : 'dreg' in r ? { kind: 'dreg', reg: r.dreg, column } : { kind: 'creg', reg: r.creg, column };
       return { kind: 'ok', operand, next: at + 1 };
     }
     if (r !== null && 'sreg' in r && isPunct(tokens[at + 2], '[')) {
@@ -100,20 +106,25 @@ export function parseOperand(tokens: readonly Token[], start: number, name: (tex
   return { kind: 'ok', operand: { kind: 'imm', size: size as OperandSize | null, value: value.expr, distance, column }, next: value.next };
 }
 
-interface Term { reg: number; scale: bigint; scaled: boolean; column: number }
+interface Term { reg: number; scale: bigint; scaled: boolean; column: number; bits: 16 | 32 }
+
+/** The registers 16-bit addressing can use: BX, BP, SI, DI (numbers as in REG16). */
+const ADDRESS16 = new Set([3, 5, 6, 7]);
 
 /** Splits an address expression into register terms and the displacement. */
 function linearize(e: Expr, negate: boolean, terms: Term[], rest: Expr[]): Fail | null {
-  const reg32 = (x: Expr): number | null => (x.kind === 'sym' ? REG32.indexOf(x.name.toLowerCase()) : -1) as number;
+  const reg16 = (x: Expr): number => (x.kind === 'sym' ? REG16.indexOf(x.name.toLowerCase()) : -1);
+  const reg32 = (x: Expr): number | null => (x.kind === 'sym' ? (REG32.indexOf(x.name.toLowerCase()) >= 0 ? REG32.indexOf(x.name.toLowerCase()) : ADDRESS16.has(reg16(x)) ? reg16(x) : -1) : -1) as number;
+  const bitsOf = (x: Expr): 16 | 32 => (reg16(x) >= 0 ? 16 : 32);
   const isReg = (x: Expr): boolean => (reg32(x) ?? -1) >= 0;
   const hasReg = (x: Expr): boolean =>
     x.kind === 'sym' ? registerNamed(x.name) !== null : x.kind === 'unary' ? hasReg(x.arg) : x.kind === 'binary' ? hasReg(x.left) || hasReg(x.right) : false;
   if (e.kind === 'sym' && registerNamed(e.name) !== null && !isReg(e)) {
-    return { kind: 'error', column: e.column, message: `only 32-bit registers can address memory (16-bit addressing is not supported), not ${e.name}` };
+    return { kind: 'error', column: e.column, message: `only 32-bit registers and BX, BP, SI, DI can address memory, not ${e.name}` };
   }
   if (isReg(e)) {
     if (negate) return { kind: 'error', column: e.column, message: 'a register cannot be subtracted in an address' };
-    terms.push({ reg: reg32(e)!, scale: 1n, scaled: false, column: e.column });
+    terms.push({ reg: reg32(e)!, scale: 1n, scaled: false, column: e.column, bits: bitsOf(e) });
     return null;
   }
   if (e.kind === 'binary' && (e.op === '+' || e.op === '-') && hasReg(e)) {
@@ -124,7 +135,7 @@ function linearize(e: Expr, negate: boolean, terms: Term[], rest: Expr[]): Fail 
     if (hasReg(k) || negate) return { kind: 'error', column: e.column, message: 'invalid effective address' };
     const scale = constant(k);
     if (scale === null) return { kind: 'error', column: k.column, message: 'a scale must be a constant number' };
-    terms.push({ reg: reg32(r)!, scale, scaled: true, column: r.column });
+    terms.push({ reg: reg32(r)!, scale, scaled: true, column: r.column, bits: bitsOf(r) });
     return null;
   }
   if (hasReg(e)) return { kind: 'error', column: e.column, message: 'invalid effective address: registers may only be added or scaled' };
@@ -174,6 +185,21 @@ function parseMemory(tokens: readonly Token[], start: number, size: number | nul
   if (bad !== null) return bad;
   const disp = rest.reduce<Expr | null>((acc, e) => (acc === null ? e : { kind: 'binary', op: '+', left: acc, right: e, column: e.column }), null);
   const fail = (message: string): Fail => ({ kind: 'error', column: terms[0]?.column ?? column, message });
+  if (terms.some((t) => t.bits === 16)) {
+    // [ENC.MEM16.1] 16-bit addressing: BX or BP, SI or DI, or one of the four; no scale.
+    if (terms.some((t) => t.bits === 32)) return fail('16-bit and 32-bit registers cannot be mixed in an address');
+    if (terms.some((t) => t.scale !== 1n)) return fail('16-bit addressing has no scale');
+    const regs = terms.map((t) => t.reg);
+    const b = regs.find((r) => r === 3 || r === 5) ?? null;
+    const x = regs.find((r) => r === 6 || r === 7) ?? null;
+    if (regs.length === 2 && (b === null || x === null)) return fail('a 16-bit address is BX or BP plus SI or DI');
+    const [base16, index16] = regs.length === 2 ? [b, x] : [regs[0] ?? null, null];
+    return {
+      kind: 'ok',
+      operand: { kind: 'mem', size: size as MemorySize | null, segment, base: base16, index: index16, scale: 1, disp, far, address16: true, column },
+      next: parsed.next + 1,
+    };
+  }
   let base: number | null = null;
   let index: number | null = null;
   let scale = 1n;
@@ -199,7 +225,7 @@ function parseMemory(tokens: readonly Token[], start: number, size: number | nul
   if (![1n, 2n, 4n, 8n].includes(scale)) return fail(`a scale must be 1, 2, 4 or 8, not ${scale}`);
   return {
     kind: 'ok',
-    operand: { kind: 'mem', size: size as MemorySize | null, segment, base, index, scale: Number(scale) as 1 | 2 | 4 | 8, disp, far, column },
+    operand: { kind: 'mem', size: size as MemorySize | null, segment, base, index, scale: Number(scale) as 1 | 2 | 4 | 8, disp, far, address16: false, column },
     next: parsed.next + 1,
   };
 }

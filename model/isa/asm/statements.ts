@@ -11,7 +11,7 @@ import { type AsmError, type SourceLocation, asmError } from './source';
 
 export type DataItem = { readonly kind: 'expr'; readonly expr: Expr; readonly column: number } | { readonly kind: 'string'; readonly bytes: readonly number[] };
 export type Unit = 1 | 2 | 4 | 8;
-export type Prefix = 'rep' | 'repe' | 'repne' | 'lock' | 'o16' | 'o32' | 'es' | 'cs' | 'ss' | 'ds' | 'fs' | 'gs';
+export type Prefix = 'rep' | 'repe' | 'repne' | 'lock' | 'o16' | 'o32' | 'a16' | 'a32' | 'es' | 'cs' | 'ss' | 'ds' | 'fs' | 'gs';
 
 export type Statement =
   | { readonly kind: 'data'; readonly unit: Unit; readonly items: readonly DataItem[] }
@@ -33,7 +33,7 @@ export interface ParsedLine {
 
 const DATA: Record<string, Unit> = { db: 1, dw: 2, dd: 4, dq: 8 };
 const RESERVE: Record<string, Unit> = { resb: 1, resw: 2, resd: 4, resq: 8 };
-const PREFIXES: Record<string, Prefix> = { rep: 'rep', repe: 'repe', repz: 'repe', repne: 'repne', repnz: 'repne', lock: 'lock', o16: 'o16', o32: 'o32' };
+const PREFIXES: Record<string, Prefix> = { rep: 'rep', repe: 'repe', repz: 'repe', repne: 'repne', repnz: 'repne', lock: 'lock', o16: 'o16', o32: 'o32', a16: 'a16', a32: 'a32' };
 const SEGMENT_PREFIXES = ['es', 'cs', 'ss', 'ds', 'fs', 'gs'];
 const DIRECTIVES = ['bits', 'use32', 'use16', 'org', 'section', 'segment', 'global', 'extern', 'align', 'alignb', 'cpu', 'default', 'times', 'equ', 'absolute', 'common', 'incbin'];
 

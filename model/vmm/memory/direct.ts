@@ -13,6 +13,7 @@
 // and it allows one direct guest per machine.)
 import { readPhysical, writePhysical, type PhysicalMemory } from '../../cpu/memory';
 import { CR0_PG, CR4_PSE, PDE_LARGE, PTE_PRESENT, PTE_WRITABLE } from '../../cpu/paging';
+import { CR4_TSD } from '../../cpu/system/msr';
 import { emptyTlb, tlbInvalidate } from '../../cpu/tlb';
 import { step } from '../../cpu/step';
 import { Frame, frameMachine, MONITOR_FRAMES, PAGE, type VmmConfig } from '../config';
@@ -105,7 +106,7 @@ export function directPagingWrite(world: World, s: DirectState, _previous: Virtu
   const v = validateTables(machine.memory, config, vcpu.cr3, vcpu.cr4, s);
   if (v.kind === 'refuse') return `direct paging: ${v.reason}`;
   return {
-    machine: { ...machine, memory: v.memory, cr3: (vcpu.cr3 & 0xfffff000) >>> 0, cr4: vcpu.cr4 & CR4_PSE, tlb: emptyTlb },
+    machine: { ...machine, memory: v.memory, cr3: (vcpu.cr3 & 0xfffff000) >>> 0, cr4: vcpu.cr4 & (CR4_PSE | CR4_TSD), tlb: emptyTlb },
     vmm: { ...world.vmm, memory: { ...s, tables: v.tables, demoted: v.demoted } },
   };
 }

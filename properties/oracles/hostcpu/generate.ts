@@ -12,13 +12,14 @@ import { CASE_MEMORY_BYTES } from '../../cases/machines';
 import { createModelMachine, type ModelMachine } from '../../machines/model';
 import { aluFamily, bitFamily, doubleShiftFamily, multiplyFamily, shiftFamily, unaryFamily } from './families-arith';
 import { branchFamily, conditionFamily, faultFamily, moveFamily, stringFamily } from './families-flow';
+import { pentiumFamily } from './families-pentium';
 import { assembleCases, buildHarness, runNative, type NativeResult } from './harness';
 import { createRng, edgeBiased } from './random';
 import { CODE_ADDR, GENERAL_REGS, type CaseSource, type Family } from './template';
 
 export const FAMILIES: readonly Family[] = [
   aluFamily, unaryFamily, shiftFamily, doubleShiftFamily, multiplyFamily, bitFamily,
-  conditionFamily, moveFamily, stringFamily, branchFamily, faultFamily,
+  conditionFamily, moveFamily, stringFamily, branchFamily, faultFamily, pentiumFamily,
 ];
 
 /** The user-mode stack pointer every case starts with (no template pushes). */
