@@ -47,7 +47,7 @@ export function register(program: Command): void {
     .action(async (image: string | undefined, opts: { machine: string; maxInstructions: string; trace?: string; memory: string; vmm?: boolean; vmmBase?: string; guest: string[]; append?: string; initrd?: string; module: string[] }) => {
       const limit = parseCount(opts.maxInstructions, '--max-instructions');
       const several = await import('./run-guests');
-      if (opts.vmm === true && (opts.guest.length > 0 || several.isMemoryMode(opts.memory))) return several.runGuestsCommand(image, opts.guest, { memory: opts.memory, maxInstructions: limit });
+      if (opts.vmm === true && (opts.guest.length > 0 || several.isMemoryMode(opts.memory))) return several.runGuestsCommand(image, opts.guest, { memory: opts.memory, maxInstructions: limit, machine: opts.machine });
       if (image === undefined) throw new Error('missing the image to run');
       if (opts.vmm === true) return (await import('./run-vmm')).runUnderMonitor(image, { maxInstructions: limit, vmmBase: opts.vmmBase, machine: opts.machine });
       const memorySize = parseCount(opts.memory, '--memory') * 1024 * 1024;
