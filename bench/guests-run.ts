@@ -17,6 +17,9 @@ import { MEMORY_MODES, type MemoryModeName } from '../model/vmm/memory/types';
 import type { World } from '../model/vmm/state';
 import { DEFAULT_CONFIG } from '../model/vmm/config';
 import type { Counts } from './guests-cost';
+import { toCommon } from '../model/cpu/state';
+import type { ImplMachine } from '../impl/machine';
+import { implFor, stepOnImpl } from '../properties/vmm/impl-host';
 
 export const TEACH = join(import.meta.dirname, '..', 'guests', 'teach');
 
@@ -138,16 +141,86 @@ function runMonitored(world0: World): Omit<RunCounts, 'wallMs' | 'report'> {
 
 const decode = (log: ConsoleLog): string => new TextDecoder('latin1').decode(consoleBytes(log));
 
-/** Run one microbenchmark in one configuration (on the model; the monitor runs only there). */
-export function runMicrobenchmark(bench: Microbenchmark, c: Configuration): RunCounts {
+/** A meter over impl's console: the same window, from the console's length before and after a step. */
+class ImplWindow {
+  private readonly window = new Window();
+  private printed = 0;
+  get state(): Window['state'] { return this.window.state; }
+  observe(console: readonly number[]): void {
+    if (console.length === this.printed) return;
+    this.printed = console.length;
+    // As Window sees the model's log: the last byte the step wrote (a console hypercall writes several).
+    this.window.observe(null, { byte: console[console.length - 1]!, previous: null });
+  }
+}
+
+/** A TLB flush on impl: the TLB held entries before the step and none after. */
+const tlbEmptied = (impl: ImplMachine, filledBefore: number): boolean => filledBefore > 0 && impl.cpu.tlbFilled.length === 0;
+
+/** The bare machine on impl, counted as runNative counts on the model. */
+function runNativeOnImpl(image: Uint8Array): Omit<RunCounts, 'wallMs' | 'report'> {
+  const s = nativeMachine(image);
+  const { impl } = implFor(s.memory, s.memory.size);
+  impl.setState(toCommon(s));
+  const w = new ImplWindow();
+  let guestInstructions = 0, directEvents = 0, tlbFlushes = 0, end = 'step limit';
+  for (let n = 0; n < MAX_STEPS; n++) {
+    const filled = impl.cpu.tlbFilled.length, wasHalted = impl.cpu.halted;
+    const e = impl.step();
+    w.observe(impl.cpu.devices.console);
+    if (w.state === 'open') {
+      if (e.kind === 'retired') guestInstructions++;
+      if (e.kind === 'exception' || e.kind === 'interrupt') directEvents++;
+      if (tlbEmptied(impl, filled)) tlbFlushes++;
+    }
+    if (e.kind === 'exit') { end = `exit ${e.code}`; break; }
+    if (e.kind === 'shutdown' || e.kind === 'model-error' || (e.kind === 'halted' && wasHalted)) { end = e.kind; break; }
+  }
+  return { console: Buffer.from(impl.consoleOutput()).toString('latin1'), end, guestInstructions, directEvents, exits: {}, mmuRequests: 0, tlbFlushes };
+}
+
+/** Under the monitor with impl as the processor (properties/vmm/impl-host.ts), counted as runMonitored counts. */
+function runMonitoredOnImpl(world0: World): Omit<RunCounts, 'wallMs' | 'report'> {
+  const { impl, view } = implFor(world0.machine.memory, world0.machine.memory.size);
+  impl.setState(toCommon(world0.machine));
+  let vmm = world0.vmm;
+  const w = new ImplWindow();
+  let guestInstructions = 0, directEvents = 0, tlbFlushes = 0, end = 'step limit';
+  let exitsAtOpen: Record<string, number> = {}, exitsAtClose: Record<string, number> | null = null;
+  let mmuAtOpen = 0, mmuAtClose: number | null = null;
+  for (let n = 0; n < MAX_STEPS; n++) {
+    const filled = impl.cpu.tlbFilled.length;
+    const previous = vmm;
+    const r = stepOnImpl(impl, view, vmm);
+    vmm = r.vmm;
+    const was = w.state;
+    w.observe(impl.cpu.devices.console);
+    if (was === 'before' && w.state === 'open') { exitsAtOpen = { ...vmm.exits }; mmuAtOpen = vmm.para?.mmuApplied ?? 0; }
+    if (was === 'open' && w.state === 'closed') { exitsAtClose = { ...previous.exits }; mmuAtClose = previous.para?.mmuApplied ?? 0; }
+    if (w.state === 'open') {
+      if (r.step.kind === 'guest' && r.step.event.kind === 'retired') guestInstructions++;
+      if (r.step.kind === 'guest' && (r.step.event.kind === 'exception' || r.step.event.kind === 'interrupt')) directEvents++;
+      if (tlbEmptied(impl, filled)) tlbFlushes++;
+    }
+    if (r.step.kind === 'end') { end = r.step.reason; break; }
+  }
+  const close = exitsAtClose ?? vmm.exits;
+  const exits: Record<string, number> = {};
+  for (const [k, v] of Object.entries(close)) if (v - (exitsAtOpen[k] ?? 0) > 0) exits[k] = v - (exitsAtOpen[k] ?? 0);
+  const mmuRequests = (mmuAtClose ?? vmm.para?.mmuApplied ?? 0) - mmuAtOpen;
+  return { console: Buffer.from(impl.consoleOutput()).toString('latin1'), end, guestInstructions, directEvents, exits, mmuRequests, tlbFlushes };
+}
+
+/** Run one microbenchmark in one configuration, on the model or (the monitor hosted on it) impl. */
+export function runMicrobenchmark(bench: Microbenchmark, c: Configuration, machine: 'model' | 'impl' = 'model'): RunCounts {
   const image = buildMicrobenchmark(bench, c);
   const t = performance.now();
   let counts: Omit<RunCounts, 'wallMs' | 'report'>;
-  if (c.kind === 'native') counts = runNative(image);
+  if (c.kind === 'native') counts = machine === 'impl' ? runNativeOnImpl(image) : runNative(image);
   else {
     const b = c.kind === 'para' ? bootParaGuest(image, configFor(c.memory), undefined, undefined, c.memory) : bootInMode(image, c.memory);
     if (b.kind !== 'ok') throw new Error(`${bench} ${configurationName(c)}: ${b.message}`);
-    counts = runMonitored(b.world);
+    counts = machine === 'impl' ? runMonitoredOnImpl(b.world) : runMonitored(b.world);
   }
   return { ...counts, wallMs: performance.now() - t, report: parseReport(counts.console) };
 }

@@ -9,14 +9,14 @@ import { guestChartSvg, type GuestResults, type GuestRow } from './guests-report
 
 export const RESULTS_DIR = join(import.meta.dirname, 'guests-results');
 
-export function runGuestBench(only: readonly Microbenchmark[] = MICROBENCHMARKS, progress?: (task: string) => void): GuestResults {
+export function runGuestBench(only: readonly Microbenchmark[] = MICROBENCHMARKS, progress?: (task: string) => void, machine: 'model' | 'impl' = 'impl'): GuestResults {
   const t = performance.now();
   const rows: GuestRow[] = [];
   for (const bench of only) {
     let nativeReport: { iterations: number; checksum: number } | null = null;
     for (const c of CONFIGURATIONS) {
       progress?.(`${bench} ${configurationName(c)}`);
-      const r = runMicrobenchmark(bench, c);
+      const r = runMicrobenchmark(bench, c, machine);
       if (c.kind === 'native') nativeReport = r.report;
       const { console: _console, ...counts } = r;
       const correct = r.report !== null && nativeReport !== null && r.report.checksum === nativeReport.checksum && r.report.iterations === nativeReport.iterations && r.end === 'exit 1';
@@ -26,7 +26,7 @@ export function runGuestBench(only: readonly Microbenchmark[] = MICROBENCHMARKS,
   const main = join(TEACH, 'teach.asm');
   return {
     date: new Date().toISOString(),
-    machine: 'model',
+    machine,
     rows,
     patch: { meso: patchAgainstNative(main, ['MESO']), para: patchAgainstNative(main, ['PARA']) },
     costModel: { figures: COST, monitorWork: MONITOR_WORK },

@@ -26,16 +26,17 @@ function table(rows: string[][]): string {
 
 export function formatResults(r: BenchResults): string {
   const lines: string[] = [];
-  lines.push(`mesovirt bench ${r.quick ? '--quick ' : ''}(${r.runs} run${r.runs === 1 ? '' : 's'} each; ${r.timestamp}; node ${r.host.node}, ${r.host.cpus} CPUs)`);
+  lines.push(`mesovirt bench ${r.quick ? '--quick ' : ''}${r.long === true ? '--long ' : ''}(${r.runs} run${r.runs === 1 ? '' : 's'} each; ${r.timestamp}; node ${r.host.node}, ${r.host.cpus} CPUs)`);
   const header = ['machine', 'work', 'instructions', 'ms min / median', 'MIPS best / median', 'note'];
   for (const k of r.kernels) {
     lines.push('', `${k.name}: ${k.describe}`);
     const qemuNote = (k.qemu.status === 'ok' && k.qemu.startupMs !== undefined) ? `from the first console byte (start-up, ${ms(k.qemu.startupMs)} ms, not counted)` : '';
-    const rows = [header, row('model', k.model), row('impl', k.impl), row('v86', k.v86), row('qemu', k.qemu), row('qemu -icount', k.qemuIcount)];
-    if (qemuNote !== '' && rows[4]![5] === '') rows[4]![5] = qemuNote.trim();
+    const rows = [header, row('model', k.model), row('impl', k.impl), row('v86 cold', k.v86), row('v86 warm', k.v86Warm), row('qemu', k.qemu), row('qemu -icount', k.qemuIcount)];
+    if (qemuNote !== '' && rows[5]![5] === '') rows[5]![5] = qemuNote.trim();
     lines.push(table(rows));
-    lines.push(`impl/v86 ${times(k.ratios.implOverV86)}   impl/QEMU ${times(k.ratios.implOverQemu)}   (speed of impl relative to the other on the same image; above 1x impl is faster)`);
+    lines.push(`impl/v86 warm ${times(k.ratios.implOverV86Warm)}   impl/v86 cold ${times(k.ratios.implOverV86)}   impl/QEMU ${times(k.ratios.implOverQemu)}   (speed of impl relative to the other on the same image; above 1x impl is faster)`);
   }
+  lines.push('', 'v86 cold: a fresh emulator\'s first run of the image; v86 warm: a second run of the same image on that instance (its JIT and V8 warm).');
   lines.push('');
   lines.push(r.decoder.status === 'ok'
     ? `decoder: ${(r.decoder.instructionsPerSecond.median / 1e6).toFixed(2)} M instructions/s median (${(r.decoder.instructionsPerSecond.min / 1e6).toFixed(2)} slowest run), ${r.decoder.instructions} instructions per pass`
@@ -50,7 +51,7 @@ export function formatResults(r: BenchResults): string {
 /** Does any figure show a wrong answer (or a divergence)? */
 export function anyWrong(r: BenchResults): boolean {
   return r.differential.status === 'diverged'
-    || r.kernels.some((k) => [k.model, k.impl, k.v86, k.qemu, k.qemuIcount].some((f) => f.status === 'wrong'));
+    || r.kernels.some((k) => [k.model, k.impl, k.v86, k.v86Warm, k.qemu, k.qemuIcount].some((f) => f.status === 'wrong'));
 }
 
 function writeWhole(path: string, text: string): void {

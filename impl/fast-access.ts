@@ -13,9 +13,11 @@
 //   writable and dirty bits (a write through a clean entry must walk to set
 //   D; a supervisor write to a read-only page with CR0.WP = 0 is left to the
 //   generic path too). Nothing is walked, so no A/D bit or TLB entry changes;
-// - a write does not touch a frame holding decoded code (memory.codePages):
-//   such a write goes through the generic path, which drops the stale code
-//   and makes the block stop (self-modifying code).
+// - a write does not touch decoded instruction bytes (memory.codePages marks
+//   their frames, cpu.codeBytes the bytes): such a write goes through the
+//   generic path, which drops the stale code and makes the block stop
+//   (self-modifying code). Data next to code (a kernel's counters in the
+//   page of its handlers) is written directly.
 import { type Cpu, SEG_READ, SEG_WRITE } from './cpu';
 import { CR0_PG, CR0_WP, CR4_PSE, TLB_DIRTY, TLB_USER, TLB_VALID, TLB_WRITABLE } from './paging';
 import { CpuFault, PF } from './faults';
@@ -55,8 +57,18 @@ export function fastWriteAddress(cpu: Cpu, segment: number, offset: number, size
     if ((entry & need) !== need) return -1;
     physical = ((entry & ~0xfff) | (linear & 0xfff)) >>> 0;
   }
-  if (physical + size > cpu.memory.size || cpu.memory.codePages[physical >>> 12]) return -1;
+  if (physical + size > cpu.memory.size) return -1;
+  if (cpu.memory.codePages[physical >>> 12] && overlapsCode(cpu, physical, size)) return -1;
   return physical;
+}
+
+/** Whether a write of `size` bytes at `physical` (in one frame) would touch decoded instruction bytes. */
+function overlapsCode(cpu: Cpu, physical: number, size: number): boolean {
+  const used = cpu.codeBytes[physical >>> 12];
+  if (used === undefined) return true;
+  const offset = physical & 0xfff;
+  for (let i = 0; i < size; i++) if (used[offset + i]) return true;
+  return false;
 }
 
 // A page fault without a throw. When the fast path says no, the block would

@@ -93,11 +93,12 @@ describe.each(KERNELS.map((k) => [k.name, k] as const))('%s kernel', (name, kern
     const r = await runOnQemu(buildKernel(kernel, n), { timeoutMs: 60_000 });
     expect(r.output).toBe(kernel.expected(n));
   }, 90_000);
-  test('v86 prints the expected line', async () => {
+  test('v86 prints the expected line, cold (a fresh emulator) and warm (the image reloaded into the same instance)', async () => {
     if ((await loadV86()) === null) throw new Error('v86 is a dev dependency and must be installed');
     const n = SMALL[name]!.impl;
-    const r = await runOnV86(buildKernel(kernel, n), 60_000);
-    expect(r.output).toBe(kernel.expected(n));
+    const [cold, warm] = await runOnV86(buildKernel(kernel, n), 60_000, 2);
+    expect(cold!.output).toBe(kernel.expected(n));
+    expect(warm!.output).toBe(kernel.expected(n));
   }, 90_000);
 });
 

@@ -18,10 +18,10 @@ const results = (implMs: number, v86Ms: number): BenchResults => ({
   host: { node: 'v20', platform: 'linux-x64', cpus: 2 },
   kernels: [{
     name: 'alu', describe: 'register-only ALU loop',
-    model: figure(1000), impl: figure(implMs), v86: figure(v86Ms),
+    model: figure(1000), impl: figure(implMs), v86: figure(v86Ms), v86Warm: figure(v86Ms / 2),
     qemu: { status: 'missing', reason: 'qemu-system-i386 is not installed' },
     qemuIcount: { status: 'missing', reason: 'qemu-system-i386 is not installed' },
-    ratios: { implOverV86: v86Ms / implMs, implOverQemu: null },
+    ratios: { implOverV86: v86Ms / implMs, implOverV86Warm: v86Ms / 2 / implMs, implOverQemu: null },
   }],
   decoder: { status: 'missing', reason: 'bench/decoder.ts does not exist' },
   differential: { status: 'ok', steps: 5000, stepsPerSecond: 2500, guest: 'sieve' },
@@ -33,13 +33,15 @@ describe('benchmark report', () => {
     // 2,000,000 instructions in 200 ms median = 10 MIPS; in 199 ms best = 10.05.
     expect(text).toMatch(/impl +100 +2000000 +199 \/ 200 +10\.1 \/ 10\.0/);
     expect(text).toContain('missing: qemu-system-i386 is not installed');
-    expect(text).toContain('impl/v86 1/4.0');
+    expect(text).toContain('impl/v86 warm 1/8.0   impl/v86 cold 1/4.0');
+    expect(text).toMatch(/v86 cold +100 +2000000 +49\.0 \/ 50\.0/);
+    expect(text).toMatch(/v86 warm +100 +2000000 +24\.0 \/ 25\.0/);
     expect(text).toContain('decoder: missing: bench/decoder.ts does not exist');
     expect(text).toContain('5000 steps compared, 2500 steps/s');
     expect(anyWrong(results(200, 50))).toBe(false);
   });
   test('impl faster than v86 reads as a multiple', () => {
-    expect(formatResults(results(50, 100))).toContain('impl/v86 2.00x');
+    expect(formatResults(results(50, 100))).toContain('impl/v86 warm 1.00x   impl/v86 cold 2.00x');
   });
   test('a wrong checksum is shown and counts as a failure', () => {
     const r = results(100, 100);

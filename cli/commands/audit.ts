@@ -12,6 +12,8 @@ import { instructionAt } from '../../properties/vmm/equivalence';
 import { fetchGuestInstruction } from '../../model/vmm/emulate';
 import { MUTANTS } from '../../properties/vmm/mutants';
 import { bootImage, exitTable, monitorConfig } from './run-vmm';
+import { auditOnImpl } from '../../properties/vmm/impl-audit';
+import { readFileSync } from 'node:fs';
 
 const INVARIANTS = ['VMM.ISO', 'VMM.SEG', 'VMM.RING', 'VMM.RES'] as const;
 
@@ -31,25 +33,36 @@ export function register(program: Command): void {
     .argument('<image>', 'Multiboot v1 kernel built for ring 1 (e.g. a -D MESO build)')
     .option('--steps <n>', 'steps to run at most', '10000000')
     .option('--vmm-base <addr>', 'the VMM base (default 0xFC000000)')
-    .option('--machine <kind>', 'the CPU under the monitor (only model is available)', 'model')
-    .option('--mutant <name>', 'audit a known-broken monitor instead (properties/vmm/mutants.ts), to see the audit catch it')
-    .action((image: string, opts: { steps: string; vmmBase?: string; machine: string; mutant?: string }) => {
+    .option('--machine <kind>', 'the CPU under the monitor: model or impl (properties/vmm/impl-audit.ts)', 'model')
+    .option('--mutant <name>', 'audit a known-broken monitor instead (properties/vmm/mutants.ts, or with --monitor gandalf properties/gandalf/mutants.ts), to see the audit catch it')
+    .option('--monitor <which>', "'model' (model/vmm, the default) or 'gandalf' (gandalf/, the monitor as IA-32 code, run on impl with IMAGE as its module)", 'model')
+    .action(async (image: string, opts: { steps: string; vmmBase?: string; machine: string; mutant?: string; monitor: string }) => {
       const steps = Number(opts.steps);
       if (!Number.isInteger(steps) || steps <= 0) throw new Error(`--steps must be a positive integer, got '${opts.steps}'`);
-      if (opts.machine !== 'model') throw new Error(`--machine ${opts.machine}: the audit runs on the model only: its ISO check compares the model's persistent memory pages (run --vmm --machine impl runs the monitor on impl)`);
+      if (opts.monitor === 'gandalf') return (await import('./audit-gandalf')).auditUnderGandalf(image, { steps, mutant: opts.mutant });
+      if (opts.monitor !== 'model') throw new Error(`--monitor must be 'model' or 'gandalf', got '${opts.monitor}'`);
+      if (opts.machine !== 'model' && opts.machine !== 'impl') throw new Error(`--machine must be 'model' or 'impl', got '${opts.machine}'`);
       const mutant = opts.mutant === undefined ? null : MUTANTS.find((m) => m.name === opts.mutant);
       if (mutant === undefined) throw new Error(`--mutant: no mutant named '${opts.mutant}'; known: ${MUTANTS.map((m) => `'${m.name}'`).join(', ')}`);
       const boot = bootImage(image, monitorConfig(opts.vmmBase), mutant?.rules);
       let violation: { step: number; v: Violation; instruction: string } | null = null;
       let checked = 0;
-      const r = runWorld(boot, steps, (before, after, s) => {
-        if (violation !== null) return;
-        checked++;
-        const v = checkStep(boot, before, after, s);
-        if (v !== null) violation = { step: checked, v, instruction: instructionText(before) };
-      });
+      let r: { steps: number; end: string; world: World };
+      if (opts.machine === 'impl') {
+        const a = auditOnImpl(boot, readFileSync(image), steps, mutant?.rules);
+        checked = a.checked;
+        if (a.violation !== null) violation = { step: a.violation.step, v: a.violation.v, instruction: instructionText(a.violation.before) };
+        r = { steps: a.run.steps, end: a.run.end, world: { ...boot, vmm: a.run.vmm } };
+      } else {
+        r = runWorld(boot, steps, (before, after, s) => {
+          if (violation !== null) return;
+          checked++;
+          const v = checkStep(boot, before, after, s);
+          if (v !== null) violation = { step: checked, v, instruction: instructionText(before) };
+        });
+      }
       const out = [
-        `audit of ${image}${mutant ? ` under the mutant monitor '${mutant.name}'` : ''}`,
+        `audit of ${image}${mutant ? ` under the mutant monitor '${mutant.name}'` : ''} on ${opts.machine}`,
         `  steps          ${r.steps} (${r.end})`,
         `  invariants     ${INVARIANTS.join(', ')}, each checked after ${checked} steps`,
         `  violations     ${violation === null ? 0 : 1}`,

@@ -13,13 +13,15 @@ export function register(program: Command): void {
     .command('guests')
     .description('microbenchmarks in the teaching kernel: native, meso under each memory mode, para; table, JSON and SVG')
     .option('--bench <name>', `one microbenchmark: ${MICROBENCHMARKS.join(', ')}`)
-    .action((opts: { bench?: string }) => {
+    .option('--machine <kind>', 'the processor: impl (the monitor hosted on it) or model; the counts are the same', 'impl')
+    .action((opts: { bench?: string; machine: string }) => {
+      if (opts.machine !== 'model' && opts.machine !== 'impl') throw new Error(`--machine must be 'model' or 'impl', got '${opts.machine}'`);
       let only: readonly Microbenchmark[] = MICROBENCHMARKS;
       if (opts.bench !== undefined) {
         if (!(MICROBENCHMARKS as readonly string[]).includes(opts.bench)) throw new Error(`--bench must be one of ${MICROBENCHMARKS.join(', ')}, got '${opts.bench}'`);
         only = [opts.bench as Microbenchmark];
       }
-      const results = runGuestBench(only, (task) => process.stderr.write(`bench guests: ${task}\n`));
+      const results = runGuestBench(only, (task) => process.stderr.write(`bench guests: ${task}\n`), opts.machine);
       process.stdout.write(`${formatGuestTable(results)}\n`);
       const paths = saveGuestResults(results);
       process.stdout.write(`results: ${paths.json}, chart: ${paths.svg}\n`);

@@ -12,7 +12,8 @@ import { register as audit } from './audit';
 import { register as check } from './check';
 import { register as replay } from './replay';
 import { register as benchImpl } from './bench-impl';
+import { register as benchGandalf } from './bench-gandalf';
 import type { Command } from 'commander';
 
 /** Each verb registers itself on the program; add new verbs to this list. */
-export const commands: Array<(program: Command) => void> = [demo, cases, gencases, run, asm, disasm, bench, benchGuests, benchLinux, conformance, audit, check, replay, benchImpl];
+export const commands: Array<(program: Command) => void> = [demo, cases, gencases, run, asm, disasm, bench, benchGuests, benchLinux, conformance, audit, check, replay, benchImpl, benchGandalf];

@@ -42,11 +42,12 @@ export function register(program: Command): void {
     .option('--trace <file>', 'write one JSON line per step')
     .option('--memory <MiB>', 'RAM size in MiB; with --vmm, the memory mode: shadow-single, shadow-multi or direct', '64')
     .option('--guest <image>', 'with --vmm: one more guest (repeat for several; spec/memory.md)', (v: string, all: string[]) => [...all, v], [] as string[])
+    .option('--module <file>', 'a Multiboot module placed after the image (repeat for several; e.g. a guest for gandalf)', (v: string, all: string[]) => [...all, v], [] as string[])
     .option('--vmm', 'run the image as a guest of the monitor (ring 1)').option('--vmm-base <addr>', 'the VMM base (default 0xFC000000)')
-    .action(async (image: string | undefined, opts: { machine: string; maxInstructions: string; trace?: string; memory: string; vmm?: boolean; vmmBase?: string; guest: string[]; append?: string; initrd?: string }) => {
+    .action(async (image: string | undefined, opts: { machine: string; maxInstructions: string; trace?: string; memory: string; vmm?: boolean; vmmBase?: string; guest: string[]; append?: string; initrd?: string; module: string[] }) => {
       const limit = parseCount(opts.maxInstructions, '--max-instructions');
       const several = await import('./run-guests');
-      if (opts.vmm === true && (opts.guest.length > 0 || several.isMemoryMode(opts.memory))) return several.runGuestsCommand(image, opts.guest, { memory: opts.memory, maxInstructions: limit });
+      if (opts.vmm === true && (opts.guest.length > 0 || several.isMemoryMode(opts.memory))) return several.runGuestsCommand(image, opts.guest, { memory: opts.memory, maxInstructions: limit, machine: opts.machine });
       if (image === undefined) throw new Error('missing the image to run');
       if (opts.vmm === true) return (await import('./run-vmm')).runUnderMonitor(image, { maxInstructions: limit, vmmBase: opts.vmmBase, machine: opts.machine });
       const memorySize = parseCount(opts.memory, '--memory') * 1024 * 1024;
@@ -65,7 +66,14 @@ export function register(program: Command): void {
         }
       }
       const machine = createMachine(parseMachineKind(opts.machine), memorySize);
-      bootImage(machine, bytes, image, { append: opts.append, initrd });
+      const modules = opts.module.map((file) => {
+        try {
+          return { name: basename(file), bytes: new Uint8Array(readFileSync(file)) };
+        } catch (e) {
+          throw new Error(`${file}: cannot read (${(e as Error).message})`);
+        }
+      });
+      bootImage(machine, bytes, image, { append: opts.append, initrd, modules });
       // impl without a trace runs translated blocks (ImplMachine.run); the
       // events that end a run are the same as step by step.
       const fast = opts.trace === undefined && machine instanceof ImplMachine ? machine : null;

@@ -26,7 +26,9 @@ KERNEL_DS   equ 0x10 + KRING
 DEBUG_PORT  equ 0xE9
 EXIT_PORT   equ 0xF4
 TIMER_VEC   equ 0x20
+%ifndef TICK                        ; -DTICK=n: a longer tick, for a monitor whose exits
 TICK        equ 4000                ; PIT reload: instructions between ticks
+%endif                              ; cost real instructions (gandalf/README.md)
 LAST_TICK   equ 15
 IDT_ADDR    equ 0x00108000
 

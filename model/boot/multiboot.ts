@@ -123,7 +123,17 @@ export interface MultibootOptions {
   readonly commandLine?: string;
   /** One boot module (flag 3), e.g. an initrd. */
   readonly module?: Uint8Array;
+  /** Several boot modules (flag 3) placed as QEMU places Multiboot modules (BOOT.MODULE.1), e.g. gandalf's guests. */
+  readonly modules?: readonly BootModule[];
 }
+
+/** A Multiboot module: its bytes and a name for messages. */
+export interface BootModule {
+  readonly name: string;
+  readonly bytes: Uint8Array;
+}
+
+const MAX_MODULES = 12;
 
 /** [BOOT.INFO.3] Where the command line goes, and its longest length. */
 export const CMDLINE_ADDRESS = 0x600;
@@ -172,6 +182,26 @@ export function loadMultiboot(image: Uint8Array, memorySize: number, options: Mu
     extra.push({ address: MODULES_ADDRESS, bytes: Uint8Array.from([...le32(address), ...le32(address + size), ...le32(0), ...le32(0)]) });
     infoFlags |= 8;
     info.set([...le32(1), ...le32(MODULES_ADDRESS)], 20);
+  }
+  // [BOOT.MODULE.1] Modules one after another, each at the first page
+  // boundary after the kernel (with its bss) or the previous module; the
+  // list of 16-byte entries {mod_start, mod_end, string 0, reserved} at 0x540.
+  const modules = options.modules ?? [];
+  if (modules.length > 0) {
+    if (options.module !== undefined) return error('a single module (--initrd) and a list of modules (--module) cannot be given together');
+    if (modules.length > MAX_MODULES) return error(`${modules.length} modules: at most ${MAX_MODULES} fit the module list at ${hex(MODULES_ADDRESS)}`);
+    let next = Math.max(...loaded.writes.map((w) => w.address + w.bytes.length));
+    const list = new Uint8Array(16 * modules.length);
+    for (const [i, m] of modules.entries()) {
+      next = Math.ceil(next / 4096) * 4096;
+      if (next + m.bytes.length > memorySize) return error(`module ${m.name} (${m.bytes.length} bytes at ${hex(next)}) does not fit in ${memorySize / 1048576} MiB of memory`);
+      list.set([...le32(next), ...le32(next + m.bytes.length), ...le32(0), ...le32(0)], 16 * i);
+      extra.push({ address: next, bytes: m.bytes });
+      next += m.bytes.length;
+    }
+    extra.push({ address: MODULES_ADDRESS, bytes: list });
+    infoFlags |= 8;
+    info.set([...le32(modules.length), ...le32(MODULES_ADDRESS)], 20);
   }
   info.set([...le32(infoFlags), ...le32(639), ...le32(memUpper)], 0);
   const gdt = Uint8Array.from([

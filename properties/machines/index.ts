@@ -1,7 +1,7 @@
 // Choosing a machine by name, loading a Multiboot image into it, and running
 // it to the end: the few steps every command, property and benchmark shares.
 import type { CommonState, Machine, StepEvent } from '../../model/machine';
-import { loadMultiboot } from '../../model/boot/multiboot';
+import { loadMultiboot, type BootModule } from '../../model/boot/multiboot';
 import { isBzImage, loadLinux } from '../../model/boot/linux';
 import { createModelMachine } from './model';
 import { createImplMachine } from './impl';
@@ -23,6 +23,8 @@ export interface BootOptions {
   readonly append?: string;
   /** An initrd (Linux) or boot module (Multiboot), and its file name for messages. */
   readonly initrd?: { readonly bytes: Uint8Array; readonly name: string };
+  /** Multiboot only: several boot modules placed after the kernel (BOOT.MODULE.1), e.g. gandalf's guests. */
+  readonly modules?: readonly BootModule[];
 }
 
 /** The command line a bzImage gets when none is given: the serial console,
@@ -36,7 +38,7 @@ export function bootImage(machine: Machine, image: Uint8Array, imageName = 'imag
   const linux = isBzImage(image);
   const loaded = linux
     ? loadLinux(image, machine.memorySize, { commandLine: options.append ?? DEFAULT_LINUX_APPEND, initrd: options.initrd?.bytes ?? null })
-    : loadMultiboot(image, machine.memorySize, { commandLine: options.append, module: options.initrd?.bytes });
+    : loadMultiboot(image, machine.memorySize, { commandLine: options.append, module: options.initrd?.bytes, modules: options.modules });
   if (loaded.kind === 'error') {
     const culprit = options.initrd !== undefined && /initrd|module/.test(loaded.message) ? options.initrd.name : imageName;
     throw new Error(`${culprit}: ${loaded.message}`);

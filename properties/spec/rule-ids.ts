@@ -45,12 +45,12 @@ export interface RuleIdIndex {
   readonly tests: IdOccurrence[];
 }
 
-/** Collects rule ids from spec/ (definitions), model/ and properties/ (code), test/ (tests). */
+/** Collects rule ids from spec/ (definitions), model/, properties/ and gandalf/ (code), test/ (tests). */
 export function collectRuleIds(projectRoot: string): RuleIdIndex {
   const under = (dir: string, ext: string) => filesUnder(join(projectRoot, dir), ext);
   return {
     spec: occurrences(under('spec', '.md'), SPEC_ID, projectRoot),
-    code: occurrences([...under('model', '.ts'), ...under('properties', '.ts')], CODE_ID, projectRoot),
+    code: occurrences([...under('model', '.ts'), ...under('properties', '.ts'), ...under('gandalf', '.asm'), ...under('gandalf', '.inc')], CODE_ID, projectRoot),
     tests: occurrences(under('test', '.ts'), CODE_ID, projectRoot),
   };
 }

@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { pageAt, type PhysicalMemory } from '../../model/cpu/memory';
 import { assemble } from '../../model/isa/asm/assemble';
 import { MONITOR_FRAMES, PAGE } from '../../model/vmm/config';
-import { bootGuests, runGuests, consoleText, type GuestsRules, defaultGuestsRules } from '../../model/vmm/guests/world';
+import { bootGuests, runGuests, consoleText, type GuestsRules, type GuestsWorld, defaultGuestsRules } from '../../model/vmm/guests/world';
+import { guestCpu, runGuestsOnImpl } from './impl-guests';
 import { guestLayout } from '../../model/vmm/guests/layout';
 import type { MemoryModeName } from '../../model/vmm/memory/types';
 import type { ModeRules } from '../../model/vmm/memory/boot';
@@ -38,10 +39,13 @@ function digest(memory: PhysicalMemory, start: number, bytes: number): string {
   for (let a = start; a < start + bytes; a += PAGE) {
     const page = pageAt(memory, a);
     if (page === undefined) continue;
-    h = Math.imul(h ^ (a >>> 12), 0x01000193) >>> 0;
+    // A page of zeros counts as absent (impl's memory has every page, the model's only those written).
+    let seen = false;
     for (let i = 0; i < PAGE; i += 4) {
       const w = page[i]! | (page[i + 1]! << 8) | (page[i + 2]! << 16) | (page[i + 3]! << 24);
-      if (w !== 0) h = Math.imul(h ^ w ^ i, 0x01000193) >>> 0;
+      if (w === 0) continue;
+      if (!seen) { seen = true; h = Math.imul(h ^ (a >>> 12), 0x01000193) >>> 0; }
+      h = Math.imul(h ^ w ^ i, 0x01000193) >>> 0;
     }
   }
   return h.toString(16);
@@ -60,8 +64,10 @@ export interface NiOptions {
   readonly mode: MemoryModeName;
   readonly rules?: GuestsRules;
   readonly modeRules?: ModeRules;
-  /** Check VMM.ISO/SEG/RING/RES (per mode) on every step of both guests. */
+  /** Check VMM.ISO/SEG/RING/RES (per mode) on every step of both guests (model only). */
   readonly invariants?: boolean;
+  /** The processor under the monitor (default model; impl-guests.ts for impl). */
+  readonly machine?: 'model' | 'impl';
 }
 
 /** Run hostile guest A beside the RTOS and observe the RTOS. */
@@ -69,6 +75,7 @@ export function observeVictim(a: HostilePagedGuest, o: NiOptions): VictimObserva
   const b = bootGuests([{ name: 'hostile', image: hostilePagedImage(a) }, { name: 'rtos', image: victim() }], o.mode,
     { quantum: QUANTUM, rules: o.rules ?? defaultGuestsRules, modeRules: o.modeRules });
   if (b.kind !== 'ok') throw new Error(b.message);
+  if (o.machine === 'impl') return observeVictimOnImpl(b.world, o);
   const boots = [0, 1].map((i) => ({ machine: { ...b.world.guests[i]!.cpu, memory: b.world.memory }, vmm: b.world.guests[i]!.vmm }));
   const io: string[] = [];
   let lastDevices = b.world.guests[1]!.cpu.devices;
@@ -95,14 +102,40 @@ export function observeVictim(a: HostilePagedGuest, o: NiOptions): VictimObserva
   };
 }
 
+/** The same observation with impl as the processor: the I/O trace is impl's
+ * devices (timer and PICs) each time they change during a step of the RTOS. */
+function observeVictimOnImpl(world: GuestsWorld, o: NiOptions): VictimObservation {
+  if (o.invariants === true) throw new Error('the invariants are checked on the model only');
+  const io: string[] = [];
+  let last = '';
+  const r = runGuestsOnImpl(world, VICTIM_STEPS * 20, (s, w) => {
+    const v = w.guests[1]!;
+    if (s.guest === 1) {
+      const d = v.devices;
+      const now = JSON.stringify({ timer: [d.timerReload, d.timerCount, d.timerRunning], master: [d.master.irr, d.master.isr, d.master.imr], slave: [d.slave.irr, d.slave.isr, d.slave.imr], exit: d.exitCode });
+      if (now !== last) { last = now; io.push(`${v.steps}: ${now}`); }
+    }
+    return v.steps >= VICTIM_STEPS || v.end !== null;
+  });
+  const v = r.world.guests[1]!;
+  const cpu = guestCpu(r.world, 1);
+  const layout = guestLayout(1);
+  return {
+    console: r.consoles[1]!, io, end: v.end,
+    registers: JSON.stringify({ regs: [cpu.regs.eax, cpu.regs.ecx, cpu.regs.edx, cpu.regs.ebx, cpu.regs.esp, cpu.regs.ebp, cpu.regs.esi, cpu.regs.edi], eip: cpu.eip, eflags: cpu.eflags, vcpu: v.vmm.vcpu, stopped: v.vmm.stopped }),
+    partition: digest(r.world.view, layout.partitionBase, layout.partitionSize),
+    monitorFrames: digest(r.world.view, layout.monitorBase, MONITOR_FRAMES * PAGE),
+  };
+}
+
 /** [VMM.NI] [MEM.NI.1] The RTOS's observation is the same beside two random hostile guests. */
 export const nonInterference = (o: NiOptions) =>
   fc.property(hostilePagedGuest, hostilePagedGuest, (a1, a2) => {
     const x = observeVictim(a1, o), y = observeVictim(a2, o);
     for (const k of ['console', 'end', 'registers', 'partition', 'monitorFrames'] as const) {
-      if (x[k] !== y[k]) throw new Error(`[VMM.NI] ${o.mode}: the second guest's ${k} depends on the first: ${JSON.stringify(x[k]).slice(0, 300)} vs ${JSON.stringify(y[k]).slice(0, 300)}`);
+      if (x[k] !== y[k]) throw new Error(`[VMM.NI] ${o.mode}${o.machine === 'impl' ? ' on impl' : ''}: the second guest's ${k} depends on the first: ${JSON.stringify(x[k]).slice(0, 300)} vs ${JSON.stringify(y[k]).slice(0, 300)}`);
     }
-    if (JSON.stringify(x.io) !== JSON.stringify(y.io)) throw new Error(`[VMM.NI] ${o.mode}: the second guest's I/O trace depends on the first`);
+    if (JSON.stringify(x.io) !== JSON.stringify(y.io)) throw new Error(`[VMM.NI] ${o.mode}${o.machine === 'impl' ? ' on impl' : ''}: the second guest's I/O trace depends on the first`);
   });
 
 /** [VMM.ISO] [VMM.SEG] [VMM.RING] [VMM.RES] [MEM.RES.1] The invariants on every step of both guests, hostile A beside the RTOS. */

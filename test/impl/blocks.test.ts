@@ -170,6 +170,58 @@ counter: dd 0
     expect(fast.blockStats()).toMatchObject({ compiled: 1, bailouts: 0 });
   });
 
+  it('the flags of inlined ALU instructions, met every way in a block (rotate, INC, shift, IMUL, PUSHFD, ADC, Jcc known and from the record, jump targets), as step() has them', () => {
+    // Each line after an ALU instruction meets its flags differently: a
+    // rotate changes CF and OF only, INC keeps CF, a shift or IMUL writes
+    // them all, PUSHFD and ADC read them through their executors, a Jcc
+    // tests them from the block's locals or from the lazy record.
+    const source = `bits 32
+org 0x100000
+  mov ecx, 300
+  xor esi, esi
+  mov eax, 0x12345678
+  mov edx, 0x9abcdef0
+top:
+  add eax, ecx
+  rol edx, 3
+  pushfd
+  pop ebx
+  add esi, ebx
+  sub eax, edx
+  inc edx
+  pushfd
+  pop ebx
+  xor esi, ebx
+  xor eax, 0x5555
+  shr edx, 1
+  jc skip1
+  add esi, 7
+skip1:
+  cmp eax, edx
+  imul eax, eax, 3
+  js skip2
+  add esi, 3
+skip2:
+  test eax, 1
+  jz skip3
+  adc esi, 0
+skip3:
+  sub edx, eax
+  ror eax, 5
+  jo skip4
+  add esi, ecx
+skip4:
+  dec ecx
+  jnz top
+  pushfd
+  pop ebx
+  mov dx, 0xf4
+  out dx, al
+`;
+    const { fast } = expectSameRun(() => bootFlat(source), 100_000);
+    expect(fast.blockStats().compiled).toBeGreaterThan(0);
+  });
+
   // Every guest of the lock-step suite (the conformance kernels load
   // segments with limits, take gates and faults, switch paging; rtos idles
   // on its timer): run() and step() agree over the same budget.

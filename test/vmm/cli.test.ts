@@ -55,4 +55,24 @@ describe('[VMM.EQ] [VMM.ISO] [VMM.SEG] [VMM.RING] [VMM.RES] the run --vmm and au
     expect(r.stdout).toMatch(/VIOLATION \[VMM\.RES\] at step \d+/);
     expect(r.stdout).toMatch(/instruction: 0fe1:[0-9a-f]{8} {2}cli \(CPL 1\)/);
   });
+
+  it('audit --machine impl: the same invariants with impl as the processor; none violated, and a broken monitor caught', () => {
+    const r = mesovirt('audit', meso, '--machine', 'impl');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('on impl');
+    expect(r.stdout).toMatch(/steps\s+\d+ \(exit 1\)/);
+    expect(r.stdout).toMatch(/violations\s+0/);
+    const bad = mesovirt('audit', meso, '--machine', 'impl', '--mutant', 'guest frame outside the partition');
+    expect(bad.status).toBe(1);
+    expect(bad.stdout).toMatch(/VIOLATION \[VMM\.RES\] at step \d+: shadow entry for 0x[0-9a-f]+ maps machine/);
+  });
+
+  it('run --vmm with two guests on impl (the default) prints what the model-hosted monitor prints', () => {
+    const impl = mesovirt('run', '--vmm', '--guest', meso, '--guest', meso, '--machine', 'impl');
+    const model = mesovirt('run', '--vmm', '--guest', meso, '--guest', meso, '--machine', 'model');
+    expect(impl.status).toBe(1);
+    expect(impl.stdout).toBe(model.stdout);
+    expect(impl.stderr).toContain('2 guests on impl');
+    expect(impl.stderr.replace(' on impl', '')).toBe(model.stderr.replace(' on model', ''));
+  });
 });

@@ -36,6 +36,8 @@ interface PassState {
   readonly bases: ReadonlyMap<string, number>;
   readonly long: ReadonlySet<number>;
   readonly org: number;
+  /** Where each line started in this pass (section offset), for the drift below. */
+  readonly lineOffsets?: ReadonlyMap<number, number>;
 }
 
 interface PassResult {
@@ -72,6 +74,8 @@ function pass(lines: readonly ParsedLine[], prev: PassState, final: boolean): Pa
   const contents = new Map<string, number[]>([['.text', []]]);
   const sizes = new Map<string, number>([['.text', 0]]);
   const long = new Set<number>();
+  const lineOffsets = new Map<number, number>();
+  let drift = 0;
   let org: number | null = null;
   let section = '.text';
   const base = (s: string): number => prev.bases.get(s) ?? org ?? prev.org;
@@ -83,8 +87,16 @@ function pass(lines: readonly ParsedLine[], prev: PassState, final: boolean): Pa
   const relative = (v: Value): Value => (v.section === null ? v : { value: v.value - BigInt(base(v.section)), section: v.section });
   const env = (): EvalEnv => ({
     symbol: (name) => {
-      const v = symbols.get(name) ?? prev.symbols.get(name);
-      return v === undefined ? undefined : { kind: 'known', value: absolute(v) };
+      const v = symbols.get(name);
+      if (v !== undefined) return { kind: 'known', value: absolute(v) };
+      // A forward reference: the previous pass's address, moved by as much
+      // as this pass has moved the code so far (the drift), so that a short
+      // branch forward is not judged out of reach only because everything
+      // before it grew since the previous pass [relaxation].
+      const p = prev.symbols.get(name);
+      if (p === undefined) return undefined;
+      const moved = p.section === section && !final ? { value: p.value + BigInt(drift), section: p.section } : p;
+      return { kind: 'known', value: absolute(moved) };
     },
     here: { kind: 'known', value: here() },
     sectionStart: { kind: 'known', value: { value: BigInt(base(section)), section } },
@@ -174,6 +186,9 @@ function pass(lines: readonly ParsedLine[], prev: PassState, final: boolean): Pa
     }
   };
   lines.forEach((line, index) => {
+    const before = prev.lineOffsets?.get(index);
+    drift = before === undefined ? 0 : offset() - before;
+    lineOffsets.set(index, offset());
     if (line.label !== null) {
       const first = definedAt.get(line.label.name);
       if (first !== undefined) report(line, line.label.column, `label '${line.label.name}' is already defined at line ${first.at.line}`);
@@ -209,7 +224,7 @@ function pass(lines: readonly ParsedLine[], prev: PassState, final: boolean): Pa
     sections.push({ name, address, size, bytes: Uint8Array.from(contents.get(name) ?? []), nobits: name === '.bss' });
     address += size;
   });
-  return { state: { symbols, bases, long, org: orgAddress }, sections, labels, globals, errors };
+  return { state: { symbols, bases, long, org: orgAddress, lineOffsets }, sections, labels, globals, errors };
 }
 
 /** The symbols' final addresses. */

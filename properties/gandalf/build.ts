@@ -1,0 +1,32 @@
+// Building gandalf (gandalf/gandalf.asm) with our own assembler, and booting
+// it with a guest as its Multiboot module on either machine.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { assemble } from '../../model/isa/asm/assemble';
+import type { Machine } from '../../model/machine';
+import { bootImage, createMachine, type MachineKind } from '../machines';
+
+export const GANDALF_DIR = join(import.meta.dirname, '..', '..', 'gandalf');
+/** Machine memory gandalf runs in (it maps machine 0 up to its partition's end, 20 MiB; gandalf/config.inc). */
+export const GANDALF_MEMORY = 64 * 1024 * 1024;
+
+/** The mutants of gandalf, each a -D define of gandalf/*.inc (see GANDALF_MUTANTS in mutants.ts). */
+const cache = new Map<string, Uint8Array>();
+
+/** gandalf.bin, assembled by our assembler with the given defines (cached). */
+export function buildGandalf(defines: Record<string, string> = {}): Uint8Array {
+  const key = JSON.stringify(Object.entries(defines).sort());
+  const hit = cache.get(key);
+  if (hit !== undefined) return hit;
+  const r = assemble(join(GANDALF_DIR, 'gandalf.asm'), (p) => (existsSync(p) ? readFileSync(p, 'utf8') : null), { format: 'bin', defines });
+  if (r.kind !== 'ok') throw new Error(r.errors.map((e) => `${e.file}:${e.line}: ${e.message}`).join('\n'));
+  cache.set(key, r.bytes);
+  return r.bytes;
+}
+
+/** A machine with gandalf loaded and `guests` as its modules, at gandalf's entry. */
+export function bootGandalf(guests: readonly Uint8Array[], options: { machine?: MachineKind; defines?: Record<string, string> } = {}): Machine {
+  const machine = createMachine(options.machine ?? 'impl', GANDALF_MEMORY);
+  bootImage(machine, buildGandalf(options.defines), 'gandalf.bin', { modules: guests.map((bytes, i) => ({ name: `guest${i}.bin`, bytes })) });
+  return machine;
+}

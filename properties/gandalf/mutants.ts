@@ -1,0 +1,33 @@
+// Known-broken builds of gandalf (-DMUTANT_<NAME>, gandalf/config.inc) and
+// the property that must catch each: an invariant of the real state
+// (audit.ts) or refinement against model/vmm (refine.ts), over the guests
+// of the default run (guests.ts). test/gandalf-mutants.test.ts proves each
+// one is caught, and `mesovirt audit --monitor gandalf --mutant NAME` shows it.
+export type GandalfProperty = 'VMM.SEG' | 'VMM.RES' | 'VMM.ISO' | 'VMM.RING' | 'VMM.REFINE';
+
+export interface GandalfMutant {
+  /** The name on the command line (`--mutant`). */
+  readonly name: string;
+  /** The define that builds it. */
+  readonly define: string;
+  readonly what: string;
+  readonly killedBy: GandalfProperty;
+}
+
+export const GANDALF_MUTANTS: readonly GandalfMutant[] = [
+  { name: 'limit-page-high', define: 'MUTANT_LIMIT_PAGE_HIGH', what: 'a segment reaching the VMM base is truncated one page (or byte) too high', killedBy: 'VMM.SEG' },
+  { name: 'dpl0-accepted', define: 'MUTANT_DPL0_ACCEPTED', what: 'a guest code or data segment of DPL 0 is installed', killedBy: 'VMM.SEG' },
+  { name: 'boot-segments-reach-monitor', define: 'MUTANT_BOOT_SEGMENTS_REACH_MONITOR', what: 'the boot segments are flat 4 GiB', killedBy: 'VMM.SEG' },
+  { name: 'frame-not-relocated', define: 'MUTANT_FRAME_NOT_RELOCATED', what: 'a shadow entry maps the guest frame number as a machine frame', killedBy: 'VMM.RES' },
+  { name: 'virtual-if-lost', define: 'MUTANT_VIRTUAL_IF_LOST', what: 'an emulated STI leaves the virtual IF clear', killedBy: 'VMM.REFINE' },
+  { name: 'cr2-not-virtualized', define: 'MUTANT_CR2_NOT_VIRTUALIZED', what: 'a reflected #PF leaves the virtual CR2 as it was', killedBy: 'VMM.REFINE' },
+  { name: 'stale-shadow-after-cr3', define: 'MUTANT_STALE_SHADOW_AFTER_CR3', what: 'a guest CR3 write does not flush the shadow', killedBy: 'VMM.REFINE' },
+  { name: 'shadow-writable', define: 'MUTANT_SHADOW_WRITABLE', what: 'every shadow entry is writable, whatever the guest maps', killedBy: 'VMM.REFINE' },
+  { name: 'invlpg-ignored', define: 'MUTANT_INVLPG_IGNORED', what: 'a guest INVLPG leaves the shadow entry', killedBy: 'VMM.REFINE' },
+];
+
+export function gandalfMutant(name: string): GandalfMutant {
+  const m = GANDALF_MUTANTS.find((x) => x.name === name);
+  if (m === undefined) throw new Error(`--mutant: gandalf has no mutant '${name}'; known: ${GANDALF_MUTANTS.map((x) => x.name).join(', ')}`);
+  return m;
+}

@@ -1,0 +1,42 @@
+// The default property run over gandalf (guests.ts): the invariants on the
+// real state, and refinement against model/vmm. Each stops at the first
+// guest that fails and names it, so a mutant's run is short.
+import { auditGandalf } from './audit';
+import { checkRefinement } from './refine';
+import { HOSTILE_SEEDS, PAGED_SEEDS, hostileAt, pagedAt, rtos, teachMeso, tourGuest } from './guests';
+import type { Violation } from './invariants';
+
+export interface GuestCase { readonly name: string; readonly image: () => Uint8Array; readonly maxUnits: number }
+
+export function defaultGuests(): GuestCase[] {
+  // Quick guests first: a mutant's run stops at the first guest that catches it.
+  return [
+    { name: 'tour guest, ring 1', image: () => tourGuest(1), maxUnits: 5000 },
+    { name: 'tour guest, ring 3', image: () => tourGuest(3), maxUnits: 5000 },
+    ...PAGED_SEEDS.map((seed) => ({ name: `paged guest, seed ${seed}`, image: () => pagedAt(seed), maxUnits: 20000 })),
+    { name: 'teach (meso)', image: () => teachMeso(), maxUnits: 1_000_000 },
+    { name: 'rtos (meso)', image: () => rtos({ MESO: '' }), maxUnits: 1_000_000 },
+    ...HOSTILE_SEEDS.map((seed) => ({ name: `hostile guest, seed ${seed}`, image: () => hostileAt(seed), maxUnits: 3000 })),
+  ];
+}
+
+export type PropertyFailure = { readonly guest: string; readonly rule: string; readonly message: string };
+
+/** VMM.ISO, VMM.SEG, VMM.RING, VMM.RES on gandalf's real state, over the default guests. */
+export function runGandalfInvariants(defines: Record<string, string> = {}, guests = defaultGuests()): PropertyFailure | null {
+  for (const g of guests) {
+    const r = auditGandalf([g.image()], { defines, maxSteps: g.maxUnits >= 1_000_000 ? 10_000_000 : 200_000 });
+    const v = r.violation as { step: number; violation: Violation } | null;
+    if (v !== null) return { guest: g.name, rule: v.violation.rule, message: `step ${v.step}: ${v.violation.message}` };
+  }
+  return null;
+}
+
+/** VMM.REFINE over the default guests. */
+export function runGandalfRefinement(defines: Record<string, string> = {}, guests = defaultGuests()): PropertyFailure | null {
+  for (const g of guests) {
+    const r = checkRefinement(g.image(), { defines, maxUnits: g.maxUnits });
+    if (r.divergence !== null) return { guest: g.name, rule: 'VMM.REFINE', message: `unit ${r.divergence.unit}, ${r.divergence.at}: ${r.divergence.differences.join('; ')}` };
+  }
+  return null;
+}

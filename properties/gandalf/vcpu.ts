@@ -1,0 +1,59 @@
+// [VMM.REFINE] gandalf's virtual CPU, read out of machine memory: the
+// structure at machine 0x9000 that gandalf/config.inc documents (V_*
+// offsets), in the shape of model/vmm's VirtualCpu and exit counters.
+import type { Machine } from '../../model/machine';
+import type { VirtualCpu } from '../../model/vmm/state';
+
+export const VCPU_ADDRESS = 0x9000;
+const V = {
+  magic: 0x00, cr0: 0x08, cr2: 0x0c, cr3: 0x10, cr4: 0x14, gdtrLimit: 0x18, gdtrBase: 0x1c, idtrLimit: 0x20, idtrBase: 0x24,
+  ldtr: 0x28, tr: 0x2c, stopped: 0x30, tablesInUse: 0x34, refusals: 0x38, interrupts: 0x100, intN: 0x500, reflects: 0x900,
+  pageFaults: 0x980, emulated: 0x984,
+} as const;
+/** The E_* order of gandalf/config.inc: the mnemonics gandalf emulates, then the rest. */
+export const EMULATED = ['cli', 'sti', 'hlt', 'lgdt', 'lidt', 'lldt', 'ltr', 'mov', 'clts', 'lmsw', 'invlpg', 'in', 'out'] as const;
+export const OTHER_PRIVILEGED = 'emulate (other)';
+
+export interface GandalfVcpu {
+  readonly magic: number;
+  readonly vcpu: VirtualCpu;
+  /** Exits by reason, named as model/vmm names them (state.ts countExit). */
+  readonly exits: Readonly<Record<string, number>>;
+  readonly refusals: number;
+  readonly tablesInUse: number;
+  /** 0 while the guest runs; 1 a bad boot; 2 the guest stopped. */
+  readonly stopped: number;
+}
+
+export function readGandalfVcpu(machine: Machine): GandalfVcpu {
+  const bytes = machine.readPhysical(VCPU_ADDRESS, 0xa00);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const d = (at: number): number => view.getUint32(at, true);
+  const exits: Record<string, number> = {};
+  const count = (name: string, n: number): void => { if (n !== 0) exits[name] = (exits[name] ?? 0) + n; };
+  for (let v = 0; v < 256; v++) count(`interrupt ${v}`, d(V.interrupts + 4 * v));
+  for (let v = 0; v < 256; v++) count(`INT ${v}`, d(V.intN + 4 * v));
+  for (let v = 0; v < 32; v++) count(`reflect ${v}`, d(V.reflects + 4 * v));
+  count('page fault', d(V.pageFaults));
+  EMULATED.forEach((m, i) => count(`emulate ${m}`, d(V.emulated + 4 * i)));
+  count(OTHER_PRIVILEGED, d(V.emulated + 4 * EMULATED.length));
+  return {
+    magic: d(V.magic),
+    vcpu: {
+      cr0: d(V.cr0), cr2: d(V.cr2), cr3: d(V.cr3), cr4: d(V.cr4),
+      gdtr: { base: d(V.gdtrBase), limit: d(V.gdtrLimit) & 0xffff }, idtr: { base: d(V.idtrBase), limit: d(V.idtrLimit) & 0xffff },
+      ldtr: d(V.ldtr) & 0xffff, tr: d(V.tr) & 0xffff,
+    },
+    exits, refusals: d(V.refusals), tablesInUse: d(V.tablesInUse), stopped: d(V.stopped),
+  };
+}
+
+/** model/vmm's exit counters with the privileged instructions gandalf does not emulate collapsed into one. */
+export function modelExitsAsGandalfCounts(exits: Readonly<Record<string, number>>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [name, n] of Object.entries(exits)) {
+    const key = name.startsWith('emulate ') && !(EMULATED as readonly string[]).includes(name.slice(8)) ? OTHER_PRIVILEGED : name;
+    out[key] = (out[key] ?? 0) + n;
+  }
+  return out;
+}

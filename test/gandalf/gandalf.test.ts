@@ -1,0 +1,104 @@
+// gandalf (the monitor as IA-32 code): it assembles with our assembler to
+// nasm's bytes, boots as a Multiboot kernel with its guest as a module,
+// runs the teaching kernel's meso build to the transcript the native
+// kernel prints on the bare machine, and refuses bad boots with a message.
+import { describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { oracleAvailable } from '../../properties/tools';
+import { GANDALF_DIR, bootGandalf, buildGandalf } from '../../properties/gandalf/build';
+import { rtos, teachMeso } from '../../properties/gandalf/guests';
+import { GANDALF_MUTANTS } from '../../properties/gandalf/mutants';
+import { readGandalfVcpu } from '../../properties/gandalf/vcpu';
+import { runToEnd, createMachine, bootImage } from '../../properties/machines';
+import { assemble } from '../../model/isa/asm/assemble';
+import { existsSync } from 'node:fs';
+
+const TEACH = join(import.meta.dirname, '..', '..', 'guests', 'teach', 'teach.asm');
+const teachNative = (): Uint8Array => {
+  const r = assemble(TEACH, (p) => (existsSync(p) ? readFileSync(p, 'utf8') : null), { format: 'bin', defines: { PIT_DIVISOR: '65535' } });
+  if (r.kind !== 'ok') throw new Error('teach does not build');
+  return r.bytes;
+};
+
+describe('gandalf builds', () => {
+  it.runIf(oracleAvailable('nasm'))('our assembler gives nasm\'s bytes, for gandalf and a mutant of each file that has one', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gandalf-'));
+    const oneEach = ['MUTANT_BOOT_SEGMENTS_REACH_MONITOR', 'MUTANT_DPL0_ACCEPTED', 'MUTANT_SHADOW_WRITABLE', 'MUTANT_VIRTUAL_IF_LOST'];
+    for (const defines of [{}, ...oneEach.map((d) => ({ [d]: '' }))]) {
+      const out = join(dir, 'g.bin');
+      const args = ['-f', 'bin', '-o', out, ...Object.keys(defines).map((d) => `-D${d}`), 'gandalf.asm'];
+      const r = spawnSync('nasm', args, { cwd: GANDALF_DIR, encoding: 'utf8' });
+      expect(r.status, r.stderr).toBe(0);
+      expect(Buffer.compare(Buffer.from(buildGandalf(defines)), readFileSync(out)), JSON.stringify(defines)).toBe(0);
+    }
+  });
+  it('each mutant is a different binary', () => {
+    const images = [{}, ...GANDALF_MUTANTS.map((m) => ({ [m.define]: '' }))].map((d) => Buffer.from(buildGandalf(d)).toString('hex'));
+    expect(new Set(images).size).toBe(images.length);
+  });
+});
+
+describe('[VMM.BOOT.1] [VMM.BOOT.2] [GANDALF.MAP.1] [GANDALF.BOOT.1] [GANDALF.STOP.1] [GANDALF.VCPU.1] [GANDALF.TIME.1] gandalf boots and runs the teaching kernel at ring 1', () => {
+  it('the transcript is the native kernel\'s on the bare machine, and gandalf exits through the guest\'s exit port', () => {
+    const native = createMachine('impl', 64 * 1024 * 1024);
+    bootImage(native, teachNative());
+    const bare = runToEnd(native, 20_000_000);
+    const g = bootGandalf([teachMeso()]);
+    const run = runToEnd(g, 50_000_000);
+    expect(run.end).toEqual({ kind: 'exit', code: 1 });
+    expect(run.console).toBe(bare.console);
+    expect(run.console).toContain('[kernel] pid 4 killed: page fault at 0x00100000 error 0x00000007\n');
+    expect(run.console.endsWith('[kernel] all processes exited\n')).toBe(true);
+    // The virtual CPU at machine 0x9000 holds what the guest set.
+    const v = readGandalfVcpu(g);
+    expect(v.magic).toBe(0x46444e47); // 'GNDF'
+    expect((v.vcpu.cr0 & 0x80000001) >>> 0).toBe(0x80000001); // the guest turned its paging on
+    expect(v.vcpu.idtr).toEqual({ base: 0x110000, limit: 0x7ff }); // guests/teach/config.inc IDT_ADDR, 256 gates
+    expect(v.vcpu.tr).toBe(0x28);
+    expect(v.exits['emulate lgdt']).toBe(1);
+    expect(v.exits['emulate sti']).toBeGreaterThan(0);
+    expect(v.exits['page fault']).toBeGreaterThan(0);
+  });
+
+  it('the RTOS guest with a 60000-instruction tick prints under gandalf what it prints natively, tick numbers included', () => {
+    const native = createMachine('impl', 64 * 1024 * 1024);
+    bootImage(native, rtos({ TICK: '60000' }));
+    const bare = runToEnd(native, 20_000_000);
+    const run = runToEnd(bootGandalf([rtos({ MESO: '', TICK: '60000' })]), 50_000_000);
+    expect(run.end).toEqual({ kind: 'exit', code: 1 });
+    expect(run.console).toBe(bare.console);
+    expect(run.console).toContain('[rtos] task C run 3 at tick 15\n');
+  });
+
+  it('without a module, or with a module that is not a Multiboot image, gandalf says so and exits with 0x7F (status 255)', () => {
+    const none = bootGandalf([]);
+    const r1 = runToEnd(none, 1_000_000);
+    expect(r1.end).toEqual({ kind: 'exit', code: 255 });
+    expect(r1.console).toBe('[gandalf] no guest: pass its image as the first Multiboot module\n');
+    const junk = bootGandalf([new Uint8Array(64).fill(0x90)]);
+    const r2 = runToEnd(junk, 1_000_000);
+    expect(r2.end).toEqual({ kind: 'exit', code: 255 });
+    expect(r2.console).toBe('[gandalf] the module is not a Multiboot image (no header in its first 8 KiB)\n');
+    const big = new Uint8Array(64);
+    const view = new DataView(big.buffer);
+    // A flat header asking for 32 MiB of bss: more than the 16 MiB partition.
+    [0x1badb002, 0x10000, -(0x1badb002 + 0x10000), 0x100000, 0x100000, 0, 0x2100000, 0x100020].forEach((v, i) => view.setUint32(4 * i, v >>> 0, true));
+    const r3 = runToEnd(bootGandalf([big]), 1_000_000);
+    expect(r3.console).toBe('[gandalf] the guest does not fit its partition\n');
+  });
+
+  it.runIf(oracleAvailable('qemu-system-i386'))('QEMU boots gandalf with the guest as -initrd and prints the same transcript', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gandalf-qemu-'));
+    writeFileSync(join(dir, 'gandalf.bin'), buildGandalf());
+    writeFileSync(join(dir, 'teach-meso.bin'), teachMeso());
+    const q = spawnSync('qemu-system-i386', ['-kernel', join(dir, 'gandalf.bin'), '-initrd', join(dir, 'teach-meso.bin'), '-display', 'none', '-serial', 'none',
+      '-monitor', 'none', '-debugcon', 'stdio', '-device', 'isa-debug-exit,iobase=0xf4,iosize=4', '-m', '64'], { encoding: 'latin1', timeout: 60_000 });
+    const native = createMachine('impl', 64 * 1024 * 1024);
+    bootImage(native, teachNative());
+    expect(q.stdout).toBe(runToEnd(native, 20_000_000).console);
+    expect(q.status).toBe(1);
+  }, 90_000);
+});
