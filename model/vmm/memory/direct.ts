@@ -68,6 +68,10 @@ export function validateTables(memory: PhysicalMemory, config: VmmConfig, cr3: n
     }
     const table = (pde & 0xfffff000) >>> 0;
     if (!inside(config, table, PAGE)) return { kind: 'refuse', reason: `page table ${hex(table)} (slot ${slot}) is outside the partition` };
+    // A directory that names itself as a page table (a recursive mapping)
+    // would show the monitor's entry, written into the directory below, as
+    // a page-table entry mapping the monitor's page table: refused.
+    if (table === dir) return { kind: 'refuse', reason: `directory entry ${slot} names the directory itself as a page table` };
     tables.add(table);
     for (let i = 0; i < 1024; i++) {
       const pte = readPhysical(memory, table + 4 * i, 4);
