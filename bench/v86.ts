@@ -2,7 +2,7 @@
 //
 // v86 loads a Multiboot kernel itself when given `multiboot: { buffer }` and
 // no BIOS, and starts it in flat 32-bit protected mode (checked facts in
-// /work/shared/PEERS.md). We hook port 0xE9 to collect the console and port
+// ../shared/PEERS.md). We hook port 0xE9 to collect the console and port
 // 0xF4 to stop the run, and read v86's retired-instruction counter, which is
 // 32 bits wide and wraps, so it is sampled often and the wraps are summed.
 import { createRequire } from 'node:module';

@@ -1,7 +1,7 @@
 // The outside oracles: QEMU (TCG, Multiboot -kernel, isa-debug-exit) and
 // Bochs (no Multiboot loader: a floppy whose boot sector, assembled by nasm,
 // loads the flat image and enters protected mode). Command lines as in
-// /work/shared/PEERS.md. Each returns what the kernel printed on port 0xE9.
+// ../shared/PEERS.md. Each returns what the kernel printed on port 0xE9.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
