@@ -64,14 +64,20 @@ function faultText(vector: number, errorCode: number | null): string {
   return errorCode === null ? `vector ${vector}` : `vector ${vector} error ${hex(errorCode)}`;
 }
 
-/** Check one case; the machine is reused (every page it needs is rewritten). */
-export function checkCase(machine: Machine, c: CpuCase): CaseVerdict {
+/** Put the machine the case describes into `machine` (every page it needs
+ * is rewritten), or say why it does not fit. */
+function loadCase(machine: Machine, c: CpuCase): ReturnType<typeof buildCaseMachine> | string {
   const image = buildCaseMachine(c);
-  if (image.memoryNeeded > machine.memorySize) {
-    return { name: c.name, differences: [`needs ${image.memoryNeeded} bytes of memory, the machine has ${machine.memorySize}`] };
-  }
+  if (image.memoryNeeded > machine.memorySize) return `needs ${image.memoryNeeded} bytes of memory, the machine has ${machine.memorySize}`;
   for (const w of image.writes) machine.writePhysical(w.address, w.bytes);
   machine.setState(image.state);
+  return image;
+}
+
+/** Check one case; the machine is reused (every page it needs is rewritten). */
+export function checkCase(machine: Machine, c: CpuCase): CaseVerdict {
+  const image = loadCase(machine, c);
+  if (typeof image === 'string') return { name: c.name, differences: [image] };
 
   const differences: string[] = [];
   const differ = (what: string, expected: number, got: number, mask = 0xffffffff): void => {
@@ -159,9 +165,8 @@ export function checkCase(machine: Machine, c: CpuCase): CaseVerdict {
  * at the end of the run, whether the run ended by leaving the code or by an
  * exception. The case's own `final` is not looked at. */
 export function modelUndefinedParts(model: ModelMachine, c: CpuCase): { readonly flags: number; readonly registers: GeneralRegName[]; readonly faulted: boolean } {
-  const image = buildCaseMachine(c);
-  for (const w of image.writes) model.writePhysical(w.address, w.bytes);
-  model.setState(image.state);
+  const image = loadCase(model, c);
+  if (typeof image === 'string') throw new Error(`${c.name}: ${image}`);
   const ended = run(model, c);
   const ghost = model.modelState();
   return {

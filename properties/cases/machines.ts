@@ -3,11 +3,13 @@
 // createImplMachine); they are loaded by name so that this file does not
 // depend on a machine that is not built yet, and a missing one is a clear
 // user error rather than a crash.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import * as t from 'io-ts';
 import { isLeft } from 'fp-ts/lib/Either.js';
 import type { Machine } from '../../model/machine';
 import type { Exclusion } from './check';
+import { parseCaseFile, type CpuCase } from './codec';
 
 export type MachineKind = 'model' | 'impl';
 export const MACHINE_KINDS: readonly MachineKind[] = ['model', 'impl'];
@@ -46,4 +48,14 @@ export function readExclusions(path: string): Exclusion[] {
   const blank = decoded.right.find((e) => e.reason.trim() === '');
   if (blank !== undefined) throw new Error(`${path}: exclusion of '${blank.name}' gives no reason`);
   return decoded.right;
+}
+
+/** Every case of every `.jsonl` file in a folder, files in name order; a
+ * malformed file is an error naming its lines. */
+export function readCaseFolder(folder: string): CpuCase[] {
+  return readdirSync(folder).filter((f) => f.endsWith('.jsonl')).sort().flatMap((file) => {
+    const parsed = parseCaseFile(readFileSync(join(folder, file), 'utf8'), join(folder, file));
+    if (parsed.kind === 'invalid') throw new Error(parsed.errors.join('\n'));
+    return [...parsed.cases];
+  });
 }

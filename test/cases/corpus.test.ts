@@ -2,13 +2,10 @@
 // case listed in cases/EXCLUDED.json with its reason, and leaves out of the
 // comparison exactly what the model calls undefined; in CI a fresh batch
 // with another seed is generated on the host and checked too.
-import { readFileSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseCaseFile, type CpuCase } from '../../properties/cases/codec';
 import { checkCases, failureLine, modelUndefinedParts } from '../../properties/cases/check';
 import { knownReasons } from '../../properties/cases/known';
-import { CASE_MEMORY_BYTES, createCaseMachine, readExclusions } from '../../properties/cases/machines';
+import { CASE_MEMORY_BYTES, createCaseMachine, readCaseFolder, readExclusions } from '../../properties/cases/machines';
 import { createModelMachine } from '../../properties/machines/model';
 import { generateCases } from '../../properties/oracles/hostcpu/generate';
 import { canBuildHarness } from '../../properties/oracles/hostcpu/harness';
@@ -18,18 +15,8 @@ import { inCI, oracleAvailable } from '../../properties/tools';
 const CORPUS = 'cases/hostcpu';
 const EXCLUDED = 'cases/EXCLUDED.json';
 
-function readCorpus(): CpuCase[] {
-  const cases: CpuCase[] = [];
-  for (const file of readdirSync(CORPUS).filter((f) => f.endsWith('.jsonl')).sort()) {
-    const parsed = parseCaseFile(readFileSync(join(CORPUS, file), 'utf8'), join(CORPUS, file));
-    if (parsed.kind === 'invalid') throw new Error(parsed.errors.join('\n'));
-    cases.push(...parsed.cases);
-  }
-  return cases;
-}
-
 describe('host-CPU corpus', () => {
-  const cases = readCorpus();
+  const cases = readCaseFolder(CORPUS);
   const exclusions = readExclusions(EXCLUDED);
 
   it('holds thousands of cases across every family, with unique names', () => {

@@ -3,26 +3,16 @@
 // and registers of the committed corpus — another vendor, or garbage —
 // still passes on both machines, while one that changes a defined register
 // fails. Without the masks, the first half fails (mutant checked below).
-import { readFileSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { checkCases } from '../../properties/cases/check';
-import { parseCaseFile, type CpuCase } from '../../properties/cases/codec';
-import { createCaseMachine, readExclusions, type MachineKind } from '../../properties/cases/machines';
+import type { CpuCase } from '../../properties/cases/codec';
+import { createCaseMachine, readCaseFolder, readExclusions, type MachineKind } from '../../properties/cases/machines';
 
 const CORPUS = 'cases/hostcpu';
 
-function readCorpus(): CpuCase[] {
-  return readdirSync(CORPUS).filter((f) => f.endsWith('.jsonl')).sort().flatMap((file) => {
-    const parsed = parseCaseFile(readFileSync(join(CORPUS, file), 'utf8'), file);
-    if (parsed.kind === 'invalid') throw new Error(parsed.errors.join('\n'));
-    return parsed.cases;
-  });
-}
-
 const exclusions = readExclusions('cases/EXCLUDED.json');
 const excluded = new Set(exclusions.map((e) => e.name));
-const withUndefinedParts = readCorpus().filter((c) => !excluded.has(c.name) && (c.undefinedFlags !== 0 || (c.undefinedRegisters ?? []).length > 0));
+const withUndefinedParts = readCaseFolder(CORPUS).filter((c) => !excluded.has(c.name) && (c.undefinedFlags !== 0 || (c.undefinedRegisters ?? []).length > 0));
 
 /** Three other "hosts": every undefined flag and register bit inverted, all
  * cleared, all set. Whatever the model wrote there, at least one of the last
