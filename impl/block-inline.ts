@@ -12,8 +12,7 @@
 // the block's locals `fa`, `fb`, `fx` as well: a conditional jump right
 // after one (see `knownCondition`) tests them instead of the record —
 // lazy flags kept across the block, with no record read.
-import type { Decoded } from './decoded';
-import { BYTE_REGISTER, CS } from './cpu';
+import { type Decoded, BYTE_REGISTER, CS } from './cpu';
 import { ARITH, CF, OF, OP_ADD, OP_LOGIC, OP_SUB, SF, ZF } from './flags';
 import * as alu from './ops/alu';
 import * as move from './ops/move';

@@ -9,8 +9,7 @@
 // the generic path. A read-modify-write asks for write access once: a
 // writable segment is readable and a writable TLB entry is readable, so the
 // read that comes first cannot fault either.
-import type { Decoded } from './decoded';
-import { SS } from './cpu';
+import { type Decoded, SS } from './cpu';
 import { ARITH, CF, OP_ADD, OP_SUB } from './flags';
 import { ADD, AND, CMP, OR, SUB, XOR, aluOperation, record, registerRead, registerWrite } from './block-inline';
 import * as alu from './ops/alu';

@@ -26,8 +26,7 @@
 //   ends the block after that instruction.
 // - A fault leaves the block with the faulting instruction's index in
 //   `cpu.blockRetired`; the runner then does what step() does with a fault.
-import type { Cpu } from './cpu';
-import { Decoded } from './decoded';
+import type { Block, Cpu, Decoded } from './cpu';
 import { decode } from './decode';
 import { MASK, computeFlag, condition, parityOf } from './flags';
 import { CS_LIMIT, type KnownFlags, inlineRegister, isInlinedJump, isInlinedBranch, knownCondition, recordCondition } from './block-inline';
@@ -40,17 +39,6 @@ import * as bits from './ops/bits';
 import * as move from './ops/move';
 import * as control from './ops/control';
 
-/** A compiled block: run(cpu, eip, page, budget) returns the number of
- * retired instructions (at most `budget` when it loops on itself), or -1
- * when it left on a page fault without throwing it: then `cpu.blockFault`
- * is the fault, `cpu.blockRetired` what retired before it, and EIP points
- * at the faulting instruction (as after a thrown fault). */
-export interface Block {
-  readonly run: (cpu: Cpu, eip: number, page: number, budget: number) => number;
-  readonly length: number;
-  /** Bytes from the first instruction's start to the last one's end. */
-  readonly bytes: number;
-}
 
 const MAX_LENGTH = 32;
 /** Visits of a block start before it is compiled (cold code stays interpreted). */

@@ -1,12 +1,12 @@
 // The fast machine's state: plain mutable fields and typed arrays, read and
 // written by the functions in the other impl/ files. Nothing here knows the
-// instruction set; see step.ts for the fetch-decode-execute loop.
+// instruction set; see step.ts for the fetch-decode-execute loop. The state
+// includes the code caches, so the shapes of what they hold are declared here
+// too: a decoded instruction (filled by decode.ts, run by its executor in
+// ops/) and a translated block (compiled by blocks.ts).
 import { PhysicalMemory } from './memory';
 import { Devices } from './devices';
-import type { Decoded } from './decoded';
-import type { Block } from './blocks';
 import { mutated } from './mutants';
-import { flushTlb } from './paging';
 import type { CpuFault } from './faults';
 
 export const ES = 0, CS = 1, SS = 2, DS = 3, FS = 4, GS = 5;
@@ -17,6 +17,53 @@ export const SEG_READ = 1, SEG_WRITE = 2;
  * (little-endian: AH is byte 1 of EAX). */
 export const BYTE_REGISTER = [0, 4, 8, 12, 1, 5, 9, 13];
 
+// One decoded instruction: everything the executor needs, read once from
+// the bytes. Decoded objects are cached per physical address (step.ts), so
+// an instruction's bytes are decoded once however often it runs.
+/** Executes a decoded instruction; throws CpuFault for exceptions. */
+export type Exec = (cpu: Cpu, d: Decoded) => void;
+
+export class Decoded {
+  exec: Exec;
+  /** Mnemonic family, for traces and errors. */
+  name = '';
+  length = 0;
+  /** Operand size in bytes for this instruction (1, 2 or 4). */
+  size = 4;
+  /** 2 with a 0x66 prefix, else 4. */
+  operandSize = 4;
+  /** ModRM fields; with mod 3 the r/m operand is register `rm`. */
+  mod = 3; reg = 0; rm = 0;
+  /** Memory operand: disp + base + index << scale (base/index -1 if absent). */
+  base = -1; index = -1; scale = 0; disp = 0;
+  /** 0xFFFF with 16-bit addressing (a 0x67 prefix), else 0xFFFFFFFF. */
+  addressMask = 0xffffffff;
+  /** Segment of the memory operand (override or default), and the override alone (-1). */
+  segment = 3; override = -1;
+  imm = 0; imm2 = 0;
+  /** 0 none, 1 REP/REPE (F3), 2 REPNE (F2). */
+  rep = 0;
+  /** Family-specific selector: ALU operation, condition code, group member. */
+  variant = 0;
+  lock = false;
+
+  constructor(exec: Exec) {
+    this.exec = exec;
+  }
+}
+
+/** A compiled block: run(cpu, eip, page, budget) returns the number of
+ * retired instructions (at most `budget` when it loops on itself), or -1
+ * when it left on a page fault without throwing it: then `cpu.blockFault`
+ * is the fault, `cpu.blockRetired` what retired before it, and EIP points
+ * at the faulting instruction (as after a thrown fault). */
+export interface Block {
+  readonly run: (cpu: Cpu, eip: number, page: number, budget: number) => number;
+  readonly length: number;
+  /** Bytes from the first instruction's start to the last one's end. */
+  readonly bytes: number;
+}
+
 /** A system segment register (LDTR, TR): selector plus hidden cache. */
 export interface SystemSegment { selector: number; base: number; limit: number; attributes: number; valid: boolean }
 
@@ -26,8 +73,13 @@ export interface FrameBlocks { readonly blocks: Array<Block | null | undefined>;
 
 // Campaigns build thousands of short-lived machines, and a fresh zeroed
 // 4 MiB TLB for each was most of their set-up time. A machine that is done
-// hands its TLB back emptied (Cpu.release) and the next Cpu takes it.
+// hands its TLB back emptied (recycleTlb) and the next Cpu takes it.
 const spareTlbs: Int32Array[] = [];
+
+/** A machine that will not run again gives its TLB, emptied (paging.ts flushTlb), to the next Cpu. */
+export function recycleTlb(tlb: Int32Array): void {
+  if (spareTlbs.length < 2 && !spareTlbs.includes(tlb)) spareTlbs.push(tlb);
+}
 
 export class Cpu {
   readonly memory: PhysicalMemory;
@@ -93,7 +145,7 @@ export class Cpu {
   /** The translation of the page instructions were last fetched from:
    * linear page number (or -1) and physical frame address. It mirrors one
    * TLB entry, so everything that changes TLB entries, CS or the CPL resets
-   * it (paging.ts, segmentation.ts, step.ts). */
+   * it (paging.ts, segmentation.ts, step.ts, run.ts). */
   fetchPage = -1;
   fetchFrame = 0;
   /** Linear pages with a filled TLB entry, so a flush touches only those. */
@@ -139,12 +191,6 @@ export class Cpu {
       this.memory.codePages[frame] = 0;
       this.codeWritten = true;
     };
-  }
-
-  /** The machine will not run again: give its TLB, emptied, to the next Cpu. */
-  release(): void {
-    flushTlb(this);
-    if (spareTlbs.length < 2 && !spareTlbs.includes(this.tlb)) spareTlbs.push(this.tlb);
   }
 
   /** Mark `length` bytes at `physical` (in one frame) as decoded into the caches. */

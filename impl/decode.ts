@@ -2,8 +2,7 @@
 // ModRM.reg member of a group) says how to read the rest of the instruction
 // and which executor runs it; see opcode-table.ts. The decoder is only run
 // on a code-cache miss.
-import { DS, SS } from './cpu';
-import { Decoded } from './decoded';
+import { DS, SS, Decoded } from './cpu';
 import { fault, GP, UD, Unsupported } from './faults';
 import { type Form, type Entry, primary, secondary } from './opcode-table';
 

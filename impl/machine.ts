@@ -1,11 +1,12 @@
 // The fast machine behind the Machine interface of model/machine.ts.
 import type { CommonState, Machine, SegmentRegister, StepEvent } from '../model/machine';
 import { SEGMENT_NAMES } from '../model/isa/ast';
-import { Cpu } from './cpu';
+import { Cpu, recycleTlb } from './cpu';
 import { peekEflags, writeEflags } from './flags';
 import { flushTlb } from './paging';
 import { setSegmentCache } from './segmentation';
-import { run, step } from './step';
+import { step } from './step';
+import { run } from './run';
 import { Unsupported } from './faults';
 
 export class ImplMachine implements Machine {
@@ -103,7 +104,8 @@ export class ImplMachine implements Machine {
 
   release(): void {
     this.released = true;
-    this.cpu.release();
+    flushTlb(this.cpu);
+    recycleTlb(this.cpu.tlb); // the next Cpu takes it
   }
 
   step(): StepEvent {

@@ -3,9 +3,8 @@
 // which executor runs it. Groups are arrays indexed by ModRM.reg. 'ud' marks
 // encodings the architecture defines as invalid (#UD); a missing entry is
 // valid IA-32 outside this machine (a model error).
-import type { Exec } from './decoded';
+import { type Exec, ES, CS, SS, DS, FS, GS } from './cpu';
 import { ud } from './faults';
-import { ES, CS, SS, DS, FS, GS } from './cpu';
 import * as alu from './ops/alu';
 import * as shift from './ops/shift';
 import * as mul from './ops/multiply';

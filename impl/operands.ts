@@ -1,7 +1,6 @@
 // Operand access for decoded instructions: effective addresses, r/m reads
 // and writes, and read-modify-write destinations.
-import type { Cpu } from './cpu';
-import type { Decoded } from './decoded';
+import type { Cpu, Decoded } from './cpu';
 import { linearAddress, probeWrite, readLinear, readMemory, writeLinear, writeMemory } from './access';
 
 export function effectiveOffset(cpu: Cpu, d: Decoded): number {

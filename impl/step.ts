@@ -7,16 +7,14 @@
 // An instruction that crosses a page boundary is never cached, because its
 // second half depends on a second translation.
 import type { StepEvent } from '../model/machine';
-import { type Cpu, CS } from './cpu';
-import type { Decoded } from './decoded';
+import { type Cpu, type Decoded, CS } from './cpu';
 import { decode } from './decode';
 import { CpuFault, UD, Unsupported, gp } from './faults';
 import { IF } from './flags';
-import { CR0_PG, TLB_USER, TLB_VALID, translate, undoWalks } from './paging';
+import { translate, undoWalks } from './paging';
 import { Source, deliverException } from './delivery';
-import { HOT_THRESHOLD, compileBlock } from './blocks';
 
-const RETIRED: StepEvent = Object.freeze({ kind: 'retired' });
+export const RETIRED: StepEvent = Object.freeze({ kind: 'retired' });
 const HALTED: StepEvent = Object.freeze({ kind: 'halted' });
 
 function fetchByte(cpu: Cpu, offset: number): number {
@@ -106,7 +104,7 @@ export function step(cpu: Cpu): StepEvent {
 
 /** An instruction starting at `start` threw: take back its page walks,
  * leave EIP on it, and deliver the fault (or report the model error). */
-function faulted(cpu: Cpu, e: unknown, start: number): StepEvent {
+export function faulted(cpu: Cpu, e: unknown, start: number): StepEvent {
   cpu.logWalks = false;
   undoWalks(cpu);
   cpu.eip = cpu.next = start;
@@ -115,101 +113,7 @@ function faulted(cpu: Cpu, e: unknown, start: number): StepEvent {
   throw e;
 }
 
-/** After a CS load, a CPL change or a TLB change, the fetch page is
- * forgotten and only fetch() would set it again, so the first instruction
- * after every interrupt, IRET or far transfer was stepped before a block
- * could run. When fetch() would get the translation with no side effect
- * (paging off, or a TLB entry that grants the read at this CPL), set it
- * here instead: exactly what fetch() would set. */
-function refreshFetchPage(cpu: Cpu, linear: number): void {
-  if (!(cpu.cr0 & CR0_PG)) {
-    cpu.fetchPage = linear >>> 12;
-    cpu.fetchFrame = linear & ~0xfff;
-    return;
-  }
-  const entry = cpu.tlb[linear >>> 12];
-  if (entry & TLB_VALID && (cpu.cpl !== 3 || entry & TLB_USER)) {
-    cpu.fetchPage = linear >>> 12;
-    cpu.fetchFrame = entry & ~0xfff;
-  }
-}
-
-/**
- * Step until an event other than 'retired', or `limit` instructions. Where
- * a translated block (blocks.ts) starts at EIP and may run — no interrupt
- * can be taken before it (the same test step() makes), the timer does not
- * fire inside it, the limit is not passed, and the whole block lies within
- * the CS limit — the block runs instead of single steps; otherwise step().
- * The block's code page must be the one fetch() last translated, so its
- * translation (and the walks it would cost) is exactly what step() uses.
- */
-export function run(cpu: Cpu, limit: number): StepEvent {
-  const devices = cpu.devices, memory = cpu.memory, stats = cpu.blockStats;
-  let remaining = limit;
-  while (remaining > 0) {
-    if (!cpu.interruptShadow && !cpu.halted && cpu.shutdownReason === null && devices.exitCode === null
-      && !(cpu.flags & IF && ((devices.master.irr & ~devices.master.imr) | (devices.slave.irr & ~devices.slave.imr)) !== 0)) {
-      const eip = cpu.eip;
-      const linear = (cpu.segBase[CS] + eip) >>> 0;
-      const page = linear >>> 12;
-      if (page !== cpu.fetchPage) refreshFetchPage(cpu, linear);
-      const frame = cpu.fetchFrame >>> 12;
-      if (page === cpu.fetchPage && frame < memory.codePages.length - 1) {
-        const offset = linear & 0xfff;
-        let frameBlocks = cpu.blocks[frame];
-        if (frameBlocks === undefined) frameBlocks = cpu.blocks[frame] = { blocks: new Array(0x1000), hits: new Uint8Array(0x1000) };
-        let block = frameBlocks.blocks[offset];
-        if (block === undefined && ++frameBlocks.hits[offset] >= HOT_THRESHOLD) {
-          block = frameBlocks.blocks[offset] = compileBlock(cpu, (cpu.fetchFrame | offset) >>> 0);
-          if (block !== null) {
-            cpu.markCode((cpu.fetchFrame | offset) >>> 0, block.bytes); // a write over it drops the block
-            stats.compiled++;
-          }
-        }
-        if (block != null && block.length <= remaining && eip + block.bytes - 1 <= cpu.segLimit[CS]
-          && (!devices.timerRunning || devices.timerCount > block.length)) {
-          const log = cpu.undoLog;
-          if (log.length !== 0) log.length = 0;
-          cpu.logWalks = true;
-          cpu.codeWritten = false;
-          stats.runs++;
-          let retired: number;
-          try {
-            retired = block.run(cpu, eip, page, devices.timerRunning ? Math.min(remaining, devices.timerCount - 1) : remaining);
-          } catch (e) {
-            retired = cpu.blockRetired;
-            cpu.instructionCount += retired;
-            if (devices.timerRunning) devices.timerCount -= retired;
-            stats.bailouts++;
-            return faulted(cpu, e, cpu.eip);
-          }
-          if (retired < 0) {
-            // A page fault the block found ahead (no throw): as in the catch above.
-            const fault = cpu.blockFault as CpuFault;
-            cpu.blockFault = null;
-            retired = cpu.blockRetired;
-            cpu.instructionCount += retired;
-            if (devices.timerRunning) devices.timerCount -= retired;
-            stats.bailouts++;
-            return faulted(cpu, fault, cpu.eip);
-          }
-          cpu.logWalks = false;
-          cpu.instructionCount += retired;
-          if (devices.timerRunning) devices.timerCount -= retired;
-          if (cpu.codeWritten) stats.bailouts++; // a store to code (a side exit is no bail-out)
-          remaining -= retired;
-          continue;
-        }
-      }
-    }
-    const event = step(cpu);
-    if (event !== RETIRED) return event;
-    remaining--;
-  }
-  return RETIRED;
-}
-
-function delivered(cpu: Cpu, outcome: ReturnType<typeof deliverException>, interruptVector: number): StepEvent {
+export function delivered(cpu: Cpu, outcome: ReturnType<typeof deliverException>, interruptVector: number): StepEvent {
   if (outcome.kind === 'shutdown') {
     cpu.shutdownReason = outcome.reason;
     cpu.halted = true;

@@ -1,7 +1,6 @@
 // ADD OR ADC SBB AND SUB XOR CMP (variant 0..7 in encoding order), INC, DEC,
 // NEG, NOT, TEST. One function over an operand size of 1, 2 or 4 bytes.
-import type { Cpu } from '../cpu';
-import type { Decoded } from '../decoded';
+import type { Cpu, Decoded } from '../cpu';
 import { ARITH, AF, CF, MASK, OF, OP_ADD, OP_SUB, SIGN, flag, parityOf, recordArith, recordLogic, setFlags, SF, ZF } from '../flags';
 import { mutated } from '../mutants';
 import { destination, readDestination, readRM, writeDestination } from '../operands';

@@ -1,6 +1,5 @@
 // BT BTS BTR BTC, BSF BSR, and the BCD adjustments DAA DAS AAA AAS AAM AAD.
-import type { Cpu } from '../cpu';
-import type { Decoded } from '../decoded';
+import type { Cpu, Decoded } from '../cpu';
 import { AF, ARITH, CF, MASK, SF, ZF, flag, parityOf, readEflags, setFlags } from '../flags';
 import { DE, fault } from '../faults';
 import { effectiveOffset, readRM } from '../operands';

@@ -1,9 +1,7 @@
 // Near control transfers: JMP, Jcc, CALL, RET, LOOP family, JECXZ. A target
 // outside the CS limit is #GP(0) with nothing changed (the push of CALL
 // included). With a 16-bit operand size the target is truncated to 16 bits.
-import type { Cpu } from '../cpu';
-import { CS } from '../cpu';
-import type { Decoded } from '../decoded';
+import { type Cpu, type Decoded, CS } from '../cpu';
 import { condition, flag, ZF } from '../flags';
 import { gp } from '../faults';
 import { pop, push, peek } from '../access';

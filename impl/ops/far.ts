@@ -2,9 +2,7 @@
 // and parameter copy when the gate leads inward), far RET and IRET, to the
 // same ring or an outer one (SDM vol. 3 §5.8, and the JMP/CALL/RET/IRET
 // pseudo-code in vol. 2). Task switches are not part of this machine.
-import type { Cpu } from '../cpu';
-import { CS, SS } from '../cpu';
-import type { Decoded } from '../decoded';
+import { type Cpu, type Decoded, CS, SS } from '../cpu';
 import { fault, GP, NP, Unsupported } from '../faults';
 import { IF, IOPL, NT, VM, readEflags, writeEflags, SUPPORTED } from '../flags';
 import { readMemory } from '../access';

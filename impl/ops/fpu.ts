@@ -1,8 +1,7 @@
 // No coprocessor (spec/system.md SYS.FPU.*): the x87 escapes D8..DF are #UD in
 // the slots the opcode map leaves empty, #NM under CR0.EM or CR0.TS, and
 // otherwise do nothing (no memory access); WAIT is #NM only with TS and MP.
-import type { Cpu } from '../cpu';
-import type { Decoded } from '../decoded';
+import type { Cpu, Decoded } from '../cpu';
 import { fault, NM, ud } from '../faults';
 import { X87_SLOTS } from '../../model/isa/opcodes';
 

@@ -1,8 +1,7 @@
 // IN and OUT, and the I/O permission rule they share with INS/OUTS: at
 // CPL > IOPL every byte of the port range must be clear in the TSS I/O
 // permission bitmap (SDM vol. 1 §19.5), else #GP(0).
-import type { Cpu } from '../cpu';
-import type { Decoded } from '../decoded';
+import type { Cpu, Decoded } from '../cpu';
 import { IOPL, readEflags } from '../flags';
 import { gp } from '../faults';
 import { readSystem } from '../access';

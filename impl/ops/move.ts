@@ -1,9 +1,7 @@
 // Data movement: MOV, MOVZX/MOVSX, XCHG, LEA, PUSH/POP, PUSHA/POPA, CBW/CWD
 // families, BSWAP, XADD, CMPXCHG, XLAT, ENTER/LEAVE, CMOVcc, SETcc, and the
 // far-pointer loads LDS/LES/LSS/LFS/LGS.
-import type { Cpu } from '../cpu';
-import { DS, SS } from '../cpu';
-import type { Decoded } from '../decoded';
+import { type Cpu, type Decoded, DS, SS } from '../cpu';
 import { condition, setFlags, ZF } from '../flags';
 import { ud } from '../faults';
 import { pop, probeWrite, push, readMemory, linearAddress, readLinear, writeLinear } from '../access';

@@ -1,8 +1,7 @@
 // RDTSC, RDMSR, WRMSR, SYSENTER, SYSEXIT (spec/system.md SYS.TSC.*, SYS.MSR.*,
 // SYS.SYSENTER.1, SYS.SYSEXIT.1). The TSC is the retired-instruction count
 // plus an offset, mod 2^64; the SYSENTER MSRs keep their low 32 bits.
-import type { Cpu } from '../cpu';
-import { CS, SS } from '../cpu';
+import { type Cpu, CS, SS } from '../cpu';
 import { gp } from '../faults';
 import { IF, RF, VM, readEflags, writeEflags } from '../flags';
 import { setSegmentCache } from '../segmentation';

@@ -1,8 +1,7 @@
 // MUL, IMUL (one-, two- and three-operand forms), DIV, IDIV. Products of
 // 32-bit operands need 64 bits, beyond a double's exact range, so they are
 // built from 16-bit halves; 64-by-32 divisions use BigInt (rare).
-import type { Cpu } from '../cpu';
-import type { Decoded } from '../decoded';
+import type { Cpu, Decoded } from '../cpu';
 import { ARITH, CF, MASK, OF, SIGN, parityOf, setFlags, SF, ZF } from '../flags';
 import { DE, fault } from '../faults';
 import { readRM, signExtend } from '../operands';

@@ -2,8 +2,7 @@
 // SHRD. Flags are computed eagerly. Where the manual leaves a flag undefined
 // (OF for counts other than 1, CF for SHL/SHR counts >= the size, AF), we
 // write whatever the formulas give; the comparison masks those bits.
-import type { Cpu } from '../cpu';
-import type { Decoded } from '../decoded';
+import type { Cpu, Decoded } from '../cpu';
 import { AF, ARITH, CF, MASK, OF, SIGN, flag, parityOf, setFlags, SF, ZF } from '../flags';
 import { destination, readDestination, writeDestination, signExtend } from '../operands';
 import { mutated } from '../mutants';

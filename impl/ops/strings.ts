@@ -4,9 +4,7 @@
 // there with EIP still on the instruction (the done elements retire), and
 // the next step raises the fault on that element — as the model does
 // (spec INS.STRING.4); re-executing resumes where it stopped.
-import type { Cpu } from '../cpu';
-import { DS, ES } from '../cpu';
-import type { Decoded } from '../decoded';
+import { type Cpu, type Decoded, DS, ES } from '../cpu';
 import { DF, ZF, flag } from '../flags';
 import { readMemory, writeMemory } from '../access';
 import { alu } from './alu';

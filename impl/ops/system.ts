@@ -1,9 +1,7 @@
 // System instructions: HLT, CLI/STI, PUSHF/POPF, descriptor-table registers,
 // LLDT/LTR, SMSW/LMSW/CLTS, MOV to/from CRn and segment registers,
 // LAR/LSL/VERR/VERW, INVLPG, CPUID, INT n/INT3/INTO, BOUND, UD2, WBINVD.
-import type { Cpu } from '../cpu';
-import { CS, SS } from '../cpu';
-import type { Decoded } from '../decoded';
+import { type Cpu, type Decoded, CS, SS } from '../cpu';
 import { BR, NP, fault, gp, ud, Unsupported } from '../faults';
 import { IF, IOPL, OF, RF, SUPPORTED, VM, ZF, flag, readEflags, setFlags, writeEflags } from '../flags';
 import { linearAddress, pop, probeWrite, push, readMemory, writeMemory } from '../access';

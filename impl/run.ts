@@ -1,0 +1,107 @@
+// The runner: steps the machine until an event, and where a translated
+// block (blocks.ts) starts at EIP and may run, runs the block instead of
+// single steps. It sits on top of the interpreter (step.ts) and the block
+// compiler; step() alone never uses blocks, so lock-step comparison sees the
+// plain interpreter.
+import type { StepEvent } from '../model/machine';
+import { type Cpu, CS } from './cpu';
+import type { CpuFault } from './faults';
+import { IF } from './flags';
+import { CR0_PG, TLB_USER, TLB_VALID } from './paging';
+import { HOT_THRESHOLD, compileBlock } from './blocks';
+import { RETIRED, faulted, step } from './step';
+
+/** After a CS load, a CPL change or a TLB change, the fetch page is
+ * forgotten and only fetch() would set it again, so the first instruction
+ * after every interrupt, IRET or far transfer was stepped before a block
+ * could run. When fetch() would get the translation with no side effect
+ * (paging off, or a TLB entry that grants the read at this CPL), set it
+ * here instead: exactly what fetch() would set. */
+function refreshFetchPage(cpu: Cpu, linear: number): void {
+  if (!(cpu.cr0 & CR0_PG)) {
+    cpu.fetchPage = linear >>> 12;
+    cpu.fetchFrame = linear & ~0xfff;
+    return;
+  }
+  const entry = cpu.tlb[linear >>> 12];
+  if (entry & TLB_VALID && (cpu.cpl !== 3 || entry & TLB_USER)) {
+    cpu.fetchPage = linear >>> 12;
+    cpu.fetchFrame = entry & ~0xfff;
+  }
+}
+
+/**
+ * Step until an event other than 'retired', or `limit` instructions. Where
+ * a translated block (blocks.ts) starts at EIP and may run — no interrupt
+ * can be taken before it (the same test step() makes), the timer does not
+ * fire inside it, the limit is not passed, and the whole block lies within
+ * the CS limit — the block runs instead of single steps; otherwise step().
+ * The block's code page must be the one fetch() last translated, so its
+ * translation (and the walks it would cost) is exactly what step() uses.
+ */
+export function run(cpu: Cpu, limit: number): StepEvent {
+  const devices = cpu.devices, memory = cpu.memory, stats = cpu.blockStats;
+  let remaining = limit;
+  while (remaining > 0) {
+    if (!cpu.interruptShadow && !cpu.halted && cpu.shutdownReason === null && devices.exitCode === null
+      && !(cpu.flags & IF && ((devices.master.irr & ~devices.master.imr) | (devices.slave.irr & ~devices.slave.imr)) !== 0)) {
+      const eip = cpu.eip;
+      const linear = (cpu.segBase[CS] + eip) >>> 0;
+      const page = linear >>> 12;
+      if (page !== cpu.fetchPage) refreshFetchPage(cpu, linear);
+      const frame = cpu.fetchFrame >>> 12;
+      if (page === cpu.fetchPage && frame < memory.codePages.length - 1) {
+        const offset = linear & 0xfff;
+        let frameBlocks = cpu.blocks[frame];
+        if (frameBlocks === undefined) frameBlocks = cpu.blocks[frame] = { blocks: new Array(0x1000), hits: new Uint8Array(0x1000) };
+        let block = frameBlocks.blocks[offset];
+        if (block === undefined && ++frameBlocks.hits[offset] >= HOT_THRESHOLD) {
+          block = frameBlocks.blocks[offset] = compileBlock(cpu, (cpu.fetchFrame | offset) >>> 0);
+          if (block !== null) {
+            cpu.markCode((cpu.fetchFrame | offset) >>> 0, block.bytes); // a write over it drops the block
+            stats.compiled++;
+          }
+        }
+        if (block != null && block.length <= remaining && eip + block.bytes - 1 <= cpu.segLimit[CS]
+          && (!devices.timerRunning || devices.timerCount > block.length)) {
+          const log = cpu.undoLog;
+          if (log.length !== 0) log.length = 0;
+          cpu.logWalks = true;
+          cpu.codeWritten = false;
+          stats.runs++;
+          let retired: number;
+          try {
+            retired = block.run(cpu, eip, page, devices.timerRunning ? Math.min(remaining, devices.timerCount - 1) : remaining);
+          } catch (e) {
+            retired = cpu.blockRetired;
+            cpu.instructionCount += retired;
+            if (devices.timerRunning) devices.timerCount -= retired;
+            stats.bailouts++;
+            return faulted(cpu, e, cpu.eip);
+          }
+          if (retired < 0) {
+            // A page fault the block found ahead (no throw): as in the catch above.
+            const fault = cpu.blockFault as CpuFault;
+            cpu.blockFault = null;
+            retired = cpu.blockRetired;
+            cpu.instructionCount += retired;
+            if (devices.timerRunning) devices.timerCount -= retired;
+            stats.bailouts++;
+            return faulted(cpu, fault, cpu.eip);
+          }
+          cpu.logWalks = false;
+          cpu.instructionCount += retired;
+          if (devices.timerRunning) devices.timerCount -= retired;
+          if (cpu.codeWritten) stats.bailouts++; // a store to code (a side exit is no bail-out)
+          remaining -= retired;
+          continue;
+        }
+      }
+    }
+    const event = step(cpu);
+    if (event !== RETIRED) return event;
+    remaining--;
+  }
+  return RETIRED;
+}
+
