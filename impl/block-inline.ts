@@ -6,13 +6,17 @@
 // instructions touch no memory and cannot fault, so the block needs no
 // fault bookkeeping or code-write check around them.
 //
-// In the snippets `r`, `r8` and `r16` are cpu.r32/r8/r16, `cf` is
-// flags.computeFlag, `cond` is flags.condition, `mask` is flags.MASK and
-// `par` is flags.parityOf. ALU snippets leave their operands and result in
-// the block's locals `fa`, `fb`, `fx` as well: a conditional jump right
-// after one (see `knownCondition`) tests them instead of the record —
-// lazy flags kept across the block, with no record read.
-import { type Decoded, BYTE_REGISTER, CS } from './cpu';
+// A block keeps the machine's registers and flags in JavaScript locals while
+// it runs (blocks.ts writes them back before every executor call and every
+// exit, and reads them again after a call): `R0`..`R7` are EAX..EDI as int32
+// values; `fl` is cpu.flags, `lz` cpu.lazy, and `lop la lb lr ls` the lazy
+// record (cpu.lastOp, lastA, lastB, lastResult, lastSize), all of whose
+// flag formulas depend only on the low `size` bytes, so int32 values stand for
+// the unsigned ones the executors store. `fo` is flags.computeFlagOf, `cnd`
+// flags.conditionOf, `mask` flags.MASK and `par` flags.parityOf. ALU snippets
+// leave their operands and result in the locals `fa`, `fb`, `fx` as well: a
+// conditional jump right after one (see `knownCondition`) tests them directly.
+import { type Decoded, CS } from './cpu';
 import { ARITH, CF, OF, OP_ADD, OP_LOGIC, OP_SUB, SF, ZF } from './flags';
 import * as alu from './ops/alu';
 import * as move from './ops/move';
@@ -29,103 +33,141 @@ export interface Inline {
   readonly code: string;
   /** Set when the snippet leaves its flag inputs in fa/fb/fx (32-bit ALU). */
   readonly flags: KnownFlags | null;
+  /** The arithmetic flags the instruction writes (the snippet leaves out
+   * their update when none of them is live after it: see blocks.ts). */
+  readonly writes: number;
 }
 
-/** The lazy-flags record of recordArith(cpu, op, a, b, result, size, mask). */
-export function record(op: number, a: string, b: string, result: string, size: number, mask = ARITH): string {
-  const carry = mask === ARITH ? '' : `if (cpu.lazy & ${CF}) cpu.flags = (cpu.flags & ${~CF}) | cf(cpu, ${CF}); `;
-  return `${carry}cpu.lastOp = ${op}; cpu.lastA = ${a}; cpu.lastB = ${b}; cpu.lastResult = ${result}; cpu.lastSize = ${size}; cpu.lazy = ${mask};`;
+/** What an instruction that writes no flags returns. */
+const plain = (code: string): Inline => ({ code, flags: null, writes: 0 });
+
+/** The lazy-flags record of recordArith(cpu, op, a, b, result, size, mask),
+ * in the block's locals. With a mask without CF, CF is kept (made eager
+ * from the record it replaces) unless `keepCarry` says CF is dead. */
+export function record(op: number, a: string, b: string, result: string, size: number, mask = ARITH, keepCarry = true): string {
+  const carry = mask === ARITH || !keepCarry ? '' : `if (lz & ${CF}) fl = (fl & ${~CF}) | fo(${CF}, lop, la, lb, lr, ls); `;
+  return `${carry}lop = ${op}; la = ${a}; lb = ${b}; lr = ${result}; ls = ${size}; lz = ${mask};`;
 }
 
 /** setFlags(cpu, m, values): the flags in `m` become eager. */
 const setFlags = (m: number, values: string): string =>
-  `cpu.lazy &= ${~m}; cpu.flags = ((cpu.flags & ${~m}) | ${values}) >>> 0;`;
+  `lz &= ${~m}; fl = (fl & ${~m}) | ${values};`;
 
 /**
  * alu(cpu, operation, a, b, size) for the operations worth inlining: the
  * result in `fx` (its operands in fa/fb), then `write` (which may use fx).
- * Null for ADC and SBB (the carry in: the executor does them).
+ * Null for ADC and SBB (the carry in: the executor does them). `live`: the
+ * flags read before they are written again (none: no record).
  */
-export function aluOperation(operation: number, a: string, b: string, size: number, write: string): Inline | null {
+export function aluOperation(operation: number, a: string, b: string, size: number, write: string, live = ARITH): Inline | null {
   const m = size === 4 ? '0xffffffff' : size === 2 ? '0xffff' : '0xff';
   const out = operation === CMP ? '' : ` ${write}`;
-  const flags = (kind: KnownFlags): KnownFlags | null => (size === 4 ? kind : null);
+  const dead = (live & ARITH) === 0;
+  const flags = (kind: KnownFlags): KnownFlags | null => (size === 4 && !dead ? kind : null);
+  const rec = (op: number, x: string, y: string): string => (dead ? '' : record(op, x, y, 'fx', size));
   switch (operation) {
-    case ADD: return { code: `fa = ${a}; fb = ${b}; fx = (fa + fb) & ${m}; ${record(OP_ADD, 'fa', 'fb', 'fx', size)}${out}`, flags: flags('add') };
-    case SUB: case CMP: return { code: `fa = ${a}; fb = ${b}; fx = (fa - fb) & ${m}; ${record(OP_SUB, 'fa', 'fb', 'fx', size)}${out}`, flags: flags('sub') };
-    case OR: return { code: `fx = (${a} | ${b}) & ${m}; ${record(OP_LOGIC, '0', '0', 'fx', size)}${out}`, flags: flags('logic') };
-    case AND: return { code: `fx = ${a} & ${b} & ${m}; ${record(OP_LOGIC, '0', '0', 'fx', size)}${out}`, flags: flags('logic') };
-    case XOR: return { code: `fx = (${a} ^ ${b}) & ${m}; ${record(OP_LOGIC, '0', '0', 'fx', size)}${out}`, flags: flags('logic') };
+    case ADD: return { code: `fa = ${a}; fb = ${b}; fx = (fa + fb) & ${m}; ${rec(OP_ADD, 'fa', 'fb')}${out}`, flags: flags('add'), writes: ARITH };
+    case SUB: case CMP: return { code: `fa = ${a}; fb = ${b}; fx = (fa - fb) & ${m}; ${rec(OP_SUB, 'fa', 'fb')}${out}`, flags: flags('sub'), writes: ARITH };
+    case OR: return { code: `fx = (${a} | ${b}) & ${m}; ${rec(OP_LOGIC, '0', '0')}${out}`, flags: flags('logic'), writes: ARITH };
+    case AND: return { code: `fx = ${a} & ${b} & ${m}; ${rec(OP_LOGIC, '0', '0')}${out}`, flags: flags('logic'), writes: ARITH };
+    case XOR: return { code: `fx = (${a} ^ ${b}) & ${m}; ${rec(OP_LOGIC, '0', '0')}${out}`, flags: flags('logic'), writes: ARITH };
     default: return null;
   }
 }
 
-/** A register of `size` bytes as an unsigned value, and an assignment to it. */
+/** A register of `size` bytes (for size 1, n = 4..7 are AH CH DH BH) as
+ * a value (int32 for size 4, unsigned below), and an assignment to it. */
 export function registerRead(size: number, n: number): string {
-  return size === 4 ? `(r[${n}] >>> 0)` : size === 1 ? `r8[${BYTE_REGISTER[n]}]` : `r16[${n << 1}]`;
+  if (size === 4) return `R${n}`;
+  if (size === 2) return `(R${n} & 0xffff)`;
+  return n < 4 ? `(R${n} & 0xff)` : `((R${n - 4} >> 8) & 0xff)`;
 }
 export function registerWrite(size: number, n: number, value: string): string {
-  return size === 4 ? `r[${n}] = ${value};` : size === 1 ? `r8[${BYTE_REGISTER[n]}] = ${value};` : `r16[${n << 1}] = ${value};`;
+  if (size === 4) return `R${n} = (${value}) | 0;`;
+  if (size === 2) return `R${n} = (R${n} & -65536) | ((${value}) & 0xffff);`;
+  return n < 4 ? `R${n} = (R${n} & -256) | ((${value}) & 0xff);` : `R${n - 4} = (R${n - 4} & -65281) | (((${value}) & 0xff) << 8);`;
 }
 
-/** A 32-bit shift or rotate of register `n` by a constant count 1..31 (shift.ts). */
-function shiftRegister(operation: number, n: number, count: number): string | null {
-  const load = `const a = r[${n}] >>> 0`;
-  const rotated = (c: string, o: string): string => `${setFlags(CF | OF, `${c} | (${o} ? ${OF} : 0)`)} r[${n}] = x;`;
-  const shifted = `${setFlags(ARITH, `par(x) | (x === 0 ? ${ZF} : 0) | (x >>> 31 ? ${SF} : 0) | c | (o ? ${OF} : 0)`)} r[${n}] = x;`;
+/** A 32-bit shift or rotate of register `n` by a constant count 1..31
+ * (shift.ts); without its flag update when `live` has none of them. */
+function shiftRegister(operation: number, n: number, count: number, live: number): Inline | null {
+  const load = `const a = R${n} >>> 0`;
+  const rotate = operation === 0 || operation === 1, writes = rotate ? CF | OF : ARITH;
+  if ((live & writes) === 0) {
+    switch (operation) {
+      case 0: return plain(`R${n} = (R${n} << ${count}) | (R${n} >>> ${32 - count});`);
+      case 1: return plain(`R${n} = (R${n} >>> ${count}) | (R${n} << ${32 - count});`);
+      case 4: case 6: return plain(`R${n} = R${n} << ${count};`);
+      case 5: return plain(`R${n} = (R${n} >>> ${count}) | 0;`);
+      case 7: return plain(`R${n} = R${n} >> ${count};`);
+      default: return null;
+    }
+  }
+  const rotated = (c: string, o: string): string => `${setFlags(CF | OF, `${c} | (${o} ? ${OF} : 0)`)} R${n} = x | 0;`;
+  const shifted = `${setFlags(ARITH, `par(x) | (x === 0 ? ${ZF} : 0) | (x >>> 31 ? ${SF} : 0) | c | (o ? ${OF} : 0)`)} R${n} = x | 0;`;
+  const code = shiftCode(operation, n, count, load, rotated, shifted);
+  return code === null ? null : { code, flags: null, writes };
+}
+
+function shiftCode(operation: number, n: number, count: number, load: string, rotated: (c: string, o: string) => string, shifted: string): string | null {
   switch (operation) {
     case 0: return `{ ${load}, x = ((a << ${count}) | (a >>> ${32 - count})) >>> 0, c = x & 1; ${rotated('c', '((x >>> 31) ^ c)')} }`;
     case 1: return `{ ${load}, x = ((a >>> ${count}) | (a << ${32 - count})) >>> 0, c = x >>> 31; ${rotated('c', '(c ^ ((x >>> 30) & 1))')} }`;
     case 4: case 6: return `{ ${load}, x = (a << ${count}) >>> 0, c = (a >>> ${32 - count}) & 1, o = (x >>> 31) ^ c; ${shifted} }`;
     case 5: return `{ ${load}, x = a >>> ${count}, c = (a >>> ${count - 1}) & 1, o = a >>> 31; ${shifted} }`;
-    case 7: return `{ const s = r[${n}] | 0, x = (s >> ${count}) >>> 0, c = (s >> ${count - 1}) & 1, o = 0; ${shifted} }`;
+    case 7: return `{ const s = R${n}, x = (s >> ${count}) >>> 0, c = (s >> ${count - 1}) & 1, o = 0; ${shifted} }`;
     default: return null; // RCL, RCR: through the carry, the executor does them
   }
 }
 
-/** JavaScript for a register-only `d`, or null when it is not inlined. */
-export function inlineRegister(d: Decoded): Inline | null {
+/** JavaScript for a register-only `d`, or null when it is not inlined.
+ * `live`: the arithmetic flags read after it before being written again. */
+export function inlineRegister(d: Decoded, live = ARITH): Inline | null {
   const e = d.exec, size = d.size;
   if (e === move.loadEffectiveAddress && d.mod !== 3 && size === 4) {
-    let sum = `${d.disp}`;
-    if (d.base >= 0) sum += ` + r[${d.base}]`;
-    if (d.index >= 0) sum += ` + (r[${d.index}] << ${d.scale})`;
-    return { code: `r[${d.reg}] = (${sum}) >>> 0;`, flags: null };
+    let sum = `${d.disp | 0}`;
+    if (d.base >= 0) sum += ` + R${d.base}`;
+    if (d.index >= 0) sum += ` + (R${d.index} << ${d.scale})`;
+    return plain(`R${d.reg} = (${sum}) | 0;`);
   }
   if (d.mod !== 3 || (size !== 4 && size !== 1)) return null;
   const reg = (n: number): string => registerRead(size, n);
   const into = (n: number): string => registerWrite(size, n, 'fx');
-  if (e === alu.aluRmReg) return aluOperation(d.variant, reg(d.rm), reg(d.reg), size, into(d.rm));
-  if (e === alu.aluRegRm) return aluOperation(d.variant, reg(d.reg), reg(d.rm), size, into(d.reg));
-  if (e === alu.aluRmImm) return aluOperation(d.variant, reg(d.rm), `${d.imm}`, size, into(d.rm));
+  if (e === alu.aluRmReg) return aluOperation(d.variant, reg(d.rm), reg(d.reg), size, into(d.rm), live);
+  if (e === alu.aluRegRm) return aluOperation(d.variant, reg(d.reg), reg(d.rm), size, into(d.reg), live);
+  if (e === alu.aluRmImm) return aluOperation(d.variant, reg(d.rm), `${size === 4 ? d.imm | 0 : d.imm}`, size, into(d.rm), live);
   if (size !== 4) return null;
-  const plain = (code: string): Inline => ({ code, flags: null });
-  if (e === alu.testRmReg) return { code: `fx = (${reg(d.rm)} & ${reg(d.reg)}) >>> 0; ${record(OP_LOGIC, '0', '0', 'fx', 4)}`, flags: 'logic' };
-  if (e === alu.testRmImm) return { code: `fx = (${reg(d.rm)} & ${d.imm}) >>> 0; ${record(OP_LOGIC, '0', '0', 'fx', 4)}`, flags: 'logic' };
+  const dead = (live & ARITH) === 0;
+  if (e === alu.testRmReg || e === alu.testRmImm) {
+    if (dead) return { code: '', flags: null, writes: ARITH };
+    const b = e === alu.testRmReg ? reg(d.reg) : `${d.imm | 0}`;
+    return { code: `fx = ${reg(d.rm)} & ${b}; ${record(OP_LOGIC, '0', '0', 'fx', 4)}`, flags: 'logic', writes: ARITH };
+  }
   if (e === alu.incrementRegister) {
-    const up = d.variant === 0;
+    const up = d.variant === 0, writes = ARITH & ~CF;
+    if ((live & writes) === 0) return { code: `R${d.reg} = (R${d.reg} ${up ? '+' : '-'} 1) | 0;`, flags: null, writes };
     return {
-      code: `fa = ${reg(d.reg)}; fb = 1; fx = ((fa ${up ? '+' : '-'} 1) & 0xffffffff) >>> 0; r[${d.reg}] = fx; ${record(up ? OP_ADD : OP_SUB, 'fa', '1', 'fx', 4, ARITH & ~CF)}`,
-      flags: up ? 'inc' : 'dec',
+      code: `fa = ${reg(d.reg)}; fb = 1; fx = (fa ${up ? '+' : '-'} 1) | 0; R${d.reg} = fx; ${record(up ? OP_ADD : OP_SUB, 'fa', '1', 'fx', 4, writes, (live & CF) !== 0)}`,
+      flags: up ? 'inc' : 'dec', writes,
     };
   }
-  if (e === move.moveRmReg) return plain(`r[${d.rm}] = r[${d.reg}];`);
-  if (e === move.moveRegRm) return plain(`r[${d.reg}] = r[${d.rm}];`);
-  if (e === move.moveRmImm) return plain(`r[${d.rm}] = ${d.imm};`);
+  if (e === move.moveRmReg) return plain(`R${d.rm} = R${d.reg};`);
+  if (e === move.moveRegRm) return plain(`R${d.reg} = R${d.rm};`);
+  if (e === move.moveRmImm) return plain(`R${d.rm} = ${d.imm | 0};`);
   if (e === shift.shiftByImmediate && (d.imm & 0x20) === 0) {
     // Counts with bit 5 set are left to the executor (so is its count mask).
     const count = d.imm & 0x1f;
     if (count === 0) return plain(''); // no bit and no flag changes
-    const code = shiftRegister(d.variant, d.rm, count);
-    return code === null ? null : plain(code);
+    return shiftRegister(d.variant, d.rm, count, live);
   }
   if (e === mul.multiplySignedInto) {
     // IMUL reg, reg(, imm): the exact product leaves the int32 range exactly
     // when the double product differs from the 32-bit one (a double is exact
     // up to 2^53, and a product beyond that is far outside the range).
-    const b = d.imm2 ? `${d.imm | 0}` : `r[${d.reg}]`;
+    const b = d.imm2 ? `${d.imm | 0}` : `R${d.reg}`;
+    if (dead) return { code: `R${d.reg} = Math.imul(R${d.rm}, ${b});`, flags: null, writes: ARITH };
     const flags = `(o ? ${CF | OF} : 0) | par(x) | (x === 0 ? ${ZF} : 0) | (x < 0 ? ${SF} : 0)`;
-    return plain(`{ const a = r[${d.rm}], b = ${b}, x = Math.imul(a, b), o = a * b !== x; r[${d.reg}] = x; ${setFlags(ARITH, flags)} }`);
+    return { code: `{ const a = R${d.rm}, b = ${b}, x = Math.imul(a, b), o = a * b !== x; R${d.reg} = x; ${setFlags(ARITH, flags)} }`, flags: null, writes: ARITH };
   }
   return null;
 }
@@ -157,8 +199,8 @@ export function knownCondition(kind: KnownFlags, cc: number): string | null {
 
 /** The condition of Jcc from the lazy record (JZ/JNZ read ZF straight from it). */
 export function recordCondition(cc: number): string {
-  const zero = `(cpu.lazy & ${ZF} ? (cpu.lastResult & mask[cpu.lastSize]) === 0 : (cpu.flags & ${ZF}) !== 0)`;
-  return cc === 4 ? zero : cc === 5 ? `!${zero}` : `cond(cpu, ${cc})`;
+  const zero = `(lz & ${ZF} ? (lr & mask[ls]) === 0 : (fl & ${ZF}) !== 0)`;
+  return cc === 4 ? zero : cc === 5 ? `!${zero}` : `cnd(${cc}, fl, lz, lop, la, lb, lr, ls)`;
 }
 
 export const CS_LIMIT = `cpu.segLimit[${CS}]`;

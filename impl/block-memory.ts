@@ -15,16 +15,16 @@ import { ADD, AND, CMP, OR, SUB, XOR, aluOperation, record, registerRead, regist
 import * as alu from './ops/alu';
 import * as move from './ops/move';
 
-/** The effective offset (operands.ts effectiveOffset) as an expression. */
+/** The effective offset (operands.ts effectiveOffset) as an int32 expression (the offset is its `>>> 0`). */
 function offsetOf(d: Decoded): string {
-  let sum = `${d.disp}`;
-  if (d.base >= 0) sum += ` + r[${d.base}]`;
-  if (d.index >= 0) sum += ` + (r[${d.index}] << ${d.scale})`;
-  return `((${sum}) >>> 0)`;
+  let sum = `${d.disp | 0}`;
+  if (d.base >= 0) sum += ` + R${d.base}`;
+  if (d.index >= 0) sum += ` + (R${d.index} << ${d.scale})`;
+  return `((${sum}) | 0)`;
 }
 
-/** Reading and writing `size` bytes at physical address `p` (unsigned values, as memory.ts returns them). */
-const load = (size: number): string => (size === 4 ? 'view.getUint32(p, true)' : size === 1 ? 'bytes[p]' : 'view.getUint16(p, true)');
+/** Reading and writing `size` bytes at physical address `p` (a dword as int32, as the block's register locals hold it). */
+const load = (size: number): string => (size === 4 ? 'view.getInt32(p, true)' : size === 1 ? 'bytes[p]' : 'view.getUint16(p, true)');
 const store = (size: number, value: string): string =>
   size === 4 ? `view.setInt32(p, ${value}, true);` : size === 1 ? `bytes[p] = ${value};` : `view.setUint16(p, ${value}, true);`;
 
@@ -32,17 +32,21 @@ const INLINE_ALU = new Set([ADD, OR, AND, SUB, XOR, CMP]);
 
 /**
  * The physical address of an access at offset `o`, or -1 (fast-access.ts).
- * A block cannot change segment registers or CR0, so it decides once, on
- * entry, whether a segment is flat (base 0, offsets 0..4 GiB - 1, the
- * access allowed) with paging off: the local `fr<segment>` (reads) or
- * `fw<segment>` (writes), declared by blocks.ts for each one the code names.
- * Then the address is the offset itself once the access stays in one page
- * and in RAM (and, for a write, off frames holding code): exactly what
+ * A block cannot change segment registers, CR0 or the CPL, so it decides
+ * once, on entry, whether a segment is flat (base 0, offsets 0..4 GiB - 1,
+ * the access allowed): the local `fr<segment>` (reads) or `fw<segment>`
+ * (writes), declared by blocks.ts for each one the code names, and `pg`
+ * (paging on), `rneed` and `wneed` (the TLB bits fastReadAddress and
+ * fastWriteAddress require at this CPL). Through a flat segment, an access
+ * that stays in one page takes the offset itself (paging off) or the frame
+ * of a TLB entry that has the needed bits; then, once it lies in RAM (and,
+ * for a write, off frames holding code) that is exactly what
  * fastReadAddress / fastWriteAddress would answer, without the call.
  */
 function physical(kind: 'rd' | 'wr', segment: number, bytes: number): string {
-  const write = kind === 'wr';
-  return `f${write ? 'w' : 'r'}${segment} && (o & 0xfff) <= ${0x1000 - bytes} && o + ${bytes} <= msz${write ? ' && codes[o >>> 12] === 0' : ''} ? o : ${kind}(cpu, ${segment}, o, ${bytes})`;
+  const write = kind === 'wr', need = write ? 'wneed' : 'rneed';
+  const guess = `f${write ? 'w' : 'r'}${segment} && (o & 0xfff) <= ${0x1000 - bytes} ? (pg ? ((tl = tlb[o >>> 12]) & ${need}) === ${need} ? (tl & -4096) | (o & 0xfff) : -1 : o) : -1`;
+  return `let p = ${guess}; if (p < 0 || p + ${bytes} > msz${write ? ' || codes[p >>> 12] !== 0' : ''}) p = ${kind}(cpu, ${segment}, o >>> 0, ${bytes});`;
 }
 
 /** Code for `d` with a memory operand (fast path, else `slow`), or null. */
@@ -51,21 +55,21 @@ export function inlineMemory(d: Decoded, slow: string, faultExit: string): strin
   // Before the executor: a page fault this access is sure to take leaves
   // the block without a throw (fast-access.ts pageFaultAhead).
   const generic = (segment: number, write: boolean, bytes: number): string =>
-    `if (pf(cpu, ${segment}, o, ${bytes}, ${write}) >= 0) ${faultExit} ${slow}`;
+    `if (pf(cpu, ${segment}, o >>> 0, ${bytes}, ${write}) >= 0) ${faultExit} ${slow}`;
   const at = (kind: 'rd' | 'wr', bytes: number, fast: string): string =>
-    `{ const o = ${offsetOf(d)}, p = ${physical(kind, d.segment, bytes)}; if (p >= 0) { ${fast} } else { ${generic(d.segment, kind === 'wr', bytes)} } }`;
+    `{ const o = ${offsetOf(d)}; ${physical(kind, d.segment, bytes)} if (p >= 0) { ${fast} } else { ${generic(d.segment, kind === 'wr', bytes)} } }`;
   if (e === move.pushRegister && size === 4) {
-    return `{ const o = (r[4] - 4) >>> 0, p = ${physical('wr', SS, 4)}; if (p >= 0) { view.setInt32(p, r[${d.reg}], true); r[4] = o; } else { ${generic(SS, true, 4)} } }`;
+    return `{ const o = (R4 - 4) | 0; ${physical('wr', SS, 4)} if (p >= 0) { view.setInt32(p, R${d.reg}, true); R4 = o; } else { ${generic(SS, true, 4)} } }`;
   }
   if (e === move.popRegister && size === 4) {
-    return `{ const o = r[4] >>> 0, p = ${physical('rd', SS, 4)}; if (p >= 0) { const v = view.getInt32(p, true); r[4] = o + 4; r[${d.reg}] = v; } else { ${generic(SS, false, 4)} } }`;
+    return `{ const o = R4; ${physical('rd', SS, 4)} if (p >= 0) { const v = view.getInt32(p, true); R4 = (o + 4) | 0; R${d.reg} = v; } else { ${generic(SS, false, 4)} } }`;
   }
   if (d.mod === 3 || (size !== 4 && size !== 1 && size !== 2)) return null;
   if (e === move.moveRegRm) return at('rd', size, registerWrite(size, d.reg, load(size)));
   if (e === move.moveRmReg) return at('wr', size, store(size, registerRead(size, d.reg)));
-  if (e === move.moveRmImm) return at('wr', size, store(size, `${d.imm}`));
+  if (e === move.moveRmImm) return at('wr', size, store(size, `${size === 4 ? d.imm | 0 : d.imm}`));
   if (e === move.moveExtend) {
-    const from = d.imm2, value = d.variant === 1 ? (from === 1 ? '((v << 24) >> 24) >>> 0' : '((v << 16) >> 16) >>> 0') : 'v';
+    const from = d.imm2, value = d.variant === 1 ? (from === 1 ? '((v << 24) >> 24)' : '((v << 16) >> 16)') : 'v';
     return at('rd', from, `const v = ${load(from)}; ${registerWrite(size, d.reg, value)}`);
   }
   if (size === 2 || !INLINE_ALU.has(d.variant) || (e !== alu.aluRegRm && e !== alu.aluRmReg && e !== alu.aluRmImm)) {
@@ -75,7 +79,7 @@ export function inlineMemory(d: Decoded, slow: string, faultExit: string): strin
     const op = aluOperation(d.variant, registerRead(size, d.reg), load(size), size, registerWrite(size, d.reg, 'fx'));
     return op === null ? null : at('rd', size, op.code);
   }
-  const source = e === alu.aluRmReg ? registerRead(size, d.reg) : `${d.imm}`;
+  const source = e === alu.aluRmReg ? registerRead(size, d.reg) : `${size === 4 ? d.imm | 0 : d.imm}`;
   if (d.variant === CMP) {
     const op = aluOperation(CMP, load(size), source, size, '');
     return op === null ? null : at('rd', size, op.code);
@@ -87,5 +91,5 @@ export function inlineMemory(d: Decoded, slow: string, faultExit: string): strin
 /** INC/DEC of a memory operand (alu.ts incrementRM): CF is left alone. */
 function incrementMemory(d: Decoded, at: (kind: 'rd' | 'wr', bytes: number, fast: string) => string): string {
   const size = d.size, up = d.variant === 0, m = size === 4 ? '0xffffffff' : '0xff';
-  return at('wr', size, `const a = ${load(size)}, x = ((a ${up ? '+' : '-'} 1) & ${m}) >>> 0; ${store(size, 'x')} ${record(up ? OP_ADD : OP_SUB, 'a', '1', 'x', size, ARITH & ~CF)}`);
+  return at('wr', size, `const a = ${load(size)}, x = (a ${up ? '+' : '-'} 1) & ${m}; ${store(size, 'x')} ${record(up ? OP_ADD : OP_SUB, 'a', '1', 'x', size, ARITH & ~CF)}`);
 }

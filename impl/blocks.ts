@@ -28,7 +28,8 @@
 //   `cpu.blockRetired`; the runner then does what step() does with a fault.
 import type { Block, Cpu, Decoded } from './cpu';
 import { decode } from './decode';
-import { MASK, computeFlag, condition, parityOf } from './flags';
+import { ARITH, CF, MASK, OF, PF, SF, ZF, computeFlagOf, conditionOf, parityOf } from './flags';
+import { CR0_PG, TLB_DIRTY, TLB_USER, TLB_VALID, TLB_WRITABLE } from './paging';
 import { CS_LIMIT, type KnownFlags, inlineRegister, isInlinedJump, isInlinedBranch, knownCondition, recordCondition } from './block-inline';
 import { inlineMemory } from './block-memory';
 import { fastReadAddress, fastWriteAddress, flatSegment, pageFaultAhead } from './fast-access';
@@ -41,8 +42,6 @@ import * as control from './ops/control';
 
 
 const MAX_LENGTH = 32;
-/** Visits of a block start before it is compiled (cold code stays interpreted). */
-export const HOT_THRESHOLD = 8;
 
 const STRAIGHT = new Set<unknown>([
   alu.aluRmReg, alu.aluRmImm, alu.aluRegRm, alu.testRmReg, alu.testRmImm, alu.incrementRM, alu.incrementRegister,
@@ -97,6 +96,59 @@ function collect(cpu: Cpu, physical: number): Decoded[] {
 }
 const PAST_PAGE = new Error('past the page');
 
+/** Whether a jump inside the block goes back (to its own instruction or an earlier one). */
+function loopsBack(ds: readonly Decoded[]): boolean {
+  let offset = 0;
+  const starts = ds.map((d) => { const at = offset; offset += d.length; return at; });
+  return ds.some((d, k) => {
+    if (!isInlinedBranch(d)) return false;
+    const j = starts.indexOf(starts[k] + d.length + d.imm);
+    return j >= 0 && j <= k;
+  });
+}
+
+/** The flags each condition code reads (flags.ts condition). */
+const CONDITION_READS = [OF, CF, ZF, CF | ZF, SF, PF, SF | OF, ZF | SF | OF];
+
+/**
+ * Which arithmetic flags are live after each instruction of the block: read
+ * (by a Jcc, an executor, a fault's delivery, or anything after the block)
+ * before an inlined instruction writes them again. An inlined instruction
+ * whose flags are all dead leaves out their update (block-inline.ts): the
+ * alu kernel's ROL, SHR and IMUL flags are overwritten by the next ALU
+ * instruction, so they are never computed. Everything but an inlined
+ * register instruction or jump counts as reading every flag, and so does
+ * leaving the block.
+ */
+function liveFlags(ds: readonly Decoded[], internal: (k: number) => number): number[] {
+  const n = ds.length;
+  const reads: number[] = [], writes: number[] = [], successors: number[][] = [];
+  ds.forEach((d, k) => {
+    const fallThrough = k + 1 < n ? [k + 1] : [-1];
+    if (isInlinedBranch(d)) {
+      const j = internal(k);
+      reads.push(d.exec === control.jumpRelative ? 0 : CONDITION_READS[d.variant >> 1]);
+      writes.push(0);
+      successors.push(d.exec === control.jumpRelative ? [j] : [...fallThrough, j]);
+      return;
+    }
+    const inline = d.name === 'nop' ? { writes: 0 } : inlineRegister(d);
+    reads.push(inline === null ? ARITH : 0);
+    writes.push(inline === null ? 0 : inline.writes);
+    successors.push(fallThrough);
+  });
+  const liveIn = new Array<number>(n).fill(0), liveOut = new Array<number>(n).fill(0);
+  for (let changed = true; changed;) {
+    changed = false;
+    for (let k = n - 1; k >= 0; k--) {
+      const out = successors[k].reduce((m, s) => m | (s < 0 ? ARITH : liveIn[s]), 0);
+      const into = reads[k] | (out & ~writes[k]);
+      if (out !== liveOut[k] || into !== liveIn[k]) { liveOut[k] = out; liveIn[k] = into; changed = true; }
+    }
+  }
+  return liveOut;
+}
+
 // The factories (`new Function` results) are kept by their source text and
 // shared by every machine in the process: the source is a pure function of
 // the block's bytes (everything else arrives as arguments), and closures made
@@ -109,10 +161,13 @@ const FACTORIES = new Map<string, Factory>();
 const BLOCKS = new Map<string, Block>();
 const MAX_FACTORIES = 4096;
 
-/** Compile the block at `physical`, or null when fewer than two instructions qualify. */
-export function compileBlock(cpu: Cpu, physical: number): Block | null {
+/** Compile the block at `physical`, or null when fewer than two
+ * instructions qualify; with `onlyLoops`, undefined (not yet) when the
+ * block does not loop. */
+export function compileBlock(cpu: Cpu, physical: number, onlyLoops = false): Block | null | undefined {
   const ds = collect(cpu, physical);
   if (ds.length < 2) return null;
+  if (onlyLoops && !loopsBack(ds)) return undefined;
   const n = ds.length;
   const starts: number[] = [];
   let offset = 0;
@@ -137,6 +192,16 @@ export function compileBlock(cpu: Cpu, physical: number): Block | null {
   const targets = new Set<number>([0]);
   ds.forEach((_, k) => { const j = internal(k); if (j >= 0) targets.add(j); });
 
+  // The block's registers and flags live in locals (block-inline.ts); OUT
+  // writes them back to the machine (before an executor call and before
+  // leaving the block), IN reads them again after an executor call. Which
+  // registers and flag fields they cover is known once all code is written,
+  // so they are placeholders until then.
+  const OUT = '@OUT@', IN = '@IN@';
+  // Leaving the block: every exit sets the next EIP and the return value and
+  // breaks out to one epilogue, which writes the locals back.
+  const exit = (nextEip: string, retired: string): string => `{ xe = ${nextEip}; xr = ${retired}; break run; }`;
+  const live = liveFlags(ds, internal);
   const lines: string[] = [];
   let known: KnownFlags | null = null;
   ds.forEach((d, k) => {
@@ -144,18 +209,23 @@ export function compileBlock(cpu: Cpu, physical: number): Block | null {
     const next = `(eip + ${ends[k]}) >>> 0`;
     // The generic path: the executor, after which a store to code or a
     // changed code-page translation ends the block.
-    const call = `k = ${k}; cpu.next = ${next}; e${k}(cpu, d${k});
+    const call = `k = ${k}; cpu.next = ${next}; ${OUT} x${k}(cpu, d${k});
       if (cpu.codeWritten || cpu.fetchPage !== page) { cpu.eip = cpu.next; return done + ${k + 1}; }
-      if (log.length !== 0) log.length = 0;`;
+      if (log.length !== 0) log.length = 0; ${IN}`;
     if (isInlinedBranch(d)) {
       const j = internal(k);
       // Retired so far is done + (index of the current instruction); a jump
       // from k to j keeps that true by moving `done`, and goes on inside
       // the function only while a whole pass from j still fits the budget.
+      // (Nothing inline changes the code or the code page's translation,
+      // and an executor call that does leaves the block at once.)
       const taken = j >= 0
-        ? `{ const nd = done + ${k + 1 - j}; if (nd + ${n} <= budget && !cpu.codeWritten && cpu.fetchPage === page) { done = nd; pc = ${j}; continue; } cpu.eip = t; return done + ${k + 1}; }`
-        : `{ cpu.eip = t; return done + ${k + 1}; }`;
-      const jump = `{ const t = (eip + ${ends[k] + d.imm}) >>> 0; if (t > ${CS_LIMIT}) { k = ${k}; cpu.next = ${next}; e${k}(cpu, d${k}); } ${taken} }`;
+        ? `{ const nd = done + ${k + 1 - j}; if (nd + ${n} <= budget) { done = nd; pc = ${j}; continue; } ${exit('t', `done + ${k + 1}`)} }`
+        : exit('t', `done + ${k + 1}`);
+      // A target inside the block lies within the CS limit (run.ts enters a
+      // block only when all of it does); one outside is checked.
+      const check = j >= 0 ? '' : `if (t > ${CS_LIMIT}) { k = ${k}; cpu.next = ${next}; ${OUT} x${k}(cpu, d${k}); }`;
+      const jump = `{ const t = (eip + ${ends[k] + d.imm}) >>> 0; ${check} ${taken} }`;
       if (d.exec === control.jumpRelative) lines.push(jump);
       else {
         const test = (known === null ? null : knownCondition(known, d.variant)) ?? recordCondition(d.variant);
@@ -165,10 +235,11 @@ export function compileBlock(cpu: Cpu, physical: number): Block | null {
       if (d.exec === control.jumpRelative) known = null;
       return;
     }
-    const inline = inlineRegister(d);
+    if (d.name === 'nop') return; // no effect but EIP, which the block's count and exits carry
+    const inline = inlineRegister(d, live[k]);
     if (inline !== null) { lines.push(inline.code); known = inline.flags ?? (FLAG_NEUTRAL.has(d.exec) ? known : null); return; }
     if (!FLAG_NEUTRAL.has(d.exec)) known = null;
-    const faultExit = `{ cpu.blockRetired = done + ${k}; cpu.eip = (eip + ${starts[k]}) >>> 0; return -1; }`;
+    const faultExit = `{ cpu.blockRetired = done + ${k}; ${exit(`(eip + ${starts[k]}) >>> 0`, '-1')} }`;
     lines.push(inlineMemory(d, call, faultExit) ?? call);
   });
   // Falling off the end: EIP after the last instruction, unless the last
@@ -176,39 +247,63 @@ export function compileBlock(cpu: Cpu, physical: number): Block | null {
   // the block's start like an inline jump.
   const last = ds[n - 1];
   const end = ENDS_BLOCK.has(last.exec) && !isInlinedBranch(last)
-    ? `if (cpu.next === eip && done + ${2 * n} <= budget && !cpu.codeWritten && cpu.fetchPage === page) {
-      done += ${n}; pc = 0; continue;
-    }
-    cpu.eip = cpu.next; return done + ${n};`
-    : `cpu.eip = (eip + ${bytes}) >>> 0; return done + ${n};`;
-  // Flat segments without paging, decided on entry (block-memory.ts `physical`).
-  const flat = [...new Set(lines.join('\n').match(/\bf[rw]\d\b/g) ?? [])]
+    ? `if (cpu.next === eip && done + ${2 * n} <= budget) { done += ${n}; pc = 0; continue; }
+    ${exit('cpu.next', `done + ${n}`)}`
+    : exit(`(eip + ${bytes}) >>> 0`, `done + ${n}`);
+  let code = lines.join('\n      ');
+  // Locals pay off in a loop; a block that runs through once would only
+  // copy every value in and out (and its source, parsed by V8 for every
+  // block, would grow with each executor call): there every local is
+  // written as the machine's field it stands for.
+  const loops = ds.some((_, k) => { const j = internal(k); return j >= 0 && j <= k; }) || end.includes('pc = 0; continue');
+  if (!loops) {
+    const FIELDS: Record<string, string> = { fl: 'cpu.flags', lz: 'cpu.lazy', lop: 'cpu.lastOp', la: 'cpu.lastA', lb: 'cpu.lastB', lr: 'cpu.lastResult', ls: 'cpu.lastSize' };
+    code = code.replace(/\bR([0-7])\b/g, 'r[$1]').replace(/\b(fl|lz|lop|la|lb|lr|ls)\b/g, (name) => FIELDS[name]);
+  }
+  const registers = [...new Set(code.match(/\bR[0-7]\b/g) ?? [])].sort();
+  const written = [...new Set([...code.matchAll(/\b(R[0-7]) = /g)].map((m) => m[1]))].sort();
+  const flags = /\b(fl|lz|lop|la|lb|lr|ls)\b/.test(code);
+  const FLAGS = ['fl', 'flags', 'lz', 'lazy', 'lop', 'lastOp', 'la', 'lastA', 'lb', 'lastB', 'lr', 'lastResult', 'ls', 'lastSize'];
+  const flagPairs: Array<[string, string]> = flags ? FLAGS.flatMap((v, i) => (i % 2 === 0 ? [[v, FLAGS[i + 1]] as [string, string]] : [])) : [];
+  const out = [...written.map((R) => `r[${R[1]}] = ${R};`), ...flagPairs.map(([v, f]) => `cpu.${f} = ${v};`)].join(' ');
+  const reload = [...registers.map((R) => `${R} = r[${R[1]}];`), ...flagPairs.map(([v, f]) => `${v} = cpu.${f}${f.startsWith('last') ? ' | 0' : ''};`)].join(' ');
+  const declare = [...registers.map((R) => `${R} = r[${R[1]}]`), ...flagPairs.map(([v, f]) => `${v} = cpu.${f}${f.startsWith('last') ? ' | 0' : ''}`)].join(', ');
+  code = code.replaceAll(OUT, out).replaceAll(IN, reload);
+  const endCode = end;
+  // Flat segments, decided on entry (block-memory.ts `physical`).
+  const flat = [...new Set(code.match(/\bf[rw]\d\b/g) ?? [])]
     .map((name) => `, ${name} = flat(cpu, ${name[2]}, ${name[1] === 'w'})`).join('');
+  const paging = /\bpg\b/.test(code)
+    ? `, pg = (cpu.cr0 & ${CR0_PG}) !== 0, tlb = cpu.tlb, rneed = cpu.cpl === 3 ? ${TLB_VALID | TLB_USER} : ${TLB_VALID}, wneed = rneed | ${TLB_WRITABLE | TLB_DIRTY}`
+    : '';
   const body = `return function block(cpu, eip, page, budget) {
-  const log = cpu.undoLog, r = cpu.r32, r8 = cpu.r8, r16 = cpu.r16, bytes = cpu.memory.bytes, view = cpu.memory.view,
-    msz = cpu.memory.size, codes = cpu.memory.codePages${flat};
-  let k = 0, done = 0, pc = 0, fa = 0, fb = 0, fx = 0;
+  const log = cpu.undoLog, r = cpu.r32, bytes = cpu.memory.bytes, view = cpu.memory.view,
+    msz = cpu.memory.size, codes = cpu.memory.codePages${flat}${paging};
+  let k = 0, done = 0, pc = 0, fa = 0, fb = 0, fx = 0, tl = 0, xe = 0, xr = 0${declare === '' ? '' : `, ${declare}`};
   try {
-    for (;;) {
+    run: for (;;) {
       switch (pc) {
-      ${lines.join('\n      ')}
+      ${code}
       }
-      ${end}
+      ${endCode}
     }
   } catch (e) {
     cpu.blockRetired = done + k;
     cpu.eip = (eip + starts[k]) >>> 0;
     throw e;
   }
+  ${out}
+  cpu.eip = xe;
+  return xr;
 };`;
   let factory = FACTORIES.get(body);
   if (factory === undefined) {
-    const params = ds.flatMap((_, k) => [`e${k}`, `d${k}`]);
-    factory = new Function('starts', 'cf', 'cond', 'mask', 'par', 'rd', 'wr', 'pf', 'flat', ...params, body) as Factory;
+    const params = ds.flatMap((_, k) => [`x${k}`, `d${k}`]);
+    factory = new Function('starts', 'fo', 'cnd', 'mask', 'par', 'rd', 'wr', 'pf', 'flat', ...params, body) as Factory;
     if (FACTORIES.size >= MAX_FACTORIES) FACTORIES.clear();
     FACTORIES.set(body, factory);
   }
-  const args: unknown[] = [starts, computeFlag, condition, MASK, parityOf, fastReadAddress, fastWriteAddress, pageFaultAhead, flatSegment];
+  const args: unknown[] = [starts, computeFlagOf, conditionOf, MASK, parityOf, fastReadAddress, fastWriteAddress, pageFaultAhead, flatSegment];
   for (const d of ds) args.push(d.exec, d);
   const block: Block = { run: factory(...args), length: n, bytes };
   if (BLOCKS.size >= MAX_FACTORIES) BLOCKS.clear();

@@ -68,8 +68,8 @@ export interface Block {
 export interface SystemSegment { selector: number; base: number; limit: number; attributes: number; valid: boolean }
 
 /** One frame's translated blocks by offset (null: nothing to translate
- * there), and how often each offset was entered before it got hot. */
-export interface FrameBlocks { readonly blocks: Array<Block | null | undefined>; readonly hits: Uint8Array }
+ * there), and how often the interpreter ran each offset before it got hot. */
+export interface FrameBlocks { readonly blocks: Array<Block | null | undefined>; readonly hits: Uint16Array }
 
 // Campaigns build thousands of short-lived machines, and a fresh zeroed
 // 4 MiB TLB for each was most of their set-up time. A machine that is done
@@ -164,6 +164,18 @@ export class Cpu {
   blockRetired = 0;
   /** A page fault a block left with instead of throwing (fast-access.ts pageFaultAhead). */
   blockFault: CpuFault | null = null;
+  /**
+   * Executions of an instruction, by the interpreter, before a block starting
+   * there is compiled (run.ts). Compiling costs V8 a parse and, once the
+   * function is hot, an optimizing compile: milliseconds of CPU per block. A
+   * block that loops on itself (a jump back inside it) pays that back soon
+   * and is compiled after `loop`; a block that runs straight through waits
+   * for `straight`. (Booting Linux runs thousands of instructions a few
+   * hundred times each: compiling blocks for all of them, at 8, made the boot
+   * several times slower than the interpreter alone.) Tests that exercise
+   * blocks lower both.
+   */
+  blockThresholds = { loop: 64, straight: 4000 };
   /** Counters for the bench report: blocks compiled, blocks run, blocks left
    * early (a fault, or a store to code). */
   readonly blockStats = { compiled: 0, runs: 0, bailouts: 0 };

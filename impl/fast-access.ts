@@ -23,10 +23,10 @@ import { CR0_PG, CR0_WP, CR4_PSE, TLB_DIRTY, TLB_USER, TLB_VALID, TLB_WRITABLE }
 import { CpuFault, PF } from './faults';
 import { mutated } from './mutants';
 
-/** Whether every offset of `segment` maps to the same linear and physical
- * address with the access allowed: base 0, offsets 0..0xffffffff, paging off. */
+/** Whether every offset of `segment` is its linear address with the access
+ * allowed: base 0, offsets 0..0xffffffff, the segment readable (writable). */
 export function flatSegment(cpu: Cpu, segment: number, write: boolean): boolean {
-  return !(cpu.cr0 & CR0_PG) && cpu.segBase[segment] === 0 && cpu.segLow[segment] === 0 && cpu.segHigh[segment] === 0xffffffff
+  return cpu.segBase[segment] === 0 && cpu.segLow[segment] === 0 && cpu.segHigh[segment] === 0xffffffff
     && (cpu.segAccess[segment] & (write ? SEG_WRITE : SEG_READ)) !== 0;
 }
 

@@ -41,9 +41,13 @@ export function recordArith(cpu: Cpu, op: number, a: number, b: number, result: 
 
 /** Compute one arithmetic flag from the record (returns the bit or 0). */
 export function computeFlag(cpu: Cpu, bit: number): number {
-  const size = cpu.lastSize, mask = MASK[size], sign = SIGN[size];
-  const a = cpu.lastA, b = cpu.lastB, r = cpu.lastResult;
-  const op = cpu.lastOp;
+  return computeFlagOf(bit, cpu.lastOp, cpu.lastA, cpu.lastB, cpu.lastResult, cpu.lastSize);
+}
+
+/** One arithmetic flag of a record given as values (translated blocks keep
+ * the record in locals). Every formula reads only the low `size` bytes. */
+export function computeFlagOf(bit: number, op: number, a: number, b: number, r: number, size: number): number {
+  const mask = MASK[size], sign = SIGN[size];
   switch (bit) {
     case CF:
       if (op === OP_ADD) return (r & mask) >>> 0 < (a & mask) >>> 0 ? CF : 0;
@@ -118,16 +122,30 @@ export function recordLogic(cpu: Cpu, result: number, size: number): void {
 
 /** Evaluate condition code 0..15 (o no b ae e ne be a s ns p np l ge le g). */
 export function condition(cpu: Cpu, cc: number): boolean {
+  return conditionOf(cc, cpu.flags, cpu.lazy, cpu.lastOp, cpu.lastA, cpu.lastB, cpu.lastResult, cpu.lastSize);
+}
+
+/** condition() of flags given as values: the eager flags, the lazy mask and the record. */
+export function conditionOf(cc: number, flags: number, lazy: number, op: number, a: number, b: number, r: number, size: number): boolean {
   let v: boolean;
   switch (cc >> 1) {
-    case 0: v = flag(cpu, OF) === 1; break;
-    case 1: v = flag(cpu, CF) === 1; break;
-    case 2: v = flag(cpu, ZF) === 1; break;
-    case 3: v = (flag(cpu, CF) | flag(cpu, ZF)) === 1; break;
-    case 4: v = flag(cpu, SF) === 1; break;
-    case 5: v = flag(cpu, PF) === 1; break;
-    case 6: v = flag(cpu, SF) !== flag(cpu, OF); break;
-    default: v = flag(cpu, ZF) === 1 || flag(cpu, SF) !== flag(cpu, OF); break;
+    case 0: v = flagOf(OF, flags, lazy, op, a, b, r, size) === 1; break;
+    case 1: v = flagOf(CF, flags, lazy, op, a, b, r, size) === 1; break;
+    case 2: v = flagOf(ZF, flags, lazy, op, a, b, r, size) === 1; break;
+    case 3: v = (flagOf(CF, flags, lazy, op, a, b, r, size) | flagOf(ZF, flags, lazy, op, a, b, r, size)) === 1; break;
+    case 4: v = flagOf(SF, flags, lazy, op, a, b, r, size) === 1; break;
+    case 5: v = flagOf(PF, flags, lazy, op, a, b, r, size) === 1; break;
+    case 6: v = flagOf(SF, flags, lazy, op, a, b, r, size) !== flagOf(OF, flags, lazy, op, a, b, r, size); break;
+    default: v = flagOf(ZF, flags, lazy, op, a, b, r, size) === 1
+      || flagOf(SF, flags, lazy, op, a, b, r, size) !== flagOf(OF, flags, lazy, op, a, b, r, size); break;
   }
   return cc & 1 ? !v : v;
+}
+
+/** One flag (0/1) of flags given as values. (A named function, not a
+ * closure inside conditionOf: tsx names every closure it creates, a
+ * property definition per call.) */
+function flagOf(bit: number, flags: number, lazy: number, op: number, a: number, b: number, r: number, size: number): number {
+  if (lazy & bit) return computeFlagOf(bit, op, a, b, r, size) ? 1 : 0;
+  return flags & bit ? 1 : 0;
 }

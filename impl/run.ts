@@ -8,7 +8,7 @@ import { type Cpu, CS } from './cpu';
 import type { CpuFault } from './faults';
 import { IF } from './flags';
 import { CR0_PG, TLB_USER, TLB_VALID } from './paging';
-import { HOT_THRESHOLD, compileBlock } from './blocks';
+import { compileBlock } from './blocks';
 import { RETIRED, faulted, step } from './step';
 
 /** After a CS load, a CPL change or a TLB change, the fetch page is
@@ -53,11 +53,12 @@ export function run(cpu: Cpu, limit: number): StepEvent {
       if (page === cpu.fetchPage && frame < memory.codePages.length - 1) {
         const offset = linear & 0xfff;
         let frameBlocks = cpu.blocks[frame];
-        if (frameBlocks === undefined) frameBlocks = cpu.blocks[frame] = { blocks: new Array(0x1000), hits: new Uint8Array(0x1000) };
+        if (frameBlocks === undefined) frameBlocks = cpu.blocks[frame] = { blocks: new Array(0x1000), hits: new Uint16Array(0x1000) };
         let block = frameBlocks.blocks[offset];
-        if (block === undefined && ++frameBlocks.hits[offset] >= HOT_THRESHOLD) {
-          block = frameBlocks.blocks[offset] = compileBlock(cpu, (cpu.fetchFrame | offset) >>> 0);
-          if (block !== null) {
+        const hits = block === undefined ? ++frameBlocks.hits[offset] : 0;
+        if (hits === cpu.blockThresholds.loop || hits >= cpu.blockThresholds.straight) {
+          block = frameBlocks.blocks[offset] = compileBlock(cpu, (cpu.fetchFrame | offset) >>> 0, hits < cpu.blockThresholds.straight);
+          if (block != null) {
             cpu.markCode((cpu.fetchFrame | offset) >>> 0, block.bytes); // a write over it drops the block
             stats.compiled++;
           }

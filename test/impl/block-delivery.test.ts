@@ -18,6 +18,10 @@ import { ImplMachine } from '../../impl/machine';
 import { flatEntryState } from '../../properties/machines';
 import { propertyParams } from '../../properties/seed';
 
+/** Compile a block where the interpreter has run an instruction 8 times, looping or not,
+ * so that short runs exercise blocks (impl/cpu.ts blockThresholds). */
+const EAGER = { loop: 8, straight: 8 };
+
 const MEMORY = 4 << 20;
 const CODE = 0x100000;
 
@@ -166,6 +170,7 @@ function trace(m: ImplMachine, limit: number, drive: (m: ImplMachine) => StepEve
 
 function boot(code: Uint8Array): ImplMachine {
   const m = new ImplMachine(MEMORY);
+  m.cpu.blockThresholds = EAGER;
   m.writePhysical(CODE, code);
   // Page tables (the guest loads CR3): 0..4 MiB identity-mapped, user and writable.
   const table = new DataView(new ArrayBuffer(0x2000));

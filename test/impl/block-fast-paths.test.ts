@@ -18,6 +18,10 @@ import { ImplMachine } from '../../impl/machine';
 import { flatEntryState } from '../../properties/machines';
 import { propertyParams } from '../../properties/seed';
 
+/** Compile a block where the interpreter has run an instruction 8 times, looping or not,
+ * so that short runs exercise blocks (impl/cpu.ts blockThresholds). */
+const EAGER = { loop: 8, straight: 8 };
+
 const MEMORY = 4 << 20;
 const CODE = 0x100000, DATA = 0x200000, TABLES = 0x300000;
 
@@ -109,6 +113,7 @@ function source(c: Case): string {
 
 function boot(c: Case, code: Uint8Array): ImplMachine {
   const m = new ImplMachine(MEMORY);
+  m.cpu.blockThresholds = EAGER;
   m.writePhysical(CODE, code);
   // Data: a recognisable pattern in the data frames.
   const pattern = new Uint8Array(0x4000);
@@ -197,6 +202,7 @@ skip:
     if (r.kind !== 'ok') throw new Error('does not assemble');
     for (const drive of ['run', 'step'] as const) {
       const m = new ImplMachine(MEMORY);
+      m.cpu.blockThresholds = EAGER;
       m.writePhysical(CODE, r.bytes);
       const directory = new DataView(new ArrayBuffer(4096)), table = new DataView(new ArrayBuffer(4096));
       directory.setUint32(0, (TABLES + 0x1000) | 0x27, true);

@@ -16,6 +16,10 @@ import { flatEntryState } from '../../properties/machines';
 import { KERNELS, buildKernel } from '../../bench/kernels';
 import { LOCKSTEP_GUESTS } from '../../properties/diff/guests';
 
+/** Compile a block where the interpreter has run an instruction 8 times, looping or not,
+ * so that short runs exercise blocks (impl/cpu.ts blockThresholds). */
+const EAGER = { loop: 8, straight: 8 };
+
 const MEMORY = 64 << 20;
 
 function buildFile(path: string): Uint8Array {
@@ -30,6 +34,7 @@ function buildFile(path: string): Uint8Array {
 
 function bootMultiboot(image: Uint8Array): ImplMachine {
   const m = new ImplMachine(MEMORY);
+  m.cpu.blockThresholds = EAGER;
   const loaded = loadMultiboot(image, MEMORY);
   if (loaded.kind !== 'ok') throw new Error(loaded.message);
   for (const w of loaded.writes) m.writePhysical(w.address, w.bytes);
@@ -42,6 +47,7 @@ function bootFlat(source: string): ImplMachine {
   const r = assembleText({ 'p.asm': source }, 'p.asm', { format: 'bin' });
   if (r.kind !== 'ok') throw new Error(r.errors.map((e) => e.message).join('; '));
   const m = new ImplMachine(4 << 20);
+  m.cpu.blockThresholds = EAGER;
   m.writePhysical(0x100000, r.bytes);
   const state: CommonState = flatEntryState(0x100000, 0x90000);
   m.setState(state);
