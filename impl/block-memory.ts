@@ -45,7 +45,8 @@ const INLINE_ALU = new Set([ADD, OR, AND, SUB, XOR, CMP]);
  */
 function physical(kind: 'rd' | 'wr', segment: number, bytes: number): string {
   const write = kind === 'wr', need = write ? 'wneed' : 'rneed';
-  const guess = `f${write ? 'w' : 'r'}${segment} && (o & 0xfff) <= ${0x1000 - bytes} ? (pg ? ((tl = tlb[o >>> 12]) & ${need}) === ${need} ? (tl & -4096) | (o & 0xfff) : -1 : o) : -1`;
+  const inPage = bytes === 1 ? '' : ` && (o & 0xfff) <= ${0x1000 - bytes}`;
+  const guess = `f${write ? 'w' : 'r'}${segment}${inPage} ? (pg ? ((tl = tlb[o >>> 12]) & ${need}) === ${need} ? (tl & -4096) | (o & 0xfff) : -1 : o) : -1`;
   return `let p = ${guess}; if (p < 0 || p + ${bytes} > msz${write ? ' || codes[p >>> 12] !== 0' : ''}) p = ${kind}(cpu, ${segment}, o >>> 0, ${bytes});`;
 }
 
