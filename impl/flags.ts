@@ -71,18 +71,24 @@ export function flag(cpu: Cpu, bit: number): number {
   return cpu.flags & bit ? 1 : 0;
 }
 
+/** All six arithmetic flags of the record at once (computeFlagOf for each). */
+function recordFlags(cpu: Cpu): number {
+  const size = cpu.lastSize, mask = MASK[size], sign = SIGN[size];
+  const a = cpu.lastA, b = cpu.lastB, r = cpu.lastResult, op = cpu.lastOp;
+  let value = PARITY[r & 0xff] | ((r & mask) === 0 ? ZF : 0) | (r & sign ? SF : 0);
+  if (op === OP_ADD) {
+    value |= ((r & mask) >>> 0 < (a & mask) >>> 0 ? CF : 0) | ((a ^ b ^ r) & AF) | ((a ^ r) & (b ^ r) & sign ? OF : 0);
+  } else if (op === OP_SUB) {
+    value |= ((a & mask) >>> 0 < (b & mask) >>> 0 ? CF : 0) | ((a ^ b ^ r) & AF) | ((a ^ b) & (a ^ r) & sign ? OF : 0);
+  }
+  return value;
+}
+
 /** All of EFLAGS, with the lazy flags computed; the record is folded in. */
 export function readEflags(cpu: Cpu): number {
   const lazy = cpu.lazy;
   if (lazy !== 0) {
-    let value = cpu.flags & ~lazy;
-    if (lazy & CF) value |= computeFlag(cpu, CF);
-    if (lazy & PF) value |= computeFlag(cpu, PF);
-    if (lazy & AF) value |= computeFlag(cpu, AF);
-    if (lazy & ZF) value |= computeFlag(cpu, ZF);
-    if (lazy & SF) value |= computeFlag(cpu, SF);
-    if (lazy & OF) value |= computeFlag(cpu, OF);
-    cpu.flags = value;
+    cpu.flags = (cpu.flags & ~lazy) | (recordFlags(cpu) & lazy);
     cpu.lazy = 0;
   }
   return (cpu.flags | 2) >>> 0;
@@ -92,13 +98,7 @@ export function readEflags(cpu: Cpu): number {
  * outside must not change what the machine does next). */
 export function peekEflags(cpu: Cpu): number {
   const lazy = cpu.lazy;
-  let value = cpu.flags & ~lazy;
-  if (lazy & CF) value |= computeFlag(cpu, CF);
-  if (lazy & PF) value |= computeFlag(cpu, PF);
-  if (lazy & AF) value |= computeFlag(cpu, AF);
-  if (lazy & ZF) value |= computeFlag(cpu, ZF);
-  if (lazy & SF) value |= computeFlag(cpu, SF);
-  if (lazy & OF) value |= computeFlag(cpu, OF);
+  const value = lazy === 0 ? cpu.flags : (cpu.flags & ~lazy) | (recordFlags(cpu) & lazy);
   return (value | 2) >>> 0;
 }
 
