@@ -40,6 +40,29 @@ function withMutant<T>(from: string, to: string | undefined, body: () => T): T {
   }
 }
 
+describe('explanations run in a browser', () => {
+  it('model/explain.ts and properties/spec/rule-text.ts import no node: module, directly or through their imports', () => {
+    const seen = new Set<string>();
+    const nodeImports: string[] = [];
+    const visit = (file: string): void => {
+      if (seen.has(file)) return;
+      seen.add(file);
+      for (const m of readFileSync(file, 'utf8').matchAll(/^(?:import|export)[^;]*?from '([^']+)'/gms)) {
+        const target = m[1]!;
+        if (target.startsWith('node:')) nodeImports.push(`${file}: ${target}`);
+        else if (target.startsWith('.')) visit(join(file, '..', target.endsWith('.ts') ? target : `${target}.ts`));
+      }
+    };
+    visit(join(ROOT, 'model/explain.ts'));
+    visit(join(ROOT, 'properties/spec/rule-text.ts'));
+    expect(seen.size).toBeGreaterThan(20);
+    expect(nodeImports).toEqual([]);
+    // The walker sees a node: import where there is one (rule-ids.ts reads spec/ from disk).
+    visit(join(ROOT, 'properties/spec/rule-ids.ts'));
+    expect(nodeImports.join('\n')).toMatch(/rule-ids\.ts: node:fs/);
+  });
+});
+
 describe('[EXPLAIN.TEXT.1] the spec\'s own sentence for a rule', () => {
   it('ends at the first full stop that ends a sentence, not after e.g., vol. or inside a number', () => {
     expect(firstSentence('A is 3.5 wide, e.g. here (SDM vol. 3). Then more.')).toBe('A is 3.5 wide, e.g. here (SDM vol. 3).');
