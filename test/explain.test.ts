@@ -25,6 +25,9 @@ import type { World } from '../model/vmm/state';
 import { assemble } from '../model/isa/asm/assemble';
 import { ring1GuestImage } from '../properties/vmm/ring1-guest';
 import { parseWindowOption } from '../cli/commands/run-explain';
+import { handlers } from '../model/cpu/execute';
+import { instructionRule } from '../model/cpu/instruction-rules';
+import type { Instruction } from '../model/isa/ast';
 
 const ROOT = process.cwd();
 const spec = loadSpecRules(ROOT);
@@ -99,6 +102,26 @@ describe('[EXPLAIN.RULE.1] every rule the model names is a spec rule that fits',
     expect(staticRuleProblems(ruleSitesIn([{ file: segmentation.file, text: swapped }]), spec).join('\n')).toMatch(/raises #NP by 'SEG.LOAD.4'/);
     const unknown = segmentation.text.replace("'SEG.LOAD.7'", "'SEG.LOAD.77'");
     expect(staticRuleProblems(ruleSitesIn([{ file: segmentation.file, text: unknown }]), spec).join('\n')).toMatch(/'SEG.LOAD.77' is not a rule/);
+  });
+});
+
+describe('[EXPLAIN.STEP.1] every instruction handler names the rule that specifies it', () => {
+  it('each mnemonic execute.ts dispatches has a rule of spec/, and the system forms of MOV/PUSH/POP their own', () => {
+    const missing = Object.keys(handlers).filter((m) => {
+      const id = instructionRule({ mnemonic: m, operands: [] } as unknown as Instruction);
+      return id === undefined || !spec.has(id);
+    });
+    expect(missing).toEqual([]);
+    const form = (mnemonic: string, operands: unknown[]) => instructionRule({ mnemonic, operands } as unknown as Instruction);
+    // spec/segmentation.md, system.md: the rules of MOV to a segment register, PUSH of one, MOV to CR3.
+    expect(form('mov', [{ kind: 'sreg', reg: 3 }, { kind: 'reg', reg: 0, size: 16 }])).toBe('SEG.MOV.1');
+    expect(form('push', [{ kind: 'sreg', reg: 0 }])).toBe('SEG.PUSH.1');
+    expect(form('mov', [{ kind: 'creg', reg: 3 }, { kind: 'reg', reg: 0, size: 32 }])).toBe('SYS.CR.2');
+    expect(form('add', [])).toBe('INS.ALU.1');
+  });
+  it('an explained step lists its instruction\'s rule after the fetch', () => {
+    const ids = explainStep(situation('DIV by zero').state()).rules.map((r) => r.id);
+    expect(ids.slice(0, 2)).toEqual(['EXC.FETCH.1', 'INS.DIV.1']);
   });
 });
 
