@@ -170,10 +170,20 @@ class Uart {
 
 const bcd = (n: number): number => ((Math.floor(n / 10) % 10) << 4) | (n % 10);
 
-/** The CMOS RAM at reset, with the clock showing 2026-01-01 00:00:00 (a Thursday). */
-function cmosAtReset(): Uint8Array {
+/** A date and time of day for the RTC (UTC; the clock never ticks). */
+export interface ClockDate { year: number; month: number; day: number; hour: number; minute: number; second: number }
+
+/** The CMOS RAM at reset with the clock showing `date` (default 2026-01-01
+ * 00:00:00, a Thursday). The day of the week comes from the host's calendar
+ * (Date.getUTCDay), not from the model's formula, so the two are checked
+ * against each other. */
+function cmosAtReset(date: ClockDate = { year: 2026, month: 1, day: 1, hour: 0, minute: 0, second: 0 }): Uint8Array {
   const ram = new Uint8Array(128);
-  ram[0x06] = 5; ram[0x07] = bcd(1); ram[0x08] = bcd(1); ram[0x09] = bcd(26); ram[0x32] = bcd(20);
+  const utc = new Date(0);
+  utc.setUTCFullYear(date.year, date.month - 1, date.day);
+  ram[0x00] = bcd(date.second); ram[0x02] = bcd(date.minute); ram[0x04] = bcd(date.hour);
+  ram[0x06] = utc.getUTCDay() + 1; ram[0x07] = bcd(date.day); ram[0x08] = bcd(date.month);
+  ram[0x09] = bcd(date.year % 100); ram[0x32] = bcd(Math.floor(date.year / 100));
   ram[0x0a] = 0x26; ram[0x0b] = 0x02; ram[0x0d] = 0x80;
   return ram;
 }
@@ -190,8 +200,12 @@ export class Devices {
   private readonly channel2 = new Channel2();
   private portB = 0;
   private readonly uart = new Uart(this);
-  private readonly cmos = cmosAtReset();
+  private cmos = cmosAtReset();
   private cmosIndex = 0;
+  /** Set the RTC to `date`, as at reset (the machine's configuration, IO.RTC.1). */
+  setRtc(date: ClockDate): void { this.cmos = cmosAtReset(date); }
+  /** The 128 CMOS bytes (for tests). */
+  cmosBytes(): Uint8Array { return this.cmos.slice(); }
   /** Ticks that passed in HLT without an instruction (the clock is instructions + these). */
   idleTicks = 0;
   /** Retired instructions so far (set by the Cpu that owns these devices). */
