@@ -18,11 +18,13 @@ export class Pic {
   irr = 0; isr = 0; imr = 0xff; vectorBase = 0;
   /** Initialisation step: 0 = ready, 2..4 = expecting ICW2..ICW4. */
   initStep = 0; needIcw4 = false; single = false; readIsr = false;
+  /** ICW4 bit 1, automatic EOI: an acknowledged line does not stay in service. */
+  autoEoi = false;
 
   writeCommand(value: number): void {
     if (value & 0x10) { // ICW1
       this.initStep = 2; this.needIcw4 = (value & 1) !== 0; this.single = (value & 2) !== 0;
-      this.imr = 0; this.isr = 0; this.irr = 0; this.readIsr = false;
+      this.imr = 0; this.isr = 0; this.irr = 0; this.readIsr = false; this.autoEoi = false;
     } else if ((value & 0x18) === 0x08) { // OCW3
       if (value & 2) this.readIsr = (value & 1) !== 0;
     } else if (value & 0x20) { // OCW2: EOI
@@ -33,7 +35,7 @@ export class Pic {
   writeData(value: number): void {
     if (this.initStep === 2) { this.vectorBase = value & 0xf8; this.initStep = this.single ? (this.needIcw4 ? 4 : 0) : 3; }
     else if (this.initStep === 3) { this.initStep = this.needIcw4 ? 4 : 0; }
-    else if (this.initStep === 4) { this.initStep = 0; }
+    else if (this.initStep === 4) { this.initStep = 0; this.autoEoi = (value & 2) !== 0; }
     else this.imr = value & 0xff;
   }
   readCommand(): number { return this.readIsr ? this.isr : this.irr; }
@@ -322,15 +324,15 @@ export class Devices {
     return this.master.vectorBase + line;
   }
 
-  /** The CPU acknowledges the pending interrupt (INTA): IRR -> ISR. */
+  /** The CPU acknowledges the pending interrupt (INTA): IRR -> ISR (not with automatic EOI). */
   acknowledge(): void {
     const line = this.master.pending();
     if (line < 0) return;
     this.master.irr &= ~(1 << line);
-    this.master.isr |= 1 << line;
+    if (!this.master.autoEoi) this.master.isr |= 1 << line;
     if (line === 2) {
       const slaveLine = this.slave.pending();
-      if (slaveLine >= 0) { this.slave.irr &= ~(1 << slaveLine); this.slave.isr |= 1 << slaveLine; }
+      if (slaveLine >= 0) { this.slave.irr &= ~(1 << slaveLine); if (!this.slave.autoEoi) this.slave.isr |= 1 << slaveLine; }
     }
   }
 }

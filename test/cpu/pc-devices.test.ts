@@ -4,7 +4,7 @@
 // impl's Devices class, with expected values worked out from the
 // datasheets (16550A, 8254, MC146818, 8259A), not from either machine.
 import { describe, expect, it } from 'vitest';
-import { advanceTime, consoleBytes, initialDevices, portRead, portWrite, type Devices as ModelDevices } from '../../model/cpu/devices';
+import { acknowledgeInterrupt, advanceTime, consoleBytes, initialDevices, raiseIrq, portRead, portWrite, type Devices as ModelDevices } from '../../model/cpu/devices';
 import { cmosAt, cmosRead, cmosWrite } from '../../model/cpu/cmos';
 import { Devices as ImplDevices } from '../../impl/devices';
 import fc from 'fast-check';
@@ -19,6 +19,10 @@ interface Bus {
   console(): string;
   masterIrr(): number;
   clearMasterIrr(): void;
+  /** INTA: the vector of the interrupt acknowledged, or null if none is pending. */
+  acknowledge(): number | null;
+  /** Raise IRQ line 0..15. */
+  raise(line: number): void;
 }
 
 function modelBus(): Bus {
@@ -30,6 +34,8 @@ function modelBus(): Bus {
     console: () => new TextDecoder('latin1').decode(consoleBytes(d.console)),
     masterIrr: () => d.master.irr,
     clearMasterIrr() { d = { ...d, master: { ...d.master, irr: 0 } }; },
+    acknowledge() { const a = acknowledgeInterrupt(d); if (a === null) return null; d = a.devices; return a.vector; },
+    raise(line) { d = raiseIrq(d, line); },
   };
 }
 
@@ -44,6 +50,8 @@ function implBus(): Bus {
     console: () => String.fromCharCode(...d.console),
     masterIrr: () => d.master.irr,
     clearMasterIrr() { d.master.irr = 0; },
+    acknowledge() { const v = d.pendingVector(); if (v < 0) return null; d.acknowledge(); return v; },
+    raise(line) { if (line < 8) d.master.irr |= 1 << line; else d.slave.irr |= 1 << (line - 8); },
   };
 }
 
@@ -194,6 +202,49 @@ describe.each(machines)('PC devices on %s', (_name, bus) => {
     expect(b.inb(0x20)).toBe(0x10);
     b.outb(0x20, 0x0b); // OCW3: read ISR
     expect(b.inb(0x20)).toBe(0x00);
+  });
+
+  const initialise = (b: Bus, icw4: number): void => {
+    for (const [port, value] of [[0x20, 0x11], [0x21, 0x30], [0x21, 0x04], [0x21, icw4], [0xa0, 0x11], [0xa1, 0x38], [0xa1, 0x02], [0xa1, icw4]] as const) b.outb(port, value);
+  };
+
+  it('normal EOI: a line in service holds back itself and lower priorities until EOI [IO.PIC.6] [IO.PIC.3]', () => {
+    const b = bus();
+    initialise(b, 0x01);
+    b.raise(3);
+    expect(b.acknowledge()).toBe(0x33);
+    b.outb(0x20, 0x0b);
+    expect(b.inb(0x20)).toBe(0x08); // ISR: line 3 in service
+    b.raise(3); b.raise(5);
+    expect(b.acknowledge()).toBeNull(); // 3 again and 5 wait for the EOI
+    b.raise(1);
+    expect(b.acknowledge()).toBe(0x31); // a higher priority nests
+    b.outb(0x20, 0x20); // non-specific EOI ends line 1 (the highest in service)
+    b.outb(0x20, 0x20); // and then line 3
+    expect(b.acknowledge()).toBe(0x33);
+  });
+
+  it('automatic EOI (ICW4 bit 1): nothing stays in service, on master and slave [IO.PIC.8]', () => {
+    const b = bus();
+    initialise(b, 0x03);
+    b.raise(3);
+    expect(b.acknowledge()).toBe(0x33);
+    b.outb(0x20, 0x0b);
+    expect(b.inb(0x20)).toBe(0x00); // ISR stays clear
+    b.raise(5);
+    expect(b.acknowledge()).toBe(0x35); // no EOI was needed for a lower priority
+    b.raise(12); // slave line 4, through master line 2
+    expect(b.acknowledge()).toBe(0x3c);
+    b.outb(0xa0, 0x0b);
+    expect(b.inb(0xa0)).toBe(0x00);
+    b.raise(13);
+    expect(b.acknowledge()).toBe(0x3d);
+    // A new ICW1 without ICW4 is normal EOI again.
+    for (const [port, value] of [[0x20, 0x10], [0x21, 0x30], [0x21, 0x04]] as const) b.outb(port, value);
+    b.raise(3);
+    expect(b.acknowledge()).toBe(0x33);
+    b.outb(0x20, 0x0b);
+    expect(b.inb(0x20)).toBe(0x08);
   });
 });
 
