@@ -85,7 +85,14 @@ function printStep(out: string[], rules: ReadonlyMap<string, SpecRule>, n: numbe
   out.push(`step ${n}  ${hex(before.segments.cs.selector, 4)}:${hex(before.eip)}  ${disassemblyAt(before)}`);
   out.push(`  event: ${event}`);
   if (handledBy !== undefined) out.push(`  handled by: ${handledBy.map((u) => u.id).join(', ') || '(nothing)'}`);
-  for (const u of uses) out.push(`    ${ruleLine(rules, u.id)}${u.note === undefined ? '' : `  [${u.note}]`}`);
+  // A rule applied twice in a row (an OUT's rule, then its permission check) is one line with both notes.
+  const merged: Array<{ id: string; notes: string[] }> = [];
+  for (const u of uses) {
+    const last = merged.at(-1);
+    if (last !== undefined && last.id === u.id) { if (u.note !== undefined) last.notes.push(u.note); }
+    else merged.push({ id: u.id, notes: u.note === undefined ? [] : [u.note] });
+  }
+  for (const u of merged) out.push(`    ${ruleLine(rules, u.id)}${u.notes.length === 0 ? '' : `  [${u.notes.join('; ')}]`}`);
   if (console.length > 0) out.push(`  console: ${JSON.stringify(console)}`);
 }
 
