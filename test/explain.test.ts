@@ -25,6 +25,9 @@ import type { World } from '../model/vmm/state';
 import { assemble } from '../model/isa/asm/assemble';
 import { ring1GuestImage } from '../properties/vmm/ring1-guest';
 import { parseWindowOption } from '../cli/commands/run-explain';
+import { bootParaGuest } from '../model/vmm/para/boot';
+import { HYPERCALL_VECTOR } from '../model/vmm/para/interface';
+import { buildTeach } from '../bench/guests-run';
 import { handlers } from '../model/cpu/execute';
 import { instructionRule } from '../model/cpu/instruction-rules';
 import type { Instruction } from '../model/isa/ast';
@@ -173,6 +176,31 @@ describe('[EXPLAIN.VMM.1] [EXPLAIN.STEP.2] a ring-1 guest\'s CLI under the monit
       table.cli = original;
     }
     expect(monitorCliProblems()).toEqual([]);
+  });
+});
+
+describe('[EXPLAIN.STEP.2] a para guest\'s hypercall under the monitor', () => {
+  it('is handled by PARA.EXIT.1, then PARA.CALL.1 (naming the hypercall), and returns with PARA.IF.1', () => {
+    const b = bootParaGuest(buildTeach({ PARA: '' }));
+    if (b.kind !== 'ok') throw new Error(b.message);
+    let world: World = b.world;
+    let handled: readonly string[] | null = null;
+    let note = '';
+    for (let n = 0; n < 200_000 && handled === null; n++) {
+      const r = stepWorld(world);
+      // spec/para.md PARA.CALL.1: a hypercall is int 0x82 from ring 1, which enters the monitor.
+      if (r.step.kind === 'exit' && r.step.event.kind === 'exception' && r.step.event.vector === HYPERCALL_VECTOR) {
+        handled = r.step.handledBy.map((u) => u.id);
+        note = r.step.handledBy[1]?.note ?? '';
+      }
+      if (r.step.kind === 'end') break;
+      world = r.world;
+    }
+    expect(handled).not.toBeNull();
+    expect(handled![0]).toBe('PARA.EXIT.1');
+    expect(handled![1]).toBe('PARA.CALL.1');
+    expect(note).toMatch(/^hypercall [a-z_]+$/);
+    expect(handled!.at(-1)).toBe('PARA.IF.1');
   });
 });
 
