@@ -68,11 +68,11 @@ export async function buildSite(options: SiteOptions): Promise<SiteSummary> {
   const home = checkChapters(chapters);
   const index = collectRuleIds(root);
   const uses = usesByRule(index.code, index.tests);
-  const guests = buildGuests(root);
 
   mkdirSync(dirname(out), { recursive: true });
   const tmp = mkdtempSync(join(dirname(out), `.${basename(out)}-building-`));
   let sourcePages = 0;
+  let guestCount = 0;
   try {
     const rendered = chapters.map((c) => renderChapter(c, home, uses));
     const nav = chapterNav(rendered);
@@ -91,9 +91,11 @@ export async function buildSite(options: SiteOptions): Promise<SiteSummary> {
     write(tmp, 'src/index.html', sourceIndex([...marked.keys()]));
     sourcePages = marked.size;
 
+    const guests = buildGuests(root);
     const sentences = ruleSentences(chapters);
     const rules = Object.fromEntries([...home].map(([id, h]) => [id, { page: h.page, text: sentences.get(id) ?? '' }]));
     await bundleExplorer(root, tmp, { guests, rules });
+    guestCount = guests.length;
     write(tmp, 'explorer.html', page({ title: 'explorer', body: readFileSync(join(WEB_DIR, 'explorer/explorer.html'), 'utf8'), scripts: ['explorer.js'], bodyClass: 'explorer' }));
     write(tmp, 'style.css', readFileSync(join(WEB_DIR, 'style.css'), 'utf8'));
 
@@ -105,7 +107,7 @@ export async function buildSite(options: SiteOptions): Promise<SiteSummary> {
     rmSync(tmp, { recursive: true, force: true });
     throw e;
   }
-  return { chapters: chapters.length, rules: home.size, sourcePages, guests: guests.length };
+  return { chapters: chapters.length, rules: home.size, sourcePages, guests: guestCount };
 }
 
 /** The explorer's script: the model and the page code in one file, with the

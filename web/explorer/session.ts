@@ -64,8 +64,8 @@ export function advance(s: Snapshot): { snapshot: Snapshot; transition: Transiti
 }
 
 /** Keep every state of the last WINDOW steps, and one every CHECKPOINT steps before. */
-const CHECKPOINT = 1024;
-const WINDOW = 4096;
+export const CHECKPOINT = 1024;
+export const WINDOW = 4096;
 
 /**
  * The states of a run, indexed by step number (0 = as booted). Steps past
@@ -87,6 +87,11 @@ export class Timeline {
   /** The last step of the run, once it has been reached (else null). */
   get end(): number | null {
     return this.ended ? this.last : null;
+  }
+
+  /** How many states are held now (the rest are recomputed when asked for). */
+  get kept(): number {
+    return this.states.size;
   }
 
   get furthest(): number {
