@@ -27,6 +27,7 @@ export function page(options: PageOptions): string {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${escapeHtml(options.title)} — mesovirt</title>
 <link rel="stylesheet" href="${d}style.css">
+<link rel="icon" href="data:,">
 </head>
 <body${options.bodyClass !== undefined ? ` class="${options.bodyClass}"` : ''}>
 <nav class="top"><a href="${d}index.html">mesovirt spec</a> <a href="${d}explorer.html">explorer</a> <a href="${d}src/index.html">sources</a></nav>

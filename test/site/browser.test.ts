@@ -1,0 +1,152 @@
+// The site in a real browser: Debian's chromium, headless, driven by
+// playwright-core (which never downloads a browser of its own), reads the
+// site from a local static server. Every chapter renders without a console
+// error and carries an anchor for each rule it defines; the explorer runs
+// hello to its console line, steps back to the earlier registers, and shows
+// the fault of a conformance kernel.
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { collectRuleIds } from '../../properties/spec/rule-ids';
+import { oracleAvailable } from '../../properties/tools';
+import { buildSite } from '../../web/build';
+import { serveStatic, type Served } from '../../web/serve';
+import { boot, Timeline } from '../../web/explorer/session';
+import { buildGuests } from '../../web/guests';
+import { REGISTER_NAMES } from '../../model/cpu/state';
+
+const root = process.cwd();
+const haveBrowser = oracleAvailable('chromium');
+
+describe.runIf(haveBrowser)('the site in headless chromium', () => {
+  let out = '';
+  let served: Served;
+  let browser: Browser;
+  let problems: string[] = [];
+
+  beforeAll(async () => {
+    out = join(mkdtempSync(join(tmpdir(), 'mesovirt-site-test-')), 'site');
+    await buildSite({ root, out });
+    served = await serveStatic(out);
+    const executablePath = execFileSync('sh', ['-c', 'command -v chromium'], { encoding: 'utf8' }).trim();
+    browser = await chromium.launch({ executablePath, args: ['--no-sandbox'] });
+  });
+
+  beforeEach(() => { problems = []; });
+
+  afterAll(async () => {
+    await browser?.close();
+    await served?.close();
+    if (out !== '') rmSync(join(out, '..'), { recursive: true, force: true });
+  });
+
+  /** A page that records console errors and uncaught exceptions into `problems`. */
+  async function open(path: string): Promise<Page> {
+    const page = await browser.newPage();
+    page.on('console', (m) => { if (m.type() === 'error') problems.push(`${path}: console: ${m.text()}`); });
+    page.on('pageerror', (e) => problems.push(`${path}: ${e.message}`));
+    page.on('requestfailed', (r) => problems.push(`${path}: request failed: ${r.url()}`));
+    await page.goto(served.url + path);
+    return page;
+  }
+
+  it('every chapter renders with its title, no console error, and an anchor for each rule it defines', async () => {
+    const spec = collectRuleIds(root).spec;
+    const chapters = readdirSync(join(root, 'spec')).filter((f) => f.endsWith('.md'));
+    expect(chapters.length).toBeGreaterThan(10);
+    for (const file of chapters) {
+      const path = file === 'README.md' ? 'index.html' : file.replace(/\.md$/, '.html');
+      const heading = /^#\s+(.+)$/m.exec(readFileSync(join(root, 'spec', file), 'utf8'))![1]!.trim();
+      const page = await open(path);
+      expect(await page.title(), path).toBe(`${heading} — mesovirt`);
+      expect((await page.locator('h1').first().textContent())?.trim(), path).toBe(heading);
+      const anchors = await page.$$eval('a.rule-id', (els) => els.map((e) => e.id));
+      const defined = spec.filter((o) => o.file === `spec/${file}`).map((o) => o.id);
+      expect([...anchors].sort(), path).toEqual([...defined].sort());
+      // The browser resolves the anchor: following #ID scrolls to it.
+      if (defined.length > 0) {
+        await page.goto(`${served.url}${path}#${defined[defined.length - 1]}`);
+        expect(await page.evaluate(() => document.querySelector(':target')?.id)).toBe(defined[defined.length - 1]);
+      }
+      await page.close();
+    }
+    expect(problems).toEqual([]);
+  });
+
+  it('every code and test link of a rule lands on a source line that names the rule', () => {
+    let links = 0;
+    const pages = new Map<string, string>();
+    for (const file of readdirSync(out).filter((f) => f.endsWith('.html') && f !== 'explorer.html')) {
+      const html = readFileSync(join(out, file), 'utf8');
+      for (const block of html.matchAll(/<div class="rule-uses" data-rule="([^"]+)">(.*?)<\/div>/g)) {
+        for (const link of block[2]!.matchAll(/href="([^"#]+)#L(\d+)"/g)) {
+          const target = link[1]!;
+          if (!pages.has(target)) pages.set(target, readFileSync(join(out, target), 'utf8'));
+          const line = new RegExp(`<span id="L${link[2]}"[^>]*>(.*)</span>`).exec(pages.get(target)!)?.[1] ?? '';
+          expect(line, `${file}: ${block[1]} -> ${target}#L${link[2]}`).toContain(`[${block[1]}]`);
+          links++;
+        }
+      }
+    }
+    const index = collectRuleIds(root);
+    expect(links).toBe(index.code.length + index.tests.length);
+  });
+
+  const guests = buildGuests(root);
+  const bundled = (name: string) => {
+    const b = boot(Buffer.from(guests.find((g) => g.name === name)!.image, 'base64'), false);
+    if (b.kind !== 'ok') throw new Error(b.message);
+    return new Timeline(b.snapshot);
+  };
+  const registersOn = (page: Page) => page.$$eval('[data-section="registers"] tr[data-key]', (rows) =>
+    Object.fromEntries(rows.map((r) => [r.getAttribute('data-key'), r.querySelectorAll('td')[1]?.textContent ?? ''])));
+  const hex = (n: number) => `0x${(n >>> 0).toString(16).padStart(8, '0')}`;
+
+  it('the explorer runs hello to its console line', async () => {
+    const message = /message:\s+db\s+"([^"]+)"/.exec(readFileSync(join(root, 'guests/hello/hello.asm'), 'utf8'))![1]!;
+    const page = await open('explorer.html?guest=hello');
+    await page.waitForSelector('body[data-ready="true"]');
+    await page.click('#to-end');
+    await page.waitForFunction((m) => document.getElementById('console')?.textContent === m, `${message}\n`, { timeout: 20_000 });
+    expect(await page.textContent('#event')).toContain('exit port');
+    await page.close();
+    expect(problems).toEqual([]);
+  });
+
+  it('the explorer steps back to the registers of the earlier step, as the model has them there', async () => {
+    const model = bundled('hello');
+    const page = await open('explorer.html?guest=hello&step=10');
+    await page.waitForSelector('body[data-ready="true"]');
+    const at10 = await registersOn(page);
+    const m10 = model.at(10).snapshot.machine;
+    expect(at10).toMatchObject({ ...Object.fromEntries(REGISTER_NAMES.map((r, i) => [r, hex(m10.regs[i]!)])), eip: hex(m10.eip) });
+    await page.click('#step');
+    await page.waitForFunction(() => new URL(location.href).searchParams.get('step') === '11');
+    const at11 = await registersOn(page);
+    expect(at11.eip).toBe(hex(model.at(11).snapshot.machine.eip));
+    expect(at11.eip).not.toBe(at10.eip);
+    await page.click('#back');
+    await page.waitForFunction(() => new URL(location.href).searchParams.get('step') === '10');
+    expect(await registersOn(page)).toEqual(at10);
+    await page.close();
+    expect(problems).toEqual([]);
+  });
+
+  it('the explorer runs a conformance kernel to its first fault and shows it', async () => {
+    const model = bundled('exceptions');
+    const first = model.runUntil(0, (t) => t.event?.kind === 'exception', 1_000_000);
+    const event = model.at(first).transition!.event!;
+    if (event.kind !== 'exception') throw new Error('exceptions raised no exception');
+    const page = await open('explorer.html?guest=exceptions');
+    await page.waitForSelector('body[data-ready="true"]');
+    await page.click('#to-fault');
+    await page.waitForFunction((n) => new URL(location.href).searchParams.get('step') === String(n), first, { timeout: 20_000 });
+    const names: Record<number, string> = { 0: '#DE', 6: '#UD', 13: '#GP', 14: '#PF' };
+    expect(await page.textContent('#event')).toContain(`exception ${names[event.vector] ?? `vector 0x${event.vector.toString(16)}`}`);
+    await page.close();
+    expect(problems).toEqual([]);
+  });
+});
