@@ -91,8 +91,10 @@ describe.runIf(haveBrowser)('the site in headless chromium', () => {
         }
       }
     }
+    // One link per occurrence of a defined id (an undefined one is test/spec-ids.test.ts's to report).
     const index = collectRuleIds(root);
-    expect(links).toBe(index.code.length + index.tests.length);
+    const defined = new Set(index.spec.map((o) => o.id));
+    expect(links).toBe([...index.code, ...index.tests].filter((o) => defined.has(o.id)).length);
   });
 
   const guests = buildGuests(root);
@@ -135,17 +137,41 @@ describe.runIf(haveBrowser)('the site in headless chromium', () => {
     expect(problems).toEqual([]);
   });
 
-  it('the explorer runs a conformance kernel to its first fault and shows it', async () => {
-    const model = bundled('exceptions');
+  it('the explorer runs a conformance kernel to its first fault and names the rule that raised it, linked to its anchor', async () => {
+    const model = bundled('segload');
     const first = model.runUntil(0, (t) => t.event?.kind === 'exception', 1_000_000);
     const event = model.at(first).transition!.event!;
-    if (event.kind !== 'exception') throw new Error('exceptions raised no exception');
-    const page = await open('explorer.html?guest=exceptions');
+    if (event.kind !== 'exception') throw new Error('segload raised no exception');
+    expect(event.rule, 'the model names the rule of the fault').toMatch(/^[A-Z]/);
+    const home = collectRuleIds(root).spec.find((o) => o.id === event.rule)!;
+    const page = await open('explorer.html?guest=segload');
     await page.waitForSelector('body[data-ready="true"]');
     await page.click('#to-fault');
     await page.waitForFunction((n) => new URL(location.href).searchParams.get('step') === String(n), first, { timeout: 20_000 });
-    const names: Record<number, string> = { 0: '#DE', 6: '#UD', 13: '#GP', 14: '#PF' };
-    expect(await page.textContent('#event')).toContain(`exception ${names[event.vector] ?? `vector 0x${event.vector.toString(16)}`}`);
+    const names: Record<number, string> = { 0: '#DE', 6: '#UD', 10: '#TS', 11: '#NP', 12: '#SS', 13: '#GP', 14: '#PF' };
+    expect(await page.textContent('#event')).toContain(`exception ${names[event.vector]}(0x${event.errorCode!.toString(16)})`);
+    const link = page.locator('#raised-by a.rule');
+    expect(await link.textContent()).toBe(event.rule);
+    expect(await link.getAttribute('href')).toBe(`${home.file.replace(/^spec\//, '').replace(/\.md$/, '.html')}#${event.rule}`);
+    await link.click();
+    await page.waitForURL(/#/);
+    expect(await page.evaluate(() => document.querySelector(':target')?.id)).toBe(event.rule);
+    await page.close();
+    expect(problems).toEqual([]);
+  });
+
+  it('under the monitor, an exit shows the VMM rules that handled it', async () => {
+    const b = boot(Buffer.from(guests.find((g) => g.name === 'teach-meso')!.image, 'base64'), true);
+    if (b.kind !== 'ok') throw new Error(b.message);
+    const model = new Timeline(b.snapshot);
+    const exit = model.runUntil(0, (t) => t.world?.kind === 'exit', 100_000);
+    const world = model.at(exit).transition!.world!;
+    if (world.kind !== 'exit') throw new Error('teach-meso took no exit');
+    expect(world.handledBy.length).toBeGreaterThan(0);
+    const page = await open(`explorer.html?guest=teach-meso&step=${exit}`);
+    await page.waitForSelector('body[data-ready="true"]');
+    expect(await page.$$eval('#handled-by a.rule', (els) => els.map((e) => e.textContent))).toEqual(world.handledBy.map((u) => u.id));
+    expect(await page.textContent('#event')).toMatch(/^exit into the monitor/);
     await page.close();
     expect(problems).toEqual([]);
   });

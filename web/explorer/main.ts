@@ -6,7 +6,7 @@
 import data from 'site-data';
 import { boot, Timeline, type Snapshot, type Transition } from './session';
 import { changedCells, consoleText, eventText, exitReason, hex32, inspect, instructionAt, writesPort, type Section } from './inspect';
-import { stepRules } from './explain';
+import { appliedRules, outcomeRules } from './explain';
 
 interface GuestData { name: string; title: string; source: string; meso: boolean; image: string; symbols: [string, number][] }
 interface RuleData { page: string; text: string }
@@ -115,10 +115,19 @@ function stepPanel(n: number, before: Snapshot | null, after: Snapshot, t: Trans
     if (t.world?.kind === 'end') box.append(el('p', { class: 'end' }, `run over: ${t.world.reason}`));
     const reason = before.vmm !== null && after.vmm !== null ? exitReason(before.vmm.exits, after.vmm.exits) : null;
     if (reason !== null) box.append(el('p', { class: 'exit' }, `monitor: ${reason}`));
-    const used = stepRules(t);
-    const list = el('ul', { class: 'rules', id: 'rules' });
-    for (const u of used) list.append(el('li', {}, ruleLink(u.id), ` ${u.note ?? ''}`, rules[u.id] ? el('div', { class: 'sentence' }, rules[u.id]!.text) : ''));
-    if (used.length > 0) box.append(el('h3', {}, 'Rules'), list);
+    const { raisedBy, handledBy } = outcomeRules(t);
+    if (raisedBy !== null) box.append(el('p', { class: 'raised', id: 'raised-by' }, 'raised by ', ruleLink(raisedBy), rules[raisedBy] ? el('span', { class: 'sentence' }, ` — ${rules[raisedBy]!.text}`) : ''));
+    if (handledBy.length > 0) {
+      box.append(el('p', { class: 'handled', id: 'handled-by' }, 'the monitor handled it by ', ...handledBy.flatMap((u, i) => [i > 0 ? ', ' : '', ruleLink(u.id), u.note !== undefined ? ` (${u.note})` : ''])));
+    }
+    const applied = appliedRules(before);
+    if (applied.length > 0) {
+      const list = el('ol', { class: 'rules', id: 'rules' });
+      for (const u of applied) {
+        list.append(el('li', {}, ruleLink(u.id), u.note !== undefined ? ` ${u.note}` : '', u.count > 1 ? ` (×${u.count})` : ''));
+      }
+      box.append(el('details', { class: 'applied', open: '' }, el('summary', {}, `Rules this step applied (${applied.length})`), list));
+    }
   }
   const next = instructionAt(after.machine);
   box.append(el('p', { class: 'next' }, 'next: ', el('code', {}, `${hex32(after.machine.eip)}${where(after.machine.eip)}`), '  ', el('code', { class: 'instr', id: 'next-instr' }, next?.text ?? '(not readable)')));
@@ -133,8 +142,9 @@ function eventLog(n: number): HTMLElement {
     const t = run!.timeline.notable.get(k)!;
     const link = el('a', { href: shareUrl(k) }, `step ${k}`);
     link.addEventListener('click', (e) => { e.preventDefault(); void goTo(k); });
-    const rs = stepRules(t);
-    list.append(el('li', {}, link, `: ${t.world?.kind === 'exit' ? 'exit: ' : ''}${eventText(t.event)} `, ...rs.map((u) => ruleLink(u.id))));
+    const o = outcomeRules(t);
+    const named = [...(o.raisedBy !== null ? [o.raisedBy] : []), ...o.handledBy.map((u) => u.id)];
+    list.append(el('li', {}, link, `: ${t.world?.kind === 'exit' ? 'exit: ' : ''}${eventText(t.event)} `, ...named.flatMap((id) => [ruleLink(id), ' '])));
   }
   box.append(list);
   return box;
