@@ -46,9 +46,9 @@ describe.runIf(haveBrowser)('the site in headless chromium', () => {
   /** A page that records console errors and uncaught exceptions into `problems`. */
   async function open(path: string): Promise<Page> {
     const page = await browser.newPage();
-    page.on('console', (m) => { if (m.type() === 'error') problems.push(`${path}: console: ${m.text()}`); });
-    page.on('pageerror', (e) => problems.push(`${path}: ${e.message}`));
-    page.on('requestfailed', (r) => problems.push(`${path}: request failed: ${r.url()}`));
+    page.on('console', (m) => { if (m.type() === 'error') problems.push(`${page.url()}: console: ${m.text()}`); });
+    page.on('pageerror', (e) => problems.push(`${page.url()}: ${e.message}`));
+    page.on('requestfailed', (r) => problems.push(`${page.url()}: request failed: ${r.url()}`));
     await page.goto(served.url + path);
     return page;
   }
@@ -57,10 +57,11 @@ describe.runIf(haveBrowser)('the site in headless chromium', () => {
     const spec = collectRuleIds(root).spec;
     const chapters = readdirSync(join(root, 'spec')).filter((f) => f.endsWith('.md'));
     expect(chapters.length).toBeGreaterThan(10);
+    const page = await open('index.html');
     for (const file of chapters) {
       const path = file === 'README.md' ? 'index.html' : file.replace(/\.md$/, '.html');
       const heading = /^#\s+(.+)$/m.exec(readFileSync(join(root, 'spec', file), 'utf8'))![1]!.trim();
-      const page = await open(path);
+      await page.goto(served.url + path);
       expect(await page.title(), path).toBe(`${heading} — mesovirt`);
       expect((await page.locator('h1').first().textContent())?.trim(), path).toBe(heading);
       const anchors = await page.$$eval('a.rule-id', (els) => els.map((e) => e.id));
@@ -71,8 +72,8 @@ describe.runIf(haveBrowser)('the site in headless chromium', () => {
         await page.goto(`${served.url}${path}#${defined[defined.length - 1]}`);
         expect(await page.evaluate(() => document.querySelector(':target')?.id)).toBe(defined[defined.length - 1]);
       }
-      await page.close();
     }
+    await page.close();
     expect(problems).toEqual([]);
   });
 
