@@ -16,7 +16,8 @@ export interface Served {
   close(): Promise<void>;
 }
 
-export function serveStatic(root: string): Promise<Served> {
+/** Serve `root` on 127.0.0.1 at `port` (0: any free port). */
+export function serveStatic(root: string, port = 0): Promise<Served> {
   const server = createServer((req, res) => {
     const path = decodeURIComponent(new URL(req.url ?? '/', 'http://localhost').pathname);
     const file = normalize(join(root, path.endsWith('/') ? `${path}index.html` : path));
@@ -39,10 +40,10 @@ export function serveStatic(root: string): Promise<Served> {
   });
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
+    server.listen(port, '127.0.0.1', () => {
       const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      resolve({ url: `http://127.0.0.1:${port}/`, server, close: () => new Promise((r) => server.close(() => r())) });
+      const bound = typeof address === 'object' && address !== null ? address.port : 0;
+      resolve({ url: `http://127.0.0.1:${bound}/`, server, close: () => new Promise((r) => server.close(() => r())) });
     });
   });
 }

@@ -24,7 +24,7 @@ async function main(args: readonly string[]): Promise<void> {
   const started = Date.now();
   const s = await buildSite({ root: from, out });
   process.stdout.write(`site: ${s.chapters} chapters, ${s.rules} rules, ${s.sourcePages} source pages, ${s.guests} guests in the explorer -> ${out} (${((Date.now() - started) / 1000).toFixed(1)} s)\n`);
-  process.stdout.write(`open ${join(out, 'index.html')} in a browser, or serve the folder (e.g. python3 -m http.server -d ${out})\n`);
+  process.stdout.write(`open ${join(out, 'index.html')} in a browser, or serve it with \`npm run site:serve\`\n`);
 }
 
 main(process.argv.slice(2)).catch((e: unknown) => {
