@@ -87,7 +87,8 @@ export async function buildSite(options: SiteOptions): Promise<SiteSummary> {
     for (const c of chapters) {
       for (const m of c.text.matchAll(/\]\(\.\.\/([^)#]+[^/)])\)/g)) if (!marked.has(m[1]!) && existsSync(join(root, m[1]!))) marked.set(m[1]!, new Set());
     }
-    for (const [file, lines] of marked) write(tmp, sourcePageHref(file), sourcePage(file, readFileSync(join(root, file), 'utf8'), lines));
+    const ruleHome = (id: string): string | undefined => home.get(id)?.page;
+    for (const [file, lines] of marked) write(tmp, sourcePageHref(file), sourcePage(file, readFileSync(join(root, file), 'utf8'), lines, ruleHome));
     write(tmp, 'src/index.html', sourceIndex([...marked.keys()]));
     sourcePages = marked.size;
 

@@ -183,6 +183,17 @@ function control(m: MachineState): Section {
   };
 }
 
+/** The top of the stack: what an exception or a call just pushed. */
+function stack(m: MachineState): Section {
+  const rows: Row[] = [];
+  for (let i = 0; i < 8; i++) {
+    const offset = (m.regs[4]! + 4 * i) >>> 0;
+    const value = readDword(m, (m.segments.ss.base + offset) >>> 0);
+    rows.push({ key: `+${4 * i}`, cells: [`ESP+${4 * i}`, hex32(offset), value === null ? 'not mapped' : hex32(value)] });
+  }
+  return { id: 'stack', title: 'Stack (SS:ESP upward)', columns: ['', 'offset', 'dword'], rows };
+}
+
 /** How many table entries the explorer lists at most. */
 export const TABLE_ROWS = 64;
 
@@ -269,7 +280,7 @@ export function consoleText(m: MachineState): string {
 /** Every table the explorer shows for a snapshot, the step that led to it given. */
 export function inspect(s: Snapshot, previous: Snapshot | null, transition: Transition | null): Section[] {
   const m = s.machine;
-  const sections = [registers(m), eflags(m), segments(m), control(m), paging(previous?.machine ?? null, m, transition), gdt(m), idt(m)];
+  const sections = [registers(m), eflags(m), segments(m), control(m), stack(m), paging(previous?.machine ?? null, m, transition), gdt(m), idt(m)];
   const mon = monitor(s, previous);
   return mon === null ? sections : [...sections.slice(0, 4), mon, ...sections.slice(4)];
 }
