@@ -6,7 +6,7 @@
 // the fault of a conformance kernel.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -26,6 +26,27 @@ it('Debian\'s chromium is installed', () => {
 });
 
 // Not skipped when chromium is missing, in CI or not: the test fails and says how to get it.
+/** Each code/test link under a rule on the chapter pages in `dir`, checked:
+ * its target line must carry the rule's id in square brackets. */
+function ruleLinkProblems(dir: string): { links: number; problems: string[] } {
+  let links = 0;
+  const problems: string[] = [];
+  const pages = new Map<string, string>();
+  for (const file of readdirSync(dir).filter((f) => f.endsWith('.html') && f !== 'explorer.html')) {
+    const html = readFileSync(join(dir, file), 'utf8');
+    for (const block of html.matchAll(/<div class="rule-uses" data-rule="([^"]+)">(.*?)<\/div>/g)) {
+      for (const link of block[2]!.matchAll(/href="([^"#]+)#L(\d+)"/g)) {
+        const target = link[1]!;
+        if (!pages.has(target)) pages.set(target, readFileSync(join(dir, target), 'utf8'));
+        const line = (new RegExp(`<span id="L${link[2]}"[^>]*>(.*)</span>`).exec(pages.get(target)!)?.[1] ?? '').replace(/<[^>]+>/g, '');
+        if (!line.includes(`[${block[1]}]`)) problems.push(`${file}: ${block[1]} -> ${target}#L${link[2]}: ${line}`);
+        links++;
+      }
+    }
+  }
+  return { links, problems };
+}
+
 describe('the site in headless chromium', () => {
   let out = '';
   let served: Served;
@@ -93,25 +114,34 @@ describe('the site in headless chromium', () => {
   });
 
   it('every code and test link of a rule lands on a source line that names the rule', () => {
-    let links = 0;
-    const pages = new Map<string, string>();
-    for (const file of readdirSync(out).filter((f) => f.endsWith('.html') && f !== 'explorer.html')) {
-      const html = readFileSync(join(out, file), 'utf8');
-      for (const block of html.matchAll(/<div class="rule-uses" data-rule="([^"]+)">(.*?)<\/div>/g)) {
-        for (const link of block[2]!.matchAll(/href="([^"#]+)#L(\d+)"/g)) {
-          const target = link[1]!;
-          if (!pages.has(target)) pages.set(target, readFileSync(join(out, target), 'utf8'));
-          const html = new RegExp(`<span id="L${link[2]}"[^>]*>(.*)</span>`).exec(pages.get(target)!)?.[1] ?? '';
-          const line = html.replace(/<[^>]+>/g, '');
-          expect(line, `${file}: ${block[1]} -> ${target}#L${link[2]}`).toContain(`[${block[1]}]`);
-          links++;
-        }
-      }
-    }
+    const { links, problems: wrong } = ruleLinkProblems(out);
+    expect(wrong).toEqual([]);
     // One link per occurrence of a defined id (an undefined one is test/spec-ids.test.ts's to report).
     const index = collectRuleIds(root);
     const defined = new Set(index.spec.map((o) => o.id));
     expect(links).toBe([...index.code, ...index.tests].filter((o) => defined.has(o.id)).length);
+  });
+
+  it('the two checks above catch a missing anchor and a link to the wrong line', async () => {
+    const chapter = readFileSync(join(out, 'segmentation.html'), 'utf8');
+    const id = 'SEG.LOAD.4';
+    expect(chapter).toContain(`id="${id}"`);
+    // A page with one anchor fewer: the browser finds a different list of anchors.
+    writeFileSync(join(out, 'mutant.html'), chapter.replace(`id="${id}"`, ''));
+    const page = await open('mutant.html');
+    const anchors = await page.$$eval('a.rule-id', (els) => els.map((e) => e.id));
+    await page.close();
+    const defined = collectRuleIds(root).spec.filter((o) => o.file === 'spec/segmentation.md').map((o) => o.id);
+    expect([...anchors].sort()).not.toEqual([...defined].sort());
+    expect(defined.filter((d) => !anchors.includes(d))).toEqual([id]);
+    rmSync(join(out, 'mutant.html'));
+    // A site whose first code link of the rule points one line off.
+    const copy = join(mkdtempSync(join(tmpdir(), 'mesovirt-site-mutant-')), 'site');
+    cpSync(join(out, 'src'), join(copy, 'src'), { recursive: true });
+    const uses = new RegExp(`(<div class="rule-uses" data-rule="${id.replace(/\./g, '\\.')}">.*?#L)(\\d+)`);
+    writeFileSync(join(copy, 'segmentation.html'), chapter.replace(uses, (_m, head: string, line: string) => `${head}${Number(line) + 1}`));
+    expect(ruleLinkProblems(copy).problems).toHaveLength(1);
+    rmSync(join(copy, '..'), { recursive: true, force: true });
   });
 
   const guests = buildGuests(root);
