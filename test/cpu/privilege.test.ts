@@ -116,6 +116,15 @@ describe('direct far transfers and conforming code [PRIV.DIRECT.1] [PRIV.FAR.1] 
     s = writeCode(s, LAYOUT.code, farJmp(0, 0x30000));
     expect(step(s).event).toEqual({ kind: 'exception', vector: 13, errorCode: 0, rule: 'PRIV.FAR.1' });
   });
+  it('[PRIV.FAR.2] a far JMP to a data segment or a CALL to an LDT descriptor faults #GP(selector)', () => {
+    // SDM vol. 2, JMP/CALL: a selector naming neither a code segment, a call
+    // gate, a task gate nor a TSS is #GP(segment selector); a data segment
+    // (0x10) and the LDT-typed descriptor below are both.
+    let s = withGp(systemState({ extraDescriptors: [segmentDescriptor({ type: 0x2, system: true, limit: 0xff, g: false })] }));
+    expect(step(writeCode(s, LAYOUT.code, farJmp(SEL.data0, 0))).event).toEqual({ kind: 'exception', vector: 13, errorCode: SEL.data0, rule: 'PRIV.FAR.2' });
+    s = writeCode(s, LAYOUT.code, farCall(0x40, 0));
+    expect(step(s).event).toEqual({ kind: 'exception', vector: 13, errorCode: 0x40, rule: 'PRIV.FAR.2' });
+  });
   it('CALL to the same ring pushes CS then EIP', () => {
     let s = systemState();
     s = writeCode(s, LAYOUT.code, farCall(SEL.code0, 0x30000));
