@@ -10,7 +10,8 @@ import { SiteError } from './errors';
 import { buildGuests } from './guests';
 import { escapeHtml, page, sourcePageHref } from './html';
 import { sourceIndex, sourcePage } from './source-pages';
-import { checkChapters, renderChapter, ruleSentences, type Chapter, type RuleUses } from './spec-pages';
+import { checkChapters, renderChapter, type Chapter, type RuleUses } from './spec-pages';
+import { parseSpecRules, rulesById } from '../properties/spec/rule-text';
 
 const WEB_DIR = dirname(fileURLToPath(import.meta.url));
 
@@ -93,8 +94,10 @@ export async function buildSite(options: SiteOptions): Promise<SiteSummary> {
     sourcePages = marked.size;
 
     const guests = buildGuests(root);
-    const sentences = ruleSentences(chapters);
-    const rules = Object.fromEntries([...home].map(([id, h]) => [id, { page: h.page, text: sentences.get(id) ?? '' }]));
+    // The spec's own words for each rule (properties/spec/rule-text.ts), for the explorer's explanations.
+    const words = rulesById(chapters.flatMap((c) => parseSpecRules(`spec/${c.file}`, c.text)));
+    const plain = (t: string): string => t.replace(/[*`]/g, '').replace(/\[([^\]]*)\]\([^)]*\)/g, '$1');
+    const rules = Object.fromEntries([...home].map(([id, h]) => [id, { page: h.page, sentence: plain(words.get(id)?.sentence ?? ''), text: plain(words.get(id)?.text ?? '') }]));
     await bundleExplorer(root, tmp, { guests, rules });
     guestCount = guests.length;
     write(tmp, 'explorer.html', page({ title: 'explorer', body: readFileSync(join(WEB_DIR, 'explorer/explorer.html'), 'utf8'), scripts: ['explorer.js'], bodyClass: 'explorer' }));

@@ -189,22 +189,3 @@ export function renderChapter(chapter: Chapter, home: RuleHome, uses: ReadonlyMa
   const title = /^#\s+(.+)$/m.exec(chapter.text)?.[1]?.trim() ?? chapter.file;
   return { page, title, body, defined: env.defined };
 }
-
-/** The plain text of each rule's paragraph (or table row), for the explorer's explanations. */
-export function ruleSentences(chapters: readonly Chapter[]): Map<string, string> {
-  const out = new Map<string, string>();
-  for (const chapter of chapters) {
-    const lines = chapter.text.split('\n');
-    lines.forEach((text, index) => {
-      const m = /^\s*\|?\s*\*\*([A-Z][A-Z0-9]*(?:\.[A-Z0-9]+)+)\*\*\s*\|?(.*)$/.exec(text);
-      if (m === null) return;
-      let sentence = m[2]!;
-      if (!text.trimStart().startsWith('|')) {
-        for (let j = index + 1; j < lines.length && lines[j]!.trim() !== '' && !lines[j]!.startsWith('**'); j++) sentence += ` ${lines[j]!.trim()}`;
-      }
-      const plain = sentence.replace(/\|/g, ' — ').replace(/[*`]/g, '').replace(/\[([^\]]*)\]\([^)]*\)/g, '$1').replace(/\s+/g, ' ').trim();
-      out.set(m[1]!, plain.length > 400 ? `${plain.slice(0, 397)}…` : plain);
-    });
-  }
-  return out;
-}

@@ -9,7 +9,7 @@ import { changedCells, consoleText, eventText, exitReason, hex32, inspect, instr
 import { appliedRules, outcomeRules } from './explain';
 
 interface GuestData { name: string; title: string; source: string; meso: boolean; image: string; symbols: [string, number][] }
-interface RuleData { page: string; text: string }
+interface RuleData { page: string; sentence: string; text: string }
 const guests = (data as { guests: GuestData[] }).guests;
 const rules = (data as { rules: Record<string, RuleData> }).rules;
 
@@ -116,7 +116,7 @@ function stepPanel(n: number, before: Snapshot | null, after: Snapshot, t: Trans
     const reason = before.vmm !== null && after.vmm !== null ? exitReason(before.vmm.exits, after.vmm.exits) : null;
     if (reason !== null) box.append(el('p', { class: 'exit' }, `monitor: ${reason}`));
     const { raisedBy, handledBy } = outcomeRules(t);
-    if (raisedBy !== null) box.append(el('p', { class: 'raised', id: 'raised-by' }, 'raised by ', ruleLink(raisedBy), rules[raisedBy] ? el('span', { class: 'sentence' }, ` — ${rules[raisedBy]!.text}`) : ''));
+    if (raisedBy !== null) box.append(el('p', { class: 'raised', id: 'raised-by' }, 'raised by ', ruleLink(raisedBy), rules[raisedBy] ? el('span', { class: 'sentence', title: rules[raisedBy]!.text }, ` — ${rules[raisedBy]!.sentence}`) : ''));
     if (handledBy.length > 0) {
       box.append(el('p', { class: 'handled', id: 'handled-by' }, 'the monitor handled it by ', ...handledBy.flatMap((u, i) => [i > 0 ? ', ' : '', ruleLink(u.id), u.note !== undefined ? ` (${u.note})` : ''])));
     }
