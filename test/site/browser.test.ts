@@ -6,9 +6,9 @@
 // the fault of a conformance kernel.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, normalize } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { collectRuleIds } from '../../properties/spec/rule-ids';
 import { hasTool } from '../../properties/tools';
@@ -120,6 +120,34 @@ describe('the site in headless chromium', () => {
     const index = collectRuleIds(root);
     const defined = new Set(index.spec.map((o) => o.id));
     expect(links).toBe([...index.code, ...index.tests].filter((o) => defined.has(o.id)).length);
+  });
+
+  it('no link between the site\'s pages is dead: chapters, sources, line and rule anchors', () => {
+    const dead: string[] = [];
+    const cache = new Map<string, { text: string; ids: Set<string> }>();
+    const load = (file: string) => {
+      if (!cache.has(file)) {
+        const text = readFileSync(join(out, file), 'utf8');
+        cache.set(file, { text, ids: new Set([...text.matchAll(/ id="([^"]+)"/g)].map((m) => m[1]!)) });
+      }
+      return cache.get(file)!;
+    };
+    const pages = (readdirSync(out, { recursive: true }) as string[]).filter((f) => f.endsWith('.html'));
+    expect(pages.length).toBeGreaterThan(100);
+    let checked = 0;
+    for (const file of pages) {
+      for (const m of load(file).text.matchAll(/href="([^"]+)"/g)) {
+        const href = m[1]!.replace(/&amp;/g, '&');
+        if (/^(https?:|mailto:|data:)/.test(href)) continue;
+        const [path, fragment] = href.split('#') as [string, string | undefined];
+        const target = path === '' ? file : normalize(join(dirname(file), path.split('?')[0]!));
+        checked++;
+        if (target.startsWith('..') || !existsSync(join(out, target))) dead.push(`${file}: ${href}`);
+        else if (fragment !== undefined && fragment !== '' && target.endsWith('.html') && !load(target).ids.has(fragment)) dead.push(`${file}: ${href}`);
+      }
+    }
+    expect(dead.slice(0, 20)).toEqual([]);
+    expect(checked).toBeGreaterThan(1000);
   });
 
   it('the two checks above catch a missing anchor and a link to the wrong line', async () => {
