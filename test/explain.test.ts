@@ -252,7 +252,7 @@ describe('mesovirt run --explain', () => {
     expect(lines.find((l) => l.startsWith('step 3'))).toMatch(/lodsb/);
     expect(window.stdout).toContain('SEG.LIMIT.1 — In an expand-up segment an access of n bytes at offset o is allowed when o + n − 1 ≤ limit; the access may not wrap past 4 GiB.');
     expect(lines.find((l) => l.startsWith('step 6'))).toMatch(/out dx, al/);
-    expect(window.stdout).toContain('IO.PERM.1 — IN, OUT, INS and OUTS are allowed at CPL ≤ IOPL.  [port 0xe9: CPL 0 ≤ IOPL 0]');
+    expect(window.stdout).toContain('IO.PERM.1 — IN, OUT, INS and OUTS are allowed at CPL ≤ IOPL.  [the out instruction; port 0xe9: CPL 0 ≤ IOPL 0]');
     expect(window.stdout).toContain('console: "h"');
     // Under the monitor: the guest's MOV SS, 0x13 at CPL 1 is #GP(0x10) by SEG.LOAD.4, reflected to the guest.
     expect(vmm.status, vmm.stderr).toBe(0);
