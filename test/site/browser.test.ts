@@ -26,6 +26,12 @@ it('Debian\'s chromium is installed', () => {
 });
 
 // Not skipped when chromium is missing, in CI or not: the test fails and says how to get it.
+// Expressions evaluated in the page (strings: this file is type-checked without the DOM library).
+/** The id of the element the URL's fragment names. */
+const TARGET_ID = "document.querySelector(':target')?.id";
+/** True once the explorer's URL names step n. */
+const atStep = (n: number): string => `new URL(location.href).searchParams.get('step') === '${n}'`;
+
 /** Each code/test link under a rule on the chapter pages in `dir`, checked:
  * its target line must carry the rule's id in square brackets. */
 function ruleLinkProblems(dir: string): { links: number; problems: string[] } {
@@ -106,7 +112,7 @@ describe('the site in headless chromium', () => {
       // The browser resolves the anchor: following #ID scrolls to it.
       if (defined.length > 0) {
         await page.goto(`${served.url}${path}#${defined[defined.length - 1]}`);
-        expect(await page.evaluate(() => document.querySelector(':target')?.id)).toBe(defined[defined.length - 1]);
+        expect(await page.evaluate(TARGET_ID)).toBe(defined[defined.length - 1]);
       }
     }
     await page.close();
@@ -187,7 +193,7 @@ describe('the site in headless chromium', () => {
     const page = await open('explorer.html?guest=hello');
     await page.waitForSelector('body[data-ready="true"]');
     await page.click('#to-end');
-    await page.waitForFunction((m) => document.getElementById('console')?.textContent === m, `${message}\n`, { timeout: 20_000 });
+    await page.waitForFunction(`document.getElementById('console')?.textContent === ${JSON.stringify(`${message}\n`)}`, undefined, { timeout: 20_000 });
     expect(await page.textContent('#event')).toContain('exit port');
     await page.close();
     expect(problems).toEqual([]);
@@ -201,12 +207,12 @@ describe('the site in headless chromium', () => {
     const m10 = model.at(10).snapshot.machine;
     expect(at10).toMatchObject({ ...Object.fromEntries(REGISTER_NAMES.map((r, i) => [r, hex(m10.regs[i]!)])), eip: hex(m10.eip) });
     await page.click('#step');
-    await page.waitForFunction(() => new URL(location.href).searchParams.get('step') === '11');
+    await page.waitForFunction(atStep(11));
     const at11 = await registersOn(page);
     expect(at11.eip).toBe(hex(model.at(11).snapshot.machine.eip));
     expect(at11.eip).not.toBe(at10.eip);
     await page.click('#back');
-    await page.waitForFunction(() => new URL(location.href).searchParams.get('step') === '10');
+    await page.waitForFunction(atStep(10));
     expect(await registersOn(page)).toEqual(at10);
     await page.close();
     expect(problems).toEqual([]);
@@ -222,7 +228,7 @@ describe('the site in headless chromium', () => {
     const page = await open('explorer.html?guest=segload');
     await page.waitForSelector('body[data-ready="true"]');
     await page.click('#to-fault');
-    await page.waitForFunction((n) => new URL(location.href).searchParams.get('step') === String(n), first, { timeout: 20_000 });
+    await page.waitForFunction(atStep(first), undefined, { timeout: 20_000 });
     const names: Record<number, string> = { 0: '#DE', 6: '#UD', 10: '#TS', 11: '#NP', 12: '#SS', 13: '#GP', 14: '#PF' };
     expect(await page.textContent('#event')).toContain(`exception ${names[event.vector]}(0x${event.errorCode!.toString(16)})`);
     const link = page.locator('#raised-by a.rule');
@@ -230,7 +236,7 @@ describe('the site in headless chromium', () => {
     expect(await link.getAttribute('href')).toBe(`${home.file.replace(/^spec\//, '').replace(/\.md$/, '.html')}#${event.rule}`);
     await link.click();
     await page.waitForURL(/#/);
-    expect(await page.evaluate(() => document.querySelector(':target')?.id)).toBe(event.rule);
+    expect(await page.evaluate(TARGET_ID)).toBe(event.rule);
     await page.close();
     expect(problems).toEqual([]);
   });

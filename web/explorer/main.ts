@@ -1,4 +1,3 @@
-/// <reference lib="dom" />
 // The explorer page: pick a guest (or load an image), step it forward and
 // back, and see the state with each change since the previous step marked.
 // The page's state is in its URL (?guest=NAME&step=N), so a link names one
