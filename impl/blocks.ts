@@ -184,13 +184,32 @@ export function compileBlock(cpu: Cpu, physical: number, onlyLoops = false): Blo
   const ends = ds.map((d, k) => starts[k] + d.length);
   // Jumps whose target is an instruction of this block stay inside the
   // function (block chaining within the frame): `pc` selects where the
-  // switch below resumes. Index 0 is always a target (a loop to the start).
+  // switch below resumes. Index 0 is always a target (a loop to the start);
+  // when it is the only one, there is no switch (the loop body is the code).
   const internal = (k: number): number => {
     const d = ds[k];
     return isInlinedBranch(d) ? starts.indexOf(ends[k] + d.imm) : -1;
   };
+  // A forward Jcc to an instruction that nothing else jumps to, over
+  // instructions that no jump lands in, is written as an if/else (taken:
+  // skip ahead, moving `done` as a jump does; no budget check is needed, the
+  // pass gets no longer) instead of a resume index: the alu kernel's loop
+  // then needs no switch at all. Ranges must nest.
+  const jumpsTo = new Map<number, number[]>();
+  ds.forEach((_, k) => { const j = internal(k); if (j >= 0) jumpsTo.set(j, [...(jumpsTo.get(j) ?? []), k]); });
+  const skips = new Map<number, number>(); // Jcc index -> the index it skips to
+  ds.forEach((d, k) => {
+    const j = internal(k);
+    if (j <= k || d.exec !== control.jumpConditional || jumpsTo.get(j)!.length !== 1) return;
+    for (let i = k + 1; i < j; i++) if (jumpsTo.has(i)) return;
+    skips.set(k, j);
+  });
+  for (const [k, j] of [...skips]) {
+    for (const [k2, j2] of skips) if (k2 > k && k2 < j && j2 > j) skips.delete(k);
+  }
+  const skipped = new Set(skips.values());
   const targets = new Set<number>([0]);
-  ds.forEach((_, k) => { const j = internal(k); if (j >= 0) targets.add(j); });
+  ds.forEach((_, k) => { const j = internal(k); if (j >= 0 && !skipped.has(j)) targets.add(j); });
 
   // The block's registers and flags live in locals (block-inline.ts); OUT
   // writes them back to the machine (before an executor call and before
@@ -205,7 +224,8 @@ export function compileBlock(cpu: Cpu, physical: number, onlyLoops = false): Blo
   const lines: string[] = [];
   let known: KnownFlags | null = null;
   ds.forEach((d, k) => {
-    if (targets.has(k)) { lines.push(`case ${k}:`); known = null; }
+    for (const j of skips.values()) if (j === k) { lines.push('}'); known = null; }
+    if (targets.has(k)) { if (targets.size > 1) lines.push(`case ${k}:`); known = null; }
     const next = `(eip + ${ends[k]}) >>> 0`;
     // The generic path: the executor, after which a store to code or a
     // changed code-page translation ends the block.
@@ -226,11 +246,11 @@ export function compileBlock(cpu: Cpu, physical: number, onlyLoops = false): Blo
       // block only when all of it does); one outside is checked.
       const check = j >= 0 ? '' : `if (t > ${CS_LIMIT}) { k = ${k}; cpu.next = ${next}; ${OUT} x${k}(cpu, d${k}); }`;
       const jump = `{ const t = (eip + ${ends[k] + d.imm}) >>> 0; ${check} ${taken} }`;
-      if (d.exec === control.jumpRelative) lines.push(jump);
-      else {
-        const test = (known === null ? null : knownCondition(known, d.variant)) ?? recordCondition(d.variant);
-        lines.push(`if (${test}) ${jump}`);
-      }
+      const test = d.exec === control.jumpRelative ? ''
+        : (known === null ? null : knownCondition(known, d.variant)) ?? recordCondition(d.variant);
+      if (skips.has(k)) lines.push(`if (${test}) { done += ${k + 1 - j}; } else {`);
+      else if (d.exec === control.jumpRelative) lines.push(jump);
+      else lines.push(`if (${test}) ${jump}`);
       // A conditional jump not taken changes nothing: what is known stays.
       if (d.exec === control.jumpRelative) known = null;
       return;
@@ -282,9 +302,9 @@ export function compileBlock(cpu: Cpu, physical: number, onlyLoops = false): Blo
   let k = 0, done = 0, pc = 0, fa = 0, fb = 0, fx = 0, tl = 0, xe = 0, xr = 0${declare === '' ? '' : `, ${declare}`};
   try {
     run: for (;;) {
-      switch (pc) {
+      ${targets.size > 1 ? `switch (pc) {
       ${code}
-      }
+      }` : code}
       ${endCode}
     }
   } catch (e) {
