@@ -9,7 +9,7 @@ import type { CpuFault } from './faults';
 import { IF } from './flags';
 import { CR0_PG, TLB_USER, TLB_VALID } from './paging';
 import { compileBlock } from './blocks';
-import { RETIRED, faulted, step } from './step';
+import { RETIRED, execute, faulted, step } from './step';
 
 /** After a CS load, a CPL change or a TLB change, the fetch page is
  * forgotten and only fetch() would set it again, so the first instruction
@@ -95,6 +95,18 @@ export function run(cpu: Cpu, limit: number): StepEvent {
           if (devices.timerRunning) devices.timerCount -= retired;
           if (cpu.codeWritten) stats.bailouts++; // a store to code (a side exit is no bail-out)
           remaining -= retired;
+          continue;
+        }
+        // No block: an instruction in the code cache runs here, without
+        // step()'s checks (the test above made them) and fetch's lookups
+        // (the translation is the cached one). As fetch(), the whole
+        // instruction must lie within the CS limit; otherwise step().
+        const cached = cpu.codeCache[frame];
+        const d = cached === undefined ? undefined : cached[offset];
+        if (d !== undefined && eip + d.length - 1 <= cpu.segLimit[CS]) {
+          const event = execute(cpu, d, eip);
+          if (event !== RETIRED) return event;
+          remaining--;
           continue;
         }
       }

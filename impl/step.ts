@@ -84,10 +84,28 @@ export function step(cpu: Cpu): StepEvent {
   const log = cpu.undoLog;
   if (log.length !== 0) log.length = 0;
   cpu.logWalks = true;
+  let d: Decoded;
   try {
-    const d = fetch(cpu);
+    d = fetch(cpu);
+  } catch (e) {
+    return faulted(cpu, e, start);
+  }
+  return execute(cpu, d, start);
+}
+
+/**
+ * Execute the fetched instruction `d` at `start` and retire it: the second
+ * half of step(), after its checks and the fetch (the walk log holds only
+ * the fetch's walks, which stand). run.ts calls it directly for an
+ * instruction found in the code cache when step()'s checks are known to pass.
+ */
+export function execute(cpu: Cpu, d: Decoded, start: number): StepEvent {
+  const log = cpu.undoLog;
+  if (log.length !== 0) log.length = 0; // a successful fetch keeps its own walks
+  cpu.softwareVector = -1;
+  cpu.logWalks = true;
+  try {
     cpu.next = (start + d.length) >>> 0;
-    if (log.length !== 0) log.length = 0; // a successful fetch keeps its own walks
     d.exec(cpu, d);
     cpu.logWalks = false;
     cpu.eip = cpu.next;
