@@ -28,6 +28,9 @@ org 0xFC100000                      ; = VMM_BASE + LOAD_ADDR (org must be a numb
 %include "descriptors.inc"          ; descriptor checks, LGDT/LLDT/LTR/LIDT, direct gates
 %include "reflect.inc"              ; events delivered through the guest's IDT
 %include "shadow.inc"               ; single-shadow paging
+%ifdef MEMORY_MULTI
+%include "shadow-multi.inc"         ; multiple-shadow paging (-DMEMORY_MULTI)
+%endif
 image_end:
 boot_stack:     times 1024 db 0     ; the stack until the monitor's own is built
 boot_stack_top:

@@ -27,7 +27,7 @@ export function auditGandalf(guests: readonly Uint8Array[], options: { defines?:
   const machine = bootGandalf(guests, { defines: options.defines, machine: options.machine });
   const imageLength = (buildGandalf(options.defines).length + 0xfff) & ~0xfff;
   const view = machineView(machine);
-  const own = (): Uint8Array => monitorMemory(view, gandalfOwnMemory(imageLength, readGandalfVcpu(machine).tablesInUse));
+  const own = (): Uint8Array => monitorMemory(view, gandalfOwnMemory(imageLength, readGandalfVcpu(machine).tablesInUse, options.defines?.MEMORY_MULTI !== undefined));
   let steps = 0, guestSteps = 0, exits = 0;
   let end = 'step limit';
   let violation: GandalfAudit['violation'] = null;

@@ -4,11 +4,17 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { assemble } from '../../model/isa/asm/assemble';
 import type { Machine } from '../../model/machine';
+import type { MemoryModeName } from '../../model/vmm/memory/types';
 import { bootImage, createMachine, type MachineKind } from '../machines';
 
 export const GANDALF_DIR = join(import.meta.dirname, '..', '..', 'gandalf');
 /** Machine memory gandalf runs in (it maps machine 0 up to its partition's end, 20 MiB; gandalf/config.inc). */
 export const GANDALF_MEMORY = 64 * 1024 * 1024;
+
+/** The -D defines that build gandalf for a memory mode (gandalf/gandalf.asm). */
+export function modeDefines(mode: MemoryModeName): Record<string, string> {
+  return mode === 'shadow-multi' ? { MEMORY_MULTI: '' } : mode === 'direct' ? { MEMORY_DIRECT: '' } : {};
+}
 
 /** The mutants of gandalf, each a -D define of gandalf/*.inc (see GANDALF_MUTANTS in mutants.ts). */
 const cache = new Map<string, Uint8Array>();

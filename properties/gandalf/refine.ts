@@ -26,7 +26,8 @@
 // interrupt gandalf's guest receives is raised in the model at the same
 // guest instruction.
 import type { CommonState, Machine, StepEvent } from '../../model/machine';
-import { bootGuest } from '../../model/vmm/boot';
+import { bootInMode } from '../../model/vmm/memory/boot';
+import type { MemoryModeName } from '../../model/vmm/memory/types';
 import { stepWorld, type WorldStep } from '../../model/vmm/run';
 import { DEFAULT_CONFIG } from '../../model/vmm/config';
 import { defaultRules, type VmmRules } from '../../model/vmm/rules';
@@ -35,7 +36,7 @@ import { consoleBytes, raiseIrq } from '../../model/cpu/devices';
 import { toCommon } from '../../model/cpu/state';
 import { readBytes } from '../../model/cpu/memory';
 import type { MachineKind } from '../machines';
-import { bootGandalf } from './build';
+import { bootGandalf, modeDefines } from './build';
 import { ImplMachine } from '../../impl/machine';
 import { modelExitsAsGandalfCounts, readGandalfVcpu } from './vcpu';
 
@@ -50,6 +51,8 @@ export interface RefinementOptions {
   readonly machine?: MachineKind;
   /** At most this many of gandalf's own instructions in one exit. */
   readonly maxMonitorSteps?: number;
+  /** The memory mode of both monitors (shadow-single by default). */
+  readonly mode?: MemoryModeName;
 }
 
 export interface RefinementResult {
@@ -109,10 +112,11 @@ const stripGandalf = (text: string): string => text.split('\n').filter((l) => !l
 export function checkRefinement(guest: Uint8Array, options: RefinementOptions = {}): RefinementResult {
   const maxUnits = options.maxUnits ?? 1_000_000;
   const maxMonitor = options.maxMonitorSteps ?? 2_000_000;
-  const boot = bootGuest(guest, DEFAULT_CONFIG, options.rules ?? defaultRules);
+  const mode = options.mode ?? 'shadow-single';
+  const boot = bootInMode(guest, mode, DEFAULT_CONFIG, options.rules ?? defaultRules);
   if (boot.kind !== 'ok') throw new Error(`model/vmm refuses the guest: ${boot.message}`);
   let world = boot.world;
-  const real: Machine = bootGandalf([guest], { machine: options.machine, defines: options.defines });
+  const real: Machine = bootGandalf([guest], { machine: options.machine, defines: { ...modeDefines(mode), ...options.defines } });
   const partition = { base: DEFAULT_CONFIG.partitionBase, size: DEFAULT_CONFIG.partitionSize };
 
   // gandalf's boot: run until its guest executes (CPL > 0) or it stops.

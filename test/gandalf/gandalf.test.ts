@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { oracleAvailable } from '../../properties/tools';
-import { GANDALF_DIR, bootGandalf, buildGandalf } from '../../properties/gandalf/build';
+import { GANDALF_DIR, bootGandalf, buildGandalf, modeDefines } from '../../properties/gandalf/build';
 import { rtos, teachMeso } from '../../properties/gandalf/guests';
 import { GANDALF_MUTANTS } from '../../properties/gandalf/mutants';
 import { readGandalfVcpu } from '../../properties/gandalf/vcpu';
@@ -27,7 +27,7 @@ describe('gandalf builds', () => {
   it.runIf(oracleAvailable('nasm'))('our assembler gives nasm\'s bytes, for gandalf and a mutant of each file that has one', () => {
     const dir = mkdtempSync(join(tmpdir(), 'gandalf-'));
     const oneEach = ['MUTANT_BOOT_SEGMENTS_REACH_MONITOR', 'MUTANT_DPL0_ACCEPTED', 'MUTANT_SHADOW_WRITABLE', 'MUTANT_VIRTUAL_IF_LOST'];
-    for (const defines of [{}, ...oneEach.map((d) => ({ [d]: '' }))]) {
+    for (const defines of [{}, ...oneEach.map((d) => ({ [d]: '' })), { MEMORY_MULTI: '' }, { MEMORY_MULTI: '', MUTANT_MULTI_UNSYNCED_KEPT: '' }]) {
       const out = join(dir, 'g.bin');
       const args = ['-f', 'bin', '-o', out, ...Object.keys(defines).map((d) => `-D${d}`), 'gandalf.asm'];
       const r = spawnSync('nasm', args, { cwd: GANDALF_DIR, encoding: 'utf8' });
@@ -36,7 +36,8 @@ describe('gandalf builds', () => {
     }
   });
   it('each mutant is a different binary', () => {
-    const images = [{}, ...GANDALF_MUTANTS.map((m) => ({ [m.define]: '' }))].map((d) => Buffer.from(buildGandalf(d)).toString('hex'));
+    const builds = [{}, { MEMORY_MULTI: '' }, ...GANDALF_MUTANTS.map((m) => ({ ...modeDefines(m.mode ?? 'shadow-single'), [m.define]: '' }))];
+    const images = builds.map((d) => Buffer.from(buildGandalf(d)).toString('hex'));
     expect(new Set(images).size).toBe(images.length);
   });
 });
@@ -90,15 +91,18 @@ describe('[VMM.BOOT.1] [VMM.BOOT.2] [GANDALF.MAP.1] [GANDALF.BOOT.1] [GANDALF.ST
     expect(r3.console).toBe('[gandalf] the guest does not fit its partition\n');
   });
 
-  it.runIf(oracleAvailable('qemu-system-i386'))('QEMU boots gandalf with the guest as -initrd and prints the same transcript', () => {
+  it.runIf(oracleAvailable('qemu-system-i386'))('QEMU boots gandalf (single- and multiple-shadow builds) with the guest as -initrd and prints the same transcript', () => {
     const dir = mkdtempSync(join(tmpdir(), 'gandalf-qemu-'));
-    writeFileSync(join(dir, 'gandalf.bin'), buildGandalf());
     writeFileSync(join(dir, 'teach-meso.bin'), teachMeso());
-    const q = spawnSync('qemu-system-i386', ['-kernel', join(dir, 'gandalf.bin'), '-initrd', join(dir, 'teach-meso.bin'), '-display', 'none', '-serial', 'none',
-      '-monitor', 'none', '-debugcon', 'stdio', '-device', 'isa-debug-exit,iobase=0xf4,iosize=4', '-m', '64'], { encoding: 'latin1', timeout: 60_000 });
     const native = createMachine('impl', 64 * 1024 * 1024);
     bootImage(native, teachNative());
-    expect(q.stdout).toBe(runToEnd(native, 20_000_000).console);
-    expect(q.status).toBe(1);
+    const expected = runToEnd(native, 20_000_000).console;
+    for (const defines of [{}, { MEMORY_MULTI: '' }] as Record<string, string>[]) {
+      writeFileSync(join(dir, 'gandalf.bin'), buildGandalf(defines));
+      const q = spawnSync('qemu-system-i386', ['-kernel', join(dir, 'gandalf.bin'), '-initrd', join(dir, 'teach-meso.bin'), '-display', 'none', '-serial', 'none',
+        '-monitor', 'none', '-debugcon', 'stdio', '-device', 'isa-debug-exit,iobase=0xf4,iosize=4', '-m', '64'], { encoding: 'latin1', timeout: 60_000 });
+      expect(q.stdout, JSON.stringify(defines)).toBe(expected);
+      expect(q.status).toBe(1);
+    }
   }, 90_000);
 });

@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { checkRefinement } from '../../properties/gandalf/refine';
 import { auditGandalf } from '../../properties/gandalf/audit';
-import { HOSTILE_SEEDS, PAGED_SEEDS, hostileAt, pagedAt, rtos, teachMeso, tourGuest } from '../../properties/gandalf/guests';
+import { HOSTILE_SEEDS, PAGED_SEEDS, hostileAt, pagedAt, rtos, spacesGuest, teachMeso, tourGuest } from '../../properties/gandalf/guests';
 import { checkRealResources, checkRealTables, worldView } from '../../properties/gandalf/invariants';
 import { bootGuest } from '../../model/vmm/boot';
 import { stepWorld } from '../../model/vmm/run';
@@ -143,6 +143,52 @@ describe('[VMM.REFINE] [GANDALF.SEGREGS.1] [GANDALF.STI.1] [GANDALF.DECODE.1] ga
     const r = checkRefinement(teachMeso(), { rules: mutant.rules, maxUnits: 20_000 });
     expect(r.divergence?.differences.join(' ')).toContain('virtual cr2');
   }, 30_000);
+});
+
+describe('[VMM.REFINE] [MEM.MULTI.1] [MEM.MULTI.2] [MEM.MULTI.3] [MEM.MULTI.4] [MEM.MULTI.5] [MEM.MULTI.7] [GANDALF.MULTI.1] gandalf built with -DMEMORY_MULTI refines model/vmm in shadow-multi', () => {
+  const mode = 'shadow-multi' as const;
+  it('two address spaces, a remap and switches: the transcript worked by hand, every unit compared', () => {
+    const r = checkRefinement(spacesGuest(), { mode });
+    expect(r.divergence).toBeNull();
+    expect(r.end).toBe('exit 1');
+    expect(r.console).toBe('ABCDDCBAAFDF');
+  }, 30_000);
+
+  it('the build is really another mode: the same guest under gandalf-multi against model/vmm in shadow-single diverges', () => {
+    const r = checkRefinement(spacesGuest(), { defines: { MEMORY_MULTI: '' } });
+    expect(r.divergence).not.toBeNull();
+  }, 30_000);
+
+  it('the teaching kernel to its end', () => {
+    const r = checkRefinement(teachMeso(), { mode });
+    expect(r.divergence).toBeNull();
+    expect(r.end).toBe('exit 1');
+    expect(r.console.endsWith('[kernel] all processes exited\n')).toBe(true);
+  }, 60_000);
+
+  it('the RTOS guest to its end', () => {
+    const r = checkRefinement(rtos({ MESO: '' }), { mode });
+    expect(r.divergence).toBeNull();
+    expect(r.end).toBe('exit 1');
+  }, 30_000);
+
+  it.each(PAGED_SEEDS)('paged guest of seed %i, to its end', (seed) => {
+    const r = checkRefinement(pagedAt(seed), { mode, maxUnits: 20_000 });
+    expect(r.divergence).toBeNull();
+    expect(r.end).toBe('exit 1');
+  }, 30_000);
+
+  it.each([1, 5] as const)('hostile guest of seed %i', (seed) => {
+    const r = checkRefinement(hostileAt(seed), { mode, maxUnits: 3000 });
+    expect(r.divergence).toBeNull();
+  }, 30_000);
+
+  it('VMM.ISO/SEG/RING/RES on the real state: the teaching kernel to its end', () => {
+    const defines = { MEMORY_MULTI: '' };
+    const t = auditGandalf([teachMeso()], { defines });
+    expect(t.violation).toBeNull();
+    expect(t.end).toBe('exit 1');
+  }, 60_000);
 });
 
 describe('[VMM.ISO] [VMM.SEG] [VMM.RING] [VMM.RES] on gandalf\'s real state', () => {
