@@ -13,7 +13,7 @@ import { rtos, teachMeso } from '../../properties/gandalf/guests';
 import { GANDALF_MUTANTS } from '../../properties/gandalf/mutants';
 import { readGandalfVcpu } from '../../properties/gandalf/vcpu';
 import { runToEnd, createMachine, bootImage } from '../../properties/machines';
-import { assemble } from '../../model/isa/asm/assemble';
+import { assemble, assembleText } from '../../model/isa/asm/assemble';
 import { existsSync } from 'node:fs';
 
 const TEACH = join(import.meta.dirname, '..', '..', 'guests', 'teach', 'teach.asm');
@@ -89,6 +89,32 @@ describe('[VMM.BOOT.1] [VMM.BOOT.2] [GANDALF.MAP.1] [GANDALF.BOOT.1] [GANDALF.ST
     [0x1badb002, 0x10000, -(0x1badb002 + 0x10000), 0x100000, 0x100000, 0, 0x2100000, 0x100020].forEach((v, i) => view.setUint32(4 * i, v >>> 0, true));
     const r3 = runToEnd(bootGandalf([big]), 1_000_000);
     expect(r3.console).toBe('[gandalf] the guest does not fit its partition\n');
+  });
+
+  it('a guest that names memory beyond its partition (its page directory at 32 MiB, past the 16 MiB partition) is stopped with a message and 0x7F, in both memory modes', () => {
+    const source = `bits 32
+org 0x100000
+    dd 0x1BADB002, 0x10000, -(0x1BADB002 + 0x10000), 0x100000, 0x100000, image_end, 0, start
+start:
+    mov eax, 0x02000000
+    mov cr3, eax
+    mov eax, cr0
+    or eax, 0x80000000
+    mov cr0, eax
+    mov al, [0x1000]
+    mov al, 0
+    out 0xF4, al
+image_end:
+`;
+    const r = assembleText({ 'overrun.asm': source }, 'overrun.asm', { format: 'bin' });
+    if (r.kind !== 'ok') throw new Error('does not assemble');
+    for (const defines of [{}, { MEMORY_MULTI: '' }] as Record<string, string>[]) {
+      const g = bootGandalf([r.bytes], { defines });
+      const run = runToEnd(g, 1_000_000);
+      expect(run.end, JSON.stringify(defines)).toEqual({ kind: 'exit', code: 255 });
+      expect(run.console).toBe('[gandalf] stopped: the guest named memory beyond its partition\n');
+      expect(readGandalfVcpu(g).stopped).toBe(2); // GANDALF.STOP.1: the guest, not the boot
+    }
   });
 
   it.runIf(oracleAvailable('qemu-system-i386'))('QEMU boots gandalf (single- and multiple-shadow builds) with the guest as -initrd and prints the same transcript', () => {
