@@ -8,6 +8,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { oracleAvailable } from '../../properties/tools';
+import { runBochs } from '../../properties/conformance/oracles';
 import { GANDALF_DIR, bootGandalf, buildGandalf, modeDefines } from '../../properties/gandalf/build';
 import { rtos, teachMeso } from '../../properties/gandalf/guests';
 import { GANDALF_MUTANTS } from '../../properties/gandalf/mutants';
@@ -116,6 +117,38 @@ image_end:
       expect(readGandalfVcpu(g).stopped).toBe(2); // GANDALF.STOP.1: the guest, not the boot
     }
   });
+
+  it('[GANDALF.GUEST.1] -DGUEST=path builds the guest in: with no module gandalf runs it to the native transcript; a module given still wins; the bytes are nasm\'s', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gandalf-guest-'));
+    const guest = join(dir, 'teach-meso.bin');
+    writeFileSync(guest, teachMeso());
+    const defines = { GUEST: guest };
+    const run = runToEnd(bootGandalf([], { defines }), 50_000_000);
+    expect(run.end).toEqual({ kind: 'exit', code: 1 });
+    const native = createMachine('impl', 64 * 1024 * 1024);
+    bootImage(native, teachNative());
+    expect(run.console).toBe(runToEnd(native, 20_000_000).console);
+    // The built-in guest is not used when a module is given: here a module that is not an image.
+    const withModule = runToEnd(bootGandalf([new Uint8Array(64).fill(0x90)], { defines }), 1_000_000);
+    expect(withModule.console).toBe('[gandalf] the module is not a Multiboot image (no header in its first 8 KiB)\n');
+    if (oracleAvailable('nasm')) {
+      const out = join(dir, 'g.bin');
+      const r = spawnSync('nasm', ['-f', 'bin', '-o', out, `-DGUEST=${guest}`, 'gandalf.asm'], { cwd: GANDALF_DIR, encoding: 'utf8' });
+      expect(r.status, r.stderr).toBe(0);
+      expect(Buffer.compare(Buffer.from(buildGandalf(defines)), readFileSync(out))).toBe(0);
+    }
+  });
+
+  it.runIf(oracleAvailable('bochs') && oracleAvailable('nasm'))('[GANDALF.GUEST.1] Bochs (floppy loader, no Multiboot modules) boots the -DGUEST build and prints the native transcript', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gandalf-bochs-'));
+    const guest = join(dir, 'teach-meso.bin');
+    writeFileSync(guest, teachMeso());
+    const native = createMachine('impl', 64 * 1024 * 1024);
+    bootImage(native, teachNative());
+    const expected = runToEnd(native, 20_000_000).console;
+    const r = await runBochs(buildGandalf({ GUEST: guest }), '[kernel] all processes exited');
+    expect(r.text).toBe(expected);
+  }, 150_000);
 
   it.runIf(oracleAvailable('qemu-system-i386'))('QEMU boots gandalf (single- and multiple-shadow builds) with the guest as -initrd and prints the same transcript', () => {
     const dir = mkdtempSync(join(tmpdir(), 'gandalf-qemu-'));
