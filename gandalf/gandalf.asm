@@ -15,7 +15,7 @@
 ; Read the files in the order of README.md.
 
 bits 32
-org 0xFC100000                      ; = VMM_BASE + LOAD_ADDR (org must be a number)
+org 0xFC100000                      ; = M2L + LOAD_ADDR (org must be a number)
 
 %include "config.inc"               ; constants and the memory map
 %include "header.inc"               ; the Multiboot header
@@ -31,6 +31,9 @@ org 0xFC100000                      ; = VMM_BASE + LOAD_ADDR (org must be a numb
 %include "shadow.inc"               ; single-shadow paging
 %ifdef MEMORY_MULTI
 %include "shadow-multi.inc"         ; multiple-shadow paging (-DMEMORY_MULTI)
+%endif
+%ifdef MEMORY_DIRECT
+%include "direct.inc"               ; direct paging (-DMEMORY_DIRECT)
 %endif
 %ifdef GUEST
 ; [GANDALF.GUEST.1] -DGUEST=path: the guest's image built in, for loaders

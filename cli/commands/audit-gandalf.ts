@@ -9,12 +9,12 @@ import { gandalfMutant } from '../../properties/gandalf/mutants';
 import { modeDefines } from '../../properties/gandalf/build';
 import type { MemoryModeName } from '../../model/vmm/memory/types';
 
-const GANDALF_MODES: readonly MemoryModeName[] = ['shadow-single', 'shadow-multi'];
+const GANDALF_MODES: readonly MemoryModeName[] = ['shadow-single', 'shadow-multi', 'direct'];
 
 export function auditUnderGandalf(image: string, opts: { steps: number; mutant?: string; memory?: string }): void {
   const mutant = opts.mutant === undefined ? null : gandalfMutant(opts.mutant);
   const mode = (opts.memory ?? mutant?.mode ?? 'shadow-single') as MemoryModeName;
-  if (!GANDALF_MODES.includes(mode)) throw new Error(`--memory: gandalf is built for ${GANDALF_MODES.join(' or ')}, got '${opts.memory}'`);
+  if (!GANDALF_MODES.includes(mode)) throw new Error(`--memory: gandalf is built for ${GANDALF_MODES.join(', ')}, got '${opts.memory}'`);
   if (mutant?.mode !== undefined && mutant.mode !== mode) throw new Error(`--mutant ${mutant.name} is a ${mutant.mode} mutant, not ${mode}`);
   let bytes: Uint8Array;
   try {

@@ -35,7 +35,7 @@ export function register(program: Command): void {
     .option('--vmm-base <addr>', 'the VMM base (default 0xFC000000)')
     .option('--machine <kind>', 'the CPU under the monitor: model or impl (properties/vmm/impl-audit.ts)', 'model')
     .option('--mutant <name>', 'audit a known-broken monitor instead (properties/vmm/mutants.ts, or with --monitor gandalf properties/gandalf/mutants.ts), to see the audit catch it')
-    .option('--memory <mode>', "with --monitor gandalf: the memory mode gandalf is built for (shadow-single, shadow-multi)")
+    .option('--memory <mode>', "with --monitor gandalf: the memory mode gandalf is built for (shadow-single, shadow-multi, direct)")
     .option('--monitor <which>', "'model' (model/vmm, the default) or 'gandalf' (gandalf/, the monitor as IA-32 code, run on impl with IMAGE as its module)", 'model')
     .action(async (image: string, opts: { steps: string; vmmBase?: string; machine: string; mutant?: string; monitor: string; memory?: string }) => {
       const steps = Number(opts.steps);

@@ -29,6 +29,8 @@ export const GANDALF_MUTANTS: readonly GandalfMutant[] = [
   { name: 'shadow-writable', define: 'MUTANT_SHADOW_WRITABLE', what: 'every shadow entry is writable, whatever the guest maps', killedBy: 'VMM.REFINE' },
   { name: 'invlpg-ignored', define: 'MUTANT_INVLPG_IGNORED', what: 'a guest INVLPG leaves the shadow entry', killedBy: 'VMM.REFINE' },
   { name: 'multi-table-write-kept', define: 'MUTANT_MULTI_TABLE_WRITE_KEPT', what: 'shadow-multi: a write to a covered guest page table drops nothing derived from it (MEM.MULTI.4)', killedBy: 'VMM.REFINE', mode: 'shadow-multi' },
+  { name: 'direct-tables-writable', define: 'MUTANT_DIRECT_TABLES_WRITABLE', what: 'direct: the guest\'s writable mappings of its own page-table pages are left writable (MEM.DIRECT.3)', killedBy: 'VMM.RES', mode: 'direct' },
+  { name: 'direct-self-map', define: 'MUTANT_DIRECT_SELF_MAP', what: 'direct: a directory that names itself as a page table is accepted (MEM.DIRECT.2)', killedBy: 'VMM.RES', mode: 'direct' },
   { name: 'multi-stale-after-cr3', define: 'MUTANT_MULTI_UNSYNCED_KEPT', what: 'shadow-multi: a guest CR3 write keeps the entries derived from pages written since their first exit (MEM.MULTI.5)', killedBy: 'VMM.REFINE', mode: 'shadow-multi' },
 ];
 

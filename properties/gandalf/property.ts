@@ -4,11 +4,17 @@
 import { auditGandalf } from './audit';
 import { checkRefinement } from './refine';
 import { modeDefines } from './build';
-import { HOSTILE_SEEDS, PAGED_SEEDS, hostileAt, pagedAt, rtos, spacesGuest, teachMeso, tourGuest } from './guests';
+import { HOSTILE_SEEDS, PAGED_SEEDS, hostileAt, pagedAt, recursiveGuest, rtos, spacesGuest, teachMeso, tourGuest } from './guests';
 import type { Violation } from './invariants';
 import type { MemoryModeName } from '../../model/vmm/memory/types';
 
-export interface GuestCase { readonly name: string; readonly image: () => Uint8Array; readonly maxUnits: number }
+export interface GuestCase {
+  readonly name: string;
+  readonly image: () => Uint8Array;
+  readonly maxUnits: number;
+  /** Machine steps the invariants audit runs (by default 10,000,000 for a whole kernel, else 200,000). */
+  readonly auditSteps?: number;
+}
 
 export function defaultGuests(mode: MemoryModeName = 'shadow-single'): GuestCase[] {
   // Quick guests first: a mutant's run stops at the first guest that catches it.
@@ -18,7 +24,10 @@ export function defaultGuests(mode: MemoryModeName = 'shadow-single'): GuestCase
   ];
   const paged = PAGED_SEEDS.map((seed) => ({ name: `paged guest, seed ${seed}`, image: () => pagedAt(seed), maxUnits: 20000 }));
   // The other modes' mutants are in their paging: the paging guests first.
-  const first = mode === 'shadow-single' ? [...tours, ...paged] : [{ name: 'two address spaces, remapped', image: spacesGuest, maxUnits: 20000 }, ...paged, ...tours];
+  const spaces = { name: 'two address spaces, remapped', image: spacesGuest, maxUnits: 20000 };
+  // (the direct build's boot clears 640 KiB of the partition, one machine step a dword)
+  const recursive = { name: 'a directory that names itself (MEM.DIRECT.2)', image: recursiveGuest, maxUnits: 20000, auditSteps: 400_000 };
+  const first = mode === 'shadow-single' ? [...tours, ...paged] : mode === 'direct' ? [spaces, recursive, ...paged, ...tours] : [spaces, ...paged, ...tours];
   return [
     ...first,
     { name: 'teach (meso)', image: () => teachMeso(), maxUnits: 1_000_000 },
@@ -32,7 +41,7 @@ export type PropertyFailure = { readonly guest: string; readonly rule: string; r
 /** VMM.ISO, VMM.SEG, VMM.RING, VMM.RES on gandalf's real state, over the default guests. */
 export function runGandalfInvariants(defines: Record<string, string> = {}, mode: MemoryModeName = 'shadow-single', guests = defaultGuests(mode)): PropertyFailure | null {
   for (const g of guests) {
-    const r = auditGandalf([g.image()], { defines: { ...modeDefines(mode), ...defines }, maxSteps: g.maxUnits >= 1_000_000 ? 10_000_000 : 200_000 });
+    const r = auditGandalf([g.image()], { defines: { ...modeDefines(mode), ...defines }, maxSteps: g.auditSteps ?? (g.maxUnits >= 1_000_000 ? 10_000_000 : 200_000) });
     const v = r.violation as { step: number; violation: Violation } | null;
     if (v !== null) return { guest: g.name, rule: v.violation.rule, message: `step ${v.step}: ${v.violation.message}` };
   }

@@ -47,6 +47,6 @@ describe('[VMM.ISO] [VMM.SEG] [VMM.RING] [VMM.RES] gandalf from the command line
     expect(ok.stdout).toContain('violations     0');
     const bad = mesovirt('audit', meso, '--monitor', 'gandalf', '--memory', 'nested');
     expect(bad.status).toBe(2);
-    expect(bad.stderr).toContain("--memory: gandalf is built for shadow-single or shadow-multi, got 'nested'");
+    expect(bad.stderr).toContain("--memory: gandalf is built for shadow-single, shadow-multi, direct, got 'nested'");
   });
 });

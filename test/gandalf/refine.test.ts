@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { checkRefinement } from '../../properties/gandalf/refine';
 import { auditGandalf } from '../../properties/gandalf/audit';
-import { HOSTILE_SEEDS, PAGED_SEEDS, hostileAt, pagedAt, rtos, spacesGuest, teachMeso, tourGuest } from '../../properties/gandalf/guests';
+import { HOSTILE_SEEDS, PAGED_SEEDS, hostileAt, pagedAt, recursiveGuest, rtos, spacesGuest, teachMeso, tourGuest } from '../../properties/gandalf/guests';
 import { checkRealResources, checkRealTables, worldView } from '../../properties/gandalf/invariants';
 import { bootGuest } from '../../model/vmm/boot';
 import { stepWorld } from '../../model/vmm/run';
@@ -16,6 +16,7 @@ import { MUTANTS } from '../../properties/vmm/mutants';
 import { assembleText } from '../../model/isa/asm/assemble';
 import { lockstep } from '../../properties/diff/lockstep';
 import { bootGandalf } from '../../properties/gandalf/build';
+import { runToEnd } from '../../properties/machines';
 
 /** A ring-1 guest on the boot segments: its timer's gate (vector 0x20,
  * through the boot code segment, so no direct gate: every tick is an exit)
@@ -185,6 +186,66 @@ describe('[VMM.REFINE] [MEM.MULTI.1] [MEM.MULTI.2] [MEM.MULTI.3] [MEM.MULTI.4] [
 
   it('VMM.ISO/SEG/RING/RES on the real state: the teaching kernel to its end', () => {
     const defines = { MEMORY_MULTI: '' };
+    const t = auditGandalf([teachMeso()], { defines });
+    expect(t.violation).toBeNull();
+    expect(t.end).toBe('exit 1');
+  }, 60_000);
+});
+
+describe('[VMM.REFINE] [MEM.DIRECT.1] [MEM.DIRECT.2] [MEM.DIRECT.3] [MEM.DIRECT.4] [MEM.DIRECT.5] [MEM.RES.1] [GANDALF.DIRECT.1] [GANDALF.DIRECT.2] gandalf built with -DMEMORY_DIRECT refines model/vmm in direct mode', () => {
+  const mode = 'direct' as const;
+  const defines = { MEMORY_DIRECT: '' };
+  it('two address spaces, a remap and switches: the transcript worked by hand; the remap is a write to a page-table page, emulated', () => {
+    const r = checkRefinement(spacesGuest(), { mode });
+    expect(r.divergence).toBeNull();
+    expect(r.end).toBe('exit 1');
+    expect(r.console).toBe('ABCDDCBAAFDF');
+    // [MEM.DIRECT.3] The guest's identity table (guest-physical 0x112000) maps its
+    // page-table pages 0x110000..0x114000 read-only now, the rest as the guest wrote them (R/W).
+    const real = bootGandalf([spacesGuest()], { defines });
+    runToEnd(real, 2_000_000);
+    const table = real.readPhysical(0x112000, 4096);
+    const pte = (page: number): number => new DataView(table.buffer, table.byteOffset).getUint32(4 * page, true);
+    for (const page of [0x110, 0x111, 0x112, 0x113, 0x114]) expect(pte(page) & 3, `page 0x${page.toString(16)}`).toBe(1);
+    for (const page of [0x100, 0x120, 0x125]) expect(pte(page) & 3, `page 0x${page.toString(16)}`).toBe(3);
+  }, 30_000);
+
+  it('the build is really another mode: gandalf-direct against model/vmm in shadow-single diverges', () => {
+    expect(checkRefinement(spacesGuest(), { defines }).divergence).not.toBeNull();
+  }, 30_000);
+
+  it('a directory that names itself as a page table is refused and the guest stopped, under both monitors', () => {
+    const r = checkRefinement(recursiveGuest(), { mode, maxUnits: 20_000 });
+    expect(r.divergence).toBeNull();
+    expect(r.end).toBe('exit 255');
+    expect(r.console).toContain('[gandalf] stopped: direct paging: a directory entry names the directory itself as a page table\n');
+  }, 30_000);
+
+  it('the teaching kernel to its end', () => {
+    const r = checkRefinement(teachMeso(), { mode });
+    expect(r.divergence).toBeNull();
+    expect(r.end).toBe('exit 1');
+    expect(r.console.endsWith('[kernel] all processes exited\n')).toBe(true);
+  }, 60_000);
+
+  it('the RTOS guest to its end', () => {
+    const r = checkRefinement(rtos({ MESO: '' }), { mode });
+    expect(r.divergence).toBeNull();
+    expect(r.end).toBe('exit 1');
+  }, 30_000);
+
+  it.each(PAGED_SEEDS)('paged guest of seed %i, to its end', (seed) => {
+    const r = checkRefinement(pagedAt(seed), { mode, maxUnits: 20_000 });
+    expect(r.divergence).toBeNull();
+    expect(r.end).toBe('exit 1');
+  }, 30_000);
+
+  it.each([1, 5] as const)('hostile guest of seed %i', (seed) => {
+    const r = checkRefinement(hostileAt(seed), { mode, maxUnits: 3000 });
+    expect(r.divergence).toBeNull();
+  }, 30_000);
+
+  it('VMM.ISO/SEG/RING and MEM.RES.1 on the real state: the teaching kernel to its end', () => {
     const t = auditGandalf([teachMeso()], { defines });
     expect(t.violation).toBeNull();
     expect(t.end).toBe('exit 1');
