@@ -293,4 +293,12 @@ describe('[DIFF.STATE.1] gandalf\'s own code runs the same on the model and on i
     expect(r.divergence).toBeNull();
     expect(r.steps).toBe(50_000);
   }, 60_000);
+
+  it('lock step over the shadow-multi build (the teaching kernel, 60,000 steps) and the direct build (the two-space guest, 100,000 steps: its boot, paging on and the first validations of its tables)', () => {
+    for (const [defines, image, n] of [[{ MEMORY_MULTI: '' }, teachMeso(), 60_000], [{ MEMORY_DIRECT: '' }, spacesGuest(), 100_000]] as const) {
+      const r = lockstep(bootGandalf([image], { machine: 'model', defines }), bootGandalf([image], { machine: 'impl', defines }), n, { throughHalt: true });
+      expect(r.divergence, JSON.stringify(defines)).toBeNull();
+      expect(r.steps).toBe(n);
+    }
+  }, 60_000);
 });
