@@ -6,12 +6,16 @@ import { fetchDescriptor, isCode, isConforming, markAccessed, parseDescriptor, p
 import { codeCache, eipWithin, innerStack } from './stack-switch';
 import { IF, NT, RF, TF, VM } from './eflags';
 import { fault, Vector, type Result } from './outcome';
+import { applied, explaining, hexNote } from './applied';
 
 /** Where an event comes from: it decides the EXT bit of error codes and
  * whether the gate's DPL is checked. */
 export type EventSource = 'exception' | 'software' | 'external';
 
 export type DeliveryResult = Result<MachineState> | { readonly kind: 'model-error'; readonly message: string };
+
+const gateTypeName = (type: number): string =>
+  type === SystemType.INTERRUPT_GATE32 ? '32-bit interrupt gate' : type === SystemType.TRAP_GATE32 ? '32-bit trap gate' : `gate type ${type}`;
 
 /**
  * Enter the handler for `vector`. `returnEip` is the EIP pushed: the
@@ -27,7 +31,7 @@ export function deliverInterrupt(state: MachineState, vector: number, errorCode:
   const level = cpl(state);
 
   // [EXC.IDT.2] The gate must lie within the IDT limit, else #GP(gate code).
-  if (vector * 8 + 7 > state.idtr.limit) return fault(Vector.GP, gateCode);
+  if (vector * 8 + 7 > state.idtr.limit) return fault(Vector.GP, gateCode, 'EXC.IDT.2');
   const low = readLinear(state, state.idtr.base + vector * 8, 4, false);
   if (low.kind !== 'ok') return low;
   const high = readLinear(low.value.state, state.idtr.base + vector * 8 + 4, 4, false);
@@ -37,12 +41,18 @@ export function deliverInterrupt(state: MachineState, vector: number, errorCode:
   const system = (high.value.value & 0x1000) === 0;
   const known = [SystemType.TASK_GATE, SystemType.INTERRUPT_GATE16, SystemType.TRAP_GATE16, SystemType.INTERRUPT_GATE32, SystemType.TRAP_GATE32] as number[];
   // [EXC.IDT.3] Anything but a task, interrupt or trap gate: #GP(gate code).
-  if (!system || !known.includes(gate.type)) return fault(Vector.GP, gateCode);
+  if (!system || !known.includes(gate.type)) return fault(Vector.GP, gateCode, 'EXC.IDT.3');
   // [EXC.IDT.4] INT n, INT3 and INTO need gate DPL >= CPL, else #GP(gate code);
   // exceptions and external interrupts ignore the gate's DPL.
-  if (source === 'software' && gate.dpl < level) return fault(Vector.GP, gateCode);
+  if (source === 'software' && gate.dpl < level) return fault(Vector.GP, gateCode, 'EXC.IDT.4');
   // [EXC.IDT.5] A not-present gate faults #NP(gate code).
-  if (!gate.present) return fault(Vector.NP, gateCode);
+  if (!gate.present) return fault(Vector.NP, gateCode, 'EXC.IDT.5');
+  if (explaining()) {
+    applied('EXC.IDT.2', `vector ${vector}: IDT entry at ${hexNote(state.idtr.base + vector * 8)}, within the limit ${hexNote(state.idtr.limit, 4)}`);
+    applied('EXC.IDT.3', `${gateTypeName(gate.type)}, DPL ${gate.dpl}, to ${hexNote(gate.selector, 4)}:${hexNote(gate.offset)}`);
+    if (source === 'software') applied('EXC.IDT.4', `INT n: gate DPL ${gate.dpl} ≥ CPL ${level}`);
+    applied('EXC.IDT.5', 'gate present');
+  }
   // [EXC.IDT.6] Task gates (hardware task switching) and 16-bit gates are
   // outside our subset: the model stops with a model error rather than
   // pretend to know what the processor does.
@@ -54,14 +64,15 @@ export function deliverInterrupt(state: MachineState, vector: number, errorCode:
   // [EXC.TARGET.1] The gate's code selector must be non-null (#GP(EXT)),
   // within its table (#GP(selector + EXT)), a code segment with DPL <= CPL
   // (#GP(selector + EXT)) and present (#NP(selector + EXT)).
-  if ((gate.selector & 0xfffc) === 0) return fault(Vector.GP, ext);
+  if ((gate.selector & 0xfffc) === 0) return fault(Vector.GP, ext, 'EXC.TARGET.1');
   const fetched = fetchDescriptor(s, gate.selector, Vector.GP, ext);
   if (fetched.kind !== 'ok') return fetched;
   s = fetched.value.state;
   const target = parseDescriptor(fetched.value.low, fetched.value.high);
   const targetCode = (gate.selector & 0xfffc) | ext;
-  if (!isCode(target) || target.dpl > level) return fault(Vector.GP, targetCode);
-  if (!target.present) return fault(Vector.NP, targetCode);
+  if (!isCode(target) || target.dpl > level) return fault(Vector.GP, targetCode, 'EXC.TARGET.1');
+  if (!target.present) return fault(Vector.NP, targetCode, 'EXC.TARGET.1');
+  if (explaining()) applied('EXC.TARGET.1', `handler code segment ${hexNote(gate.selector, 4)}: DPL ${target.dpl} ≤ CPL ${level}, present`);
   // [PRIV.CODE32.1]
   if ((target.attributes & 0x4000) === 0) return { kind: 'model-error', message: `vector ${vector}: handler in a 16-bit code segment` };
 
@@ -77,15 +88,16 @@ export function deliverInterrupt(state: MachineState, vector: number, errorCode:
   // EXT on the current stack. Page faults are reported unchanged.
   let stackFaultCode = ext;
   const withStackCode = <T>(r: Result<T>): Result<T> =>
-    r.kind === 'fault' && r.vector === Vector.SS ? fault(Vector.SS, stackFaultCode) : r;
+    r.kind === 'fault' && r.vector === Vector.SS ? fault(Vector.SS, stackFaultCode, 'EXC.STACK.1') : r;
   if (!isConforming(target) && target.dpl < level) {
     // [EXC.ENTRY.2] To an inner ring: switch to the TSS stack of ring DPL and
     // push the old SS and ESP there first.
     newCpl = target.dpl;
+    if (explaining()) applied('EXC.ENTRY.2', `CPL ${level} → ${newCpl}: the stack switches to the TSS's ring-${newCpl} stack; old SS:ESP pushed there`);
     const stack = innerStack(s, newCpl, ext);
     if (stack.kind !== 'ok') return stack;
     // [PRIV.EIP.1] The handler's offset is checked after the new stack, before any push.
-    if (!eipWithin(codeCache(gate.selector, target, newCpl), gate.offset)) return fault(Vector.GP, ext);
+    if (!eipWithin(codeCache(gate.selector, target, newCpl), gate.offset)) return fault(Vector.GP, ext, 'PRIV.EIP.1');
     stackFaultCode = (stack.value.ss.selector & 0xfffc) | ext;
     const regs = stack.value.state.regs.slice();
     regs[4] = stack.value.esp;
@@ -102,8 +114,9 @@ export function deliverInterrupt(state: MachineState, vector: number, errorCode:
     // [EXC.ENTRY.1] Same ring (or a conforming target): the current stack,
     // once the handler's offset is known to be within the target's limit [PRIV.EIP.1].
     newCpl = level;
+    if (explaining()) applied('EXC.ENTRY.1', `CPL ${level} stays: the frame goes on the current stack`);
     entered = { ...s, segments: { ...s.segments, cs: codeCache(gate.selector, target, newCpl) } };
-    if (!eipWithin(entered.segments.cs, gate.offset)) return fault(Vector.GP, ext);
+    if (!eipWithin(entered.segments.cs, gate.offset)) return fault(Vector.GP, ext, 'PRIV.EIP.1');
   }
   // [EXC.ENTRY.3] Then EFLAGS, CS (zero-extended to 32 bits: the manual
   // lets processors leave the upper half alone; we choose zero) and EIP are
@@ -123,6 +136,11 @@ export function deliverInterrupt(state: MachineState, vector: number, errorCode:
   // [EXC.ENTRY.4] TF, NT, RF and VM are cleared; an interrupt gate also
   // clears IF, a trap gate leaves it.
   const cleared = TF | NT | RF | VM | (gate.type === SystemType.INTERRUPT_GATE32 ? IF : 0);
+  if (explaining()) {
+    if (pushResumeFlag) applied('EXC.RF.1', 'a fault: the pushed EFLAGS has RF set');
+    applied('EXC.ENTRY.3', `pushed EFLAGS, CS, EIP ${hexNote(returnEip)}${errorCode === null ? '' : `, error code ${hexNote(errorCode)}`}; handler at ${hexNote(gate.selector, 4)}:${hexNote(gate.offset)}`);
+    applied('EXC.ENTRY.4', `TF, NT, RF, VM cleared${gate.type === SystemType.INTERRUPT_GATE32 ? ', IF cleared (interrupt gate)' : ', IF kept (trap gate)'}`);
+  }
   return {
     kind: 'ok',
     value: { ...marked.value, eip: gate.offset, eflags: (state.eflags & ~cleared) >>> 0, undefinedFlags: marked.value.undefinedFlags & ~cleared, halted: false },

@@ -4,15 +4,17 @@
 import type { StepEvent } from '../machine';
 import { step } from '../cpu/step';
 import { consoleBytes } from '../cpu/devices';
-import { handleExit, inMonitor } from './exits';
-import { handleParaExit } from './para/exits';
+import { handleExitExplained, inMonitor } from './exits';
+import { applied, type RuleUse } from '../cpu/applied';
+import { handleParaExitExplained } from './para/exits';
 import type { World } from './state';
 
 export type WorldStep =
   /** The guest ran one instruction (or took a direct interrupt). */
   | { readonly kind: 'guest'; readonly event: StepEvent }
-  /** An event entered the monitor, which handled it. */
-  | { readonly kind: 'exit'; readonly event: StepEvent }
+  /** An event entered the monitor, which handled it by the rules `handledBy`
+   * (VMM.*, in order) [EXPLAIN.VMM.1]. */
+  | { readonly kind: 'exit'; readonly event: StepEvent; readonly handledBy: readonly RuleUse[] }
   /** The monitor's IRET back to the guest. */
   | { readonly kind: 'monitor'; readonly event: StepEvent }
   /** The run is over: exit port, halted for good, stopped by the monitor, shutdown or model error. */
@@ -40,7 +42,11 @@ export function stepWorld(world: World): { world: World; step: WorldStep } {
   switch (r.event.kind) {
     case 'exception':
     case 'interrupt':
-      if (inMonitor(w)) return { world: (w.vmm.para !== undefined ? handleParaExit : handleExit)(w, r.event), step: { kind: 'exit', event: r.event } };
+      if (inMonitor(w)) {
+        const handled = (w.vmm.para !== undefined ? handleParaExitExplained : handleExitExplained)(w, r.event);
+        for (const use of handled.handledBy) applied(use.id, use.note);
+        return { world: handled.world, step: { kind: 'exit', event: r.event, handledBy: handled.handledBy } };
+      }
       return { world: w, step: { kind: 'guest', event: r.event } };
     case 'retired': return { world: w, step: { kind: 'guest', event: r.event } };
     case 'halted':
