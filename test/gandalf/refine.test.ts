@@ -173,13 +173,14 @@ describe('[VMM.REFINE] [MEM.MULTI.1] [MEM.MULTI.2] [MEM.MULTI.3] [MEM.MULTI.4] [
     expect(r.end).toBe('exit 1');
   }, 30_000);
 
-  it.each(PAGED_SEEDS)('paged guest of seed %i, to its end', (seed) => {
+  // (two of the four paged seeds here; the mutant runs use all four, properties/gandalf/property.ts)
+  it.each([19, 21] as const)('paged guest of seed %i, to its end', (seed) => {
     const r = checkRefinement(pagedAt(seed), { mode, maxUnits: 20_000 });
     expect(r.divergence).toBeNull();
     expect(r.end).toBe('exit 1');
   }, 30_000);
 
-  it.each([1, 5] as const)('hostile guest of seed %i', (seed) => {
+  it.each([5] as const)('hostile guest of seed %i', (seed) => {
     const r = checkRefinement(hostileAt(seed), { mode, maxUnits: 3000 });
     expect(r.divergence).toBeNull();
   }, 30_000);
@@ -234,13 +235,14 @@ describe('[VMM.REFINE] [MEM.DIRECT.1] [MEM.DIRECT.2] [MEM.DIRECT.3] [MEM.DIRECT.
     expect(r.end).toBe('exit 1');
   }, 30_000);
 
-  it.each(PAGED_SEEDS)('paged guest of seed %i, to its end', (seed) => {
+  // (two of the four paged seeds here; the mutant runs use all four, properties/gandalf/property.ts)
+  it.each([19, 21] as const)('paged guest of seed %i, to its end', (seed) => {
     const r = checkRefinement(pagedAt(seed), { mode, maxUnits: 20_000 });
     expect(r.divergence).toBeNull();
     expect(r.end).toBe('exit 1');
   }, 30_000);
 
-  it.each([1, 5] as const)('hostile guest of seed %i', (seed) => {
+  it.each([5] as const)('hostile guest of seed %i', (seed) => {
     const r = checkRefinement(hostileAt(seed), { mode, maxUnits: 3000 });
     expect(r.divergence).toBeNull();
   }, 30_000);
