@@ -76,7 +76,7 @@ describe('[VMM.BOOT.1] [VMM.BOOT.2] [GANDALF.MAP.1] [GANDALF.BOOT.1] [GANDALF.ST
     expect(run.console).toContain('[rtos] task C run 3 at tick 15\n');
   });
 
-  it('without a module, or with a module that is not a Multiboot image, gandalf says so and exits with 0x7F (status 255)', () => {
+  it('without a module, with a module that is not a Multiboot image or does not fit, or with two modules, gandalf says so and exits with 0x7F (status 255)', () => {
     const none = bootGandalf([]);
     const r1 = runToEnd(none, 1_000_000);
     expect(r1.end).toEqual({ kind: 'exit', code: 255 });
@@ -91,6 +91,10 @@ describe('[VMM.BOOT.1] [VMM.BOOT.2] [GANDALF.MAP.1] [GANDALF.BOOT.1] [GANDALF.ST
     [0x1badb002, 0x10000, -(0x1badb002 + 0x10000), 0x100000, 0x100000, 0, 0x2100000, 0x100020].forEach((v, i) => view.setUint32(4 * i, v >>> 0, true));
     const r3 = runToEnd(bootGandalf([big]), 1_000_000);
     expect(r3.console).toBe('[gandalf] the guest does not fit its partition\n');
+    // Two guests: gandalf runs one (several guests are not built), and says so rather than run the first alone.
+    const two = runToEnd(bootGandalf([teachMeso(), teachMeso()]), 1_000_000);
+    expect(two.end).toEqual({ kind: 'exit', code: 255 });
+    expect(two.console).toBe('[gandalf] more than one module: this gandalf runs one guest (several guests are not built yet)\n');
   });
 
   it('a guest that names memory beyond its partition (its page directory at 32 MiB, past the 16 MiB partition) is stopped with a message and 0x7F, in every memory mode', () => {
