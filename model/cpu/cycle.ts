@@ -3,7 +3,7 @@
 // raises (with the double-fault and shutdown rules).
 import type { Instruction } from '../isa/ast';
 import type { StepEvent } from '../machine';
-import type { MachineState } from './state';
+import { update, type MachineState } from './state';
 import { cpl } from './context';
 import { pageAt, readPhysical, writePhysical } from './memory';
 import { translate } from './paging';
@@ -31,7 +31,7 @@ export interface StepResult {
 function withKeptWrites(state: MachineState, f: Fault): MachineState {
   if (f.keptWrites === undefined || f.keptWrites.length === 0) return state;
   const memory = f.keptWrites.reduce((m, w) => writePhysical(m, w.physical, 1, w.value), state.memory);
-  return { ...state, memory };
+  return update(state, { memory });
 }
 
 /** The longest legal instruction. */
@@ -148,7 +148,7 @@ export function deliverEvent(state: MachineState, first: { vector: number; error
   for (;;) {
     // [EXC.CR2.1] CR2 is loaded with the faulting linear address when a #PF
     // is raised, before its delivery starts.
-    if (current.vector === Vector.PF && current.address !== undefined) base = { ...base, cr2: current.address >>> 0 };
+    if (current.vector === Vector.PF && current.address !== undefined) base = update(base, { cr2: current.address >>> 0 });
     const delivered = deliverInterrupt(base, current.vector, current.errorCode, currentSource, eip, currentSource === 'exception' && isFault(current.vector));
     if (delivered.kind === 'ok') {
       const event: StepEvent = currentSource === 'external'
@@ -159,12 +159,12 @@ export function deliverEvent(state: MachineState, first: { vector: number; error
     if (delivered.kind === 'model-error') return { state: base, event: { kind: 'model-error', message: delivered.message } };
     // [EXC.CR2.1] A #PF raised by the delivery itself loads CR2 too, whether
     // it is delivered next, becomes #DF, or ends in a shutdown.
-    if (delivered.vector === Vector.PF && delivered.address !== undefined) base = { ...base, cr2: delivered.address >>> 0 };
+    if (delivered.vector === Vector.PF && delivered.address !== undefined) base = update(base, { cr2: delivered.address >>> 0 });
     const firstClass = currentSource === 'exception' ? classify(current.vector) : 'benign';
     const second = classify(delivered.vector);
     if (firstClass === 'double-fault') {
       const reason = `triple fault: vector ${delivered.vector} while delivering #DF`;
-      return { state: { ...base, halted: true, shutdown: reason }, event: { kind: 'shutdown', reason } };
+      return { state: update(base, { halted: true, shutdown: reason }), event: { kind: 'shutdown', reason } };
     }
     const double = (firstClass === 'contributory' && second === 'contributory')
       || (firstClass === 'page-fault' && (second === 'contributory' || second === 'page-fault'));
@@ -200,18 +200,18 @@ export function stepWith(state: MachineState, decode: Decoder): StepResult {
   // [EXC.DF.3] After a shutdown every step reports it again.
   if (state.shutdown !== null) return { state, event: { kind: 'shutdown', reason: state.shutdown } };
   const shadow = state.interruptShadow;
-  let s: MachineState = shadow ? { ...state, interruptShadow: false } : state;
+  let s: MachineState = shadow ? update(state, { interruptShadow: false }) : state;
 
   if (s.halted && !(s.eflags & IF && interruptPending(s.devices))) {
     const wait = instructionsUntilTimer(s.devices);
     if ((s.eflags & IF) === 0 || wait === null) return { state: s, event: { kind: 'halted' } };
-    s = { ...s, devices: advanceTime(s.devices, wait) };
+    s = update(s, { devices: advanceTime(s.devices, wait) });
     if (!interruptPending(s.devices)) return { state: s, event: { kind: 'halted' } };
   }
   if ((s.eflags & IF) !== 0 && !shadow && interruptPending(s.devices)) {
     const ack = acknowledgeInterrupt(s.devices);
     if (ack !== null) {
-      return deliverEvent({ ...s, devices: ack.devices, halted: false }, { vector: ack.vector, errorCode: null }, 'external', s.eip);
+      return deliverEvent(update(s, { devices: ack.devices, halted: false }), { vector: ack.vector, errorCode: null }, 'external', s.eip);
     }
   }
 
@@ -233,11 +233,10 @@ export function stepWith(state: MachineState, decode: Decoder): StepResult {
       return { state: s, event: outcome };
     case 'ok':
     case 'halt': {
-      const retired: MachineState = {
-        ...outcome.state,
+      const retired: MachineState = update(outcome.state, {
         instructionCount: outcome.state.instructionCount + 1,
         devices: advanceTime(outcome.state.devices, 1),
-      };
+      });
       if (retired.devices.exitCode !== null) return { state: retired, event: { kind: 'exit', code: retired.devices.exitCode } };
       if (outcome.kind === 'halt') return { state: retired, event: { kind: 'halted' } };
       const vector = softwareVector(fetched.state, fetched.instruction);

@@ -1,7 +1,7 @@
 // Linear-to-physical translation: the two-level page walk, 4 MiB pages when
 // CR4.PSE is set, protection by U/S and R/W (with CR0.WP for supervisor
 // writes), accessed and dirty bits written back, and the TLB.
-import type { MachineState } from './state';
+import { update, type MachineState } from './state';
 import { readPhysical, writePhysical } from './memory';
 import { tlbInsert, tlbLookup, type TlbEntry } from './tlb';
 import { Vector, type Fault, type Result } from './outcome';
@@ -83,7 +83,7 @@ function walk(state: MachineState, linear: number, access: Access): Result<{ phy
     const memory = updated === pde ? state.memory : writePhysical(state.memory, pdeAddress, 4, updated);
     const frame = ((pde & 0xffc00000) | (linear & 0x003ff000)) >>> 0;
     const entry: TlbEntry = { frame, ...rights, dirty: (updated & PTE_DIRTY) !== 0, large: true };
-    return { kind: 'ok', value: { physical: (frame | (linear & 0xfff)) >>> 0, state: { ...state, memory, tlb: tlbInsert(state.tlb, linear, entry) } } };
+    return { kind: 'ok', value: { physical: (frame | (linear & 0xfff)) >>> 0, state: update(state, { memory, tlb: tlbInsert(state.tlb, linear, entry) }) } };
   }
 
   // [PAGE.WALK.2] The table entry is at PDE[31:12] + 4 * linear[21:12].
@@ -106,5 +106,5 @@ function walk(state: MachineState, linear: number, access: Access): Result<{ phy
   const frame = (pte & 0xfffff000) >>> 0;
   // [PAGE.TLB.2] Every successful walk fills the TLB.
   const entry: TlbEntry = { frame, ...rights, dirty: (newPte & PTE_DIRTY) !== 0, large: false };
-  return { kind: 'ok', value: { physical: (frame | (linear & 0xfff)) >>> 0, state: { ...state, memory, tlb: tlbInsert(state.tlb, linear, entry) } } };
+  return { kind: 'ok', value: { physical: (frame | (linear & 0xfff)) >>> 0, state: update(state, { memory, tlb: tlbInsert(state.tlb, linear, entry) }) } };
 }

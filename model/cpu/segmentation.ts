@@ -3,7 +3,7 @@
 // only by far transfers: see privilege.ts.
 import type { SegmentName } from '../isa/ast';
 import type { MachineState } from './state';
-import { NULL_SEGMENT } from './state';
+import { NULL_SEGMENT, update } from './state';
 import { cpl } from './context';
 import {
   fetchDescriptor, isCode, isConforming, isData, isReadableCode, isWritableData,
@@ -28,7 +28,7 @@ export function loadDataSegment(state: MachineState, name: Exclude<SegmentName, 
     if (name === 'ss') return fault(Vector.GP, 0);
     // [SEG.LOAD.2] A null selector loads into DS/ES/FS/GS without a fault and
     // marks the register unusable: a later access through it faults #GP(0).
-    return { kind: 'ok', value: { ...state, segments: { ...state.segments, [name]: { ...NULL_SEGMENT, selector } } } };
+    return { kind: 'ok', value: update(state, { segments: { ...state.segments, [name]: { ...NULL_SEGMENT, selector } } }) };
   }
   // [SEG.LOAD.3] The descriptor must lie within the GDT/LDT limit, else #GP(selector).
   const fetched = fetchDescriptor(state, selector);
@@ -51,7 +51,7 @@ export function loadDataSegment(state: MachineState, name: Exclude<SegmentName, 
   }
   const marked = markAccessed(fetched.value.state, fetched.value);
   if (marked.kind !== 'ok') return marked;
-  return { kind: 'ok', value: { ...marked.value, segments: { ...marked.value.segments, [name]: loadedCache(selector, d) } } };
+  return { kind: 'ok', value: update(marked.value, { segments: { ...marked.value.segments, [name]: loadedCache(selector, d) } }) };
 }
 
 /**
@@ -70,5 +70,5 @@ export function nullInaccessibleSegments(state: MachineState): MachineState {
     const dpl = (s.attributes >>> 5) & 3;
     if (!conforming && dpl < level) segments = { ...segments, [name]: NULL_SEGMENT };
   }
-  return segments === state.segments ? state : { ...state, segments };
+  return segments === state.segments ? state : update(state, { segments });
 }

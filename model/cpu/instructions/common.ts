@@ -4,11 +4,11 @@
 import type { Instruction, Operand, OperandSize } from '../../isa/ast';
 import { withFlags } from '../eflags';
 import { gp, type Outcome, type Result } from '../outcome';
-import type { MachineState } from '../state';
+import { update, type MachineState } from '../state';
 import type { ArithResult } from '../arith/flags';
 
 /** Retire: the state with EIP at the next instruction. */
-export const retire = (state: MachineState, nextEip: number): Outcome => ({ kind: 'ok', state: { ...state, eip: nextEip >>> 0 } });
+export const retire = (state: MachineState, nextEip: number): Outcome => ({ kind: 'ok', state: update(state, { eip: nextEip >>> 0 }) });
 
 /** Retire from a Result: a fault passes through unchanged. */
 export const retireWith = (result: Result<MachineState>, nextEip: number): Outcome =>
@@ -47,7 +47,7 @@ export const isSystemForm = (instr: Instruction): boolean =>
 export function jumpNear(state: MachineState, instr: Instruction, target: number): Outcome {
   const eip = instr.operandSize === 16 ? target & 0xffff : target >>> 0;
   if (eip > state.segments.cs.limit) return gp(0);
-  return { kind: 'ok', state: { ...state, eip } };
+  return { kind: 'ok', state: update(state, { eip }) };
 }
 
 export { EAX, EBP, EBX, ECX, EDI, EDX, ESI, ESP } from '../state';
