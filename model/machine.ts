@@ -78,7 +78,9 @@ export interface CommonState {
 /** What one step did. */
 export type StepEvent =
   | { readonly kind: 'retired' }
-  | { readonly kind: 'exception'; readonly vector: number; readonly errorCode: number | null }
+  /** `rule`: the id of the spec rule that raised the exception (model only;
+   * impl leaves it out and comparisons of the two machines ignore it). */
+  | { readonly kind: 'exception'; readonly vector: number; readonly errorCode: number | null; readonly rule?: string }
   | { readonly kind: 'interrupt'; readonly vector: number }
   | { readonly kind: 'halted' }
   | { readonly kind: 'shutdown'; readonly reason: string }

@@ -98,8 +98,8 @@ export const attr = {
 };
 
 /** The fault a failed segment check raises: #SS(0) for SS, else #GP(0). */
-function segmentFault(segment: SegmentName): Fault {
-  return fault(segment === 'ss' ? Vector.SS : Vector.GP, 0);
+function segmentFault(segment: SegmentName, rule: string): Fault {
+  return fault(segment === 'ss' ? Vector.SS : Vector.GP, 0, rule);
 }
 
 /**
@@ -126,9 +126,9 @@ export function withinLimit(seg: SegmentRegister, offset: number, bytes: number)
  */
 export function segmentLinear(state: MachineState, segment: SegmentName, offset: number, bytes: number, write: boolean): Result<number> {
   const seg = state.segments[segment];
-  if (!seg.valid) return segmentFault(segment);
-  if (write ? !attr.writable(seg) : !attr.readable(seg)) return segmentFault(segment);
-  if (!withinLimit(seg, offset >>> 0, bytes)) return segmentFault(segment);
+  if (!seg.valid) return segmentFault(segment, 'SEG.ACCESS.1');
+  if (write ? !attr.writable(seg) : !attr.readable(seg)) return segmentFault(segment, 'SEG.ACCESS.2');
+  if (!withinLimit(seg, offset >>> 0, bytes)) return segmentFault(segment, attr.expandDown(seg) ? 'SEG.LIMIT.2' : 'SEG.LIMIT.1');
   return { kind: 'ok', value: (seg.base + offset) >>> 0 };
 }
 

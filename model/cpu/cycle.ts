@@ -12,6 +12,7 @@ import { deliverInterrupt, type EventSource } from './interrupts';
 import { acknowledgeInterrupt, advanceTime, instructionsUntilTimer, interruptPending } from './devices';
 import { IF, OF } from './eflags';
 import { fault, Vector, type Fault } from './outcome';
+import { applied, eventName, explaining, hexNote } from './applied';
 
 /** The decoder's answer, as model/isa/decoder.ts gives it. */
 export type DecodeResult =
@@ -88,8 +89,8 @@ function fetch(state: MachineState, decode: Decoder): Fetched {
   }
   for (;;) {
     const offset = (state.eip + bytes.length) >>> 0;
-    if (bytes.length >= MAX_LENGTH) return fault(Vector.GP, 0);
-    if (offset > cs.limit || (bytes.length > 0 && offset === 0)) return fault(Vector.GP, 0);
+    if (bytes.length >= MAX_LENGTH) return fault(Vector.GP, 0, 'EXC.FETCH.1');
+    if (offset > cs.limit || (bytes.length > 0 && offset === 0)) return fault(Vector.GP, 0, 'EXC.FETCH.1');
     const linear = (cs.base + offset) >>> 0;
     const t = translate(s, linear, { write: false, user });
     if (t.kind !== 'ok') return t;
@@ -107,7 +108,7 @@ function fetch(state: MachineState, decode: Decoder): Fetched {
       }
       case 'undefined': return { kind: 'undefined-opcode', state: s };
       case 'unsupported': return { kind: 'model-error', message: `unsupported instruction at ${hex(state.eip)}: ${decoded.reason}` };
-      case 'too-long': return fault(Vector.GP, 0);
+      case 'too-long': return fault(Vector.GP, 0, 'EXC.FETCH.1');
       case 'truncated': continue;
     }
   }
@@ -140,20 +141,26 @@ function classify(vector: number): ExceptionClass {
  * exception is delivered instead. [EXC.DF.3] An exception while delivering
  * #DF shuts the processor down (a triple fault).
  */
-export function deliverEvent(state: MachineState, first: { vector: number; errorCode: number | null; address?: number }, source: EventSource, returnEip: number): StepResult {
+export function deliverEvent(state: MachineState, first: { vector: number; errorCode: number | null; address?: number; rule?: string }, source: EventSource, returnEip: number): StepResult {
   let base = state;
   let current = first;
   let currentSource = source;
   let eip = returnEip;
   for (;;) {
+    if (explaining() && current === first && current.rule !== undefined) {
+      applied(current.rule, currentSource === 'external' ? `interrupt vector ${current.vector}` : `${eventName(current.vector, current.errorCode)} raised`);
+    }
     // [EXC.CR2.1] CR2 is loaded with the faulting linear address when a #PF
     // is raised, before its delivery starts.
-    if (current.vector === Vector.PF && current.address !== undefined) base = update(base, { cr2: current.address >>> 0 });
+    if (current.vector === Vector.PF && current.address !== undefined) {
+      base = update(base, { cr2: current.address >>> 0 });
+      if (explaining()) applied('EXC.CR2.1', `CR2 = ${hexNote(current.address)}`);
+    }
     const delivered = deliverInterrupt(base, current.vector, current.errorCode, currentSource, eip, currentSource === 'exception' && isFault(current.vector));
     if (delivered.kind === 'ok') {
       const event: StepEvent = currentSource === 'external'
         ? { kind: 'interrupt', vector: current.vector }
-        : { kind: 'exception', vector: current.vector, errorCode: current.errorCode };
+        : { kind: 'exception', vector: current.vector, errorCode: current.errorCode, rule: current.rule };
       return { state: delivered.value, event };
     }
     if (delivered.kind === 'model-error') return { state: base, event: { kind: 'model-error', message: delivered.message } };
@@ -162,13 +169,16 @@ export function deliverEvent(state: MachineState, first: { vector: number; error
     if (delivered.vector === Vector.PF && delivered.address !== undefined) base = update(base, { cr2: delivered.address >>> 0 });
     const firstClass = currentSource === 'exception' ? classify(current.vector) : 'benign';
     const second = classify(delivered.vector);
+    if (explaining() && delivered.rule !== undefined) applied(delivered.rule, `${eventName(delivered.vector, delivered.errorCode)} raised while delivering ${eventName(current.vector, current.errorCode)}`);
     if (firstClass === 'double-fault') {
+      if (explaining()) applied('EXC.DF.3', `${eventName(delivered.vector, delivered.errorCode)} while delivering #DF`);
       const reason = `triple fault: vector ${delivered.vector} while delivering #DF`;
       return { state: update(base, { halted: true, shutdown: reason }), event: { kind: 'shutdown', reason } };
     }
     const double = (firstClass === 'contributory' && second === 'contributory')
       || (firstClass === 'page-fault' && (second === 'contributory' || second === 'page-fault'));
-    current = double ? { vector: Vector.DF, errorCode: 0 } : delivered;
+    if (explaining()) applied(double ? 'EXC.DF.1' : 'EXC.DF.2', double ? '#DF(0x0) raised' : `${eventName(delivered.vector, delivered.errorCode)} delivered instead`);
+    current = double ? { vector: Vector.DF, errorCode: 0, rule: 'EXC.DF.1' } : delivered;
     currentSource = 'exception';
     if (double) eip = returnEip;
   }
@@ -204,6 +214,7 @@ export function stepWith(state: MachineState, decode: Decoder): StepResult {
 
   if (s.halted && !(s.eflags & IF && interruptPending(s.devices))) {
     const wait = instructionsUntilTimer(s.devices);
+    if (explaining()) applied('EXC.HALT.1', wait === null || (s.eflags & IF) === 0 ? 'no interrupt can wake the processor' : `time jumps ${wait} instructions to the timer`);
     if ((s.eflags & IF) === 0 || wait === null) return { state: s, event: { kind: 'halted' } };
     s = update(s, { devices: advanceTime(s.devices, wait) });
     if (!interruptPending(s.devices)) return { state: s, event: { kind: 'halted' } };
@@ -211,15 +222,16 @@ export function stepWith(state: MachineState, decode: Decoder): StepResult {
   if ((s.eflags & IF) !== 0 && !shadow && interruptPending(s.devices)) {
     const ack = acknowledgeInterrupt(s.devices);
     if (ack !== null) {
-      return deliverEvent(update(s, { devices: ack.devices, halted: false }), { vector: ack.vector, errorCode: null }, 'external', s.eip);
+      return deliverEvent(update(s, { devices: ack.devices, halted: false }), { vector: ack.vector, errorCode: null, rule: 'EXC.INTR.1' }, 'external', s.eip);
     }
   }
 
   const fetched = fetch(s, decode);
   if (fetched.kind === 'fault') return deliverEvent(s, fetched, 'exception', s.eip);
   // [EXC.FAULT.1] #UD comes after a fetch that succeeded: its accessed bits and TLB fills stay.
-  if (fetched.kind === 'undefined-opcode') return deliverEvent(fetched.state, fault(Vector.UD, null), 'exception', s.eip);
+  if (fetched.kind === 'undefined-opcode') return deliverEvent(fetched.state, fault(Vector.UD, null, 'EXC.FETCH.1'), 'exception', s.eip);
   if (fetched.kind === 'model-error') return { state: s, event: fetched };
+  if (explaining()) applied('EXC.FETCH.1', `${fetched.length} bytes at CS:EIP ${hexNote(s.segments.cs.selector, 4)}:${hexNote(s.eip)}`);
   const nextEip = (s.eip + fetched.length) >>> 0;
   const outcome = execute(fetched.state, fetched.instruction, nextEip);
   switch (outcome.kind) {
@@ -228,6 +240,7 @@ export function stepWith(state: MachineState, decode: Decoder): StepResult {
       // (paging-structure A/D bits and TLB fills from the fetch included)
       // and pushes the faulting instruction's EIP. The one exception is
       // ENTER, whose stores made before the fault stay (INS.STACK.6).
+      applied('EXC.FAULT.1', 'state as before the instruction; the pushed EIP is its own');
       return deliverEvent(withKeptWrites(fetched.state, outcome), outcome, 'exception', s.eip);
     case 'model-error':
       return { state: s, event: outcome };
@@ -240,7 +253,8 @@ export function stepWith(state: MachineState, decode: Decoder): StepResult {
       if (retired.devices.exitCode !== null) return { state: retired, event: { kind: 'exit', code: retired.devices.exitCode } };
       if (outcome.kind === 'halt') return { state: retired, event: { kind: 'halted' } };
       const vector = softwareVector(fetched.state, fetched.instruction);
-      return { state: retired, event: vector === null ? { kind: 'retired' } : { kind: 'exception', vector, errorCode: null } };
+      if (vector !== null && explaining()) applied('EXC.SOFT.1', `${fetched.instruction.mnemonic} delivered vector ${vector}`);
+      return { state: retired, event: vector === null ? { kind: 'retired' } : { kind: 'exception', vector, errorCode: null, rule: 'EXC.SOFT.1' } };
     }
   }
 }

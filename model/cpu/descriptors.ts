@@ -95,10 +95,10 @@ export interface FetchedDescriptor {
 export function fetchDescriptor(state: MachineState, selector: number, vector: number = Vector.GP, ext = 0): Result<FetchedDescriptor> {
   const errorCode = (selector & 0xfffc) | ext;
   const local = (selector & 4) !== 0;
-  if (local && !state.ldtr.valid) return fault(vector, errorCode);
+  if (local && !state.ldtr.valid) return fault(vector, errorCode, 'SEG.TABLE.1');
   const table = local ? { base: state.ldtr.base, limit: state.ldtr.limit } : state.gdtr;
   const offset = selector & 0xfff8;
-  if (offset + 7 > table.limit) return fault(vector, errorCode);
+  if (offset + 7 > table.limit) return fault(vector, errorCode, 'SEG.TABLE.1');
   const address = (table.base + offset) >>> 0;
   const low = readLinear(state, address, 4, false);
   if (low.kind !== 'ok') return low;

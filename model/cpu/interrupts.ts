@@ -27,7 +27,7 @@ export function deliverInterrupt(state: MachineState, vector: number, errorCode:
   const level = cpl(state);
 
   // [EXC.IDT.2] The gate must lie within the IDT limit, else #GP(gate code).
-  if (vector * 8 + 7 > state.idtr.limit) return fault(Vector.GP, gateCode);
+  if (vector * 8 + 7 > state.idtr.limit) return fault(Vector.GP, gateCode, 'EXC.IDT.2');
   const low = readLinear(state, state.idtr.base + vector * 8, 4, false);
   if (low.kind !== 'ok') return low;
   const high = readLinear(low.value.state, state.idtr.base + vector * 8 + 4, 4, false);
@@ -37,12 +37,12 @@ export function deliverInterrupt(state: MachineState, vector: number, errorCode:
   const system = (high.value.value & 0x1000) === 0;
   const known = [SystemType.TASK_GATE, SystemType.INTERRUPT_GATE16, SystemType.TRAP_GATE16, SystemType.INTERRUPT_GATE32, SystemType.TRAP_GATE32] as number[];
   // [EXC.IDT.3] Anything but a task, interrupt or trap gate: #GP(gate code).
-  if (!system || !known.includes(gate.type)) return fault(Vector.GP, gateCode);
+  if (!system || !known.includes(gate.type)) return fault(Vector.GP, gateCode, 'EXC.IDT.3');
   // [EXC.IDT.4] INT n, INT3 and INTO need gate DPL >= CPL, else #GP(gate code);
   // exceptions and external interrupts ignore the gate's DPL.
-  if (source === 'software' && gate.dpl < level) return fault(Vector.GP, gateCode);
+  if (source === 'software' && gate.dpl < level) return fault(Vector.GP, gateCode, 'EXC.IDT.4');
   // [EXC.IDT.5] A not-present gate faults #NP(gate code).
-  if (!gate.present) return fault(Vector.NP, gateCode);
+  if (!gate.present) return fault(Vector.NP, gateCode, 'EXC.IDT.5');
   // [EXC.IDT.6] Task gates (hardware task switching) and 16-bit gates are
   // outside our subset: the model stops with a model error rather than
   // pretend to know what the processor does.
@@ -54,14 +54,14 @@ export function deliverInterrupt(state: MachineState, vector: number, errorCode:
   // [EXC.TARGET.1] The gate's code selector must be non-null (#GP(EXT)),
   // within its table (#GP(selector + EXT)), a code segment with DPL <= CPL
   // (#GP(selector + EXT)) and present (#NP(selector + EXT)).
-  if ((gate.selector & 0xfffc) === 0) return fault(Vector.GP, ext);
+  if ((gate.selector & 0xfffc) === 0) return fault(Vector.GP, ext, 'EXC.TARGET.1');
   const fetched = fetchDescriptor(s, gate.selector, Vector.GP, ext);
   if (fetched.kind !== 'ok') return fetched;
   s = fetched.value.state;
   const target = parseDescriptor(fetched.value.low, fetched.value.high);
   const targetCode = (gate.selector & 0xfffc) | ext;
-  if (!isCode(target) || target.dpl > level) return fault(Vector.GP, targetCode);
-  if (!target.present) return fault(Vector.NP, targetCode);
+  if (!isCode(target) || target.dpl > level) return fault(Vector.GP, targetCode, 'EXC.TARGET.1');
+  if (!target.present) return fault(Vector.NP, targetCode, 'EXC.TARGET.1');
   // [PRIV.CODE32.1]
   if ((target.attributes & 0x4000) === 0) return { kind: 'model-error', message: `vector ${vector}: handler in a 16-bit code segment` };
 
@@ -77,7 +77,7 @@ export function deliverInterrupt(state: MachineState, vector: number, errorCode:
   // EXT on the current stack. Page faults are reported unchanged.
   let stackFaultCode = ext;
   const withStackCode = <T>(r: Result<T>): Result<T> =>
-    r.kind === 'fault' && r.vector === Vector.SS ? fault(Vector.SS, stackFaultCode) : r;
+    r.kind === 'fault' && r.vector === Vector.SS ? fault(Vector.SS, stackFaultCode, 'EXC.STACK.1') : r;
   if (!isConforming(target) && target.dpl < level) {
     // [EXC.ENTRY.2] To an inner ring: switch to the TSS stack of ring DPL and
     // push the old SS and ESP there first.
@@ -85,7 +85,7 @@ export function deliverInterrupt(state: MachineState, vector: number, errorCode:
     const stack = innerStack(s, newCpl, ext);
     if (stack.kind !== 'ok') return stack;
     // [PRIV.EIP.1] The handler's offset is checked after the new stack, before any push.
-    if (!eipWithin(codeCache(gate.selector, target, newCpl), gate.offset)) return fault(Vector.GP, ext);
+    if (!eipWithin(codeCache(gate.selector, target, newCpl), gate.offset)) return fault(Vector.GP, ext, 'PRIV.EIP.1');
     stackFaultCode = (stack.value.ss.selector & 0xfffc) | ext;
     const regs = stack.value.state.regs.slice();
     regs[4] = stack.value.esp;
@@ -103,7 +103,7 @@ export function deliverInterrupt(state: MachineState, vector: number, errorCode:
     // once the handler's offset is known to be within the target's limit [PRIV.EIP.1].
     newCpl = level;
     entered = update(s, { segments: { ...s.segments, cs: codeCache(gate.selector, target, newCpl) } });
-    if (!eipWithin(entered.segments.cs, gate.offset)) return fault(Vector.GP, ext);
+    if (!eipWithin(entered.segments.cs, gate.offset)) return fault(Vector.GP, ext, 'PRIV.EIP.1');
   }
   // [EXC.ENTRY.3] Then EFLAGS, CS (zero-extended to 32 bits: the manual
   // lets processors leave the upper half alone; we choose zero) and EIP are

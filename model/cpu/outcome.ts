@@ -20,6 +20,10 @@ export type Fault = {
    * (INS.STACK.6); every other fault leaves memory as before (EXC.FAULT.1).
    * (Additive field.) */
   readonly keptWrites?: readonly KeptWrite[];
+  /** The id of the spec rule that raised the fault (spec/*.md), e.g.
+   * 'SEG.LOAD.4'. Every fault the model raises carries it; impl's faults
+   * need not (differential comparisons ignore it). (Additive field.) */
+  readonly rule?: string;
 };
 
 /** One byte of memory that stays written although its instruction faulted. */
@@ -45,7 +49,8 @@ export type Outcome =
 export type Handler = (state: MachineState, instr: Instruction, nextEip: number) => Outcome;
 
 export const ok = <T>(value: T): Result<T> => ({ kind: 'ok', value });
-export const fault = (vector: number, errorCode: number | null = null): Fault => ({ kind: 'fault', vector, errorCode });
+/** A fault of `vector` with `errorCode` (null: none), raised by spec rule `rule`. */
+export const fault = (vector: number, errorCode: number | null, rule: string): Fault => ({ kind: 'fault', vector, errorCode, rule });
 export const modelError = (message: string): Outcome => ({ kind: 'model-error', message });
 
 /** Exception vectors by their manual names. */
@@ -54,6 +59,7 @@ export const Vector = {
   TS: 10, NP: 11, SS: 12, GP: 13, PF: 14, MF: 16, AC: 17,
 } as const;
 
-/** #GP(code) — general protection fault. */
-export const gp = (errorCode = 0): Fault => fault(Vector.GP, errorCode);
-export const ud = (): Fault => fault(Vector.UD, null);
+/** #GP(code) — general protection fault, raised by spec rule `rule`. */
+export const gp = (errorCode: number, rule: string): Fault => fault(Vector.GP, errorCode, rule);
+/** #UD — invalid opcode, raised by spec rule `rule`. */
+export const ud = (rule: string): Fault => fault(Vector.UD, null, rule);

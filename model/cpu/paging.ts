@@ -31,7 +31,7 @@ export interface Access {
  * 0 = not present), bit 1 W/R (1 = write), bit 2 U/S (1 = user-mode access). */
 export function pageFault(linear: number, present: boolean, access: Access): Fault {
   const errorCode = (present ? 1 : 0) | (access.write ? 2 : 0) | (access.user ? 4 : 0);
-  return { kind: 'fault', vector: Vector.PF, errorCode, address: linear >>> 0 };
+  return { kind: 'fault', vector: Vector.PF, errorCode, address: linear >>> 0, rule: 'PAGE.FAULT.1' };
 }
 
 /** [PAGE.PROT.1] User accesses need U/S set at both levels; user writes also

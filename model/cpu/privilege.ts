@@ -33,7 +33,7 @@ function enterCode(state: MachineState, selector: number, target: Target, newCpl
   // segment whose D bit is clear is a model error, not a guess at 16-bit code.
   if ((target.d.attributes & 0x4000) === 0) return modelError(`transfer to 16-bit code segment ${selector.toString(16)}`);
   const cs = codeCache(selector, target.d, newCpl);
-  if (!eipWithin(cs, eip)) return gp(0);
+  if (!eipWithin(cs, eip)) return gp(0, 'PRIV.EIP.1');
   const marked = markAccessed(state, { ...target.fetched, state });
   if (marked.kind !== 'ok') return marked;
   return { kind: 'ok', value: update(marked.value, { eip: eip >>> 0, segments: { ...marked.value.segments, cs } }) };
@@ -46,8 +46,8 @@ function enterCode(state: MachineState, selector: number, target: Target, newCpl
  */
 function checkDirectCode(d: SegmentDescriptor, selector: number, level: number): Result<null> {
   const code = selector & 0xfffc;
-  if (isConforming(d) ? d.dpl > level : (selector & 3) > level || d.dpl !== level) return fault(Vector.GP, code);
-  if (!d.present) return fault(Vector.NP, code);
+  if (isConforming(d) ? d.dpl > level : (selector & 3) > level || d.dpl !== level) return fault(Vector.GP, code, 'PRIV.DIRECT.1');
+  if (!d.present) return fault(Vector.NP, code, 'PRIV.DIRECT.1');
   return { kind: 'ok', value: null };
 }
 
@@ -59,7 +59,7 @@ export function farTransfer(state: MachineState, selector: number, offset: numbe
   const level = cpl(state);
   selector &= 0xffff;
   // [PRIV.FAR.1] A null selector faults #GP(0).
-  if ((selector & 0xfffc) === 0) return gp(0);
+  if ((selector & 0xfffc) === 0) return gp(0, 'PRIV.FAR.1');
   const target = readTarget(state, selector);
   if (target.kind !== 'ok') return target;
   const { d } = target.value;
@@ -72,7 +72,7 @@ export function farTransfer(state: MachineState, selector: number, offset: numbe
     // [PRIV.EIP.1] The new EIP is checked against the target's limit before
     // the return address is pushed (the manual's order for a far CALL), so a
     // push that would fault never happens.
-    if (!eipWithin(codeCache(selector, d, level), eip)) return gp(0);
+    if (!eipWithin(codeCache(selector, d, level), eip)) return gp(0, 'PRIV.EIP.1');
     if (call) {
       for (const value of [state.segments.cs.selector, returnEip]) {
         const pushed = pushValue(s, value, size);
@@ -82,12 +82,13 @@ export function farTransfer(state: MachineState, selector: number, offset: numbe
     }
     return enterCode(s, selector, target.value, level, eip);
   }
-  if (d.codeOrData) return fault(Vector.GP, selector & 0xfffc);
+  // [PRIV.FAR.2] Neither code nor a call gate (nor a task gate or TSS): #GP(selector).
+  if (d.codeOrData) return fault(Vector.GP, selector & 0xfffc, 'PRIV.FAR.2');
   if (d.type === SystemType.TASK_GATE || d.type === SystemType.TSS32_AVAILABLE || d.type === SystemType.TSS16_AVAILABLE) {
     return modelError('far transfer to a task gate or TSS: hardware task switching is not supported');
   }
   if (d.type === SystemType.CALL_GATE16) return modelError('16-bit call gates are not supported');
-  if (d.type !== SystemType.CALL_GATE32) return fault(Vector.GP, selector & 0xfffc);
+  if (d.type !== SystemType.CALL_GATE32) return fault(Vector.GP, selector & 0xfffc, 'PRIV.FAR.2');
   return throughCallGate(s, selector, d, size, call, returnEip, level);
 }
 
@@ -100,20 +101,20 @@ function throughCallGate(state: MachineState, selector: number, d: SegmentDescri
   const gate = parseGate(d.low, d.high);
   // [PRIV.GATE.1] The gate needs DPL >= CPL and DPL >= RPL, else
   // #GP(gate selector); a not-present gate faults #NP(gate selector).
-  if (gate.dpl < level || gate.dpl < (selector & 3)) return fault(Vector.GP, selector & 0xfffc);
-  if (!gate.present) return fault(Vector.NP, selector & 0xfffc);
+  if (gate.dpl < level || gate.dpl < (selector & 3)) return fault(Vector.GP, selector & 0xfffc, 'PRIV.GATE.1');
+  if (!gate.present) return fault(Vector.NP, selector & 0xfffc, 'PRIV.GATE.1');
   // [PRIV.GATE.2] The gate's code selector must be non-null (#GP(0)), name a
   // code segment with DPL <= CPL (#GP(code selector)), present (#NP).
-  if ((gate.selector & 0xfffc) === 0) return gp(0);
+  if ((gate.selector & 0xfffc) === 0) return gp(0, 'PRIV.GATE.2');
   const target = readTarget(state, gate.selector);
   if (target.kind !== 'ok') return target;
   const t = target.value.d;
   const code = gate.selector & 0xfffc;
-  if (!isCode(t) || t.dpl > level) return fault(Vector.GP, code);
+  if (!isCode(t) || t.dpl > level) return fault(Vector.GP, code, 'PRIV.GATE.2');
   // [PRIV.GATE.3] JMP through a call gate never changes the CPL: a
   // non-conforming target must have DPL = CPL.
-  if (!call && !isConforming(t) && t.dpl !== level) return fault(Vector.GP, code);
-  if (!t.present) return fault(Vector.NP, code);
+  if (!call && !isConforming(t) && t.dpl !== level) return fault(Vector.GP, code, 'PRIV.GATE.3');
+  if (!t.present) return fault(Vector.NP, code, 'PRIV.GATE.2');
   let s = target.value.state;
 
   if (!call) return enterCode(s, gate.selector, target.value, level, gate.offset);
@@ -126,7 +127,7 @@ function throughCallGate(state: MachineState, selector: number, d: SegmentDescri
     const stack = innerStack(s, newCpl, 0);
     if (stack.kind !== 'ok') return stack;
     // [PRIV.EIP.1] After the new stack's checks, before anything is copied or pushed.
-    if (!eipWithin(codeCache(gate.selector, t, newCpl), gate.offset)) return gp(0);
+    if (!eipWithin(codeCache(gate.selector, t, newCpl), gate.offset)) return gp(0, 'PRIV.EIP.1');
     const params: number[] = [];
     const callerSp = stackPointer(state);
     for (let i = 0; i < gate.parameterCount; i++) {
@@ -144,7 +145,7 @@ function throughCallGate(state: MachineState, selector: number, d: SegmentDescri
     for (const value of values) {
       const pushed = push(inner, value, 32);
       // [PRIV.GATE.6] A stack fault on the new stack is #SS(new SS selector).
-      if (pushed.kind === 'fault' && pushed.vector === Vector.SS) return fault(Vector.SS, stack.value.ss.selector & 0xfffc);
+      if (pushed.kind === 'fault' && pushed.vector === Vector.SS) return fault(Vector.SS, stack.value.ss.selector & 0xfffc, 'PRIV.GATE.6');
       if (pushed.kind !== 'ok') return pushed;
       inner = pushed.value;
     }
@@ -153,7 +154,7 @@ function throughCallGate(state: MachineState, selector: number, d: SegmentDescri
   // [PRIV.GATE.5] CALL through a gate to the same ring (or a conforming
   // segment) pushes CS and EIP on the current stack, once the new EIP is
   // known to be within the target's limit [PRIV.EIP.1].
-  if (!eipWithin(codeCache(gate.selector, t, level), gate.offset)) return gp(0);
+  if (!eipWithin(codeCache(gate.selector, t, level), gate.offset)) return gp(0, 'PRIV.EIP.1');
   for (const value of [state.segments.cs.selector, returnEip]) {
     const pushed = push(s, value, 32);
     if (pushed.kind !== 'ok') return pushed;
@@ -168,16 +169,16 @@ function throughCallGate(state: MachineState, selector: number, d: SegmentDescri
  * if conforming (#GP(selector)), and present (#NP(selector)).
  */
 function checkReturnCode(state: MachineState, selector: number): Result<Target> {
-  if ((selector & 0xfffc) === 0) return gp(0);
+  if ((selector & 0xfffc) === 0) return gp(0, 'PRIV.RET.1');
   const target = readTarget(state, selector);
   if (target.kind !== 'ok') return target;
   const d = target.value.d;
   const rpl = selector & 3;
   const code = selector & 0xfffc;
   // [SENS.FAR.2] A far RET to an inner ring (RPL < CPL) faults: a ring-1 guest's RPL-0 selector cannot be returned to.
-  if (!isCode(d) || rpl < cpl(state)) return fault(Vector.GP, code);
-  if (isConforming(d) ? d.dpl > rpl : d.dpl !== rpl) return fault(Vector.GP, code);
-  if (!d.present) return fault(Vector.NP, code);
+  if (!isCode(d) || rpl < cpl(state)) return fault(Vector.GP, code, 'PRIV.RET.1');
+  if (isConforming(d) ? d.dpl > rpl : d.dpl !== rpl) return fault(Vector.GP, code, 'PRIV.RET.1');
+  if (!d.present) return fault(Vector.NP, code, 'PRIV.RET.1');
   return target;
 }
 
@@ -187,13 +188,13 @@ function checkReturnCode(state: MachineState, selector: number): Result<Target> 
  * DPL = that RPL (#GP(selector)), and be present (#SS(selector)).
  */
 function checkReturnStack(state: MachineState, selector: number, rpl: number): Result<{ ss: SegmentRegister; state: MachineState }> {
-  if ((selector & 0xfffc) === 0) return gp(0);
+  if ((selector & 0xfffc) === 0) return gp(0, 'PRIV.RET.2');
   const fetched = fetchDescriptor(state, selector);
   if (fetched.kind !== 'ok') return fetched;
   const d = parseDescriptor(fetched.value.low, fetched.value.high);
   const code = selector & 0xfffc;
-  if ((selector & 3) !== rpl || !isWritableData(d) || d.dpl !== rpl) return fault(Vector.GP, code);
-  if (!d.present) return fault(Vector.SS, code);
+  if ((selector & 3) !== rpl || !isWritableData(d) || d.dpl !== rpl) return fault(Vector.GP, code, 'PRIV.RET.2');
+  if (!d.present) return fault(Vector.SS, code, 'PRIV.RET.2');
   const marked = markAccessed(fetched.value.state, fetched.value);
   if (marked.kind !== 'ok') return marked;
   return { kind: 'ok', value: { ss: loadedCache(selector, d), state: marked.value } };

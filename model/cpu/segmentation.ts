@@ -25,7 +25,7 @@ export function loadDataSegment(state: MachineState, name: Exclude<SegmentName, 
   const errorCode = selector & 0xfffc;
   if (isNullSelector(selector)) {
     // [SEG.LOAD.1] A null selector cannot be loaded into SS: #GP(0).
-    if (name === 'ss') return fault(Vector.GP, 0);
+    if (name === 'ss') return fault(Vector.GP, 0, 'SEG.LOAD.1');
     // [SEG.LOAD.2] A null selector loads into DS/ES/FS/GS without a fault and
     // marks the register unusable: a later access through it faults #GP(0).
     return { kind: 'ok', value: update(state, { segments: { ...state.segments, [name]: { ...NULL_SEGMENT, selector } } }) };
@@ -37,17 +37,17 @@ export function loadDataSegment(state: MachineState, name: Exclude<SegmentName, 
   if (name === 'ss') {
     // [SEG.LOAD.4] SS needs RPL = CPL, a writable data segment, and DPL = CPL,
     // else #GP(selector); a not-present stack segment faults #SS(selector).
-    if (rpl !== level || !isWritableData(d) || d.dpl !== level) return fault(Vector.GP, errorCode);
-    if (!d.present) return fault(Vector.SS, errorCode);
+    if (rpl !== level || !isWritableData(d) || d.dpl !== level) return fault(Vector.GP, errorCode, 'SEG.LOAD.4');
+    if (!d.present) return fault(Vector.SS, errorCode, 'SEG.LOAD.4');
   } else {
     // [SEG.LOAD.5] DS/ES/FS/GS need a data segment or a readable code
     // segment, else #GP(selector).
-    if (!isData(d) && !isReadableCode(d)) return fault(Vector.GP, errorCode);
+    if (!isData(d) && !isReadableCode(d)) return fault(Vector.GP, errorCode, 'SEG.LOAD.5');
     // [SEG.LOAD.6] For data and non-conforming code, both RPL and CPL must be
     // at most DPL, else #GP(selector). Conforming code skips this check.
-    if ((isData(d) || (isCode(d) && !isConforming(d))) && (rpl > d.dpl || level > d.dpl)) return fault(Vector.GP, errorCode);
+    if ((isData(d) || (isCode(d) && !isConforming(d))) && (rpl > d.dpl || level > d.dpl)) return fault(Vector.GP, errorCode, 'SEG.LOAD.6');
     // [SEG.LOAD.7] A not-present segment faults #NP(selector).
-    if (!d.present) return fault(Vector.NP, errorCode);
+    if (!d.present) return fault(Vector.NP, errorCode, 'SEG.LOAD.7');
   }
   const marked = markAccessed(fetched.value.state, fetched.value);
   if (marked.kind !== 'ok') return marked;

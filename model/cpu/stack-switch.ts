@@ -14,20 +14,20 @@ import { fault, Vector, type Result } from './outcome';
  */
 export function innerStack(state: MachineState, ring: number, ext: number): Result<{ ss: SegmentRegister; esp: number; state: MachineState }> {
   const offset = 4 + 8 * ring;
-  if (!state.tr.valid || offset + 5 > state.tr.limit) return fault(Vector.TS, (state.tr.selector & 0xfffc) | ext);
+  if (!state.tr.valid || offset + 5 > state.tr.limit) return fault(Vector.TS, (state.tr.selector & 0xfffc) | ext, 'PRIV.TSS.1');
   const esp = readLinear(state, state.tr.base + offset, 4, false);
   if (esp.kind !== 'ok') return esp;
   const ssRead = readLinear(esp.value.state, state.tr.base + offset + 4, 2, false);
   if (ssRead.kind !== 'ok') return ssRead;
   const selector = ssRead.value.value;
   const s = ssRead.value.state;
-  if ((selector & 0xfffc) === 0) return fault(Vector.TS, ext);
+  if ((selector & 0xfffc) === 0) return fault(Vector.TS, ext, 'PRIV.TSS.1');
   const fetched = fetchDescriptor(s, selector, Vector.TS, ext);
   if (fetched.kind !== 'ok') return fetched;
   const d = parseDescriptor(fetched.value.low, fetched.value.high);
   const code = (selector & 0xfffc) | ext;
-  if ((selector & 3) !== ring || d.dpl !== ring || !isWritableData(d)) return fault(Vector.TS, code);
-  if (!d.present) return fault(Vector.SS, code);
+  if ((selector & 3) !== ring || d.dpl !== ring || !isWritableData(d)) return fault(Vector.TS, code, 'PRIV.TSS.1');
+  if (!d.present) return fault(Vector.SS, code, 'PRIV.TSS.1');
   const marked = markAccessed(fetched.value.state, fetched.value);
   if (marked.kind !== 'ok') return marked;
   return { kind: 'ok', value: { ss: loadedCache(selector, d), esp: esp.value.value, state: marked.value } };

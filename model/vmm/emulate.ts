@@ -123,6 +123,23 @@ const readControl = (v: VirtualCpu, reg: 0 | 2 | 3 | 4): number => (reg === 0 ? 
  * writes are dropped) and the refusal recorded. */
 export const GUEST_PORTS: ReadonlySet<number> = new Set([CONSOLE_PORT, EXIT_PORT, 0x40, 0x41, 0x42, 0x43, 0x20, 0x21, 0xa0, 0xa1]);
 
+/** The VMM rule that specifies the emulation of each instruction emulate()
+ * knows (spec/vmm.md): the arms of its match, by mnemonic. MOV is the MOV
+ * to and from control registers (the only MOV that traps). */
+export const EMULATION_RULES: Readonly<Record<string, string>> = {
+  cli: 'VMM.EXIT.1', sti: 'VMM.EXIT.1',
+  lgdt: 'VMM.EXIT.2', lidt: 'VMM.EXIT.2', lldt: 'VMM.EXIT.2', ltr: 'VMM.EXIT.2',
+  mov: 'VMM.EXIT.3', clts: 'VMM.EXIT.3', lmsw: 'VMM.EXIT.3',
+  invlpg: 'VMM.SHADOW.8',
+  hlt: 'VMM.EXIT.4',
+  in: 'VMM.EXIT.5', out: 'VMM.EXIT.5',
+  rdtsc: 'VMM.TSC.1',
+  rdmsr: 'VMM.MSR.1', wrmsr: 'VMM.MSR.1',
+};
+
+/** The rule by which the monitor emulates `instr`, if it is one it emulates. */
+export const emulationRule = (instr: Instruction): string | undefined => EMULATION_RULES[instr.mnemonic];
+
 /** Emulate the trapped instruction; `frame.eip` is advanced past it on success. */
 export function emulate(world: World, frame: TrapFrame, instr: Instruction, length: number): Emulation {
   const guest = guestView(world, frame);

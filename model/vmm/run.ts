@@ -4,19 +4,23 @@
 import type { StepEvent } from '../machine';
 import { step } from '../cpu/step';
 import { consoleBytes } from '../cpu/devices';
-import { handleExit, inMonitor } from './exits';
+import { handleExitExplained, inMonitor } from './exits';
+import { applied, type RuleUse } from '../cpu/applied';
 import { handleParaExit } from './para/exits';
 import type { World } from './state';
 
 export type WorldStep =
   /** The guest ran one instruction (or took a direct interrupt). */
   | { readonly kind: 'guest'; readonly event: StepEvent }
-  /** An event entered the monitor, which handled it. */
-  | { readonly kind: 'exit'; readonly event: StepEvent }
+  /** An event entered the monitor, which handled it by the rules `handledBy` (VMM.*, in order). */
+  | { readonly kind: 'exit'; readonly event: StepEvent; readonly handledBy: readonly RuleUse[] }
   /** The monitor's IRET back to the guest. */
   | { readonly kind: 'monitor'; readonly event: StepEvent }
   /** The run is over: exit port, halted for good, stopped by the monitor, shutdown or model error. */
   | { readonly kind: 'end'; readonly reason: string; readonly event: StepEvent | null };
+
+/** A para guest's exit is handled by [PARA.EXIT.1] (its parts are not itemised). */
+const PARA_EXIT: readonly RuleUse[] = [{ id: 'PARA.EXIT.1' }];
 
 /** [VMM.RUN.1] One step of the world. */
 export function stepWorld(world: World): { world: World; step: WorldStep } {
@@ -40,7 +44,11 @@ export function stepWorld(world: World): { world: World; step: WorldStep } {
   switch (r.event.kind) {
     case 'exception':
     case 'interrupt':
-      if (inMonitor(w)) return { world: (w.vmm.para !== undefined ? handleParaExit : handleExit)(w, r.event), step: { kind: 'exit', event: r.event } };
+      if (inMonitor(w)) {
+        const handled = w.vmm.para !== undefined ? { world: handleParaExit(w, r.event), handledBy: PARA_EXIT } : handleExitExplained(w, r.event);
+        for (const use of handled.handledBy) applied(use.id, use.note);
+        return { world: handled.world, step: { kind: 'exit', event: r.event, handledBy: handled.handledBy } };
+      }
       return { world: w, step: { kind: 'guest', event: r.event } };
     case 'retired': return { world: w, step: { kind: 'guest', event: r.event } };
     case 'halted':

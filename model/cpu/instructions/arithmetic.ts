@@ -25,7 +25,7 @@ const lockMisused = (instr: Instruction): boolean => instr.lock && operand(instr
 
 /** ADD OR ADC SBB AND SUB XOR CMP TEST: dest := dest op src. */
 const binary = (mnemonic: BinaryMnemonic): Handler => (state, instr, nextEip) => {
-  if (lockMisused(instr)) return ud();
+  if (lockMisused(instr)) return ud('ENC.PREFIX.5');
   const dest = operand(instr, 0);
   const size = widthOf(instr, dest);
   // [PAGE.RMW.1] Every form but CMP and TEST writes its memory destination.
@@ -39,7 +39,7 @@ const binary = (mnemonic: BinaryMnemonic): Handler => (state, instr, nextEip) =>
 
 /** INC DEC NEG NOT: dest := op dest. */
 const unary = (mnemonic: UnaryMnemonic): Handler => (state, instr, nextEip) => {
-  if (lockMisused(instr)) return ud();
+  if (lockMisused(instr)) return ud('ENC.PREFIX.5');
   const dest = operand(instr, 0);
   // [PAGE.RMW.1]
   const a = readOperandForWrite(state, instr, dest);

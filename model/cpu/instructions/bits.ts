@@ -16,7 +16,7 @@ import { applyFlags, operand, retire } from './common';
 const bitHandler = (kind: BitTestKind): Handler => (state, instr, nextEip): Outcome => {
   const base = operand(instr, 0);
   const offsetOp = operand(instr, 1);
-  if (instr.lock && (kind === 'bt' || base.kind !== 'mem')) return ud();
+  if (instr.lock && (kind === 'bt' || base.kind !== 'mem')) return ud('ENC.PREFIX.5');
   const size = instr.operandSize;
   const offset = readOperand(state, instr, offsetOp);
   if (offset.kind !== 'ok') return offset;

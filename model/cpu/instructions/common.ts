@@ -46,7 +46,7 @@ export const isSystemForm = (instr: Instruction): boolean =>
  */
 export function jumpNear(state: MachineState, instr: Instruction, target: number): Outcome {
   const eip = instr.operandSize === 16 ? target & 0xffff : target >>> 0;
-  if (eip > state.segments.cs.limit) return gp(0);
+  if (eip > state.segments.cs.limit) return gp(0, 'INS.BRANCH.1');
   return { kind: 'ok', state: update(state, { eip }) };
 }
 

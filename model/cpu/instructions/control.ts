@@ -103,7 +103,7 @@ const moveIf: Handler = (state, instr, nextEip) => {
 // in place of the memory operand is #UD.
 const bound: Handler = (state, instr, nextEip): Outcome => {
   const [index, pair] = [operand(instr, 0), operand(instr, 1)];
-  if (pair.kind !== 'mem') return ud();
+  if (pair.kind !== 'mem') return ud('ENC.UD.2');
   const size = instr.operandSize;
   const { segment, offset } = effectiveAddress(state, instr, pair);
   const lower = readMemory(state, segment, offset, size);
@@ -113,7 +113,7 @@ const bound: Handler = (state, instr, nextEip): Outcome => {
   const value = readOperand(upper.value.state, instr, index);
   if (value.kind !== 'ok') return value;
   const i = toSigned(size, value.value.value);
-  if (i < toSigned(size, lower.value.value) || i > toSigned(size, upper.value.value)) return fault(Vector.BR, null);
+  if (i < toSigned(size, lower.value.value) || i > toSigned(size, upper.value.value)) return fault(Vector.BR, null, 'INS.BOUND.1');
   return retire(value.value.state, nextEip);
 };
 

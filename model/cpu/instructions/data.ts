@@ -56,7 +56,7 @@ const exchange: Handler = (state, instr, nextEip) => {
 // sum in EAX.
 const exchangeAdd: Handler = (state, instr, nextEip) => {
   const [dest, src] = [operand(instr, 0), operand(instr, 1)];
-  if (instr.lock && dest.kind !== 'mem') return ud();
+  if (instr.lock && dest.kind !== 'mem') return ud('ENC.PREFIX.5');
   // [PAGE.RMW.1]
   const a = readOperandForWrite(state, instr, dest);
   if (a.kind !== 'ok') return a;
@@ -80,7 +80,7 @@ const exchangeAdd: Handler = (state, instr, nextEip) => {
 // read-only destination faults even when the comparison fails.
 const compareExchange: Handler = (state, instr, nextEip) => {
   const [dest, src] = [operand(instr, 0), operand(instr, 1)];
-  if (instr.lock && dest.kind !== 'mem') return ud();
+  if (instr.lock && dest.kind !== 'mem') return ud('ENC.PREFIX.5');
   const size = widthOf(instr, dest);
   // [PAGE.RMW.1]
   const d = readOperandForWrite(state, instr, dest);
@@ -104,7 +104,7 @@ const compareExchange: Handler = (state, instr, nextEip) => {
 // does not matter; a register operand is #UD (ENC.UD.2).
 const compareExchange8: Handler = (state, instr, nextEip) => {
   const m = operand(instr, 0);
-  if (m.kind !== 'mem') return ud();
+  if (m.kind !== 'mem') return ud('ENC.UD.2');
   const { segment, offset } = effectiveAddress(state, instr, m);
   const highOffset = (offset + 4) >>> 0;
   // [PAGE.RMW.1] Both halves are read as they will be written.
@@ -135,7 +135,7 @@ const byteSwap: Handler = (state, instr, nextEip) => {
 // no access, no check), truncated to the operand size.
 const loadEffectiveAddress: Handler = (state, instr, nextEip) => {
   const mem = operand(instr, 1);
-  if (mem.kind !== 'mem') return ud();
+  if (mem.kind !== 'mem') return ud('ENC.UD.2');
   const { offset } = effectiveAddress(state, instr, mem);
   return retireWith(writeOperand(state, instr, operand(instr, 0), offset), nextEip);
 };

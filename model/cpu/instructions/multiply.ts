@@ -60,7 +60,7 @@ const divide = (signed: boolean): Handler => (state, instr, nextEip) => {
   const s = b.value.state;
   const { low, high } = readWide(s, size);
   const q = (signed ? idiv : div)(size, low, high, b.value.value, s.eflags);
-  if (q.kind === 'divide-error') return fault(Vector.DE, null);
+  if (q.kind === 'divide-error') return fault(Vector.DE, null, 'INS.DIV.1');
   return retire(applyFlags(writeWide(s, size, q.quotient, q.remainder), q), nextEip);
 };
 
@@ -78,7 +78,7 @@ function immediateBase(state: MachineState, instr: Instruction): number {
 
 const asciiAdjustMultiply: Handler = (state, instr, nextEip): Outcome => {
   const r = aam(readRegister(state, 16, EAX), immediateBase(state, instr), state.eflags);
-  if (r.kind === 'divide-error') return fault(Vector.DE, null);
+  if (r.kind === 'divide-error') return fault(Vector.DE, null, 'INS.DIV.1');
   return retire(applyFlags(writeRegister(state, 16, EAX, r.result), r), nextEip);
 };
 

@@ -16,7 +16,7 @@ export function done(result: Result<MachineState>, nextEip: number): Outcome {
  * CLTS, MOV to/from CRn, INVLPG, WBINVD) fault #GP(0) at CPL > 0. */
 export function privileged(handler: (state: MachineState, instr: Instruction, nextEip: number) => Outcome) {
   return (state: MachineState, instr: Instruction, nextEip: number): Outcome =>
-    cpl(state) === 0 ? handler(state, instr, nextEip) : gp(0);
+    cpl(state) === 0 ? handler(state, instr, nextEip) : gp(0, 'PRIV.INSN.1');
 }
 
 /** Read a 16-bit selector operand (register or memory). */

@@ -10,10 +10,10 @@ import { update } from '../state';
 /** [IO.IF.1] CLI and STI need CPL <= IOPL, else #GP(0). [IO.IF.2] STI that
  * sets IF delays interrupt recognition until after the next instruction. */
 const cli: Handler = (state, _instr, nextEip) =>
-  cpl(state) > iopl(state.eflags) ? gp(0) : next(update(state, { eflags: (state.eflags & ~IF) >>> 0 }), nextEip);
+  cpl(state) > iopl(state.eflags) ? gp(0, 'IO.IF.1') : next(update(state, { eflags: (state.eflags & ~IF) >>> 0 }), nextEip);
 
 const sti: Handler = (state, _instr, nextEip) => {
-  if (cpl(state) > iopl(state.eflags)) return gp(0);
+  if (cpl(state) > iopl(state.eflags)) return gp(0, 'IO.IF.1');
   const shadow = (state.eflags & IF) === 0;
   return next(update(state, { eflags: (state.eflags | IF) >>> 0, interruptShadow: shadow || state.interruptShadow }), nextEip);
 };

@@ -24,7 +24,7 @@ const CR0_MP = 1 << 1, CR0_EM = 1 << 2, CR0_TS = 1 << 3;
  * its successors) expects of such a machine.
  */
 const escape: Handler = (state, _instr, nextEip) =>
-  (state.cr0 & (CR0_EM | CR0_TS)) !== 0 ? fault(Vector.NM) : next(state, nextEip);
+  (state.cr0 & (CR0_EM | CR0_TS)) !== 0 ? fault(Vector.NM, null, 'SYS.FPU.1') : next(state, nextEip);
 
 /**
  * [SYS.FPU.3] WAIT/FWAIT raises #NM when CR0.TS and CR0.MP are both set (the
@@ -32,7 +32,7 @@ const escape: Handler = (state, _instr, nextEip) =>
  * coprocessor that never has an error pending, which is no wait at all.
  */
 const wait: Handler = (state, _instr, nextEip) =>
-  (state.cr0 & CR0_TS) !== 0 && (state.cr0 & CR0_MP) !== 0 ? fault(Vector.NM) : next(state, nextEip);
+  (state.cr0 & CR0_TS) !== 0 && (state.cr0 & CR0_MP) !== 0 ? fault(Vector.NM, null, 'SYS.FPU.3') : next(state, nextEip);
 
 export const fpuHandlers: Record<string, Handler> = {
   wait,

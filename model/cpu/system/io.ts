@@ -20,15 +20,15 @@ export function ioAllowed(state: MachineState, port: number, bytes: number): Res
   if (cpl(state) <= iopl(state.eflags)) return { kind: 'ok', value: state };
   const tr = state.tr;
   const type = tr.attributes & 0x1f;
-  if (!tr.valid || (type !== 0x09 && type !== 0x0b) || tr.limit < 103) return gp(0);
+  if (!tr.valid || (type !== 0x09 && type !== 0x0b) || tr.limit < 103) return gp(0, 'IO.PERM.1');
   const baseRead = readLinear(state, tr.base + 102, 2, false);
   if (baseRead.kind !== 'ok') return baseRead;
   const offset = baseRead.value.value + (port >>> 3);
-  if (offset + 1 > tr.limit) return gp(0);
+  if (offset + 1 > tr.limit) return gp(0, 'IO.PERM.1');
   const bits = readLinear(baseRead.value.state, tr.base + offset, 2, false);
   if (bits.kind !== 'ok') return bits;
   const wanted = ((1 << bytes) - 1) << (port & 7);
-  if (bits.value.value & wanted) return gp(0);
+  if (bits.value.value & wanted) return gp(0, 'IO.PERM.1');
   return { kind: 'ok', value: bits.value.state };
 }
 

@@ -40,7 +40,7 @@ const withEdxEax = (state: MachineState, high: number, low: number): MachineStat
 /** [SYS.TSC.2] RDTSC loads EDX:EAX with the counter; with CR4.TSD set it is
  * #GP(0) at CPL > 0. */
 const rdtsc: Handler = (state, _instr, nextEip) => {
-  if ((state.cr4 & CR4_TSD) !== 0 && cpl(state) > 0) return gp(0);
+  if ((state.cr4 & CR4_TSD) !== 0 && cpl(state) > 0) return gp(0, 'SYS.TSC.2');
   const [high, low] = timeStampCounter(state);
   return next(withEdxEax(state, high, low), nextEip);
 };
@@ -54,7 +54,7 @@ const rdmsr: Handler = privileged((state, _instr, nextEip) => {
     return next(withEdxEax(state, high, low), nextEip);
   }
   const value = msrValue(state.msrs, msr);
-  return value === null ? gp(0) : next(withEdxEax(state, 0, value), nextEip);
+  return value === null ? gp(0, 'SYS.MSR.2') : next(withEdxEax(state, 0, value), nextEip);
 });
 
 function msrValue(msrs: ModelSpecificRegisters, msr: number): number | null {
@@ -79,7 +79,7 @@ const wrmsr: Handler = privileged((state, _instr, nextEip) => {
     case MSR_SYSENTER_CS: return set({ sysenterCs: low });
     case MSR_SYSENTER_ESP: return set({ sysenterEsp: low });
     case MSR_SYSENTER_EIP: return set({ sysenterEip: low });
-    default: return gp(0);
+    default: return gp(0, 'SYS.MSR.3');
   }
 });
 
@@ -99,7 +99,7 @@ function fastSegment(selector: number, code: boolean, dpl: 0 | 3): SegmentRegist
  */
 const sysenter: Handler = (state) => {
   const cs = state.msrs.sysenterCs & 0xffff;
-  if ((cs & 0xfffc) === 0) return gp(0);
+  if ((cs & 0xfffc) === 0) return gp(0, 'SYS.SYSENTER.1');
   const regs = state.regs.slice();
   regs[4] = state.msrs.sysenterEsp;
   return {
@@ -121,7 +121,7 @@ const sysenter: Handler = (state) => {
  */
 const sysexit: Handler = (state) => {
   const cs = state.msrs.sysenterCs & 0xffff;
-  if (cpl(state) !== 0 || (cs & 0xfffc) === 0) return gp(0);
+  if (cpl(state) !== 0 || (cs & 0xfffc) === 0) return gp(0, 'SYS.SYSEXIT.1');
   const regs = state.regs.slice();
   regs[4] = regs[1]!;
   return {

@@ -19,7 +19,7 @@ export const moveSegment: Handler = (state, instr, nextEip) => {
   const [dst, src] = [operand(instr, 0), operand(instr, 1)];
   if (dst.kind === 'sreg') {
     const name = sregName(dst.reg);
-    if (name === 'cs') return ud();
+    if (name === 'cs') return ud('SEG.MOV.1');
     const sel = readSelector(state, instr, src);
     if (sel.kind !== 'ok') return sel;
     return done(loadDataSegment(sel.value.state, name, sel.value.value), nextEip);
@@ -50,7 +50,7 @@ export const popSegment: Handler = (state, instr, nextEip) => {
   const op = operand(instr, 0);
   if (op.kind !== 'sreg') throw new Error('model bug: POP sreg form');
   const name = sregName(op.reg);
-  if (name === 'cs') return ud();
+  if (name === 'cs') return ud('SEG.POP.1');
   const popped = pop(state, instr.operandSize);
   if (popped.kind !== 'ok') return popped;
   const loaded = loadDataSegment(popped.value.state, name, popped.value.value & 0xffff);
@@ -126,7 +126,7 @@ const verw = probe((d) => isWritableData(d) && !isCode(d), (s) => s);
  */
 const loadFarPointer = (name: 'ds' | 'es' | 'fs' | 'gs' | 'ss'): Handler => (state, instr, nextEip) => {
   const [dest, source] = [operand(instr, 0), operand(instr, 1)];
-  if (source.kind !== 'mem' || dest.kind !== 'reg') return ud();
+  if (source.kind !== 'mem' || dest.kind !== 'reg') return ud('ENC.UD.2');
   const size = instr.operandSize;
   const { segment, offset } = effectiveAddress(state, instr, source);
   const pointerOffset = readMemory(state, segment, offset, size);

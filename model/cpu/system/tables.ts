@@ -72,12 +72,12 @@ const lldt: Handler = privileged((state, instr, nextEip) => {
   const selector = sel.value.value;
   const s = sel.value.state;
   if ((selector & 0xfffc) === 0) return next(update(s, { ldtr: { ...NULL_SEGMENT, selector } }), nextEip);
-  if (selector & 4) return fault(Vector.GP, selector & 0xfffc);
+  if (selector & 4) return fault(Vector.GP, selector & 0xfffc, 'SYS.LLDT.1');
   const fetched = fetchDescriptor(s, selector);
   if (fetched.kind !== 'ok') return fetched;
   const d = parseDescriptor(fetched.value.low, fetched.value.high);
-  if (d.codeOrData || d.type !== SystemType.LDT) return fault(Vector.GP, selector & 0xfffc);
-  if (!d.present) return fault(Vector.NP, selector & 0xfffc);
+  if (d.codeOrData || d.type !== SystemType.LDT) return fault(Vector.GP, selector & 0xfffc, 'SYS.LLDT.1');
+  if (!d.present) return fault(Vector.NP, selector & 0xfffc, 'SYS.LLDT.1');
   return next(update(fetched.value.state, { ldtr: loadedCache(selector, d) }), nextEip);
 });
 
@@ -91,14 +91,14 @@ const ltr: Handler = privileged((state, instr, nextEip) => {
   const sel = readSelector(state, instr, operand(instr, 0));
   if (sel.kind !== 'ok') return sel;
   const selector = sel.value.value;
-  if ((selector & 0xfffc) === 0) return gp(0);
-  if (selector & 4) return fault(Vector.GP, selector & 0xfffc);
+  if ((selector & 0xfffc) === 0) return gp(0, 'SYS.LTR.1');
+  if (selector & 4) return fault(Vector.GP, selector & 0xfffc, 'SYS.LTR.1');
   const fetched = fetchDescriptor(sel.value.state, selector);
   if (fetched.kind !== 'ok') return fetched;
   const d = parseDescriptor(fetched.value.low, fetched.value.high);
   if (!d.codeOrData && d.type === SystemType.TSS16_AVAILABLE) return { kind: 'model-error', message: 'LTR of a 16-bit TSS is not supported' };
-  if (d.codeOrData || d.type !== SystemType.TSS32_AVAILABLE) return fault(Vector.GP, selector & 0xfffc);
-  if (!d.present) return fault(Vector.NP, selector & 0xfffc);
+  if (d.codeOrData || d.type !== SystemType.TSS32_AVAILABLE) return fault(Vector.GP, selector & 0xfffc, 'SYS.LTR.1');
+  if (!d.present) return fault(Vector.NP, selector & 0xfffc, 'SYS.LTR.1');
   const busyHigh = (fetched.value.high | 0x200) >>> 0;
   const marked = writeLinear(fetched.value.state, fetched.value.address + 4, 4, busyHigh, false);
   if (marked.kind !== 'ok') return marked;
@@ -135,7 +135,7 @@ const movControl: Handler = privileged((state, instr, nextEip) => {
     const value = readRegister(state, 32, src.reg);
     switch (dst.reg) {
       case 0: {
-        if ((value & CR0_PG) && !(value & CR0_PE)) return gp(0);
+        if ((value & CR0_PG) && !(value & CR0_PE)) return gp(0, 'SYS.CR.1');
         const tlb = ((value ^ state.cr0) & CR0_PG) !== 0 ? emptyTlb : state.tlb;
         return next(update(state, { cr0: (value | 0x10) >>> 0, tlb }), nextEip);
       }
@@ -185,7 +185,7 @@ const cpuid: Handler = (state, _instr, nextEip) => {
 
 /** [SYS.UD2.1] UD2 and UD1 (0F B9 /r, whose ModRM and displacement belong to
  * it) always raise #UD. */
-const ud2: Handler = () => ud();
+const ud2: Handler = () => ud('SYS.UD2.1');
 
 /** [SYS.WBINVD.1] WBINVD (CPL 0) has no visible effect: the model has no caches. */
 const wbinvd: Handler = privileged((state, _instr, nextEip) => next(state, nextEip));
