@@ -5,7 +5,7 @@ import type { Instruction } from '../isa/ast';
 import type { StepEvent } from '../machine';
 import { update, type MachineState } from './state';
 import { cpl } from './context';
-import { pageAt, readPhysical, writePhysical } from './memory';
+import { blocksOf, hasBlocks, readPhysical, writePhysical, type PhysicalMemory } from './memory';
 import { translate } from './paging';
 import { execute } from './execute';
 import { deliverInterrupt, type EventSource } from './interrupts';
@@ -52,19 +52,20 @@ type Fetched =
  * fault of a fetch names the first missing byte. Bytes past the CS limit
  * fault #GP(0); more than 15 bytes fault #GP(0); an undefined opcode #UD.
  */
-/** Decoded instructions by physical address, each with the bytes it was
- * decoded from. A hit is used only when memory still holds those bytes, so
- * the cache can never be stale: it memoizes a pure function (decode) and is
- * not machine state. Cleared when it grows large. */
-interface Decoded { readonly bytes: Uint8Array; readonly instruction: Instruction; readonly length: number }
+/** Decoded instructions by physical address, each with the memory blocks
+ * it was decoded from (memory.ts blocksOf). A hit is used only when memory
+ * still has those very blocks there, which never change, so the cache can
+ * never be stale: it memoizes a pure function (decode) and is not machine
+ * state. (Blocks that are absent read as a base memory's bytes when there is
+ * one, and those can change: no hit then.) Cleared when it grows large. */
+interface Decoded { readonly blocks: ReturnType<typeof blocksOf>; readonly instruction: Instruction; readonly length: number }
 const decodeCache = new Map<number, Decoded>();
 const DECODE_CACHE_LIMIT = 1 << 16;
 
-function cachedDecode(page: Uint8Array, physical: number): Decoded | undefined {
+function cachedDecode(memory: PhysicalMemory, physical: number): Decoded | undefined {
   const hit = decodeCache.get(physical);
-  if (hit === undefined) return undefined;
-  const offset = physical & 0xfff;
-  for (let i = 0; i < hit.length; i++) if (page[offset + i] !== hit.bytes[i]) return undefined;
+  if (hit === undefined || !hasBlocks(memory, physical, hit.length, hit.blocks)) return undefined;
+  if (memory.base !== null && (hit.blocks[0] === undefined || hit.blocks[1] === undefined)) return undefined;
   return hit;
 }
 
@@ -78,9 +79,8 @@ function fetch(state: MachineState, decode: Decoder): Fetched {
     const t = translate(s, (cs.base + state.eip) >>> 0, { write: false, user });
     if (t.kind !== 'ok') return t;
     s = t.value.state;
-    const page = pageAt(s.memory, t.value.physical);
-    if (page !== undefined && t.value.physical < s.memory.size) {
-      const hit = cachedDecode(page, t.value.physical);
+    if (t.value.physical + MAX_LENGTH <= s.memory.size) {
+      const hit = cachedDecode(s.memory, t.value.physical);
       if (hit !== undefined && state.eip + hit.length - 1 <= cs.limit) {
         return { kind: 'ok', instruction: hit.instruction, length: hit.length, state: s };
       }
@@ -102,7 +102,7 @@ function fetch(state: MachineState, decode: Decoder): Fetched {
       case 'ok': {
         if (cacheable !== null && (cacheable & 0xfff) + decoded.length <= 0x1000) {
           if (decodeCache.size >= DECODE_CACHE_LIMIT) decodeCache.clear();
-          decodeCache.set(cacheable, { bytes: Uint8Array.from(bytes.slice(0, decoded.length)), instruction: decoded.instruction, length: decoded.length });
+          decodeCache.set(cacheable, { blocks: blocksOf(s.memory, cacheable, decoded.length), instruction: decoded.instruction, length: decoded.length });
         }
         return { kind: 'ok', instruction: decoded.instruction, length: decoded.length, state: s };
       }

@@ -153,8 +153,7 @@ export function fromCommon(state: MachineState, common: CommonState): MachineSta
   const g = common.regs;
   const segments = {} as Record<SegmentName, SegmentRegister>;
   for (const name of SEGMENT_NAMES) segments[name] = { ...common.segments[name] };
-  return {
-    ...state,
+  return update(state, {
     regs: [g.eax >>> 0, g.ecx >>> 0, g.edx >>> 0, g.ebx >>> 0, g.esp >>> 0, g.ebp >>> 0, g.esi >>> 0, g.edi >>> 0],
     eip: common.eip >>> 0,
     eflags: (common.eflags | RESERVED_ONE) >>> 0,
@@ -170,5 +169,5 @@ export function fromCommon(state: MachineState, common: CommonState): MachineSta
     debug: { ...(common.debug ?? RESET_DEBUG) },
     undefinedFlags: 0,
     undefinedRegisters: 0,
-  };
+  });
 }

@@ -5,7 +5,7 @@
 // files store one, so a failure found by the property or by a campaign runs
 // again exactly from its file.
 import type { CommonState, Machine, StepEvent } from '../../model/machine';
-import { PAGE_SIZE, pageAt } from '../../model/cpu/memory';
+import { changedPages, emptyMemory, PAGE_SIZE, readBytes } from '../../model/cpu/memory';
 import { toCommon } from '../../model/cpu/state';
 import { decode } from '../../model/isa/decoder';
 import { disassemble } from '../../model/isa/disassembler';
@@ -33,9 +33,9 @@ export const STEPS_PER_CASE = 24;
 export function scenarioOfCase(c: DiffCase, steps = STEPS_PER_CASE): DiffScenario {
   const s = caseState(c);
   const pages: Page[] = [];
-  for (let address = 0; address < DIFF_MEMORY; address += PAGE_SIZE) {
-    const page = pageAt(s.memory, address);
-    if (page !== undefined && page.some((b) => b !== 0)) pages.push({ address, bytes: page.slice() });
+  for (const address of changedPages(emptyMemory(s.memory.size), s.memory, 0, DIFF_MEMORY)) {
+    const page = readBytes(s.memory, address, PAGE_SIZE);
+    if (page.some((b) => b !== 0)) pages.push({ address, bytes: page });
   }
   const codePage = pages.find((p) => p.address === LAYOUT.code - (LAYOUT.code % PAGE_SIZE));
   const offset = LAYOUT.code % PAGE_SIZE;
