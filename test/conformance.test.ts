@@ -10,9 +10,12 @@ import { ORACLE_TOOL, runOracle, type Oracle } from '../properties/conformance/o
 import { compareTranscript, describeComparison } from '../properties/conformance/compare';
 import { loadKnown } from '../properties/conformance/known';
 import { expectedEnding } from '../properties/conformance/suite';
+import { exceptionRuleProblems } from '../properties/explain/checks';
+import { loadSpecRules } from '../properties/spec/rule-ids';
 
 const known = loadKnown();
 const images = new Map(KERNELS.map((k) => [k, buildKernel(k)] as const));
+const spec = loadSpecRules(process.cwd());
 
 describe('conformance kernels on our machines', () => {
   for (const kernel of KERNELS) {
@@ -23,6 +26,8 @@ describe('conformance kernels on our machines', () => {
         expect(c.failures, describeComparison(c)).toEqual([]);
         expect(c.stale, describeComparison(c)).toEqual([]);
         expect(run.ending).toBe(expectedEnding(kernel));
+        // [EXPLAIN.RULE.2] On the model every exception names a spec rule that fits it.
+        if (machine === 'model') expect(exceptionRuleProblems(kernel, run.exceptions ?? [], spec)).toEqual([]);
       }, 120_000);
     }
   }

@@ -1,6 +1,7 @@
 // `mesovirt run IMAGE`: boot a Multiboot image on a machine and run it.
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, basename, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import type { Machine, StepEvent } from '../../model/machine';
 import { bootImage, createMachine, parseMachineKind } from '../../properties/machines';
@@ -44,7 +45,23 @@ export function register(program: Command): void {
     .option('--guest <image>', 'with --vmm: one more guest (repeat for several; spec/memory.md)', (v: string, all: string[]) => [...all, v], [] as string[])
     .option('--module <file>', 'a Multiboot module placed after the image (repeat for several; e.g. a guest for gandalf)', (v: string, all: string[]) => [...all, v], [] as string[])
     .option('--vmm', 'run the image as a guest of the monitor (ring 1)').option('--vmm-base <addr>', 'the VMM base (default 0xFC000000)')
-    .action(async (image: string | undefined, opts: { machine: string; maxInstructions: string; trace?: string; memory: string; vmm?: boolean; vmmBase?: string; guest: string[]; append?: string; initrd?: string; module: string[] }) => {
+    .option('--explain', 'on the model, print each step of a window with the spec rules it applied (spec/explain.md)')
+    .option('--from <n>', 'with --explain: the first step explained (0 is the first step)')
+    .option('--steps <k>', 'with --explain: how many steps are explained (default 20)')
+    .action(async (image: string | undefined, opts: { machine: string; maxInstructions: string; trace?: string; memory: string; vmm?: boolean; vmmBase?: string; guest: string[]; append?: string; initrd?: string; module: string[]; explain?: boolean; from?: string; steps?: string }) => {
+      if (opts.explain !== true && (opts.from !== undefined || opts.steps !== undefined)) throw new Error('--from and --steps go with --explain');
+      if (opts.explain === true) {
+        const { explainRun, parseWindowOption, projectRootOf } = await import('./run-explain');
+        const from = parseWindowOption(opts.from ?? '0', '--from', false);
+        const steps = parseWindowOption(opts.steps ?? '20', '--steps', true);
+        if (image === undefined) throw new Error('missing the image to explain');
+        if (opts.guest.length > 0 || opts.module.length > 0 || opts.initrd !== undefined || opts.trace !== undefined) throw new Error('--explain takes one image (no --guest, --module, --initrd or --trace)');
+        const memoryMiB = opts.vmm === true ? 64 : parseCount(opts.memory, '--memory');
+        const root = projectRootOf(dirname(fileURLToPath(import.meta.url)));
+        const lines = explainRun(image, { from, steps, memoryMiB, vmm: opts.vmm === true, vmmBase: opts.vmmBase, append: opts.append }, root);
+        process.stdout.write(lines.map((l) => `${l}\n`).join(''));
+        return;
+      }
       const limit = parseCount(opts.maxInstructions, '--max-instructions');
       const several = await import('./run-guests');
       if (opts.vmm === true && (opts.guest.length > 0 || several.isMemoryMode(opts.memory))) return several.runGuestsCommand(image, opts.guest, { memory: opts.memory, maxInstructions: limit, machine: opts.machine });

@@ -6,6 +6,7 @@ import { update, type MachineState, type SegmentRegister } from './state';
 import { readPhysical, writePhysical } from './memory';
 import { translate } from './paging';
 import { fault, Vector, type Fault, type Result } from './outcome';
+import { applied, explaining, hexNote } from './applied';
 
 export * from './outcome';
 
@@ -129,6 +130,10 @@ export function segmentLinear(state: MachineState, segment: SegmentName, offset:
   if (!seg.valid) return segmentFault(segment, 'SEG.ACCESS.1');
   if (write ? !attr.writable(seg) : !attr.readable(seg)) return segmentFault(segment, 'SEG.ACCESS.2');
   if (!withinLimit(seg, offset >>> 0, bytes)) return segmentFault(segment, attr.expandDown(seg) ? 'SEG.LIMIT.2' : 'SEG.LIMIT.1');
+  if (explaining()) {
+    applied('SEG.ACCESS.2', `${write ? 'write' : 'read'} through ${segment.toUpperCase()} (${write ? 'writable data' : 'readable'})`);
+    applied(attr.expandDown(seg) ? 'SEG.LIMIT.2' : 'SEG.LIMIT.1', `${segment.toUpperCase()}:${hexNote(offset)}, ${bytes} bytes, limit ${hexNote(seg.limit)} → linear ${hexNote(seg.base + offset)}`);
+  }
   return { kind: 'ok', value: (seg.base + offset) >>> 0 };
 }
 

@@ -4,6 +4,7 @@
 import type { MachineState, SegmentRegister } from './state';
 import { readLinear, writeLinear } from './context';
 import { fault, Vector, type Result } from './outcome';
+import { applied, explaining, hexNote } from './applied';
 
 /** A segment or system descriptor, decoded. */
 export interface SegmentDescriptor {
@@ -104,6 +105,7 @@ export function fetchDescriptor(state: MachineState, selector: number, vector: n
   if (low.kind !== 'ok') return low;
   const high = readLinear(low.value.state, address + 4, 4, false);
   if (high.kind !== 'ok') return high;
+  if (explaining()) applied('SEG.TABLE.1', `selector ${hexNote(selector, 4)}: ${local ? 'LDT' : 'GDT'} entry ${selector >>> 3} at ${hexNote(address)} = ${hexNote(high.value.value)}:${hexNote(low.value.value)}`);
   return { kind: 'ok', value: { address, low: low.value.value, high: high.value.value, state: high.value.state } };
 }
 
@@ -111,6 +113,7 @@ export function fetchDescriptor(state: MachineState, selector: number, vector: n
  * its descriptor in memory, when it is not already set. */
 export function markAccessed(state: MachineState, fetched: FetchedDescriptor): Result<MachineState> {
   if (fetched.high & 0x100) return { kind: 'ok', value: state };
+  if (explaining()) applied('SEG.ACCESSED.1', `descriptor at ${hexNote(fetched.address)}: accessed bit set`);
   return writeLinear(state, fetched.address + 4, 4, (fetched.high | 0x100) >>> 0, false);
 }
 

@@ -6,12 +6,16 @@ import { fetchDescriptor, isCode, isConforming, markAccessed, parseDescriptor, p
 import { codeCache, eipWithin, innerStack } from './stack-switch';
 import { IF, NT, RF, TF, VM } from './eflags';
 import { fault, Vector, type Result } from './outcome';
+import { applied, explaining, hexNote } from './applied';
 
 /** Where an event comes from: it decides the EXT bit of error codes and
  * whether the gate's DPL is checked. */
 export type EventSource = 'exception' | 'software' | 'external';
 
 export type DeliveryResult = Result<MachineState> | { readonly kind: 'model-error'; readonly message: string };
+
+const gateTypeName = (type: number): string =>
+  type === SystemType.INTERRUPT_GATE32 ? '32-bit interrupt gate' : type === SystemType.TRAP_GATE32 ? '32-bit trap gate' : `gate type ${type}`;
 
 /**
  * Enter the handler for `vector`. `returnEip` is the EIP pushed: the
@@ -43,6 +47,12 @@ export function deliverInterrupt(state: MachineState, vector: number, errorCode:
   if (source === 'software' && gate.dpl < level) return fault(Vector.GP, gateCode, 'EXC.IDT.4');
   // [EXC.IDT.5] A not-present gate faults #NP(gate code).
   if (!gate.present) return fault(Vector.NP, gateCode, 'EXC.IDT.5');
+  if (explaining()) {
+    applied('EXC.IDT.2', `vector ${vector}: IDT entry at ${hexNote(state.idtr.base + vector * 8)}, within the limit ${hexNote(state.idtr.limit, 4)}`);
+    applied('EXC.IDT.3', `${gateTypeName(gate.type)}, DPL ${gate.dpl}, to ${hexNote(gate.selector, 4)}:${hexNote(gate.offset)}`);
+    if (source === 'software') applied('EXC.IDT.4', `INT n: gate DPL ${gate.dpl} ≥ CPL ${level}`);
+    applied('EXC.IDT.5', 'gate present');
+  }
   // [EXC.IDT.6] Task gates (hardware task switching) and 16-bit gates are
   // outside our subset: the model stops with a model error rather than
   // pretend to know what the processor does.
@@ -62,6 +72,7 @@ export function deliverInterrupt(state: MachineState, vector: number, errorCode:
   const targetCode = (gate.selector & 0xfffc) | ext;
   if (!isCode(target) || target.dpl > level) return fault(Vector.GP, targetCode, 'EXC.TARGET.1');
   if (!target.present) return fault(Vector.NP, targetCode, 'EXC.TARGET.1');
+  if (explaining()) applied('EXC.TARGET.1', `handler code segment ${hexNote(gate.selector, 4)}: DPL ${target.dpl} ≤ CPL ${level}, present`);
   // [PRIV.CODE32.1]
   if ((target.attributes & 0x4000) === 0) return { kind: 'model-error', message: `vector ${vector}: handler in a 16-bit code segment` };
 
@@ -82,6 +93,7 @@ export function deliverInterrupt(state: MachineState, vector: number, errorCode:
     // [EXC.ENTRY.2] To an inner ring: switch to the TSS stack of ring DPL and
     // push the old SS and ESP there first.
     newCpl = target.dpl;
+    if (explaining()) applied('EXC.ENTRY.2', `CPL ${level} → ${newCpl}: the stack switches to the TSS's ring-${newCpl} stack; old SS:ESP pushed there`);
     const stack = innerStack(s, newCpl, ext);
     if (stack.kind !== 'ok') return stack;
     // [PRIV.EIP.1] The handler's offset is checked after the new stack, before any push.
@@ -102,6 +114,7 @@ export function deliverInterrupt(state: MachineState, vector: number, errorCode:
     // [EXC.ENTRY.1] Same ring (or a conforming target): the current stack,
     // once the handler's offset is known to be within the target's limit [PRIV.EIP.1].
     newCpl = level;
+    if (explaining()) applied('EXC.ENTRY.1', `CPL ${level} stays: the frame goes on the current stack`);
     entered = update(s, { segments: { ...s.segments, cs: codeCache(gate.selector, target, newCpl) } });
     if (!eipWithin(entered.segments.cs, gate.offset)) return fault(Vector.GP, ext, 'PRIV.EIP.1');
   }
@@ -123,6 +136,11 @@ export function deliverInterrupt(state: MachineState, vector: number, errorCode:
   // [EXC.ENTRY.4] TF, NT, RF and VM are cleared; an interrupt gate also
   // clears IF, a trap gate leaves it.
   const cleared = TF | NT | RF | VM | (gate.type === SystemType.INTERRUPT_GATE32 ? IF : 0);
+  if (explaining()) {
+    if (pushResumeFlag) applied('EXC.RF.1', 'a fault: the pushed EFLAGS has RF set');
+    applied('EXC.ENTRY.3', `pushed EFLAGS, CS, EIP ${hexNote(returnEip)}${errorCode === null ? '' : `, error code ${hexNote(errorCode)}`}; handler at ${hexNote(gate.selector, 4)}:${hexNote(gate.offset)}`);
+    applied('EXC.ENTRY.4', `TF, NT, RF, VM cleared${gate.type === SystemType.INTERRUPT_GATE32 ? ', IF cleared (interrupt gate)' : ', IF kept (trap gate)'}`);
+  }
   return {
     kind: 'ok',
     value: update(marked.value, { eip: gate.offset, eflags: (state.eflags & ~cleared) >>> 0, undefinedFlags: marked.value.undefinedFlags & ~cleared, halted: false }),

@@ -20,7 +20,7 @@ export type Fault = {
    * (INS.STACK.6); every other fault leaves memory as before (EXC.FAULT.1).
    * (Additive field.) */
   readonly keptWrites?: readonly KeptWrite[];
-  /** The id of the spec rule that raised the fault (spec/*.md), e.g.
+  /** [EXPLAIN.FAULT.1] The id of the spec rule that raised the fault (spec/*.md), e.g.
    * 'SEG.LOAD.4'. Every fault the model raises carries it; impl's faults
    * need not (differential comparisons ignore it). (Additive field.) */
   readonly rule?: string;
@@ -49,8 +49,20 @@ export type Outcome =
 export type Handler = (state: MachineState, instr: Instruction, nextEip: number) => Outcome;
 
 export const ok = <T>(value: T): Result<T> => ({ kind: 'ok', value });
+/**
+ * Test-only rule mutants (test/explain.test.ts): with `active` set, a fault
+ * raised by rule `from` names `to` instead (undefined: no rule at all), to
+ * prove that the explanation tests notice a wrong or missing rule. Null in
+ * every normal run, where it costs one comparison per fault.
+ */
+export const ruleMutation: { active: { readonly from: string; readonly to: string | undefined } | null } = { active: null };
+
 /** A fault of `vector` with `errorCode` (null: none), raised by spec rule `rule`. */
-export const fault = (vector: number, errorCode: number | null, rule: string): Fault => ({ kind: 'fault', vector, errorCode, rule });
+export function fault(vector: number, errorCode: number | null, rule: string): Fault {
+  const m = ruleMutation.active;
+  if (m !== null && m.from === rule) return m.to === undefined ? { kind: 'fault', vector, errorCode } : { kind: 'fault', vector, errorCode, rule: m.to };
+  return { kind: 'fault', vector, errorCode, rule };
+}
 export const modelError = (message: string): Outcome => ({ kind: 'model-error', message });
 
 /** Exception vectors by their manual names. */

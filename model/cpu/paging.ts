@@ -4,7 +4,8 @@
 import { update, type MachineState } from './state';
 import { readPhysical, writePhysical } from './memory';
 import { tlbInsert, tlbLookup, type TlbEntry } from './tlb';
-import { Vector, type Fault, type Result } from './outcome';
+import { fault, Vector, type Fault, type Result } from './outcome';
+import { applied, explaining, hexNote } from './applied';
 
 export const CR0_PE = 1 << 0;
 export const CR0_TS = 1 << 3;
@@ -31,7 +32,7 @@ export interface Access {
  * 0 = not present), bit 1 W/R (1 = write), bit 2 U/S (1 = user-mode access). */
 export function pageFault(linear: number, present: boolean, access: Access): Fault {
   const errorCode = (present ? 1 : 0) | (access.write ? 2 : 0) | (access.user ? 4 : 0);
-  return { kind: 'fault', vector: Vector.PF, errorCode, address: linear >>> 0, rule: 'PAGE.FAULT.1' };
+  return { ...fault(Vector.PF, errorCode, 'PAGE.FAULT.1'), address: linear >>> 0 };
 }
 
 /** [PAGE.PROT.1] User accesses need U/S set at both levels; user writes also
@@ -40,6 +41,15 @@ export function pageFault(linear: number, present: boolean, access: Access): Fau
 function allowed(entry: { user: boolean; writable: boolean }, access: Access, cr0: number): boolean {
   if (access.user) return entry.user && (!access.write || entry.writable);
   return !access.write || entry.writable || (cr0 & CR0_WP) === 0;
+}
+
+const accessName = (access: Access): string => `${access.user ? 'user' : 'supervisor'} ${access.write ? 'write' : 'read'}`;
+
+/** Report the protection rule an allowed access passed (explanations only). */
+function explainRights(entry: { user: boolean; writable: boolean }, access: Access): void {
+  const rights = `${entry.user ? 'user' : 'supervisor'}, ${entry.writable ? 'writable' : 'read-only'} page`;
+  if (access.user) applied('PAGE.PROT.1', `${accessName(access)} allowed: ${rights}`);
+  else applied('PAGE.PROT.2', `${accessName(access)} allowed: ${rights}${access.write && !entry.writable ? ' (CR0.WP clear)' : ''}`);
 }
 
 /**
@@ -57,11 +67,14 @@ export function translate(state: MachineState, linear: number, access: Access): 
     // failing on a cached entry faults without a new walk (the manual allows
     // either; we choose not to re-walk).
     if (!allowed(cached, access, state.cr0)) return pageFault(linear, true, access);
+    if (explaining()) explainRights(cached, access);
     if (!access.write || cached.dirty) {
+      if (explaining()) applied('PAGE.TLB.1', `${accessName(access)} of ${hexNote(linear)} → ${hexNote(cached.frame | (linear & 0xfff))} from the TLB`);
       return { kind: 'ok', value: { physical: (cached.frame | (linear & 0xfff)) >>> 0, state } };
     }
     // [PAGE.AD.3] The first write through a clean cached entry walks again
     // to set the dirty bit.
+    if (explaining()) applied('PAGE.AD.3', `write through the clean cached entry of ${hexNote(linear)}: walk again`);
   }
   return walk(state, linear, access);
 }
@@ -70,29 +83,39 @@ function walk(state: MachineState, linear: number, access: Access): Result<{ phy
   // [PAGE.WALK.1] The directory entry is at CR3[31:12] + 4 * linear[31:22].
   const pdeAddress = ((state.cr3 & 0xfffff000) + ((linear >>> 22) << 2)) >>> 0;
   const pde = readPhysical(state.memory, pdeAddress, 4);
+  if (explaining()) applied('PAGE.WALK.1', `${accessName(access)} of ${hexNote(linear)}: PDE at ${hexNote(pdeAddress)} = ${hexNote(pde)}${pde & PTE_PRESENT ? '' : ' (not present)'}`);
   if ((pde & PTE_PRESENT) === 0) return pageFault(linear, false, access);
 
   // [PAGE.PSE.1] With CR4.PSE set, a directory entry with PS (bit 7) maps a
   // 4 MiB page at PDE[31:22] directly. Without CR4.PSE the bit is ignored.
   if ((state.cr4 & CR4_PSE) !== 0 && (pde & PDE_LARGE) !== 0) {
     const rights = { user: (pde & PTE_USER) !== 0, writable: (pde & PTE_WRITABLE) !== 0 };
+    if (explaining()) applied('PAGE.PSE.1', `a 4 MiB page at ${hexNote(pde & 0xffc00000)}`);
     if (!allowed(rights, access, state.cr0)) return pageFault(linear, true, access);
+    if (explaining()) explainRights(rights, access);
     // [PAGE.AD.1] Accessed (and on a write dirty) bits are set in the entry
     // that maps the page.
     const updated = (pde | PTE_ACCESSED | (access.write ? PTE_DIRTY : 0)) >>> 0;
     const memory = updated === pde ? state.memory : writePhysical(state.memory, pdeAddress, 4, updated);
     const frame = ((pde & 0xffc00000) | (linear & 0x003ff000)) >>> 0;
     const entry: TlbEntry = { frame, ...rights, dirty: (updated & PTE_DIRTY) !== 0, large: true };
+    if (explaining()) {
+      if (updated !== pde) applied('PAGE.AD.1', `PDE ${hexNote(pde)} → ${hexNote(updated)}`);
+      applied('PAGE.TLB.2', `${hexNote(linear & 0xfffff000)} → ${hexNote(frame)}`);
+    }
     return { kind: 'ok', value: { physical: (frame | (linear & 0xfff)) >>> 0, state: update(state, { memory, tlb: tlbInsert(state.tlb, linear, entry) }) } };
   }
 
   // [PAGE.WALK.2] The table entry is at PDE[31:12] + 4 * linear[21:12].
   const pteAddress = ((pde & 0xfffff000) + (((linear >>> 12) & 0x3ff) << 2)) >>> 0;
   const pte = readPhysical(state.memory, pteAddress, 4);
+  if (explaining()) applied('PAGE.WALK.2', `PTE at ${hexNote(pteAddress)} = ${hexNote(pte)}${pte & PTE_PRESENT ? '' : ' (not present)'}`);
   if ((pte & PTE_PRESENT) === 0) return pageFault(linear, false, access);
   // [PAGE.PROT.3] The effective rights are the stricter of the two levels.
   const rights = { user: (pde & pte & PTE_USER) !== 0, writable: (pde & pte & PTE_WRITABLE) !== 0 };
+  if (explaining()) applied('PAGE.PROT.3', `effective: ${rights.user ? 'user' : 'supervisor'}, ${rights.writable ? 'writable' : 'read-only'}`);
   if (!allowed(rights, access, state.cr0)) return pageFault(linear, true, access);
+  if (explaining()) explainRights(rights, access);
 
   // [PAGE.AD.2] A successful walk sets A in both entries and, for a write,
   // D in the table entry. A walk that faults changes nothing (the manual is
@@ -106,5 +129,9 @@ function walk(state: MachineState, linear: number, access: Access): Result<{ phy
   const frame = (pte & 0xfffff000) >>> 0;
   // [PAGE.TLB.2] Every successful walk fills the TLB.
   const entry: TlbEntry = { frame, ...rights, dirty: (newPte & PTE_DIRTY) !== 0, large: false };
+  if (explaining()) {
+    if (newPde !== pde || newPte !== pte) applied('PAGE.AD.2', `PDE ${hexNote(pde)} → ${hexNote(newPde)}, PTE ${hexNote(pte)} → ${hexNote(newPte)}`);
+    applied('PAGE.TLB.2', `${hexNote(linear & 0xfffff000)} → ${hexNote(frame)}`);
+  }
   return { kind: 'ok', value: { physical: (frame | (linear & 0xfff)) >>> 0, state: update(state, { memory, tlb: tlbInsert(state.tlb, linear, entry) }) } };
 }

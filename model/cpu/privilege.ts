@@ -10,6 +10,7 @@ import { nullInaccessibleSegments } from './segmentation';
 import { codeCache, eipWithin, innerStack } from './stack-switch';
 import { AC, AF, CF, DF, ID, IF, IOPL, iopl, NT, OF, PF, RF, SF, TF, VM, ZF } from './eflags';
 import { fault, gp, Vector, type Outcome, type Result } from './outcome';
+import { applied, explaining, hexNote } from './applied';
 
 type Transfer = Result<MachineState> | { readonly kind: 'model-error'; readonly message: string };
 const modelError = (message: string): Transfer => ({ kind: 'model-error', message });
@@ -36,6 +37,10 @@ function enterCode(state: MachineState, selector: number, target: Target, newCpl
   if (!eipWithin(cs, eip)) return gp(0, 'PRIV.EIP.1');
   const marked = markAccessed(state, { ...target.fetched, state });
   if (marked.kind !== 'ok') return marked;
+  if (explaining()) {
+    applied('PRIV.EIP.1', `EIP ${hexNote(eip)} ≤ CS limit ${hexNote(cs.limit)}`);
+    applied('PRIV.CPL.1', `CS = ${hexNote(cs.selector, 4)}: CPL ${newCpl}`);
+  }
   return { kind: 'ok', value: update(marked.value, { eip: eip >>> 0, segments: { ...marked.value.segments, cs } }) };
 }
 
@@ -48,6 +53,7 @@ function checkDirectCode(d: SegmentDescriptor, selector: number, level: number):
   const code = selector & 0xfffc;
   if (isConforming(d) ? d.dpl > level : (selector & 3) > level || d.dpl !== level) return fault(Vector.GP, code, 'PRIV.DIRECT.1');
   if (!d.present) return fault(Vector.NP, code, 'PRIV.DIRECT.1');
+  if (explaining()) applied('PRIV.DIRECT.1', `${isConforming(d) ? 'conforming' : 'non-conforming'} code ${hexNote(selector, 4)}, DPL ${d.dpl}, at CPL ${level}: allowed`);
   return { kind: 'ok', value: null };
 }
 
@@ -103,6 +109,7 @@ function throughCallGate(state: MachineState, selector: number, d: SegmentDescri
   // #GP(gate selector); a not-present gate faults #NP(gate selector).
   if (gate.dpl < level || gate.dpl < (selector & 3)) return fault(Vector.GP, selector & 0xfffc, 'PRIV.GATE.1');
   if (!gate.present) return fault(Vector.NP, selector & 0xfffc, 'PRIV.GATE.1');
+  if (explaining()) applied('PRIV.GATE.1', `call gate ${hexNote(selector, 4)}: DPL ${gate.dpl} ≥ CPL ${level} and RPL ${selector & 3}, present`);
   // [PRIV.GATE.2] The gate's code selector must be non-null (#GP(0)), name a
   // code segment with DPL <= CPL (#GP(code selector)), present (#NP).
   if ((gate.selector & 0xfffc) === 0) return gp(0, 'PRIV.GATE.2');
@@ -115,6 +122,10 @@ function throughCallGate(state: MachineState, selector: number, d: SegmentDescri
   // non-conforming target must have DPL = CPL.
   if (!call && !isConforming(t) && t.dpl !== level) return fault(Vector.GP, code, 'PRIV.GATE.3');
   if (!t.present) return fault(Vector.NP, code, 'PRIV.GATE.2');
+  if (explaining()) {
+    applied('PRIV.GATE.2', `target code ${hexNote(gate.selector, 4)}: DPL ${t.dpl} ≤ CPL ${level}, present`);
+    if (!call) applied('PRIV.GATE.3', 'JMP through the gate: the CPL stays');
+  }
   let s = target.value.state;
 
   if (!call) return enterCode(s, gate.selector, target.value, level, gate.offset);
@@ -124,6 +135,7 @@ function throughCallGate(state: MachineState, selector: number, d: SegmentDescri
     // push the caller's SS and ESP, copy `parameter count` dwords from the
     // caller's stack (in the same order), then push CS and EIP.
     const newCpl = t.dpl;
+    if (explaining()) applied('PRIV.GATE.4', `CALL to ring ${newCpl}: new stack from the TSS, ${gate.parameterCount} parameter dwords copied`);
     const stack = innerStack(s, newCpl, 0);
     if (stack.kind !== 'ok') return stack;
     // [PRIV.EIP.1] After the new stack's checks, before anything is copied or pushed.
@@ -155,6 +167,7 @@ function throughCallGate(state: MachineState, selector: number, d: SegmentDescri
   // segment) pushes CS and EIP on the current stack, once the new EIP is
   // known to be within the target's limit [PRIV.EIP.1].
   if (!eipWithin(codeCache(gate.selector, t, level), gate.offset)) return gp(0, 'PRIV.EIP.1');
+  if (explaining()) applied('PRIV.GATE.5', `CALL through the gate in ring ${level}: CS and EIP pushed on the current stack`);
   for (const value of [state.segments.cs.selector, returnEip]) {
     const pushed = push(s, value, 32);
     if (pushed.kind !== 'ok') return pushed;
@@ -179,6 +192,7 @@ function checkReturnCode(state: MachineState, selector: number): Result<Target> 
   if (!isCode(d) || rpl < cpl(state)) return fault(Vector.GP, code, 'PRIV.RET.1');
   if (isConforming(d) ? d.dpl > rpl : d.dpl !== rpl) return fault(Vector.GP, code, 'PRIV.RET.1');
   if (!d.present) return fault(Vector.NP, code, 'PRIV.RET.1');
+  if (explaining()) applied('PRIV.RET.1', `return CS ${hexNote(selector, 4)}: code, RPL ${rpl} ≥ CPL ${cpl(state)}, DPL ${d.dpl}, present`);
   return target;
 }
 
@@ -195,6 +209,7 @@ function checkReturnStack(state: MachineState, selector: number, rpl: number): R
   const code = selector & 0xfffc;
   if ((selector & 3) !== rpl || !isWritableData(d) || d.dpl !== rpl) return fault(Vector.GP, code, 'PRIV.RET.2');
   if (!d.present) return fault(Vector.SS, code, 'PRIV.RET.2');
+  if (explaining()) applied('PRIV.RET.2', `return SS ${hexNote(selector, 4)}: RPL = DPL = ${rpl}, writable data, present`);
   const marked = markAccessed(fetched.value.state, fetched.value);
   if (marked.kind !== 'ok') return marked;
   return { kind: 'ok', value: { ss: loadedCache(selector, d), state: marked.value } };
@@ -226,6 +241,7 @@ export function farReturn(state: MachineState, size: 16 | 32, release: number): 
   // [PRIV.RET.4] To an outer ring: pop the caller's ESP and SS (after the
   // released parameters), check SS, switch stacks, then null the data
   // segment registers the outer ring may not hold.
+  if (explaining()) applied('PRIV.RET.4', `far RET from CPL ${cpl(state)} to ring ${rpl}: the caller's SS:ESP popped`);
   const outer = popMany(s, 2, size);
   if (outer.kind !== 'ok') return outer;
   const [esp, ssSelector] = [outer.value.values[0]!, outer.value.values[1]! & 0xffff];
@@ -269,6 +285,7 @@ export function interruptReturn(state: MachineState, size: 16 | 32): Transfer {
   const level = cpl(state);
   const mask = changeableFlags(level, state.eflags, size, size === 32 ? RF | AC | ID : 0);
   const newFlags = (((state.eflags & ~mask) | (flags & mask)) | 2) >>> 0;
+  if (explaining()) applied('PRIV.FLAGS.1', `at CPL ${level}, IOPL ${iopl(state.eflags)}: IOPL ${mask & IOPL ? 'may' : 'may not'} change, IF ${mask & IF ? 'may' : 'may not'} change`);
   const withFlagsSet = (s: MachineState): MachineState => update(s, { eflags: newFlags, undefinedFlags: s.undefinedFlags & ~mask });
   if (rpl === level) {
     const entered = enterCode(target.value.state, selector, target.value, rpl, eip);
@@ -276,6 +293,7 @@ export function interruptReturn(state: MachineState, size: 16 | 32): Transfer {
   }
   // [PRIV.IRET.3] To an outer ring: pop ESP and SS too, check SS as for a far
   // RET, switch, then null inaccessible data segment registers.
+  if (explaining()) applied('PRIV.IRET.3', `IRET from CPL ${level} to ring ${rpl}: SS:ESP popped too`);
   const outer = popMany(target.value.state, 2, size);
   if (outer.kind !== 'ok') return outer;
   const [esp, ssSelector] = [outer.value.values[0]!, outer.value.values[1]! & 0xffff];

@@ -10,6 +10,7 @@ import {
   loadedCache, markAccessed, parseDescriptor,
 } from './descriptors';
 import { fault, Vector, type Result } from './outcome';
+import { applied, explaining, hexNote } from './applied';
 
 /** A null selector has index 0 in the GDT (RPL ignored). */
 export const isNullSelector = (selector: number): boolean => (selector & 0xfffc) === 0;
@@ -28,6 +29,7 @@ export function loadDataSegment(state: MachineState, name: Exclude<SegmentName, 
     if (name === 'ss') return fault(Vector.GP, 0, 'SEG.LOAD.1');
     // [SEG.LOAD.2] A null selector loads into DS/ES/FS/GS without a fault and
     // marks the register unusable: a later access through it faults #GP(0).
+    applied('SEG.LOAD.2', `${name.toUpperCase()} = null selector ${hexNote(selector, 4)}: loaded, unusable`);
     return { kind: 'ok', value: update(state, { segments: { ...state.segments, [name]: { ...NULL_SEGMENT, selector } } }) };
   }
   // [SEG.LOAD.3] The descriptor must lie within the GDT/LDT limit, else #GP(selector).
@@ -39,6 +41,7 @@ export function loadDataSegment(state: MachineState, name: Exclude<SegmentName, 
     // else #GP(selector); a not-present stack segment faults #SS(selector).
     if (rpl !== level || !isWritableData(d) || d.dpl !== level) return fault(Vector.GP, errorCode, 'SEG.LOAD.4');
     if (!d.present) return fault(Vector.SS, errorCode, 'SEG.LOAD.4');
+    if (explaining()) applied('SEG.LOAD.4', `SS ${hexNote(selector, 4)}: RPL ${rpl} = CPL, writable data, DPL ${d.dpl} = CPL, present`);
   } else {
     // [SEG.LOAD.5] DS/ES/FS/GS need a data segment or a readable code
     // segment, else #GP(selector).
@@ -48,6 +51,11 @@ export function loadDataSegment(state: MachineState, name: Exclude<SegmentName, 
     if ((isData(d) || (isCode(d) && !isConforming(d))) && (rpl > d.dpl || level > d.dpl)) return fault(Vector.GP, errorCode, 'SEG.LOAD.6');
     // [SEG.LOAD.7] A not-present segment faults #NP(selector).
     if (!d.present) return fault(Vector.NP, errorCode, 'SEG.LOAD.7');
+    if (explaining()) {
+      applied('SEG.LOAD.5', `${name.toUpperCase()} ${hexNote(selector, 4)}: ${isData(d) ? 'data' : 'readable code'} segment`);
+      if (isData(d) || !isConforming(d)) applied('SEG.LOAD.6', `RPL ${rpl} and CPL ${level} ≤ DPL ${d.dpl}`);
+      applied('SEG.LOAD.7', 'present');
+    }
   }
   const marked = markAccessed(fetched.value.state, fetched.value);
   if (marked.kind !== 'ok') return marked;
@@ -69,6 +77,10 @@ export function nullInaccessibleSegments(state: MachineState): MachineState {
     const conforming = code && (s.attributes & 4) !== 0;
     const dpl = (s.attributes >>> 5) & 3;
     if (!conforming && dpl < level) segments = { ...segments, [name]: NULL_SEGMENT };
+  }
+  if (segments !== state.segments && explaining()) {
+    const nulled = (['es', 'ds', 'fs', 'gs'] as const).filter((n) => segments[n] !== state.segments[n]);
+    applied('PRIV.RET.3', `${nulled.map((n) => n.toUpperCase()).join(', ')} nulled: DPL below the new CPL ${level}`);
   }
   return segments === state.segments ? state : update(state, { segments });
 }

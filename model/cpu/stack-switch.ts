@@ -4,6 +4,7 @@ import type { MachineState, SegmentRegister } from './state';
 import { readLinear } from './context';
 import { fetchDescriptor, isWritableData, loadedCache, markAccessed, parseDescriptor, type SegmentDescriptor } from './descriptors';
 import { fault, Vector, type Result } from './outcome';
+import { applied, explaining, hexNote } from './applied';
 
 /**
  * [PRIV.TSS.1] The stack for ring n (0..2) is read from the current 32-bit
@@ -28,6 +29,7 @@ export function innerStack(state: MachineState, ring: number, ext: number): Resu
   const code = (selector & 0xfffc) | ext;
   if ((selector & 3) !== ring || d.dpl !== ring || !isWritableData(d)) return fault(Vector.TS, code, 'PRIV.TSS.1');
   if (!d.present) return fault(Vector.SS, code, 'PRIV.TSS.1');
+  if (explaining()) applied('PRIV.TSS.1', `ring ${ring} stack from the TSS: SS${ring}:ESP${ring} = ${hexNote(selector, 4)}:${hexNote(esp.value.value)}`);
   const marked = markAccessed(fetched.value.state, fetched.value);
   if (marked.kind !== 'ok') return marked;
   return { kind: 'ok', value: { ss: loadedCache(selector, d), esp: esp.value.value, state: marked.value } };

@@ -12,7 +12,8 @@ import type { World } from './state';
 export type WorldStep =
   /** The guest ran one instruction (or took a direct interrupt). */
   | { readonly kind: 'guest'; readonly event: StepEvent }
-  /** An event entered the monitor, which handled it by the rules `handledBy` (VMM.*, in order). */
+  /** An event entered the monitor, which handled it by the rules `handledBy`
+   * (VMM.*, in order) [EXPLAIN.VMM.1]. */
   | { readonly kind: 'exit'; readonly event: StepEvent; readonly handledBy: readonly RuleUse[] }
   /** The monitor's IRET back to the guest. */
   | { readonly kind: 'monitor'; readonly event: StepEvent }

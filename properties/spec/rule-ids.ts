@@ -3,8 +3,9 @@
 // in code and tests the same id stands in square brackets.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { parseSpecRules, RULE_ID, rulesById, type SpecRule } from './rule-text';
 
-const ID = '[A-Z][A-Z0-9]*(?:\\.[A-Z0-9]+)+';
+const ID = RULE_ID;
 const SPEC_ID = new RegExp(`\\*\\*(${ID})\\*\\*`, 'g');
 const CODE_ID = new RegExp(`\\[(${ID})\\]`, 'g');
 
@@ -77,4 +78,10 @@ export function ruleIdProblems(index: RuleIdIndex): RuleIdProblems {
     codeWithoutSpec: index.code.filter((o) => !specIds.has(o.id)),
     testWithoutSpec: index.tests.filter((o) => !specIds.has(o.id)),
   };
+}
+
+/** Every rule spec/*.md defines, with its text and first sentence (rule-text.ts), by id. */
+export function loadSpecRules(projectRoot: string): ReadonlyMap<string, SpecRule> {
+  const files = filesUnder(join(projectRoot, 'spec'), '.md').sort();
+  return rulesById(files.flatMap((file) => parseSpecRules(relative(projectRoot, file), readFileSync(file, 'utf8'))));
 }

@@ -26,7 +26,7 @@ describe('[INS.STACK.6] model: a faulting ENTER keeps the stores it made', () =>
   it('enter 0xdbac, 0x7f: #PF on the first frame-pointer read, carrying the first push as kept bytes', () => {
     const out = run(paged(), ins('enter', [imm(16, 0xdbac), imm(8, 0x7f)]), 4);
     expect(out).toEqual({
-      kind: 'fault', vector: 14, errorCode: 0, address: 0x2f,
+      kind: 'fault', vector: 14, errorCode: 0, address: 0x2f, rule: 'PAGE.FAULT.1',
       keptWrites: [{ physical: 0x7ffc, value: 0x33 }, { physical: 0x7ffd, value: 0 }, { physical: 0x7ffe, value: 0 }, { physical: 0x7fff, value: 0 }],
     });
   });
@@ -34,7 +34,7 @@ describe('[INS.STACK.6] model: a faulting ENTER keeps the stores it made', () =>
   it('a fault on the very first push keeps nothing', () => {
     const low = { ...paged(), regs: paged().regs.map((v, i) => (i === ESP ? 0x1002 : v)) };
     const out = run(low, ins('enter', [imm(16, 0), imm(8, 2)]), 4);
-    expect(out).toEqual({ kind: 'fault', vector: 14, errorCode: 2, address: 0xffe });
+    expect(out).toEqual({ kind: 'fault', vector: 14, errorCode: 2, address: 0xffe, rule: 'PAGE.FAULT.1' });
   });
 });
 

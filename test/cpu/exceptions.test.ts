@@ -20,7 +20,7 @@ describe('INT n [EXC.SOFT.1] [EXC.ENTRY.1] [EXC.ENTRY.2] [EXC.ENTRY.3] [EXC.ENTR
     s = writeCode(s, LAYOUT.code, [0xcd, 0x80]);
     const r = step(s);
     // The INT instruction retires (it is counted) and the step reports the delivery.
-    expect(r.event).toEqual({ kind: 'exception', vector: 0x80, errorCode: null });
+    expect(r.event).toEqual({ kind: 'exception', vector: 0x80, errorCode: null, rule: 'EXC.SOFT.1' });
     expect(r.state.instructionCount).toBe(s.instructionCount + 1);
     const t = r.state;
     expect(cpl(t)).toBe(0);
@@ -44,7 +44,7 @@ describe('INT n [EXC.SOFT.1] [EXC.ENTRY.1] [EXC.ENTRY.2] [EXC.ENTRY.3] [EXC.ENTR
     let s = systemState({ cpl: 3, gates: { 0x80: interruptGate(0), 13: interruptGate(0) } });
     s = writeCode(s, LAYOUT.code, [0xcd, 0x80]);
     const r = step(s);
-    expect(r.event).toEqual({ kind: 'exception', vector: 13, errorCode: 0x80 * 8 + 2 });
+    expect(r.event).toEqual({ kind: 'exception', vector: 13, errorCode: 0x80 * 8 + 2, rule: 'EXC.IDT.4' });
     expect(readDword(r.state, r.state.regs[4]! + 4)).toBe(LAYOUT.code); // fault: EIP of the INT itself
   });
   it('INTO does nothing when OF = 0 and raises #OF (a trap) when OF = 1 [EXC.SOFT.2]', () => {
@@ -53,7 +53,7 @@ describe('INT n [EXC.SOFT.1] [EXC.ENTRY.1] [EXC.ENTRY.2] [EXC.ENTRY.3] [EXC.ENTR
     expect(step(s).state.eip).toBe(LAYOUT.code + 1);
     expect(step(s).event).toEqual({ kind: 'retired' });
     const r = step({ ...s, eflags: 0x2 | 0x800 });
-    expect(r.event).toEqual({ kind: 'exception', vector: 4, errorCode: null });
+    expect(r.event).toEqual({ kind: 'exception', vector: 4, errorCode: null, rule: 'EXC.SOFT.1' });
     expect(r.state.eip).toBe(HANDLER);
     expect(readDword(r.state, r.state.regs[4]!)).toBe(LAYOUT.code + 1);
   });
@@ -64,17 +64,17 @@ describe('IDT entry checks [EXC.IDT.2] [EXC.IDT.3] [EXC.IDT.5] [EXC.TARGET.1] [E
     let s = systemState({ gates: { 13: interruptGate(), 0x30: interruptGate() } });
     s = { ...s, idtr: { base: LAYOUT.idt, limit: 0x30 * 8 - 1 } };
     s = writeCode(s, LAYOUT.code, [0xcd, 0x30]);
-    expect(step(s).event).toEqual({ kind: 'exception', vector: 13, errorCode: 0x30 * 8 + 2 });
+    expect(step(s).event).toEqual({ kind: 'exception', vector: 13, errorCode: 0x30 * 8 + 2, rule: 'EXC.IDT.2' });
   });
   it('an all-zero IDT entry is not a gate type: #GP(v * 8 + 2 + 1), checked before presence', () => {
     let s = systemState({ gates: { 13: interruptGate() } });
     s = writeCode(s, LAYOUT.code, [0x0f, 0x0b]);
-    expect(step(s).event).toEqual({ kind: 'exception', vector: 13, errorCode: 6 * 8 + 3 });
+    expect(step(s).event).toEqual({ kind: 'exception', vector: 13, errorCode: 6 * 8 + 3, rule: 'EXC.IDT.3' });
   });
   it('a gate whose code selector names a data segment raises #GP(selector + EXT)', () => {
     let s = systemState({ gates: { 6: interruptGate(0, SEL.data0), 13: interruptGate() } });
     s = writeCode(s, LAYOUT.code, [0x0f, 0x0b]);
-    expect(step(s).event).toEqual({ kind: 'exception', vector: 13, errorCode: SEL.data0 | 1 });
+    expect(step(s).event).toEqual({ kind: 'exception', vector: 13, errorCode: SEL.data0 | 1, rule: 'EXC.TARGET.1' });
   });
 });
 
@@ -84,7 +84,7 @@ describe('double fault and shutdown [EXC.CLASS.1] [EXC.DF.1] [EXC.DF.2] [EXC.DF.
     let s = systemState({ gates: { 8: interruptGate() } });
     s = writeCode(writeRegister(s, 32, 0, 0), LAYOUT.code, movSsAx);
     const r = step(s);
-    expect(r.event).toEqual({ kind: 'exception', vector: 8, errorCode: 0 });
+    expect(r.event).toEqual({ kind: 'exception', vector: 8, errorCode: 0, rule: 'EXC.DF.1' });
     const esp = r.state.regs[4]!;
     expect([0, 4].map((o) => readDword(r.state, esp + o))).toEqual([0, LAYOUT.code]);
   });
@@ -102,7 +102,7 @@ describe('double fault and shutdown [EXC.CLASS.1] [EXC.DF.1] [EXC.DF.2] [EXC.DF.
     // MOV EAX, [0x00500000]: A1 + moffs32, the page is not mapped.
     s = writeCode(s, LAYOUT.code, [0xa1, 0x00, 0x00, 0x50, 0x00]);
     const r = step(s);
-    expect(r.event).toEqual({ kind: 'exception', vector: 8, errorCode: 0 });
+    expect(r.event).toEqual({ kind: 'exception', vector: 8, errorCode: 0, rule: 'EXC.DF.1' });
     expect(r.state.cr2).toBe(0x00500000);
   });
   it('#PF delivered: CR2 = address, error code pushed, EIP = faulting instruction [PAGE.FAULT.1]', () => {
@@ -111,7 +111,7 @@ describe('double fault and shutdown [EXC.CLASS.1] [EXC.DF.1] [EXC.DF.2] [EXC.DF.
     s = mapPage(s, 0x400000, 0x00500000, 0x00500000, PTE.P); // supervisor-only page
     s = writeCode(s, LAYOUT.code, [0xa1, 0x10, 0x00, 0x50, 0x00]);
     const r = step(s);
-    expect(r.event).toEqual({ kind: 'exception', vector: 14, errorCode: 5 });
+    expect(r.event).toEqual({ kind: 'exception', vector: 14, errorCode: 5, rule: 'PAGE.FAULT.1' });
     expect(r.state.cr2).toBe(0x00500010);
     expect(readDword(r.state, r.state.regs[4]! + 4)).toBe(LAYOUT.code);
     expect(r.state.regs[0]).toBe(0); // EAX untouched by the faulting MOV
@@ -123,14 +123,14 @@ describe('double fault and shutdown [EXC.CLASS.1] [EXC.DF.1] [EXC.DF.2] [EXC.DF.
     const absent = gateDescriptor({ selector: SEL.code0, offset: HANDLER, type: 0xe, present: false });
     let s = systemState({ gates: { 6: absent, 11: interruptGate() } });
     s = writeCode(s, LAYOUT.code, [0x0f, 0x0b]);
-    expect(step(s).event).toEqual({ kind: 'exception', vector: 11, errorCode: 6 * 8 + 3 });
+    expect(step(s).event).toEqual({ kind: 'exception', vector: 11, errorCode: 6 * 8 + 3, rule: 'EXC.IDT.5' });
   });
   it('a fetch from an unmapped page is a #PF with CR2 = EIP [EXC.FETCH.1]', () => {
     let s = systemState({ gates: { 14: interruptGate() } });
     s = withIdentityPaging(s, 0x400000, 0, 0x30000);
     s = { ...s, eip: 0x00600000 };
     const r = step(s);
-    expect(r.event).toEqual({ kind: 'exception', vector: 14, errorCode: 0 });
+    expect(r.event).toEqual({ kind: 'exception', vector: 14, errorCode: 0, rule: 'PAGE.FAULT.1' });
     expect(r.state.cr2).toBe(0x00600000);
   });
   it('an instruction crossing the CS limit faults #GP(0)', () => {
@@ -138,7 +138,7 @@ describe('double fault and shutdown [EXC.CLASS.1] [EXC.DF.1] [EXC.DF.2] [EXC.DF.
     // Only the CS cache is limited to 0xFFFF; the handler's CS is the flat descriptor.
     s = { ...s, segments: { ...s.segments, cs: { ...s.segments.cs, limit: 0xffff } }, eip: 0xfffe };
     s = writeCode(s, 0xfffe, [0xb8, 0x01]); // MOV EAX, imm32 needs 5 bytes
-    expect(step(s).event).toEqual({ kind: 'exception', vector: 13, errorCode: 0 });
+    expect(step(s).event).toEqual({ kind: 'exception', vector: 13, errorCode: 0, rule: 'EXC.FETCH.1' });
   });
 });
 
@@ -148,14 +148,14 @@ describe('stack faults while pushing a frame [EXC.STACK.1]', () => {
   it('after a switch to a stack too small for the frame: #SS(new SS selector + EXT)', () => {
     let s = systemState({ cpl: 3, extraDescriptors: [small], gates: { 0x30: interruptGate(3) } });
     s = writeDword(writeDword(s, LAYOUT.tss + 8, 0x40), LAYOUT.tss + 4, 0x10); // SS0:ESP0 = 0x40:0x10, room for 4 dwords
-    expect(deliverInterrupt(s, 0x30, null, 'external', LAYOUT.code)).toEqual({ kind: 'fault', vector: 12, errorCode: 0x40 | 1 });
-    expect(deliverInterrupt(s, 0x30, null, 'software', LAYOUT.code)).toEqual({ kind: 'fault', vector: 12, errorCode: 0x40 });
+    expect(deliverInterrupt(s, 0x30, null, 'external', LAYOUT.code)).toEqual({ kind: 'fault', vector: 12, errorCode: 0x40 | 1, rule: 'EXC.STACK.1' });
+    expect(deliverInterrupt(s, 0x30, null, 'software', LAYOUT.code)).toEqual({ kind: 'fault', vector: 12, errorCode: 0x40, rule: 'EXC.STACK.1' });
   });
   it('on the current stack: #SS(EXT)', () => {
     let s = systemState({ extraDescriptors: [small], gates: { 0x30: interruptGate() } });
     s = { ...s, segments: { ...s.segments, ss: cacheFor(s, 0x40) } };
     s = writeRegister(s, 32, 4, 0x8);
-    expect(deliverInterrupt(s, 0x30, null, 'external', LAYOUT.code)).toEqual({ kind: 'fault', vector: 12, errorCode: 1 });
+    expect(deliverInterrupt(s, 0x30, null, 'external', LAYOUT.code)).toEqual({ kind: 'fault', vector: 12, errorCode: 1, rule: 'EXC.STACK.1' });
   });
 });
 
@@ -169,7 +169,7 @@ describe('fetching across a page boundary [EXC.FETCH.1]', () => {
     let s = writeCode(setup(), 0x2fffd, [0xb8, 0x01, 0x02]); // MOV EAX, imm32: 2 of its 5 bytes missing
     s = { ...s, eip: 0x2fffd };
     const r = step(s);
-    expect(r.event).toEqual({ kind: 'exception', vector: 14, errorCode: 0 });
+    expect(r.event).toEqual({ kind: 'exception', vector: 14, errorCode: 0, rule: 'PAGE.FAULT.1' });
     expect(r.state.cr2).toBe(0x30000);
     expect(readDword(r.state, r.state.regs[4]! + 4)).toBe(0x2fffd);
   });

@@ -18,7 +18,7 @@ describe('near control transfer', () => {
   });
 
   it('[INS.BRANCH.1] a near jump beyond the CS limit is #GP(0) at the jump', () => {
-    expect(run(withCsLimit(machine(), 0xffff), ins('jmp', [rel(0x20000)]), 5)).toEqual({ kind: 'fault', vector: 13, errorCode: 0 });
+    expect(run(withCsLimit(machine(), 0xffff), ins('jmp', [rel(0x20000)]), 5)).toEqual({ kind: 'fault', vector: 13, errorCode: 0, rule: 'INS.BRANCH.1' });
     expect(ok(withCsLimit(machine(), 0xffff), ins('jmp', [rel(0xeffa)]), 5).eip).toBe(0xffff);
   });
 
@@ -89,8 +89,8 @@ describe('conditional set and move, bits, bound', () => {
     const check = (index: number) => run({ ...bounds, regs: bounds.regs.map((v, k) => (k === EAX ? index >>> 0 : v)) }, ins('bound', [reg(32, EAX), mem(64, null, 0x2000)]), 6);
     expect(check(4).kind).toBe('ok');
     expect(check(0).kind).toBe('ok');
-    expect(check(5)).toEqual({ kind: 'fault', vector: 5, errorCode: null });
-    expect(check(-1)).toEqual({ kind: 'fault', vector: 5, errorCode: null });
+    expect(check(5)).toEqual({ kind: 'fault', vector: 5, errorCode: null, rule: 'INS.BOUND.1' });
+    expect(check(-1)).toEqual({ kind: 'fault', vector: 5, errorCode: null, rule: 'INS.BOUND.1' });
   });
 });
 
@@ -149,7 +149,7 @@ describe('string instructions', () => {
     expect(first.eip).toBe(0x1000);
     expect([first.regs[ECX], first.regs[EDI]]).toEqual([3, 0x3008]);
     expect([peek(first, 0x3000, 32), peek(first, 0x3004, 32)]).toEqual([0xdeadbeef, 0xdeadbeef]);
-    expect(run(first, stos)).toEqual({ kind: 'fault', vector: 13, errorCode: 0 });
+    expect(run(first, stos)).toEqual({ kind: 'fault', vector: 13, errorCode: 0, rule: 'SEG.LIMIT.1' });
   });
 
   it('[INS.STRING.1] lodsw loads AX and advances ESI by 2', () => {

@@ -172,7 +172,7 @@ describe('arithmetic handlers', () => {
   it('[INS.DIV.3] div writes quotient and remainder; #DE on zero and on overflow changes nothing', () => {
     const s = ok(machine({ [EAX]: 100, [EDX]: 0, [ECX]: 7 }), ins('div', [reg(32, ECX)]));
     expect([s.regs[EAX], s.regs[EDX]]).toEqual([14, 2]);
-    expect(run(machine({ [EAX]: 100 }), ins('div', [reg(32, ECX)]))).toEqual({ kind: 'fault', vector: 0, errorCode: null });
+    expect(run(machine({ [EAX]: 100 }), ins('div', [reg(32, ECX)]))).toEqual({ kind: 'fault', vector: 0, errorCode: null, rule: 'INS.DIV.1' });
     // AX = 0xFF80 = −128, divided by −1: quotient +128 does not fit a signed byte.
     expect(run(machine({ [EAX]: 0xff80, [EBX]: 0xff }), ins('idiv', [reg(8, EBX)]))).toMatchObject({ kind: 'fault', vector: 0 });
   });

@@ -26,7 +26,7 @@ describe('I/O permission [IO.PERM.1]', () => {
     expect(r.kind).toBe('ok');
   });
   it('at CPL 3 with IOPL 0 and no bitmap in the TSS: #GP(0)', () => {
-    expect(execute(withPort(systemState({ cpl: 3 }), 0xe9), outDxAl, 0x10001)).toEqual({ kind: 'fault', vector: 13, errorCode: 0 });
+    expect(execute(withPort(systemState({ cpl: 3 }), 0xe9), outDxAl, 0x10001)).toEqual({ kind: 'fault', vector: 13, errorCode: 0, rule: 'IO.PERM.1' });
   });
   it('at CPL 3 with IOPL 3: allowed', () => {
     expect(execute(withPort(systemState({ cpl: 3, eflags: 0x2 | IOPL }), 0xe9), outDxAl, 0x10001).kind).toBe('ok');

@@ -30,11 +30,11 @@ function ok<T>(r: { kind: string; value?: T }): T {
 describe('page-fault error code [PAGE.FAULT.1]', () => {
   it('user read of a supervisor page: P=1, W/R=0, U/S=1 -> 5 [PAGE.PROT.1]', () => {
     const r = readMemory(paged(3, PTE.P | PTE.W), 'ds', USER_PAGE + 0x10, 32);
-    expect(r).toEqual({ kind: 'fault', vector: 14, errorCode: 5, address: USER_PAGE + 0x10 });
+    expect(r).toEqual({ kind: 'fault', vector: 14, errorCode: 5, address: USER_PAGE + 0x10, rule: 'PAGE.FAULT.1' });
   });
   it('user write to a read-only user page -> 7', () => {
     const r = writeMemory(paged(3, PTE.P | PTE.U), 'ds', USER_PAGE + 4, 32, 1);
-    expect(r).toEqual({ kind: 'fault', vector: 14, errorCode: 7, address: USER_PAGE + 4 });
+    expect(r).toEqual({ kind: 'fault', vector: 14, errorCode: 7, address: USER_PAGE + 4, rule: 'PAGE.FAULT.1' });
   });
   it('not present: supervisor read 0, supervisor write 2, user write 6', () => {
     expect(readMemory(paged(0, 0), 'ds', USER_PAGE, 8)).toMatchObject({ vector: 14, errorCode: 0 });
@@ -58,7 +58,7 @@ describe('CR0.WP [PAGE.PROT.2]', () => {
   });
   it('supervisor write to a read-only page faults with WP = 1: error code P|W = 3', () => {
     const r = writeMemory(paged(0, PTE.P, 1 << 16), 'ds', USER_PAGE + 0x10, 32, 0x11223344);
-    expect(r).toEqual({ kind: 'fault', vector: 14, errorCode: 3, address: USER_PAGE + 0x10 });
+    expect(r).toEqual({ kind: 'fault', vector: 14, errorCode: 3, address: USER_PAGE + 0x10, rule: 'PAGE.FAULT.1' });
   });
   it('supervisor read of a user page is allowed', () => {
     expect(ok(readMemory(paged(0, PTE.P | PTE.U), 'ds', USER_PAGE + 0x10, 32)).value).toBe(0xcafef00d);
@@ -143,7 +143,7 @@ describe('accesses that cross a page boundary [PAGE.CROSS.1]', () => {
     let s = paged(0, PTE.P | PTE.W);
     s = writeDword(s, FRAME_A + 0xffc, 0x01020304);
     const r = writeMemory(s, 'ds', USER_PAGE + 0xffe, 32, 0xffffffff);
-    expect(r).toEqual({ kind: 'fault', vector: 14, errorCode: 2, address: USER_PAGE + 0x1000 });
+    expect(r).toEqual({ kind: 'fault', vector: 14, errorCode: 2, address: USER_PAGE + 0x1000, rule: 'PAGE.FAULT.1' });
   });
   it('a read spanning two mapped pages joins bytes from both frames', () => {
     let s = paged(0, PTE.P | PTE.W);
@@ -157,7 +157,7 @@ describe('accesses that cross a page boundary [PAGE.CROSS.1]', () => {
 
 describe('read-modify-write destinations [PAGE.RMW.1]', () => {
   it('a not-present page faults as a write (W/R = 1) already at the read', () => {
-    expect(readMemoryForWrite(paged(3, 0), 'ds', USER_PAGE, 32)).toEqual({ kind: 'fault', vector: 14, errorCode: 6, address: USER_PAGE });
+    expect(readMemoryForWrite(paged(3, 0), 'ds', USER_PAGE, 32)).toEqual({ kind: 'fault', vector: 14, errorCode: 6, address: USER_PAGE, rule: 'PAGE.FAULT.1' });
   });
   it('a read-only user page faults P|W|U = 7 for a user read-modify-write', () => {
     expect(readMemoryForWrite(paged(3, PTE.P | PTE.U), 'ds', USER_PAGE, 32)).toMatchObject({ vector: 14, errorCode: 7 });
@@ -179,7 +179,7 @@ describe('a #UD keeps the accessed bit its fetch set', () => {
     s = writeCode(s, 0x10000, [0x0f, 0x0c]);
     s = writeDword(s, pteAddress(CR3, 0x10000), 0x10000 | PTE.P | PTE.W | PTE.U); // A clear
     const r = step(s);
-    expect(r.event).toEqual({ kind: 'exception', vector: 6, errorCode: null });
+    expect(r.event).toEqual({ kind: 'exception', vector: 6, errorCode: null, rule: 'EXC.FETCH.1' });
     expect(readDword(r.state, pteAddress(CR3, 0x10000))).toBe(0x10000 | PTE.P | PTE.W | PTE.U | PTE.A);
   });
 });

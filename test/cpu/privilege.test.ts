@@ -58,7 +58,7 @@ describe('call gates [PRIV.GATE.1] [PRIV.GATE.2] [PRIV.GATE.4] [PRIV.TSS.1] [PRI
     s = writeDword(s, LAYOUT.idt + 13 * 8, gateDescriptor({ selector: SEL.code0, offset: HANDLER, type: 0xe })[0]);
     s = writeDword(s, LAYOUT.idt + 13 * 8 + 4, gateDescriptor({ selector: SEL.code0, offset: HANDLER, type: 0xe })[1]);
     const g = step(s);
-    expect(g.event).toEqual({ kind: 'exception', vector: 13, errorCode: 0x40 });
+    expect(g.event).toEqual({ kind: 'exception', vector: 13, errorCode: 0x40, rule: 'PRIV.GATE.1' });
     expect(readDword(g.state, g.state.regs[4]!)).toBe(0x40); // error code on the ring-0 stack
   });
   it('RETF 8 back to ring 3 restores SS:ESP past the parameters and nulls DS loaded with a ring-0 segment [PRIV.RET.1] [PRIV.RET.2] [PRIV.RET.3] [PRIV.RET.4]', () => {
@@ -82,14 +82,14 @@ describe('call gates [PRIV.GATE.1] [PRIV.GATE.2] [PRIV.GATE.4] [PRIV.TSS.1] [PRI
     s = writeDword(writeDword(s, LAYOUT.tss + 8, 0x48), LAYOUT.tss + 4, 0x10); // room for 4 of the 6 dwords
     s = setEsp(s, LAYOUT.stack3 - 8);
     const r = execute(s, insn('callf', [{ kind: 'far', selector: GATE, offset: 0 }]), LAYOUT.code + 7);
-    expect(r).toEqual({ kind: 'fault', vector: 12, errorCode: 0x48 });
+    expect(r).toEqual({ kind: 'fault', vector: 12, errorCode: 0x48, rule: 'PRIV.GATE.6' });
   });
   it('JMP through a call gate to an inner ring faults #GP(code selector) [PRIV.GATE.3]', () => {
     let s = setup(3);
     s = writeCode(s, LAYOUT.code, farJmp(GATE, 0));
     s = writeDword(s, LAYOUT.idt + 13 * 8, gateDescriptor({ selector: SEL.code0, offset: HANDLER, type: 0xe })[0]);
     s = writeDword(s, LAYOUT.idt + 13 * 8 + 4, gateDescriptor({ selector: SEL.code0, offset: HANDLER, type: 0xe })[1]);
-    expect(step(s).event).toEqual({ kind: 'exception', vector: 13, errorCode: SEL.code0 });
+    expect(step(s).event).toEqual({ kind: 'exception', vector: 13, errorCode: SEL.code0, rule: 'PRIV.GATE.3' });
   });
 });
 
@@ -109,12 +109,21 @@ describe('direct far transfers and conforming code [PRIV.DIRECT.1] [PRIV.FAR.1] 
   it('JMP from ring 3 to non-conforming DPL 0 code faults #GP(selector)', () => {
     let s = withGp(systemState({ cpl: 3 }));
     s = writeCode(s, LAYOUT.code, farJmp(SEL.code0, 0x30000));
-    expect(step(s).event).toEqual({ kind: 'exception', vector: 13, errorCode: SEL.code0 });
+    expect(step(s).event).toEqual({ kind: 'exception', vector: 13, errorCode: SEL.code0, rule: 'PRIV.DIRECT.1' });
   });
   it('a null selector faults #GP(0)', () => {
     let s = withGp(systemState());
     s = writeCode(s, LAYOUT.code, farJmp(0, 0x30000));
-    expect(step(s).event).toEqual({ kind: 'exception', vector: 13, errorCode: 0 });
+    expect(step(s).event).toEqual({ kind: 'exception', vector: 13, errorCode: 0, rule: 'PRIV.FAR.1' });
+  });
+  it('[PRIV.FAR.2] a far JMP to a data segment or a CALL to an LDT descriptor faults #GP(selector)', () => {
+    // SDM vol. 2, JMP/CALL: a selector naming neither a code segment, a call
+    // gate, a task gate nor a TSS is #GP(segment selector); a data segment
+    // (0x10) and the LDT-typed descriptor below are both.
+    let s = withGp(systemState({ extraDescriptors: [segmentDescriptor({ type: 0x2, system: true, limit: 0xff, g: false })] }));
+    expect(step(writeCode(s, LAYOUT.code, farJmp(SEL.data0, 0))).event).toEqual({ kind: 'exception', vector: 13, errorCode: SEL.data0, rule: 'PRIV.FAR.2' });
+    s = writeCode(s, LAYOUT.code, farCall(0x40, 0));
+    expect(step(s).event).toEqual({ kind: 'exception', vector: 13, errorCode: 0x40, rule: 'PRIV.FAR.2' });
   });
   it('CALL to the same ring pushes CS then EIP', () => {
     let s = systemState();
@@ -158,6 +167,6 @@ describe('IRET [PRIV.IRET.3] [PRIV.FLAGS.1]', () => {
     const esp = LAYOUT.stack3 - 12;
     s = writeDword(writeDword(writeDword(s, esp, 0x40000), esp + 4, SEL.code0), esp + 8, 0x2);
     s = writeCode(setEsp(s, esp), LAYOUT.code, [0xcf]);
-    expect(step(s).event).toEqual({ kind: 'exception', vector: 13, errorCode: SEL.code0 });
+    expect(step(s).event).toEqual({ kind: 'exception', vector: 13, errorCode: SEL.code0, rule: 'PRIV.RET.1' });
   });
 });

@@ -25,7 +25,7 @@ const zeroCount = (s: MachineState): MachineState =>
 
 describe('[IO.STRING.2] REP INS/OUTS with ECX = 0 still check the I/O permission', () => {
   it('REP OUTSB, ECX = 0, CPL 3, IOPL 0, no bitmap: #GP(0)', () => {
-    expect(execute(zeroCount(systemState({ cpl: 3 })), repOutsb, 0x10002)).toEqual({ kind: 'fault', vector: 13, errorCode: 0 });
+    expect(execute(zeroCount(systemState({ cpl: 3 })), repOutsb, 0x10002)).toEqual({ kind: 'fault', vector: 13, errorCode: 0, rule: 'IO.PERM.1' });
   });
 
   it('REP INSD, ECX = 0, CPL 3, the bitmap allows only one byte of the four: #GP(0)', () => {

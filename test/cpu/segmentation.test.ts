@@ -26,14 +26,14 @@ describe('limit checks [SEG.LIMIT.1] [SEG.LIMIT.2]', () => {
   it('expand-up: the last byte may be at the limit, one past faults #GP(0)', () => {
     const s = withSegment({ type: 0x2, limit: 0xfff, g: false });
     expect(readMemory(s, 'es', 0xffc, 32).kind).toBe('ok');
-    expect(readMemory(s, 'es', 0xffd, 32)).toEqual({ kind: 'fault', vector: 13, errorCode: 0 });
+    expect(readMemory(s, 'es', 0xffd, 32)).toEqual({ kind: 'fault', vector: 13, errorCode: 0, rule: 'SEG.LIMIT.1' });
     expect(readMemory(s, 'es', 0xfff, 8).kind).toBe('ok');
     expect(readMemory(s, 'es', 0x1000, 8)).toMatchObject({ vector: 13, errorCode: 0 });
   });
   it('through SS a limit violation is #SS(0)', () => {
     let s = systemState({ extraDescriptors: [segmentDescriptor({ type: 0x2, limit: 0xfff, g: false })] });
     s = loaded(loadDataSegment(s, 'ss', sel(EXTRA)));
-    expect(readMemory(s, 'ss', 0x1000, 8)).toEqual({ kind: 'fault', vector: 12, errorCode: 0 });
+    expect(readMemory(s, 'ss', 0x1000, 8)).toEqual({ kind: 'fault', vector: 12, errorCode: 0, rule: 'SEG.LIMIT.1' });
   });
   it('G scales the limit to (limit << 12) | 0xFFF [SEG.DESC.1]', () => {
     const s = withSegment({ type: 0x2, limit: 0x1, g: true });
@@ -66,14 +66,14 @@ describe('null selectors [SEG.LOAD.1] [SEG.LOAD.2] [SEG.ACCESS.1]', () => {
   it('loading 0 into DS succeeds and a later access faults #GP(0)', () => {
     const s = loaded(loadDataSegment(systemState(), 'ds', 0));
     expect(s.segments.ds.valid).toBe(false);
-    expect(readMemory(s, 'ds', 0x100, 8)).toEqual({ kind: 'fault', vector: 13, errorCode: 0 });
+    expect(readMemory(s, 'ds', 0x100, 8)).toEqual({ kind: 'fault', vector: 13, errorCode: 0, rule: 'SEG.ACCESS.1' });
   });
   it('a null selector with RPL 3 is still null', () => {
     const s = loaded(loadDataSegment(systemState({ cpl: 3 }), 'fs', 3));
     expect(s.segments.fs).toMatchObject({ selector: 3, valid: false });
   });
   it('loading 0 into SS faults #GP(0)', () => {
-    expect(loadDataSegment(systemState(), 'ss', 0)).toEqual({ kind: 'fault', vector: 13, errorCode: 0 });
+    expect(loadDataSegment(systemState(), 'ss', 0)).toEqual({ kind: 'fault', vector: 13, errorCode: 0, rule: 'SEG.LOAD.1' });
   });
 });
 
@@ -90,7 +90,7 @@ describe('SS loads [SEG.LOAD.4]', () => {
   });
   it('a not-present stack segment faults #SS(selector)', () => {
     const s = systemState({ extraDescriptors: [segmentDescriptor({ type: 0x2, present: false })] });
-    expect(loadDataSegment(s, 'ss', sel(EXTRA))).toEqual({ kind: 'fault', vector: 12, errorCode: sel(EXTRA) });
+    expect(loadDataSegment(s, 'ss', sel(EXTRA))).toEqual({ kind: 'fault', vector: 12, errorCode: sel(EXTRA), rule: 'SEG.LOAD.4' });
   });
 });
 
@@ -119,7 +119,7 @@ describe('DS/ES/FS/GS loads [SEG.LOAD.3] [SEG.LOAD.5] [SEG.LOAD.6] [SEG.LOAD.7]'
     expect(loadDataSegment(s0, 'ds', SEL.data1 | 2)).toMatchObject({ vector: 13, errorCode: SEL.data1 & ~3 });
   });
   it('not present faults #NP(selector)', () => {
-    expect(loadDataSegment(s0, 'ds', sel(EXTRA + 1))).toEqual({ kind: 'fault', vector: 11, errorCode: sel(EXTRA + 1) });
+    expect(loadDataSegment(s0, 'ds', sel(EXTRA + 1))).toEqual({ kind: 'fault', vector: 11, errorCode: sel(EXTRA + 1), rule: 'SEG.LOAD.7' });
   });
   it('conforming readable code of DPL 0 loads at CPL 3, non-conforming does not', () => {
     expect(loadDataSegment(s3, 'ds', sel(EXTRA + 2, 3)).kind).toBe('ok');

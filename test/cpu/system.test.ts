@@ -140,7 +140,7 @@ describe('CPUID, UD2, WBINVD [SYS.CPUID.1] [SYS.UD2.1] [SYS.WBINVD.1]', () => {
     expect([z.regs[0], z.regs[1], z.regs[2], z.regs[3]]).toEqual([0, 0, 0, 0]);
   });
   it('UD2 is #UD; WBINVD is privileged and otherwise a no-op', () => {
-    expect(execute(systemState(), insn('ud2'), 0)).toEqual({ kind: 'fault', vector: 6, errorCode: null });
+    expect(execute(systemState(), insn('ud2'), 0)).toEqual({ kind: 'fault', vector: 6, errorCode: null, rule: 'SYS.UD2.1' });
     expect(execute(systemState({ cpl: 1 }), insn('wbinvd'), 0)).toMatchObject({ vector: 13 });
     expect(okState(execute(systemState(), insn('wbinvd'), 0x10002)).eip).toBe(0x10002);
   });

@@ -3,6 +3,7 @@ import type { Instruction, Operand } from '../../isa/ast';
 import { update, type MachineState } from '../state';
 import { cpl, effectiveAddress, readMemory, readOperand, type Outcome, type Result } from '../context';
 import { gp } from '../outcome';
+import { applied, explaining } from '../applied';
 
 /** Continue at the next instruction. */
 export const next = (state: MachineState, nextEip: number): Outcome => ({ kind: 'ok', state: update(state, { eip: nextEip }) });
@@ -15,8 +16,11 @@ export function done(result: Result<MachineState>, nextEip: number): Outcome {
 /** [PRIV.INSN.1] Privileged instructions (HLT, LGDT, LIDT, LLDT, LTR, LMSW,
  * CLTS, MOV to/from CRn, INVLPG, WBINVD) fault #GP(0) at CPL > 0. */
 export function privileged(handler: (state: MachineState, instr: Instruction, nextEip: number) => Outcome) {
-  return (state: MachineState, instr: Instruction, nextEip: number): Outcome =>
-    cpl(state) === 0 ? handler(state, instr, nextEip) : gp(0, 'PRIV.INSN.1');
+  return (state: MachineState, instr: Instruction, nextEip: number): Outcome => {
+    if (cpl(state) !== 0) return gp(0, 'PRIV.INSN.1');
+    if (explaining()) applied('PRIV.INSN.1', `${instr.mnemonic} at CPL 0`);
+    return handler(state, instr, nextEip);
+  };
 }
 
 /** Read a 16-bit selector operand (register or memory). */

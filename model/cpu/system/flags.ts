@@ -1,6 +1,7 @@
 // HLT, CLI, STI, PUSHF, POPF: the instructions that read or change IF and IOPL.
 import type { Handler } from '../outcome';
 import { gp } from '../outcome';
+import { applied, explaining } from '../applied';
 import { cpl, pop, push } from '../context';
 import { AC, ID, IF, iopl, VM, RF, setEflags } from '../eflags';
 import { changeableFlags } from '../privilege';
@@ -9,11 +10,15 @@ import { update } from '../state';
 
 /** [IO.IF.1] CLI and STI need CPL <= IOPL, else #GP(0). [IO.IF.2] STI that
  * sets IF delays interrupt recognition until after the next instruction. */
-const cli: Handler = (state, _instr, nextEip) =>
-  cpl(state) > iopl(state.eflags) ? gp(0, 'IO.IF.1') : next(update(state, { eflags: (state.eflags & ~IF) >>> 0 }), nextEip);
+const cli: Handler = (state, _instr, nextEip) => {
+  if (cpl(state) > iopl(state.eflags)) return gp(0, 'IO.IF.1');
+  if (explaining()) applied('IO.IF.1', `CPL ${cpl(state)} ≤ IOPL ${iopl(state.eflags)}: IF cleared`);
+  return next(update(state, { eflags: (state.eflags & ~IF) >>> 0 }), nextEip);
+};
 
 const sti: Handler = (state, _instr, nextEip) => {
   if (cpl(state) > iopl(state.eflags)) return gp(0, 'IO.IF.1');
+  if (explaining()) applied('IO.IF.1', `CPL ${cpl(state)} ≤ IOPL ${iopl(state.eflags)}: IF set`);
   const shadow = (state.eflags & IF) === 0;
   return next(update(state, { eflags: (state.eflags | IF) >>> 0, interruptShadow: shadow || state.interruptShadow }), nextEip);
 };

@@ -3,6 +3,7 @@ import type { Instruction } from '../../isa/ast';
 import { update, type MachineState } from '../state';
 import type { Handler, Result } from '../outcome';
 import { gp } from '../outcome';
+import { applied, explaining } from '../applied';
 import { cpl, readLinear, readMemory, readRegister, writeMemory, writeRegister, type Outcome } from '../context';
 import { portRead, portWrite } from '../devices';
 import { DF, iopl } from '../eflags';
@@ -17,7 +18,10 @@ import { match } from 'ts-pattern';
  * bytes holding them within the TSS limit; anything else is #GP(0).
  */
 export function ioAllowed(state: MachineState, port: number, bytes: number): Result<MachineState> {
-  if (cpl(state) <= iopl(state.eflags)) return { kind: 'ok', value: state };
+  if (cpl(state) <= iopl(state.eflags)) {
+    if (explaining()) applied('IO.PERM.1', `port 0x${port.toString(16)}: CPL ${cpl(state)} ≤ IOPL ${iopl(state.eflags)}`);
+    return { kind: 'ok', value: state };
+  }
   const tr = state.tr;
   const type = tr.attributes & 0x1f;
   if (!tr.valid || (type !== 0x09 && type !== 0x0b) || tr.limit < 103) return gp(0, 'IO.PERM.1');
@@ -29,6 +33,7 @@ export function ioAllowed(state: MachineState, port: number, bytes: number): Res
   if (bits.kind !== 'ok') return bits;
   const wanted = ((1 << bytes) - 1) << (port & 7);
   if (bits.value.value & wanted) return gp(0, 'IO.PERM.1');
+  if (explaining()) applied('IO.PERM.1', `port 0x${port.toString(16)}: CPL ${cpl(state)} > IOPL ${iopl(state.eflags)}, its bits in the TSS bitmap are clear`);
   return { kind: 'ok', value: bits.value.state };
 }
 
