@@ -18,11 +18,13 @@ export class Pic {
   irr = 0; isr = 0; imr = 0xff; vectorBase = 0;
   /** Initialisation step: 0 = ready, 2..4 = expecting ICW2..ICW4. */
   initStep = 0; needIcw4 = false; single = false; readIsr = false;
+  /** ICW4 bit 1, automatic EOI: an acknowledged line does not stay in service. */
+  autoEoi = false;
 
   writeCommand(value: number): void {
     if (value & 0x10) { // ICW1
       this.initStep = 2; this.needIcw4 = (value & 1) !== 0; this.single = (value & 2) !== 0;
-      this.imr = 0; this.isr = 0; this.irr = 0; this.readIsr = false;
+      this.imr = 0; this.isr = 0; this.irr = 0; this.readIsr = false; this.autoEoi = false;
     } else if ((value & 0x18) === 0x08) { // OCW3
       if (value & 2) this.readIsr = (value & 1) !== 0;
     } else if (value & 0x20) { // OCW2: EOI
@@ -33,7 +35,7 @@ export class Pic {
   writeData(value: number): void {
     if (this.initStep === 2) { this.vectorBase = value & 0xf8; this.initStep = this.single ? (this.needIcw4 ? 4 : 0) : 3; }
     else if (this.initStep === 3) { this.initStep = this.needIcw4 ? 4 : 0; }
-    else if (this.initStep === 4) { this.initStep = 0; }
+    else if (this.initStep === 4) { this.initStep = 0; this.autoEoi = (value & 2) !== 0; }
     else this.imr = value & 0xff;
   }
   readCommand(): number { return this.readIsr ? this.isr : this.irr; }
@@ -170,10 +172,20 @@ class Uart {
 
 const bcd = (n: number): number => ((Math.floor(n / 10) % 10) << 4) | (n % 10);
 
-/** The CMOS RAM at reset, with the clock showing 2026-01-01 00:00:00 (a Thursday). */
-function cmosAtReset(): Uint8Array {
+/** A date and time of day for the RTC (UTC; the clock never ticks). */
+export interface ClockDate { year: number; month: number; day: number; hour: number; minute: number; second: number }
+
+/** The CMOS RAM at reset with the clock showing `date` (default 2026-01-01
+ * 00:00:00, a Thursday). The day of the week comes from the host's calendar
+ * (Date.getUTCDay), not from the model's formula, so the two are checked
+ * against each other. */
+function cmosAtReset(date: ClockDate = { year: 2026, month: 1, day: 1, hour: 0, minute: 0, second: 0 }): Uint8Array {
   const ram = new Uint8Array(128);
-  ram[0x06] = 5; ram[0x07] = bcd(1); ram[0x08] = bcd(1); ram[0x09] = bcd(26); ram[0x32] = bcd(20);
+  const utc = new Date(0);
+  utc.setUTCFullYear(date.year, date.month - 1, date.day);
+  ram[0x00] = bcd(date.second); ram[0x02] = bcd(date.minute); ram[0x04] = bcd(date.hour);
+  ram[0x06] = utc.getUTCDay() + 1; ram[0x07] = bcd(date.day); ram[0x08] = bcd(date.month);
+  ram[0x09] = bcd(date.year % 100); ram[0x32] = bcd(Math.floor(date.year / 100));
   ram[0x0a] = 0x26; ram[0x0b] = 0x02; ram[0x0d] = 0x80;
   return ram;
 }
@@ -190,8 +202,12 @@ export class Devices {
   private readonly channel2 = new Channel2();
   private portB = 0;
   private readonly uart = new Uart(this);
-  private readonly cmos = cmosAtReset();
+  private cmos = cmosAtReset();
   private cmosIndex = 0;
+  /** Set the RTC to `date`, as at reset (the machine's configuration, IO.RTC.1). */
+  setRtc(date: ClockDate): void { this.cmos = cmosAtReset(date); }
+  /** The 128 CMOS bytes (for tests). */
+  cmosBytes(): Uint8Array { return this.cmos.slice(); }
   /** Ticks that passed in HLT without an instruction (the clock is instructions + these). */
   idleTicks = 0;
   /** Retired instructions so far (set by the Cpu that owns these devices). */
@@ -308,15 +324,15 @@ export class Devices {
     return this.master.vectorBase + line;
   }
 
-  /** The CPU acknowledges the pending interrupt (INTA): IRR -> ISR. */
+  /** The CPU acknowledges the pending interrupt (INTA): IRR -> ISR (not with automatic EOI). */
   acknowledge(): void {
     const line = this.master.pending();
     if (line < 0) return;
     this.master.irr &= ~(1 << line);
-    this.master.isr |= 1 << line;
+    if (!this.master.autoEoi) this.master.isr |= 1 << line;
     if (line === 2) {
       const slaveLine = this.slave.pending();
-      if (slaveLine >= 0) { this.slave.irr &= ~(1 << slaveLine); this.slave.isr |= 1 << slaveLine; }
+      if (slaveLine >= 0) { this.slave.irr &= ~(1 << slaveLine); if (!this.slave.autoEoi) this.slave.isr |= 1 << slaveLine; }
     }
   }
 }

@@ -1,12 +1,15 @@
 // Booting the committed Linux guest (guests/linux) on our machines and on
 // QEMU: the shared steps of its test, `npm start` and `mesovirt bench linux`.
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { assemble } from '../model/isa/asm/assemble';
+import { formatError } from '../model/isa/asm/source';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Machine, StepEvent } from '../model/machine';
 import { ImplMachine } from '../impl/machine';
 import { bootImage, createMachine, DEFAULT_LINUX_APPEND, type MachineKind } from './machines';
+import type { RtcDate } from '../model/cpu/cmos';
 
 export const LINUX_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', 'guests', 'linux');
 export const LINUX_BZIMAGE = join(LINUX_DIR, 'bzImage');
@@ -22,20 +25,49 @@ export interface LinuxBoot {
   readonly seconds: number;
 }
 
-/** A machine with the committed bzImage and initramfs loaded, ready to run. */
-export function linuxMachine(kind: MachineKind, append = DEFAULT_LINUX_APPEND): Machine {
-  const machine = createMachine(kind, LINUX_MEMORY);
+/** What can change between boots of the committed kernel. */
+export interface LinuxOptions {
+  /** The command line (default DEFAULT_LINUX_APPEND). */
+  readonly append?: string;
+  /** The initrd (default the committed initramfs.cpio). */
+  readonly initrd?: { readonly bytes: Uint8Array; readonly name: string };
+  /** The date of the CMOS clock (default DEFAULT_RTC_DATE). */
+  readonly rtc?: RtcDate;
+}
+
+/** A machine with the committed bzImage and (by default) initramfs loaded, ready to run. */
+export function linuxMachine(kind: MachineKind, options: LinuxOptions = {}): Machine {
+  const machine = createMachine(kind, LINUX_MEMORY, { rtc: options.rtc });
   bootImage(machine, new Uint8Array(readFileSync(LINUX_BZIMAGE)), LINUX_BZIMAGE, {
-    append, initrd: { bytes: new Uint8Array(readFileSync(LINUX_INITRD)), name: LINUX_INITRD },
+    append: options.append ?? DEFAULT_LINUX_APPEND,
+    initrd: options.initrd ?? { bytes: new Uint8Array(readFileSync(LINUX_INITRD)), name: LINUX_INITRD },
   });
   return machine;
+}
+
+/** A cpio archive in the "newc" format (what the kernel unpacks as an
+ * initramfs, Documentation/driver-api/early-userspace/buffer-format.rst):
+ * per file a 110-byte ASCII header of 13 hex fields, the NUL-terminated
+ * name padded to 4 bytes, the data padded to 4 bytes; then "TRAILER!!!". */
+export function newcArchive(files: readonly { readonly name: string; readonly mode: number; readonly data: Uint8Array }[]): Uint8Array {
+  const parts: Uint8Array[] = [];
+  const pad = (n: number): Uint8Array => new Uint8Array((4 - (n % 4)) % 4);
+  const entry = (name: string, mode: number, data: Uint8Array, inode: number): void => {
+    const fields = [inode, mode, 0, 0, 1, 0, data.length, 0, 0, 0, 0, name.length + 1, 0];
+    const header = '070701' + fields.map((f) => f.toString(16).padStart(8, '0')).join('');
+    const nameBytes = Buffer.from(`${name}\0`, 'latin1');
+    parts.push(Buffer.from(header, 'latin1'), nameBytes, pad(header.length + nameBytes.length), data, pad(data.length));
+  };
+  files.forEach((f, i) => entry(f.name, f.mode, f.data, i + 1));
+  entry('TRAILER!!!', 0, new Uint8Array(0), 0);
+  return new Uint8Array(Buffer.concat(parts));
 }
 
 const ENDS = new Set<StepEvent['kind']>(['exit', 'shutdown', 'model-error']);
 
 /** Boot to the end (exit port, shutdown, model error, halted for good) or `limit` instructions. */
-export function bootLinux(kind: MachineKind, limit = 200_000_000, onConsole?: (text: string) => void, secondsLimit = Infinity): LinuxBoot {
-  const machine = linuxMachine(kind);
+export function bootLinux(kind: MachineKind, limit = 200_000_000, onConsole?: (text: string) => void, secondsLimit = Infinity, options: LinuxOptions = {}): LinuxBoot {
+  const machine = linuxMachine(kind, options);
   const started = performance.now();
   let end: StepEvent | null = null;
   let printed = 0, steps = 0, previous: StepEvent['kind'] | null = null;
@@ -102,4 +134,15 @@ export function microbenchmarks(console: string): Map<string, number> {
   const out = new Map<string, number>();
   for (const m of console.matchAll(/^bench: (.+) (\d+) instructions per operation\r?$/gm)) out.set(m[1]!, Number(m[2]));
   return out;
+}
+
+/** guests/linux/clock-init.asm (a second /init that prints time(2) and exits
+ * with code 85), assembled by our own assembler as an i386 ELF executable
+ * and packed as /init in a cpio archive for --initrd. */
+export const CLOCK_INIT_EXIT_CODE = (0x2a << 1) | 1;
+export function clockInitrd(): { readonly bytes: Uint8Array; readonly name: string } {
+  const source = join(LINUX_DIR, 'clock-init.asm');
+  const result = assemble(source, (path) => (existsSync(path) ? readFileSync(path, 'utf8') : null), { format: 'elf' });
+  if (result.kind === 'error') throw new Error(result.errors.map(formatError).join('\n'));
+  return { bytes: newcArchive([{ name: 'init', mode: 0o100755, data: result.bytes }]), name: 'clock-init.cpio' };
 }

@@ -4,7 +4,7 @@ import { dirname, basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import type { Machine, StepEvent } from '../../model/machine';
-import { bootImage, createMachine, parseMachineKind } from '../../properties/machines';
+import { bootImage, createMachine, parseMachineKind, parseRtcDate } from '../../properties/machines';
 import { ImplMachine } from '../../impl/machine';
 
 /** Process exit statuses for runs that end without the exit port. */
@@ -44,11 +44,12 @@ export function register(program: Command): void {
     .option('--memory <MiB>', 'RAM size in MiB; with --vmm, the memory mode: shadow-single, shadow-multi or direct', '64')
     .option('--guest <image>', 'with --vmm: one more guest (repeat for several; spec/memory.md)', (v: string, all: string[]) => [...all, v], [] as string[])
     .option('--module <file>', 'a Multiboot module placed after the image (repeat for several; e.g. a guest for gandalf)', (v: string, all: string[]) => [...all, v], [] as string[])
+    .option('--rtc <date>', 'the date the CMOS clock shows, YYYY-MM-DD[THH:MM:SS] (UTC; default 2026-01-01T00:00:00)')
     .option('--vmm', 'run the image as a guest of the monitor (ring 1)').option('--vmm-base <addr>', 'the VMM base (default 0xFC000000)')
     .option('--explain', 'on the model, print each step of a window with the spec rules it applied (spec/explain.md)')
     .option('--from <n>', 'with --explain: the first step explained (0 is the first step)')
     .option('--steps <k>', 'with --explain: how many steps are explained (default 20)')
-    .action(async (image: string | undefined, opts: { machine: string; maxInstructions: string; trace?: string; memory: string; vmm?: boolean; vmmBase?: string; guest: string[]; append?: string; initrd?: string; module: string[]; explain?: boolean; from?: string; steps?: string }) => {
+    .action(async (image: string | undefined, opts: { machine: string; maxInstructions: string; trace?: string; memory: string; vmm?: boolean; vmmBase?: string; guest: string[]; append?: string; initrd?: string; module: string[]; rtc?: string; explain?: boolean; from?: string; steps?: string }) => {
       if (opts.explain !== true && (opts.from !== undefined || opts.steps !== undefined)) throw new Error('--from and --steps go with --explain');
       if (opts.explain === true) {
         const { explainRun, parseWindowOption, projectRootOf } = await import('./run-explain');
@@ -68,6 +69,7 @@ export function register(program: Command): void {
       if (image === undefined) throw new Error('missing the image to run');
       if (opts.vmm === true) return (await import('./run-vmm')).runUnderMonitor(image, { maxInstructions: limit, vmmBase: opts.vmmBase, machine: opts.machine });
       const memorySize = parseCount(opts.memory, '--memory') * 1024 * 1024;
+      const rtc = opts.rtc === undefined ? undefined : parseRtcDate(opts.rtc);
       let bytes: Uint8Array;
       try {
         bytes = new Uint8Array(readFileSync(image));
@@ -82,7 +84,7 @@ export function register(program: Command): void {
           throw new Error(`${opts.initrd}: cannot read (${(e as Error).message})`);
         }
       }
-      const machine = createMachine(parseMachineKind(opts.machine), memorySize);
+      const machine = createMachine(parseMachineKind(opts.machine), memorySize, { rtc });
       const modules = opts.module.map((file) => {
         try {
           return { name: basename(file), bytes: new Uint8Array(readFileSync(file)) };

@@ -24,6 +24,8 @@ export interface Pic {
   readonly single: boolean;
   /** OCW3 selection for reads of the command port. */
   readonly readIsr: boolean;
+  /** ICW4 bit 1: acknowledging a request does not put it in service (IO.PIC.8). */
+  readonly autoEoi: boolean;
 }
 
 export interface Pit {
@@ -116,7 +118,7 @@ export const SLAVE_PIC_PORT = 0xa0;
  * must program the PIC before it sees an interrupt. The choice of IMR = 0xFF
  * is ours (a BIOS would leave some lines open). */
 function resetPic(vectorBase: number): Pic {
-  return { irr: 0, isr: 0, imr: 0xff, vectorBase, expect: 0, needIcw4: false, single: false, readIsr: false };
+  return { irr: 0, isr: 0, imr: 0xff, vectorBase, expect: 0, needIcw4: false, single: false, readIsr: false, autoEoi: false };
 }
 
 /** [IO.PIT.1] The timer starts stopped; it counts only after a reload value is written. */
@@ -148,7 +150,7 @@ function picWriteCommand(pic: Pic, value: number): Pic {
     // [IO.PIC.2] ICW1 starts initialisation: it clears IMR, ISR and IRR and
     // the next data-port writes are ICW2 (vector base), ICW3 unless single
     // (bit 1), ICW4 if bit 0 asks for it.
-    return { ...pic, irr: 0, isr: 0, imr: 0, expect: 2, needIcw4: (value & 1) !== 0, single: (value & 2) !== 0, readIsr: false };
+    return { ...pic, irr: 0, isr: 0, imr: 0, expect: 2, needIcw4: (value & 1) !== 0, single: (value & 2) !== 0, readIsr: false, autoEoi: false };
   }
   if (value & 0x08) {
     // OCW3: bit 1 set selects IRR (bit 0 = 0) or ISR (bit 0 = 1) for reads.
@@ -165,10 +167,11 @@ function picWriteCommand(pic: Pic, value: number): Pic {
 function picWriteData(pic: Pic, value: number): Pic {
   return match(pic.expect)
     .with(2, () => ({ ...pic, vectorBase: value & 0xf8, expect: pic.single ? (pic.needIcw4 ? 4 : 0) : 3 } as Pic))
-    // [IO.PIC.7] ICW3 and ICW4 are taken and their contents ignored: the
-    // cascade is fixed on master line 2, 8086 mode, normal EOI.
+    // [IO.PIC.7] ICW3 is taken and its contents ignored: the cascade is
+    // fixed on master line 2. Of ICW4 only bit 1 counts.
     .with(3, () => ({ ...pic, expect: pic.needIcw4 ? 4 : 0 } as Pic))
-    .with(4, () => ({ ...pic, expect: 0 } as Pic))
+    // [IO.PIC.8] ICW4 bit 1 selects automatic EOI.
+    .with(4, () => ({ ...pic, expect: 0, autoEoi: (value & 2) !== 0 } as Pic))
     // [IO.PIC.4] Outside initialisation a data-port write sets the mask.
     .with(0, () => ({ ...pic, imr: value & 0xff }))
     .exhaustive();
@@ -215,15 +218,21 @@ export function acknowledgeInterrupt(devices: Devices): { vector: number; device
       vector: (devices.slave.vectorBase + slaveLine) & 0xff,
       devices: {
         ...devices,
-        master: { ...devices.master, irr: devices.master.irr & ~bit, isr: devices.master.isr | bit },
-        slave: { ...devices.slave, irr: devices.slave.irr & ~sbit, isr: devices.slave.isr | sbit },
+        master: acknowledged(devices.master, bit),
+        slave: acknowledged(devices.slave, sbit),
       },
     };
   }
   return {
     vector: (devices.master.vectorBase + line) & 0xff,
-    devices: updateDevices(devices, { master: { ...devices.master, irr: devices.master.irr & ~bit, isr: devices.master.isr | bit } }),
+    devices: updateDevices(devices, { master: acknowledged(devices.master, bit) }),
   };
+}
+
+/** [IO.PIC.6] [IO.PIC.8] The acknowledged line leaves IRR and goes into
+ * service, unless the controller ends it at once (automatic EOI). */
+function acknowledged(pic: Pic, bit: number): Pic {
+  return { ...pic, irr: pic.irr & ~bit, isr: pic.autoEoi ? pic.isr : pic.isr | bit };
 }
 
 // ---------------------------------------------------------------- PIT

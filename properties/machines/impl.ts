@@ -1,7 +1,6 @@
 // The fast imperative machine (impl/) behind the shared Machine interface.
-import type { Machine } from '../../model/machine';
 import { ImplMachine } from '../../impl/machine';
 
-export function createImplMachine(memorySize: number): Machine & { run(limit: number): ReturnType<Machine['step']> } {
+export function createImplMachine(memorySize: number): ImplMachine {
   return new ImplMachine(memorySize);
 }

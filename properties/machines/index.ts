@@ -5,6 +5,7 @@ import { loadMultiboot, type BootModule } from '../../model/boot/multiboot';
 import { isBzImage, loadLinux } from '../../model/boot/linux';
 import { createModelMachine } from './model';
 import { createImplMachine } from './impl';
+import { cmosAt, type RtcDate } from '../../model/cpu/cmos';
 
 export type MachineKind = 'model' | 'impl';
 export const MACHINE_KINDS: readonly MachineKind[] = ['model', 'impl'];
@@ -14,8 +15,38 @@ export function parseMachineKind(text: string): MachineKind {
   throw new Error(`--machine must be 'model' or 'impl', got '${text}'`);
 }
 
-export function createMachine(kind: MachineKind, memorySize: number): Machine {
-  return kind === 'model' ? createModelMachine(memorySize) : createImplMachine(memorySize);
+/** How a machine is configured beyond its memory size. */
+export interface MachineOptions {
+  /** The date the CMOS clock shows (IO.RTC.1); DEFAULT_RTC_DATE when absent. */
+  readonly rtc?: RtcDate;
+}
+
+export function createMachine(kind: MachineKind, memorySize: number, options: MachineOptions = {}): Machine {
+  if (kind === 'model') {
+    const machine = createModelMachine(memorySize);
+    if (options.rtc !== undefined) {
+      const state = machine.modelState();
+      machine.setModelState({ ...state, devices: { ...state.devices, cmos: cmosAt(options.rtc) } });
+    }
+    return machine;
+  }
+  const machine = createImplMachine(memorySize);
+  if (options.rtc !== undefined) machine.cpu.devices.setRtc(options.rtc);
+  return machine;
+}
+
+/** Reads a date for the RTC: `YYYY-MM-DD` or `YYYY-MM-DDTHH:MM:SS` (UTC), a
+ * real calendar date with year 1000..9999. Throws with the reason otherwise. */
+export function parseRtcDate(text: string): RtcDate {
+  const m = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2}):(\d{2}))?$/.exec(text);
+  if (m === null) throw new Error(`--rtc must be YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS, got '${text}'`);
+  const [year, month, day, hour, minute, second] = m.slice(1).map((part) => Number(part ?? 0)) as [number, number, number, number, number, number];
+  const check = new Date(0);
+  check.setUTCFullYear(year, month - 1, day);
+  const realDay = check.getUTCFullYear() === year && check.getUTCMonth() === month - 1 && check.getUTCDate() === day;
+  if (year < 1000 || !realDay) throw new Error(`--rtc: '${text}' is not a calendar date between 1000-01-01 and 9999-12-31`);
+  if (hour > 23 || minute > 59 || second > 59) throw new Error(`--rtc: '${text}' is not a time of day (00:00:00..23:59:59)`);
+  return { year, month, day, hour, minute, second };
 }
 
 export interface BootOptions {

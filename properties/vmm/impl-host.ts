@@ -86,7 +86,7 @@ function writeBack(impl: ImplMachine, state: CommonState, before: Tlb, after: Tl
  * no exit but an emulated port access reads). */
 function modelDevices(d: Devices): ModelDevices {
   const pic = (p: Devices['master']): ModelDevices['master'] => ({
-    irr: p.irr, isr: p.isr, imr: p.imr, vectorBase: p.vectorBase, expect: p.initStep as 0 | 2 | 3 | 4, needIcw4: p.needIcw4, single: p.single, readIsr: p.readIsr,
+    irr: p.irr, isr: p.isr, imr: p.imr, vectorBase: p.vectorBase, expect: p.initStep as 0 | 2 | 3 | 4, needIcw4: p.needIcw4, single: p.single, readIsr: p.readIsr, autoEoi: p.autoEoi,
   });
   return {
     ...initialDevices, exitCode: d.exitCode, master: pic(d.master), slave: pic(d.slave),
@@ -114,7 +114,7 @@ function writeDevices(d: Devices, view: ModelDevices, m: ModelDevices): void {
   d.exitCode = m.exitCode;
   for (const [to, from] of [[d.master, m.master], [d.slave, m.slave]] as const) {
     to.irr = from.irr; to.isr = from.isr; to.imr = from.imr; to.vectorBase = from.vectorBase;
-    to.initStep = from.expect; to.needIcw4 = from.needIcw4; to.single = from.single; to.readIsr = from.readIsr;
+    to.initStep = from.expect; to.needIcw4 = from.needIcw4; to.single = from.single; to.readIsr = from.readIsr; to.autoEoi = from.autoEoi;
   }
 }
 

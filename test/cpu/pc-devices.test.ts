@@ -4,9 +4,12 @@
 // impl's Devices class, with expected values worked out from the
 // datasheets (16550A, 8254, MC146818, 8259A), not from either machine.
 import { describe, expect, it } from 'vitest';
-import { advanceTime, consoleBytes, initialDevices, portRead, portWrite, type Devices as ModelDevices } from '../../model/cpu/devices';
+import { acknowledgeInterrupt, advanceTime, consoleBytes, initialDevices, raiseIrq, portRead, portWrite, type Devices as ModelDevices } from '../../model/cpu/devices';
 import { cmosAt, cmosRead, cmosWrite } from '../../model/cpu/cmos';
 import { Devices as ImplDevices } from '../../impl/devices';
+import fc from 'fast-check';
+import { propertySeed } from '../../properties/seed';
+import { createMachine, flatEntryState, MACHINE_KINDS, parseRtcDate } from '../../properties/machines';
 
 /** One bus both machines' devices sit behind: in, out, let time pass, read the console and IRR. */
 interface Bus {
@@ -16,6 +19,10 @@ interface Bus {
   console(): string;
   masterIrr(): number;
   clearMasterIrr(): void;
+  /** INTA: the vector of the interrupt acknowledged, or null if none is pending. */
+  acknowledge(): number | null;
+  /** Raise IRQ line 0..15. */
+  raise(line: number): void;
 }
 
 function modelBus(): Bus {
@@ -27,6 +34,8 @@ function modelBus(): Bus {
     console: () => new TextDecoder('latin1').decode(consoleBytes(d.console)),
     masterIrr: () => d.master.irr,
     clearMasterIrr() { d = { ...d, master: { ...d.master, irr: 0 } }; },
+    acknowledge() { const a = acknowledgeInterrupt(d); if (a === null) return null; d = a.devices; return a.vector; },
+    raise(line) { d = raiseIrq(d, line); },
   };
 }
 
@@ -41,6 +50,8 @@ function implBus(): Bus {
     console: () => String.fromCharCode(...d.console),
     masterIrr: () => d.master.irr,
     clearMasterIrr() { d.master.irr = 0; },
+    acknowledge() { const v = d.pendingVector(); if (v < 0) return null; d.acknowledge(); return v; },
+    raise(line) { if (line < 8) d.master.irr |= 1 << line; else d.slave.irr |= 1 << (line - 8); },
   };
 }
 
@@ -192,6 +203,49 @@ describe.each(machines)('PC devices on %s', (_name, bus) => {
     b.outb(0x20, 0x0b); // OCW3: read ISR
     expect(b.inb(0x20)).toBe(0x00);
   });
+
+  const initialise = (b: Bus, icw4: number): void => {
+    for (const [port, value] of [[0x20, 0x11], [0x21, 0x30], [0x21, 0x04], [0x21, icw4], [0xa0, 0x11], [0xa1, 0x38], [0xa1, 0x02], [0xa1, icw4]] as const) b.outb(port, value);
+  };
+
+  it('normal EOI: a line in service holds back itself and lower priorities until EOI [IO.PIC.6] [IO.PIC.3]', () => {
+    const b = bus();
+    initialise(b, 0x01);
+    b.raise(3);
+    expect(b.acknowledge()).toBe(0x33);
+    b.outb(0x20, 0x0b);
+    expect(b.inb(0x20)).toBe(0x08); // ISR: line 3 in service
+    b.raise(3); b.raise(5);
+    expect(b.acknowledge()).toBeNull(); // 3 again and 5 wait for the EOI
+    b.raise(1);
+    expect(b.acknowledge()).toBe(0x31); // a higher priority nests
+    b.outb(0x20, 0x20); // non-specific EOI ends line 1 (the highest in service)
+    b.outb(0x20, 0x20); // and then line 3
+    expect(b.acknowledge()).toBe(0x33);
+  });
+
+  it('automatic EOI (ICW4 bit 1): nothing stays in service, on master and slave [IO.PIC.8]', () => {
+    const b = bus();
+    initialise(b, 0x03);
+    b.raise(3);
+    expect(b.acknowledge()).toBe(0x33);
+    b.outb(0x20, 0x0b);
+    expect(b.inb(0x20)).toBe(0x00); // ISR stays clear
+    b.raise(5);
+    expect(b.acknowledge()).toBe(0x35); // no EOI was needed for a lower priority
+    b.raise(12); // slave line 4, through master line 2
+    expect(b.acknowledge()).toBe(0x3c);
+    b.outb(0xa0, 0x0b);
+    expect(b.inb(0xa0)).toBe(0x00);
+    b.raise(13);
+    expect(b.acknowledge()).toBe(0x3d);
+    // A new ICW1 without ICW4 is normal EOI again.
+    for (const [port, value] of [[0x20, 0x10], [0x21, 0x30], [0x21, 0x04]] as const) b.outb(port, value);
+    b.raise(3);
+    expect(b.acknowledge()).toBe(0x33);
+    b.outb(0x20, 0x0b);
+    expect(b.inb(0x20)).toBe(0x08);
+  });
 });
 
 describe('CMOS date arithmetic [IO.RTC.1]', () => {
@@ -200,5 +254,48 @@ describe('CMOS date arithmetic [IO.RTC.1]', () => {
     const c = cmosAt({ year: 1999, month: 12, day: 31, hour: 23, minute: 59, second: 58 });
     const reg = (i: number) => cmosRead(cmosWrite(c, 0x70, i), 0x71);
     expect([0, 2, 4, 6, 7, 8, 9, 0x32].map(reg)).toEqual([0x58, 0x59, 0x23, 6, 0x31, 0x12, 0x99, 0x19]);
+  });
+  it('impl set to a date shows it too (2031-05-17 12:34:56 is a Saturday, 7; 2000-02-29 a Tuesday, 3)', () => {
+    const d = new ImplDevices();
+    d.setRtc({ year: 2031, month: 5, day: 17, hour: 12, minute: 34, second: 56 });
+    const reg = (i: number): number => (d.out(0x70, 1, i), d.in(0x71, 1));
+    expect([0, 2, 4, 6, 7, 8, 9, 0x32].map(reg)).toEqual([0x56, 0x34, 0x12, 7, 0x17, 0x05, 0x31, 0x20]);
+    d.setRtc({ year: 2000, month: 2, day: 29, hour: 0, minute: 0, second: 0 });
+    expect(reg(6)).toBe(3);
+  });
+  it('model (Zeller) and impl (the host calendar) give the same CMOS bytes for any date', () => {
+    const date = fc.date({ min: new Date('1000-01-01T00:00:00Z'), max: new Date('9999-12-31T23:59:59Z'), noInvalidDate: true }).map((t) => ({
+      year: t.getUTCFullYear(), month: t.getUTCMonth() + 1, day: t.getUTCDate(), hour: t.getUTCHours(), minute: t.getUTCMinutes(), second: t.getUTCSeconds(),
+    }));
+    fc.assert(fc.property(date, (rtc) => {
+      const d = new ImplDevices();
+      d.setRtc(rtc);
+      expect([...d.cmosBytes()]).toEqual(cmosAt(rtc).ram);
+    }), { seed: propertySeed(), numRuns: 2000 });
+  });
+});
+
+describe('run --rtc: the date a machine is given [IO.RTC.1]', () => {
+  it('reads YYYY-MM-DD and YYYY-MM-DDTHH:MM:SS', () => {
+    expect(parseRtcDate('2031-05-17T12:34:56')).toEqual({ year: 2031, month: 5, day: 17, hour: 12, minute: 34, second: 56 });
+    expect(parseRtcDate('1999-12-31')).toEqual({ year: 1999, month: 12, day: 31, hour: 0, minute: 0, second: 0 });
+  });
+  it.each([
+    ['2026-02-29', /not a calendar date/], ['2026-13-01', /not a calendar date/], ['0999-01-01', /not a calendar date/],
+    ['2026-01-01T24:00:00', /not a time of day/], ['2026-01-01T12:60:00', /not a time of day/],
+    ['tomorrow', /must be YYYY-MM-DD/], ['2026-1-1', /must be YYYY-MM-DD/], ['', /must be YYYY-MM-DD/],
+  ])('refuses %j, saying why', (text, reason) => {
+    expect(() => parseRtcDate(text)).toThrow(reason);
+  });
+  it('a model machine and an impl machine created with a date show it on port 0x71', () => {
+    for (const kind of MACHINE_KINDS) {
+      const machine = createMachine(kind, 1 << 20, { rtc: { year: 2042, month: 7, day: 4, hour: 8, minute: 9, second: 10 } });
+      // OUT 0x70, AL=9; IN AL, 0x71; OUT 0xE9, AL; then the century byte; then HLT.
+      const code = [0xb0, 0x09, 0xe6, 0x70, 0xe4, 0x71, 0xe6, 0xe9, 0xb0, 0x32, 0xe6, 0x70, 0xe4, 0x71, 0xe6, 0xe9, 0xf4];
+      machine.writePhysical(0x1000, new Uint8Array(code));
+      machine.setState(flatEntryState(0x1000, 0x8000));
+      for (let i = 0; i < 20 && machine.step().kind !== 'halted'; i++);
+      expect([...machine.consoleOutput()], kind).toEqual([0x42, 0x20]);
+    }
   });
 });
