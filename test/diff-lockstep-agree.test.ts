@@ -5,7 +5,9 @@
 import { describe, expect, it } from 'vitest';
 import type { CommonState } from '../model/machine';
 import { initialState, toCommon } from '../model/cpu/state';
-import { stateDifferences, statesAgree } from '../properties/diff/lockstep';
+import { memoryDifferences, stateDifferences, statesAgree } from '../properties/diff/lockstep';
+import { createModelMachine } from '../properties/machines/model';
+import { createImplMachine } from '../properties/machines/impl';
 
 type Leaf = readonly string[];
 
@@ -51,5 +53,28 @@ describe('[DIFF.STATE.1] statesAgree is stateDifferences(...).length === 0', () 
     const { debug: _d, ...noDebug } = sample;
     expect(statesAgree(sample, noMsrs, 0)).toBe(false);
     expect(statesAgree(sample, noDebug, 0)).toBe(false);
+  });
+});
+
+describe('[DIFF.MEMORY.1] memoryDifferences: one line per differing page, at its first differing byte', () => {
+  const pair = () => {
+    const model = createModelMachine(0x10000), impl = createImplMachine(0x10000);
+    for (const m of [model, impl]) m.writePhysical(0x2000, Uint8Array.of(1, 2, 3));
+    return { model, impl };
+  };
+  it('equal memories: none', () => {
+    const { model, impl } = pair();
+    expect(memoryDifferences(model, impl, 0, 0x10000)).toEqual([]);
+  });
+  it('a byte only impl wrote, in a page the model never wrote, and one in a page both wrote', () => {
+    const { model, impl } = pair();
+    impl.writePhysical(0x5123, Uint8Array.of(7));
+    impl.writePhysical(0x2001, Uint8Array.of(9));
+    expect(memoryDifferences(model, impl, 0, 0x10000)).toEqual(['memory 0x2001: model 0x2 impl 0x9', 'memory 0x5123: model 0x0 impl 0x7']);
+  });
+  it('a byte only the model wrote', () => {
+    const { model, impl } = pair();
+    model.writePhysical(0xfffe, Uint8Array.of(5));
+    expect(memoryDifferences(model, impl, 0, 0x10000)).toEqual(['memory 0xfffe: model 0x5 impl 0x0']);
   });
 });

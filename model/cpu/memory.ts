@@ -79,9 +79,9 @@ function nodeAt(memory: PhysicalMemory, address: number, level: number): Node | 
 /** A fresh copy of the block at `start` as it reads now (the base's bytes
  * when never written), to be changed before it goes into a trie. */
 function freshBlock(memory: PhysicalMemory, old: Block | undefined, start: number): Uint8Array {
+  if (old !== undefined) return old.slice();
   const block = new Uint8Array(BLOCK_SIZE);
-  if (old !== undefined) block.set(old);
-  else if (memory.base !== null) block.set(memory.base.subarray(start, Math.min(start + BLOCK_SIZE, memory.size)));
+  if (memory.base !== null) block.set(memory.base.subarray(start, Math.min(start + BLOCK_SIZE, memory.size)));
   return block;
 }
 
@@ -116,22 +116,47 @@ export function readPhysical(memory: PhysicalMemory, address: number, bytes: 1 |
 
 /** Copy `length` bytes out (for loaders, facades and tests). */
 export function readBytes(memory: PhysicalMemory, address: number, length: number): Uint8Array {
+  address >>>= 0;
   const out = new Uint8Array(length);
-  // Block by block: a present block is copied at once, an absent one is zero
-  // (or the base's bytes).
-  for (let i = 0; i < length;) {
-    const a = (address + i) >>> 0;
-    const chunk = Math.min(length - i, BLOCK_SIZE - (a & (BLOCK_SIZE - 1)));
-    if (a >= memory.size || a + chunk > memory.size) {
-      for (let j = 0; j < chunk; j++) out[i + j] = readByte(memory, a + j);
-    } else {
-      const block = blockAt(memory, a);
-      if (block !== undefined) out.set(block.subarray(a & (BLOCK_SIZE - 1), (a & (BLOCK_SIZE - 1)) + chunk), i);
-      else if (memory.base !== null) out.set(memory.base.subarray(a, a + chunk), i);
-    }
-    i += chunk;
+  if (address + length > 2 ** 32) {
+    // The range wraps around the top of the address space: byte by byte.
+    for (let i = 0; i < length; i++) out[i] = readByte(memory, address + i);
+    return out;
   }
+  const end = Math.min(address + length, memory.size);
+  // Past the end of RAM: all ones [STATE.MEM.2].
+  if (address + length > end) out.fill(0xff, Math.max(0, end - address));
+  if (end > address) readTree(memory, memory.root, memory.levels, 0, address, end, out);
   return out;
+}
+
+/** Copy the bytes of [address, end) that lie under `tree` (of `level`,
+ * covering [start, start + span)) into out (out[0] is `address`). Absent
+ * parts stay zero, or are the base's bytes. */
+function readTree(memory: PhysicalMemory, tree: Tree | undefined, level: number, start: number,
+  address: number, end: number, out: Uint8Array): void {
+  const span = 2 ** (BLOCK_BITS + FANOUT_BITS * level);
+  const first = Math.max(address, start), last = Math.min(end, start + span);
+  if (tree === undefined) {
+    if (memory.base !== null) out.set(memory.base.subarray(first, last), first - address);
+    return;
+  }
+  if (level === PAGE_LEVEL) {
+    // The blocks of one page, in a loop (a call per block costs more than its copy).
+    for (let at = first; at < last;) {
+      const blockStart = at - (at & (BLOCK_SIZE - 1));
+      const blockEnd = Math.min(last, blockStart + BLOCK_SIZE);
+      const block = (tree as Node)[(at >>> BLOCK_BITS) & (FANOUT - 1)] as Block | undefined;
+      if (block !== undefined) out.set(blockEnd - at === BLOCK_SIZE ? block : block.subarray(at - blockStart, blockEnd - blockStart), at - address);
+      else if (memory.base !== null) out.set(memory.base.subarray(at, blockEnd), at - address);
+      at = blockEnd;
+    }
+    return;
+  }
+  const childSpan = span / FANOUT;
+  for (let c = Math.floor((first - start) / childSpan); c <= Math.floor((last - 1 - start) / childSpan); c++) {
+    readTree(memory, (tree as Node)[c], level - 1, start + c * childSpan, address, end, out);
+  }
 }
 
 /**
@@ -142,9 +167,12 @@ export function readBytes(memory: PhysicalMemory, address: number, length: numbe
 function writeTree(memory: PhysicalMemory, tree: Tree | undefined, level: number, start: number,
   address: number, end: number, bytes: ArrayLike<number>): Tree {
   if (level === 0) {
-    const block = freshBlock(memory, tree as Block | undefined, start);
     const first = Math.max(address, start), last = Math.min(end, start + BLOCK_SIZE);
-    for (let a = first; a < last; a++) block[a - start] = bytes[a - address]! & 0xff;
+    // A block written whole from a byte array is a slice of it.
+    if (first === start && last === start + BLOCK_SIZE && bytes instanceof Uint8Array) return bytes.slice(first - address, last - address);
+    const block = freshBlock(memory, tree as Block | undefined, start);
+    if (bytes instanceof Uint8Array) block.set(bytes.subarray(first - address, last - address), first - start);
+    else for (let a = first; a < last; a++) block[a - start] = bytes[a - address]! & 0xff;
     return block;
   }
   const node: (Tree | undefined)[] = tree === undefined ? new Array<Tree | undefined>(FANOUT) : (tree as Node).slice();
