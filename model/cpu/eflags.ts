@@ -35,11 +35,17 @@ export interface FlagUpdate {
  * undefined until some later instruction defines it.
  */
 export function withFlags(state: MachineState, change: FlagUpdate): MachineState {
+  return update(state, flagsAfter(state, change));
+}
+
+/** The EFLAGS and undefinedFlags fields a flag update gives (withFlags),
+ * for a caller that changes other fields in the same new state. */
+export function flagsAfter(state: MachineState, change: FlagUpdate): { eflags: number; undefinedFlags: number } {
   const undef = change.undefined ?? 0;
   const written = change.written | undef;
   const eflags = (((state.eflags & ~written) | (change.values & written)) | RESERVED_ONE) >>> 0;
   const undefinedFlags = ((state.undefinedFlags & ~written) | undef) >>> 0;
-  return update(state, { eflags, undefinedFlags });
+  return { eflags, undefinedFlags };
 }
 
 /** Replace EFLAGS wholesale (POPF, IRET, exception entry): no bit is left undefined
