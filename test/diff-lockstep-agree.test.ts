@@ -69,8 +69,10 @@ describe('[DIFF.MEMORY.1] memoryDifferences: one line per differing page, at its
   it('a byte only impl wrote, in a page the model never wrote, and one in a page both wrote', () => {
     const { model, impl } = pair();
     impl.writePhysical(0x5123, Uint8Array.of(7));
+    impl.writePhysical(0x5200, Uint8Array.of(8));
+    impl.writePhysical(0x7fff, Uint8Array.of(6));
     impl.writePhysical(0x2001, Uint8Array.of(9));
-    expect(memoryDifferences(model, impl, 0, 0x10000)).toEqual(['memory 0x2001: model 0x2 impl 0x9', 'memory 0x5123: model 0x0 impl 0x7']);
+    expect(memoryDifferences(model, impl, 0, 0x10000)).toEqual(['memory 0x2001: model 0x2 impl 0x9', 'memory 0x5123: model 0x0 impl 0x7', 'memory 0x7fff: model 0x0 impl 0x6']);
   });
   it('a byte only the model wrote', () => {
     const { model, impl } = pair();

@@ -158,6 +158,13 @@ export function lockstep(model: Machine, impl: Machine, steps: number, options: 
   return { steps, divergence: null, last };
 }
 
+let zeroBuffer = Buffer.alloc(0);
+/** `length` zero bytes (one buffer, grown when needed, never written). */
+function zeros(length: number): Buffer {
+  if (zeroBuffer.length < length) zeroBuffer = Buffer.alloc(length);
+  return zeroBuffer.subarray(0, length);
+}
+
 // [DIFF.MEMORY.1]
 /** Differences in physical memory over [start, end), reported per 4 KiB page. */
 export function memoryDifferences(model: Machine, impl: Machine, start: number, end: number): string[] {
@@ -166,16 +173,24 @@ export function memoryDifferences(model: Machine, impl: Machine, start: number, 
   const theirs = impl.viewPhysical?.(start, end - start);
   if (mine !== undefined && mine.base === null && theirs !== undefined && start % 4096 === 0) {
     // The model's pages never written are zero: only those written are read
-    // out of the model, the others are compared with zeros.
-    const written = new Set(changedPages(emptyMemory(mine.size), mine, start, end));
-    const zeros = Buffer.alloc(4096);
-    for (let page = start; page < end; page += 4096) {
+    // out of the model; each run of the others is compared with zeros at once.
+    const written = changedPages(emptyMemory(mine.size), mine, start, end);
+    const view = (from: number, to: number): Buffer => Buffer.from(theirs.buffer, theirs.byteOffset + (from - start), to - from);
+    const differs = (a: Buffer, b: Buffer, at: number): void => {
+      if (a.equals(b)) return;
+      // One line per page, at its first differing byte.
+      for (let page = at; page < at + a.length; page += 4096) {
+        const i = page - at + a.subarray(page - at, page - at + 4096).findIndex((x, k) => x !== b[page - at + k]);
+        if (i >= page - at) out.push(`memory ${hex(at + i)}: model ${hex(a[i]!)} impl ${hex(b[i]!)}`);
+      }
+    };
+    let from = start;
+    for (const page of [...written, end]) {
+      if (page > from) differs(zeros(page - from), view(from, page), from);
+      if (page === end) break;
       const length = Math.min(4096, end - page);
-      const a = written.has(page) ? Buffer.from(readBytes(mine, page, length).buffer) : zeros.subarray(0, length);
-      const b = Buffer.from(theirs.buffer, theirs.byteOffset + (page - start), length);
-      if (a.equals(b)) continue;
-      const i = a.findIndex((x, k) => x !== b[k]);
-      out.push(`memory ${hex(page + i)}: model ${hex(a[i]!)} impl ${hex(b[i]!)}`);
+      differs(Buffer.from(readBytes(mine, page, length).buffer), view(page, page + length), page);
+      from = page + length;
     }
     return out;
   }

@@ -35,13 +35,18 @@ export function scenarioOfCase(c: DiffCase, steps = STEPS_PER_CASE): DiffScenari
   const pages: Page[] = [];
   for (const address of changedPages(emptyMemory(s.memory.size), s.memory, 0, DIFF_MEMORY)) {
     const page = readBytes(s.memory, address, PAGE_SIZE);
-    if (page.some((b) => b !== 0)) pages.push({ address, bytes: page });
+    if (!allZero(page)) pages.push({ address, bytes: page });
   }
   const codePage = pages.find((p) => p.address === LAYOUT.code - (LAYOUT.code % PAGE_SIZE));
   const offset = LAYOUT.code % PAGE_SIZE;
   // The stream's length is what the encoder produced; find it by decoding.
   const bytes = codePage === undefined ? new Uint8Array(0) : codeLength(codePage.bytes, offset, c.program.length);
   return { memorySize: DIFF_MEMORY, initial: toCommon(s), pages, code: { address: LAYOUT.code, bytes }, steps };
+}
+
+function allZero(bytes: Uint8Array): boolean {
+  for (let i = 0; i < bytes.length; i++) if (bytes[i] !== 0) return false;
+  return true;
 }
 
 function codeLength(page: Uint8Array, offset: number, count: number): Uint8Array {
