@@ -27,6 +27,8 @@ const PAGE_LEVEL = 1;
 type Block = Uint8Array;
 /** A node of level k has children of level k - 1; level 0 are the blocks. */
 type Tree = Block | Node;
+/** A node's array is only as long as its last child present: a sparse node
+ * (the root of a large memory, say) is copied in a few steps, not 64. */
 type Node = readonly (Tree | undefined)[];
 
 export interface PhysicalMemory {
@@ -175,7 +177,7 @@ function writeTree(memory: PhysicalMemory, tree: Tree | undefined, level: number
     else for (let a = first; a < last; a++) block[a - start] = bytes[a - address]! & 0xff;
     return block;
   }
-  const node: (Tree | undefined)[] = tree === undefined ? new Array<Tree | undefined>(FANOUT) : (tree as Node).slice();
+  const node: (Tree | undefined)[] = tree === undefined ? [] : (tree as Node).slice();
   const childSpan = 2 ** (BLOCK_BITS + FANOUT_BITS * (level - 1));
   const firstChild = Math.max(0, Math.floor((address - start) / childSpan));
   const lastChild = Math.min(FANOUT - 1, Math.floor((end - 1 - start) / childSpan));
@@ -215,7 +217,7 @@ export function writePhysical(memory: PhysicalMemory, address: number, bytes: 1 
   let child: Tree = block;
   for (let level = 1; level <= memory.levels; level++) {
     const old = path[memory.levels - level];
-    const node = old === undefined ? new Array<Tree | undefined>(FANOUT) : old.slice();
+    const node = old === undefined ? [] : old.slice();
     node[childIndex(address, level)] = child;
     child = node;
   }
