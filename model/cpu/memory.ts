@@ -205,23 +205,22 @@ export function writePhysical(memory: PhysicalMemory, address: number, bytes: 1 
     for (let i = 0; i < bytes; i++) b.push((value >>> (8 * i)) & 0xff);
     return writeBytes(memory, address, b);
   }
-  // Fast path: one block. Walk down keeping the path, then copy it bottom-up.
-  const path: (Node | undefined)[] = [];
-  let tree: Tree | undefined = memory.root;
-  for (let level = memory.levels; level >= 1; level--) {
-    path.push(tree as Node | undefined);
-    tree = tree === undefined ? undefined : (tree as Node)[childIndex(address, level)];
+  // Fast path: one block, and the nodes on its path copied.
+  const root = writeBlock(memory, memory.root, memory.levels, address, offset, bytes, value) as Node;
+  return { size: memory.size, levels: memory.levels, root, base: memory.base };
+}
+
+/** `tree` (of `level`) with the 1, 2 or 4 bytes at `address` (within one block) replaced. */
+function writeBlock(memory: PhysicalMemory, tree: Tree | undefined, level: number, address: number, offset: number, bytes: number, value: number): Tree {
+  if (level === 0) {
+    const block = freshBlock(memory, tree as Block | undefined, address - offset);
+    for (let i = 0; i < bytes; i++) block[offset + i] = (value >>> (8 * i)) & 0xff;
+    return block;
   }
-  const block = freshBlock(memory, tree as Block | undefined, address - offset);
-  for (let i = 0; i < bytes; i++) block[offset + i] = (value >>> (8 * i)) & 0xff;
-  let child: Tree = block;
-  for (let level = 1; level <= memory.levels; level++) {
-    const old = path[memory.levels - level];
-    const node = old === undefined ? [] : old.slice();
-    node[childIndex(address, level)] = child;
-    child = node;
-  }
-  return { size: memory.size, levels: memory.levels, root: child as Node, base: memory.base };
+  const node: (Tree | undefined)[] = tree === undefined ? [] : (tree as Node).slice();
+  const c = childIndex(address, level);
+  node[c] = writeBlock(memory, node[c], level - 1, address, offset, bytes, value);
+  return node;
 }
 
 // ---------------------------------------------------------------- comparing versions
