@@ -25,6 +25,12 @@ import type { World } from '../model/vmm/state';
 import { assemble } from '../model/isa/asm/assemble';
 import { ring1GuestImage } from '../properties/vmm/ring1-guest';
 import { parseWindowOption } from '../cli/commands/run-explain';
+import { bootParaGuest } from '../model/vmm/para/boot';
+import { HYPERCALL_VECTOR } from '../model/vmm/para/interface';
+import { buildTeach } from '../bench/guests-run';
+import { handlers } from '../model/cpu/execute';
+import { instructionRule } from '../model/cpu/instruction-rules';
+import type { Instruction } from '../model/isa/ast';
 
 const ROOT = process.cwd();
 const spec = loadSpecRules(ROOT);
@@ -102,6 +108,26 @@ describe('[EXPLAIN.RULE.1] every rule the model names is a spec rule that fits',
   });
 });
 
+describe('[EXPLAIN.STEP.1] every instruction handler names the rule that specifies it', () => {
+  it('each mnemonic execute.ts dispatches has a rule of spec/, and the system forms of MOV/PUSH/POP their own', () => {
+    const missing = Object.keys(handlers).filter((m) => {
+      const id = instructionRule({ mnemonic: m, operands: [] } as unknown as Instruction);
+      return id === undefined || !spec.has(id);
+    });
+    expect(missing).toEqual([]);
+    const form = (mnemonic: string, operands: unknown[]) => instructionRule({ mnemonic, operands } as unknown as Instruction);
+    // spec/segmentation.md, system.md: the rules of MOV to a segment register, PUSH of one, MOV to CR3.
+    expect(form('mov', [{ kind: 'sreg', reg: 3 }, { kind: 'reg', reg: 0, size: 16 }])).toBe('SEG.MOV.1');
+    expect(form('push', [{ kind: 'sreg', reg: 0 }])).toBe('SEG.PUSH.1');
+    expect(form('mov', [{ kind: 'creg', reg: 3 }, { kind: 'reg', reg: 0, size: 32 }])).toBe('SYS.CR.2');
+    expect(form('add', [])).toBe('INS.ALU.1');
+  });
+  it('an explained step lists its instruction\'s rule after the fetch', () => {
+    const ids = explainStep(situation('DIV by zero').state()).rules.map((r) => r.id);
+    expect(ids.slice(0, 2)).toEqual(['EXC.FETCH.1', 'INS.DIV.1']);
+  });
+});
+
 describe('[EXPLAIN.FAULT.1] [EXPLAIN.STEP.1] hand-built situations name the rule the manual gives', () => {
   for (const s of SITUATIONS) {
     it(`${s.expect.name}: ${s.expect.rule}`, () => expect(situationProblems(s)).toEqual([]));
@@ -150,6 +176,31 @@ describe('[EXPLAIN.VMM.1] [EXPLAIN.STEP.2] a ring-1 guest\'s CLI under the monit
       table.cli = original;
     }
     expect(monitorCliProblems()).toEqual([]);
+  });
+});
+
+describe('[EXPLAIN.STEP.2] a para guest\'s hypercall under the monitor', () => {
+  it('is handled by PARA.EXIT.1, then PARA.CALL.1 (naming the hypercall), and returns with PARA.IF.1', () => {
+    const b = bootParaGuest(buildTeach({ PARA: '' }));
+    if (b.kind !== 'ok') throw new Error(b.message);
+    let world: World = b.world;
+    let handled: readonly string[] | null = null;
+    let note = '';
+    for (let n = 0; n < 200_000 && handled === null; n++) {
+      const r = stepWorld(world);
+      // spec/para.md PARA.CALL.1: a hypercall is int 0x82 from ring 1, which enters the monitor.
+      if (r.step.kind === 'exit' && r.step.event.kind === 'exception' && r.step.event.vector === HYPERCALL_VECTOR) {
+        handled = r.step.handledBy.map((u) => u.id);
+        note = r.step.handledBy[1]?.note ?? '';
+      }
+      if (r.step.kind === 'end') break;
+      world = r.world;
+    }
+    expect(handled).not.toBeNull();
+    expect(handled![0]).toBe('PARA.EXIT.1');
+    expect(handled![1]).toBe('PARA.CALL.1');
+    expect(note).toMatch(/^hypercall [a-z_]+$/);
+    expect(handled!.at(-1)).toBe('PARA.IF.1');
   });
 });
 
@@ -229,7 +280,7 @@ describe('mesovirt run --explain', () => {
     expect(lines.find((l) => l.startsWith('step 3'))).toMatch(/lodsb/);
     expect(window.stdout).toContain('SEG.LIMIT.1 — In an expand-up segment an access of n bytes at offset o is allowed when o + n − 1 ≤ limit; the access may not wrap past 4 GiB.');
     expect(lines.find((l) => l.startsWith('step 6'))).toMatch(/out dx, al/);
-    expect(window.stdout).toContain('IO.PERM.1 — IN, OUT, INS and OUTS are allowed at CPL ≤ IOPL.  [port 0xe9: CPL 0 ≤ IOPL 0]');
+    expect(window.stdout).toContain('IO.PERM.1 — IN, OUT, INS and OUTS are allowed at CPL ≤ IOPL.  [the out instruction; port 0xe9: CPL 0 ≤ IOPL 0]');
     expect(window.stdout).toContain('console: "h"');
     // Under the monitor: the guest's MOV SS, 0x13 at CPL 1 is #GP(0x10) by SEG.LOAD.4, reflected to the guest.
     expect(vmm.status, vmm.stderr).toBe(0);

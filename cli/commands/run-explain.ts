@@ -7,8 +7,7 @@ import { join } from 'node:path';
 import type { StepEvent } from '../../model/machine';
 import type { MachineState } from '../../model/cpu/state';
 import { step } from '../../model/cpu/step';
-import { readLinear } from '../../model/cpu/context';
-import { cpl } from '../../model/cpu/context';
+import { cpl, readLinear } from '../../model/cpu/context';
 import { consoleBytes } from '../../model/cpu/devices';
 import { eventName } from '../../model/cpu/applied';
 import { decode } from '../../model/isa/decoder';
@@ -16,8 +15,9 @@ import { disassemble } from '../../model/isa/disassembler';
 import { explainStep, explainWorldStep, type RuleUse } from '../../model/explain';
 import { stepWorld, type WorldStep } from '../../model/vmm/run';
 import type { World } from '../../model/vmm/state';
-import { bootImage as bootOnMachine } from '../../properties/machines';
-import { createModelMachine } from '../../properties/machines/model';
+import { bootImage as bootOnMachine, createMachine } from '../../properties/machines';
+import type { ModelMachine } from '../../properties/machines/model';
+import type { RtcDate } from '../../model/cpu/cmos';
 import { loadSpecRules } from '../../properties/spec/rule-ids';
 import type { SpecRule } from '../../properties/spec/rule-text';
 import { bootImage as bootUnderMonitor, monitorConfig } from './run-vmm';
@@ -31,6 +31,8 @@ export interface ExplainOptions {
   readonly vmm: boolean;
   readonly vmmBase?: string;
   readonly append?: string;
+  /** The date the CMOS clock shows (bare machine only). */
+  readonly rtc?: RtcDate;
 }
 
 /** A non-negative (or, with `positive`, at least 1) integer option, or a clear error. */
@@ -82,7 +84,14 @@ function printStep(out: string[], rules: ReadonlyMap<string, SpecRule>, n: numbe
   out.push(`step ${n}  ${hex(before.segments.cs.selector, 4)}:${hex(before.eip)}  ${disassemblyAt(before)}`);
   out.push(`  event: ${event}`);
   if (handledBy !== undefined) out.push(`  handled by: ${handledBy.map((u) => u.id).join(', ') || '(nothing)'}`);
-  for (const u of uses) out.push(`    ${ruleLine(rules, u.id)}${u.note === undefined ? '' : `  [${u.note}]`}`);
+  // A rule applied twice in a row (an OUT's rule, then its permission check) is one line with both notes.
+  const merged: Array<{ id: string; notes: string[] }> = [];
+  for (const u of uses) {
+    const last = merged.at(-1);
+    if (last !== undefined && last.id === u.id) { if (u.note !== undefined) last.notes.push(u.note); }
+    else merged.push({ id: u.id, notes: u.note === undefined ? [] : [u.note] });
+  }
+  for (const u of merged) out.push(`    ${ruleLine(rules, u.id)}${u.notes.length === 0 ? '' : `  [${u.notes.join('; ')}]`}`);
   if (console.length > 0) out.push(`  console: ${JSON.stringify(console)}`);
 }
 
@@ -120,7 +129,7 @@ export function explainRun(image: string, opts: ExplainOptions, projectRoot: str
     }
     return out;
   }
-  const facade = createModelMachine(opts.memoryMiB * 1024 * 1024);
+  const facade = createMachine('model', opts.memoryMiB * 1024 * 1024, { rtc: opts.rtc }) as ModelMachine;
   bootOnMachine(facade, readImage(image), image, { append: opts.append });
   let state = facade.modelState();
   let halted = false;

@@ -59,7 +59,8 @@ export function register(program: Command): void {
         if (opts.guest.length > 0 || opts.module.length > 0 || opts.initrd !== undefined || opts.trace !== undefined) throw new Error('--explain takes one image (no --guest, --module, --initrd or --trace)');
         const memoryMiB = opts.vmm === true ? 64 : parseCount(opts.memory, '--memory');
         const root = projectRootOf(dirname(fileURLToPath(import.meta.url)));
-        const lines = explainRun(image, { from, steps, memoryMiB, vmm: opts.vmm === true, vmmBase: opts.vmmBase, append: opts.append }, root);
+        const rtc = opts.rtc === undefined ? undefined : parseRtcDate(opts.rtc);
+        const lines = explainRun(image, { from, steps, memoryMiB, vmm: opts.vmm === true, vmmBase: opts.vmmBase, append: opts.append, rtc }, root);
         process.stdout.write(lines.map((l) => `${l}\n`).join(''));
         return;
       }

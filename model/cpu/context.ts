@@ -132,7 +132,7 @@ export function segmentLinear(state: MachineState, segment: SegmentName, offset:
   if (!withinLimit(seg, offset >>> 0, bytes)) return segmentFault(segment, attr.expandDown(seg) ? 'SEG.LIMIT.2' : 'SEG.LIMIT.1');
   if (explaining()) {
     applied('SEG.ACCESS.2', `${write ? 'write' : 'read'} through ${segment.toUpperCase()} (${write ? 'writable data' : 'readable'})`);
-    applied(attr.expandDown(seg) ? 'SEG.LIMIT.2' : 'SEG.LIMIT.1', `${segment.toUpperCase()}:${hexNote(offset)}, ${bytes} bytes, limit ${hexNote(seg.limit)} → linear ${hexNote(seg.base + offset)}`);
+    applied(attr.expandDown(seg) ? 'SEG.LIMIT.2' : 'SEG.LIMIT.1', `${segment.toUpperCase()}:${hexNote(offset)}, ${bytes} byte${bytes === 1 ? '' : 's'}, limit ${hexNote(seg.limit)} → linear ${hexNote(seg.base + offset)}`);
   }
   return { kind: 'ok', value: (seg.base + offset) >>> 0 };
 }

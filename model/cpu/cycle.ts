@@ -231,7 +231,7 @@ export function stepWith(state: MachineState, decode: Decoder): StepResult {
   // [EXC.FAULT.1] #UD comes after a fetch that succeeded: its accessed bits and TLB fills stay.
   if (fetched.kind === 'undefined-opcode') return deliverEvent(fetched.state, fault(Vector.UD, null, 'EXC.FETCH.1'), 'exception', s.eip);
   if (fetched.kind === 'model-error') return { state: s, event: fetched };
-  if (explaining()) applied('EXC.FETCH.1', `${fetched.length} bytes at CS:EIP ${hexNote(s.segments.cs.selector, 4)}:${hexNote(s.eip)}`);
+  if (explaining()) applied('EXC.FETCH.1', `${fetched.length} byte${fetched.length === 1 ? '' : 's'} at CS:EIP ${hexNote(s.segments.cs.selector, 4)}:${hexNote(s.eip)}`);
   const nextEip = (s.eip + fetched.length) >>> 0;
   const outcome = execute(fetched.state, fetched.instruction, nextEip);
   switch (outcome.kind) {

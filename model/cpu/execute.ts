@@ -7,6 +7,8 @@ import type { Handler, Outcome } from './outcome';
 import { userHandlers } from './instructions/index';
 import { moveControlRegister, moveSegment, popSegment, pushSegment, systemHandlers } from './system/index';
 import { moveDebugRegister } from './system/debug';
+import { applied, explaining } from './applied';
+import { instructionRule } from './instruction-rules';
 
 /** Every handler by mnemonic. System handlers win on a clash. */
 export const handlers: Readonly<Record<string, Handler>> = {
@@ -36,5 +38,9 @@ function systemForm(instr: Instruction): Handler | undefined {
 export function execute(state: MachineState, instr: Instruction, nextEip: number): Outcome {
   const handler = systemForm(instr) ?? handlers[instr.mnemonic];
   if (handler === undefined) return { kind: 'model-error', message: `instruction '${instr.mnemonic}' is not implemented by the model` };
+  if (explaining()) {
+    const rule = instructionRule(instr);
+    if (rule !== undefined) applied(rule, `the ${instr.mnemonic} instruction`);
+  }
   return handler(state, instr, nextEip);
 }

@@ -6,7 +6,7 @@ import { step } from '../cpu/step';
 import { consoleBytes } from '../cpu/devices';
 import { handleExitExplained, inMonitor } from './exits';
 import { applied, type RuleUse } from '../cpu/applied';
-import { handleParaExit } from './para/exits';
+import { handleParaExitExplained } from './para/exits';
 import type { World } from './state';
 
 export type WorldStep =
@@ -19,9 +19,6 @@ export type WorldStep =
   | { readonly kind: 'monitor'; readonly event: StepEvent }
   /** The run is over: exit port, halted for good, stopped by the monitor, shutdown or model error. */
   | { readonly kind: 'end'; readonly reason: string; readonly event: StepEvent | null };
-
-/** A para guest's exit is handled by [PARA.EXIT.1] (its parts are not itemised). */
-const PARA_EXIT: readonly RuleUse[] = [{ id: 'PARA.EXIT.1' }];
 
 /** [VMM.RUN.1] One step of the world. */
 export function stepWorld(world: World): { world: World; step: WorldStep } {
@@ -46,7 +43,7 @@ export function stepWorld(world: World): { world: World; step: WorldStep } {
     case 'exception':
     case 'interrupt':
       if (inMonitor(w)) {
-        const handled = w.vmm.para !== undefined ? { world: handleParaExit(w, r.event), handledBy: PARA_EXIT } : handleExitExplained(w, r.event);
+        const handled = (w.vmm.para !== undefined ? handleParaExitExplained : handleExitExplained)(w, r.event);
         for (const use of handled.handledBy) applied(use.id, use.note);
         return { world: handled.world, step: { kind: 'exit', event: r.event, handledBy: handled.handledBy } };
       }

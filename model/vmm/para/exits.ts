@@ -5,7 +5,8 @@
 import type { StepEvent } from '../../machine';
 import { tlbInvalidate } from '../../cpu/tlb';
 import { readFrame, writeFrame, type TrapFrame } from '../frame';
-import { handleExit } from '../exits';
+import { handleExitExplained } from '../exits';
+import type { RuleUse } from '../../cpu/applied';
 import { handleShadowFault } from '../shadow';
 import { reflectEvent, type EventSource } from '../reflect';
 import { countExit, type World } from '../state';
@@ -51,7 +52,10 @@ function resumeOrDeliver(world: World, frame: TrapFrame): World {
   return { ...world, machine: writeFrame(world.machine, world.vmm.config, frame) };
 }
 
-function handle(world: World, event: StepEvent): World {
+/** The rules that handled an exit, in order (EXPLAIN.STEP.2). */
+type Use = (id: string, note?: string) => void;
+
+function handle(world: World, event: StepEvent, use: Use): World {
   if (event.kind !== 'exception' && event.kind !== 'interrupt') return world;
   const { config } = world.vmm;
   const errorCode = event.kind === 'exception' ? event.errorCode : null;
@@ -62,13 +66,15 @@ function handle(world: World, event: StepEvent): World {
     // [PARA.CALL.5] Only the guest kernel may call: a hypercall from ring 3
     // (possible only through a broken gate) gets the #GP the gate's DPL would give.
     if ((frame.cs & 3) !== 1 && !para.rules.hypercallFromRing3) {
+      use('PARA.CALL.5', 'a hypercall from ring 3: the #GP its gate would give');
       return reflect(count(world, 'refused hypercall'), { ...frame, eip: (frame.eip - 2) >>> 0 }, 13, HYPERCALL_VECTOR * 8 + 2, 'exception');
     }
     const name = HYPERCALL_NAMES[world.machine.regs[0]! >>> 0] ?? 'unknown';
+    use('PARA.CALL.1', `hypercall ${name}`);
     const r = hypercall(count(world, `hypercall ${name}`), frame);
     switch (r.kind) {
       case 'stop': return stop(world, r.reason);
-      case 'iret': return resumeOrDeliver(r.world, r.frame);
+      case 'iret': use('PARA.IF.4', 'the iret hypercall'); return resumeOrDeliver(r.world, r.frame);
       case 'return': {
         const regs = r.world.machine.regs.slice();
         regs[0] = r.result >>> 0;
@@ -79,26 +85,33 @@ function handle(world: World, event: StepEvent): World {
   if (event.kind === 'exception' && event.vector === 13 && errorCode === HYPERCALL_VECTOR * 8 + 2) {
     // [PARA.CALL.5] A ring-3 `int 0x82` meets the DPL-1 gate: the guest
     // kernel gets the #GP it would get natively (no gate of DPL 3 there).
+    use('PARA.CALL.5', 'int 0x82 from ring 3: reflected as #GP');
     return reflect(count(world, 'refused hypercall'), frame, 13, errorCode, 'exception');
   }
   if (event.kind === 'interrupt') {
     // [PARA.IF.3] An interrupt the guest cannot take now is held pending
     // (the shared page says so) and delivered at the guest's iret hypercall.
     if (!interruptible(world, frame)) {
+      use('PARA.IF.3', `interrupt ${event.vector} held: the virtual IF is 0`);
       return setPending(count(world, `interrupt ${event.vector} held`), event.vector);
     }
     const w = para.pending === event.vector ? setPending(world, null) : world;
+    use('PARA.IF.2', `interrupt ${event.vector} reflected`);
     return reflect(count(w, `interrupt ${event.vector}`), frame, event.vector, null, 'external');
   }
   if (event.vector === 14 && world.vmm.memory !== undefined && world.vmm.memory.kind !== 'shadow-single') {
     // [PARA.PF.1] Under another memory mode its own page-fault rule applies;
     // the guest's CR2 (set when a fault is reflected) is copied to the shared page.
-    const after = handleExit(world, event);
+    use('PARA.PF.1', 'to the memory mode');
+    const handled = handleExitExplained(world, event);
+    for (const u of handled.handledBy) use(u.id, u.note);
+    const after = handled.world;
     return writeShared(after, Shared.cr2, 4, after.vmm.vcpu.cr2);
   }
   if (event.vector === 14) {
     // [PARA.PF.1] Page faults always enter the monitor; a fault the guest's
     // own tables refuse is reflected with its address in the shared page.
+    use('PARA.PF.1', `address 0x${(world.machine.cr2 >>> 0).toString(16)}`);
     const w = count(world, 'page fault');
     const d = handleShadowFault(w.machine.memory, config, w.vmm.shadow, w.vmm.vcpu, w.machine.cr2, errorCode ?? 0, w.vmm.rules.shadow);
     if (d.kind === 'stop') return stop(w, d.reason);
@@ -111,12 +124,27 @@ function handle(world: World, event: StepEvent): World {
   }
   // [PARA.TRAP.1] The mesovirtual interface stays available: a trapped LIDT
   // or LGDT rebuilds the real IDT, after which the para gates are restored.
-  const after = handleExit(world, event);
+  const handled = handleExitExplained(world, event);
+  for (const u of handled.handledBy) use(u.id, u.note);
+  const after = handled.world;
   const reloaded = ['emulate lidt', 'emulate lgdt'].some((k) => (after.vmm.exits[k] ?? 0) !== (world.vmm.exits[k] ?? 0));
-  return reloaded && after.vmm.stopped === null ? installParaGates(after) : after;
+  if (reloaded && after.vmm.stopped === null) {
+    use('PARA.TRAP.1', 'the para gates restored');
+    return installParaGates(after);
+  }
+  return after;
 }
 
 /** [PARA.EXIT.1] The monitor's exit handler for a para guest. */
 export function handleParaExit(world: World, event: StepEvent): World {
-  return forceInterruptsOn(handle(world, event));
+  return handleParaExitExplained(world, event).world;
+}
+
+/** handleParaExit, with the rules that handled the exit (EXPLAIN.STEP.2). */
+export function handleParaExitExplained(world: World, event: StepEvent): { readonly world: World; readonly handledBy: readonly RuleUse[] } {
+  const rules: RuleUse[] = [{ id: 'PARA.EXIT.1' }];
+  const use: Use = (id, note) => { rules.push(note === undefined ? { id } : { id, note }); };
+  const after = forceInterruptsOn(handle(world, event, use));
+  rules.push({ id: 'PARA.IF.1', note: 'IF set in the frame the guest returns with' });
+  return { world: after, handledBy: rules };
 }
