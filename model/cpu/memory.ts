@@ -81,7 +81,7 @@ function nodeAt(memory: PhysicalMemory, address: number, level: number): Node | 
 /** A fresh copy of the block at `start` as it reads now (the base's bytes
  * when never written), to be changed before it goes into a trie. */
 function freshBlock(memory: PhysicalMemory, old: Block | undefined, start: number): Uint8Array {
-  if (old !== undefined) return old.slice();
+  if (old !== undefined) return new Uint8Array(old);
   const block = new Uint8Array(BLOCK_SIZE);
   if (memory.base !== null) block.set(memory.base.subarray(start, Math.min(start + BLOCK_SIZE, memory.size)));
   return block;
@@ -170,8 +170,9 @@ function writeTree(memory: PhysicalMemory, tree: Tree | undefined, level: number
   address: number, end: number, bytes: ArrayLike<number>): Tree {
   if (level === 0) {
     const first = Math.max(address, start), last = Math.min(end, start + BLOCK_SIZE);
-    // A block written whole from a byte array is a slice of it.
-    if (first === start && last === start + BLOCK_SIZE && bytes instanceof Uint8Array) return bytes.slice(first - address, last - address);
+    // A block written whole from a byte array is a copy of that part of it
+    // (a copy by the constructor: a Node Buffer's slice would be a view).
+    if (first === start && last === start + BLOCK_SIZE && bytes instanceof Uint8Array) return new Uint8Array(bytes.subarray(first - address, last - address));
     const block = freshBlock(memory, tree as Block | undefined, start);
     if (bytes instanceof Uint8Array) block.set(bytes.subarray(first - address, last - address), first - start);
     else for (let a = first; a < last; a++) block[a - start] = bytes[a - address]! & 0xff;

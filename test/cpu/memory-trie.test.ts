@@ -134,4 +134,16 @@ describe('model physical memory (persistent page trie)', () => {
       expect(changedPages(memoryOver(base), trie)).toEqual(pagesWritten(writes));
     }), propertyParams(100));
   });
+
+  it('keeps its own copy of the bytes written, also from a Node Buffer (whose slice is a view)', () => {
+    const bytes = Buffer.alloc(256, 7);
+    const m = writeBytes(emptyMemory(SIZE), 64, bytes);
+    bytes.fill(9);
+    expect(readPhysical(m, 64 + 70, 1)).toBe(7);
+    const later = writePhysical(m, 64 + 70, 1, 5);
+    expect(readPhysical(m, 64 + 70, 1)).toBe(7);
+    expect(readPhysical(later, 64 + 70, 1)).toBe(5);
+    expect(bytes[70]).toBe(9);
+  });
 });
+
