@@ -33,7 +33,7 @@ import { defaultRules, type VmmRules } from '../../model/vmm/rules';
 import type { World } from '../../model/vmm/state';
 import { consoleBytes, raiseIrq } from '../../model/cpu/devices';
 import { toCommon } from '../../model/cpu/state';
-import { readBytes } from '../../model/cpu/memory';
+import { changedPages, readBytes } from '../../model/cpu/memory';
 import type { MachineKind } from '../machines';
 import { bootGandalf, modeDefines } from './build';
 import { ImplMachine } from '../../impl/machine';
@@ -135,11 +135,9 @@ export function checkRefinement(guest: Uint8Array, options: RefinementOptions = 
   let divergence: RefinementResult['divergence'] = null;
   let modelEnd: string | null = null;
   let undefinedFlags = 0;
-  // The model's memory is a persistent trie: a 4 MiB node or a page that is
-  // the same object as before was not written.
-  type Nodes = ReadonlyArray<World['machine']['memory']['directory'][number]>;
-  const nodesOf = (): Nodes => world.machine.memory.directory.slice(partition.base >>> 22, (partition.base + partition.size) >>> 22);
-  let nodes = nodesOf();
+  // The model's memory is a persistent trie: changedPages names the pages
+  // written since an earlier version.
+  let seen = world.machine.memory;
   const fail = (at: string, differences: string[]): void => { divergence = { unit: units, at, differences }; };
 
   /** Step the model world once (its timer quiet); records an end. */
@@ -184,21 +182,17 @@ export function checkRefinement(guest: Uint8Array, options: RefinementOptions = 
       }
     }
     // Guest memory: the pages the abstract run changed since the last exit.
-    const now = nodesOf();
-    for (let a = partition.base; a < partition.base + partition.size && d.length === 0; a += 4096) {
-      const k = (a - partition.base) >>> 22;
-      if (now[k] === nodes[k]) { a += 0x400000 - 4096; continue; }
-      const page = now[k]?.[(a >>> 12) & 1023];
-      if (page === nodes[k]?.[(a >>> 12) & 1023]) continue;
-      const address = a;
+    const now = world.machine.memory;
+    for (const address of changedPages(seen, now, partition.base, partition.base + partition.size)) {
+      if (d.length > 0) break;
       const mine = real.readPhysical(address, 4096);
-      const theirs = page ?? new Uint8Array(4096);
+      const theirs = readBytes(now, address, 4096);
       if (Buffer.compare(Buffer.from(mine), Buffer.from(theirs)) !== 0) {
         const i = mine.findIndex((x, k) => x !== theirs[k]);
         d.push(`guest-physical ${hex(address - partition.base + i)}: model/vmm ${theirs[i]} gandalf ${mine[i]}`);
       }
     }
-    nodes = now;
+    seen = now;
     if (d.length > 0) { fail(at, d); return false; }
     return true;
   };
@@ -271,7 +265,7 @@ export function checkRefinement(guest: Uint8Array, options: RefinementOptions = 
     const cb = stripGandalf(Buffer.from(real.consoleOutput()).toString('latin1'));
     if (ca !== cb) d.push(`console at the end: model/vmm ${JSON.stringify(ca.slice(-120))} gandalf ${JSON.stringify(cb.slice(-120))}`);
     for (let a = partition.base; a < partition.base + partition.size && d.length === 0; a += 4096) {
-      const theirs = world.machine.memory.directory[a >>> 22]?.[(a >>> 12) & 1023] ?? new Uint8Array(4096);
+      const theirs = readBytes(world.machine.memory, a, 4096);
       const mine = real.readPhysical(a, 4096);
       if (Buffer.compare(Buffer.from(mine), Buffer.from(theirs)) !== 0) d.push(`guest-physical page ${hex(a - partition.base)} differs at the end`);
     }
