@@ -22,11 +22,14 @@ export function qemuInstalled(): boolean {
 
 /** `icount` adds `-icount shift=0` (one instruction per virtual nanosecond:
  * deterministic, and slower, since TCG must count every instruction). */
-export async function runOnQemu(image: Uint8Array, options: { icount?: boolean; timeoutMs?: number } = {}): Promise<ExternalRun & { readonly wholeMs: number }> {
+export async function runOnQemu(image: Uint8Array, options: { icount?: boolean; timeoutMs?: number; initrd?: Uint8Array } = {}): Promise<ExternalRun & { readonly wholeMs: number }> {
   const dir = mkdtempSync(join(tmpdir(), 'mesovirt-bench-'));
   const path = join(dir, 'kernel.bin');
   writeFileSync(path, image);
-  const args = ['-kernel', path, '-display', 'none', '-serial', 'none', '-monitor', 'none', '-debugcon', 'stdio',
+  // `initrd`: a Multiboot module (the guest, when the kernel is gandalf).
+  const module = options.initrd === undefined ? [] : ['-initrd', join(dir, 'module.bin')];
+  if (options.initrd !== undefined) writeFileSync(join(dir, 'module.bin'), options.initrd);
+  const args = ['-kernel', path, ...module, '-display', 'none', '-serial', 'none', '-monitor', 'none', '-debugcon', 'stdio',
     '-device', 'isa-debug-exit,iobase=0xf4,iosize=4', '-m', '64', ...(options.icount ? ['-icount', 'shift=0'] : [])];
   try {
     return await new Promise<ExternalRun & { readonly wholeMs: number }>((resolve, reject) => {

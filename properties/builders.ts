@@ -202,10 +202,20 @@ export function writeDwords(state: MachineState, writes: readonly DwordWrite[]):
 export const pteAddress = (cr3: number, linear: number): number => cr3 + 0x1000 * (1 + (linear >>> 22)) + ((linear >>> 12) & 0x3ff) * 4;
 export const pdeAddress = (cr3: number, linear: number): number => cr3 + (linear >>> 22) * 4;
 
-/** Identity-map [from, to) with `flags`, then turn paging on (CR0.PG, CR3). */
-export function withIdentityPaging(state: MachineState, cr3: number, from: number, to: number, flags: number = PTE.P | PTE.W | PTE.U): MachineState {
+/** The PDE and PTE writes that identity-map [from, to) with `flags`. */
+export function identityMappingWrites(cr3: number, from: number, to: number, flags: number = PTE.P | PTE.W | PTE.U): DwordWrite[] {
   const writes: DwordWrite[] = [];
   for (let a = from & ~0xfff; a < to; a += 0x1000) writes.push(...mappingWrites(cr3, a, a, flags, PTE.P | PTE.W | PTE.U));
+  return writes;
+}
+
+/** Apply mapping writes (identityMappingWrites, in order), then turn paging on (CR0.PG, CR3). */
+export function withPagingWrites(state: MachineState, cr3: number, writes: readonly DwordWrite[]): MachineState {
   const s = writeDwords(state, writes);
   return { ...s, cr3, cr0: (s.cr0 | 0x80000001) >>> 0 };
+}
+
+/** Identity-map [from, to) with `flags`, then turn paging on (CR0.PG, CR3). */
+export function withIdentityPaging(state: MachineState, cr3: number, from: number, to: number, flags: number = PTE.P | PTE.W | PTE.U): MachineState {
+  return withPagingWrites(state, cr3, identityMappingWrites(cr3, from, to, flags));
 }

@@ -3,7 +3,7 @@
 // is written to a temporary file next to OUT and renamed into place, so a
 // failed build never leaves a partial (or stale-looking) file behind.
 import type { Command } from 'commander';
-import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, basename, join } from 'node:path';
 import { assemble } from '../../model/isa/asm/assemble';
 import { formatError } from '../../model/isa/asm/source';
@@ -40,6 +40,7 @@ export function register(program: Command): void {
       const result = assemble(input, (path) => (existsSync(path) ? readFileSync(path, 'utf8') : null), {
         format: options.format,
         defines: options.define,
+        readBinary: (path) => (existsSync(path) && statSync(path).isFile() ? new Uint8Array(readFileSync(path)) : null),
       });
       if (result.kind === 'error') {
         for (const e of result.errors) process.stderr.write(`${formatError(e)}\n`);

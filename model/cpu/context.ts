@@ -2,7 +2,7 @@
 // operands, memory through segmentation and paging, the stack, CPL.
 // Every function is pure and returns either a value or a Fault.
 import type { Instruction, Operand, SegmentName } from '../isa/ast';
-import type { MachineState, SegmentRegister } from './state';
+import { update, type MachineState, type SegmentRegister } from './state';
 import { readPhysical, writePhysical } from './memory';
 import { translate } from './paging';
 import { fault, Vector, type Fault, type Result } from './outcome';
@@ -38,7 +38,7 @@ export function writeRegister(state: MachineState, size: 8 | 16 | 32, reg: numbe
   else if (reg < 4) regs[reg] = ((regs[reg]! & 0xffffff00) | (value & 0xff)) >>> 0;
   else regs[reg - 4] = ((regs[reg - 4]! & 0xffff00ff) | ((value & 0xff) << 8)) >>> 0;
   const undefinedRegisters = size === 32 ? state.undefinedRegisters & ~(1 << reg) : state.undefinedRegisters;
-  return { ...state, regs, undefinedRegisters };
+  return update(state, { regs, undefinedRegisters });
 }
 
 /**
@@ -53,7 +53,7 @@ export function writeResult(state: MachineState, instr: Instruction, op: Operand
   const written = writeOperand(state, instr, op, r.result);
   if (written.kind !== 'ok' || r.resultUndefined !== true || op.kind !== 'reg') return written;
   const reg = op.size === 8 && op.reg >= 4 ? op.reg - 4 : op.reg;
-  return { kind: 'ok', value: { ...written.value, undefinedRegisters: written.value.undefinedRegisters | (1 << reg) } };
+  return { kind: 'ok', value: update(written.value, { undefinedRegisters: written.value.undefinedRegisters | (1 << reg) }) };
 }
 
 // ---------------------------------------------------------------- addresses
@@ -175,7 +175,7 @@ export function writeLinear(state: MachineState, linear: number, bytes: 1 | 2 | 
     const t = translate(state, linear, access);
     if (t.kind !== 'ok') return t;
     const s = t.value.state;
-    return { kind: 'ok', value: { ...s, memory: writePhysical(s.memory, t.value.physical, bytes, value) } };
+    return { kind: 'ok', value: update(s, { memory: writePhysical(s.memory, t.value.physical, bytes, value) }) };
   }
   let s = state;
   const physical: number[] = [];
@@ -187,7 +187,7 @@ export function writeLinear(state: MachineState, linear: number, bytes: 1 | 2 | 
   }
   let memory = s.memory;
   for (let i = 0; i < bytes; i++) memory = writePhysical(memory, physical[i]!, 1, (value >>> (8 * i)) & 0xff);
-  return { kind: 'ok', value: { ...s, memory } };
+  return { kind: 'ok', value: update(s, { memory }) };
 }
 
 const bytesOf = (size: 8 | 16 | 32): 1 | 2 | 4 => (size >>> 3) as 1 | 2 | 4;
@@ -291,7 +291,7 @@ export function withStackPointer(state: MachineState, sp: number): MachineState 
   const big = attr.big(state.segments.ss);
   const regs = state.regs.slice();
   regs[4] = big ? sp >>> 0 : ((regs[4]! & 0xffff0000) | (sp & 0xffff)) >>> 0;
-  return { ...state, regs };
+  return update(state, { regs });
 }
 
 /** Push a 16- or 32-bit value. On a fault ESP is unchanged. */

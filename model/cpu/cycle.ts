@@ -3,9 +3,9 @@
 // raises (with the double-fault and shutdown rules).
 import type { Instruction } from '../isa/ast';
 import type { StepEvent } from '../machine';
-import type { MachineState } from './state';
+import { update, type MachineState } from './state';
 import { cpl } from './context';
-import { pageAt, readPhysical, writePhysical } from './memory';
+import { blocksOf, hasBlocks, readPhysical, writePhysical, type PhysicalMemory } from './memory';
 import { translate } from './paging';
 import { execute } from './execute';
 import { deliverInterrupt, type EventSource } from './interrupts';
@@ -32,7 +32,7 @@ export interface StepResult {
 function withKeptWrites(state: MachineState, f: Fault): MachineState {
   if (f.keptWrites === undefined || f.keptWrites.length === 0) return state;
   const memory = f.keptWrites.reduce((m, w) => writePhysical(m, w.physical, 1, w.value), state.memory);
-  return { ...state, memory };
+  return update(state, { memory });
 }
 
 /** The longest legal instruction. */
@@ -52,19 +52,20 @@ type Fetched =
  * fault of a fetch names the first missing byte. Bytes past the CS limit
  * fault #GP(0); more than 15 bytes fault #GP(0); an undefined opcode #UD.
  */
-/** Decoded instructions by physical address, each with the bytes it was
- * decoded from. A hit is used only when memory still holds those bytes, so
- * the cache can never be stale: it memoizes a pure function (decode) and is
- * not machine state. Cleared when it grows large. */
-interface Decoded { readonly bytes: Uint8Array; readonly instruction: Instruction; readonly length: number }
+/** Decoded instructions by physical address, each with the memory blocks
+ * it was decoded from (memory.ts blocksOf). A hit is used only when memory
+ * still has those very blocks there, which never change, so the cache can
+ * never be stale: it memoizes a pure function (decode) and is not machine
+ * state. (Blocks that are absent read as a base memory's bytes when there is
+ * one, and those can change: no hit then.) Cleared when it grows large. */
+interface Decoded { readonly blocks: ReturnType<typeof blocksOf>; readonly instruction: Instruction; readonly length: number }
 const decodeCache = new Map<number, Decoded>();
 const DECODE_CACHE_LIMIT = 1 << 16;
 
-function cachedDecode(page: Uint8Array, physical: number): Decoded | undefined {
+function cachedDecode(memory: PhysicalMemory, physical: number): Decoded | undefined {
   const hit = decodeCache.get(physical);
-  if (hit === undefined) return undefined;
-  const offset = physical & 0xfff;
-  for (let i = 0; i < hit.length; i++) if (page[offset + i] !== hit.bytes[i]) return undefined;
+  if (hit === undefined || !hasBlocks(memory, physical, hit.length, hit.blocks)) return undefined;
+  if (memory.base !== null && (hit.blocks[0] === undefined || hit.blocks[1] === undefined)) return undefined;
   return hit;
 }
 
@@ -78,9 +79,8 @@ function fetch(state: MachineState, decode: Decoder): Fetched {
     const t = translate(s, (cs.base + state.eip) >>> 0, { write: false, user });
     if (t.kind !== 'ok') return t;
     s = t.value.state;
-    const page = pageAt(s.memory, t.value.physical);
-    if (page !== undefined && t.value.physical < s.memory.size) {
-      const hit = cachedDecode(page, t.value.physical);
+    if (t.value.physical + MAX_LENGTH <= s.memory.size) {
+      const hit = cachedDecode(s.memory, t.value.physical);
       if (hit !== undefined && state.eip + hit.length - 1 <= cs.limit) {
         return { kind: 'ok', instruction: hit.instruction, length: hit.length, state: s };
       }
@@ -102,7 +102,7 @@ function fetch(state: MachineState, decode: Decoder): Fetched {
       case 'ok': {
         if (cacheable !== null && (cacheable & 0xfff) + decoded.length <= 0x1000) {
           if (decodeCache.size >= DECODE_CACHE_LIMIT) decodeCache.clear();
-          decodeCache.set(cacheable, { bytes: Uint8Array.from(bytes.slice(0, decoded.length)), instruction: decoded.instruction, length: decoded.length });
+          decodeCache.set(cacheable, { blocks: blocksOf(s.memory, cacheable, decoded.length), instruction: decoded.instruction, length: decoded.length });
         }
         return { kind: 'ok', instruction: decoded.instruction, length: decoded.length, state: s };
       }
@@ -153,7 +153,7 @@ export function deliverEvent(state: MachineState, first: { vector: number; error
     // [EXC.CR2.1] CR2 is loaded with the faulting linear address when a #PF
     // is raised, before its delivery starts.
     if (current.vector === Vector.PF && current.address !== undefined) {
-      base = { ...base, cr2: current.address >>> 0 };
+      base = update(base, { cr2: current.address >>> 0 });
       if (explaining()) applied('EXC.CR2.1', `CR2 = ${hexNote(current.address)}`);
     }
     const delivered = deliverInterrupt(base, current.vector, current.errorCode, currentSource, eip, currentSource === 'exception' && isFault(current.vector));
@@ -166,14 +166,14 @@ export function deliverEvent(state: MachineState, first: { vector: number; error
     if (delivered.kind === 'model-error') return { state: base, event: { kind: 'model-error', message: delivered.message } };
     // [EXC.CR2.1] A #PF raised by the delivery itself loads CR2 too, whether
     // it is delivered next, becomes #DF, or ends in a shutdown.
-    if (delivered.vector === Vector.PF && delivered.address !== undefined) base = { ...base, cr2: delivered.address >>> 0 };
+    if (delivered.vector === Vector.PF && delivered.address !== undefined) base = update(base, { cr2: delivered.address >>> 0 });
     const firstClass = currentSource === 'exception' ? classify(current.vector) : 'benign';
     const second = classify(delivered.vector);
     if (explaining() && delivered.rule !== undefined) applied(delivered.rule, `${eventName(delivered.vector, delivered.errorCode)} raised while delivering ${eventName(current.vector, current.errorCode)}`);
     if (firstClass === 'double-fault') {
       if (explaining()) applied('EXC.DF.3', `${eventName(delivered.vector, delivered.errorCode)} while delivering #DF`);
       const reason = `triple fault: vector ${delivered.vector} while delivering #DF`;
-      return { state: { ...base, halted: true, shutdown: reason }, event: { kind: 'shutdown', reason } };
+      return { state: update(base, { halted: true, shutdown: reason }), event: { kind: 'shutdown', reason } };
     }
     const double = (firstClass === 'contributory' && second === 'contributory')
       || (firstClass === 'page-fault' && (second === 'contributory' || second === 'page-fault'));
@@ -210,19 +210,19 @@ export function stepWith(state: MachineState, decode: Decoder): StepResult {
   // [EXC.DF.3] After a shutdown every step reports it again.
   if (state.shutdown !== null) return { state, event: { kind: 'shutdown', reason: state.shutdown } };
   const shadow = state.interruptShadow;
-  let s: MachineState = shadow ? { ...state, interruptShadow: false } : state;
+  let s: MachineState = shadow ? update(state, { interruptShadow: false }) : state;
 
   if (s.halted && !(s.eflags & IF && interruptPending(s.devices))) {
     const wait = instructionsUntilTimer(s.devices);
     if (explaining()) applied('EXC.HALT.1', wait === null || (s.eflags & IF) === 0 ? 'no interrupt can wake the processor' : `time jumps ${wait} instructions to the timer`);
     if ((s.eflags & IF) === 0 || wait === null) return { state: s, event: { kind: 'halted' } };
-    s = { ...s, devices: advanceTime(s.devices, wait) };
+    s = update(s, { devices: advanceTime(s.devices, wait) });
     if (!interruptPending(s.devices)) return { state: s, event: { kind: 'halted' } };
   }
   if ((s.eflags & IF) !== 0 && !shadow && interruptPending(s.devices)) {
     const ack = acknowledgeInterrupt(s.devices);
     if (ack !== null) {
-      return deliverEvent({ ...s, devices: ack.devices, halted: false }, { vector: ack.vector, errorCode: null, rule: 'EXC.INTR.1' }, 'external', s.eip);
+      return deliverEvent(update(s, { devices: ack.devices, halted: false }), { vector: ack.vector, errorCode: null, rule: 'EXC.INTR.1' }, 'external', s.eip);
     }
   }
 
@@ -246,11 +246,10 @@ export function stepWith(state: MachineState, decode: Decoder): StepResult {
       return { state: s, event: outcome };
     case 'ok':
     case 'halt': {
-      const retired: MachineState = {
-        ...outcome.state,
+      const retired: MachineState = update(outcome.state, {
         instructionCount: outcome.state.instructionCount + 1,
         devices: advanceTime(outcome.state.devices, 1),
-      };
+      });
       if (retired.devices.exitCode !== null) return { state: retired, event: { kind: 'exit', code: retired.devices.exitCode } };
       if (outcome.kind === 'halt') return { state: retired, event: { kind: 'halted' } };
       const vector = softwareVector(fetched.state, fetched.instruction);

@@ -2,7 +2,7 @@
 // flags. The helper also keeps the ghost field `undefinedFlags`: the bits the
 // architecture leaves undefined after the most recent flag-writing
 // instruction, so a comparison with another machine can mask them.
-import type { MachineState } from './state';
+import { update, type MachineState } from './state';
 
 // The bit masks themselves are the opcode map's (model/isa/flags.ts): one
 // definition of EFLAGS for the whole project.
@@ -34,12 +34,18 @@ export interface FlagUpdate {
  * undefinedFlags becomes (previous & ~written) | undefined: a bit stays
  * undefined until some later instruction defines it.
  */
-export function withFlags(state: MachineState, update: FlagUpdate): MachineState {
-  const undef = update.undefined ?? 0;
-  const written = update.written | undef;
-  const eflags = (((state.eflags & ~written) | (update.values & written)) | RESERVED_ONE) >>> 0;
+export function withFlags(state: MachineState, change: FlagUpdate): MachineState {
+  return update(state, flagsAfter(state, change));
+}
+
+/** The EFLAGS and undefinedFlags fields a flag update gives (withFlags),
+ * for a caller that changes other fields in the same new state. */
+export function flagsAfter(state: MachineState, change: FlagUpdate): { eflags: number; undefinedFlags: number } {
+  const undef = change.undefined ?? 0;
+  const written = change.written | undef;
+  const eflags = (((state.eflags & ~written) | (change.values & written)) | RESERVED_ONE) >>> 0;
   const undefinedFlags = ((state.undefinedFlags & ~written) | undef) >>> 0;
-  return { ...state, eflags, undefinedFlags };
+  return { eflags, undefinedFlags };
 }
 
 /** Replace EFLAGS wholesale (POPF, IRET, exception entry): no bit is left undefined

@@ -21,9 +21,15 @@ export const handlers: Readonly<Record<string, Handler>> = {
 function systemForm(instr: Instruction): Handler | undefined {
   const m = instr.mnemonic;
   if (m !== 'mov' && m !== 'push' && m !== 'pop') return undefined;
-  if (instr.operands.some((op) => op.kind === 'creg')) return moveControlRegister;
-  if (instr.operands.some((op) => op.kind === 'dreg')) return moveDebugRegister;
-  if (!instr.operands.some((op) => op.kind === 'sreg')) return undefined;
+  let creg = false, dreg = false, sreg = false;
+  for (const op of instr.operands) {
+    creg ||= op.kind === 'creg';
+    dreg ||= op.kind === 'dreg';
+    sreg ||= op.kind === 'sreg';
+  }
+  if (creg) return moveControlRegister;
+  if (dreg) return moveDebugRegister;
+  if (!sreg) return undefined;
   return m === 'mov' ? moveSegment : m === 'push' ? pushSegment : popSegment;
 }
 

@@ -1,6 +1,6 @@
 // Delivering an interrupt or exception through the IDT: interrupt and trap
 // gates, same-ring and inner-ring entry with the stack switch.
-import type { MachineState } from './state';
+import { update, type MachineState } from './state';
 import { cpl, push, readLinear } from './context';
 import { fetchDescriptor, isCode, isConforming, markAccessed, parseDescriptor, parseGate, SystemType } from './descriptors';
 import { codeCache, eipWithin, innerStack } from './stack-switch';
@@ -101,10 +101,10 @@ export function deliverInterrupt(state: MachineState, vector: number, errorCode:
     stackFaultCode = (stack.value.ss.selector & 0xfffc) | ext;
     const regs = stack.value.state.regs.slice();
     regs[4] = stack.value.esp;
-    const switched: MachineState = {
-      ...stack.value.state, regs,
+    const switched: MachineState = update(stack.value.state, {
+      regs,
       segments: { ...stack.value.state.segments, ss: stack.value.ss, cs: codeCache(gate.selector, target, newCpl) },
-    };
+    });
     const pushedSs = withStackCode(push(switched, state.segments.ss.selector, 32));
     if (pushedSs.kind !== 'ok') return pushedSs;
     const pushedEsp = withStackCode(push(pushedSs.value, state.regs[4]!, 32));
@@ -115,7 +115,7 @@ export function deliverInterrupt(state: MachineState, vector: number, errorCode:
     // once the handler's offset is known to be within the target's limit [PRIV.EIP.1].
     newCpl = level;
     if (explaining()) applied('EXC.ENTRY.1', `CPL ${level} stays: the frame goes on the current stack`);
-    entered = { ...s, segments: { ...s.segments, cs: codeCache(gate.selector, target, newCpl) } };
+    entered = update(s, { segments: { ...s.segments, cs: codeCache(gate.selector, target, newCpl) } });
     if (!eipWithin(entered.segments.cs, gate.offset)) return fault(Vector.GP, ext, 'PRIV.EIP.1');
   }
   // [EXC.ENTRY.3] Then EFLAGS, CS (zero-extended to 32 bits: the manual
@@ -143,6 +143,6 @@ export function deliverInterrupt(state: MachineState, vector: number, errorCode:
   }
   return {
     kind: 'ok',
-    value: { ...marked.value, eip: gate.offset, eflags: (state.eflags & ~cleared) >>> 0, undefinedFlags: marked.value.undefinedFlags & ~cleared, halted: false },
+    value: update(marked.value, { eip: gate.offset, eflags: (state.eflags & ~cleared) >>> 0, undefinedFlags: marked.value.undefinedFlags & ~cleared, halted: false }),
   };
 }

@@ -1,6 +1,6 @@
 // Far transfers: JMP and CALL to a code segment or through a call gate,
 // far RET and IRET within a ring and to an outer ring.
-import type { MachineState, SegmentRegister } from './state';
+import { update, type MachineState, type SegmentRegister } from './state';
 import { cpl, pop, push, readMemory, stackPointer, withStackPointer } from './context';
 import {
   fetchDescriptor, isCode, isConforming, isWritableData, loadedCache, markAccessed,
@@ -41,7 +41,7 @@ function enterCode(state: MachineState, selector: number, target: Target, newCpl
     applied('PRIV.EIP.1', `EIP ${hexNote(eip)} ≤ CS limit ${hexNote(cs.limit)}`);
     applied('PRIV.CPL.1', `CS = ${hexNote(cs.selector, 4)}: CPL ${newCpl}`);
   }
-  return { kind: 'ok', value: { ...marked.value, eip: eip >>> 0, segments: { ...marked.value.segments, cs } } };
+  return { kind: 'ok', value: update(marked.value, { eip: eip >>> 0, segments: { ...marked.value.segments, cs } }) };
 }
 
 /**
@@ -149,10 +149,10 @@ function throughCallGate(state: MachineState, selector: number, d: SegmentDescri
     }
     const regs = stack.value.state.regs.slice();
     regs[4] = stack.value.esp;
-    let inner: MachineState = {
-      ...stack.value.state, regs,
+    let inner: MachineState = update(stack.value.state, {
+      regs,
       segments: { ...stack.value.state.segments, ss: stack.value.ss, cs: codeCache(gate.selector, t, newCpl) },
-    };
+    });
     const values = [state.segments.ss.selector, state.regs[4]!, ...params.reverse(), state.segments.cs.selector, returnEip];
     for (const value of values) {
       const pushed = push(inner, value, 32);
@@ -250,7 +250,7 @@ export function farReturn(state: MachineState, size: 16 | 32, release: number): 
   s = stack.value.state;
   const entered = enterCode(s, selector, { ...target.value, state: s }, rpl, eip);
   if (entered.kind !== 'ok') return entered;
-  const switched = withStackPointer({ ...entered.value, segments: { ...entered.value.segments, ss: stack.value.ss } }, esp + release);
+  const switched = withStackPointer(update(entered.value, { segments: { ...entered.value.segments, ss: stack.value.ss } }), esp + release);
   return { kind: 'ok', value: nullInaccessibleSegments(switched) };
 }
 
@@ -286,7 +286,7 @@ export function interruptReturn(state: MachineState, size: 16 | 32): Transfer {
   const mask = changeableFlags(level, state.eflags, size, size === 32 ? RF | AC | ID : 0);
   const newFlags = (((state.eflags & ~mask) | (flags & mask)) | 2) >>> 0;
   if (explaining()) applied('PRIV.FLAGS.1', `at CPL ${level}, IOPL ${iopl(state.eflags)}: IOPL ${mask & IOPL ? 'may' : 'may not'} change, IF ${mask & IF ? 'may' : 'may not'} change`);
-  const withFlagsSet = (s: MachineState): MachineState => ({ ...s, eflags: newFlags, undefinedFlags: s.undefinedFlags & ~mask });
+  const withFlagsSet = (s: MachineState): MachineState => update(s, { eflags: newFlags, undefinedFlags: s.undefinedFlags & ~mask });
   if (rpl === level) {
     const entered = enterCode(target.value.state, selector, target.value, rpl, eip);
     return entered.kind === 'ok' ? { kind: 'ok', value: withFlagsSet(entered.value) } : entered;
@@ -302,7 +302,7 @@ export function interruptReturn(state: MachineState, size: 16 | 32): Transfer {
   const s = stack.value.state;
   const entered = enterCode(s, selector, { ...target.value, state: s }, rpl, eip);
   if (entered.kind !== 'ok') return entered;
-  const switched = withStackPointer({ ...entered.value, segments: { ...entered.value.segments, ss: stack.value.ss } }, esp);
+  const switched = withStackPointer(update(entered.value, { segments: { ...entered.value.segments, ss: stack.value.ss } }), esp);
   return { kind: 'ok', value: withFlagsSet(nullInaccessibleSegments(switched)) };
 }
 

@@ -3,7 +3,7 @@
 // only by far transfers: see privilege.ts.
 import type { SegmentName } from '../isa/ast';
 import type { MachineState } from './state';
-import { NULL_SEGMENT } from './state';
+import { NULL_SEGMENT, update } from './state';
 import { cpl } from './context';
 import {
   fetchDescriptor, isCode, isConforming, isData, isReadableCode, isWritableData,
@@ -30,7 +30,7 @@ export function loadDataSegment(state: MachineState, name: Exclude<SegmentName, 
     // [SEG.LOAD.2] A null selector loads into DS/ES/FS/GS without a fault and
     // marks the register unusable: a later access through it faults #GP(0).
     applied('SEG.LOAD.2', `${name.toUpperCase()} = null selector ${hexNote(selector, 4)}: loaded, unusable`);
-    return { kind: 'ok', value: { ...state, segments: { ...state.segments, [name]: { ...NULL_SEGMENT, selector } } } };
+    return { kind: 'ok', value: update(state, { segments: { ...state.segments, [name]: { ...NULL_SEGMENT, selector } } }) };
   }
   // [SEG.LOAD.3] The descriptor must lie within the GDT/LDT limit, else #GP(selector).
   const fetched = fetchDescriptor(state, selector);
@@ -59,7 +59,7 @@ export function loadDataSegment(state: MachineState, name: Exclude<SegmentName, 
   }
   const marked = markAccessed(fetched.value.state, fetched.value);
   if (marked.kind !== 'ok') return marked;
-  return { kind: 'ok', value: { ...marked.value, segments: { ...marked.value.segments, [name]: loadedCache(selector, d) } } };
+  return { kind: 'ok', value: update(marked.value, { segments: { ...marked.value.segments, [name]: loadedCache(selector, d) } }) };
 }
 
 /**
@@ -82,5 +82,5 @@ export function nullInaccessibleSegments(state: MachineState): MachineState {
     const nulled = (['es', 'ds', 'fs', 'gs'] as const).filter((n) => segments[n] !== state.segments[n]);
     applied('PRIV.RET.3', `${nulled.map((n) => n.toUpperCase()).join(', ')} nulled: DPL below the new CPL ${level}`);
   }
-  return segments === state.segments ? state : { ...state, segments };
+  return segments === state.segments ? state : update(state, { segments });
 }

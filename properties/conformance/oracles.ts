@@ -24,8 +24,8 @@ function withTempDir<T>(f: (dir: string) => Promise<T>): Promise<T> {
 
 /** Run a command, collect stdout, and stop it once the end line (or the
  * timeout) is reached; oracles that cannot exit by themselves are killed. */
-function reachedEnd(text: string): boolean {
-  return text.includes(`\n${END_LINE}\n`) || text.startsWith(`${END_LINE}\n`);
+function reachedEnd(text: string, endLine = END_LINE): boolean {
+  return text.includes(`\n${endLine}\n`) || text.startsWith(`${endLine}\n`);
 }
 
 /** How each oracle says the guest shut down (a triple fault): QEMU with
@@ -34,7 +34,7 @@ function reachedEnd(text: string): boolean {
  * "exception(): 3rd (13) exception with no resolution" on stderr. */
 type ShutdownSign = (code: number | null, text: string, stderr: string) => boolean;
 
-function collect(command: string, args: string[], cwd: string, shutdownSeen: ShutdownSign): Promise<Transcript> {
+function collect(command: string, args: string[], cwd: string, shutdownSeen: ShutdownSign, endLine = END_LINE): Promise<Transcript> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     let text = '';
@@ -51,14 +51,14 @@ function collect(command: string, args: string[], cwd: string, shutdownSeen: Shu
     child.stdout.setEncoding('latin1');
     child.stdout.on('data', (chunk: string) => {
       text += chunk;
-      if (reachedEnd(text)) child.kill('SIGKILL');
+      if (reachedEnd(text, endLine)) child.kill('SIGKILL');
     });
     child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
     child.on('error', (e) => { clearTimeout(timer); reject(new Error(`${command}: ${e.message}`)); });
     child.on('close', (code) => {
       if (text === '' && code !== null && code > 1 && ending !== 'timeout') {
         ending = `failed (${code}): ${stderr.trim().split('\n').slice(-3).join(' | ')}`;
-      } else if (ending !== 'timeout' && !reachedEnd(text) && shutdownSeen(code, text, stderr)) {
+      } else if (ending !== 'timeout' && !reachedEnd(text, endLine) && shutdownSeen(code, text, stderr)) {
         ending = 'shutdown';
       }
       finish();
@@ -102,7 +102,8 @@ function firstExisting(paths: string[]): string {
   return paths.find((p) => existsSync(p)) ?? paths[0]!;
 }
 
-export function runBochs(image: Uint8Array): Promise<Transcript> {
+/** `endLine`: the last line the kernel prints (the conformance kernels' 'end' by default). */
+export function runBochs(image: Uint8Array, endLine = END_LINE): Promise<Transcript> {
   return withTempDir(async (dir) => {
     writeFileSync(join(dir, 'floppy.img'), floppyImage(bootSector(dir), image));
     const bios = firstExisting(['/usr/share/bochs/BIOS-bochs-latest', '/usr/local/share/bochs/BIOS-bochs-latest']);
@@ -126,14 +127,14 @@ export function runBochs(image: Uint8Array): Promise<Transcript> {
     ].join('\n'));
     writeFileSync(join(dir, 'commands'), 'c\n'); // continue past the debugger prompt
     const run = await collect('bochs', ['-q', '-f', 'bochsrc', '-rc', 'commands'], dir,
-      (_code, _text, stderr) => /exception with no resolution|triple fault/i.test(stderr));
+      (_code, _text, stderr) => /exception with no resolution|triple fault/i.test(stderr), endLine);
     // Bochs prints its banner and debugger prompt on stdout too: keep what
     // follows the boot (the kernel's lines start after the "Next at t=0" stop).
     const lines = run.text.split('\n');
     const start = lines.findIndex((l) => /^\(0\) \[0x0*fffffff0\]/.test(l));
     // and nothing after the end line (the debugger reports where it stopped).
     const kept = lines.slice(start + 1);
-    const end = kept.indexOf(END_LINE);
+    const end = kept.indexOf(endLine);
     if (end >= 0) return { text: `${kept.slice(0, end + 1).join('\n')}\n`, ending: run.ending };
     // no end line (a shutdown): keep the kernel's own lines, not the
     // debugger's report of where and why it stopped.

@@ -3,9 +3,10 @@
 // model says are architecturally undefined at that point (its ghost field
 // `undefinedFlags`). Memory is compared over the pages either machine may
 // have written, at the end of a run or when asked.
-import type { CommonState, Machine, StepEvent } from '../../model/machine';
+import type { CommonState, Machine, SegmentRegister, StepEvent } from '../../model/machine';
 import { withoutRule, type ModelMachine } from '../machines/model';
 import { decode } from '../../model/isa/decoder';
+import { changedPages, emptyMemory, readBytes } from '../../model/cpu/memory';
 import { isRepString } from './states';
 
 export interface Divergence {
@@ -44,12 +45,56 @@ export function stateDifferences(model: CommonState, impl: CommonState, undefine
   return out;
 }
 
+/** Equal as stateDifferences sees it (every field, EFLAGS under the same
+ * mask), without building the list: the common case, once per compared
+ * step; the list is built only when this says they differ. Written field by
+ * field for speed; test/diff-lockstep-agree.test.ts changes every field of a
+ * state in turn and checks that this notices, so a field added to
+ * CommonState and forgotten here fails that test. */
+export function statesAgree(a: CommonState, b: CommonState, undefinedFlags: number): boolean {
+  return ((a.eflags & ~undefinedFlags) === (b.eflags & ~undefinedFlags))
+    && a.eip === b.eip && sameRegisters(a.regs, b.regs)
+    && a.cr0 === b.cr0 && a.cr2 === b.cr2 && a.cr3 === b.cr3 && a.cr4 === b.cr4
+    && a.halted === b.halted && a.instructionCount === b.instructionCount
+    && sameSegment(a.segments.es, b.segments.es) && sameSegment(a.segments.cs, b.segments.cs)
+    && sameSegment(a.segments.ss, b.segments.ss) && sameSegment(a.segments.ds, b.segments.ds)
+    && sameSegment(a.segments.fs, b.segments.fs) && sameSegment(a.segments.gs, b.segments.gs)
+    && sameSegment(a.ldtr, b.ldtr) && sameSegment(a.tr, b.tr)
+    && a.gdtr.base === b.gdtr.base && a.gdtr.limit === b.gdtr.limit
+    && a.idtr.base === b.idtr.base && a.idtr.limit === b.idtr.limit
+    && sameMsrs(a.msrs, b.msrs) && sameDebug(a.debug, b.debug);
+}
+
+const sameRegisters = (a: CommonState['regs'], b: CommonState['regs']): boolean =>
+  a.eax === b.eax && a.ecx === b.ecx && a.edx === b.edx && a.ebx === b.ebx
+  && a.esp === b.esp && a.ebp === b.ebp && a.esi === b.esi && a.edi === b.edi;
+
+const sameSegment = (a: SegmentRegister, b: SegmentRegister): boolean =>
+  a.selector === b.selector && a.base === b.base && a.limit === b.limit && a.attributes === b.attributes && a.valid === b.valid;
+
+const sameMsrs = (a: CommonState['msrs'], b: CommonState['msrs']): boolean =>
+  a === undefined || b === undefined ? a === b
+    : a.tscOffsetHigh === b.tscOffsetHigh && a.tscOffsetLow === b.tscOffsetLow
+      && a.sysenterCs === b.sysenterCs && a.sysenterEsp === b.sysenterEsp && a.sysenterEip === b.sysenterEip;
+
+const sameDebug = (a: CommonState['debug'], b: CommonState['debug']): boolean =>
+  a === undefined || b === undefined ? a === b
+    : a.dr0 === b.dr0 && a.dr1 === b.dr1 && a.dr2 === b.dr2 && a.dr3 === b.dr3 && a.dr6 === b.dr6 && a.dr7 === b.dr7;
+
 // [DIFF.EVENT.1]
 function eventsEqual(a: StepEvent, b: StepEvent): boolean {
   if (a.kind !== b.kind) return false;
   if (a.kind === 'shutdown' || a.kind === 'model-error') return true; // reasons are free text
   // The model's `rule` (the spec id of a fault) is not compared: impl has none.
-  return JSON.stringify(withoutRule(a)) === JSON.stringify(withoutRule(b));
+  const x = withoutRule(a), y = withoutRule(b);
+  // The same fields in the same order with the same values (as their JSON
+  // texts would be equal), compared without writing the texts.
+  const ka = Object.keys(x), kb = Object.keys(y);
+  if (ka.length !== kb.length) return false;
+  for (let i = 0; i < ka.length; i++) {
+    if (ka[i] !== kb[i] || (x as Record<string, unknown>)[ka[i]!] !== (y as Record<string, unknown>)[kb[i]!]) return false;
+  }
+  return true;
 }
 
 export function undefinedFlagsOf(model: Machine): number {
@@ -64,8 +109,7 @@ export function undefinedFlagsOf(model: Machine): number {
  * and the low memory identity mapped, so EIP is the physical address of the
  * next instruction; anywhere else this reports false and the step runs.
  */
-export function longRepNext(machine: Machine, max: number): boolean {
-  const s = machine.state();
+export function longRepNext(machine: Machine, max: number, s: CommonState = machine.state()): boolean {
   if (s.regs.ecx >>> 0 <= max) return false;
   const at = (s.segments.cs.base + s.eip) >>> 0;
   if (at >= machine.memorySize) return false;
@@ -82,9 +126,10 @@ export function longRepNext(machine: Machine, max: number): boolean {
 export function lockstep(model: Machine, impl: Machine, steps: number, options: { readonly throughHalt?: boolean; readonly maxRepCount?: number; readonly onStep?: (event: StepEvent) => void } = {}): { steps: number; divergence: Divergence | null; last: StepEvent | null } {
   let last: StepEvent | null = null;
   const alignable = impl as Partial<{ setEflags(value: number): void }>;
+  // The model's state after a step is the state before the next one.
+  let before = model.state();
   for (let i = 0; i < steps; i++) {
-    if (options.maxRepCount !== undefined && longRepNext(model, options.maxRepCount)) return { steps: i, divergence: null, last };
-    const before = model.state();
+    if (options.maxRepCount !== undefined && longRepNext(model, options.maxRepCount, before)) return { steps: i, divergence: null, last };
     const eip = before.eip;
     // Undefined flag bits are each machine's free choice; copy the model's
     // into impl so that later readers (PUSHF, ADC, a pushed frame) agree.
@@ -99,19 +144,56 @@ export function lockstep(model: Machine, impl: Machine, steps: number, options: 
     options.onStep?.(modelEvent);
     // The model cannot run this yet: not a disagreement, stop here.
     if (modelEvent.kind === 'model-error') return { steps: i + 1, divergence: null, last };
-    const differences = stateDifferences(model.state(), impl.state(), undefinedFlagsOf(model));
-    if (!eventsEqual(modelEvent, implEvent)) differences.unshift(`event: model ${JSON.stringify(modelEvent)} impl ${JSON.stringify(implEvent)}`);
-    if (differences.length > 0) return { steps: i + 1, divergence: { step: i, eip, differences, modelEvent, implEvent }, last };
+    const after = model.state(), implAfter = impl.state(), mask = undefinedFlagsOf(model);
+    before = after;
+    const sameEvent = eventsEqual(modelEvent, implEvent);
+    if (!sameEvent || !statesAgree(after, implAfter, mask)) {
+      const differences = stateDifferences(after, implAfter, mask);
+      if (!sameEvent) differences.unshift(`event: model ${JSON.stringify(modelEvent)} impl ${JSON.stringify(implEvent)}`);
+      if (differences.length > 0) return { steps: i + 1, divergence: { step: i, eip, differences, modelEvent, implEvent }, last };
+    }
     // A guest that idles in HLT until its timer fires goes on when asked to.
     if (modelEvent.kind === 'exit' || modelEvent.kind === 'shutdown' || (modelEvent.kind === 'halted' && options.throughHalt !== true)) return { steps: i + 1, divergence: null, last };
   }
   return { steps, divergence: null, last };
 }
 
+let zeroBuffer = Buffer.alloc(0);
+/** `length` zero bytes (one buffer, grown when needed, never written). */
+function zeros(length: number): Buffer {
+  if (zeroBuffer.length < length) zeroBuffer = Buffer.alloc(length);
+  return zeroBuffer.subarray(0, length);
+}
+
 // [DIFF.MEMORY.1]
 /** Differences in physical memory over [start, end), reported per 4 KiB page. */
 export function memoryDifferences(model: Machine, impl: Machine, start: number, end: number): string[] {
   const out: string[] = [];
+  const mine = (model as Partial<ModelMachine>).modelState?.().memory;
+  const theirs = impl.viewPhysical?.(start, end - start);
+  if (mine !== undefined && mine.base === null && theirs !== undefined && start % 4096 === 0) {
+    // The model's pages never written are zero: only those written are read
+    // out of the model; each run of the others is compared with zeros at once.
+    const written = changedPages(emptyMemory(mine.size), mine, start, end);
+    const view = (from: number, to: number): Buffer => Buffer.from(theirs.buffer, theirs.byteOffset + (from - start), to - from);
+    const differs = (a: Buffer, b: Buffer, at: number): void => {
+      if (a.equals(b)) return;
+      // One line per page, at its first differing byte.
+      for (let page = at; page < at + a.length; page += 4096) {
+        const i = page - at + a.subarray(page - at, page - at + 4096).findIndex((x, k) => x !== b[page - at + k]);
+        if (i >= page - at) out.push(`memory ${hex(at + i)}: model ${hex(a[i]!)} impl ${hex(b[i]!)}`);
+      }
+    };
+    let from = start;
+    for (const page of [...written, end]) {
+      if (page > from) differs(zeros(page - from), view(from, page), from);
+      if (page === end) break;
+      const length = Math.min(4096, end - page);
+      differs(Buffer.from(readBytes(mine, page, length).buffer), view(page, page + length), page);
+      from = page + length;
+    }
+    return out;
+  }
   const whole = (m: Machine): Buffer => {
     const a = m.viewPhysical?.(start, end - start) ?? m.readPhysical(start, end - start);
     return Buffer.from(a.buffer, a.byteOffset, a.byteLength);

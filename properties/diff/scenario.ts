@@ -5,7 +5,7 @@
 // files store one, so a failure found by the property or by a campaign runs
 // again exactly from its file.
 import type { CommonState, Machine, StepEvent } from '../../model/machine';
-import { PAGE_SIZE, pageAt } from '../../model/cpu/memory';
+import { changedPages, emptyMemory, PAGE_SIZE, readBytes } from '../../model/cpu/memory';
 import { toCommon } from '../../model/cpu/state';
 import { decode } from '../../model/isa/decoder';
 import { disassemble } from '../../model/isa/disassembler';
@@ -33,15 +33,20 @@ export const STEPS_PER_CASE = 24;
 export function scenarioOfCase(c: DiffCase, steps = STEPS_PER_CASE): DiffScenario {
   const s = caseState(c);
   const pages: Page[] = [];
-  for (let address = 0; address < DIFF_MEMORY; address += PAGE_SIZE) {
-    const page = pageAt(s.memory, address);
-    if (page !== undefined && page.some((b) => b !== 0)) pages.push({ address, bytes: page.slice() });
+  for (const address of changedPages(emptyMemory(s.memory.size), s.memory, 0, DIFF_MEMORY)) {
+    const page = readBytes(s.memory, address, PAGE_SIZE);
+    if (!allZero(page)) pages.push({ address, bytes: page });
   }
   const codePage = pages.find((p) => p.address === LAYOUT.code - (LAYOUT.code % PAGE_SIZE));
   const offset = LAYOUT.code % PAGE_SIZE;
   // The stream's length is what the encoder produced; find it by decoding.
   const bytes = codePage === undefined ? new Uint8Array(0) : codeLength(codePage.bytes, offset, c.program.length);
   return { memorySize: DIFF_MEMORY, initial: toCommon(s), pages, code: { address: LAYOUT.code, bytes }, steps };
+}
+
+function allZero(bytes: Uint8Array): boolean {
+  for (let i = 0; i < bytes.length; i++) if (bytes[i] !== 0) return false;
+  return true;
 }
 
 function codeLength(page: Uint8Array, offset: number, count: number): Uint8Array {

@@ -12,7 +12,7 @@ import { encodeResult } from '../../model/isa/encoder';
 import { decode } from '../../model/isa/decoder';
 import type { MachineState } from '../../model/cpu/state';
 import { arbInstruction, edgeBiased } from '../isa/arbitrary';
-import { LAYOUT, PTE, cacheFor, gateDescriptor, segmentDescriptor, systemState, withIdentityPaging, writeCode, writeDwords, SEL, type Descriptor, type DwordWrite } from '../builders';
+import { LAYOUT, PTE, cacheFor, gateDescriptor, identityMappingWrites, segmentDescriptor, systemState, withPagingWrites, writeCode, writeDwords, SEL, type Descriptor, type DwordWrite } from '../builders';
 import { EXTRA_DESCRIPTORS, LDT_BASE, LDT_ENTRIES, LDT_SELECTOR, arbGdtEntry, arbIdtOverrides, arbLdtEntry, arbSelector } from './tables';
 
 /** 1 MiB of low memory plus room for the page tables at 0x100000. */
@@ -146,11 +146,11 @@ export function caseState(c: DiffCase): MachineState {
   if (c.paging) {
     // Identity map the low 1 MiB (system pages user-writable so every ring can run),
     // then the data pages with the case's flags.
-    s = withIdentityPaging(s, CR3, 0, 0x100000, PTE.P | PTE.W | PTE.U);
-    c.dataPageFlags.forEach((flags, k) => {
-      const page = DATA + k * 0x1000;
-      s = withIdentityPaging(s, CR3, page, page + 0x1000, flags);
-    });
+    // (All the writes in one batch, in that order: each page table is copied once.)
+    s = withPagingWrites(s, CR3, [
+      ...identityMappingWrites(CR3, 0, 0x100000, PTE.P | PTE.W | PTE.U),
+      ...c.dataPageFlags.flatMap((flags, k) => identityMappingWrites(CR3, DATA + k * 0x1000, DATA + (k + 1) * 0x1000, flags)),
+    ]);
   }
   return s;
 }

@@ -6,8 +6,9 @@
 import type { StepEvent } from '../../model/machine';
 import type { MachineKind } from '../machines';
 import { bootGandalf, buildGandalf } from './build';
-import { GANDALF_BOUNDS, gandalfOwnMemory } from './layout';
-import { checkRealResources, checkRealRing, checkRealSegments, checkRealTables, machineView, monitorMemory, type Violation } from './invariants';
+import { DIRECT_MONITOR_BASE, GANDALF_BOUNDS, GANDALF_DIRECT_BOUNDS, gandalfOwnMemory } from './layout';
+import { checkRealDirectResources, checkRealResources, checkRealRing, checkRealSegments, checkRealTables, machineView, monitorMemory, type Violation } from './invariants';
+import type { CommonState } from '../../model/machine';
 import { readGandalfVcpu } from './vcpu';
 
 export interface GandalfAudit {
@@ -24,10 +25,15 @@ const ENDS = new Set<StepEvent['kind']>(['exit', 'shutdown', 'model-error']);
 
 export function auditGandalf(guests: readonly Uint8Array[], options: { defines?: Record<string, string>; maxSteps?: number; machine?: MachineKind } = {}): GandalfAudit {
   const maxSteps = options.maxSteps ?? 10_000_000;
+  const mode = options.defines?.MEMORY_DIRECT !== undefined ? 'direct' : options.defines?.MEMORY_MULTI !== undefined ? 'shadow-multi' : 'shadow-single';
+  const bounds = mode === 'direct' ? GANDALF_DIRECT_BOUNDS : GANDALF_BOUNDS;
+  // [MEM.RES.1] In direct mode the real CR3 and CR4 are the guest's to choose, within the rules.
+  const resources = (b: CommonState, s: CommonState): Violation | null =>
+    (mode === 'direct' ? checkRealDirectResources(view, bounds, DIRECT_MONITOR_BASE + 0x8000, b, s) : checkRealResources(view, bounds, b, s));
   const machine = bootGandalf(guests, { defines: options.defines, machine: options.machine });
   const imageLength = (buildGandalf(options.defines).length + 0xfff) & ~0xfff;
   const view = machineView(machine);
-  const own = (): Uint8Array => monitorMemory(view, gandalfOwnMemory(imageLength, readGandalfVcpu(machine).tablesInUse));
+  const own = (): Uint8Array => monitorMemory(view, gandalfOwnMemory(imageLength, readGandalfVcpu(machine).tablesInUse, mode));
   let steps = 0, guestSteps = 0, exits = 0;
   let end = 'step limit';
   let violation: GandalfAudit['violation'] = null;
@@ -50,16 +56,16 @@ export function auditGandalf(guests: readonly Uint8Array[], options: { defines?:
     // gandalf's own boot runs below the VMM base before paging is on: the
     // invariants hold from the guest's first instruction.
     if (boot === null && after.cpl === 0) continue;
-    if (found(checkRealRing(view, GANDALF_BOUNDS))) break;
+    if (found(checkRealRing(view, bounds))) break;
     if (after.cpl > 0) {
       const s = view.state();
       if (before.cpl === 0) {
         // Into the guest: the tables as gandalf left them, and a snapshot of its memory.
         boot ??= s;
-        if (found(checkRealTables(view, GANDALF_BOUNDS, s)) || found(checkRealResources(view, GANDALF_BOUNDS, boot, s))) break;
+        if (found(checkRealTables(view, bounds, s)) || found(resources(boot, s))) break;
         snapshot = own();
       } else guestSteps++;
-      if (found(checkRealSegments(view, GANDALF_BOUNDS, s))) break;
+      if (found(checkRealSegments(view, bounds, s))) break;
     } else if (before.cpl > 0) {
       exits++;
       if (snapshot !== null) {

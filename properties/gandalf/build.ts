@@ -1,14 +1,23 @@
 // Building gandalf (gandalf/gandalf.asm) with our own assembler, and booting
 // it with a guest as its Multiboot module on either machine.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { assemble } from '../../model/isa/asm/assemble';
 import type { Machine } from '../../model/machine';
+import type { MemoryModeName } from '../../model/vmm/memory/types';
 import { bootImage, createMachine, type MachineKind } from '../machines';
 
 export const GANDALF_DIR = join(import.meta.dirname, '..', '..', 'gandalf');
 /** Machine memory gandalf runs in (it maps machine 0 up to its partition's end, 20 MiB; gandalf/config.inc). */
 export const GANDALF_MEMORY = 64 * 1024 * 1024;
+
+/** The -D defines that build gandalf for a memory mode (gandalf/gandalf.asm). */
+export function modeDefines(mode: MemoryModeName): Record<string, string> {
+  return mode === 'shadow-multi' ? { MEMORY_MULTI: '' } : mode === 'direct' ? { MEMORY_DIRECT: '' } : {};
+}
+
+/** Bytes of a file, for `incbin` (-DGUEST=path). */
+export const readBinary = (p: string): Uint8Array | null => (existsSync(p) && statSync(p).isFile() ? new Uint8Array(readFileSync(p)) : null);
 
 /** The mutants of gandalf, each a -D define of gandalf/*.inc (see GANDALF_MUTANTS in mutants.ts). */
 const cache = new Map<string, Uint8Array>();
@@ -18,7 +27,7 @@ export function buildGandalf(defines: Record<string, string> = {}): Uint8Array {
   const key = JSON.stringify(Object.entries(defines).sort());
   const hit = cache.get(key);
   if (hit !== undefined) return hit;
-  const r = assemble(join(GANDALF_DIR, 'gandalf.asm'), (p) => (existsSync(p) ? readFileSync(p, 'utf8') : null), { format: 'bin', defines });
+  const r = assemble(join(GANDALF_DIR, 'gandalf.asm'), (p) => (existsSync(p) ? readFileSync(p, 'utf8') : null), { format: 'bin', defines, readBinary });
   if (r.kind !== 'ok') throw new Error(r.errors.map((e) => `${e.file}:${e.line}: ${e.message}`).join('\n'));
   cache.set(key, r.bytes);
   return r.bytes;

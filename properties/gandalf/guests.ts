@@ -8,6 +8,8 @@ import fc from 'fast-check';
 import { assemble } from '../../model/isa/asm/assemble';
 import { hostileGuest, hostileImage } from '../vmm/hostile';
 import { pagedGuest, pagedGuestImage } from '../vmm/paged-guest';
+import { pagedImage } from '../vmm/memory-guests';
+import { hostilePagedImage, type HostilePagedGuest } from '../vmm/ni-guests';
 
 const TEACH = join(import.meta.dirname, '..', '..', 'guests', 'teach', 'teach.asm');
 const RTOS = join(import.meta.dirname, '..', '..', 'guests', 'rtos', 'rtos.asm');
@@ -40,6 +42,29 @@ export const teach = (defines: Record<string, string> = {}): Uint8Array => build
 
 export const HOSTILE_SEEDS = [1, 2, 5, 6, 10] as const;
 export const PAGED_SEEDS = [19, 20, 21, 22] as const;
+
+/**
+ * Two address spaces over shared and private page tables (properties/vmm/memory-guests.ts):
+ * both spaces warmed, page 0 remapped and CR3 reloaded, the spaces switched
+ * and back, each read printed. Written for shadow-multi, whose shadows
+ * outlive a switch; its transcript, worked by hand in
+ * test/vmm/memory-modes.test.ts, is "ABCDDCBAAFDF".
+ */
+export const spacesGuest = (): Uint8Array => pagedImage([
+  { kind: 'read', page: 0 }, { kind: 'map', table: 0, page: 0, frame: 5, flush: 'cr3' }, { kind: 'read', page: 0 },
+  { kind: 'switch', directory: 1 }, { kind: 'read', page: 0 }, { kind: 'switch', directory: 0 }, { kind: 'read', page: 0 },
+]);
+
+/**
+ * [MEM.DIRECT.2] The hostile paged guest whose directory names itself as a
+ * page table (slot 320): the shrunk counterexample the direct-mode VMM.RES
+ * property found in model/vmm (test/vmm/findings/direct-res-2026-12-02.json).
+ * Direct paging must refuse its tables and stop it.
+ */
+export function recursiveGuest(): Uint8Array {
+  const finding = JSON.parse(readFileSync(join(import.meta.dirname, '..', '..', 'test', 'vmm', 'findings', 'direct-res-2026-12-02.json'), 'utf8')) as { pagedGuest: HostilePagedGuest };
+  return hostilePagedImage(finding.pagedGuest);
+}
 
 export const hostileAt = (seed: number): Uint8Array => hostileImage(fc.sample(hostileGuest, { seed, numRuns: 1 })[0]!);
 export const pagedAt = (seed: number): Uint8Array => pagedGuestImage(fc.sample(pagedGuest, { seed, numRuns: 1 })[0]!, true);

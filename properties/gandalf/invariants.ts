@@ -152,6 +152,55 @@ export function checkRealResources(view: RealView, bounds: MonitorBounds, boot: 
 }
 
 /**
+ * [MEM.RES.1] VMM.RES in direct mode, on the real state: the real CR0,
+ * GDTR, IDTR and TR keep their values; the real CR3 is the monitor's own
+ * directory (then checked as in the shadow modes) or a guest directory
+ * inside the partition whose present entries below the VMM base map
+ * partition frames, whose VMM slot holds only a supervisor entry naming
+ * no partition frame, and which maps none of its page-table pages writable.
+ */
+export function checkRealDirectResources(view: RealView, bounds: MonitorBounds, monitorDirectory: number, boot: CommonState, s: CommonState = view.state()): Violation | null {
+  const same = s.cr0 === boot.cr0 && s.gdtr.base === boot.gdtr.base && s.gdtr.limit === boot.gdtr.limit
+    && s.idtr.base === boot.idtr.base && s.idtr.limit === boot.idtr.limit && s.tr.selector === boot.tr.selector && s.tr.base === boot.tr.base;
+  if (!same) return { rule: 'VMM.RES', message: 'a real control or table register changed while the guest ran' };
+  const dir = (s.cr3 & 0xfffff000) >>> 0;
+  if (dir === monitorDirectory) return checkRealResources(view, bounds, { ...boot, cr3: s.cr3, cr4: s.cr4 }, s);
+  const inPartition = (frame: number, bytes: number): boolean => frame >= bounds.partitionBase && frame + bytes <= bounds.partitionBase + bounds.partitionSize;
+  if (!inPartition(dir, 4096)) return { rule: 'VMM.RES', message: `real CR3 ${hex(dir)} is neither the monitor's directory nor inside the partition` };
+  const d = view.read(dir, 4096);
+  const tables = new Set<number>([dir]);
+  const writable: Array<[number, number]> = [];
+  const vmmSlot = bounds.vmmBase >>> 22;
+  for (let i = 0; i < 1024; i++) {
+    const pde = dword(d, 4 * i);
+    if ((pde & 1) === 0) continue;
+    if (i >= vmmSlot) {
+      if (i === vmmSlot && (pde & 4) === 0 && !inPartition(pde & 0xfffff000, 4096)) continue;
+      return { rule: 'VMM.RES', message: `real PDE ${i} maps the VMM region` };
+    }
+    if ((s.cr4 & 0x10) !== 0 && (pde & 0x80) !== 0) {
+      if (!inPartition(pde & 0xffc00000, 0x400000)) return { rule: 'VMM.RES', message: `real PDE ${i} maps a 4 MiB page outside the partition` };
+      if (pde & 2) writable.push([pde & 0xffc00000, 0x400000]);
+      continue;
+    }
+    const table = (pde & 0xfffff000) >>> 0;
+    if (!inPartition(table, 4096)) return { rule: 'VMM.RES', message: `real PDE ${i} names a page table outside the partition` };
+    tables.add(table);
+    const entries = view.read(table, 4096);
+    for (let j = 0; j < 1024; j++) {
+      const pte = dword(entries, 4 * j);
+      if ((pte & 1) === 0) continue;
+      if (!inPartition(pte & 0xfffff000, 4096)) return { rule: 'VMM.RES', message: `real entry for ${hex(((i << 22) | (j << 12)) >>> 0)} maps machine ${hex(pte)}, outside the partition` };
+      if (pde & pte & 2) writable.push([(pte & 0xfffff000) >>> 0, 4096]);
+    }
+  }
+  for (const [frame, size] of writable) {
+    for (const t of tables) if (t >= frame && t < frame + size) return { rule: 'VMM.RES', message: `page-table page ${hex(t)} is mapped writable` };
+  }
+  return null;
+}
+
+/**
  * [VMM.ISO] The monitor's memory is unchanged by guest steps: `monitorMemory`
  * snapshots the machine memory outside the partition that the monitor owns
  * (the given ranges), with the accessed and dirty bits of page-table frames

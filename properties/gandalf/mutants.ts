@@ -3,6 +3,8 @@
 // (audit.ts) or refinement against model/vmm (refine.ts), over the guests
 // of the default run (guests.ts). test/gandalf-mutants.test.ts proves each
 // one is caught, and `mesovirt audit --monitor gandalf --mutant NAME` shows it.
+import type { MemoryModeName } from '../../model/vmm/memory/types';
+
 export type GandalfProperty = 'VMM.SEG' | 'VMM.RES' | 'VMM.ISO' | 'VMM.RING' | 'VMM.REFINE';
 
 export interface GandalfMutant {
@@ -12,6 +14,8 @@ export interface GandalfMutant {
   readonly define: string;
   readonly what: string;
   readonly killedBy: GandalfProperty;
+  /** The memory mode it is built and checked in (shadow-single when absent). */
+  readonly mode?: MemoryModeName;
 }
 
 export const GANDALF_MUTANTS: readonly GandalfMutant[] = [
@@ -24,6 +28,10 @@ export const GANDALF_MUTANTS: readonly GandalfMutant[] = [
   { name: 'stale-shadow-after-cr3', define: 'MUTANT_STALE_SHADOW_AFTER_CR3', what: 'a guest CR3 write does not flush the shadow', killedBy: 'VMM.REFINE' },
   { name: 'shadow-writable', define: 'MUTANT_SHADOW_WRITABLE', what: 'every shadow entry is writable, whatever the guest maps', killedBy: 'VMM.REFINE' },
   { name: 'invlpg-ignored', define: 'MUTANT_INVLPG_IGNORED', what: 'a guest INVLPG leaves the shadow entry', killedBy: 'VMM.REFINE' },
+  { name: 'multi-table-write-kept', define: 'MUTANT_MULTI_TABLE_WRITE_KEPT', what: 'shadow-multi: a write to a covered guest page table drops nothing derived from it (MEM.MULTI.4)', killedBy: 'VMM.REFINE', mode: 'shadow-multi' },
+  { name: 'direct-tables-writable', define: 'MUTANT_DIRECT_TABLES_WRITABLE', what: 'direct: the guest\'s writable mappings of its own page-table pages are left writable (MEM.DIRECT.3)', killedBy: 'VMM.RES', mode: 'direct' },
+  { name: 'direct-self-map', define: 'MUTANT_DIRECT_SELF_MAP', what: 'direct: a directory that names itself as a page table is accepted (MEM.DIRECT.2)', killedBy: 'VMM.RES', mode: 'direct' },
+  { name: 'multi-stale-after-cr3', define: 'MUTANT_MULTI_UNSYNCED_KEPT', what: 'shadow-multi: a guest CR3 write keeps the entries derived from pages written since their first exit (MEM.MULTI.5)', killedBy: 'VMM.REFINE', mode: 'shadow-multi' },
 ];
 
 export function gandalfMutant(name: string): GandalfMutant {

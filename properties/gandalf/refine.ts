@@ -26,18 +26,19 @@
 // interrupt gandalf's guest receives is raised in the model at the same
 // guest instruction.
 import type { CommonState, Machine, StepEvent } from '../../model/machine';
-import { bootGuest } from '../../model/vmm/boot';
+import { bootInMode } from '../../model/vmm/memory/boot';
+import type { MemoryModeName } from '../../model/vmm/memory/types';
 import { stepWorld, type WorldStep } from '../../model/vmm/run';
-import { DEFAULT_CONFIG } from '../../model/vmm/config';
 import { defaultRules, type VmmRules } from '../../model/vmm/rules';
 import type { World } from '../../model/vmm/state';
 import { consoleBytes, raiseIrq } from '../../model/cpu/devices';
 import { toCommon } from '../../model/cpu/state';
-import { readBytes } from '../../model/cpu/memory';
+import { changedPages, readBytes } from '../../model/cpu/memory';
 import type { MachineKind } from '../machines';
-import { bootGandalf } from './build';
+import { bootGandalf, modeDefines } from './build';
 import { ImplMachine } from '../../impl/machine';
 import { modelExitsAsGandalfCounts, readGandalfVcpu } from './vcpu';
+import { configFor } from '../../model/vmm/memory/boot';
 import { withoutRule } from '../machines/model';
 
 export interface RefinementOptions {
@@ -51,6 +52,8 @@ export interface RefinementOptions {
   readonly machine?: MachineKind;
   /** At most this many of gandalf's own instructions in one exit. */
   readonly maxMonitorSteps?: number;
+  /** The memory mode of both monitors (shadow-single by default). */
+  readonly mode?: MemoryModeName;
 }
 
 export interface RefinementResult {
@@ -104,17 +107,20 @@ function inject(world: World, vector: number): World {
   return { ...world, machine: { ...world.machine, interruptShadow: false, devices: raiseIrq(d, line) } };
 }
 
-const stripGandalf = (text: string): string => text.split('\n').filter((l) => !l.startsWith('[gandalf] ')).join('\n');
+/** The console without gandalf's own messages (each '[gandalf] ...' to its line's end, wherever it starts). */
+const stripGandalf = (text: string): string => text.replace(/\[gandalf\] [^\n]*\n?/g, '');
 
 /** Run `guest` under both monitors in lock step and compare (see the top of this file). */
 export function checkRefinement(guest: Uint8Array, options: RefinementOptions = {}): RefinementResult {
   const maxUnits = options.maxUnits ?? 1_000_000;
   const maxMonitor = options.maxMonitorSteps ?? 2_000_000;
-  const boot = bootGuest(guest, DEFAULT_CONFIG, options.rules ?? defaultRules);
+  const mode = options.mode ?? 'shadow-single';
+  const config = configFor(mode);
+  const boot = bootInMode(guest, mode, config, options.rules ?? defaultRules);
   if (boot.kind !== 'ok') throw new Error(`model/vmm refuses the guest: ${boot.message}`);
   let world = boot.world;
-  const real: Machine = bootGandalf([guest], { machine: options.machine, defines: options.defines });
-  const partition = { base: DEFAULT_CONFIG.partitionBase, size: DEFAULT_CONFIG.partitionSize };
+  const real: Machine = bootGandalf([guest], { machine: options.machine, defines: { ...modeDefines(mode), ...options.defines } });
+  const partition = { base: config.partitionBase, size: config.partitionSize };
 
   // gandalf's boot: run until its guest executes (CPL > 0) or it stops.
   let gandalfEnd: string | null = null;
@@ -129,11 +135,9 @@ export function checkRefinement(guest: Uint8Array, options: RefinementOptions = 
   let divergence: RefinementResult['divergence'] = null;
   let modelEnd: string | null = null;
   let undefinedFlags = 0;
-  // The model's memory is a persistent trie: a 4 MiB node or a page that is
-  // the same object as before was not written.
-  type Nodes = ReadonlyArray<World['machine']['memory']['directory'][number]>;
-  const nodesOf = (): Nodes => world.machine.memory.directory.slice(partition.base >>> 22, (partition.base + partition.size) >>> 22);
-  let nodes = nodesOf();
+  // The model's memory is a persistent trie: changedPages names the pages
+  // written since an earlier version.
+  let seen = world.machine.memory;
   const fail = (at: string, differences: string[]): void => { divergence = { unit: units, at, differences }; };
 
   /** Step the model world once (its timer quiet); records an end. */
@@ -165,7 +169,8 @@ export function checkRefinement(guest: Uint8Array, options: RefinementOptions = 
     const cb = Buffer.from(real.consoleOutput()).toString('latin1');
     if (ca !== cb) d.push(`console: model/vmm ${JSON.stringify(ca.slice(-80))} gandalf ${JSON.stringify(cb.slice(-80))}`);
     // The real tables: gandalf keeps them at the same machine addresses.
-    for (const [name, at, bytes] of [['IDT', 0x1000, 2048], ['GDT', 0x2000, 504 * 8], ['LDT', 0x4000, 4096], ['TSS', 0x3000, 0x68]] as const) {
+    for (const [name, offset, bytes] of [['IDT', 0x1000, 2048], ['GDT', 0x2000, 504 * 8], ['LDT', 0x4000, 4096], ['TSS', 0x3000, 0x68]] as const) {
+      const at = config.monitorBase + offset;
       const mine = real.readPhysical(at, bytes);
       if (Buffer.compare(Buffer.from(mine), Buffer.from(readBytes(world.machine.memory, at, bytes))) === 0) continue;
       for (let i = 0; i < bytes; i += 8) {
@@ -177,21 +182,17 @@ export function checkRefinement(guest: Uint8Array, options: RefinementOptions = 
       }
     }
     // Guest memory: the pages the abstract run changed since the last exit.
-    const now = nodesOf();
-    for (let a = partition.base; a < partition.base + partition.size && d.length === 0; a += 4096) {
-      const k = (a - partition.base) >>> 22;
-      if (now[k] === nodes[k]) { a += 0x400000 - 4096; continue; }
-      const page = now[k]?.[(a >>> 12) & 1023];
-      if (page === nodes[k]?.[(a >>> 12) & 1023]) continue;
-      const address = a;
+    const now = world.machine.memory;
+    for (const address of changedPages(seen, now, partition.base, partition.base + partition.size)) {
+      if (d.length > 0) break;
       const mine = real.readPhysical(address, 4096);
-      const theirs = page ?? new Uint8Array(4096);
+      const theirs = readBytes(now, address, 4096);
       if (Buffer.compare(Buffer.from(mine), Buffer.from(theirs)) !== 0) {
         const i = mine.findIndex((x, k) => x !== theirs[k]);
         d.push(`guest-physical ${hex(address - partition.base + i)}: model/vmm ${theirs[i]} gandalf ${mine[i]}`);
       }
     }
-    nodes = now;
+    seen = now;
     if (d.length > 0) { fail(at, d); return false; }
     return true;
   };
@@ -264,7 +265,7 @@ export function checkRefinement(guest: Uint8Array, options: RefinementOptions = 
     const cb = stripGandalf(Buffer.from(real.consoleOutput()).toString('latin1'));
     if (ca !== cb) d.push(`console at the end: model/vmm ${JSON.stringify(ca.slice(-120))} gandalf ${JSON.stringify(cb.slice(-120))}`);
     for (let a = partition.base; a < partition.base + partition.size && d.length === 0; a += 4096) {
-      const theirs = world.machine.memory.directory[a >>> 22]?.[(a >>> 12) & 1023] ?? new Uint8Array(4096);
+      const theirs = readBytes(world.machine.memory, a, 4096);
       const mine = real.readPhysical(a, 4096);
       if (Buffer.compare(Buffer.from(mine), Buffer.from(theirs)) !== 0) d.push(`guest-physical page ${hex(a - partition.base)} differs at the end`);
     }

@@ -4,7 +4,10 @@
 import type { Machine } from '../../model/machine';
 import type { VirtualCpu } from '../../model/vmm/state';
 
+/** Machine MONITOR_BASE + 0x9000: MONITOR_BASE is 0, or 16 MiB in the direct build (gandalf/config.inc). */
 export const VCPU_ADDRESS = 0x9000;
+export const DIRECT_MONITOR_BASE = 0x01000000;
+const MAGIC = 0x46444e47; // 'GNDF'
 const V = {
   magic: 0x00, cr0: 0x08, cr2: 0x0c, cr3: 0x10, cr4: 0x14, gdtrLimit: 0x18, gdtrBase: 0x1c, idtrLimit: 0x20, idtrBase: 0x24,
   ldtr: 0x28, tr: 0x2c, stopped: 0x30, tablesInUse: 0x34, refusals: 0x38, interrupts: 0x100, intN: 0x500, reflects: 0x900,
@@ -25,8 +28,15 @@ export interface GandalfVcpu {
   readonly stopped: number;
 }
 
+/** Where gandalf's virtual CPU is: the direct build's place when it holds the magic, else the others'. */
+export function vcpuAddress(machine: Machine): number {
+  const at = DIRECT_MONITOR_BASE + VCPU_ADDRESS;
+  const b = machine.readPhysical(at, 4);
+  return (b[0]! | (b[1]! << 8) | (b[2]! << 16) | (b[3]! << 24)) >>> 0 === MAGIC ? at : VCPU_ADDRESS;
+}
+
 export function readGandalfVcpu(machine: Machine): GandalfVcpu {
-  const bytes = machine.readPhysical(VCPU_ADDRESS, 0xa00);
+  const bytes = machine.readPhysical(vcpuAddress(machine), 0xa00);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const d = (at: number): number => view.getUint32(at, true);
   const exits: Record<string, number> = {};

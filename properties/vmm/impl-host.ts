@@ -2,9 +2,9 @@
 // Guest instructions run on impl; when impl delivers an event into the
 // monitor, the one monitor of model/vmm handles the exit on a model view of
 // impl's state, and what it changed is written back to impl:
-// - memory: the model state's pages are views of impl's RAM (no copy); the
-//   model writes copy-on-write, so the pages the monitor wrote are exactly
-//   those no longer identical to their view, and only they are copied back;
+// - memory: the model state's memory reads impl's RAM (memoryOver, no copy);
+//   the model writes copy-on-write, so the pages the monitor wrote are
+//   exactly those changedPages names, and only they are copied back;
 // - registers: through Machine.setState; impl's TLB is kept across it and
 //   given to the monitor as the model state's TLB, so the monitor's flushes
 //   (all of it, or the pages it invalidates) are exactly the ones impl makes
@@ -20,7 +20,7 @@
 // the interrupt shadow" to impl, as stepWorld does on the model.
 import { ImplMachine } from '../../impl/machine';
 import { fromCommon, initialState, toCommon, type MachineState } from '../../model/cpu/state';
-import { readBytes, PAGE_SIZE, type PhysicalMemory } from '../../model/cpu/memory';
+import { changedPages, memoryOver, readBytes, PAGE_SIZE, type PhysicalMemory } from '../../model/cpu/memory';
 import { initialDevices, type Devices as ModelDevices } from '../../model/cpu/devices';
 import type { Devices } from '../../impl/devices';
 import type { CommonState, StepEvent } from '../../model/machine';
@@ -34,17 +34,6 @@ import { fetchGuestInstruction, guestView, GUEST_PORTS } from '../../model/vmm/e
 import { DEFAULT_CONFIG, machineMemorySize, type VmmConfig } from '../../model/vmm/config';
 import { defaultRules, type VmmRules } from '../../model/vmm/rules';
 import type { VmmState, World } from '../../model/vmm/state';
-
-/** A model PhysicalMemory whose pages are views of impl's RAM (built once: the views stay live). */
-function memoryView(bytes: Uint8Array): PhysicalMemory {
-  const pages = bytes.length / PAGE_SIZE;
-  const directory: Array<Array<Uint8Array | undefined>> = [];
-  for (let p = 0; p < pages; p++) {
-    const node = (directory[p >>> 10] ??= []);
-    node[p & 1023] = bytes.subarray(p * PAGE_SIZE, (p + 1) * PAGE_SIZE);
-  }
-  return { size: bytes.length, directory };
-}
 
 /** impl's TLB as the model's: the entries impl holds, in the model's form. */
 function modelTlb(impl: ImplMachine): Tlb {
@@ -190,7 +179,7 @@ export function stepOnImpl(impl: ImplMachine, view: PhysicalMemory, vmm: VmmStat
 export function implFor(memory: PhysicalMemory, size: number): { impl: ImplMachine; view: PhysicalMemory } {
   const impl = new ImplMachine(size);
   impl.writePhysical(0, readBytes(memory, 0, size));
-  return { impl, view: memoryView(impl.cpu.memory.bytes) };
+  return { impl, view: memoryOver(impl.cpu.memory.bytes) };
 }
 
 /** Run `image` as a guest of the monitor with impl as the processor
@@ -229,15 +218,8 @@ function exitOnImpl(impl: ImplMachine, view: PhysicalMemory, vmm: VmmState, even
   const port = trappedPort(world, event);
   const handled = (vmm.para !== undefined ? handleParaExit : handleExit)(world, event);
   // Memory: copy back the pages the monitor wrote (no longer the live views).
-  const after = handled.machine.memory.directory;
-  for (let n = 0; n < after.length; n++) {
-    const node = after[n];
-    if (node === undefined || node === view.directory[n]) continue;
-    for (let p = 0; p < node.length; p++) {
-      const page = node[p];
-      if (page !== undefined && page !== view.directory[n]![p]) impl.writePhysical(((n << 10) | p) * PAGE_SIZE, page);
-    }
-  }
+  const after = handled.machine.memory;
+  for (const page of changedPages(view, after)) impl.writePhysical(page, readBytes(after, page, PAGE_SIZE));
   let state = toCommon(handled.machine);
   if (port !== null && GUEST_PORTS.has(port.port)) {
     if (handled.vmm.stopped === null) {

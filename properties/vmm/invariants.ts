@@ -1,6 +1,6 @@
 // The monitor's invariants (DESIGN.md §5), checked after every step of a
 // world. Each checker returns null or a description of the violation.
-import { readPhysical } from '../../model/cpu/memory';
+import { readBytes, readPhysical, samePage } from '../../model/cpu/memory';
 import { cpl, effectiveAddress } from '../../model/cpu/context';
 import { instructionAt } from './equivalence';
 import type { SegmentRegister } from '../../model/cpu/state';
@@ -62,15 +62,15 @@ export function checkIsolation(before: World, after: World, step: WorldStep): Vi
   const cfg = before.vmm.config;
   for (let f = 0; f < MONITOR_FRAMES; f++) {
     const a = frameMachine(cfg, f);
-    const pa = before.machine.memory.directory[a >>> 22]?.[(a >>> 12) & 1023];
-    const pb = after.machine.memory.directory[a >>> 22]?.[(a >>> 12) & 1023];
-    if (pa === pb) continue;
+    if (samePage(before.machine.memory, after.machine.memory, a)) continue;
+    const pa = readBytes(before.machine.memory, a, 4096);
+    const pb = readBytes(after.machine.memory, a, 4096);
     // The processor's own page walks set accessed/dirty bits (0x60) in the
     // shadow tables; those are the hardware's writes, not the guest's.
     const paging = f === Frame.shadowDirectory || f === Frame.monitorTable || f >= Frame.shadowPool;
     for (let i = 0; i < 4096; i++) {
       const mask = paging && i % 4 === 0 ? 0x9f : 0xff;
-      if (((pa?.[i] ?? 0) & mask) !== ((pb?.[i] ?? 0) & mask)) return { rule: 'VMM.ISO', message: `a guest step changed VMM frame ${f} at byte ${i}` };
+      if ((pa[i]! & mask) !== (pb[i]! & mask)) return { rule: 'VMM.ISO', message: `a guest step changed VMM frame ${f} at byte ${i}` };
     }
   }
   return null;

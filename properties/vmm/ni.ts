@@ -7,7 +7,7 @@
 import fc from 'fast-check';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { pageAt, type PhysicalMemory } from '../../model/cpu/memory';
+import { pageBytes, type PhysicalMemory } from '../../model/cpu/memory';
 import { assemble } from '../../model/isa/asm/assemble';
 import { MONITOR_FRAMES, PAGE } from '../../model/vmm/config';
 import { bootGuests, runGuests, consoleText, type GuestsRules, type GuestsWorld, defaultGuestsRules } from '../../model/vmm/guests/world';
@@ -37,7 +37,7 @@ const QUANTUM = 300;
 function digest(memory: PhysicalMemory, start: number, bytes: number): string {
   let h = 0x811c9dc5;
   for (let a = start; a < start + bytes; a += PAGE) {
-    const page = pageAt(memory, a);
+    const page = pageBytes(memory, a);
     if (page === undefined) continue;
     // A page of zeros counts as absent (impl's memory has every page, the model's only those written).
     let seen = false;

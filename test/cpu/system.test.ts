@@ -8,7 +8,7 @@ import { execute } from '../../model/cpu/execute';
 import { step } from '../../model/cpu/step';
 import { cpl, effectiveAddress, readMemory, writeRegister, push, pop } from '../../model/cpu/context';
 import { initialState, toCommon, fromCommon, NULL_SEGMENT, type MachineState } from '../../model/cpu/state';
-import { readPhysical, writePhysical, emptyMemory, pageAt } from '../../model/cpu/memory';
+import { readPhysical, writePhysical, emptyMemory, samePage } from '../../model/cpu/memory';
 import { parseGate } from '../../model/cpu/descriptors';
 import type { Outcome } from '../../model/cpu/outcome';
 import { insn, reg32, reg16, mem, creg } from './insn';
@@ -152,7 +152,8 @@ describe('state [STATE.MEM.1] [STATE.MEM.2] [STATE.RESET.1] [STATE.RESET.2] [STA
     const m1 = writePhysical(m0, 0x1000, 4, 0xdeadbeef);
     expect(readPhysical(m0, 0x1000, 4)).toBe(0);
     expect(readPhysical(m1, 0x1000, 4)).toBe(0xdeadbeef);
-    expect(pageAt(m1, 0x3000)).toBe(pageAt(m0, 0x3000)); // page 3 shared, not copied
+    expect(samePage(m0, m1, 0x3000)).toBe(true); // page 3 shared, not copied
+    expect(samePage(m0, m1, 0x1000)).toBe(false);
   });
   it('outside RAM reads are all ones and writes vanish', () => {
     const m = writePhysical(emptyMemory(0x1000), 0x2000, 4, 5);

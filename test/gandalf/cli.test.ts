@@ -39,4 +39,14 @@ describe('[VMM.ISO] [VMM.SEG] [VMM.RING] [VMM.RES] gandalf from the command line
     expect(unknown.status).toBe(2);
     expect(unknown.stderr).toContain("gandalf has no mutant 'no-such-mutant'");
   });
+
+  it('audit --monitor gandalf --memory shadow-multi audits the -DMEMORY_MULTI build; a mode gandalf is not built for is a usage error', () => {
+    const ok = mesovirt('audit', meso, '--monitor', 'gandalf', '--memory', 'shadow-multi', '--steps', '200000');
+    expect(ok.status).toBe(0);
+    expect(ok.stdout).toContain('under gandalf (shadow-multi)');
+    expect(ok.stdout).toContain('violations     0');
+    const bad = mesovirt('audit', meso, '--monitor', 'gandalf', '--memory', 'nested');
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain("--memory: gandalf is built for shadow-single, shadow-multi, direct, got 'nested'");
+  });
 });

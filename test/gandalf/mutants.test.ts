@@ -8,7 +8,7 @@ import { runGandalfInvariants, runGandalfRefinement } from '../../properties/gan
 describe('[VMM.REFINE] [GANDALF.MUTANT.1] each mutant of gandalf is killed', () => {
   it.each(GANDALF_MUTANTS.map((m) => [m.name, m] as const))('%s', (_name, m) => {
     const defines = { [m.define]: '' };
-    const failure = m.killedBy === 'VMM.REFINE' ? runGandalfRefinement(defines) : runGandalfInvariants(defines);
+    const failure = m.killedBy === 'VMM.REFINE' ? runGandalfRefinement(defines, m.mode) : runGandalfInvariants(defines, m.mode);
     expect(failure, `${m.name} survived`).not.toBeNull();
     expect(failure!.rule).toBe(m.killedBy);
   }, 120_000);

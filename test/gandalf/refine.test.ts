@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { checkRefinement } from '../../properties/gandalf/refine';
 import { auditGandalf } from '../../properties/gandalf/audit';
-import { HOSTILE_SEEDS, PAGED_SEEDS, hostileAt, pagedAt, rtos, teachMeso, tourGuest } from '../../properties/gandalf/guests';
+import { HOSTILE_SEEDS, PAGED_SEEDS, hostileAt, pagedAt, recursiveGuest, rtos, spacesGuest, teachMeso, tourGuest } from '../../properties/gandalf/guests';
 import { checkRealResources, checkRealTables, worldView } from '../../properties/gandalf/invariants';
 import { bootGuest } from '../../model/vmm/boot';
 import { stepWorld } from '../../model/vmm/run';
@@ -16,6 +16,7 @@ import { MUTANTS } from '../../properties/vmm/mutants';
 import { assembleText } from '../../model/isa/asm/assemble';
 import { lockstep } from '../../properties/diff/lockstep';
 import { bootGandalf } from '../../properties/gandalf/build';
+import { runToEnd } from '../../properties/machines';
 
 /** A ring-1 guest on the boot segments: its timer's gate (vector 0x20,
  * through the boot code segment, so no direct gate: every tick is an exit)
@@ -145,6 +146,114 @@ describe('[VMM.REFINE] [GANDALF.SEGREGS.1] [GANDALF.STI.1] [GANDALF.DECODE.1] ga
   }, 30_000);
 });
 
+describe('[VMM.REFINE] [MEM.MULTI.1] [MEM.MULTI.2] [MEM.MULTI.3] [MEM.MULTI.4] [MEM.MULTI.5] [MEM.MULTI.7] [GANDALF.MULTI.1] gandalf built with -DMEMORY_MULTI refines model/vmm in shadow-multi', () => {
+  const mode = 'shadow-multi' as const;
+  it('two address spaces, a remap and switches: the transcript worked by hand, every unit compared', () => {
+    const r = checkRefinement(spacesGuest(), { mode });
+    expect(r.divergence).toBeNull();
+    expect(r.end).toBe('exit 1');
+    expect(r.console).toBe('ABCDDCBAAFDF');
+  }, 30_000);
+
+  it('the build is really another mode: the same guest under gandalf-multi against model/vmm in shadow-single diverges', () => {
+    const r = checkRefinement(spacesGuest(), { defines: { MEMORY_MULTI: '' } });
+    expect(r.divergence).not.toBeNull();
+  }, 30_000);
+
+  it('the teaching kernel to its end', () => {
+    const r = checkRefinement(teachMeso(), { mode });
+    expect(r.divergence).toBeNull();
+    expect(r.end).toBe('exit 1');
+    expect(r.console.endsWith('[kernel] all processes exited\n')).toBe(true);
+  }, 60_000);
+
+  it('the RTOS guest to its end', () => {
+    const r = checkRefinement(rtos({ MESO: '' }), { mode });
+    expect(r.divergence).toBeNull();
+    expect(r.end).toBe('exit 1');
+  }, 30_000);
+
+  // (two of the four paged seeds here; the mutant runs use all four, properties/gandalf/property.ts)
+  it.each([19, 21] as const)('paged guest of seed %i, to its end', (seed) => {
+    const r = checkRefinement(pagedAt(seed), { mode, maxUnits: 20_000 });
+    expect(r.divergence).toBeNull();
+    expect(r.end).toBe('exit 1');
+  }, 30_000);
+
+  it.each([5] as const)('hostile guest of seed %i', (seed) => {
+    const r = checkRefinement(hostileAt(seed), { mode, maxUnits: 3000 });
+    expect(r.divergence).toBeNull();
+  }, 30_000);
+
+  it('VMM.ISO/SEG/RING/RES on the real state: the teaching kernel to its end', () => {
+    const defines = { MEMORY_MULTI: '' };
+    const t = auditGandalf([teachMeso()], { defines });
+    expect(t.violation).toBeNull();
+    expect(t.end).toBe('exit 1');
+  }, 60_000);
+});
+
+describe('[VMM.REFINE] [MEM.DIRECT.1] [MEM.DIRECT.2] [MEM.DIRECT.3] [MEM.DIRECT.4] [MEM.DIRECT.5] [MEM.RES.1] [GANDALF.DIRECT.1] [GANDALF.DIRECT.2] gandalf built with -DMEMORY_DIRECT refines model/vmm in direct mode', () => {
+  const mode = 'direct' as const;
+  const defines = { MEMORY_DIRECT: '' };
+  it('two address spaces, a remap and switches: the transcript worked by hand; the remap is a write to a page-table page, emulated', () => {
+    const r = checkRefinement(spacesGuest(), { mode });
+    expect(r.divergence).toBeNull();
+    expect(r.end).toBe('exit 1');
+    expect(r.console).toBe('ABCDDCBAAFDF');
+    // [MEM.DIRECT.3] The guest's identity table (guest-physical 0x112000) maps its
+    // page-table pages 0x110000..0x114000 read-only now, the rest as the guest wrote them (R/W).
+    const real = bootGandalf([spacesGuest()], { defines });
+    runToEnd(real, 2_000_000);
+    const table = real.readPhysical(0x112000, 4096);
+    const pte = (page: number): number => new DataView(table.buffer, table.byteOffset).getUint32(4 * page, true);
+    for (const page of [0x110, 0x111, 0x112, 0x113, 0x114]) expect(pte(page) & 3, `page 0x${page.toString(16)}`).toBe(1);
+    for (const page of [0x100, 0x120, 0x125]) expect(pte(page) & 3, `page 0x${page.toString(16)}`).toBe(3);
+  }, 30_000);
+
+  it('the build is really another mode: gandalf-direct against model/vmm in shadow-single diverges', () => {
+    expect(checkRefinement(spacesGuest(), { defines }).divergence).not.toBeNull();
+  }, 30_000);
+
+  it('a directory that names itself as a page table is refused and the guest stopped, under both monitors', () => {
+    const r = checkRefinement(recursiveGuest(), { mode, maxUnits: 20_000 });
+    expect(r.divergence).toBeNull();
+    expect(r.end).toBe('exit 255');
+    expect(r.console).toContain('[gandalf] stopped: direct paging: a directory entry names the directory itself as a page table\n');
+  }, 30_000);
+
+  it('the teaching kernel to its end', () => {
+    const r = checkRefinement(teachMeso(), { mode });
+    expect(r.divergence).toBeNull();
+    expect(r.end).toBe('exit 1');
+    expect(r.console.endsWith('[kernel] all processes exited\n')).toBe(true);
+  }, 60_000);
+
+  it('the RTOS guest to its end', () => {
+    const r = checkRefinement(rtos({ MESO: '' }), { mode });
+    expect(r.divergence).toBeNull();
+    expect(r.end).toBe('exit 1');
+  }, 30_000);
+
+  // (two of the four paged seeds here; the mutant runs use all four, properties/gandalf/property.ts)
+  it.each([19, 21] as const)('paged guest of seed %i, to its end', (seed) => {
+    const r = checkRefinement(pagedAt(seed), { mode, maxUnits: 20_000 });
+    expect(r.divergence).toBeNull();
+    expect(r.end).toBe('exit 1');
+  }, 30_000);
+
+  it.each([5] as const)('hostile guest of seed %i', (seed) => {
+    const r = checkRefinement(hostileAt(seed), { mode, maxUnits: 3000 });
+    expect(r.divergence).toBeNull();
+  }, 30_000);
+
+  it('VMM.ISO/SEG/RING and MEM.RES.1 on the real state: the teaching kernel to its end', () => {
+    const t = auditGandalf([teachMeso()], { defines });
+    expect(t.violation).toBeNull();
+    expect(t.end).toBe('exit 1');
+  }, 60_000);
+});
+
 describe('[VMM.ISO] [VMM.SEG] [VMM.RING] [VMM.RES] on gandalf\'s real state', () => {
   it('the teaching kernel runs to its end with no violation', () => {
     const r = auditGandalf([teachMeso()]);
@@ -185,5 +294,13 @@ describe('[DIFF.STATE.1] gandalf\'s own code runs the same on the model and on i
     const r = lockstep(bootGandalf([image], { machine: 'model' }), bootGandalf([image], { machine: 'impl' }), 50_000, { throughHalt: true });
     expect(r.divergence).toBeNull();
     expect(r.steps).toBe(50_000);
+  }, 60_000);
+
+  it('lock step over the shadow-multi build (the teaching kernel, 60,000 steps) and the direct build (the two-space guest, 100,000 steps: its boot, paging on and the first validations of its tables)', () => {
+    for (const [defines, image, n] of [[{ MEMORY_MULTI: '' }, teachMeso(), 60_000], [{ MEMORY_DIRECT: '' }, spacesGuest(), 100_000]] as const) {
+      const r = lockstep(bootGandalf([image], { machine: 'model', defines }), bootGandalf([image], { machine: 'impl', defines }), n, { throughHalt: true });
+      expect(r.divergence, JSON.stringify(defines)).toBeNull();
+      expect(r.steps).toBe(n);
+    }
   }, 60_000);
 });

@@ -4,7 +4,7 @@ import { toSigned } from '../arith/flags';
 import { effectiveAddress, readMemory, readMemoryForWrite, readOperand, readOperandForWrite, writeMemory, writeOperand, writeResult } from '../context';
 import { ud, type Handler, type Outcome } from '../outcome';
 import type { MachineState } from '../state';
-import { applyFlags, operand, retire } from './common';
+import { operand, retireWithFlags } from './common';
 
 // [INS.BIT.2] The bit offset of BT/BTS/BTR/BTC is taken modulo the operand
 // size when it is an immediate or when the base is a register. When the base
@@ -32,10 +32,10 @@ const bitHandler = (kind: BitTestKind): Handler => (state, instr, nextEip): Outc
   const value = (kind === 'bt' ? readOperand : readOperandForWrite)(s, instr, base);
   if (value.kind !== 'ok') return value;
   const r = bitTest(kind, size, value.value.value, offset.value.value % size, state.eflags);
-  if (kind === 'bt') return retire(applyFlags(value.value.state, r), nextEip);
+  if (kind === 'bt') return retireWithFlags(value.value.state, r, nextEip);
   const written = writeOperand(value.value.state, instr, base, r.result);
   if (written.kind !== 'ok') return written;
-  return retire(applyFlags(written.value, r), nextEip);
+  return retireWithFlags(written.value, r, nextEip);
 };
 
 function bitInMemory(
@@ -46,10 +46,10 @@ function bitInMemory(
   const value = (kind === 'bt' ? readMemory : readMemoryForWrite)(state, segment, at, size);
   if (value.kind !== 'ok') return value;
   const r = bitTest(kind, size, value.value.value, bit, state.eflags);
-  if (kind === 'bt') return retire(applyFlags(value.value.state, r), nextEip);
+  if (kind === 'bt') return retireWithFlags(value.value.state, r, nextEip);
   const written = writeMemory(value.value.state, segment, at, size, r.result);
   if (written.kind !== 'ok') return written;
-  return retire(applyFlags(written.value, r), nextEip);
+  return retireWithFlags(written.value, r, nextEip);
 }
 
 /** BSF and BSR: destination register, source register or memory. */
@@ -63,7 +63,7 @@ const scanHandler = (reverse: boolean): Handler => (state, instr, nextEip) => {
   const r = (reverse ? bsr : bsf)(size, d.value.value, v.value.value, state.eflags);
   const written = writeResult(v.value.state, instr, dest, r);
   if (written.kind !== 'ok') return written;
-  return retire(applyFlags(written.value, r), nextEip);
+  return retireWithFlags(written.value, r, nextEip);
 };
 
 export const bitHandlers: Readonly<Record<string, Handler>> = {

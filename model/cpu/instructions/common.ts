@@ -2,13 +2,13 @@
 // instruction, applying a flag result, operand widths, and the near-branch
 // target check.
 import type { Instruction, Operand, OperandSize } from '../../isa/ast';
-import { withFlags } from '../eflags';
+import { flagsAfter, withFlags } from '../eflags';
 import { gp, type Outcome, type Result } from '../outcome';
-import type { MachineState } from '../state';
+import { update, type MachineState } from '../state';
 import type { ArithResult } from '../arith/flags';
 
 /** Retire: the state with EIP at the next instruction. */
-export const retire = (state: MachineState, nextEip: number): Outcome => ({ kind: 'ok', state: { ...state, eip: nextEip >>> 0 } });
+export const retire = (state: MachineState, nextEip: number): Outcome => ({ kind: 'ok', state: update(state, { eip: nextEip >>> 0 }) });
 
 /** Retire from a Result: a fault passes through unchanged. */
 export const retireWith = (result: Result<MachineState>, nextEip: number): Outcome =>
@@ -17,6 +17,12 @@ export const retireWith = (result: Result<MachineState>, nextEip: number): Outco
 /** Store a pure operation's flag record into EFLAGS (and the ghost undefined mask). */
 export const applyFlags = (state: MachineState, r: Pick<ArithResult, 'flags' | 'written' | 'undefined'>): MachineState =>
   withFlags(state, { written: r.written, values: r.flags, undefined: r.undefined });
+
+/** applyFlags, then retire: the flags and EIP in one new state. */
+export function retireWithFlags(state: MachineState, r: Pick<ArithResult, 'flags' | 'written' | 'undefined'>, nextEip: number): Outcome {
+  const f = flagsAfter(state, { written: r.written, values: r.flags, undefined: r.undefined });
+  return { kind: 'ok', state: update(state, { eflags: f.eflags, undefinedFlags: f.undefinedFlags, eip: nextEip >>> 0 }) };
+}
 
 /** The data width of a register, memory or immediate operand. */
 export function widthOf(instr: Instruction, op: Operand): OperandSize {
@@ -47,7 +53,7 @@ export const isSystemForm = (instr: Instruction): boolean =>
 export function jumpNear(state: MachineState, instr: Instruction, target: number): Outcome {
   const eip = instr.operandSize === 16 ? target & 0xffff : target >>> 0;
   if (eip > state.segments.cs.limit) return gp(0, 'INS.BRANCH.1');
-  return { kind: 'ok', state: { ...state, eip } };
+  return { kind: 'ok', state: update(state, { eip }) };
 }
 
 export { EAX, EBP, EBX, ECX, EDI, EDX, ESI, ESP } from '../state';

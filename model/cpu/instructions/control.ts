@@ -6,7 +6,7 @@ import { toSigned } from '../arith/flags';
 import { attr, effectiveAddress, pop, push, readMemory, readOperand, readRegister, stackPointer, withStackPointer, writeOperand, writeRegister } from '../context';
 import { ZF } from '../eflags';
 import { fault, ud, Vector, type Handler, type Outcome, type Result } from '../outcome';
-import type { MachineState } from '../state';
+import { update, type MachineState } from '../state';
 import { ECX, jumpNear, operand, retire, retireWith } from './common';
 
 /** The target of a near JMP or CALL: relative to the next instruction, or
@@ -64,7 +64,7 @@ const call: Handler = (state, instr, nextEip) => {
   if (jumped.kind !== 'ok') return jumped;
   const pushed = push(target.value.state, nextEip, instr.operandSize);
   if (pushed.kind !== 'ok') return pushed;
-  return { kind: 'ok', state: { ...pushed.value, eip: jumped.state.eip } };
+  return { kind: 'ok', state: update(pushed.value, { eip: jumped.state.eip }) };
 };
 
 // [INS.BRANCH.5] Near RET pops the return address with the operand size,

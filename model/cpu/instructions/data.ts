@@ -7,7 +7,7 @@ import { signExtend } from '../arith/flags';
 import { effectiveAddress, readMemory, readMemoryForWrite, writeMemory, readOperand, readOperandForWrite, readRegister, writeOperand, writeRegister, writeResult } from '../context';
 import { AF, CF, DF, PF, RESERVED_ONE, SF, ZF, withFlags } from '../eflags';
 import { modelError, ud, type Handler } from '../outcome';
-import { applyFlags, EAX, EBX, ECX, EDX, isSystemForm, operand, retire, retireWith, widthOf } from './common';
+import { EAX, EBX, ECX, EDX, isSystemForm, operand, retire, retireWith, retireWithFlags, widthOf } from './common';
 
 const systemForm = (mnemonic: string) =>
   modelError(`'${mnemonic}' with a segment or control register is a system instruction (model/cpu/system)`);
@@ -70,7 +70,7 @@ const exchangeAdd: Handler = (state, instr, nextEip) => {
   if (s1.kind !== 'ok') return s1;
   const s2 = memoryFirst ? writeOperand(s1.value, instr, src, a.value.value) : writeOperand(s1.value, instr, dest, r.result);
   if (s2.kind !== 'ok') return s2;
-  return retire(applyFlags(s2.value, r), nextEip);
+  return retireWithFlags(s2.value, r, nextEip);
 };
 
 // [INS.DATA.5] CMPXCHG compares the accumulator (AL, AX, EAX) with the
@@ -93,7 +93,7 @@ const compareExchange: Handler = (state, instr, nextEip) => {
   const written = writeOperand(s.value.state, instr, dest, equal ? s.value.value : d.value.value);
   if (written.kind !== 'ok') return written;
   const after = equal ? written.value : writeRegister(written.value, size, EAX, d.value.value);
-  return retire(applyFlags(after, r), nextEip);
+  return retireWithFlags(after, r, nextEip);
 };
 
 // [INS.DATA.9] CMPXCHG8B m64 compares EDX:EAX with the quadword at m64. If

@@ -7,7 +7,7 @@ import { div, idiv, imul, mul } from '../arith/muldiv';
 import { readOperand, readRegister, writeOperand, writeRegister } from '../context';
 import { fault, Vector, type Handler, type Outcome } from '../outcome';
 import type { MachineState } from '../state';
-import { applyFlags, EAX, EDX, operand, retire, widthOf } from './common';
+import { EAX, EDX, operand, retireWithFlags, widthOf } from './common';
 
 /** The double-width accumulator: AX for bytes (AH:AL), DX:AX, EDX:EAX. */
 function readWide(state: MachineState, size: OperandSize): { low: number; high: number } {
@@ -34,7 +34,7 @@ const multiply = (signed: boolean): Handler => (state, instr, nextEip) => {
     if (b.kind !== 'ok') return b;
     const s = b.value.state;
     const p = operate(size, readWide(s, size).low, b.value.value, s.eflags);
-    return retire(applyFlags(writeWide(s, size, p.result, p.high), p), nextEip);
+    return retireWithFlags(writeWide(s, size, p.result, p.high), p, nextEip);
   }
   const dest = operand(instr, 0);
   const size = widthOf(instr, dest);
@@ -46,7 +46,7 @@ const multiply = (signed: boolean): Handler => (state, instr, nextEip) => {
   const p = operate(size, a.value.value, b.value.value, state.eflags);
   const written = writeOperand(b.value.state, instr, dest, p.result);
   if (written.kind !== 'ok') return written;
-  return retire(applyFlags(written.value, p), nextEip);
+  return retireWithFlags(written.value, p, nextEip);
 };
 
 // [INS.DIV.3] DIV and IDIV divide AX, DX:AX or EDX:EAX by the operand and
@@ -61,13 +61,13 @@ const divide = (signed: boolean): Handler => (state, instr, nextEip) => {
   const { low, high } = readWide(s, size);
   const q = (signed ? idiv : div)(size, low, high, b.value.value, s.eflags);
   if (q.kind === 'divide-error') return fault(Vector.DE, null, 'INS.DIV.1');
-  return retire(applyFlags(writeWide(s, size, q.quotient, q.remainder), q), nextEip);
+  return retireWithFlags(writeWide(s, size, q.quotient, q.remainder), q, nextEip);
 };
 
 /** A decimal adjustment of AX with no operand. */
 const adjust = (operation: (ax: number, flags: number) => ArithResult): Handler => (state, _instr, nextEip) => {
   const r = operation(readRegister(state, 16, EAX), state.eflags);
-  return retire(applyFlags(writeRegister(state, 16, EAX, r.result), r), nextEip);
+  return retireWithFlags(writeRegister(state, 16, EAX, r.result), r, nextEip);
 };
 
 /** AAM and AAD take their base as an immediate (10 in the usual encoding). */
@@ -79,12 +79,12 @@ function immediateBase(state: MachineState, instr: Instruction): number {
 const asciiAdjustMultiply: Handler = (state, instr, nextEip): Outcome => {
   const r = aam(readRegister(state, 16, EAX), immediateBase(state, instr), state.eflags);
   if (r.kind === 'divide-error') return fault(Vector.DE, null, 'INS.DIV.1');
-  return retire(applyFlags(writeRegister(state, 16, EAX, r.result), r), nextEip);
+  return retireWithFlags(writeRegister(state, 16, EAX, r.result), r, nextEip);
 };
 
 const asciiAdjustDivide: Handler = (state, instr, nextEip) => {
   const r = aad(readRegister(state, 16, EAX), immediateBase(state, instr), state.eflags);
-  return retire(applyFlags(writeRegister(state, 16, EAX, r.result), r), nextEip);
+  return retireWithFlags(writeRegister(state, 16, EAX, r.result), r, nextEip);
 };
 
 export const multiplyHandlers: Readonly<Record<string, Handler>> = {

@@ -1,12 +1,12 @@
 // Small helpers shared by the system-level handlers.
 import type { Instruction, Operand } from '../../isa/ast';
-import type { MachineState } from '../state';
+import { update, type MachineState } from '../state';
 import { cpl, effectiveAddress, readMemory, readOperand, type Outcome, type Result } from '../context';
 import { gp } from '../outcome';
 import { applied, explaining } from '../applied';
 
 /** Continue at the next instruction. */
-export const next = (state: MachineState, nextEip: number): Outcome => ({ kind: 'ok', state: { ...state, eip: nextEip } });
+export const next = (state: MachineState, nextEip: number): Outcome => ({ kind: 'ok', state: update(state, { eip: nextEip }) });
 
 /** Finish a handler from a Result<MachineState>, moving EIP on. */
 export function done(result: Result<MachineState>, nextEip: number): Outcome {

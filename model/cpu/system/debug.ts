@@ -5,6 +5,7 @@ import type { Handler } from '../outcome';
 import { modelError } from '../outcome';
 import { readRegister, writeRegister } from '../context';
 import { next, privileged } from './common';
+import { update } from '../state';
 
 /** DR4 and DR5 are DR6 and DR7 (CR4.DE, which would make them #UD, is not implemented). */
 const field = (n: number): keyof DebugRegisters =>
@@ -29,7 +30,7 @@ export const moveDebugRegister: Handler = privileged((state, instr, nextEip) => 
     const name = field(dst.reg);
     if (name === 'dr7' && (value & DR7_ARMS) !== 0) return modelError(`MOV to DR7 0x${value.toString(16)}: hardware breakpoints are not modelled`);
     const stored = name === 'dr6' ? ((value & 0xe00f) | 0xffff0ff0) >>> 0 : name === 'dr7' ? ((value & 0xffff23ff) | 0x400) >>> 0 : value;
-    return next({ ...state, debug: { ...state.debug, [name]: stored } }, nextEip);
+    return next(update(state, { debug: { ...state.debug, [name]: stored } }), nextEip);
   }
   if (dst?.kind === 'reg' && src?.kind === 'dreg') return next(writeRegister(state, 32, dst.reg, state.debug[field(src.reg)]), nextEip);
   throw new Error('model bug: MOV DRn form');

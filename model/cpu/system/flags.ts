@@ -6,25 +6,26 @@ import { cpl, pop, push } from '../context';
 import { AC, ID, IF, iopl, VM, RF, setEflags } from '../eflags';
 import { changeableFlags } from '../privilege';
 import { next, privileged } from './common';
+import { update } from '../state';
 
 /** [IO.IF.1] CLI and STI need CPL <= IOPL, else #GP(0). [IO.IF.2] STI that
  * sets IF delays interrupt recognition until after the next instruction. */
 const cli: Handler = (state, _instr, nextEip) => {
   if (cpl(state) > iopl(state.eflags)) return gp(0, 'IO.IF.1');
   if (explaining()) applied('IO.IF.1', `CPL ${cpl(state)} ≤ IOPL ${iopl(state.eflags)}: IF cleared`);
-  return next({ ...state, eflags: (state.eflags & ~IF) >>> 0 }, nextEip);
+  return next(update(state, { eflags: (state.eflags & ~IF) >>> 0 }), nextEip);
 };
 
 const sti: Handler = (state, _instr, nextEip) => {
   if (cpl(state) > iopl(state.eflags)) return gp(0, 'IO.IF.1');
   if (explaining()) applied('IO.IF.1', `CPL ${cpl(state)} ≤ IOPL ${iopl(state.eflags)}: IF set`);
   const shadow = (state.eflags & IF) === 0;
-  return next({ ...state, eflags: (state.eflags | IF) >>> 0, interruptShadow: shadow || state.interruptShadow }, nextEip);
+  return next(update(state, { eflags: (state.eflags | IF) >>> 0, interruptShadow: shadow || state.interruptShadow }), nextEip);
 };
 
 /** [EXC.HALT.2] HLT (CPL 0 only) stops fetching until an interrupt; the
  * interrupt's return address is the instruction after HLT. */
-const hlt: Handler = privileged((state, _instr, nextEip) => ({ kind: 'halt', state: { ...state, eip: nextEip, halted: true } }));
+const hlt: Handler = privileged((state, _instr, nextEip) => ({ kind: 'halt', state: update(state, { eip: nextEip, halted: true }) }));
 
 /** [PRIV.PUSHF.1] PUSHF pushes EFLAGS with VM and RF cleared (as the manual
  * says for the image on the stack); it never faults for privilege in

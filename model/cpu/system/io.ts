@@ -1,6 +1,6 @@
 // IN, OUT, INS, OUTS and the I/O permission checks.
 import type { Instruction } from '../../isa/ast';
-import type { MachineState } from '../state';
+import { update, type MachineState } from '../state';
 import type { Handler, Result } from '../outcome';
 import { gp } from '../outcome';
 import { applied, explaining } from '../applied';
@@ -54,7 +54,7 @@ const inHandler: Handler = (state, instr, nextEip) => {
   const allowed = ioAllowed(state, port, size / 8);
   if (allowed.kind !== 'ok') return allowed;
   const r = portRead(allowed.value.devices, port, size);
-  return next(writeRegister({ ...allowed.value, devices: r.devices }, size, 0, r.value), nextEip);
+  return next(writeRegister(update(allowed.value, { devices: r.devices }), size, 0, r.value), nextEip);
 };
 
 const outHandler: Handler = (state, instr, nextEip) => {
@@ -63,7 +63,7 @@ const outHandler: Handler = (state, instr, nextEip) => {
   const allowed = ioAllowed(state, port, size / 8);
   if (allowed.kind !== 'ok') return allowed;
   const value = readRegister(state, size, 0);
-  return next({ ...allowed.value, devices: portWrite(allowed.value.devices, port, size, value) }, nextEip);
+  return next(update(allowed.value, { devices: portWrite(allowed.value.devices, port, size, value) }), nextEip);
 };
 
 /**
@@ -93,7 +93,7 @@ function stringIo(direction: 'in' | 'out'): Handler {
       const moved: Result<MachineState> = match(direction)
         .with('in', (): Result<MachineState> => {
           const r = portRead(s.devices, port, size);
-          const w = writeMemory({ ...s, devices: r.devices }, 'es', index, size, r.value);
+          const w = writeMemory(update(s, { devices: r.devices }), 'es', index, size, r.value);
           return w;
         })
         .with('out', (): Result<MachineState> => {

@@ -5,7 +5,7 @@ import type { ModelSpecificRegisters } from '../../machine';
 import type { Handler } from '../outcome';
 import { gp } from '../outcome';
 import { cpl, readRegister, writeRegister } from '../context';
-import type { MachineState, SegmentRegister } from '../state';
+import { update, type MachineState, type SegmentRegister } from '../state';
 import { IF, RF, VM } from '../eflags';
 import { next, privileged } from './common';
 
@@ -73,7 +73,7 @@ function msrValue(msrs: ModelSpecificRegisters, msr: number): number | null {
 const wrmsr: Handler = privileged((state, _instr, nextEip) => {
   const msr = readRegister(state, 32, 1);
   const [high, low] = [readRegister(state, 32, 2), readRegister(state, 32, 0)];
-  const set = (msrs: Partial<ModelSpecificRegisters>) => next({ ...state, msrs: { ...state.msrs, ...msrs } }, nextEip);
+  const set = (msrs: Partial<ModelSpecificRegisters>) => next(update(state, { msrs: { ...state.msrs, ...msrs } }), nextEip);
   switch (msr) {
     case MSR_TSC: return set(offsetFor(state, high, low));
     case MSR_SYSENTER_CS: return set({ sysenterCs: low });
@@ -104,13 +104,12 @@ const sysenter: Handler = (state) => {
   regs[4] = state.msrs.sysenterEsp;
   return {
     kind: 'ok',
-    state: {
-      ...state,
+    state: update(state, {
       regs,
       eip: state.msrs.sysenterEip,
       eflags: (state.eflags & ~(VM | IF | RF)) >>> 0,
       segments: { ...state.segments, cs: fastSegment(cs & 0xfffc, true, 0), ss: fastSegment((cs + 8) & 0xfffc, false, 0) },
-    },
+    }),
   };
 };
 
@@ -127,12 +126,11 @@ const sysexit: Handler = (state) => {
   regs[4] = regs[1]!;
   return {
     kind: 'ok',
-    state: {
-      ...state,
+    state: update(state, {
       regs,
       eip: regs[2]!,
       segments: { ...state.segments, cs: fastSegment(((cs + 16) & 0xfffc) | 3, true, 3), ss: fastSegment(((cs + 24) & 0xfffc) | 3, false, 3) },
-    },
+    }),
   };
 };
 

@@ -3,7 +3,7 @@
 // MOV to/from CRn, INVLPG, CPUID, UD2, WBINVD.
 import type { Instruction } from '../../isa/ast';
 import type { MachineState } from '../state';
-import { NULL_SEGMENT } from '../state';
+import { NULL_SEGMENT, update } from '../state';
 import type { Handler, Result } from '../outcome';
 import { fault, gp, ud, Vector } from '../outcome';
 import { effectiveAddress, readMemory, readRegister, writeLinear, writeMemory, writeOperand, writeRegister } from '../context';
@@ -28,7 +28,7 @@ function loadTableRegister(which: 'gdtr' | 'idtr'): Handler {
     const base = readMemory(limit.value.state, segment, (offset + 2) >>> 0, 32);
     if (base.kind !== 'ok') return base;
     const b = instr.operandSize === 16 ? base.value.value & 0xffffff : base.value.value;
-    return next({ ...base.value.state, [which]: { base: b >>> 0, limit: limit.value.value } }, nextEip);
+    return next(update(base.value.state, { [which]: { base: b >>> 0, limit: limit.value.value } }), nextEip);
   });
 }
 
@@ -71,14 +71,14 @@ const lldt: Handler = privileged((state, instr, nextEip) => {
   if (sel.kind !== 'ok') return sel;
   const selector = sel.value.value;
   const s = sel.value.state;
-  if ((selector & 0xfffc) === 0) return next({ ...s, ldtr: { ...NULL_SEGMENT, selector } }, nextEip);
+  if ((selector & 0xfffc) === 0) return next(update(s, { ldtr: { ...NULL_SEGMENT, selector } }), nextEip);
   if (selector & 4) return fault(Vector.GP, selector & 0xfffc, 'SYS.LLDT.1');
   const fetched = fetchDescriptor(s, selector);
   if (fetched.kind !== 'ok') return fetched;
   const d = parseDescriptor(fetched.value.low, fetched.value.high);
   if (d.codeOrData || d.type !== SystemType.LDT) return fault(Vector.GP, selector & 0xfffc, 'SYS.LLDT.1');
   if (!d.present) return fault(Vector.NP, selector & 0xfffc, 'SYS.LLDT.1');
-  return next({ ...fetched.value.state, ldtr: loadedCache(selector, d) }, nextEip);
+  return next(update(fetched.value.state, { ldtr: loadedCache(selector, d) }), nextEip);
 });
 
 /**
@@ -102,7 +102,7 @@ const ltr: Handler = privileged((state, instr, nextEip) => {
   const busyHigh = (fetched.value.high | 0x200) >>> 0;
   const marked = writeLinear(fetched.value.state, fetched.value.address + 4, 4, busyHigh, false);
   if (marked.kind !== 'ok') return marked;
-  return next({ ...marked.value, tr: loadedCache(selector, parseDescriptor(fetched.value.low, busyHigh)) }, nextEip);
+  return next(update(marked.value, { tr: loadedCache(selector, parseDescriptor(fetched.value.low, busyHigh)) }), nextEip);
 });
 
 /** [SYS.LMSW.1] LMSW loads CR0 bits 0..3 (PE, MP, EM, TS) from its operand
@@ -111,11 +111,11 @@ const lmsw: Handler = privileged((state, instr, nextEip) => {
   const v = readSelector(state, instr, operand(instr, 0));
   if (v.kind !== 'ok') return v;
   const cr0 = ((state.cr0 & ~0xe) | (v.value.value & 0xf) | (state.cr0 & CR0_PE)) >>> 0;
-  return next({ ...v.value.state, cr0 }, nextEip);
+  return next(update(v.value.state, { cr0 }), nextEip);
 });
 
 /** [SYS.CLTS.1] CLTS clears CR0.TS. */
-const clts: Handler = privileged((state, _instr, nextEip) => next({ ...state, cr0: (state.cr0 & ~CR0_TS) >>> 0 }, nextEip));
+const clts: Handler = privileged((state, _instr, nextEip) => next(update(state, { cr0: (state.cr0 & ~CR0_TS) >>> 0 }), nextEip));
 
 /** CR4 bits the model implements. */
 /** CR4 bits the machine implements: PSE, and TSD (bit 2, SYS.TSC.2). */
@@ -137,14 +137,14 @@ const movControl: Handler = privileged((state, instr, nextEip) => {
       case 0: {
         if ((value & CR0_PG) && !(value & CR0_PE)) return gp(0, 'SYS.CR.1');
         const tlb = ((value ^ state.cr0) & CR0_PG) !== 0 ? emptyTlb : state.tlb;
-        return next({ ...state, cr0: (value | 0x10) >>> 0, tlb }, nextEip);
+        return next(update(state, { cr0: (value | 0x10) >>> 0, tlb }), nextEip);
       }
-      case 2: return next({ ...state, cr2: value }, nextEip);
-      case 3: return next({ ...state, cr3: value, tlb: emptyTlb }, nextEip);
+      case 2: return next(update(state, { cr2: value }), nextEip);
+      case 3: return next(update(state, { cr3: value, tlb: emptyTlb }), nextEip);
       case 4: {
         if (value & ~CR4_SUPPORTED) return { kind: 'model-error', message: `MOV to CR4 with unsupported bits 0x${(value & ~CR4_SUPPORTED).toString(16)}` };
         const tlb = ((value ^ state.cr4) & CR4_PSE) !== 0 ? emptyTlb : state.tlb;
-        return next({ ...state, cr4: value, tlb }, nextEip);
+        return next(update(state, { cr4: value, tlb }), nextEip);
       }
     }
   }
@@ -158,7 +158,7 @@ const movControl: Handler = privileged((state, instr, nextEip) => {
 const invlpg: Handler = privileged((state, instr, nextEip) => {
   const { segment, offset } = effectiveAddress(state, instr, memoryOperand(instr));
   const linear = (state.segments[segment].base + offset) >>> 0;
-  return next({ ...state, tlb: tlbInvalidate(state.tlb, linear) }, nextEip);
+  return next(update(state, { tlb: tlbInvalidate(state.tlb, linear) }), nextEip);
 });
 
 /**
@@ -180,7 +180,7 @@ const cpuid: Handler = (state, _instr, nextEip) => {
   const [a, b, c, d] = CPUID_ANSWERS[state.regs[0]!] ?? [0, 0, 0, 0];
   const regs = state.regs.slice();
   regs[0] = a; regs[3] = b; regs[1] = c; regs[2] = d;
-  return next({ ...state, regs }, nextEip);
+  return next(update(state, { regs }), nextEip);
 };
 
 /** [SYS.UD2.1] UD2 and UD1 (0F B9 /r, whose ModRM and displacement belong to

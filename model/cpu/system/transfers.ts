@@ -1,6 +1,6 @@
 // Far JMP/CALL/RET, INT n, INT3, INTO and IRET as handlers.
 import type { Instruction } from '../../isa/ast';
-import type { MachineState } from '../state';
+import { update, type MachineState } from '../state';
 import type { Handler, Outcome, Result } from '../outcome';
 import { effectiveAddress, readMemory } from '../context';
 import { deliverInterrupt } from '../interrupts';
@@ -57,7 +57,7 @@ const int: Handler = (state, instr, nextEip) => {
 const int3: Handler = (state, _instr, nextEip) => softwareInterrupt(state, Vector.BP, nextEip);
 /** [EXC.SOFT.2] INTO raises #OF only when OF = 1; otherwise it does nothing. */
 const into: Handler = (state, _instr, nextEip) =>
-  state.eflags & OF ? softwareInterrupt(state, Vector.OF, nextEip) : { kind: 'ok', state: { ...state, eip: nextEip } };
+  state.eflags & OF ? softwareInterrupt(state, Vector.OF, nextEip) : { kind: 'ok', state: update(state, { eip: nextEip }) };
 
 /** [EXC.SOFT.3] INT1 (F1) raises #DB as a trap (the pushed EIP is the next
  * instruction) but is delivered like a hardware exception: no gate-DPL check

@@ -121,7 +121,7 @@ function pass(lines: readonly ParsedLine[], prev: PassState, final: boolean): Pa
   };
   const emit = (line: ParsedLine, bytes: readonly number[]): void => {
     if (section === '.bss') { if (bytes.length > 0) report(line, line.at.column, 'data or code in .bss (use resb/resw/resd there)'); }
-    else contents.get(section)!.push(...bytes);
+    else { const c = contents.get(section)!; for (const b of bytes) c.push(b); }
     sizes.set(section, offset() + bytes.length);
   };
   const reserve = (n: number): void => {
@@ -157,6 +157,12 @@ function pass(lines: readonly ParsedLine[], prev: PassState, final: boolean): Pa
           }
         }
         emit(line, bytes);
+        return;
+      }
+      case 'binary': {
+        const skip = s.skip === null ? 0 : count(line, s.skip, 'incbin skip');
+        const kept = s.count === null ? s.bytes.length : count(line, s.count, 'incbin count');
+        emit(line, Array.from(s.bytes.subarray(Math.min(skip, s.bytes.length), Math.min(s.bytes.length, skip + kept))));
         return;
       }
       case 'reserve':

@@ -2,7 +2,7 @@
 // joins `\` continuations, follows `%include`, keeps `%ifdef/%ifndef/%if/
 // %elif/%else/%endif`, substitutes `%define` macros (object-like and with
 // parameters), expands `%macro` calls (%0, %1…%N, %{N}, %%local labels) and
-// `%rep` blocks. Every output line keeps the file and line it came from; a
+// `%rep` blocks, and makes strings with `%defstr`. Every output line keeps the file and line it came from; a
 // line made by a macro call is placed at the call.
 import { type AsmError, type ReadFile, asmError, resolveInclude } from './source';
 import { isIdentChar, isIdentStart, tokenize } from './lexer';
@@ -271,6 +271,14 @@ export function preprocess(mainFile: string, readFile: ReadFile, predefined: Rea
           body = v.value.value.toString();
         }
         defines.set(head[1]!, { params, body });
+        continue;
+      }
+      if (name === '%defstr') {
+        // `%defstr NAME text`: NAME becomes the quoted string of text (defines expanded), as nasm's.
+        const head = /^([A-Za-z._?][A-Za-z0-9_$#@~.?]*)\s*(.*)$/.exec(arg);
+        if (head === null) { err(line, argColumn, '%defstr needs a name'); continue; }
+        const text = expandDefines(head[2]!).trim();
+        defines.set(head[1]!, { params: null, body: text.includes('"') ? `'${text}'` : `"${text}"` });
         continue;
       }
       if (name === '%undef') { defines.delete(arg); continue; }

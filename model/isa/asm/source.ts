@@ -16,6 +16,8 @@ export interface AsmError extends SourceLocation {
 
 /** Returns the text of a file, or null when there is no such file. */
 export type ReadFile = (path: string) => string | null;
+/** Returns the bytes of a file (for `incbin`), or null when there is no such file. */
+export type ReadBinary = (path: string) => Uint8Array | null;
 
 export const asmError = (at: SourceLocation, message: string): AsmError => ({
   file: at.file,

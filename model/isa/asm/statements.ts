@@ -23,6 +23,10 @@ export type Statement =
   | { readonly kind: 'org'; readonly address: Expr }
   | { readonly kind: 'align'; readonly boundary: Expr; readonly fill: 'nop' | 'zero' }
   | { readonly kind: 'global'; readonly names: readonly { name: string; column: number }[] }
+  /** `incbin "file"[, skip[, count]]`, as parsed; assemble.ts reads the file and makes it a `binary`. */
+  | { readonly kind: 'incbin'; readonly file: string; readonly column: number; readonly skip: Expr | null; readonly count: Expr | null }
+  /** A file's bytes (from `incbin`), `skip` bytes left out, at most `count` kept. */
+  | { readonly kind: 'binary'; readonly bytes: Uint8Array; readonly skip: Expr | null; readonly count: Expr | null }
   | { readonly kind: 'none' };
 
 export interface ParsedLine {
@@ -185,7 +189,23 @@ function parseStatement(
     }
     return { kind: 'ok', value: { kind: 'global', names } };
   }
-  if (word === 'extern' || word === 'common' || word === 'absolute' || word === 'incbin') {
+  if (word === 'incbin') {
+    const f = tokens[after];
+    if (f?.kind !== 'string') return { kind: 'error', column: f?.column ?? endOf(tokens), message: "'incbin' needs a quoted file name" };
+    const file = String.fromCharCode(...f.bytes);
+    const exprs: Expr[] = [];
+    let at = after + 1;
+    while (at < tokens.length && exprs.length < 2) {
+      const sep = tokens[at]!;
+      if (sep.kind !== 'punct' || sep.text !== ',') return { kind: 'error', column: sep.column, message: `expected ',' after the incbin file name or skip, found '${sep.text}'` };
+      const e = expression(tokens, at + 1, name);
+      if (e.kind === 'error') return e;
+      exprs.push(e.value.expr);
+      at = e.value.next;
+    }
+    return expectEnd(tokens, at, { kind: 'incbin', file, column: f.column, skip: exprs[0] ?? null, count: exprs[1] ?? null });
+  }
+  if (word === 'extern' || word === 'common' || word === 'absolute') {
     return { kind: 'error', column: t.column, message: `'${word}' is not supported: the assembler links nothing, every symbol must be defined in the source` };
   }
   if (word === 'align' || word === 'alignb') {

@@ -5,7 +5,7 @@
 // on its own timer, a quantum of machine steps; a switch saves the whole
 // processor state of one guest and loads the other's, real CR3, GDTR, IDTR
 // and TR included.
-import { pageAt, emptyMemory, writeBytes, type PhysicalMemory } from '../../cpu/memory';
+import { changedPages, emptyMemory, readBytes, writeBytes, type PhysicalMemory } from '../../cpu/memory';
 import { consoleBytes, type Devices } from '../../cpu/devices';
 import type { MachineState } from '../../cpu/state';
 import { MONITOR_FRAMES, PAGE, type VmmConfig } from '../config';
@@ -64,10 +64,8 @@ export type GuestsBoot = { readonly kind: 'ok'; readonly world: GuestsWorld } | 
 
 function copyRange(into: PhysicalMemory, from: PhysicalMemory, start: number, bytes: number): PhysicalMemory {
   let m = into;
-  for (let a = start; a < start + bytes; a += PAGE) {
-    const page = pageAt(from, a);
-    if (page !== undefined) m = writeBytes(m, a, page);
-  }
+  // The pages of `from` ever written (the others read as zeros).
+  for (const a of changedPages(emptyMemory(from.size), from, start, start + bytes)) m = writeBytes(m, a, readBytes(from, a, PAGE));
   return m;
 }
 
