@@ -70,17 +70,22 @@ const FLAG_NEUTRAL = new Set<unknown>([
 /** Instructions from physical address `physical` up to the block's end (decoded from RAM, no side effects). */
 function collect(cpu: Cpu, physical: number): Decoded[] {
   const memory = cpu.memory, pageEnd = (physical | 0xfff) + 1;
+  // What the interpreter decoded in this frame is reused (the same bytes
+  // decode to the same instruction); the rest is decoded here.
+  const cached = cpu.codeCache[physical >>> 12];
   const out: Decoded[] = [];
   let at = physical;
   while (out.length < MAX_LENGTH) {
-    let d: Decoded;
-    try {
-      d = decode((i) => {
-        if (at + i >= pageEnd) throw PAST_PAGE;
-        return memory.read8(at + i);
-      });
-    } catch {
-      break; // past the frame, #UD, or outside this machine: the interpreter handles it
+    let d = cached === undefined ? undefined : cached[at & 0xfff];
+    if (d === undefined) {
+      try {
+        d = decode((i) => {
+          if (at + i >= pageEnd) throw PAST_PAGE;
+          return memory.read8(at + i);
+        });
+      } catch {
+        break; // past the frame, #UD, or outside this machine: the interpreter handles it
+      }
     }
     // 16-bit addressing (0x67) stays with the interpreter: the compiled address arithmetic is 32-bit.
     if (d.addressMask !== 0xffffffff) break;
