@@ -17,7 +17,7 @@
 // leave their operands and result in the locals `fa`, `fb`, `fx` as well: a
 // conditional jump right after one (see `knownCondition`) tests them directly.
 import { type Decoded, CS } from './cpu';
-import { ARITH, CF, OF, OP_ADD, OP_LOGIC, OP_SUB, SF, ZF } from './flags';
+import { ARITH, CF, OF, OP_ADD, OP_LOGIC, OP_SUB, ZF } from './flags';
 import * as alu from './ops/alu';
 import * as move from './ops/move';
 import * as shift from './ops/shift';
@@ -48,6 +48,16 @@ export function record(op: number, a: string, b: string, result: string, size: n
   const carry = mask === ARITH || !keepCarry ? '' : `if (lz & ${CF}) fl = (fl & ${~CF}) | fo(${CF}, lop, la, lb, lr, ls); `;
   return `${carry}lop = ${op}; la = ${a}; lb = ${b}; lr = ${result}; ls = ${size}; lz = ${mask};`;
 }
+
+/**
+ * The flags of a 32-bit shift or IMUL result `x`: PF, ZF and SF from the
+ * result, AF clear, and CF and OF as `carryOverflow` (an expression of the
+ * CF and OF bits). The first four are what a logic record of `x` gives, so
+ * they are recorded (computed only if read) and CF and OF set eagerly:
+ * the same flags as setFlags(ARITH, par(x) | ZF | SF | CF | OF).
+ */
+const resultFlags = (x: string, carryOverflow: string): string =>
+  `fl = (fl & ${~(CF | OF)}) | ${carryOverflow}; ${record(OP_LOGIC, '0', '0', `${x} | 0`, 4, ARITH & ~(CF | OF), false)}`;
 
 /** setFlags(cpu, m, values): the flags in `m` become eager. */
 const setFlags = (m: number, values: string): string =>
@@ -104,7 +114,7 @@ function shiftRegister(operation: number, n: number, count: number, live: number
     }
   }
   const rotated = (c: string, o: string): string => `${setFlags(CF | OF, `${c} | (${o} ? ${OF} : 0)`)} R${n} = x | 0;`;
-  const shifted = `${setFlags(ARITH, `par(x) | (x === 0 ? ${ZF} : 0) | (x >>> 31 ? ${SF} : 0) | c | (o ? ${OF} : 0)`)} R${n} = x | 0;`;
+  const shifted = `${resultFlags('x', `c | (o ? ${OF} : 0)`)} R${n} = x | 0;`;
   const code = shiftCode(operation, n, count, load, rotated, shifted);
   return code === null ? null : { code, flags: null, writes };
 }
@@ -166,8 +176,7 @@ export function inlineRegister(d: Decoded, live = ARITH): Inline | null {
     // up to 2^53, and a product beyond that is far outside the range).
     const b = d.imm2 ? `${d.imm | 0}` : `R${d.reg}`;
     if (dead) return { code: `R${d.reg} = Math.imul(R${d.rm}, ${b});`, flags: null, writes: ARITH };
-    const flags = `(o ? ${CF | OF} : 0) | par(x) | (x === 0 ? ${ZF} : 0) | (x < 0 ? ${SF} : 0)`;
-    return { code: `{ const a = R${d.rm}, b = ${b}, x = Math.imul(a, b), o = a * b !== x; R${d.reg} = x; ${setFlags(ARITH, flags)} }`, flags: null, writes: ARITH };
+    return { code: `{ const a = R${d.rm}, b = ${b}, x = Math.imul(a, b), o = a * b !== x; R${d.reg} = x; ${resultFlags('x', `(o ? ${CF | OF} : 0)`)} }`, flags: null, writes: ARITH };
   }
   return null;
 }
