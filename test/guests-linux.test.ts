@@ -58,7 +58,10 @@ describe('model and impl in lock step on the Linux boot [DIFF.STATE.1]', () => {
     const model = linuxMachine('model'), impl = linuxMachine('impl');
     const run = lockstep(model, impl, STEPS, { throughHalt: true });
     expect(run.divergence).toBeNull();
-    expect(run.steps).toBe(STEPS);
+    // All STEPS steps, or fewer when the boot reached its exit first (the
+    // whole boot is 28,694,689 steps: MESOVIRT_LINUX_LOCKSTEP=29000000).
+    if (run.steps < STEPS) expect(run.last?.kind).toBe('exit');
+    else expect(run.steps).toBe(STEPS);
     expect(memoryDifferences(model, impl, 0, 64 << 20)).toEqual([]);
   }, 900_000);
 });
