@@ -97,6 +97,13 @@ function collect(cpu: Cpu, physical: number): Decoded[] {
     // A conditional jump inside a block is a side exit (block-inline.ts);
     // any other transfer ends the block.
     if (!straight && !isInlinedJump(d)) break;
+    // A conditional jump back to the block's first instruction closes its
+    // loop and ends the block: the code after the loop, if it gets hot, is a
+    // block of its own. So each loop is a function of its own, which V8
+    // optimizes with the type feedback of that loop alone (one function
+    // holding a program's successive loops is optimized, deoptimized on
+    // reaching the next loop, and optimized again, at every phase).
+    if (isInlinedJump(d) && ((at + d.imm) | 0) === physical) break;
   }
   return out;
 }
