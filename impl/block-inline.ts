@@ -75,12 +75,15 @@ export function aluOperation(operation: number, a: string, b: string, size: numb
   const dead = (live & ARITH) === 0;
   const flags = (kind: KnownFlags): KnownFlags | null => (size === 4 && !dead ? kind : null);
   const rec = (op: number, x: string, y: string): string => (dead ? '' : record(op, x, y, 'fx', size));
+  // A logic operation clears CF and OF: set eagerly, so that a later INC or
+  // DEC (which keeps CF) need not compute CF from this record.
+  const logic = dead ? '' : `fl = fl & ${~(CF | OF)}; ${record(OP_LOGIC, '0', '0', 'fx', size, ARITH & ~(CF | OF), false)}`;
   switch (operation) {
     case ADD: return { code: `fa = ${a}; fb = ${b}; fx = (fa + fb) & ${m}; ${rec(OP_ADD, 'fa', 'fb')}${out}`, flags: flags('add'), writes: ARITH };
     case SUB: case CMP: return { code: `fa = ${a}; fb = ${b}; fx = (fa - fb) & ${m}; ${rec(OP_SUB, 'fa', 'fb')}${out}`, flags: flags('sub'), writes: ARITH };
-    case OR: return { code: `fx = (${a} | ${b}) & ${m}; ${rec(OP_LOGIC, '0', '0')}${out}`, flags: flags('logic'), writes: ARITH };
-    case AND: return { code: `fx = ${a} & ${b} & ${m}; ${rec(OP_LOGIC, '0', '0')}${out}`, flags: flags('logic'), writes: ARITH };
-    case XOR: return { code: `fx = (${a} ^ ${b}) & ${m}; ${rec(OP_LOGIC, '0', '0')}${out}`, flags: flags('logic'), writes: ARITH };
+    case OR: return { code: `fx = (${a} | ${b}) & ${m}; ${logic}${out}`, flags: flags('logic'), writes: ARITH };
+    case AND: return { code: `fx = ${a} & ${b} & ${m}; ${logic}${out}`, flags: flags('logic'), writes: ARITH };
+    case XOR: return { code: `fx = (${a} ^ ${b}) & ${m}; ${logic}${out}`, flags: flags('logic'), writes: ARITH };
     default: return null;
   }
 }

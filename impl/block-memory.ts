@@ -14,6 +14,7 @@ import { ARITH, CF, OP_ADD, OP_SUB } from './flags';
 import { ADD, AND, CMP, OR, SUB, XOR, aluOperation, record, registerRead, registerWrite } from './block-inline';
 import * as alu from './ops/alu';
 import * as move from './ops/move';
+import { mutated } from './mutants';
 
 /** The effective offset (operands.ts effectiveOffset) as an int32 expression (the offset is its `>>> 0`). */
 function offsetOf(d: Decoded): string {
@@ -43,27 +44,33 @@ const INLINE_ALU = new Set([ADD, OR, AND, SUB, XOR, CMP]);
  * for a write, off frames holding code) that is exactly what
  * fastReadAddress / fastWriteAddress would answer, without the call.
  */
-function physical(kind: 'rd' | 'wr', segment: number, bytes: number): string {
+function physical(kind: 'rd' | 'wr', segment: number, bytes: number, flatMode: boolean): string {
   const write = kind === 'wr', need = write ? 'wneed' : 'rneed';
+  if (flatMode) {
+    // The flat variant (blocks.ts): the segment is flat and paging off, so
+    // the offset is the physical address; the rest of the test is the same.
+    const crosses = bytes === 1 ? '' : ` || (o & 0xfff) > ${0x1000 - bytes}`;
+    return `let p = o; if (p < 0${crosses} || p + ${bytes} > msz${write && !mutated('flat-block-store-ignores-code') ? ' || codes[p >>> 12] !== 0' : ''}) p = ${kind}(cpu, ${segment}, o >>> 0, ${bytes});`;
+  }
   const inPage = bytes === 1 ? '' : ` && (o & 0xfff) <= ${0x1000 - bytes}`;
   const guess = `f${write ? 'w' : 'r'}${segment}${inPage} ? (pg ? ((tl = tlb[o >>> 12]) & ${need}) === ${need} ? (tl & -4096) | (o & 0xfff) : -1 : o) : -1`;
   return `let p = ${guess}; if (p < 0 || p + ${bytes} > msz${write ? ' || codes[p >>> 12] !== 0' : ''}) p = ${kind}(cpu, ${segment}, o >>> 0, ${bytes});`;
 }
 
 /** Code for `d` with a memory operand (fast path, else `slow`), or null. */
-export function inlineMemory(d: Decoded, slow: string, faultExit: string): string | null {
+export function inlineMemory(d: Decoded, slow: string, faultExit: string, flatMode = false): string | null {
   const e = d.exec, size = d.size;
   // Before the executor: a page fault this access is sure to take leaves
   // the block without a throw (fast-access.ts pageFaultAhead).
   const generic = (segment: number, write: boolean, bytes: number): string =>
     `if (pf(cpu, ${segment}, o >>> 0, ${bytes}, ${write}) >= 0) ${faultExit} ${slow}`;
   const at = (kind: 'rd' | 'wr', bytes: number, fast: string): string =>
-    `{ const o = ${offsetOf(d)}; ${physical(kind, d.segment, bytes)} if (p >= 0) { ${fast} } else { ${generic(d.segment, kind === 'wr', bytes)} } }`;
+    `{ const o = ${offsetOf(d)}; ${physical(kind, d.segment, bytes, flatMode)} if (p >= 0) { ${fast} } else { ${generic(d.segment, kind === 'wr', bytes)} } }`;
   if (e === move.pushRegister && size === 4) {
-    return `{ const o = (R4 - 4) | 0; ${physical('wr', SS, 4)} if (p >= 0) { view.setInt32(p, R${d.reg}, true); R4 = o; } else { ${generic(SS, true, 4)} } }`;
+    return `{ const o = (R4 - 4) | 0; ${physical('wr', SS, 4, flatMode)} if (p >= 0) { view.setInt32(p, R${d.reg}, true); R4 = o; } else { ${generic(SS, true, 4)} } }`;
   }
   if (e === move.popRegister && size === 4) {
-    return `{ const o = R4; ${physical('rd', SS, 4)} if (p >= 0) { const v = view.getInt32(p, true); R4 = (o + 4) | 0; R${d.reg} = v; } else { ${generic(SS, false, 4)} } }`;
+    return `{ const o = R4; ${physical('rd', SS, 4, flatMode)} if (p >= 0) { const v = view.getInt32(p, true); R4 = (o + 4) | 0; R${d.reg} = v; } else { ${generic(SS, false, 4)} } }`;
   }
   if (d.mod === 3 || (size !== 4 && size !== 1 && size !== 2)) return null;
   if (e === move.moveRegRm) return at('rd', size, registerWrite(size, d.reg, load(size)));

@@ -32,6 +32,7 @@ import { ARITH, CF, MASK, OF, PF, SF, ZF, computeFlagOf, conditionOf, parityOf }
 import { CR0_PG, TLB_DIRTY, TLB_USER, TLB_VALID, TLB_WRITABLE } from './paging';
 import { CS_LIMIT, type KnownFlags, inlineRegister, isInlinedJump, isInlinedBranch, knownCondition, recordCondition } from './block-inline';
 import { inlineMemory } from './block-memory';
+import { mutation } from './mutants';
 import { fastReadAddress, fastWriteAddress, flatSegment, pageFaultAhead } from './fast-access';
 import * as alu from './ops/alu';
 import * as shift from './ops/shift';
@@ -96,6 +97,13 @@ function collect(cpu: Cpu, physical: number): Decoded[] {
     // A conditional jump inside a block is a side exit (block-inline.ts);
     // any other transfer ends the block.
     if (!straight && !isInlinedJump(d)) break;
+    // A conditional jump back to the block's first instruction closes its
+    // loop and ends the block: the code after the loop, if it gets hot, is a
+    // block of its own. So each loop is a function of its own, which V8
+    // optimizes with the type feedback of that loop alone (one function
+    // holding a program's successive loops is optimized, deoptimized on
+    // reaching the next loop, and optimized again, at every phase).
+    if (isInlinedJump(d) && ((at + d.imm) | 0) === physical) break;
   }
   return out;
 }
@@ -184,6 +192,8 @@ export function compileBlock(cpu: Cpu, physical: number, onlyLoops = false): Blo
   // (on-stack-replaced loops included) and all.
   let key = '';
   for (let i = 0; i < bytes; i++) key += String.fromCharCode(cpu.memory.read8(physical + i));
+  // A mutant (tests only) compiles different code from the same bytes.
+  if (mutation.active !== null) key = `${mutation.active}:${key}`;
   const cached = BLOCKS.get(key);
   if (cached !== undefined) return cached;
   const ends = ds.map((d, k) => starts[k] + d.length);
@@ -226,100 +236,117 @@ export function compileBlock(cpu: Cpu, physical: number, onlyLoops = false): Blo
   // breaks out to one epilogue, which writes the locals back.
   const exit = (nextEip: string, retired: string): string => `{ xe = ${nextEip}; xr = ${retired}; break run; }`;
   const live = liveFlags(ds, internal);
-  const lines: string[] = [];
-  let known: KnownFlags | null = null;
-  ds.forEach((d, k) => {
-    for (const j of skips.values()) if (j === k) { lines.push('}'); known = null; }
-    if (targets.has(k)) { if (targets.size > 1) lines.push(`case ${k}:`); known = null; }
-    const next = `(eip + ${ends[k]}) >>> 0`;
-    // The generic path: the executor, after which a store to code or a
-    // changed code-page translation ends the block.
-    const call = `k = ${k}; cpu.next = ${next}; ${OUT} x${k}(cpu, d${k});
-      if (cpu.codeWritten || cpu.fetchPage !== page) { cpu.eip = cpu.next; return done + ${k + 1}; }
-      if (log.length !== 0) log.length = 0; ${IN}`;
-    if (isInlinedBranch(d)) {
-      const j = internal(k);
-      // Retired so far is done + (index of the current instruction); a jump
-      // from k to j keeps that true by moving `done`, and goes on inside
-      // the function only while a whole pass from j still fits the budget.
-      // (Nothing inline changes the code or the code page's translation,
-      // and an executor call that does leaves the block at once.)
-      const taken = j >= 0
-        ? `{ const nd = done + ${k + 1 - j}; if (nd + ${n} <= budget) { done = nd; pc = ${j}; continue; } ${exit('t', `done + ${k + 1}`)} }`
-        : exit('t', `done + ${k + 1}`);
-      // A target inside the block lies within the CS limit (run.ts enters a
-      // block only when all of it does); one outside is checked.
-      const check = j >= 0 ? '' : `if (t > ${CS_LIMIT}) { k = ${k}; cpu.next = ${next}; ${OUT} x${k}(cpu, d${k}); }`;
-      const jump = `{ const t = (eip + ${ends[k] + d.imm}) >>> 0; ${check} ${taken} }`;
-      const test = d.exec === control.jumpRelative ? ''
-        : (known === null ? null : knownCondition(known, d.variant)) ?? recordCondition(d.variant);
-      if (skips.has(k)) lines.push(`if (${test}) { done += ${k + 1 - j}; } else {`);
-      else if (d.exec === control.jumpRelative) lines.push(jump);
-      else lines.push(`if (${test}) ${jump}`);
-      // A conditional jump not taken changes nothing: what is known stays.
-      if (d.exec === control.jumpRelative) known = null;
-      return;
+  // The function's source for one mode: `flatMode` compiles the variant that
+  // runs only while every segment the block accesses is flat and paging is
+  // off (block-memory.ts `physical`); the entry below picks it.
+  const source = (flatMode: boolean): string => {
+    const lines: string[] = [];
+    let known: KnownFlags | null = null;
+    ds.forEach((d, k) => {
+      for (const j of skips.values()) if (j === k) { lines.push('}'); known = null; }
+      if (targets.has(k)) { if (targets.size > 1) lines.push(`case ${k}:`); known = null; }
+      const next = `(eip + ${ends[k]}) >>> 0`;
+      // The generic path: the executor, after which a store to code or a
+      // changed code-page translation ends the block.
+      const call = `k = ${k}; cpu.next = ${next}; ${OUT} x${k}(cpu, d${k});
+        if (cpu.codeWritten || cpu.fetchPage !== page) { cpu.eip = cpu.next; return done + ${k + 1}; }
+        if (log.length !== 0) log.length = 0; ${IN}`;
+      if (isInlinedBranch(d)) {
+        const j = internal(k);
+        // Retired so far is done + (index of the current instruction); a jump
+        // from k to j keeps that true by moving `done`, and goes on inside
+        // the function only while a whole pass from j still fits the budget.
+        // (Nothing inline changes the code or the code page's translation,
+        // and an executor call that does leaves the block at once.)
+        const taken = j >= 0
+          ? `{ const nd = done + ${k + 1 - j}; if (nd + ${n} <= budget) { done = nd; pc = ${j}; continue; } ${exit('t', `done + ${k + 1}`)} }`
+          : exit('t', `done + ${k + 1}`);
+        // A target inside the block lies within the CS limit (run.ts enters a
+        // block only when all of it does); one outside is checked.
+        const check = j >= 0 ? '' : `if (t > ${CS_LIMIT}) { k = ${k}; cpu.next = ${next}; ${OUT} x${k}(cpu, d${k}); }`;
+        const jump = `{ const t = (eip + ${ends[k] + d.imm}) >>> 0; ${check} ${taken} }`;
+        const test = d.exec === control.jumpRelative ? ''
+          : (known === null ? null : knownCondition(known, d.variant)) ?? recordCondition(d.variant);
+        if (skips.has(k)) lines.push(`if (${test}) { done += ${k + 1 - j}; } else {`);
+        else if (d.exec === control.jumpRelative) lines.push(jump);
+        else lines.push(`if (${test}) ${jump}`);
+        // A conditional jump not taken changes nothing: what is known stays.
+        if (d.exec === control.jumpRelative) known = null;
+        return;
+      }
+      if (d.name === 'nop') return; // no effect but EIP, which the block's count and exits carry
+      const inline = inlineRegister(d, live[k]);
+      if (inline !== null) { lines.push(inline.code); known = inline.flags ?? (FLAG_NEUTRAL.has(d.exec) ? known : null); return; }
+      if (!FLAG_NEUTRAL.has(d.exec)) known = null;
+      const faultExit = `{ cpu.blockRetired = done + ${k}; ${exit(`(eip + ${starts[k]}) >>> 0`, '-1')} }`;
+      lines.push(inlineMemory(d, call, faultExit, flatMode) ?? call);
+    });
+    // Falling off the end: EIP after the last instruction, unless the last
+    // was a transfer the executor made (then cpu.next), which may loop to
+    // the block's start like an inline jump.
+    const last = ds[n - 1];
+    const end = ENDS_BLOCK.has(last.exec) && !isInlinedBranch(last)
+      ? `if (cpu.next === eip && done + ${2 * n} <= budget) { done += ${n}; pc = 0; continue; }
+      ${exit('cpu.next', `done + ${n}`)}`
+      : exit(`(eip + ${bytes}) >>> 0`, `done + ${n}`);
+    let code = lines.join('\n      ');
+    // Locals pay off in a loop; a block that runs through once would only
+    // copy every value in and out (and its source, parsed by V8 for every
+    // block, would grow with each executor call): there every local is
+    // written as the machine's field it stands for.
+    const loops = ds.some((_, k) => { const j = internal(k); return j >= 0 && j <= k; }) || end.includes('pc = 0; continue');
+    if (!loops) {
+      const FIELDS: Record<string, string> = { fl: 'cpu.flags', lz: 'cpu.lazy', lop: 'cpu.lastOp', la: 'cpu.lastA', lb: 'cpu.lastB', lr: 'cpu.lastResult', ls: 'cpu.lastSize' };
+      code = code.replace(/\bR([0-7])\b/g, 'r[$1]').replace(/\b(fl|lz|lop|la|lb|lr|ls)\b/g, (name) => FIELDS[name]);
     }
-    if (d.name === 'nop') return; // no effect but EIP, which the block's count and exits carry
-    const inline = inlineRegister(d, live[k]);
-    if (inline !== null) { lines.push(inline.code); known = inline.flags ?? (FLAG_NEUTRAL.has(d.exec) ? known : null); return; }
-    if (!FLAG_NEUTRAL.has(d.exec)) known = null;
-    const faultExit = `{ cpu.blockRetired = done + ${k}; ${exit(`(eip + ${starts[k]}) >>> 0`, '-1')} }`;
-    lines.push(inlineMemory(d, call, faultExit) ?? call);
-  });
-  // Falling off the end: EIP after the last instruction, unless the last
-  // was a transfer the executor made (then cpu.next), which may loop to
-  // the block's start like an inline jump.
-  const last = ds[n - 1];
-  const end = ENDS_BLOCK.has(last.exec) && !isInlinedBranch(last)
-    ? `if (cpu.next === eip && done + ${2 * n} <= budget) { done += ${n}; pc = 0; continue; }
-    ${exit('cpu.next', `done + ${n}`)}`
-    : exit(`(eip + ${bytes}) >>> 0`, `done + ${n}`);
-  let code = lines.join('\n      ');
-  // Locals pay off in a loop; a block that runs through once would only
-  // copy every value in and out (and its source, parsed by V8 for every
-  // block, would grow with each executor call): there every local is
-  // written as the machine's field it stands for.
-  const loops = ds.some((_, k) => { const j = internal(k); return j >= 0 && j <= k; }) || end.includes('pc = 0; continue');
-  if (!loops) {
-    const FIELDS: Record<string, string> = { fl: 'cpu.flags', lz: 'cpu.lazy', lop: 'cpu.lastOp', la: 'cpu.lastA', lb: 'cpu.lastB', lr: 'cpu.lastResult', ls: 'cpu.lastSize' };
-    code = code.replace(/\bR([0-7])\b/g, 'r[$1]').replace(/\b(fl|lz|lop|la|lb|lr|ls)\b/g, (name) => FIELDS[name]);
-  }
-  const registers = [...new Set(code.match(/\bR[0-7]\b/g) ?? [])].sort();
-  const written = [...new Set([...code.matchAll(/\b(R[0-7]) = /g)].map((m) => m[1]))].sort();
-  const flags = /\b(fl|lz|lop|la|lb|lr|ls)\b/.test(code);
-  const FLAGS = ['fl', 'flags', 'lz', 'lazy', 'lop', 'lastOp', 'la', 'lastA', 'lb', 'lastB', 'lr', 'lastResult', 'ls', 'lastSize'];
-  const flagPairs: Array<[string, string]> = flags ? FLAGS.flatMap((v, i) => (i % 2 === 0 ? [[v, FLAGS[i + 1]] as [string, string]] : [])) : [];
-  const out = [...written.map((R) => `r[${R[1]}] = ${R};`), ...flagPairs.map(([v, f]) => `cpu.${f} = ${v};`)].join(' ');
-  const reload = [...registers.map((R) => `${R} = r[${R[1]}];`), ...flagPairs.map(([v, f]) => `${v} = cpu.${f}${f.startsWith('last') ? ' | 0' : ''};`)].join(' ');
-  const declare = [...registers.map((R) => `${R} = r[${R[1]}]`), ...flagPairs.map(([v, f]) => `${v} = cpu.${f}${f.startsWith('last') ? ' | 0' : ''}`)].join(', ');
-  code = code.replaceAll(OUT, out).replaceAll(IN, reload);
-  const endCode = end;
-  // Flat segments, decided on entry (block-memory.ts `physical`).
-  const flat = [...new Set(code.match(/\bf[rw]\d\b/g) ?? [])]
-    .map((name) => `, ${name} = flat(cpu, ${name[2]}, ${name[1] === 'w'})`).join('');
-  const paging = /\bpg\b/.test(code)
-    ? `, pg = (cpu.cr0 & ${CR0_PG}) !== 0, tlb = cpu.tlb, rneed = cpu.cpl === 3 ? ${TLB_VALID | TLB_USER} : ${TLB_VALID}, wneed = rneed | ${TLB_WRITABLE | TLB_DIRTY}`
-    : '';
-  const body = `return function block(cpu, eip, page, budget) {
-  const log = cpu.undoLog, r = cpu.r32, bytes = cpu.memory.bytes, view = cpu.memory.view,
-    msz = cpu.memory.size, codes = cpu.memory.codePages${flat}${paging};
-  let k = 0, done = 0, pc = 0, fa = 0, fb = 0, fx = 0, tl = 0, xe = 0, xr = 0${declare === '' ? '' : `, ${declare}`};
-  try {
-    run: for (;;) {
-      ${targets.size > 1 ? `switch (pc) {
-      ${code}
-      }` : code}
-      ${endCode}
+    const registers = [...new Set(code.match(/\bR[0-7]\b/g) ?? [])].sort();
+    const written = [...new Set([...code.matchAll(/\b(R[0-7]) = /g)].map((m) => m[1]))].sort();
+    const flags = /\b(fl|lz|lop|la|lb|lr|ls)\b/.test(code);
+    const FLAGS = ['fl', 'flags', 'lz', 'lazy', 'lop', 'lastOp', 'la', 'lastA', 'lb', 'lastB', 'lr', 'lastResult', 'ls', 'lastSize'];
+    const flagPairs: Array<[string, string]> = flags ? FLAGS.flatMap((v, i) => (i % 2 === 0 ? [[v, FLAGS[i + 1]] as [string, string]] : [])) : [];
+    const out = [...written.map((R) => `r[${R[1]}] = ${R};`), ...flagPairs.map(([v, f]) => `cpu.${f} = ${v};`)].join(' ');
+    const reload = [...registers.map((R) => `${R} = r[${R[1]}];`), ...flagPairs.map(([v, f]) => `${v} = cpu.${f}${f.startsWith('last') ? ' | 0' : ''};`)].join(' ');
+    const declare = [...registers.map((R) => `${R} = r[${R[1]}]`), ...flagPairs.map(([v, f]) => `${v} = cpu.${f}${f.startsWith('last') ? ' | 0' : ''}`)].join(', ');
+    code = code.replaceAll(OUT, out).replaceAll(IN, reload);
+    const endCode = end;
+    // Flat segments, decided on entry (block-memory.ts `physical`).
+    const flat = [...new Set(code.match(/\bf[rw]\d\b/g) ?? [])]
+      .map((name) => `, ${name} = flat(cpu, ${name[2]}, ${name[1] === 'w'})`).join('');
+    const paging = /\bpg\b/.test(code)
+      ? `, pg = (cpu.cr0 & ${CR0_PG}) !== 0, tlb = cpu.tlb, rneed = cpu.cpl === 3 ? ${TLB_VALID | TLB_USER} : ${TLB_VALID}, wneed = rneed | ${TLB_WRITABLE | TLB_DIRTY}`
+      : '';
+    return `function ${flatMode ? 'blockFlat' : 'block'}(cpu, eip, page, budget) {
+    const log = cpu.undoLog, r = cpu.r32, bytes = cpu.memory.bytes, view = cpu.memory.view,
+      msz = cpu.memory.size, codes = cpu.memory.codePages${flat}${paging};
+    let k = 0, done = 0, pc = 0, fa = 0, fb = 0, fx = 0, tl = 0, xe = 0, xr = 0${declare === '' ? '' : `, ${declare}`};
+    try {
+      run: for (;;) {
+        ${targets.size > 1 ? `switch (pc) {
+        ${code}
+        }` : code}
+        ${endCode}
+      }
+    } catch (e) {
+      cpu.blockRetired = done + k;
+      cpu.eip = (eip + starts[k]) >>> 0;
+      throw e;
     }
-  } catch (e) {
-    cpu.blockRetired = done + k;
-    cpu.eip = (eip + starts[k]) >>> 0;
-    throw e;
-  }
-  ${out}
-  cpu.eip = xe;
-  return xr;
+    ${out}
+    cpu.eip = xe;
+    return xr;
+  }`;
+  };
+  const general = source(false);
+  // A looping block with memory operands also gets the flat variant,
+  // chosen once on entry: its accesses skip the segment and paging tests.
+  const flatNames = [...new Set(general.match(/\bf[rw]\d\b/g) ?? [])];
+  const flatEntry = flatNames.map((name) => `flat(cpu, ${name[2]}, ${name[1] === 'w'})`).join(' && ');
+  const body = flatNames.length === 0 || !/\bcontinue;/.test(general)
+    ? `return ${general};`
+    : `const general = ${general};
+const flatOnly = ${source(true)};
+return function enter(cpu, eip, page, budget) {
+  return (cpu.cr0 & ${CR0_PG}) === 0 && ${flatEntry} ? flatOnly(cpu, eip, page, budget) : general(cpu, eip, page, budget);
 };`;
   let factory = FACTORIES.get(body);
   if (factory === undefined) {

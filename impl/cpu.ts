@@ -99,7 +99,13 @@ export class Cpu {
   // EFLAGS: see flags.ts for the lazy part.
   flags = 2;
   lazy = 0;
-  lastOp = 0; lastA = 0; lastB = 0; lastResult = 0; lastSize = 4;
+  // lastA, lastB and lastResult start as -0 (equal to 0 for every use here)
+  // so that V8 gives these fields its double representation from the start:
+  // an operand of 2^31 or more (XOR EAX, 0xEDB88320) is not a small integer,
+  // and storing the first one would otherwise change the Cpu's hidden class in
+  // the middle of a run, after translated blocks were optimized for the old
+  // one; the next machine's blocks then deoptimized on every entry.
+  lastOp = 0; lastA = -0; lastB = -0; lastResult = -0; lastSize = 4;
 
   // Segment registers, indexed ES CS SS DS FS GS.
   readonly segSelector = [0, 0, 0, 0, 0, 0];

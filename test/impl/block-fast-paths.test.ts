@@ -13,171 +13,18 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { assembleText } from '../../model/isa/asm/assemble';
-import type { CommonState, StepEvent } from '../../model/machine';
 import { ImplMachine } from '../../impl/machine';
 import { flatEntryState } from '../../properties/machines';
 import { propertyParams } from '../../properties/seed';
-
-/** Compile a block where the interpreter has run an instruction 8 times, looping or not,
- * so that short runs exercise blocks (impl/cpu.ts blockThresholds). */
-const EAGER = { loop: 8, straight: 8 };
-
-const MEMORY = 4 << 20;
-const CODE = 0x100000, DATA = 0x200000, TABLES = 0x300000;
-
-// Registers: ECX counts the loop, EBX and EBP hold data addresses, ESI an
-// index, EAX EDX EDI are scratch.
-const address = fc.constantFrom('[ebx]', '[ebx + 4]', '[ebx + esi*4]', '[ebx + esi + 0xffd]', '[ebp - 2]', '[ebx + 0x1ffe]',
-  '[es:ebx + esi*2 + 8]', '[ss:ebx + 0xfff]', '[edi + 1]');
-const scratch = fc.constantFrom('eax', 'edx', 'edi');
-const size = fc.constantFrom('dword', 'byte', 'word');
-const low = (r: string, s: string): string => (s === 'dword' ? r : s === 'byte' ? r[1] + 'l' : r.slice(1));
-
-// A store that only starts after some iterations, once the loop runs as a
-// translated block: a first write through a TLB entry filled by reads (the
-// dirty bit), or a patch of the loop's own code (self-modifying code).
-const lateStore = fc.tuple(fc.integer({ min: 900, max: 985 }), fc.oneof(
-  fc.tuple(address, fc.constantFrom('eax', 'edx'), size).map(([a, r, s]) => `mov ${s} ${a}, ${low(r, s)}`),
-  fc.constantFrom('mov byte [es:patch + 2], cl', 'mov [es:patch + 2], ecx', 'inc byte [es:patch + 3]', 'mov byte [es:patch + 1], 0xc0'),
-)).map(([n, store]) => `cmp ecx, ${n}\n  ja @\n  ${store}\n@:`);
-const instruction: fc.Arbitrary<string> = fc.oneof(
-  fc.tuple(scratch, address, size).map(([r, a, s]) => `mov ${low(r, s)}, ${s} ${a}`),
-  fc.tuple(address, scratch, size).map(([a, r, s]) => `mov ${s} ${a}, ${low(r === 'edi' ? 'eax' : r, s)}`),
-  fc.tuple(address, size, fc.integer({ min: 0, max: 0xffff })).map(([a, s, v]) => `mov ${s} ${a}, ${s === 'byte' ? v & 0xff : v}`),
-  fc.tuple(scratch, address, fc.constantFrom('movzx', 'movsx'), fc.constantFrom('byte', 'word')).map(([r, a, op, s]) => `${op} ${r}, ${s} ${a}`),
-  fc.tuple(fc.constantFrom('add', 'sub', 'and', 'or', 'xor', 'cmp', 'adc'), scratch, address).map(([op, r, a]) => `${op} ${r}, ${a}`),
-  fc.tuple(fc.constantFrom('add', 'sub', 'and', 'or', 'xor', 'cmp'), address, fc.constantFrom('eax', 'edx'), fc.boolean())
-    .map(([op, a, r, byte]) => (byte ? `${op} byte ${a}, ${r[1]}l` : `${op} ${a}, ${r}`)),
-  fc.tuple(fc.constantFrom('add', 'cmp', 'xor'), address, size, fc.integer({ min: 0, max: 300 })).map(([op, a, s, v]) => `${op} ${s} ${a}, ${s === 'byte' ? v & 0xff : v}`),
-  fc.tuple(fc.constantFrom('inc', 'dec'), address, fc.constantFrom('dword', 'byte')).map(([op, a, s]) => `${op} ${s} ${a}`),
-  fc.tuple(fc.constantFrom('push', 'pop'), fc.constantFrom('eax', 'edx', 'edi')).map(([op, r]) => (op === 'pop' ? `pop ${r}` : `push ${r}`)),
-  fc.tuple(fc.constantFrom('rol', 'ror', 'shl', 'shr', 'sar', 'rcl'), scratch, fc.integer({ min: 0, max: 40 })).map(([op, r, n]) => `${op} ${r}, ${n}`),
-  fc.tuple(scratch, scratch, fc.integer({ min: -70000, max: 70000 })).map(([a, b, v]) => `imul ${a}, ${b}, ${v}`),
-  fc.tuple(fc.constantFrom('add', 'sub', 'and', 'or', 'xor', 'cmp', 'test'), scratch, scratch).map(([op, a, b]) => `${op} ${a}, ${b}`),
-  fc.tuple(fc.constantFrom('add', 'sub', 'cmp', 'xor'), scratch, fc.integer({ min: -5, max: 0x7fffffff })).map(([op, r, v]) => `${op} ${r}, ${v}`),
-  fc.tuple(fc.constantFrom('xor', 'add', 'cmp'), fc.constantFrom('al', 'dl', 'ah'), fc.constantFrom('al', 'dh', 'bl')).map(([op, a, b]) => `${op} ${a}, ${b}`),
-  lateStore, lateStore,
-  fc.constantFrom('inc esi', 'dec edx', 'inc eax', 'and esi, 0x3ff', 'lea edi, [ebx + esi*2 + 3]'),
-);
-const condition = fc.constantFrom('jz', 'jnz', 'jb', 'jae', 'jbe', 'ja', 'js', 'jns', 'jl', 'jge', 'jle', 'jg', 'jo', 'jp', 'jc');
-
-interface Case {
-  body: string[];
-  jumps: Array<[number, string, number]>; // after instruction i: jcc to label at instruction j
-  dataBase: number; ebxOffset: number;
-  cpl3: boolean;
-  ds: { base: number; limit: number; expandDown: boolean; writable: boolean };
-  ss: { limit: number; expandDown: boolean };
-  paging: boolean; wp: boolean; pageFlags: number[];
-  regs: number[];
-}
-
-const segment = fc.record({
-  base: fc.constantFrom(0, 0, 0, 0, 0x1000, 0xfffff000, 0x123),
-  limit: fc.constantFrom(0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff, 0x2fffff, 0x201fff, 0x200800, 0x1fffff),
-  expandDown: fc.constantFrom(false, false, false, true),
-  writable: fc.constantFrom(true, true, true, true, true, false),
-});
-const caseArb: fc.Arbitrary<Case> = fc.record({
-  body: fc.array(instruction, { minLength: 2, maxLength: 14 }),
-  jumps: fc.array(fc.tuple(fc.nat(14), condition, fc.nat(14)), { maxLength: 3 }),
-  dataBase: fc.constantFrom(DATA, DATA, DATA + 0x1000, CODE),
-  ebxOffset: fc.constantFrom(0, 0x10, 0xffc, 0xffe, 0x1ff0, 0x7f0),
-  cpl3: fc.boolean(),
-  ds: segment,
-  ss: fc.record({ limit: fc.constantFrom(0xffffffff, 0xffffffff, 0x2fffff, 0x1000), expandDown: fc.constantFrom(false, false, true) }),
-  paging: fc.boolean(),
-  wp: fc.boolean(),
-  pageFlags: fc.array(fc.constantFrom(0x67, 0x67, 0x67, 0x67, 0x67, 0x67, 0x27, 0x27, 0x23, 0x07, 0x65, 0x63, 0x05, 0x66, 0x23), { minLength: 4, maxLength: 4 }),
-  regs: fc.array(fc.integer({ min: 0, max: 0xffffffff }), { minLength: 3, maxLength: 3 }),
-});
-
-function source(c: Case): string {
-  const n = c.body.length;
-  const labels = new Map<number, string>();
-  const jumpsAfter = new Map<number, string[]>();
-  for (const [from, cc, to] of c.jumps) {
-    const f = from % n, t = to % n;
-    labels.set(t, `l${t}`);
-    jumpsAfter.set(f, [...(jumpsAfter.get(f) ?? []), `  ${cc} l${t}`]);
-  }
-  const lines = ['bits 32', `org ${CODE}`, 'top:', 'patch:', '  add edx, strict dword 0x01020304'];
-  c.body.forEach((ins, i) => {
-    if (labels.has(i)) lines.push(`l${i}:`);
-    lines.push(`  ${ins.replaceAll('@', `g${i}`)}`);
-    lines.push(...(jumpsAfter.get(i) ?? []));
-  });
-  lines.push('  dec ecx', '  jnz top', '  jmp top');
-  return lines.join('\n') + '\n';
-}
-
-function boot(c: Case, code: Uint8Array): ImplMachine {
-  const m = new ImplMachine(MEMORY);
-  m.cpu.blockThresholds = EAGER;
-  m.writePhysical(CODE, code);
-  // Data: a recognisable pattern in the data frames.
-  const pattern = new Uint8Array(0x4000);
-  for (let i = 0; i < pattern.length; i++) pattern[i] = (i * 37 + 11) & 0xff;
-  m.writePhysical(DATA, pattern);
-  const entry = flatEntryState(CODE, 0);
-  const rpl = c.cpl3 ? 3 : 0, dpl = rpl << 5;
-  const data = (base: number, limit: number, expandDown: boolean, writable: boolean) => ({
-    selector: 0x10 | rpl, base, limit, attributes: 0xc090 | dpl | (writable ? 2 : 0) | (expandDown ? 4 : 0), valid: true,
-  });
-  const ebx = (c.dataBase + c.ebxOffset) >>> 0;
-  const cs = { selector: 0x08 | rpl, base: 0, limit: 0xffffffff, attributes: 0xc09a | dpl, valid: true };
-  const ds = data((c.ds.base) >>> 0, c.ds.limit, c.ds.expandDown, c.ds.writable);
-  const es = data(0, 0xffffffff, false, true);
-  const ss = data(0, c.ss.expandDown ? 0x1fffff : c.ss.limit, c.ss.expandDown, true);
-  // Addresses are DS offsets: subtract the DS base so that the flat target is ebx.
-  const regs = { eax: c.regs[0], ecx: 1000, edx: c.regs[1], ebx: (ebx - c.ds.base) >>> 0, esp: DATA + 0x2800, ebp: (ebx - c.ds.base + 0x100) >>> 0,
-    esi: c.regs[2] & 0x3ff, edi: (ebx - c.ds.base + 0x40) >>> 0 };
-  let cr0 = entry.cr0, cr3 = entry.cr3;
-  if (c.paging) {
-    cr3 = TABLES;
-    cr0 = (0x80000011 | (c.wp ? 0x10000 : 0)) >>> 0;
-    // Page directory at TABLES, one table mapping 0..4 MiB identically, user
-    // and writable (A and D set) except the four data pages (random flags).
-    const directory = new DataView(new ArrayBuffer(4096)), table = new DataView(new ArrayBuffer(4096));
-    directory.setUint32(0, (TABLES + 0x1000) | 0x27, true);
-    for (let p = 0; p < 1024; p++) table.setUint32(p * 4, (p << 12) | 0x67, true);
-    c.pageFlags.forEach((flags, i) => table.setUint32(((DATA >>> 12) + i) * 4, (DATA + i * 0x1000) | flags, true));
-    m.writePhysical(TABLES, new Uint8Array(directory.buffer));
-    m.writePhysical(TABLES + 0x1000, new Uint8Array(table.buffer));
-  }
-  const s: CommonState = { ...entry, regs, cr0, cr3, segments: { ...entry.segments, cs, ds, es, ss } };
-  m.setState(s);
-  return m;
-}
-
-type Trace = string[];
-const ends = (e: StepEvent): boolean => e.kind !== 'retired' && e.kind !== 'interrupt' && e.kind !== 'exception';
-
-function trace(m: ImplMachine, limit: number, drive: (m: ImplMachine) => StepEvent): Trace {
-  const out: Trace = [];
-  while (m.state().instructionCount < limit) {
-    const e = drive(m);
-    if (e.kind !== 'retired') out.push(`${m.state().instructionCount} ${m.state().eip.toString(16)} ${JSON.stringify(e)}`);
-    if (ends(e)) break;
-  }
-  return out;
-}
+import { CODE, DATA, EAGER, MEMORY, TABLES, caseArb, compareLoop, source } from './block-loops';
 
 describe('translated-block fast paths run exactly like the interpreter', () => {
   it('random hot loops over random segments, CPLs and page tables: same events, state and memory', () => {
     let translated = 0;
     fc.assert(fc.property(caseArb, (c) => {
-      const assembled = assembleText({ 'loop.asm': source(c) }, 'loop.asm', { format: 'bin' });
-      if (assembled.kind !== 'ok') throw new Error(`${assembled.errors.map((e) => e.message).join('; ')}\n${source(c)}`);
-      const fast = boot(c, assembled.bytes), slow = boot(c, assembled.bytes);
-      const limit = 3000;
-      const fastTrace = trace(fast, limit, (m) => m.run(Math.min(997, limit - m.state().instructionCount)));
-      const slowTrace = trace(slow, limit, (m) => m.step());
-      expect(fastTrace).toEqual(slowTrace);
-      expect(fast.state()).toEqual(slow.state());
-      expect(Buffer.compare(fast.readPhysical(0, MEMORY), slow.readPhysical(0, MEMORY))).toBe(0);
-      if (fast.blockStats().runs > 0) translated++;
-      fast.release(); slow.release();
+      const run = compareLoop(c);
+      expect(run.difference, source(c)).toBeNull();
+      if (run.translated) translated++;
     }), propertyParams(300));
     // The property means something only if blocks ran in most cases.
     expect(translated).toBeGreaterThan(100);

@@ -1,7 +1,9 @@
 // Every mutant of impl (impl/mutants.ts) must be caught by the differential
 // checks: lock-step runs of the system scenarios (test/impl/scenarios.ts) and
-// of random DIFF cases against the model. A mutant counts as killed when some
-// run disagrees with the model; the unmutated impl agrees on all of them.
+// of random DIFF cases against the model, or, for a mutant of the block
+// compiler (which lock-step runs never use), the random hot loops of
+// block-loops.ts run by blocks against the interpreter. A mutant counts as
+// killed when some run disagrees; the unmutated impl agrees on all of them.
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { oracleAvailable } from '../../properties/tools';
@@ -14,6 +16,7 @@ import { arbDiffCase } from '../../properties/diff/states';
 import { runDiffCase } from '../../properties/diff/property';
 import { assemble, bareMachineOn } from './harness';
 import { SCENARIOS } from './scenarios';
+import { caseArb, compareLoop } from './block-loops';
 
 const haveNasm = oracleAvailable('nasm');
 const programs = haveNasm ? SCENARIOS.map((s) => ({ ...s, code: assemble(s.source) })) : [];
@@ -27,6 +30,11 @@ function disagreeingScenarios(): string[] {
     const run = lockstep(model, impl, 200);
     return run.divergence !== null || memoryDifferences(model, impl, 0, 0x110000).length > 0;
   }).map((s) => s.name);
+}
+
+function blockLoopsKill(): boolean {
+  const cases = fc.sample(caseArb, { ...propertyParams(300), numRuns: 300 });
+  return cases.some((c) => compareLoop(c).difference !== null);
 }
 
 function randomDiffKills(): boolean {
@@ -45,7 +53,7 @@ describe.runIf(haveNasm)('mutants of impl are killed by the differential checks'
     it(`kills ${id}: ${MUTANTS[id]}`, () => {
       mutation.active = id;
       const killedBy = disagreeingScenarios();
-      const killed = killedBy.length > 0 || randomDiffKills();
+      const killed = killedBy.length > 0 || randomDiffKills() || blockLoopsKill();
       expect(killed).toBe(true);
     });
   }
