@@ -15,6 +15,7 @@ export const MUTANTS = {
   'shift-count-not-masked': 'shift counts are masked to 6 bits instead of 5 (a count of 32 shifts everything out)',
   'write-protect-ignored': 'CR0.WP is ignored: ring 0 may write read-only pages',
   'invlpg-does-nothing': 'INVLPG leaves the TLB entry in place',
+  'gate-memo-unchecked': 'a remembered inner-ring delivery is reused without comparing the IDT, GDT and TSS words it read',
 } as const;
 
 export type MutantId = keyof typeof MUTANTS;
