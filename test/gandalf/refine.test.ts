@@ -146,20 +146,9 @@ describe('[VMM.REFINE] [GANDALF.SEGREGS.1] [GANDALF.STI.1] [GANDALF.DECODE.1] ga
   }, 30_000);
 });
 
-describe('[VMM.REFINE] [MEM.MULTI.1] [MEM.MULTI.2] [MEM.MULTI.3] [MEM.MULTI.4] [MEM.MULTI.5] [MEM.MULTI.7] [GANDALF.MULTI.1] gandalf built with -DMEMORY_MULTI refines model/vmm in shadow-multi', () => {
-  const mode = 'shadow-multi' as const;
-  it('two address spaces, a remap and switches: the transcript worked by hand, every unit compared', () => {
-    const r = checkRefinement(spacesGuest(), { mode });
-    expect(r.divergence).toBeNull();
-    expect(r.end).toBe('exit 1');
-    expect(r.console).toBe('ABCDDCBAAFDF');
-  }, 30_000);
-
-  it('the build is really another mode: the same guest under gandalf-multi against model/vmm in shadow-single diverges', () => {
-    const r = checkRefinement(spacesGuest(), { defines: { MEMORY_MULTI: '' } });
-    expect(r.divergence).not.toBeNull();
-  }, 30_000);
-
+/** The guests every memory mode is checked on: the teaching kernel and the
+ * RTOS to their ends, two paged guests and a hostile one. */
+function guestsRefine(mode: 'shadow-multi' | 'direct'): void {
   it('the teaching kernel to its end', () => {
     const r = checkRefinement(teachMeso(), { mode });
     expect(r.divergence).toBeNull();
@@ -184,6 +173,23 @@ describe('[VMM.REFINE] [MEM.MULTI.1] [MEM.MULTI.2] [MEM.MULTI.3] [MEM.MULTI.4] [
     const r = checkRefinement(hostileAt(seed), { mode, maxUnits: 3000 });
     expect(r.divergence).toBeNull();
   }, 30_000);
+}
+
+describe('[VMM.REFINE] [MEM.MULTI.1] [MEM.MULTI.2] [MEM.MULTI.3] [MEM.MULTI.4] [MEM.MULTI.5] [MEM.MULTI.7] [GANDALF.MULTI.1] gandalf built with -DMEMORY_MULTI refines model/vmm in shadow-multi', () => {
+  const mode = 'shadow-multi' as const;
+  it('two address spaces, a remap and switches: the transcript worked by hand, every unit compared', () => {
+    const r = checkRefinement(spacesGuest(), { mode });
+    expect(r.divergence).toBeNull();
+    expect(r.end).toBe('exit 1');
+    expect(r.console).toBe('ABCDDCBAAFDF');
+  }, 30_000);
+
+  it('the build is really another mode: the same guest under gandalf-multi against model/vmm in shadow-single diverges', () => {
+    const r = checkRefinement(spacesGuest(), { defines: { MEMORY_MULTI: '' } });
+    expect(r.divergence).not.toBeNull();
+  }, 30_000);
+
+  guestsRefine(mode);
 
   it('VMM.ISO/SEG/RING/RES on the real state: the teaching kernel to its end', () => {
     const defines = { MEMORY_MULTI: '' };
@@ -222,30 +228,7 @@ describe('[VMM.REFINE] [MEM.DIRECT.1] [MEM.DIRECT.2] [MEM.DIRECT.3] [MEM.DIRECT.
     expect(r.console).toContain('[gandalf] stopped: direct paging: a directory entry names the directory itself as a page table\n');
   }, 30_000);
 
-  it('the teaching kernel to its end', () => {
-    const r = checkRefinement(teachMeso(), { mode });
-    expect(r.divergence).toBeNull();
-    expect(r.end).toBe('exit 1');
-    expect(r.console.endsWith('[kernel] all processes exited\n')).toBe(true);
-  }, 60_000);
-
-  it('the RTOS guest to its end', () => {
-    const r = checkRefinement(rtos({ MESO: '' }), { mode });
-    expect(r.divergence).toBeNull();
-    expect(r.end).toBe('exit 1');
-  }, 30_000);
-
-  // (two of the four paged seeds here; the mutant runs use all four, properties/gandalf/property.ts)
-  it.each([19, 21] as const)('paged guest of seed %i, to its end', (seed) => {
-    const r = checkRefinement(pagedAt(seed), { mode, maxUnits: 20_000 });
-    expect(r.divergence).toBeNull();
-    expect(r.end).toBe('exit 1');
-  }, 30_000);
-
-  it.each([5] as const)('hostile guest of seed %i', (seed) => {
-    const r = checkRefinement(hostileAt(seed), { mode, maxUnits: 3000 });
-    expect(r.divergence).toBeNull();
-  }, 30_000);
+  guestsRefine(mode);
 
   it('VMM.ISO/SEG/RING and MEM.RES.1 on the real state: the teaching kernel to its end', () => {
     const t = auditGandalf([teachMeso()], { defines });
