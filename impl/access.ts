@@ -4,7 +4,7 @@
 // the same two comparisons as any other — the fast path still honours limits.
 import { type Cpu, SS, SEG_READ, SEG_WRITE } from './cpu';
 import { fault, GP, SS as SS_FAULT } from './faults';
-import { translate } from './paging';
+import { CR0_PG, TLB_USER, TLB_VALID, translate } from './paging';
 
 function segmentFault(segment: number): never {
   return fault(segment === SS ? SS_FAULT : GP, 0);
@@ -15,6 +15,25 @@ export function linearAddress(cpu: Cpu, segment: number, offset: number, size: n
   if (!(cpu.segAccess[segment] & (write ? SEG_WRITE : SEG_READ))) segmentFault(segment);
   if (offset < cpu.segLow[segment] || offset + size - 1 > cpu.segHigh[segment]) segmentFault(segment);
   return (cpu.segBase[segment] + offset) >>> 0;
+}
+
+/**
+ * The physical address of SS:`offset` when reads of the `bytes` bytes from
+ * there through SS can neither fault nor change anything: SS readable and
+ * every byte within its range, all in one page, and that page either
+ * unpaged or in a TLB entry that grants the read at the current CPL (so
+ * translate() would return it without a walk). Otherwise -1, and the
+ * caller reads slot by slot with every check. IRET pops its frame this way.
+ */
+export function quietStackRead(cpu: Cpu, offset: number, bytes: number): number {
+  if (!(cpu.segAccess[SS] & SEG_READ)) return -1;
+  if (offset < cpu.segLow[SS] || offset + bytes - 1 > cpu.segHigh[SS]) return -1;
+  const linear = (cpu.segBase[SS] + offset) >>> 0;
+  if ((linear & 0xfff) + bytes > 0x1000) return -1;
+  if (!(cpu.cr0 & CR0_PG)) return linear;
+  const entry = cpu.tlb[linear >>> 12];
+  if (!(entry & TLB_VALID) || (cpu.cpl === 3 && !(entry & TLB_USER))) return -1;
+  return ((entry & ~0xfff) | (linear & 0xfff)) >>> 0;
 }
 
 /** Read at a linear address with the privilege of `user` (CPL 3). */

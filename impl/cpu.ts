@@ -81,6 +81,25 @@ export function recycleTlb(tlb: Int32Array): void {
   if (spareTlbs.length < 2 && !spareTlbs.includes(tlb)) spareTlbs.push(tlb);
 }
 
+/**
+ * A delivery through a 32-bit interrupt or trap gate to a non-conforming
+ * code segment of an inner ring, as the generic path checked it
+ * (delivery.ts): the machine state its checks read (CPL, the event's
+ * source, PG, IDTR, GDTR, TR) and its eight reads of memory — gate low and
+ * high, code descriptor low and high, the TSS's ESP and SS for the ring,
+ * stack descriptor low and high — as linear addresses and the values read.
+ * Both descriptors had their accessed bit set.
+ */
+export interface GateMemo {
+  readonly cpl: number; readonly software: boolean; readonly paged: boolean;
+  readonly idtrBase: number; readonly idtrLimit: number; readonly gdtrBase: number; readonly gdtrLimit: number;
+  readonly trBase: number; readonly trLimit: number; readonly trAttributes: number; readonly trValid: boolean;
+  readonly linear: readonly number[];
+  readonly words: readonly number[];
+  readonly target: { low: number; high: number; address: number };
+  readonly stack: { low: number; high: number; address: number };
+}
+
 export class Cpu {
   readonly memory: PhysicalMemory;
   readonly devices = new Devices();
@@ -136,6 +155,10 @@ export class Cpu {
   debug = Uint32Array.from([0, 0, 0, 0, 0, 0, 0xffff0ff0, 0x400]);
   /** Set by STI, MOV SS and POP SS: no interrupt before the next instruction. */
   interruptShadow = false;
+  /** Per IDT vector, what the last delivery to an inner ring read and found
+   * valid (delivery.ts, `GateMemo`): a later delivery that reads the same
+   * words through the same translations skips the reads and the checks. */
+  readonly gateMemos: (GateMemo | undefined)[] = new Array(256);
   /** Vector of the INT n / INT3 / INTO delivered by the current instruction, or -1. */
   softwareVector = -1;
   /** Set once a triple fault has shut the processor down. */

@@ -2,12 +2,13 @@
 // interrupt and trap gates, to the same ring or an inner one with a stack
 // switch through the TSS, and the double-fault rules around it (§6.15,
 // table 6-5). Task gates are not supported (a model error, see CHOICES.md).
-import { type Cpu, CS, SS } from './cpu';
+import { type Cpu, type GateMemo, CS, SS } from './cpu';
 import { CpuFault, DF, GP, NP, PF, Unsupported, fault, isContributory } from './faults';
 import { IF, NT, RF, TF, VM, readEflags, writeEflags } from './flags';
 import { readSystem } from './access';
-import { ATTR_P, attributesOf, baseOf, dplOf, isCode, isConforming, limitOf, loadFromDescriptor, readDescriptor, setAccessed } from './segmentation';
-import { undoWalks } from './paging';
+import { type Descriptor, ATTR_P, attributesOf, baseOf, dplOf, isCode, isConforming, limitOf, loadFromDescriptor, readDescriptor, setAccessed } from './segmentation';
+import { CR0_PG, undoWalks } from './paging';
+import { mutated } from './mutants';
 import { checkRingStackSegment, pushFrame, ringStack, stackRange } from './stack-switch';
 
 /** Where the event comes from: it decides the EXT bit and the gate DPL check. */
@@ -16,7 +17,20 @@ export const enum Source { Exception, Software, External }
 /** 1 for the fault-class exceptions: #DE #BR #UD #NM #TS #NP #SS #GP #PF #MF #AC. */
 const FAULT_CLASS = Uint8Array.from({ length: 32 }, (_, v) => ([0, 5, 6, 7, 10, 11, 12, 13, 14, 16, 17].includes(v) ? 1 : 0));
 
+/** The frame pushed on an inner ring's stack (SS, ESP, EFLAGS, CS, EIP and
+ * the error code if any), filled in place by each delivery: pushFrame only
+ * reads it, and nothing holds it after. */
+const OUTER_FRAME = [0, 0, 0, 0, 0], OUTER_FRAME_WITH_CODE = [0, 0, 0, 0, 0, 0];
+
 export function deliver(cpu: Cpu, vector: number, errorCode: number | null, source: Source, returnEip: number): void {
+  const memo = cpu.gateMemos[vector];
+  if (memo !== undefined && memoHolds(cpu, memo, source)) {
+    const words = memo.words, ext = source === Source.Software ? 0 : 1;
+    enterInnerRing(cpu, words[1] >>> 8 & 0x1f, words[0] >>> 16, ((words[1] & 0xffff0000) | (words[0] & 0xffff)) >>> 0,
+      memo.target, words[5], words[4], memo.stack, ext, errorCode,
+      source === Source.Exception && FAULT_CLASS[vector] === 1, returnEip);
+    return;
+  }
   const ext = source === Source.Software ? 0 : 1;
   const idtCode = vector * 8 + 2 + ext;
   if (vector * 8 + 7 > cpu.idtrLimit) fault(GP, idtCode);
@@ -45,24 +59,25 @@ export function deliver(cpu: Cpu, vector: number, errorCode: number | null, sour
   // A fault pushes RF = 1 so the restarted instruction does not re-trigger an
   // instruction breakpoint (SDM vol. 3 §17.3.1.1); traps (the single-step
   // #DB), aborts (#DF) and interrupts push RF as is.
-  const eflags = readEflags(cpu);
-  const pushedFlags = source === Source.Exception && FAULT_CLASS[vector] === 1 ? (eflags | RF) >>> 0 : eflags;
-  const oldCs = cpu.segSelector[CS];
-  const tail = errorCode === null ? [] : [errorCode];
+  const faultClass = source === Source.Exception && FAULT_CLASS[vector] === 1;
   if (!isConforming(a) && dpl < cpu.cpl) {
     // Inner ring: switch to the ring's stack from the TSS, then push the old one.
     const { ss, esp } = ringStack(cpu, dpl, ext);
     const stack = checkRingStackSegment(cpu, ss, dpl, ext);
     // The handler's offset is checked after the new stack, before any push (PRIV.EIP.1).
     if (offset > limitOf(target)) fault(GP, ext);
-    const values = [cpu.segSelector[SS], cpu.r32[4] >>> 0, pushedFlags, oldCs, returnEip, ...tail];
-    const newEsp = pushFrame(cpu, baseOf(stack), stackRange(limitOf(stack), attributesOf(stack.high)), esp, values, 4, dpl,
-      (ss & 0xfffc) | ext);
-    setAccessed(cpu, stack);
-    loadFromDescriptor(cpu, SS, (ss & 0xfffc) | dpl, stack);
-    cpu.r32[4] = newEsp;
-  } else {
-    const values = [pushedFlags, oldCs, returnEip, ...tail];
+    const accessed = (target.high & stack.high & 0x100) !== 0, cpl = cpu.cpl;
+    enterInnerRing(cpu, type, selector, offset, target, ss, esp, stack, ext, errorCode, faultClass, returnEip);
+    if (accessed && (selector & 4) === 0 && (ss & 4) === 0) {
+      remember(cpu, vector, source, cpl, gateAddress, target, dpl, stack, [low, high, target.low, target.high, esp, ss, stack.low, stack.high]);
+    }
+    return;
+  }
+  const eflags = readEflags(cpu);
+  const pushedFlags = faultClass ? (eflags | RF) >>> 0 : eflags;
+  const oldCs = cpu.segSelector[CS];
+  {
+    const values = errorCode === null ? [pushedFlags, oldCs, returnEip] : [pushedFlags, oldCs, returnEip, errorCode];
     if (!cpu.segValid[SS]) fault(GP, 0);
     if (offset > limitOf(target)) fault(GP, ext);
     cpu.r32[4] = pushFrame(cpu, cpu.segBase[SS], [cpu.segLow[SS], cpu.segHigh[SS]], cpu.r32[4] >>> 0, values, 4,
@@ -76,6 +91,76 @@ export function deliver(cpu: Cpu, vector: number, errorCode: number | null, sour
   if (type === 0x0e) newFlags &= ~IF; // an interrupt gate also clears IF
   writeEflags(cpu, newFlags);
   cpu.halted = false;
+}
+
+/** The inner-ring delivery once every check before the pushes has passed:
+ * push SS, ESP, EFLAGS, CS, EIP (and the error code) on the ring's stack,
+ * load SS and CS, jump to the handler. */
+function enterInnerRing(cpu: Cpu, type: number, selector: number, offset: number, target: Descriptor, ss: number,
+  esp: number, stack: Descriptor, ext: number, errorCode: number | null, faultClass: boolean, returnEip: number): void {
+  const dpl = dplOf(attributesOf(target.high));
+  const eflags = readEflags(cpu);
+  const values = errorCode === null ? OUTER_FRAME : OUTER_FRAME_WITH_CODE;
+  values[0] = cpu.segSelector[SS]; values[1] = cpu.r32[4] >>> 0; values[2] = faultClass ? (eflags | RF) >>> 0 : eflags;
+  values[3] = cpu.segSelector[CS]; values[4] = returnEip;
+  if (errorCode !== null) values[5] = errorCode;
+  const newEsp = pushFrame(cpu, baseOf(stack), stackRange(limitOf(stack), attributesOf(stack.high)), esp, values, 4, dpl,
+    (ss & 0xfffc) | ext);
+  setAccessed(cpu, stack);
+  loadFromDescriptor(cpu, SS, (ss & 0xfffc) | dpl, stack);
+  cpu.r32[4] = newEsp;
+  setAccessed(cpu, target);
+  loadFromDescriptor(cpu, CS, (selector & 0xfffc) | dpl, target);
+  cpu.eip = cpu.next = offset;
+  let newFlags = eflags & ~(TF | NT | RF | VM);
+  if (type === 0x0e) newFlags &= ~IF; // an interrupt gate also clears IF
+  writeEflags(cpu, newFlags);
+  cpu.halted = false;
+}
+
+/** The sizes of a memo's eight reads (the TSS's SS is a word). */
+const MEMO_SIZES = [4, 4, 4, 4, 4, 2, 4, 4];
+
+/** Keep what an inner-ring delivery read (GateMemo), if each read lay within one page. */
+function remember(cpu: Cpu, vector: number, source: Source, cpl: number, gateAddress: number, target: Descriptor,
+  ring: number, stack: Descriptor, words: number[]): void {
+  const tss = (cpu.tr.base + 4 + 8 * ring) >>> 0;
+  const linear = [gateAddress, (gateAddress + 4) >>> 0, target.address, (target.address + 4) >>> 0, tss, (tss + 4) >>> 0,
+    stack.address, (stack.address + 4) >>> 0];
+  for (let k = 0; k < 8; k++) if ((linear[k] & 0xfff) + MEMO_SIZES[k] > 0x1000) return;
+  cpu.gateMemos[vector] = {
+    cpl, software: source === Source.Software, paged: (cpu.cr0 & CR0_PG) !== 0,
+    idtrBase: cpu.idtrBase, idtrLimit: cpu.idtrLimit, gdtrBase: cpu.gdtrBase, gdtrLimit: cpu.gdtrLimit,
+    trBase: cpu.tr.base, trLimit: cpu.tr.limit, trAttributes: cpu.tr.attributes, trValid: cpu.tr.valid,
+    linear, words: words.map((w) => w >>> 0), target: { ...target }, stack: { ...stack },
+  };
+}
+
+/**
+ * Whether the generic path would find exactly what `memo` holds: the same
+ * state, and each read translated by a TLB entry already there (no walk,
+ * no fault: a supervisor read through any entry succeeds) to memory that
+ * still holds the word read. Then its checks would pass again and its
+ * reads change nothing, so delivery may go straight to the pushes.
+ */
+function memoHolds(cpu: Cpu, memo: GateMemo, source: Source): boolean {
+  if (memo.cpl !== cpu.cpl || memo.software !== (source === Source.Software) || memo.paged !== ((cpu.cr0 & CR0_PG) !== 0)
+    || memo.idtrBase !== cpu.idtrBase || memo.idtrLimit !== cpu.idtrLimit || memo.gdtrBase !== cpu.gdtrBase
+    || memo.gdtrLimit !== cpu.gdtrLimit) return false;
+  const tr = cpu.tr;
+  if (memo.trBase !== tr.base || memo.trLimit !== tr.limit || memo.trAttributes !== tr.attributes || memo.trValid !== tr.valid) return false;
+  if (mutated('gate-memo-unchecked')) return true;
+  const memory = cpu.memory, tlb = cpu.tlb, linear = memo.linear, words = memo.words;
+  for (let k = 0; k < 8; k++) {
+    let physical = linear[k];
+    if (memo.paged) {
+      const entry = tlb[physical >>> 12];
+      if (entry === 0) return false;
+      physical = ((entry & ~0xfff) | (physical & 0xfff)) >>> 0;
+    }
+    if ((k === 5 ? memory.read16(physical) : memory.read32(physical)) !== words[k]) return false;
+  }
+  return true;
 }
 
 export type DeliveryOutcome = { kind: 'delivered'; vector: number; errorCode: number | null } | { kind: 'shutdown'; reason: string };

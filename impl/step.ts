@@ -16,6 +16,10 @@ import { Source, deliverException } from './delivery';
 
 export const RETIRED: StepEvent = Object.freeze({ kind: 'retired' });
 const HALTED: StepEvent = Object.freeze({ kind: 'halted' });
+/** The event of INT n, INT3, INTO or INT1 delivered through vector n: one
+ * frozen object per vector, not one per interrupt. */
+const SOFTWARE_EVENTS: readonly StepEvent[] = Array.from({ length: 256 },
+  (_, vector) => Object.freeze({ kind: 'exception', vector, errorCode: null }));
 
 function fetchByte(cpu: Cpu, offset: number): number {
   if (offset > cpu.segLimit[CS]) gp(0);
@@ -116,7 +120,7 @@ export function execute(cpu: Cpu, d: Decoded, start: number): StepEvent {
   cpu.devices.tick();
   if (cpu.devices.exitCode !== null) return { kind: 'exit', code: cpu.devices.exitCode };
   if (cpu.halted) return HALTED;
-  if (cpu.softwareVector >= 0) return { kind: 'exception', vector: cpu.softwareVector, errorCode: null };
+  if (cpu.softwareVector >= 0) return SOFTWARE_EVENTS[cpu.softwareVector];
   return RETIRED;
 }
 

@@ -5,7 +5,7 @@
 import { type Cpu, type Decoded, CS, SS } from '../cpu';
 import { fault, GP, NP, Unsupported } from '../faults';
 import { IF, IOPL, NT, VM, readEflags, writeEflags, SUPPORTED } from '../flags';
-import { readMemory } from '../access';
+import { quietStackRead, readMemory } from '../access';
 import { mutated } from '../mutants';
 import { effectiveOffset } from '../operands';
 import {
@@ -163,9 +163,13 @@ export function interruptReturn(cpu: Cpu, d: Decoded): void {
   const size = d.size, esp = cpu.r32[4] >>> 0;
   const current = readEflags(cpu);
   if (current & NT) throw new Unsupported('IRET with NT set (task return)');
-  const offset = readMemory(cpu, SS, esp, size);
-  const selector = readMemory(cpu, SS, (esp + size) >>> 0, 2);
-  let popped = readMemory(cpu, SS, (esp + 2 * size) >>> 0, size);
+  // The 32-bit frame with SS:ESP is read at once when no read of it can
+  // fault or walk (quietStackRead); otherwise slot by slot, in order.
+  const frame = size === 4 ? quietStackRead(cpu, esp, 20) : -1;
+  const memory = cpu.memory;
+  const offset = frame >= 0 ? memory.read32(frame) : readMemory(cpu, SS, esp, size);
+  const selector = frame >= 0 ? memory.read16(frame + 4) : readMemory(cpu, SS, (esp + size) >>> 0, 2);
+  let popped = frame >= 0 ? memory.read32(frame + 8) : readMemory(cpu, SS, (esp + 2 * size) >>> 0, size);
   if (size === 2) popped = (current & 0xffff0000) | popped;
   if (popped & VM && cpu.cpl === 0) throw new Unsupported('IRET to virtual-8086 mode');
   const desc = returnCodeDescriptor(cpu, selector);
@@ -180,8 +184,8 @@ export function interruptReturn(cpu: Cpu, d: Decoded): void {
     loadFromDescriptor(cpu, CS, selector, desc);
     cpu.r32[4] = esp + 3 * size;
   } else {
-    const newEsp = readMemory(cpu, SS, (esp + 3 * size) >>> 0, size);
-    const newSs = readMemory(cpu, SS, (esp + 4 * size) >>> 0, 2);
+    const newEsp = frame >= 0 ? memory.read32(frame + 12) : readMemory(cpu, SS, (esp + 3 * size) >>> 0, size);
+    const newSs = frame >= 0 ? memory.read16(frame + 16) : readMemory(cpu, SS, (esp + 4 * size) >>> 0, 2);
     const stack = checkReturnStackSegment(cpu, newSs, rpl);
     if (offset > limitOf(desc)) fault(GP, 0);
     setAccessed(cpu, stack);

@@ -69,4 +69,45 @@ export const SCENARIOS: readonly Scenario[] = [
       mov cr0, eax
       mov dword [0x50000], 1
       hlt` },
+  // Six #UD from ring 3 to a ring-0 handler through the same gate: from the
+  // third on, delivery reuses what the last one read (delivery.ts, GateMemo)
+  // unless the handler changed it: the TSS's ESP0 before the fourth, the
+  // gate's offset before the fifth, the code descriptor's accessed bit
+  // before the sixth.
+  { name: 'gate memo after IDT, GDT and TSS writes', setup: { ring: 3 }, source: `
+      mov eax, handler
+      mov [0x2030], ax
+      shr eax, 16
+      mov [0x2036], ax
+      ud2
+      ud2
+      ud2
+      ud2
+      ud2
+      ud2
+      mov eax, [count]
+      hlt
+    handler:
+      inc dword [count]
+      cmp dword [count], 3
+      jne .n3
+      mov dword [0x2804], 0x8800
+    .n3:
+      cmp dword [count], 4
+      jne .n4
+      mov eax, handler2
+      mov [0x2030], ax
+      shr eax, 16
+      mov [0x2036], ax
+    .n4:
+      cmp dword [count], 5
+      jne .n5
+      and byte [0x100d], 0xfe
+    .n5:
+      add dword [esp], 2
+      iretd
+    handler2:
+      add dword [count], 0x100
+      jmp handler
+    count: dd 0` },
 ];
