@@ -83,14 +83,7 @@ export function deliver(cpu: Cpu, vector: number, errorCode: number | null, sour
     cpu.r32[4] = pushFrame(cpu, cpu.segBase[SS], [cpu.segLow[SS], cpu.segHigh[SS]], cpu.r32[4] >>> 0, values, 4,
       cpu.cpl, ext);
   }
-  setAccessed(cpu, target);
-  const newCpl = isConforming(a) ? cpu.cpl : dpl;
-  loadFromDescriptor(cpu, CS, (selector & 0xfffc) | newCpl, target);
-  cpu.eip = cpu.next = offset;
-  let newFlags = eflags & ~(TF | NT | RF | VM);
-  if (type === 0x0e) newFlags &= ~IF; // an interrupt gate also clears IF
-  writeEflags(cpu, newFlags);
-  cpu.halted = false;
+  jumpToHandler(cpu, type, selector, isConforming(a) ? cpu.cpl : dpl, target, offset, eflags);
 }
 
 /** The inner-ring delivery once every check before the pushes has passed:
@@ -109,8 +102,15 @@ function enterInnerRing(cpu: Cpu, type: number, selector: number, offset: number
   setAccessed(cpu, stack);
   loadFromDescriptor(cpu, SS, (ss & 0xfffc) | dpl, stack);
   cpu.r32[4] = newEsp;
+  jumpToHandler(cpu, type, selector, dpl, target, offset, eflags);
+}
+
+/** The last part of every delivery: load CS at `cpl` from the handler's
+ * descriptor, jump to it, and clear TF, NT, RF and VM (and IF through an
+ * interrupt gate) in the EFLAGS read before the pushes. */
+function jumpToHandler(cpu: Cpu, type: number, selector: number, cpl: number, target: Descriptor, offset: number, eflags: number): void {
   setAccessed(cpu, target);
-  loadFromDescriptor(cpu, CS, (selector & 0xfffc) | dpl, target);
+  loadFromDescriptor(cpu, CS, (selector & 0xfffc) | cpl, target);
   cpu.eip = cpu.next = offset;
   let newFlags = eflags & ~(TF | NT | RF | VM);
   if (type === 0x0e) newFlags &= ~IF; // an interrupt gate also clears IF
