@@ -24,6 +24,12 @@ const teachNative = (): Uint8Array => {
   if (r.kind !== 'ok') throw new Error('teach does not build');
   return r.bytes;
 };
+/** A small guest written inline in a test, assembled as a flat image. */
+const flatGuest = (name: string, source: string): Uint8Array => {
+  const r = assembleText({ [name]: source }, name, { format: 'bin' });
+  if (r.kind !== 'ok') throw new Error(`${name} does not assemble`);
+  return r.bytes;
+};
 
 describe('gandalf builds', () => {
   it.runIf(oracleAvailable('nasm'))('our assembler gives nasm\'s bytes, for gandalf and a mutant of each file that has one', () => {
@@ -112,15 +118,14 @@ start:
     out 0xF4, al
 image_end:
 `;
-    const r = assembleText({ 'overrun.asm': source }, 'overrun.asm', { format: 'bin' });
-    if (r.kind !== 'ok') throw new Error('does not assemble');
+    const image = flatGuest('overrun.asm', source);
     const cases: Array<[Record<string, string>, string]> = [
       [{}, 'the guest named memory beyond its partition'],
       [{ MEMORY_MULTI: '' }, 'the guest named memory beyond its partition'],
       [{ MEMORY_DIRECT: '' }, 'direct paging: the page directory is outside the partition'], // MEM.DIRECT.2, at the CR0 write
     ];
     for (const [defines, message] of cases) {
-      const g = bootGandalf([r.bytes], { defines });
+      const g = bootGandalf([image], { defines });
       const run = runToEnd(g, 1_000_000);
       expect(run.end, JSON.stringify(defines)).toEqual({ kind: 'exit', code: 255 });
       expect(run.console).toBe(`[gandalf] stopped: ${message}\n`);
@@ -163,13 +168,12 @@ start:
     out 0xF4, al
 image_end:
 `;
-    const r = assembleText({ 'full.asm': source }, 'full.asm', { format: 'bin' });
-    if (r.kind !== 'ok') throw new Error('does not assemble');
-    const refinement = checkRefinement(r.bytes, { mode: 'direct' });
+    const image = flatGuest('full.asm', source);
+    const refinement = checkRefinement(image, { mode: 'direct' });
     expect(refinement.divergence).toBeNull();
     expect(refinement.end).toBe('exit 1');
     // All 5,120 aliases and the identity entries of the seven table pages lost R/W.
-    const g = bootGandalf([r.bytes], { defines: { MEMORY_DIRECT: '' } });
+    const g = bootGandalf([image], { defines: { MEMORY_DIRECT: '' } });
     expect(runToEnd(g, 20_000_000).end).toEqual({ kind: 'exit', code: 1 });
     const tables = new DataView(g.readPhysical(0x201000, 0x6000).buffer);
     for (let i = 0; i < 0x1800; i++) {
