@@ -100,6 +100,23 @@ export interface GateMemo {
   readonly stack: { low: number; high: number; address: number };
 }
 
+/**
+ * An IRET through 32-bit descriptors of the GDT, as the generic path checked
+ * it (ops/far.ts): the state its checks read (CPL, PG, GDTR), the selectors
+ * popped (CS, and SS for a return to an outer ring, else -1), the linear
+ * addresses and values of the descriptor words read (code low and high,
+ * then stack low and high), after their accessed bits were set, and the
+ * segment caches they gave.
+ */
+export interface IretMemo {
+  readonly cpl: number; readonly paged: boolean; readonly gdtrBase: number; readonly gdtrLimit: number;
+  readonly cs: number; readonly ss: number;
+  readonly linear: readonly number[];
+  readonly words: readonly number[];
+  readonly csBase: number; readonly csLimit: number; readonly csAttributes: number;
+  readonly ssBase: number; readonly ssLimit: number; readonly ssAttributes: number;
+}
+
 export class Cpu {
   readonly memory: PhysicalMemory;
   readonly devices = new Devices();
@@ -159,6 +176,10 @@ export class Cpu {
    * valid (delivery.ts, `GateMemo`): a later delivery that reads the same
    * words through the same translations skips the reads and the checks. */
   readonly gateMemos: (GateMemo | undefined)[] = new Array(256);
+  /** What the last IRET that passed its checks read (ops/far.ts, `IretMemo`):
+   * the next one popping the same selectors skips the descriptor reads and
+   * checks while the same words are found through the same translations. */
+  iretMemo: IretMemo | null = null;
   /** Vector of the INT n / INT3 / INTO delivered by the current instruction, or -1. */
   softwareVector = -1;
   /** Set once a triple fault has shut the processor down. */
