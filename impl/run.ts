@@ -9,7 +9,7 @@ import type { CpuFault } from './faults';
 import { IF } from './flags';
 import { CR0_PG, TLB_USER, TLB_VALID } from './paging';
 import { compileBlock } from './blocks';
-import { RETIRED, execute, faulted, step } from './step';
+import { RETIRED, SOFTWARE_EVENTS, execute, faulted, step } from './step';
 
 /** After a CS load, a CPL change or a TLB change, the fetch page is
  * forgotten and only fetch() would set it again, so the first instruction
@@ -69,6 +69,7 @@ export function run(cpu: Cpu, limit: number): StepEvent {
           if (log.length !== 0) log.length = 0;
           cpu.logWalks = true;
           cpu.codeWritten = false;
+          cpu.softwareVector = -1;
           stats.runs++;
           let retired: number;
           try {
@@ -94,6 +95,8 @@ export function run(cpu: Cpu, limit: number): StepEvent {
           cpu.instructionCount += retired;
           if (devices.timerRunning) devices.timerCount -= retired;
           if (cpu.codeWritten) stats.bailouts++; // a store to code (a side exit is no bail-out)
+          // A block ending in INT n: its event, as execute() reports it.
+          if (cpu.softwareVector >= 0) return SOFTWARE_EVENTS[cpu.softwareVector];
           remaining -= retired;
           continue;
         }

@@ -18,7 +18,7 @@ export const RETIRED: StepEvent = Object.freeze({ kind: 'retired' });
 const HALTED: StepEvent = Object.freeze({ kind: 'halted' });
 /** The event of INT n, INT3, INTO or INT1 delivered through vector n: one
  * frozen object per vector, not one per interrupt. */
-const SOFTWARE_EVENTS: readonly StepEvent[] = Array.from({ length: 256 },
+export const SOFTWARE_EVENTS: readonly StepEvent[] = Array.from({ length: 256 },
   (_, vector) => Object.freeze({ kind: 'exception', vector, errorCode: null }));
 
 function fetchByte(cpu: Cpu, offset: number): number {
