@@ -82,13 +82,28 @@ export function recycleTlb(tlb: Int32Array): void {
 }
 
 /**
+ * What a delivery to an inner ring loads, as the generic path worked it out
+ * from the gate, the code descriptor, the TSS and the stack descriptor
+ * (delivery.ts): the gate type, the handler's selector and offset, the new
+ * ring, its SS selector and ESP from the TSS, the stack's base and valid
+ * offsets, and the caches of the new SS and CS.
+ */
+export interface RingEntry {
+  readonly type: number; readonly selector: number; readonly offset: number; readonly ring: number;
+  readonly ss: number; readonly esp: number;
+  readonly stackBase: number; readonly stackLow: number; readonly stackHigh: number;
+  readonly ssLimit: number; readonly ssAttributes: number;
+  readonly csBase: number; readonly csLimit: number; readonly csAttributes: number;
+}
+
+/**
  * A delivery through a 32-bit interrupt or trap gate to a non-conforming
  * code segment of an inner ring, as the generic path checked it
  * (delivery.ts): the machine state its checks read (CPL, the event's
- * source, PG, IDTR, GDTR, TR) and its eight reads of memory — gate low and
+ * source, PG, IDTR, GDTR, TR), its eight reads of memory — gate low and
  * high, code descriptor low and high, the TSS's ESP and SS for the ring,
- * stack descriptor low and high — as linear addresses and the values read.
- * Both descriptors had their accessed bit set.
+ * stack descriptor low and high — as linear addresses and the values read,
+ * and what they gave (`entry`). Both descriptors had their accessed bit set.
  */
 export interface GateMemo {
   readonly cpl: number; readonly software: boolean; readonly paged: boolean;
@@ -96,8 +111,7 @@ export interface GateMemo {
   readonly trBase: number; readonly trLimit: number; readonly trAttributes: number; readonly trValid: boolean;
   readonly linear: readonly number[];
   readonly words: readonly number[];
-  readonly target: { low: number; high: number; address: number };
-  readonly stack: { low: number; high: number; address: number };
+  readonly entry: RingEntry;
 }
 
 /**

@@ -119,5 +119,5 @@ export function undoWalks(cpu: Cpu, since = 0): void {
     if (log[i] === 0) cpu.memory.write32(log[i + 1], log[i + 2]);
     else { cpu.tlb[log[i + 1]] = log[i + 2]; cpu.fetchPage = -1; }
   }
-  log.length = since;
+  if (log.length !== since) log.length = since;
 }

@@ -45,17 +45,19 @@ export function checkReturnStackSegment(cpu: Cpu, ss: number, ring: number): Des
 
 /** The offsets a stack segment allows, as [low, high] (expand-down aware). */
 export function stackRange(limit: number, attributes: number): [number, number] {
-  if (attributes & 4) return [limit + 1, attributes & ATTR_DB ? 0xffffffff : 0xffff];
-  return [0, limit];
+  return [stackLow(limit, attributes), stackHigh(limit, attributes)];
 }
+export const stackLow = (limit: number, attributes: number): number => (attributes & 4 ? limit + 1 : 0);
+export const stackHigh = (limit: number, attributes: number): number =>
+  (attributes & 4 ? (attributes & ATTR_DB ? 0xffffffff : 0xffff) : limit);
 
 /**
  * Push `values` (first value highest) onto the stack with base `base` and
- * offset range [low, high] at `esp`, checking the whole frame (limit, then
+ * offset range `low`..`high` at `esp`, checking the whole frame (limit, then
  * pages) before writing any of it; returns the new ESP. A failed limit check
  * is #SS(code).
  */
-export function pushFrame(cpu: Cpu, base: number, [low, high]: [number, number], esp: number, values: number[],
+export function pushFrame(cpu: Cpu, base: number, low: number, high: number, esp: number, values: number[],
   size: number, cpl: number, code: number): number {
   const top = (esp - values.length * size) >>> 0;
   // Each push is limit-checked at its own offset, which wraps modulo 2^32

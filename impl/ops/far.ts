@@ -81,7 +81,7 @@ function farTransfer(cpu: Cpu, d: Decoded, selector: number, offset: number, isC
 
 function pushReturnAddress(cpu: Cpu, size: number): void {
   // CS is pushed zero-extended to the operand size (see CHOICES.md).
-  cpu.r32[4] = pushFrame(cpu, cpu.segBase[SS], [cpu.segLow[SS], cpu.segHigh[SS]], cpu.r32[4] >>> 0,
+  cpu.r32[4] = pushFrame(cpu, cpu.segBase[SS], cpu.segLow[SS], cpu.segHigh[SS], cpu.r32[4] >>> 0,
     [cpu.segSelector[CS], cpu.next], size, cpu.cpl, 0);
 }
 
@@ -96,7 +96,8 @@ function callInward(cpu: Cpu, target: Descriptor, selector: number, offset: numb
   const parameters: number[] = [];
   for (let i = count - 1; i >= 0; i--) parameters.push(readMemory(cpu, SS, (oldEsp + 4 * i) >>> 0, 4));
   const values = [cpu.segSelector[SS], oldEsp, ...parameters, cpu.segSelector[CS], cpu.next];
-  const newEsp = pushFrame(cpu, baseOf(stack), stackRange(limitOf(stack), attributesOf(stack.high)), esp, values, 4,
+  const [low, high] = stackRange(limitOf(stack), attributesOf(stack.high));
+  const newEsp = pushFrame(cpu, baseOf(stack), low, high, esp, values, 4,
     dpl, ss & 0xfffc);
   setAccessed(cpu, stack);
   setAccessed(cpu, target);
