@@ -267,7 +267,7 @@ export function compileBlock(cpu: Cpu, physical: number, onlyLoops = false): Blo
       // changed code-page translation ends the block.
       const call = `k = ${k}; cpu.next = ${next}; ${OUT} x${k}(cpu, d${k});
         if (cpu.codeWritten || cpu.fetchPage !== page) { cpu.eip = cpu.next; return done + ${k + 1}; }
-        if (log.length !== 0) log.length = 0; ${IN}`;
+        cpu.undoTop = 0; ${IN}`;
       if (isInlinedBranch(d)) {
         const j = internal(k);
         // Retired so far is done + (index of the current instruction); a jump
@@ -334,7 +334,7 @@ export function compileBlock(cpu: Cpu, physical: number, onlyLoops = false): Blo
       ? `, pg = (cpu.cr0 & ${CR0_PG}) !== 0, tlb = cpu.tlb, rneed = cpu.cpl === 3 ? ${TLB_VALID | TLB_USER} : ${TLB_VALID}, wneed = rneed | ${TLB_WRITABLE | TLB_DIRTY}`
       : '';
     return `function ${flatMode ? 'blockFlat' : 'block'}(cpu, eip, page, budget) {
-    const log = cpu.undoLog, r = cpu.r32, bytes = cpu.memory.bytes, view = cpu.memory.view,
+    const r = cpu.r32, bytes = cpu.memory.bytes, view = cpu.memory.view,
       msz = cpu.memory.size, codes = cpu.memory.codePages${flat}${paging};
     let k = 0, done = 0, pc = 0, fa = 0, fb = 0, fx = 0, tl = 0, xe = 0, xr = 0${declare === '' ? '' : `, ${declare}`};
     try {

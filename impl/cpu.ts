@@ -205,7 +205,12 @@ export class Cpu {
    * (kind 0: page-table dword address, old value; kind 1: TLB page, old
    * entry) so that a fault can take it back. */
   logWalks = false;
-  readonly undoLog: number[] = [];
+  /** The log itself: entries of three numbers, `undoTop` of them in use (a
+   * typed array and a count: emptying a JavaScript array by `length = 0`
+   * is a runtime call and frees its storage, and the log is emptied before
+   * every instruction and block). It grows when full (paging.ts logUndo). */
+  undoLog = new Int32Array(96);
+  undoTop = 0;
   /** The translation of the page instructions were last fetched from:
    * linear page number (or -1) and physical frame address. It mirrors one
    * TLB entry, so everything that changes TLB entries, CS or the CPL resets

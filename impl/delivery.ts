@@ -179,6 +179,16 @@ function memoHolds(cpu: Cpu, memo: GateMemo, source: Source): boolean {
 
 export type DeliveryOutcome = { kind: 'delivered'; vector: number; errorCode: number | null } | { kind: 'shutdown'; reason: string };
 
+/** The outcome of a delivery, one frozen object per vector and small error
+ * code (no error code, or 0..31: a page fault's are 0..7) rather than one
+ * per delivery. */
+const OUTCOMES: DeliveryOutcome[] = [];
+function deliveredOutcome(vector: number, errorCode: number | null): DeliveryOutcome {
+  if (errorCode !== null && (errorCode < 0 || errorCode > 31)) return { kind: 'delivered', vector, errorCode };
+  const key = vector * 33 + (errorCode === null ? 32 : errorCode);
+  return OUTCOMES[key] ??= Object.freeze({ kind: 'delivered', vector, errorCode });
+}
+
 /**
  * Deliver a processor exception (or an external interrupt when `source` is
  * External), applying the double-fault rules to faults raised on the way:
@@ -191,12 +201,12 @@ export function deliverException(cpu: Cpu, vector: number, errorCode: number | n
   // CR2 takes the faulting address when a #PF is delivered.
   if (vector === PF) cpu.cr2 = address >>> 0;
   for (let attempt = 0; attempt < 8; attempt++) {
-    if (cpu.undoLog.length !== 0) cpu.undoLog.length = 0;
+    cpu.undoTop = 0;
     cpu.logWalks = true;
     try {
       deliver(cpu, vector, errorCode, source, returnEip);
       cpu.logWalks = false;
-      return { kind: 'delivered', vector, errorCode };
+      return deliveredOutcome(vector, errorCode);
     } catch (e) {
       cpu.logWalks = false;
       undoWalks(cpu);

@@ -65,8 +65,7 @@ export function run(cpu: Cpu, limit: number): StepEvent {
         }
         if (block != null && block.length <= remaining && eip + block.bytes - 1 <= cpu.segLimit[CS]
           && (!devices.timerRunning || devices.timerCount > block.length)) {
-          const log = cpu.undoLog;
-          if (log.length !== 0) log.length = 0;
+          cpu.undoTop = 0;
           cpu.logWalks = true;
           cpu.codeWritten = false;
           cpu.softwareVector = -1;

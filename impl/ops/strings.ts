@@ -60,7 +60,7 @@ function repeated(element: Element, comparing: boolean) {
     if (d.rep === 0 || (cpu.r32[1] === 0 && mutated('rep-with-ecx-zero-runs-once'))) { element(cpu, d, step); return; }
     let done = 0;
     while (cpu.r32[1] !== 0) {
-      const mark = cpu.undoLog.length;
+      const mark = cpu.undoTop;
       try {
         element(cpu, d, step);
       } catch (e) {
