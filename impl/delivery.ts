@@ -182,7 +182,7 @@ export type DeliveryOutcome = { kind: 'delivered'; vector: number; errorCode: nu
 /** The outcome of a delivery, one frozen object per vector and small error
  * code (no error code, or 0..31: a page fault's are 0..7) rather than one
  * per delivery. */
-const OUTCOMES: DeliveryOutcome[] = [];
+const OUTCOMES: (DeliveryOutcome | null)[] = new Array<DeliveryOutcome | null>(256 * 33).fill(null);
 function deliveredOutcome(vector: number, errorCode: number | null): DeliveryOutcome {
   if (errorCode !== null && (errorCode < 0 || errorCode > 31)) return { kind: 'delivered', vector, errorCode };
   const key = vector * 33 + (errorCode === null ? 32 : errorCode);

@@ -59,22 +59,31 @@ export const stackHigh = (limit: number, attributes: number): number =>
  */
 export function pushFrame(cpu: Cpu, base: number, low: number, high: number, esp: number, values: number[],
   size: number, cpl: number, code: number): number {
-  const top = (esp - values.length * size) >>> 0;
+  const bytes = values.length * size, top = (esp - bytes) >>> 0;
   // Each push is limit-checked at its own offset, which wraps modulo 2^32
   // like ESP itself (a frame may wrap past offset 0 of a 4 GiB segment).
-  for (let k = 1; k <= values.length; k++) {
-    const slot = (esp - k * size) >>> 0;
-    if (slot < low || slot + size - 1 > high) fault(SS_FAULT, code);
+  // A frame that does not wrap passes when its lowest and highest bytes do.
+  if (esp < bytes || top < low || esp - 1 > high) {
+    for (let k = 1; k <= values.length; k++) {
+      const slot = (esp - k * size) >>> 0;
+      if (slot < low || slot + size - 1 > high) fault(SS_FAULT, code);
+    }
   }
   const user = cpl === 3;
-  const bytes = values.length * size, first = (base + top) >>> 0;
+  const first = (base + top) >>> 0;
   if ((first & 0xfff) + bytes <= 0x1000 && size === 4) {
     // The whole frame lies in one page (the common case): the check of its
     // highest slot, which comes first anyway, stands for every slot (same
     // page, same rights, D now set), so one translation does and the values
     // go straight to physical memory (write32 still drops overwritten code).
     const frame = translate(cpu, (first + bytes - size) >>> 0, true, user) - (bytes - size);
-    for (let k = 0; k < values.length; k++) cpu.memory.write32(frame + bytes - 4 * (k + 1), values[k]);
+    const memory = cpu.memory;
+    if (frame + bytes <= memory.size && !memory.codePages[frame >>> 12]) {
+      // In RAM and off decoded code: what write32 would do, checked once.
+      for (let k = 0; k < values.length; k++) memory.view.setUint32(frame + bytes - 4 * (k + 1), values[k] >>> 0, true);
+    } else {
+      for (let k = 0; k < values.length; k++) memory.write32(frame + bytes - 4 * (k + 1), values[k]);
+    }
     return top;
   }
   // Pages are checked in push order (highest address first), so a #PF names

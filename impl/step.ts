@@ -136,7 +136,7 @@ export function faulted(cpu: Cpu, e: unknown, start: number): StepEvent {
 /** The event of an exception, one frozen object per vector and small error
  * code (none, or 0..31), as SOFTWARE_EVENTS: a page fault every few dozen
  * instructions allocated one each. */
-const EXCEPTION_EVENTS: StepEvent[] = [];
+const EXCEPTION_EVENTS: (StepEvent | null)[] = new Array<StepEvent | null>(256 * 33).fill(null);
 function exceptionEvent(vector: number, errorCode: number | null): StepEvent {
   if (errorCode !== null && (errorCode < 0 || errorCode > 31)) return { kind: 'exception', vector, errorCode };
   const key = vector * 33 + (errorCode === null ? 32 : errorCode);
