@@ -5,6 +5,7 @@ import type { Cpu } from './cpu';
 import { fault, GP, SS as SS_FAULT, TS, Unsupported } from './faults';
 import { readSystem, writeLinear, probeWrite } from './access';
 import { translate } from './paging';
+import { mutated } from './mutants';
 import { type Descriptor, attributesOf, dplOf, isWritableData, readDescriptor, ATTR_P, ATTR_DB } from './segmentation';
 
 /** SS:ESP for `ring` from the current 32-bit TSS (SDM vol. 3 §7.2.1). */
@@ -78,7 +79,7 @@ export function pushFrame(cpu: Cpu, base: number, low: number, high: number, esp
     // go straight to physical memory (write32 still drops overwritten code).
     const frame = translate(cpu, (first + bytes - size) >>> 0, true, user) - (bytes - size);
     const memory = cpu.memory;
-    if (frame + bytes <= memory.size && !memory.codePages[frame >>> 12]) {
+    if (frame + bytes <= memory.size && (!memory.codePages[frame >>> 12] || mutated('push-frame-ignores-code'))) {
       // In RAM and off decoded code: what write32 would do, checked once.
       for (let k = 0; k < values.length; k++) memory.view.setUint32(frame + bytes - 4 * (k + 1), values[k] >>> 0, true);
     } else {

@@ -117,6 +117,31 @@ export const SCENARIOS: readonly Scenario[] = [
   // before the fourth, its limit before the fifth.
   iretMemoScenario(3),
   iretMemoScenario(0),
+  // An exception frame pushed over instructions already decoded (the stack
+  // runs into the code of `target`), which then run again: they must be
+  // decoded afresh from the frame's bytes (stack-switch.ts pushFrame). The
+  // #UD sits at 0x1008b, so the frame (EIP 0x1008b, CS 8, EFLAGS 2) reads
+  // as MOV EAX, [EAX] and ALU instructions on [EAX] = [0x6000]; the stale
+  // decoding would load EAX = 0x11111111 instead.
+  { name: 'exception frame over decoded code', source: `
+      mov eax, handler
+      mov [0x2030], ax
+      shr eax, 16
+      mov [0x2036], ax
+      call target
+      mov esp, target + 12
+      times 0x8b - ($ - $$) nop
+      ud2
+    handler:
+      mov esp, 0x8000
+      mov dword [0x6000], 0x6000
+      mov eax, 0x6000
+      call target
+      hlt
+    target:
+      mov eax, 0x11111111
+      times 7 nop
+      ret` },
 ];
 
 /** The IRET memo scenario from `ring` (3: CS 0x1b and SS 0x23, to an outer
