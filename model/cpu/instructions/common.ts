@@ -4,6 +4,7 @@
 import type { Instruction, Operand, OperandSize } from '../../isa/ast';
 import { flagsAfter, withFlags } from '../eflags';
 import { gp, type Outcome, type Result } from '../outcome';
+import { markedUndefined, registersAfter, writeOperand, writeResult } from '../context';
 import { update, type MachineState } from '../state';
 import type { ArithResult } from '../arith/flags';
 
@@ -24,6 +25,38 @@ export function retireWithFlags(state: MachineState, r: Pick<ArithResult, 'flags
   return { kind: 'ok', state: update(state, { eflags: f.eflags, undefinedFlags: f.undefinedFlags, eip: nextEip >>> 0 }) };
 }
 
+/** Write `value` to operand `dest` and retire: retireWith(writeOperand(…)).
+ * A register destination gets its register and EIP in one new state (the
+ * model's speed: bench/README.md). */
+export function writeAndRetire(state: MachineState, instr: Instruction, dest: Operand, value: number, nextEip: number): Outcome {
+  if (dest.kind !== 'reg') return retireWith(writeOperand(state, instr, dest, value), nextEip);
+  const g = registersAfter(state, dest.size, dest.reg, value);
+  return { kind: 'ok', state: update(state, { regs: g.regs, undefinedRegisters: g.undefinedRegisters, eip: nextEip >>> 0 }) };
+}
+
+/** Write a pure operation's result to `dest`, then its flags, then retire:
+ * retireWithFlags after writeResult. The destination is written first, so
+ * a faulting write leaves the flags alone. A register destination gets its
+ * register, the flags and EIP in one new state. */
+export function writeAndRetireWithFlags(state: MachineState, instr: Instruction, dest: Operand, r: ArithResult, nextEip: number): Outcome {
+  if (dest.kind !== 'reg') {
+    const written = writeResult(state, instr, dest, r);
+    if (written.kind !== 'ok') return written;
+    return retireWithFlags(written.value, r, nextEip);
+  }
+  const g = registersAfter(state, dest.size, dest.reg, r.result);
+  const f = flagsAfter(state, { written: r.written, values: r.flags, undefined: r.undefined });
+  return {
+    kind: 'ok',
+    state: update(state, {
+      regs: g.regs,
+      // [INS.RESULT.1] as writeResult marks it.
+      undefinedRegisters: r.resultUndefined === true ? markedUndefined(g.undefinedRegisters, dest) : g.undefinedRegisters,
+      eflags: f.eflags, undefinedFlags: f.undefinedFlags, eip: nextEip >>> 0,
+    }),
+  };
+}
+
 /** The data width of a register, memory or immediate operand. */
 export function widthOf(instr: Instruction, op: Operand): OperandSize {
   if (op.kind === 'reg' || op.kind === 'imm') return op.size;
@@ -41,8 +74,9 @@ export function operand(instr: Instruction, i: number): Operand {
 
 /** Whether an instruction names a segment or control register: those forms
  * of MOV, PUSH and POP belong to the system handlers (model/cpu/system). */
-export const isSystemForm = (instr: Instruction): boolean =>
-  instr.operands.some((o) => o.kind === 'sreg' || o.kind === 'creg' || o.kind === 'dreg');
+export const isSystemForm = (instr: Instruction): boolean => instr.operands.some(isSystemOperand);
+
+const isSystemOperand = (o: Operand): boolean => o.kind === 'sreg' || o.kind === 'creg' || o.kind === 'dreg';
 
 /**
  * [INS.BRANCH.1] A near transfer (JMP, Jcc, LOOPcc, JECXZ, CALL, RET) computes

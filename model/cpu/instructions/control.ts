@@ -3,11 +3,11 @@
 import type { Instruction } from '../../isa/ast';
 import { conditionHolds } from '../arith/conditions';
 import { toSigned } from '../arith/flags';
-import { attr, effectiveAddress, pop, push, readMemory, readOperand, readRegister, stackPointer, withStackPointer, writeOperand, writeRegister } from '../context';
+import { attr, effectiveAddress, pop, push, readMemory, readOperand, readRegister, stackPointer, withStackPointer, writeRegister } from '../context';
 import { ZF } from '../eflags';
 import { fault, ud, Vector, type Handler, type Outcome, type Result } from '../outcome';
 import { update, type MachineState } from '../state';
-import { ECX, jumpNear, operand, retire, retireWith } from './common';
+import { ECX, jumpNear, operand, retire, writeAndRetire } from './common';
 
 /** The target of a near JMP or CALL: relative to the next instruction, or
  * absolute from a register or memory operand. */
@@ -84,7 +84,7 @@ const ret: Handler = (state, instr) => {
 // [INS.COND.2] SETcc writes 1 to its byte operand when the condition holds
 // and 0 otherwise.
 const setIf: Handler = (state, instr, nextEip) =>
-  retireWith(writeOperand(state, instr, operand(instr, 0), conditionHolds(conditionOf(instr), state.eflags) ? 1 : 0), nextEip);
+  writeAndRetire(state, instr, operand(instr, 0), conditionHolds(conditionOf(instr), state.eflags) ? 1 : 0, nextEip);
 
 // [INS.COND.3] CMOVcc always reads its source (the manual's operation is
 // "temp := SRC; IF condition THEN DEST := temp"), so a memory source faults
@@ -94,7 +94,7 @@ const moveIf: Handler = (state, instr, nextEip) => {
   const src = readOperand(state, instr, operand(instr, 1));
   if (src.kind !== 'ok') return src;
   if (!conditionHolds(conditionOf(instr), state.eflags)) return retire(src.value.state, nextEip);
-  return retireWith(writeOperand(src.value.state, instr, operand(instr, 0), src.value.value), nextEip);
+  return writeAndRetire(src.value.state, instr, operand(instr, 0), src.value.value, nextEip);
 };
 
 // [INS.BOUND.1] BOUND reads a signed lower bound at its memory operand and a
