@@ -3,7 +3,7 @@
 // raises (with the double-fault and shutdown rules).
 import type { Instruction } from '../isa/ast';
 import type { StepEvent } from '../machine';
-import { update, type MachineState } from './state';
+import { countRetired, update, type MachineState } from './state';
 import { cpl } from './context';
 import { blocksOf, hasBlocks, readPhysical, writePhysical, type PhysicalMemory } from './memory';
 import { translate } from './paging';
@@ -252,10 +252,7 @@ export function stepWith(state: MachineState, decode: Decoder): StepResult {
       return { state: s, event: outcome };
     case 'ok':
     case 'halt': {
-      const retired: MachineState = update(outcome.state, {
-        instructionCount: outcome.state.instructionCount + 1,
-        devices: advanceTime(outcome.state.devices, 1),
-      });
+      const retired: MachineState = countRetired(outcome.state, advanceTime(outcome.state.devices, 1));
       if (retired.devices.exitCode !== null) return { state: retired, event: { kind: 'exit', code: retired.devices.exitCode } };
       if (outcome.kind === 'halt') return { state: retired, event: { kind: 'halted' } };
       const vector = softwareVector(fetched.state, fetched.instruction);
