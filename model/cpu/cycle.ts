@@ -64,9 +64,25 @@ interface Decoded { readonly blocks: ReturnType<typeof blocksOf>; readonly instr
 const decodeCache = new Map<number, Decoded>();
 const DECODE_CACHE_LIMIT = 1 << 16;
 
+/** Forget every cached decode (the next fetch of each address decodes
+ * again). For tests: stepping with it before every step is stepping without
+ * the cache (test/cpu/decode-cache.test.ts). */
+export function clearDecodeCache(): void {
+  decodeCache.clear();
+}
+
+/**
+ * Test-only mutant (test/cpu/decode-cache.test.ts): with `trustStale` set, a
+ * cached decode is used without checking that memory still has its blocks,
+ * as a cache that self-modifying code does not invalidate, to prove that the
+ * tests notice. False in every normal run.
+ */
+export const decodeCacheMutation: { trustStale: boolean } = { trustStale: false };
+
 function cachedDecode(memory: PhysicalMemory, physical: number): Decoded | undefined {
   const hit = decodeCache.get(physical);
-  if (hit === undefined || !hasBlocks(memory, physical, hit.length, hit.blocks)) return undefined;
+  if (hit === undefined) return undefined;
+  if (!decodeCacheMutation.trustStale && !hasBlocks(memory, physical, hit.length, hit.blocks)) return undefined;
   if (memory.base !== null && (hit.blocks[0] === undefined || hit.blocks[1] === undefined)) return undefined;
   return hit;
 }
