@@ -125,7 +125,7 @@ function runToExit(start: MachineState, cache: boolean): { state: MachineState; 
 }
 
 describe('the bench kernels step the same with the decode cache and without it', () => {
-  const kernels = [
+  const kernels: readonly { name: string; source: string; defines: Record<string, string>; expected: string }[] = [
     { name: 'alu', source: 'alu.asm', defines: { ALU_ITERATIONS: '100' }, expected: aluExpected(100) },
     { name: 'sieve', source: 'sieve.asm', defines: { SIEVE_SIZE: '512' }, expected: sieveExpected(512) },
     { name: 'syscall (paging, faults, ring 3)', source: 'syscall.asm', defines: { SYSCALL_ROUNDS: '2', SYSCALL_PAGES: '2' }, expected: syscallExpected(2, 2) },
