@@ -40,6 +40,7 @@ import { ImplMachine } from '../../impl/machine';
 import { modelExitsAsGandalfCounts, readGandalfVcpu } from './vcpu';
 import { configFor } from '../../model/vmm/memory/boot';
 import { withoutRule } from '../machines/model';
+import { TF } from '../../model/isa/flags';
 
 export interface RefinementOptions {
   /** Guest-level units to compare at most. */
@@ -236,6 +237,22 @@ export function checkRefinement(guest: Uint8Array, options: RefinementOptions = 
     if (n >= maxMonitor) { gandalfEnd = 'monitor step limit'; break; }
     if (gandalfEnd !== null) break;
     const back = modelStep();
+    // [GANDALF.DIRECT.2] gandalf returned to the guest's instruction with TF
+    // set where model/vmm has already run it (its guest's TF is clear, or it
+    // stopped the guest): the one single-stepped instruction, and the exit
+    // that ends it (the #DB, or a fault that stops the guest), belong to
+    // this exit.
+    if ((real.state().eflags & TF) !== 0 && (back.kind === 'end' || (world.machine.eflags & TF) === 0)) {
+      const stepped = real.step();
+      if (machineCpl(real) !== 0) { fail(`the single-stepped write at ${where}`, [`gandalf: ${JSON.stringify(stepped)}, no exit after it`]); break; }
+      let k = 0;
+      for (; machineCpl(real) === 0 && k < maxMonitor; k++) {
+        const m = real.step();
+        if (isEnd(m)) { gandalfEnd = m.kind === 'exit' ? `exit ${m.code}` : m.kind; break; }
+      }
+      monitorInstructions += k + 1;
+      if (gandalfEnd !== null) break;
+    }
     if (back.kind !== 'monitor') { fail(`return from the exit at ${where}`, [`model/vmm: ${back.kind} ${'reason' in back ? back.reason : ''}; gandalf returned to the guest`]); break; }
     // An emulated HLT that an interrupt ended: the model halted at the
     // guest's privilege; the same interrupt wakes it there.
