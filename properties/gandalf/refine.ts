@@ -14,7 +14,10 @@
 //   'monitor' step of model/vmm). Compared after it, besides the above: the
 //   virtual CPU (gandalf's at machine 0x9000), the exits by reason, the
 //   refusals, the console, and every guest page the abstract run changed
-//   since the previous exit.
+//   since the previous exit. A write to a page-table page that gandalf's
+//   direct mode single-steps (GANDALF.DIRECT.2) belongs to its page-fault
+//   exit: the stepped instruction and the #DB exit that ends it are run
+//   before the comparison, as model/vmm runs the write inside the exit.
 // The real IDT, GDT, LDT and TSS too: gandalf keeps them at the machine
 // addresses model/vmm does, so they must hold the same bytes.
 // At the end: how the run ended, the console, and the whole partition.
