@@ -11,7 +11,7 @@ import { execute, handlerFor } from './execute';
 import type { Handler } from './outcome';
 import { deliverInterrupt, type EventSource } from './interrupts';
 import { acknowledgeInterrupt, advanceTime, instructionsUntilTimer, interruptPending } from './devices';
-import { IF, OF } from './eflags';
+import { IF, OF, TF } from './eflags';
 import { fault, Vector, type Fault } from './outcome';
 import { applied, eventName, explaining, hexNote } from './applied';
 
@@ -221,6 +221,25 @@ function softwareVector(before: MachineState, instr: Instruction): number | null
 /** The event of an instruction retired (events are values: one will do). */
 const RETIRED: StepEvent = Object.freeze({ kind: 'retired' });
 
+/** DR6.BS: the single-step condition. */
+const DR6_BS = 0x4000;
+
+/**
+ * [EXC.STEP.1] The single-step trap, after an instruction that started with
+ * TF = 1 and retired: DR6.BS is set (the other DR6 bits stay), and #DB is
+ * delivered as a trap (EXT = 1, RF pushed as it is) with the next
+ * instruction's EIP. [EXC.STEP.3] It is delivered in the same step, so it
+ * comes before any external interrupt waiting at that boundary; the
+ * delivery ends an STI shadow and [EXC.STEP.4] a halt: after HLT the trap
+ * is taken at once (our choice; the manual is silent). The model has no MOV
+ * SS shadow, so it traps after MOV SS too.
+ */
+function singleStepTrap(retired: MachineState): StepResult {
+  if (explaining()) applied('EXC.STEP.1', `TF was set: #DB after the instruction, DR6.BS set, EIP ${hexNote(retired.eip)} pushed`);
+  const marked = update(retired, { debug: { ...retired.debug, dr6: (retired.debug.dr6 | DR6_BS) >>> 0 }, interruptShadow: false, halted: false });
+  return deliverEvent(marked, { vector: Vector.DB, errorCode: null, rule: 'EXC.STEP.1' }, 'exception', retired.eip);
+}
+
 /**
  * One step. Order: [EXC.INTR.1] a pending, unmasked PIC interrupt is
  * delivered when IF = 1 and no STI shadow is active; [EXC.HALT.1] in HLT,
@@ -270,8 +289,12 @@ export function stepWith(state: MachineState, decode: Decoder): StepResult {
     case 'halt': {
       const retired: MachineState = countRetired(outcome.state, advanceTime(outcome.state.devices, 1));
       if (retired.devices.exitCode !== null) return { state: retired, event: { kind: 'exit', code: retired.devices.exitCode } };
-      if (outcome.kind === 'halt') return { state: retired, event: { kind: 'halted' } };
       const vector = softwareVector(fetched.state, fetched.instruction);
+      // [EXC.STEP.1] TF set when the instruction started: a single-step #DB
+      // after it. [EXC.STEP.2] Not after INT n, INT3, INTO or INT1, whose
+      // delivery cleared TF (nor after a fault, handled above).
+      if ((s.eflags & TF) !== 0 && vector === null) return singleStepTrap(retired);
+      if (outcome.kind === 'halt') return { state: retired, event: { kind: 'halted' } };
       if (vector !== null && explaining()) applied('EXC.SOFT.1', `${fetched.instruction.mnemonic} delivered vector ${vector}`);
       return { state: retired, event: vector === null ? RETIRED : { kind: 'exception', vector, errorCode: null, rule: 'EXC.SOFT.1' } };
     }
