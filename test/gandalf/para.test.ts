@@ -65,11 +65,14 @@ describe.each(['shadow-single', 'direct'] as const)('[VMM.REFINE] [PARA.EXIT.1] 
     expect(r.exits).toBeGreaterThan(3);
   }, 30_000);
 
-  it('[VMM.ISO] [VMM.SEG] [VMM.RING] [VMM.RES] on the real state: the para teaching kernel to its end, the directed guest at both rings', () => {
+  // (the teaching kernel audited in single-shadow only: 10 s; the directed guests in both modes)
+  it(`[VMM.ISO] [VMM.SEG] [VMM.RING] [VMM.RES] on the real state: ${mode === 'direct' ? '' : 'the para teaching kernel to its end, '}the directed guest at both rings`, () => {
     const defines = { PARA: '', ...(mode === 'direct' ? { MEMORY_DIRECT: '' } : {}) };
-    const t = auditGandalf([teachPara()], { defines });
-    expect(t.violation).toBeNull();
-    expect(t.end).toBe('exit 1');
+    if (mode === 'shadow-single') {
+      const t = auditGandalf([teachPara()], { defines });
+      expect(t.violation).toBeNull();
+      expect(t.end).toBe('exit 1');
+    }
     for (const ring of [1, 3] as const) expect(auditGandalf([paraTourGuest(ring)], { defines, maxSteps: 200_000 }).violation).toBeNull();
   }, 60_000);
 });
