@@ -37,6 +37,7 @@ export const GANDALF_MUTANTS: readonly GandalfMutant[] = [
   { name: 'hypercall-ring3', define: 'MUTANT_HYPERCALL_RING3', what: 'para: the hypercall gate has DPL 3 and a hypercall from ring 3 is carried out (PARA.CALL.5)', killedBy: 'VMM.REFINE', para: true },
   { name: 'para-batch-off-by-one', define: 'MUTANT_PARA_BATCH_OFF_BY_ONE', what: 'para: mmu_update applies one request past the count it was given (PARA.MMU.1)', killedBy: 'VMM.REFINE', para: true },
   { name: 'para-held-not-flagged', define: 'MUTANT_PARA_HELD_NOT_FLAGGED', what: 'para: an interrupt held back leaves the shared page\'s flag clear (PARA.IF.3)', killedBy: 'VMM.REFINE', para: true },
+  { name: 'para-refused-marks-kept', define: 'MUTANT_PARA_REFUSED_MARKS_KEPT', what: 'para: reading a refused mmu_update request leaves the accessed bits it set (GANDALF.PARA.6)', killedBy: 'VMM.REFINE', para: true },
   { name: 'multi-stale-after-cr3', define: 'MUTANT_MULTI_UNSYNCED_KEPT', what: 'shadow-multi: a guest CR3 write keeps the entries derived from pages written since their first exit (MEM.MULTI.5)', killedBy: 'VMM.REFINE', mode: 'shadow-multi' },
 ];
 

@@ -55,10 +55,10 @@ export function paraTourGuest(ring: 1 | 3): Uint8Array {
     ...call(Hypercall.stackSwitch, BOOT_DS, 0x10f000), //      00
     ...call(Hypercall.setGdt, GDT, 32 * 8 - 1), //             00
     ...call(Hypercall.setTrapTable, IDT, 0x21 * 8 - 1), //     00
-    ...batch([DIR | 1, TABLE | 7], [TABLE + 4 * 0x100, 0x100007]), // 02  a directory, its table, the code page
+    ...batch([DIR | 1, TABLE | 7], [TABLE + 4 * 0x100, 0x100007], [TABLE + 4 * 6, TABLE | 1]), // 03  a directory, its table, the code page, the table read-only
     ...batch([TABLE + 4 * 5, DIR | 3]), //                     ff  PARA.MMU.4: the directory mapped writable
     ...batch([TABLE + 4 * 5, DIR | 1]), //                     01  ... read-only
-    ...batch([TABLE + 4 * 6, 0x01000001]), //                  ff  PARA.MMU.2: a frame beyond the partition
+    ...batch([TABLE + 4 * 10, 0x01000001]), //                 ff  PARA.MMU.2: a frame beyond the partition
     ...batch([(DIR + 4 * 1008) | 1, TABLE | 1]), //            ff  PARA.MMU.3: at the VMM base
     ...batch([(DIR + 4) | 1, 0x00400083]), //                  ff  PARA.MMU.3: a 4 MiB page
     ...batch([(DIR + 8) | 1, DIR | 1]), //                     ff  PARA.MMU.3: a directory as a page table
@@ -79,14 +79,20 @@ export function paraTourGuest(ring: 1 | 3): Uint8Array {
     ...call(Hypercall.newBaseptr, DIR), //                     00  paging on: only the code page is mapped
     ...call(Hypercall.mmuUpdate, SCRATCH, 1), //               ff  the scratch page is not mapped now
     ...call(Hypercall.consoleWrite, 0x100000, 2), //           02 b0 02
+    // GANDALF.PARA.6: a request read at linear 0x5000 (the directory, through
+    // table entry 5, never read before): its ptr 0x121007 has command 3, refused;
+    // entry 5 keeps its accessed bit clear, as the table read at 0x6014 shows.
+    ...call(Hypercall.mmuUpdate, 0x5000, 1), //                ff
+    ...call(Hypercall.consoleWrite, 0x6014, 4), //             01 00 12 00 04  table entry 5: 0x00120001
   ];
   return hostileImage({ program, gdt: flatDescriptors(), ring, timer: null });
 }
 
 /** What paraTourGuest(1) prints, worked out from spec/para.md (the comments above). */
 export const PARA_TOUR_TRANSCRIPT = [
-  0xff, 0x00, 0xff, 0xff, 0x00, 0x00, 0x00, 0x02, 0xff, 0x01, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01, 0xff, 0xff, 0x01, 0xff,
+  0xff, 0x00, 0xff, 0xff, 0x00, 0x00, 0x00, 0x03, 0xff, 0x01, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01, 0xff, 0xff, 0x01, 0xff,
   0x02, 0xb0, 0xad, 0x1b, 0x04, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x00, 0xff, 0x02, 0xb0, 0x02,
+  0xff, 0x01, 0x00, 0x12, 0x00, 0x04,
 ];
 /** Hypercalls the tour makes (each refused at ring 3). */
-export const PARA_TOUR_CALLS = 31;
+export const PARA_TOUR_CALLS = 33;

@@ -49,7 +49,7 @@ describe.each(['shadow-single', 'direct'] as const)('[VMM.REFINE] [PARA.EXIT.1] 
     const p = readGandalfPara(real)!;
     expect(p.tables).toEqual({ 0x120: 2, 0x121: 1 });
     expect(p.shared).toBe(0x114000);
-    expect(p.mmuApplied).toBe(6); // 2 + 1 + 1 + 1 (the first of the pair) + 1
+    expect(p.mmuApplied).toBe(7); // 3 + 1 + 1 + 1 (the first of the pair) + 1
   }, 30_000);
 
   it('[PARA.CALL.5] the directed para guest at ring 3: every hypercall refused with the #GP of the gate\'s DPL, nothing printed', () => {
