@@ -15,9 +15,9 @@ import { lockstep } from '../../properties/diff/lockstep';
 import { HYPERCALL_NAMES } from '../../model/vmm/para/interface';
 
 /** The teaching kernel's native transcript, on the bare impl. */
-function nativeTranscript(): string {
+function nativeTranscript(defines: Record<string, string> = {}): string {
   const m = createMachine('impl', 64 * 1024 * 1024);
-  bootImage(m, teach({ PIT_DIVISOR: '65535' }));
+  bootImage(m, teach({ PIT_DIVISOR: '65535', ...defines }));
   runToEnd(m, 5_000_000);
   return Buffer.from(m.consoleOutput()).toString('latin1');
 }
@@ -36,6 +36,15 @@ describe.each(['shadow-single', 'direct'] as const)('[VMM.REFINE] [PARA.EXIT.1] 
     expect(r.exitsByReason['interrupt 32 delivered late']).toBeGreaterThan(0);
     // The para kernel never executes a privileged instruction but its port I/O.
     expect(Object.keys(r.exitsByReason).filter((k) => k.startsWith('emulate') && k !== 'emulate out')).toEqual([]);
+  }, 60_000);
+
+  it('[PARA.MMU.5] [PARA.MMU.6] the proc microbenchmark build (-DLMBENCH=4: sixteen address spaces adopted, one by one) to its end, with the native report', () => {
+    const r = checkRefinement(teachPara({ LMBENCH: '4' }), { para: true, mode });
+    expect(r.divergence).toBeNull();
+    expect(r.end).toBe('exit 1');
+    const report = (text: string): string | undefined => text.split('\n').find((l) => l.startsWith('[bench proc]'));
+    expect(report(r.console)).toBeDefined();
+    expect(report(r.console)).toBe(report(nativeTranscript({ LMBENCH: '4' })));
   }, 60_000);
 
   it('[PARA.MMU.1] [PARA.MMU.2] [PARA.MMU.3] [PARA.MMU.4] [PARA.MMU.5] [PARA.CALL.2] [PARA.CALL.3] [PARA.CALL.4] [PARA.SHARED.2] the directed para guest at ring 1: each result as worked out by hand from spec/para.md', () => {
