@@ -48,6 +48,9 @@ import { modelExitsAsGandalfCounts, readGandalfVcpu } from './vcpu';
 import { configFor } from '../../model/vmm/memory/boot';
 import { withoutRule } from '../machines/model';
 import { TF } from '../../model/isa/flags';
+import { bootParaGuest, type ParaMemoryMode } from '../../model/vmm/para/boot';
+import { defaultParaRules, type ParaRules } from '../../model/vmm/para/interface';
+import { readGandalfPara } from './vcpu';
 
 export interface RefinementOptions {
   /** Guest-level units to compare at most. */
@@ -62,6 +65,9 @@ export interface RefinementOptions {
   readonly maxMonitorSteps?: number;
   /** The memory mode of both monitors (shadow-single by default). */
   readonly mode?: MemoryModeName;
+  /** A para guest (spec/para.md): gandalf built with -DPARA, model/vmm's para monitor
+   * (with these para rules: a model/vmm para mutant, to test the checker the other way). */
+  readonly para?: boolean | ParaRules;
 }
 
 export interface RefinementResult {
@@ -142,10 +148,14 @@ export function checkRefinement(guest: Uint8Array, options: RefinementOptions = 
   const maxMonitor = options.maxMonitorSteps ?? 2_000_000;
   const mode = options.mode ?? 'shadow-single';
   const config = configFor(mode);
-  const boot = bootInMode(guest, mode, config, options.rules ?? defaultRules);
+  const para = options.para === undefined || options.para === false ? null : options.para === true ? defaultParaRules : options.para;
+  if (para !== null && mode === 'shadow-multi') throw new Error('a para guest runs single-shadow or direct (PARA.BOOT.2)');
+  const boot = para !== null
+    ? bootParaGuest(guest, config, options.rules ?? defaultRules, para, mode as ParaMemoryMode)
+    : bootInMode(guest, mode, config, options.rules ?? defaultRules);
   if (boot.kind !== 'ok') throw new Error(`model/vmm refuses the guest: ${boot.message}`);
   let world = boot.world;
-  const real: Machine = bootGandalf([guest], { machine: options.machine, defines: { ...modeDefines(mode), ...options.defines } });
+  const real: Machine = bootGandalf([guest], { machine: options.machine, defines: { ...modeDefines(mode), ...(para !== null ? { PARA: '' } : {}), ...options.defines } });
   const partition = { base: config.partitionBase, size: config.partitionSize };
 
   // gandalf's boot: run until its guest executes (CPL > 0) or it stops.
@@ -191,6 +201,16 @@ export function checkRefinement(guest: Uint8Array, options: RefinementOptions = 
     const b = JSON.stringify(Object.entries(g.exits).sort());
     if (a !== b) d.push(`exits by reason: model/vmm ${a} gandalf ${b}`);
     if (world.vmm.refusals.length < 64 && world.vmm.refusals.length !== g.refusals) d.push(`refusals: model/vmm ${world.vmm.refusals.length} gandalf ${g.refusals}`);
+    // [GANDALF.PARA.1] The para state: the shared page, the held vector, the adopted tables, the requests counted.
+    const mp = world.vmm.para;
+    const gp = mp === undefined ? null : readGandalfPara(real);
+    if (mp !== undefined && gp === null) d.push('para: gandalf has no para state (built without -DPARA)');
+    if (mp !== undefined && gp !== null) {
+      for (const k of ['shared', 'pending', 'mmuApplied', 'mmuRefused'] as const) if (mp[k] !== gp[k]) d.push(`para ${k}: model/vmm ${mp[k]} gandalf ${gp[k]}`);
+      const ta = JSON.stringify(Object.entries(mp.tables).map(([f, l]) => [Number(f), l]).sort((x, y) => x[0]! - y[0]!));
+      const tb = JSON.stringify(Object.entries(gp.tables).map(([f, l]) => [Number(f), l]).sort((x, y) => x[0]! - y[0]!));
+      if (ta !== tb) d.push(`para adopted tables: model/vmm ${ta.slice(0, 200)} gandalf ${tb.slice(0, 200)}`);
+    }
     const ca = Buffer.from(consoleBytes(world.machine.devices.console)).toString('latin1');
     const cb = Buffer.from(real.consoleOutput()).toString('latin1');
     if (ca !== cb) d.push(`console: model/vmm ${JSON.stringify(ca.slice(-80))} gandalf ${JSON.stringify(cb.slice(-80))}`);
