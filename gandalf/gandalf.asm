@@ -20,9 +20,6 @@ org 0xFC100000                      ; = M2L + LOAD_ADDR (org must be a number)
 %include "config.inc"               ; constants and the memory map
 %include "header.inc"               ; the Multiboot header
 %include "data.inc"                 ; the monitor's variables
-%ifdef WORLDS
-%include "worlds.inc"               ; several guests and world switches (-DWORLDS)
-%endif
 %include "boot.inc"                 ; page tables, real tables, the guest, its entry
 %include "console.inc"              ; messages, and stopping the guest
 %include "exits.inc"                ; entry stubs, classification of exits, the return
@@ -37,6 +34,9 @@ org 0xFC100000                      ; = M2L + LOAD_ADDR (org must be a number)
 %endif
 %ifdef MEMORY_DIRECT
 %include "direct.inc"               ; direct paging (-DMEMORY_DIRECT)
+%endif
+%ifdef WORLDS
+%include "worlds.inc"               ; several guests and world switches (-DWORLDS)
 %endif
 %ifdef GUEST
 ; [GANDALF.GUEST.1] -DGUEST=path: the guest's image built in, for loaders

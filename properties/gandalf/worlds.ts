@@ -32,6 +32,7 @@ import { modelExitsAsGandalfCounts, readGandalfVcpu, type GandalfVcpu } from './
 import { checkRealResources, checkRealRing, checkRealSegments, checkRealTables, machineView, monitorMemory, type Violation } from './invariants';
 import { gandalfOwnMemory } from './layout';
 import { hostilePagedGuest, hostilePagedImage, type HostilePagedGuest } from '../vmm/ni-guests';
+import { assembleText } from '../../model/isa/asm/assemble';
 
 /** The -D define of the several-guests build. */
 export const WORLDS_DEFINES: Readonly<Record<string, string>> = { WORLDS: '' };
@@ -307,6 +308,7 @@ export function auditWorlds(images: readonly Uint8Array[], options: { defines?: 
   let steps = 0, switches = 0, end = 'step limit', running = 0;
   let violation: WorldsAudit['violation'] = null;
   let snapshot: Uint8Array | null = null;
+  let last: CommonState | null = null;
   let previousHalted = false;
   const found = (k: number, v: Violation | null): boolean => { if (v !== null) violation = { step: steps, guest: k, violation: v }; return v !== null; };
   while (steps < maxSteps && violation === null) {
@@ -326,7 +328,7 @@ export function auditWorlds(images: readonly Uint8Array[], options: { defines?: 
         if (!boots.has(k)) boots.set(k, s0);
         if (k !== running) {
           switches++;
-          frozen.set(running, machine.state());
+          if (last !== null) frozen.set(running, last);
           // Every world's tables, read through its own registers (a switched-out world's as it left them).
           for (const [j, sj] of frozen) {
             if (j === k) continue;
@@ -339,6 +341,7 @@ export function auditWorlds(images: readonly Uint8Array[], options: { defines?: 
         snapshot = own(k);
       }
       if (found(k, checkRealSegments(view, bounds(k), s0))) break;
+      last = s0;
     } else if (before.cpl > 0 && snapshot !== null) {
       const now = own(running);
       const i = now.findIndex((b, j) => b !== snapshot![j]);
@@ -371,7 +374,7 @@ export function observeGandalfVictim(a: Uint8Array, b: Uint8Array, options: { de
     const e = machine.step();
     if (isEnd(e)) break;
     if (e.kind === 'halted' && (machine.state().eflags & 0x200) === 0) break;
-    if (i % 4096 === 0 && readGandalfWorld(machine, 1).end !== 0) break;
+    if (i % 4096 === 0 && dword(machine.readPhysical(worldFrames(1) + FRAME_WORLD, 12), 8) !== 0) break; // its end (W_END)
   }
   const w = readGandalfWorld(machine, 1);
   const frame = machine.readPhysical(worldFrames(1) + STACK_TOP - 60, 60);
@@ -403,3 +406,57 @@ export const gandalfNonInterference = (victim: Uint8Array, defines: Record<strin
       if (x[k] !== y[k]) throw new Error(`[VMM.NI] gandalf: guest 1's ${k} depends on guest 0: ${JSON.stringify(x[k]).slice(-300)} vs ${JSON.stringify(y[k]).slice(-300)}`);
     }
   });
+
+/**
+ * A first guest that, again and again, reprograms the interrupt controllers
+ * as no other guest does (vectors at 0x50 and 0x58, every line masked) and
+ * prints a dot, then ends through the exit port: beside it, a guest whose PIC
+ * were not its own would lose its timer. `quiet` prints the same without
+ * touching the PIC. Directed companions of the random hostile guests.
+ */
+export function picGuest(reprogram: boolean): Uint8Array {
+  const pic = reprogram ? `
+    mov al, 0x11
+    out 0x20, al
+    out 0xA0, al
+    mov al, 0x50
+    out 0x21, al
+    mov al, 0x58
+    out 0xA1, al
+    mov al, 4
+    out 0x21, al
+    mov al, 2
+    out 0xA1, al
+    mov al, 1
+    out 0x21, al
+    out 0xA1, al
+    mov al, 0xFF
+    out 0x21, al
+    out 0xA1, al` : '';
+  const source = `bits 32
+org 0x100000
+    dd 0x1BADB002, 0x10000, -(0x1BADB002 + 0x10000), 0x100000, 0x100000, image_end, 0, start
+start:
+    mov ecx, 200
+.print:${pic}
+    mov al, '.'
+    out 0xE9, al
+    loop .print
+    mov al, 0
+    out 0xF4, al
+image_end:
+`;
+  const r = assembleText({ 'pic.asm': source }, 'pic.asm', { format: 'bin' });
+  if (r.kind !== 'ok') throw new Error('the PIC guest does not assemble');
+  return r.bytes;
+}
+
+/** [VMM.NI] The directed pair: the observed guest beside the PIC-reprogramming guest and beside the quiet one. */
+export function picNonInterference(victim: Uint8Array, defines: Record<string, string> = {}): string | null {
+  const x = observeGandalfVictim(picGuest(true), victim, { defines });
+  const y = observeGandalfVictim(picGuest(false), victim, { defines });
+  for (const k of ['console', 'end', 'registers', 'vcpu', 'partition'] as const) {
+    if (x[k] !== y[k]) return `[VMM.NI] gandalf: guest 1's ${k} depends on guest 0's PIC: ${JSON.stringify(x[k]).slice(-200)} vs ${JSON.stringify(y[k]).slice(-200)}`;
+  }
+  return null;
+}
