@@ -13,6 +13,7 @@ import { bootGandalf, buildGandalf } from '../../properties/gandalf/build';
 import { GANDALF_MUTANTS } from '../../properties/gandalf/mutants';
 import { bootImage, createMachine, runToEnd } from '../../properties/machines';
 import { propertyParams } from '../../properties/seed';
+import { assembleText } from '../../model/isa/asm/assemble';
 
 const QUICK = { QUANTUM: '4' };
 /** The RTOS with a tick longer than gandalf's work per tick (GANDALF.TIME.1). */
@@ -51,6 +52,39 @@ describe('[GANDALF.WORLD.1] [GANDALF.WORLD.3] [GANDALF.WORLD.4] several guests b
     const s = runToEnd(small, 100_000);
     expect(s.end).toEqual({ kind: 'exit', code: (STOP_EXIT_TOO_MANY << 1) | 1 });
     expect(s.console).toBe('[gandalf] too many guests for the memory: each needs a 20 MiB slot\n');
+  });
+});
+
+/** A guest that prints `ch` n times (an exit each) and ends through the exit port. */
+function printer(ch: string, n: number): Uint8Array {
+  const source = `bits 32
+org 0x100000
+    dd 0x1BADB002, 0x10000, -(0x1BADB002 + 0x10000), 0x100000, 0x100000, image_end, 0, start
+start:
+    mov ecx, ${n}
+.print:
+    mov al, '${ch}'
+    out 0xE9, al
+    loop .print
+    mov al, 0
+    out 0xF4, al
+image_end:
+`;
+  const r = assembleText({ 'printer.asm': source }, 'printer.asm', { format: 'bin' });
+  if (r.kind !== 'ok') throw new Error('the printer guest does not assemble');
+  return r.bytes;
+}
+
+describe('[GANDALF.WORLD.2] the quantum: a switch after so many exits of the running guest, round robin', () => {
+  it('three guests that print a letter per exit, a quantum of 4 exits: in turn, four exits each, the last guest alone at the end', () => {
+    const g = bootGandalf([printer('a', 10), printer('b', 6), printer('c', 12)], { defines: { ...WORLDS_DEFINES, QUANTUM: '4' } });
+    const run = runToEnd(g, 1_000_000);
+    expect(run.end).toEqual({ kind: 'exit', code: 1 });
+    // Each guest's first quantum holds a page fault (its first fetch, under an empty
+    // shadow) and three letters; later ones four letters. b's 7th OUT and a's 11th are
+    // the exit port, each the 4th exit of a quantum; then c runs alone.
+    expect(run.console).toBe('aaa' + 'bbb' + 'ccc' + 'aaaa' + 'bbb' + 'cccc' + 'aaa' + 'ccccc');
+    expect([0, 1, 2].map((k) => readGandalfWorld(g, k).console)).toEqual(['a'.repeat(10), 'b'.repeat(6), 'c'.repeat(12)]);
   });
 });
 
