@@ -1,6 +1,7 @@
 // Handlers for data movement (MOV, MOVZX, MOVSX, XCHG, XADD, CMPXCHG, BSWAP,
 // LEA, CBW/CWDE, CWD/CDQ) and the flag instructions (LAHF, SAHF, CLC, STC,
 // CMC, CLD, STD, NOP).
+import { addressWidth, toWidth } from '../address-width';
 import { add, cmp } from '../arith/alu';
 import { bswap } from '../arith/bits';
 import { signExtend } from '../arith/flags';
@@ -169,9 +170,11 @@ const setFlag = (bit: number, value: (eflags: number) => number): Handler => (st
   retire(withFlags(state, { written: bit, values: value(state.eflags) }), nextEip);
 
 // [INS.DATA.8] XLAT loads AL with the byte at DS:[EBX + AL] (AL unsigned;
-// a segment override replaces DS), the offset wrapping at 32 bits.
+// a segment override replaces DS), the offset wrapping at 32 bits; with the
+// address-size prefix at DS:[BX + AL], wrapping at 16 bits (INS.ADDR16.1).
 const translateByte: Handler = (state, instr, nextEip) => {
-  const offset = (readRegister(state, 32, EBX) + readRegister(state, 8, EAX)) >>> 0;
+  const width = addressWidth(instr);
+  const offset = toWidth(readRegister(state, width, EBX) + readRegister(state, 8, EAX), width);
   const byte = readMemory(state, instr.segment ?? 'ds', offset, 8);
   if (byte.kind !== 'ok') return byte;
   return retire(writeRegister(byte.value.state, 8, EAX, byte.value.value), nextEip);
