@@ -14,6 +14,11 @@ import { GANDALF_MUTANTS } from '../../properties/gandalf/mutants';
 import { bootImage, createMachine, runToEnd } from '../../properties/machines';
 import { propertyParams } from '../../properties/seed';
 import { assembleText } from '../../model/isa/asm/assemble';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { oracleAvailable } from '../../properties/tools';
 
 const QUICK = { QUANTUM: '4' };
 /** The RTOS with a tick longer than gandalf's work per tick (GANDALF.TIME.1). */
@@ -77,6 +82,43 @@ image_end:
   if (r.kind !== 'ok') throw new Error('the printer guest does not assemble');
   return r.bytes;
 }
+
+/** Whether `out` is a shuffle of `a` and `b` (each kept in order). */
+function isInterleaving(out: string, a: string, b: string): boolean {
+  if (out.length !== a.length + b.length) return false;
+  let row = new Array<boolean>(b.length + 1).fill(false);
+  for (let i = 0; i <= a.length; i++) {
+    const next = new Array<boolean>(b.length + 1).fill(false);
+    for (let j = 0; j <= b.length; j++) {
+      if (i === 0 && j === 0) { next[0] = true; continue; }
+      const c = out[i + j - 1];
+      next[j] = (i > 0 && row[j]! && a[i - 1] === c) || (j > 0 && next[j - 1]! && b[j - 1] === c);
+    }
+    row = next;
+  }
+  return row[b.length]!;
+}
+
+describe('[GANDALF.WORLD.1] on QEMU', () => {
+  it.runIf(oracleAvailable('qemu-system-i386'))('QEMU boots gandalf -DWORLDS with two guests as -initrd: its console is an interleaving of the two native transcripts', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gandalf-worlds-qemu-'));
+    const native = [teach({ PIT_DIVISOR: '65535' }), rtos({ TICK: '60000' })].map((image) => {
+      const m = createMachine('impl', 64 * 1024 * 1024);
+      bootImage(m, image);
+      return runToEnd(m, 5_000_000).console;
+    });
+    writeFileSync(join(dir, 'gandalf.bin'), buildGandalf(WORLDS_DEFINES));
+    writeFileSync(join(dir, 'teach-meso.bin'), teachMeso());
+    writeFileSync(join(dir, 'rtos-meso.bin'), rtosMeso());
+    const q = spawnSync('qemu-system-i386', ['-kernel', join(dir, 'gandalf.bin'), '-initrd', `${join(dir, 'teach-meso.bin')},${join(dir, 'rtos-meso.bin')}`,
+      '-display', 'none', '-serial', 'none', '-monitor', 'none', '-debugcon', 'stdio', '-device', 'isa-debug-exit,iobase=0xf4,iosize=4', '-m', '64'], { encoding: 'latin1', timeout: 60_000 });
+    expect(q.status).toBe(1); // both guests wrote 0 to their exit port; gandalf writes the last one's
+    expect(q.stdout).toContain('[kernel] all processes exited');
+    expect(q.stdout).toContain('[rtos] done');
+    expect(isInterleaving(q.stdout, native[0]!, native[1]!)).toBe(true);
+    expect(isInterleaving(q.stdout, native[0]!, native[1]!.replace('done', 'dome'))).toBe(false); // (the check can fail)
+  }, 90_000);
+});
 
 describe('[GANDALF.WORLD.2] the quantum: a switch after so many exits of the running guest, round robin', () => {
   it('three guests that print a letter per exit, a quantum of 4 exits: in turn, four exits each, the last guest alone at the end', () => {
