@@ -8,7 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { auditWorlds, checkWorldsRefinement, gandalfNonInterference, picNonInterference, readGandalfWorld, STOP_EXIT_TOO_MANY, WORLDS_DEFINES } from '../../properties/gandalf/worlds';
-import { rtos, teach, teachMeso } from '../../properties/gandalf/guests';
+import { hostileAt, pagedAt, rtos, teach, teachMeso } from '../../properties/gandalf/guests';
 import { bootGandalf, buildGandalf } from '../../properties/gandalf/build';
 import { GANDALF_MUTANTS } from '../../properties/gandalf/mutants';
 import { bootImage, createMachine, runToEnd } from '../../properties/machines';
@@ -140,6 +140,16 @@ describe('[VMM.REFINE] [GANDALF.WORLD.5] across worlds: each guest cannot tell g
     expect(r.switches).toBeGreaterThan(15);
     expect(r.guestSteps[0]).toBeGreaterThan(100); // the RTOS's boot at least
     expect(r.guestSteps[1]).toBeGreaterThan(3_000);
+  }, 60_000);
+
+  it('beside the RTOS: a hostile guest that gandalf stops (the RTOS then runs alone), and a paged guest whose shadow outlives the switches', () => {
+    const stopped = checkWorldsRefinement([hostileAt(2), rtosMeso()], { defines: QUICK, maxUnits: 1_500 });
+    expect(stopped.divergence).toBeNull();
+    expect(stopped.ends[0]).toBe('stopped'); // GANDALF.WORLD.4: its run only
+    expect(stopped.ends[1]).toBeNull();
+    const paged = checkWorldsRefinement([pagedAt(19), rtosMeso()], { defines: QUICK, maxUnits: 6_000 });
+    expect(paged.divergence).toBeNull();
+    expect(paged.switches).toBeGreaterThan(10);
   }, 60_000);
 
   it.runIf(process.env.MESOVIRT_GANDALF_WORLDS_LONG === '1')('(long) the RTOS and the teaching kernel to their ends', () => {
