@@ -44,7 +44,7 @@ describe('gandalf builds', () => {
     }
   });
   it('each mutant is a different binary', () => {
-    const builds = [{}, { MEMORY_MULTI: '' }, { MEMORY_DIRECT: '' }, { WORLDS: '' }, ...GANDALF_MUTANTS.map((m) => ({ ...modeDefines(m.mode ?? 'shadow-single'), ...(m.worlds === true ? { WORLDS: '' } : {}), [m.define]: '' }))];
+    const builds: Record<string, string>[] = [{}, { MEMORY_MULTI: '' }, { MEMORY_DIRECT: '' }, { WORLDS: '' }, ...GANDALF_MUTANTS.map((m) => ({ ...modeDefines(m.mode ?? 'shadow-single'), ...(m.worlds === true ? { WORLDS: '' } : {}), [m.define]: '' }))];
     const images = builds.map((d) => Buffer.from(buildGandalf(d)).toString('hex'));
     expect(new Set(images).size).toBe(images.length);
   });

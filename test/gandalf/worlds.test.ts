@@ -3,8 +3,8 @@
 // exits; VMM.REFINE per guest against model/vmm's several-guests world,
 // the invariants on every world's real tables, VMM.NI, and the mutants of
 // gandalf/worlds.inc each killed. A quantum of 4 exits (-DQUANTUM=4) makes
-// many switches early, so the runs stay short (about 25 s in all, the
-// machine loaded: 28 to 48 s).
+// many switches early, so the runs stay short (28 to 48 s in all on a
+// loaded machine).
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { auditWorlds, checkWorldsRefinement, gandalfNonInterference, picNonInterference, readGandalfWorld, STOP_EXIT_TOO_MANY, WORLDS_DEFINES } from '../../properties/gandalf/worlds';
