@@ -23,7 +23,10 @@ export function auditUnderGandalf(image: string, opts: { steps: number; mutant?:
   } catch (e) {
     throw new Error(`${image}: cannot read (${(e as Error).message})`);
   }
-  if (mutant?.worlds === true) return auditWorldsMutant(image, bytes, opts.steps, mutant);
+  if (mutant?.worlds === true) {
+    if (mode === 'direct') throw new Error(`--mutant ${mutant.name} is a mutant of the several-guests build, which runs shadow-single or shadow-multi, not direct`);
+    return auditWorldsMutant(image, bytes, opts.steps, mutant, mode);
+  }
   const r = auditGandalf([bytes], { maxSteps: opts.steps, defines: { ...modeDefines(mode), ...(mutant === null ? {} : { [mutant.define]: '' }) } });
   const rows = Object.entries(r.exitsByReason).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
   const width = Math.max(6, ...rows.map(([k]) => k.length));
@@ -50,10 +53,10 @@ export function auditUnderGandalf(image: string, opts: { steps: number; mutant?:
  * auditWorlds). Mutants that only refinement or non-interference catch
  * pass this audit: the line says which property catches them.
  */
-function auditWorldsMutant(image: string, bytes: Uint8Array, steps: number, mutant: GandalfMutant): void {
-  const r = auditWorlds([bytes, bytes], { maxSteps: steps, defines: { ...WORLDS_DEFINES, [mutant.define]: '' } });
+function auditWorldsMutant(image: string, bytes: Uint8Array, steps: number, mutant: GandalfMutant, mode: 'shadow-single' | 'shadow-multi'): void {
+  const r = auditWorlds([bytes, bytes], { mode, maxSteps: steps, defines: { ...WORLDS_DEFINES, [mutant.define]: '' } });
   const out = [
-    `audit of ${image}, twice (two guests), under gandalf -DWORLDS built as the mutant '${mutant.name}' (${mutant.what})`,
+    `audit of ${image}, twice (two guests), under gandalf -DWORLDS (${mode}) built as the mutant '${mutant.name}' (${mutant.what})`,
     `  steps          ${r.steps} (${r.end}), ${r.switches} world switches`,
     '  invariants     VMM.RING, VMM.SEG, VMM.RES and VMM.ISO in the running world; every world\'s tables at every switch',
     `  caught by      ${mutant.killedBy}${mutant.killedBy === 'VMM.REFINE' || mutant.killedBy === 'VMM.NI' ? ' (not an invariant: test/gandalf/worlds.test.ts shows it caught)' : ''}`,

@@ -35,6 +35,7 @@ export const GANDALF_MUTANTS: readonly GandalfMutant[] = [
   { name: 'direct-self-map', define: 'MUTANT_DIRECT_SELF_MAP', what: 'direct: a directory that names itself as a page table is accepted (MEM.DIRECT.2)', killedBy: 'VMM.RES', mode: 'direct' },
   { name: 'world-segments-kept', define: 'MUTANT_WORLD_SEGMENTS_KEPT', what: 'worlds: a world switch leaves DS, ES, FS and GS as the outgoing guest had them', killedBy: 'VMM.REFINE', worlds: true },
   { name: 'world-partition-not-switched', define: 'MUTANT_WORLD_PARTITION_NOT_SWITCHED', what: "worlds: after a switch the shadow maps the incoming guest's frames into guest 0's partition", killedBy: 'VMM.RES', worlds: true },
+  { name: 'world-multi-kept', define: 'MUTANT_WORLD_MULTI_KEPT', what: "worlds, shadow-multi: the incoming guest gets the outgoing one's count of address spaces and records", killedBy: 'VMM.REFINE', mode: 'shadow-multi', worlds: true },
   { name: 'world-pic-shared', define: 'MUTANT_WORLD_PIC_SHARED', what: 'worlds: the interrupt controllers are not switched: one PIC for every guest', killedBy: 'VMM.NI', worlds: true },
   { name: 'multi-stale-after-cr3', define: 'MUTANT_MULTI_UNSYNCED_KEPT', what: 'shadow-multi: a guest CR3 write keeps the entries derived from pages written since their first exit (MEM.MULTI.5)', killedBy: 'VMM.REFINE', mode: 'shadow-multi' },
 ];

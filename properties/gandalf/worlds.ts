@@ -43,7 +43,7 @@ export const STOP_EXIT_TOO_MANY = 0x7e;
 
 /** Machine address of world k's monitor frames (MEM.GUESTS.1, as model/vmm's guestLayout). */
 export const worldFrames = (k: number): number => guestLayout(k).monitorBase;
-const FRAME_WORLD = 0xc000, FRAME_CONSOLE_LOG = 0x20000, FRAME_VCPU = 0x9000, STACK_TOP = 0x7000;
+const FRAME_WORLD = 0xc000, FRAME_CONSOLE_LOG = 0xc0000, FRAME_VCPU = 0x9000, STACK_TOP = 0x7000;
 const END_EXIT = 0x100, END_STOPPED = 0x200, END_HALTED = 0x300;
 
 export interface GandalfWorld {
@@ -80,7 +80,13 @@ export function endName(end: number): string | null {
 }
 const sameEnd = (model: string, gandalf: string): boolean => (gandalf === 'stopped' ? model.startsWith('stopped') : model === gandalf);
 
+/** The memory modes the several-guests build runs (gandalf/config.inc). */
+export type WorldsMode = 'shadow-single' | 'shadow-multi';
+const modeDefine = (mode: WorldsMode): Record<string, string> => (mode === 'shadow-multi' ? { MEMORY_MULTI: '' } : {});
+
 export interface WorldsRefinementOptions {
+  /** Both monitors' memory mode (shadow-single by default). */
+  readonly mode?: WorldsMode;
   readonly maxUnits?: number;
   readonly defines?: Record<string, string>;
   readonly rules?: VmmRules;
@@ -120,10 +126,11 @@ function raiseVector(d: Devices, vector: number): Devices {
 export function checkWorldsRefinement(images: readonly Uint8Array[], options: WorldsRefinementOptions = {}): WorldsRefinementResult {
   const maxUnits = options.maxUnits ?? 4_000_000;
   const maxMonitor = options.maxMonitorSteps ?? 2_000_000;
-  const boot = bootGuests(images.map((image, i) => ({ name: `guest ${i}`, image })), 'shadow-single', { quantum: 1e12, vmmRules: options.rules ?? defaultRules });
+  const mode = options.mode ?? 'shadow-single';
+  const boot = bootGuests(images.map((image, i) => ({ name: `guest ${i}`, image })), mode, { quantum: 1e12, vmmRules: options.rules ?? defaultRules });
   if (boot.kind !== 'ok') throw new Error(`model/vmm refuses the guests: ${boot.message}`);
   let gw = boot.world;
-  const real = bootGandalf(images, { machine: options.machine, defines: { ...WORLDS_DEFINES, ...options.defines } });
+  const real = bootGandalf(images, { machine: options.machine, defines: { ...WORLDS_DEFINES, ...modeDefine(mode), ...options.defines } });
   const n = images.length;
   let gandalfEnd: string | null = null;
   for (let i = 0; cpl(real.state()) === 0; i++) {
@@ -290,8 +297,9 @@ export interface WorldsAudit {
  * switch, VMM.SEG and VMM.RES for the tables of every world (each read
  * through that world's own real CR3, GDTR and LDTR as the switch left them).
  */
-export function auditWorlds(images: readonly Uint8Array[], options: { defines?: Record<string, string>; maxSteps?: number; machine?: MachineKind } = {}): WorldsAudit {
-  const defines = { ...WORLDS_DEFINES, ...options.defines };
+export function auditWorlds(images: readonly Uint8Array[], options: { mode?: WorldsMode; defines?: Record<string, string>; maxSteps?: number; machine?: MachineKind } = {}): WorldsAudit {
+  const mode = options.mode ?? 'shadow-single';
+  const defines = { ...WORLDS_DEFINES, ...modeDefine(mode), ...options.defines };
   const maxSteps = options.maxSteps ?? 20_000_000;
   const machine = bootGandalf(images, { defines, machine: options.machine });
   const view = machineView(machine);
@@ -300,7 +308,7 @@ export function auditWorlds(images: readonly Uint8Array[], options: { defines?: 
   // Guest k's own memory: its frames' ranges as audit.ts names them, at its frames; gandalf's image is guest 0's.
   const own = (k: number): Uint8Array => {
     const tables = readGandalfVcpu(machine, worldFrames(k) + FRAME_VCPU).tablesInUse;
-    const ranges = gandalfOwnMemory(imageLength, tables, 'shadow-single').map(([a, l, t]) => [a + worldFrames(k), l, t] as [number, number, boolean]);
+    const ranges = gandalfOwnMemory(imageLength, tables, mode).map(([a, l, t]) => [a + worldFrames(k), l, t] as [number, number, boolean]);
     return monitorMemory(view, [...ranges.filter(([a]) => k === 0 || a < worldFrames(k) + 0x100000 || a >= worldFrames(k) + 0x200000), [worldFrames(k) + FRAME_WORLD, 0x1000, false]]);
   };
   const boots = new Map<number, CommonState>();

@@ -35,7 +35,7 @@ describe('gandalf builds', () => {
   it.runIf(oracleAvailable('nasm'))('our assembler gives nasm\'s bytes, for gandalf and a mutant of each file that has one', () => {
     const dir = mkdtempSync(join(tmpdir(), 'gandalf-'));
     const oneEach = ['MUTANT_BOOT_SEGMENTS_REACH_MONITOR', 'MUTANT_DPL0_ACCEPTED', 'MUTANT_SHADOW_WRITABLE', 'MUTANT_VIRTUAL_IF_LOST'];
-    for (const defines of [{}, ...oneEach.map((d) => ({ [d]: '' })), { MEMORY_MULTI: '' }, { MEMORY_MULTI: '', MUTANT_MULTI_UNSYNCED_KEPT: '' }, { MEMORY_DIRECT: '' }, { MEMORY_DIRECT: '', MUTANT_DIRECT_SELF_MAP: '' }, { WORLDS: '' }, { WORLDS: '', MUTANT_WORLD_PIC_SHARED: '' }]) {
+    for (const defines of [{}, ...oneEach.map((d) => ({ [d]: '' })), { MEMORY_MULTI: '' }, { MEMORY_MULTI: '', MUTANT_MULTI_UNSYNCED_KEPT: '' }, { MEMORY_DIRECT: '' }, { MEMORY_DIRECT: '', MUTANT_DIRECT_SELF_MAP: '' }, { WORLDS: '' }, { WORLDS: '', MUTANT_WORLD_PIC_SHARED: '' }, { WORLDS: '', MEMORY_MULTI: '' }]) {
       const out = join(dir, 'g.bin');
       const args = ['-f', 'bin', '-o', out, ...Object.keys(defines).map((d) => `-D${d}`), 'gandalf.asm'];
       const r = spawnSync('nasm', args, { cwd: GANDALF_DIR, encoding: 'utf8' });

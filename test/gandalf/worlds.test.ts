@@ -8,7 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { auditWorlds, checkWorldsRefinement, gandalfNonInterference, picNonInterference, readGandalfWorld, STOP_EXIT_TOO_MANY, WORLDS_DEFINES } from '../../properties/gandalf/worlds';
-import { hostileAt, pagedAt, rtos, teach, teachMeso } from '../../properties/gandalf/guests';
+import { hostileAt, pagedAt, rtos, spacesGuest, teach, teachMeso } from '../../properties/gandalf/guests';
 import { bootGandalf, buildGandalf } from '../../properties/gandalf/build';
 import { GANDALF_MUTANTS } from '../../properties/gandalf/mutants';
 import { bootImage, createMachine, runToEnd } from '../../properties/machines';
@@ -152,8 +152,18 @@ describe('[VMM.REFINE] [GANDALF.WORLD.5] across worlds: each guest cannot tell g
     expect(paged.switches).toBeGreaterThan(10);
   }, 60_000);
 
-  it.runIf(process.env.MESOVIRT_GANDALF_WORLDS_LONG === '1')('(long) the RTOS and the teaching kernel to their ends', () => {
-    const r = checkWorldsRefinement([rtosMeso(), teachMeso()]);
+  it('[GANDALF.MULTI.1] in shadow-multi (-DMEMORY_MULTI too): the two-address-space guest beside the teaching kernel, and beside the RTOS to both ends', () => {
+    const r = checkWorldsRefinement([spacesGuest(), teachMeso()], { mode: 'shadow-multi', defines: QUICK, maxUnits: 10_000 });
+    expect(r.divergence).toBeNull();
+    expect(r.switches).toBeGreaterThan(5);
+    const spaces = checkWorldsRefinement([spacesGuest(), rtosMeso()], { mode: 'shadow-multi', defines: QUICK });
+    expect(spaces.divergence).toBeNull();
+    expect(spaces.ends).toEqual(['exit 1', 'exit 1']);
+    expect(spaces.consoles[0]).toBe('ABCDDCBAAFDF'); // its transcript, worked by hand in test/vmm/memory-modes.test.ts
+  }, 60_000);
+
+  it.runIf(process.env.MESOVIRT_GANDALF_WORLDS_LONG === '1').each(['shadow-single', 'shadow-multi'] as const)('(long) the RTOS and the teaching kernel to their ends, in %s', (mode) => {
+    const r = checkWorldsRefinement([rtosMeso(), teachMeso()], { mode });
     expect(r.divergence).toBeNull();
     expect(r.ends).toEqual(['exit 1', 'exit 1']);
   }, 600_000);
@@ -166,8 +176,8 @@ describe('[VMM.REFINE] [GANDALF.WORLD.5] across worlds: each guest cannot tell g
 });
 
 describe('[VMM.ISO] [VMM.SEG] [VMM.RING] [VMM.RES] on every world\'s real state', () => {
-  it('two teaching kernels: the running world after every step, every world\'s tables at every switch', () => {
-    const r = auditWorlds([teachMeso(), teachMeso()], { defines: QUICK, maxSteps: 320_000 });
+  it.each(['shadow-single', 'shadow-multi'] as const)('two teaching kernels in %s: the running world after every step, every world\'s tables at every switch', (mode) => {
+    const r = auditWorlds([teachMeso(), teachMeso()], { mode, defines: QUICK, maxSteps: 320_000 });
     expect(r.violation).toBeNull();
     expect(r.switches).toBeGreaterThan(10);
   }, 60_000);
@@ -186,6 +196,11 @@ describe('[GANDALF.MUTANT.1] each mutant of gandalf/worlds.inc is killed', () =>
   const kill = (name: string): string | null => {
     const m = GANDALF_MUTANTS.find((x) => x.name === name)!;
     const defines = { ...QUICK, [m.define]: '' };
+    if (m.mode === 'shadow-multi') {
+      // Two guests that both switch address spaces (the RTOS never does).
+      const r = checkWorldsRefinement([spacesGuest(), teachMeso()], { mode: 'shadow-multi', defines, maxUnits: 10_000 });
+      return r.divergence === null ? null : 'VMM.REFINE';
+    }
     if (m.killedBy === 'VMM.REFINE') {
       const r = checkWorldsRefinement([rtosMeso(), teachMeso()], { defines, maxUnits: 8_000 });
       return r.divergence === null ? null : 'VMM.REFINE';
