@@ -36,8 +36,8 @@ export function vcpuAddress(machine: Machine): number {
   return (b[0]! | (b[1]! << 8) | (b[2]! << 16) | (b[3]! << 24)) >>> 0 === MAGIC ? at : VCPU_ADDRESS;
 }
 
-export function readGandalfVcpu(machine: Machine): GandalfVcpu {
-  const bytes = machine.readPhysical(vcpuAddress(machine), 0xa00);
+export function readGandalfVcpu(machine: Machine, address: number = vcpuAddress(machine)): GandalfVcpu {
+  const bytes = machine.readPhysical(address, 0xa00);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const d = (at: number): number => view.getUint32(at, true);
   const exits: Record<string, number> = {};
