@@ -18,6 +18,7 @@ export const MUTANTS = {
   'flat-block-store-ignores-code': 'in the flat variant of a translated block, a store does not look for decoded instructions under it (self-modifying code is missed)',
   'iret-memo-unchecked': 'a remembered IRET is reused without comparing the GDT words it read (a changed descriptor is missed)',
   'push-frame-ignores-code': 'an interrupt frame pushed within one page is written straight to RAM even over decoded instructions (their stale decoding runs)',
+  'block-ignores-single-step': 'translated blocks run while TF is set, so their instructions take no single-step trap',
   'gate-memo-unchecked': 'a remembered inner-ring delivery is reused without comparing the IDT, GDT and TSS words it read',
 } as const;
 
