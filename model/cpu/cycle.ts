@@ -18,7 +18,7 @@ import { applied, eventName, explaining, hexNote } from './applied';
 /** The decoder's answer, as model/isa/decoder.ts gives it. */
 export type DecodeResult =
   | { readonly kind: 'ok'; readonly instruction: Instruction; readonly length: number }
-  | { readonly kind: 'undefined'; readonly length?: number }
+  | { readonly kind: 'undefined'; readonly length?: number; readonly rule?: string }
   | { readonly kind: 'unsupported'; readonly reason: string }
   | { readonly kind: 'truncated'; readonly needed?: number }
   | { readonly kind: 'too-long' };
@@ -42,7 +42,7 @@ const MAX_LENGTH = 15;
 type Fetched =
   | { readonly kind: 'ok'; readonly instruction: Instruction; readonly length: number; readonly handler: Handler | undefined; readonly state: MachineState }
   // The bytes were fetched (their page walks stand) but are no instruction.
-  | { readonly kind: 'undefined-opcode'; readonly state: MachineState }
+  | { readonly kind: 'undefined-opcode'; readonly state: MachineState; readonly rule: string }
   | Fault
   | { readonly kind: 'model-error'; readonly message: string };
 
@@ -125,7 +125,7 @@ function fetch(state: MachineState, decode: Decoder): Fetched {
         }
         return { kind: 'ok', instruction: decoded.instruction, length: decoded.length, handler, state: s };
       }
-      case 'undefined': return { kind: 'undefined-opcode', state: s };
+      case 'undefined': return { kind: 'undefined-opcode', state: s, rule: decoded.rule ?? 'EXC.FETCH.1' };
       case 'unsupported': return { kind: 'model-error', message: `unsupported instruction at ${hex(state.eip)}: ${decoded.reason}` };
       case 'too-long': return fault(Vector.GP, 0, 'EXC.FETCH.1');
       case 'truncated': continue;
@@ -270,7 +270,8 @@ export function stepWith(state: MachineState, decode: Decoder): StepResult {
   const fetched = fetch(s, decode);
   if (fetched.kind === 'fault') return deliverEvent(s, fetched, 'exception', s.eip);
   // [EXC.FAULT.1] #UD comes after a fetch that succeeded: its accessed bits and TLB fills stay.
-  if (fetched.kind === 'undefined-opcode') return deliverEvent(fetched.state, fault(Vector.UD, null, 'EXC.FETCH.1'), 'exception', s.eip);
+  // [EXC.FETCH.1] An undefined opcode is #UD, named by the rule that makes it so (ENC.UD.*).
+  if (fetched.kind === 'undefined-opcode') return deliverEvent(fetched.state, fault(Vector.UD, null, fetched.rule), 'exception', s.eip);
   if (fetched.kind === 'model-error') return { state: s, event: fetched };
   if (explaining()) applied('EXC.FETCH.1', `${fetched.length} byte${fetched.length === 1 ? '' : 's'} at CS:EIP ${hexNote(s.segments.cs.selector, 4)}:${hexNote(s.eip)}`);
   const nextEip = (s.eip + fetched.length) >>> 0;

@@ -8,10 +8,14 @@ import { addressesImplicitly, COMPARING_STRING_MNEMONICS, ESCAPED_UNDEFINED, ESC
 import type { OperandSpec } from './operand-spec';
 import { FIXED_SEGMENT, MEMORY_ONLY_SPECS, RM_SPECS } from './operand-spec';
 
+/** The rules by which a byte string is an undefined opcode. */
+export type UndefinedRule = 'ENC.UD.1' | 'ENC.UD.2' | 'ENC.UD.3' | 'ENC.UD.4' | 'ENC.PREFIX.5';
+
 export type DecodeResult =
   | { readonly kind: 'ok'; readonly instruction: Instruction; readonly length: number }
   /** Architectural #UD: the bytes are not an instruction. */
-  | { readonly kind: 'undefined'; readonly length: number }
+  /** rule: the spec rule that makes these bytes #UD (ENC.UD.*, ENC.PREFIX.5). */
+  | { readonly kind: 'undefined'; readonly length: number; readonly rule: UndefinedRule }
   /** Valid IA-32 that the model does not implement: a model error, not a fault. */
   | { readonly kind: 'unsupported'; readonly reason: string }
   /** The bytes ran out: `needed` bytes from the offset would let decoding go on. */
@@ -225,7 +229,7 @@ function decodeAt(bytes: ArrayLike<number>, offset: number): DecodeResult {
   if (opcode === 0x0f) {
     opcode = nextByte(c);
     // [ENC.UD.4] An opcode of an extension this CPU does not have is #UD, with or without a prefix.
-    if (ESCAPED_UNDEFINED.has(opcode)) return { kind: 'undefined', length: c.used };
+    if (ESCAPED_UNDEFINED.has(opcode)) return { kind: 'undefined', length: c.used, rule: 'ENC.UD.4' };
     // [ENC.PREFIX.8] F3 0F BC/BD have forms of their own (TZCNT, LZCNT);
     // [ENC.PREFIX.6] before any other 0F opcode F2 and F3 are ignored.
     entry = (repByte === 0xf3 ? F3_ESCAPED_MAP[opcode] : null) ?? ESCAPED_MAP[opcode]!;
@@ -251,7 +255,7 @@ function decodeAt(bytes: ArrayLike<number>, offset: number): DecodeResult {
       // [ENC.UD.1] An unassigned /digit of a group is #UD (on this CPU also
       // XABORT/XBEGIN at C6/C7 F8 and the extensions of 0F 01 with mod 11:
       // CPUID reports no TSX, VMX, MONITOR or XSAVE).
-      return { kind: 'undefined', length: c.used };
+      return { kind: 'undefined', length: c.used, rule: 'ENC.UD.1' };
     }
   }
   const here = found!;
@@ -262,10 +266,10 @@ function decodeAt(bytes: ArrayLike<number>, offset: number): DecodeResult {
   const regField = (modrm >> 3) & 7;
   const rmField = modrm & 7;
   // [ENC.UD.2] A register where the form needs memory (LEA, LGDT, BOUND, far indirect, INVLPG) is #UD.
-  if (mod === 3 && here.memoryOnly) return { kind: 'undefined', length: c.used };
+  if (mod === 3 && here.memoryOnly) return { kind: 'undefined', length: c.used, rule: 'ENC.UD.2' };
   // [ENC.UD.3] MOV to or from CR1, CR5, CR6 or CR7 is #UD; a segment register number above 5 is #UD, and MOV to CS is #UD.
-  if (here.controlRegister && !(regField === 0 || regField === 2 || regField === 3 || regField === 4)) return { kind: 'undefined', length: c.used };
-  if (here.segmentRegister !== 'none' && (regField > 5 || (here.segmentRegister === 'destination' && regField === 1))) return { kind: 'undefined', length: c.used };
+  if (here.controlRegister && !(regField === 0 || regField === 2 || regField === 3 || regField === 4)) return { kind: 'undefined', length: c.used, rule: 'ENC.UD.3' };
+  if (here.segmentRegister !== 'none' && (regField > 5 || (here.segmentRegister === 'destination' && regField === 1))) return { kind: 'undefined', length: c.used, rule: 'ENC.UD.3' };
 
   let memory: Operand | null = null;
   if (here.rmSpec !== null && mod !== 3) memory = (address16 ? decodeMemory16 : decodeMemory)(c, mod, rmField, memorySize(here.rmSpec, operandSize));
@@ -273,7 +277,7 @@ function decodeAt(bytes: ArrayLike<number>, offset: number): DecodeResult {
   for (const spec of form.operands) operands.push(decodeOperand(spec, c, operandSize, low, regField, rmField, memory, address16));
   const addressed = operands.some((o) => o.kind === 'mem');
   // [ENC.PREFIX.5] LOCK is allowed only on the lockable instructions, and only with a memory destination.
-  if (lock && !(form.lockable && memory !== null)) return { kind: 'undefined', length: c.used };
+  if (lock && !(form.lockable && memory !== null)) return { kind: 'undefined', length: c.used, rule: 'ENC.PREFIX.5' };
   const isString = form.element !== null;
   // [ENC.PREFIX.6] F3/F2 before a string instruction are REP (REPE) and REPNE; elsewhere they are ignored.
   let rep: RepPrefix | null = null;

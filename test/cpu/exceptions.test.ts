@@ -142,6 +142,24 @@ describe('double fault and shutdown [EXC.CLASS.1] [EXC.DF.1] [EXC.DF.2] [EXC.DF.
   });
 });
 
+describe('[EXC.FETCH.1] an undefined opcode is #UD, named by the rule that makes it undefined', () => {
+  // Each byte string and the spec rule that lists it (spec/encoding.md).
+  const cases: ReadonlyArray<[string, number[], string]> = [
+    ['FF /7, an unassigned group slot', [0xff, 0x38], 'ENC.UD.1'],
+    ['LEA EAX, ECX (8D C1), a register where memory is needed', [0x8d, 0xc1], 'ENC.UD.2'],
+    ['MOV CS, AX (8E C8)', [0x8e, 0xc8], 'ENC.UD.3'],
+    ['0F 10, SSE, which CPUID does not report', [0x0f, 0x10, 0xc0], 'ENC.UD.4'],
+    ['LOCK NOP (F0 90)', [0xf0, 0x90], 'ENC.PREFIX.5'],
+  ];
+  for (const [what, code, rule] of cases) {
+    it(`${what}: ${rule}`, () => {
+      let s = systemState({ gates: { 6: interruptGate() } });
+      s = writeCode(s, LAYOUT.code, code);
+      expect(step(s).event).toEqual({ kind: 'exception', vector: 6, errorCode: null, rule });
+    });
+  }
+});
+
 describe('stack faults while pushing a frame [EXC.STACK.1]', () => {
   // GDT index 8 (selector 0x40): a ring-0 stack segment with limit 0xFFF.
   const small = segmentDescriptor({ type: 0x2, limit: 0xfff, g: false, dpl: 0 });

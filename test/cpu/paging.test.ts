@@ -179,7 +179,7 @@ describe('a #UD keeps the accessed bit its fetch set', () => {
     s = writeCode(s, 0x10000, [0x0f, 0x0c]);
     s = writeDword(s, pteAddress(CR3, 0x10000), 0x10000 | PTE.P | PTE.W | PTE.U); // A clear
     const r = step(s);
-    expect(r.event).toEqual({ kind: 'exception', vector: 6, errorCode: null, rule: 'EXC.FETCH.1' });
+    expect(r.event).toEqual({ kind: 'exception', vector: 6, errorCode: null, rule: 'ENC.UD.4' });
     expect(readDword(r.state, pteAddress(CR3, 0x10000))).toBe(0x10000 | PTE.P | PTE.W | PTE.U | PTE.A);
   });
 });

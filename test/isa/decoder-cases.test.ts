@@ -81,8 +81,8 @@ describe('prefixes', () => {
   });
   it('[ENC.PREFIX.5] LOCK on a memory destination is fine, on a register or a non-lockable instruction #UD', () => {
     expect(ok('f00108').instruction.lock).toBe(true);
-    expect(decode(bytes('f001c8'))).toEqual({ kind: 'undefined', length: 3 });
-    expect(decode(bytes('f08b00'))).toEqual({ kind: 'undefined', length: 3 });
+    expect(decode(bytes('f001c8'))).toEqual({ kind: 'undefined', length: 3, rule: 'ENC.PREFIX.5' });
+    expect(decode(bytes('f08b00'))).toEqual({ kind: 'undefined', length: 3, rule: 'ENC.PREFIX.5' });
   });
   it('[ENC.PREFIX.6] F3 before CMPS is repe, F2 is repne; F3 before ADD is ignored; F3 90 is PAUSE', () => {
     expect(ok('f3a6').instruction.rep).toBe('repe');
@@ -105,7 +105,7 @@ describe('prefixes', () => {
     expect(ok('66f30fbcc3').instruction.operands).toEqual([{ kind: 'reg', size: 16, reg: 0 }, { kind: 'reg', size: 16, reg: 3 }]);
     expect(encode(ok('66f30fbcc3').instruction)).toEqual(Uint8Array.from(bytes('66f30fbcc3')));
     // F3 before 0F B8 is POPCNT, which this CPU lacks: #UD like the bare 0F B8.
-    expect(decode(bytes('f30fb8c0'))).toEqual({ kind: 'undefined', length: 3 });
+    expect(decode(bytes('f30fb8c0'))).toEqual({ kind: 'undefined', length: 3, rule: 'ENC.UD.4' });
   });
   it('[ENC.NOP.2] 0F 1F /0 is the multi-byte NOP; 0F 18..0F 1F /digit are hint NOPs with an r/m operand', () => {
     // nasm: `nop dword [eax]` = 0F 1F 00, `hint_nop0 dword [eax]` = 0F 18 00, `hint_nop63 eax` = 0F 1F F8.
@@ -135,27 +135,27 @@ describe('length limit and truncation', () => {
 
 describe('#UD versus unsupported', () => {
   it('[ENC.UD.1] unassigned group slots are #UD: FF /7, FE /2, 0F BA /0', () => {
-    expect(decode(bytes('ff38'))).toEqual({ kind: 'undefined', length: 2 });
-    expect(decode(bytes('fe10'))).toEqual({ kind: 'undefined', length: 2 });
+    expect(decode(bytes('ff38'))).toEqual({ kind: 'undefined', length: 2, rule: 'ENC.UD.1' });
+    expect(decode(bytes('fe10'))).toEqual({ kind: 'undefined', length: 2, rule: 'ENC.UD.1' });
     expect(decode(bytes('0fbae005')).kind).toBe('ok');
-    expect(decode(bytes('0fbac0'))).toEqual({ kind: 'undefined', length: 3 });
+    expect(decode(bytes('0fbac0'))).toEqual({ kind: 'undefined', length: 3, rule: 'ENC.UD.1' });
     // UD1 takes a ModRM (and displacement): `ud1 eax, [eax+0x12345678]` is 7 bytes, decoded as ud1.
     expect(decode(bytes('0fb98078563412'))).toMatchObject({ kind: 'ok', length: 7, instruction: { mnemonic: 'ud1' } });
-    expect(decode(bytes('0fff'))).toEqual({ kind: 'undefined', length: 2 });
+    expect(decode(bytes('0fff'))).toEqual({ kind: 'undefined', length: 2, rule: 'ENC.UD.4' });
   });
   it('[ENC.UD.4] opcodes of extensions this CPU lacks are #UD with or without prefixes: MMX, SSE, FXSAVE, SYSCALL', () => {
     for (const hex of ['0f6fc0', '660f6fc0', 'f30f10c0', '0fae00', '0f05', '0f3800c0', '0f0d00', '0faa'])
       expect([hex, decode(bytes(hex)).kind]).toEqual([hex, 'undefined']);
   });
   it('[ENC.UD.2] a register where memory is required is #UD: lea eax, ecx (8D C1), lgdt with mod 11', () => {
-    expect(decode(bytes('8dc1'))).toEqual({ kind: 'undefined', length: 2 });
-    expect(decode(bytes('ffd8'))).toEqual({ kind: 'undefined', length: 2 });
+    expect(decode(bytes('8dc1'))).toEqual({ kind: 'undefined', length: 2, rule: 'ENC.UD.2' });
+    expect(decode(bytes('ffd8'))).toEqual({ kind: 'undefined', length: 2, rule: 'ENC.UD.2' });
     // 0F 01 with mod 11 (MONITOR, VMCALL, XGETBV, ... on later CPUs): #UD here, CPUID reports none of them.
-    expect(decode(bytes('0f01d0'))).toEqual({ kind: 'undefined', length: 3 });
+    expect(decode(bytes('0f01d0'))).toEqual({ kind: 'undefined', length: 3, rule: 'ENC.UD.2' });
   });
   it('[ENC.UD.3] mov to CR1 and mov to CS are #UD; mov cr0, eax ignores mod', () => {
-    expect(decode(bytes('0f22c8'))).toEqual({ kind: 'undefined', length: 3 });
-    expect(decode(bytes('8ec8'))).toEqual({ kind: 'undefined', length: 2 });
+    expect(decode(bytes('0f22c8'))).toEqual({ kind: 'undefined', length: 3, rule: 'ENC.UD.3' });
+    expect(decode(bytes('8ec8'))).toEqual({ kind: 'undefined', length: 2, rule: 'ENC.UD.3' });
     expect(ok('0f2200').instruction.operands).toEqual([{ kind: 'creg', reg: 0 }, EAX]);
   });
   it('[ENC.UNSUPPORTED.1] valid instructions outside the model are a model error naming the instruction: RDPMC, SALC', () => {
