@@ -32,7 +32,7 @@ import { ARITH, CF, MASK, OF, PF, SF, ZF, computeFlagOf, conditionOf, parityOf }
 import { CR0_PG, TLB_DIRTY, TLB_USER, TLB_VALID, TLB_WRITABLE } from './paging';
 import { CS_LIMIT, type KnownFlags, inlineRegister, isInlinedJump, isInlinedBranch, knownCondition, recordCondition } from './block-inline';
 import { inlineMemory } from './block-memory';
-import { mutation } from './mutants';
+import { mutated, mutation } from './mutants';
 import { fastReadAddress, fastWriteAddress, flatSegment, pageFaultAhead } from './fast-access';
 import * as alu from './ops/alu';
 import * as shift from './ops/shift';
@@ -242,6 +242,25 @@ export function compileBlock(cpu: Cpu, physical: number, onlyLoops = false): Blo
   const skipped = new Set(skips.values());
   const targets = new Set<number>([0]);
   ds.forEach((_, k) => { const j = internal(k); if (j >= 0 && !skipped.has(j)) targets.add(j); });
+  // An inner loop (a jump back from k to j, with no other jump landing in
+  // j+1..k and no if/else range crossing j or k) is written as a JavaScript
+  // loop of its own, `L<j>: for (;;) { ... }`, instead of a resume index
+  // through the switch: V8 then sees an ordinary loop (the sieve's crossing-
+  // out loop runs inside the block of its outer loop). Its back edge keeps
+  // the same budget test. Jumps elsewhere go through the switch as before.
+  const innerLoops = new Map<number, number>(); // head j -> back-edge index k
+  if (targets.size > 1) {
+    ds.forEach((d, k) => {
+      const j = internal(k);
+      if (j < 0 || j > k) return;
+      for (const t of targets) if (t > j && t <= k) return;
+      for (const [a, b] of skips) if (!((a >= j && b <= k) || b <= j || a > k)) return;
+      const other = innerLoops.get(j);
+      if (other === undefined || other < k) innerLoops.set(j, k);
+    });
+    for (const j of innerLoops.keys()) if (j !== 0 && jumpsTo.get(j)!.length === 1) targets.delete(j);
+  }
+  const backEdges = new Map([...innerLoops].map(([j, k]) => [k, j]));
 
   // The block's registers and flags live in locals (block-inline.ts); OUT
   // writes them back to the machine (before an executor call and before
@@ -262,6 +281,7 @@ export function compileBlock(cpu: Cpu, physical: number, onlyLoops = false): Blo
     ds.forEach((d, k) => {
       for (const j of skips.values()) if (j === k) { lines.push('}'); known = null; }
       if (targets.has(k)) { if (targets.size > 1) lines.push(`case ${k}:`); known = null; }
+      if (innerLoops.has(k)) { lines.push(`L${k}: for (;;) {`); known = null; }
       const next = `(eip + ${ends[k]}) >>> 0`;
       // The generic path: the executor, after which a store to code or a
       // changed code-page translation ends the block.
@@ -275,8 +295,10 @@ export function compileBlock(cpu: Cpu, physical: number, onlyLoops = false): Blo
         // the function only while a whole pass from j still fits the budget.
         // (Nothing inline changes the code or the code page's translation,
         // and an executor call that does leaves the block at once.)
-        const taken = j >= 0
-          ? `{ const nd = done + ${k + 1 - j}; if (nd + ${n} <= budget) { done = nd; pc = ${j}; continue; } ${exit('t', `done + ${k + 1}`)} }`
+        const again = backEdges.get(k) === j ? `continue L${j};` : `pc = ${j}; continue run;`;
+        const taken = backEdges.get(k) === j && mutated('inner-loop-ignores-budget') ? `{ done += ${k + 1 - j}; ${again} }`
+          : j >= 0
+          ? `{ const nd = done + ${k + 1 - j}; if (nd + ${n} <= budget) { done = nd; ${again} } ${exit('t', `done + ${k + 1}`)} }`
           : exit('t', `done + ${k + 1}`);
         // A target inside the block lies within the CS limit (run.ts enters a
         // block only when all of it does); one outside is checked.
@@ -289,6 +311,7 @@ export function compileBlock(cpu: Cpu, physical: number, onlyLoops = false): Blo
         else lines.push(`if (${test}) ${jump}`);
         // A conditional jump not taken changes nothing: what is known stays.
         if (d.exec === control.jumpRelative) known = null;
+        if (backEdges.has(k)) lines.push('break; }');
         return;
       }
       if (d.name === 'nop') return; // no effect but EIP, which the block's count and exits carry
@@ -304,7 +327,7 @@ export function compileBlock(cpu: Cpu, physical: number, onlyLoops = false): Blo
     const last = ds[n - 1];
     const end = LEAVES_BLOCK.has(last.exec) ? exit('cpu.next', `done + ${n}`)
       : ENDS_BLOCK.has(last.exec) && !isInlinedBranch(last)
-      ? `if (cpu.next === eip && done + ${2 * n} <= budget) { done += ${n}; pc = 0; continue; }
+      ? `if (cpu.next === eip && done + ${2 * n} <= budget) { done += ${n}; pc = 0; continue run; }
       ${exit('cpu.next', `done + ${n}`)}`
       : exit(`(eip + ${bytes}) >>> 0`, `done + ${n}`);
     let code = lines.join('\n      ');
@@ -359,7 +382,7 @@ export function compileBlock(cpu: Cpu, physical: number, onlyLoops = false): Blo
   // chosen once on entry: its accesses skip the segment and paging tests.
   const flatNames = [...new Set(general.match(/\bf[rw]\d\b/g) ?? [])];
   const flatEntry = flatNames.map((name) => `flat(cpu, ${name[2]}, ${name[1] === 'w'})`).join(' && ');
-  const body = flatNames.length === 0 || !/\bcontinue;/.test(general)
+  const body = flatNames.length === 0 || !/\bcontinue\b/.test(general)
     ? `return ${general};`
     : `const general = ${general};
 const flatOnly = ${source(true)};

@@ -19,6 +19,7 @@ export const MUTANTS = {
   'iret-memo-unchecked': 'a remembered IRET is reused without comparing the GDT words it read (a changed descriptor is missed)',
   'push-frame-ignores-code': 'an interrupt frame pushed within one page is written straight to RAM even over decoded instructions (their stale decoding runs)',
   'block-ignores-single-step': 'translated blocks run while TF is set, so their instructions take no single-step trap',
+  'inner-loop-ignores-budget': 'the back edge of an inner loop of a translated block (a JavaScript loop of its own) goes round again without checking the run budget, so the block runs past the limit or the timer',
   'gate-memo-unchecked': 'a remembered inner-ring delivery is reused without comparing the IDT, GDT and TSS words it read',
 } as const;
 
