@@ -48,9 +48,14 @@ function physical(kind: 'rd' | 'wr', segment: number, bytes: number, flatMode: b
   const write = kind === 'wr', need = write ? 'wneed' : 'rneed';
   if (flatMode) {
     // The flat variant (blocks.ts): the segment is flat and paging off, so
-    // the offset is the physical address; the rest of the test is the same.
-    const crosses = bytes === 1 ? '' : ` || (o & 0xfff) > ${0x1000 - bytes}`;
-    return `let p = o; if (p < 0${crosses} || p + ${bytes} > msz${write && !mutated('flat-block-store-ignores-code') ? ' || codes[p >>> 12] !== 0' : ''}) p = ${kind}(cpu, ${segment}, o >>> 0, ${bytes});`;
+    // the offset is the physical address. Whether all of it lies in RAM is
+    // one unsigned compare (a negative int32 offset is 2 GiB or more, past
+    // any RAM); a read may cross a page (no translation to look up), a
+    // write must not, so that it lies in one frame, which holds no decoded
+    // instructions.
+    const end = mutated('flat-block-read-past-ram') && !write ? 'msz' : `msz - ${bytes}`;
+    const crosses = bytes === 1 || !write ? '' : ` || (o & 0xfff) > ${0x1000 - bytes}`;
+    return `let p = o; if ((o >>> 0) > ${end}${crosses}${write && !mutated('flat-block-store-ignores-code') ? ' || codes[o >>> 12] !== 0' : ''}) p = ${kind}(cpu, ${segment}, o >>> 0, ${bytes});`;
   }
   const inPage = bytes === 1 ? '' : ` && (o & 0xfff) <= ${0x1000 - bytes}`;
   const guess = `f${write ? 'w' : 'r'}${segment}${inPage} ? (pg ? ((tl = tlb[o >>> 12]) & ${need}) === ${need} ? (tl & -4096) | (o & 0xfff) : -1 : o) : -1`;

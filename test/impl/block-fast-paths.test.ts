@@ -16,7 +16,7 @@ import { assembleText } from '../../model/isa/asm/assemble';
 import { ImplMachine } from '../../impl/machine';
 import { flatEntryState } from '../../properties/machines';
 import { propertyParams } from '../../properties/seed';
-import { CODE, DATA, EAGER, MEMORY, TABLES, caseArb, compareLoop, source } from './block-loops';
+import { CODE, DATA, EAGER, EDGE_CASES, MEMORY, TABLES, caseArb, compareLoop, source } from './block-loops';
 
 describe('translated-block fast paths run exactly like the interpreter', () => {
   it('random hot loops over random segments, CPLs and page tables: same events, state and memory', () => {
@@ -28,6 +28,14 @@ describe('translated-block fast paths run exactly like the interpreter', () => {
     }), propertyParams(300));
     // The property means something only if blocks ran in most cases.
     expect(translated).toBeGreaterThan(100);
+  });
+
+  it('fixed loops: flat reads that end past the end of RAM', () => {
+    for (const c of EDGE_CASES) {
+      const run = compareLoop(c);
+      expect(run.difference, source(c)).toBeNull();
+      expect(run.translated).toBe(true);
+    }
   });
 
   it('the first write through a TLB entry that reads filled sets the dirty bit, inside a block too (SDM 4.8)', () => {

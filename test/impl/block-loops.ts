@@ -85,6 +85,17 @@ export const caseArb: fc.Arbitrary<Case> = fc.record({
   regs: fc.array(fc.integer({ min: 0, max: 0xffffffff }), { minLength: 3, maxLength: 3 }),
 });
 
+/** Fixed loops that random ones rarely make: flat segments, paging off
+ * (the flat variant of a block), reads that end past the end of RAM (the
+ * executor reads 0xff there; mutant flat-block-read-past-ram). */
+export const EDGE_CASES: readonly Case[] = [{
+  body: ['mov eax, [ebx + 0xffe]', 'movzx edx, byte [ebx + 0x1000]', 'add eax, [ebx + 0xffd]', 'cmp word [ebx + 0xfff], 5', 'xor edx, [ebx + esi*4 + 0xc00]', 'mov edi, [ebx + 0xff8]'],
+  jumps: [], dataBase: MEMORY - 0x1000, ebxOffset: 0, cpl3: false,
+  ds: { base: 0, limit: 0xffffffff, expandDown: false, writable: true },
+  ss: { limit: 0xffffffff, expandDown: false },
+  paging: false, wp: false, pageFlags: [0x67, 0x67, 0x67, 0x67], regs: [1, 2, 0xf8],
+}];
+
 /** The loops of caseArb started with TF set (at ring 0). */
 export const trapCaseArb: fc.Arbitrary<Case> = caseArb.map((c) => ({ ...c, cpl3: false, trap: true }));
 

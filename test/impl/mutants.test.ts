@@ -17,7 +17,7 @@ import { arbDiffCase } from '../../properties/diff/states';
 import { runDiffCase } from '../../properties/diff/property';
 import { assemble, bareMachineOn } from './harness';
 import { SCENARIOS } from './scenarios';
-import { caseArb, compareLoop, trapCaseArb } from './block-loops';
+import { EDGE_CASES, caseArb, compareLoop, trapCaseArb } from './block-loops';
 
 const haveNasm = oracleAvailable('nasm');
 const programs = haveNasm ? SCENARIOS.map((s) => ({ ...s, code: assemble(s.source) })) : [];
@@ -34,8 +34,9 @@ function disagreeingScenarios(): string[] {
 }
 
 function blockLoopsKill(): boolean {
-  const cases = fc.sample(caseArb, { ...propertyParams(300), numRuns: 300 });
-  return cases.some((c) => compareLoop(c).difference !== null);
+  const cases = [...EDGE_CASES, ...fc.sample(caseArb, { ...propertyParams(300), numRuns: 300 })];
+  // A mutant that makes run() throw (a typed-array access out of bounds) is caught too.
+  return cases.some((c) => { try { return compareLoop(c).difference !== null; } catch { return true; } });
 }
 
 /** Loops started with TF set: a block must not run them (run() against step()). */
