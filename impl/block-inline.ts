@@ -9,13 +9,16 @@
 // A block keeps the machine's registers and flags in JavaScript locals while
 // it runs (blocks.ts writes them back before every executor call and every
 // exit, and reads them again after a call): `R0`..`R7` are EAX..EDI as int32
-// values; `fl` is cpu.flags, `lz` cpu.lazy, and `lop la lb lr ls` the lazy
+// values; `fl` is cpu.flags, `lz` cpu.lazy, and `lop fa fb fx ls` the lazy
 // record (cpu.lastOp, lastA, lastB, lastResult, lastSize), all of whose
 // flag formulas depend only on the low `size` bytes, so int32 values stand for
 // the unsigned ones the executors store. `fo` is flags.computeFlagOf, `cnd`
-// flags.conditionOf, `mask` flags.MASK and `par` flags.parityOf. ALU snippets
-// leave their operands and result in the locals `fa`, `fb`, `fx` as well: a
-// conditional jump right after one (see `knownCondition`) tests them directly.
+// flags.conditionOf, `mask` flags.MASK and `par` flags.parityOf. The
+// record's operands and result are the locals `fa`, `fb`, `fx` in which an
+// ALU snippet computes: recording them costs no copies (V8 keeps three loop
+// values fewer), and a conditional jump right after one (see
+// `knownCondition`) tests them directly. A snippet whose flags are dead
+// computes in a `const` of its own and leaves them alone.
 import { type Decoded, CS } from './cpu';
 import { ARITH, CF, OF, OP_ADD, OP_LOGIC, OP_SUB, ZF } from './flags';
 import * as alu from './ops/alu';
@@ -45,8 +48,9 @@ const plain = (code: string): Inline => ({ code, flags: null, writes: 0 });
  * in the block's locals. With a mask without CF, CF is kept (made eager
  * from the record it replaces) unless `keepCarry` says CF is dead. */
 export function record(op: number, a: string, b: string, result: string, size: number, mask = ARITH, keepCarry = true): string {
-  const carry = mask === ARITH || !keepCarry ? '' : `if (lz & ${CF}) fl = (fl & ${~CF}) | fo(${CF}, lop, la, lb, lr, ls); `;
-  return `${carry}lop = ${op}; la = ${a}; lb = ${b}; lr = ${result}; ls = ${size}; lz = ${mask};`;
+  const carry = mask === ARITH || !keepCarry ? '' : `if (lz & ${CF}) fl = (fl & ${~CF}) | fo(${CF}, lop, fa, fb, fx, ls); `;
+  const set = (local: string, value: string): string => (local === value ? '' : `${local} = ${value}; `);
+  return `${carry}lop = ${op}; ${set('fa', a)}${set('fb', b)}${set('fx', result)}ls = ${size}; lz = ${mask};`;
 }
 
 /**
@@ -73,6 +77,13 @@ export function aluOperation(operation: number, a: string, b: string, size: numb
   const m = size === 4 ? '0xffffffff' : size === 2 ? '0xffff' : '0xff';
   const out = operation === CMP ? '' : ` ${write}`;
   const dead = (live & ARITH) === 0;
+  // Flags dead: the result in a const of its own, so that fa/fb/fx (the
+  // lazy record) keep what they hold.
+  if (dead) {
+    const op = operation === ADD ? '+' : operation === SUB || operation === CMP ? '-' : operation === OR ? '|' : operation === AND ? '&' : operation === XOR ? '^' : null;
+    if (op === null) return null;
+    return { code: operation === CMP ? '' : `{ const fx = ((${a}) ${op} (${b})) & ${m};${out} }`, flags: null, writes: ARITH };
+  }
   const flags = (kind: KnownFlags): KnownFlags | null => (size === 4 && !dead ? kind : null);
   const rec = (op: number, x: string, y: string): string => (dead ? '' : record(op, x, y, 'fx', size));
   // A logic operation clears CF and OF: set eagerly, so that a later INC or
@@ -160,7 +171,7 @@ export function inlineRegister(d: Decoded, live = ARITH): Inline | null {
     const up = d.variant === 0, writes = ARITH & ~CF;
     if ((live & writes) === 0) return { code: `R${d.reg} = (R${d.reg} ${up ? '+' : '-'} 1) | 0;`, flags: null, writes };
     return {
-      code: `fa = ${reg(d.reg)}; fb = 1; fx = (fa ${up ? '+' : '-'} 1) | 0; R${d.reg} = fx; ${record(up ? OP_ADD : OP_SUB, 'fa', '1', 'fx', 4, writes, (live & CF) !== 0)}`,
+      code: `{ const a = ${reg(d.reg)}, x = (a ${up ? '+' : '-'} 1) | 0; R${d.reg} = x; ${record(up ? OP_ADD : OP_SUB, 'a', '1', 'x', 4, writes, (live & CF) !== 0)} }`,
       flags: up ? 'inc' : 'dec', writes,
     };
   }
@@ -211,8 +222,8 @@ export function knownCondition(kind: KnownFlags, cc: number): string | null {
 
 /** The condition of Jcc from the lazy record (JZ/JNZ read ZF straight from it). */
 export function recordCondition(cc: number): string {
-  const zero = `(lz & ${ZF} ? (lr & mask[ls]) === 0 : (fl & ${ZF}) !== 0)`;
-  return cc === 4 ? zero : cc === 5 ? `!${zero}` : `cnd(${cc}, fl, lz, lop, la, lb, lr, ls)`;
+  const zero = `(lz & ${ZF} ? (fx & mask[ls]) === 0 : (fl & ${ZF}) !== 0)`;
+  return cc === 4 ? zero : cc === 5 ? `!${zero}` : `cnd(${cc}, fl, lz, lop, fa, fb, fx, ls)`;
 }
 
 export const CS_LIMIT = `cpu.segLimit[${CS}]`;

@@ -336,18 +336,21 @@ export function compileBlock(cpu: Cpu, physical: number, onlyLoops = false): Blo
     // block, would grow with each executor call): there every local is
     // written as the machine's field it stands for.
     const loops = ds.some((_, k) => { const j = internal(k); return j >= 0 && j <= k; }) || end.includes('pc = 0; continue');
+    // (fa, fb, fx stay locals: snippets with dead flags shadow them.)
     if (!loops) {
-      const FIELDS: Record<string, string> = { fl: 'cpu.flags', lz: 'cpu.lazy', lop: 'cpu.lastOp', la: 'cpu.lastA', lb: 'cpu.lastB', lr: 'cpu.lastResult', ls: 'cpu.lastSize' };
-      code = code.replace(/\bR([0-7])\b/g, 'r[$1]').replace(/\b(fl|lz|lop|la|lb|lr|ls)\b/g, (name) => FIELDS[name]);
+      const FIELDS: Record<string, string> = { fl: 'cpu.flags', lz: 'cpu.lazy', lop: 'cpu.lastOp', ls: 'cpu.lastSize' };
+      code = code.replace(/\bR([0-7])\b/g, 'r[$1]').replace(/\b(fl|lz|lop|ls)\b/g, (name) => FIELDS[name]);
     }
     const registers = [...new Set(code.match(/\bR[0-7]\b/g) ?? [])].sort();
     const written = [...new Set([...code.matchAll(/\b(R[0-7]) = /g)].map((m) => m[1]))].sort();
-    const flags = /\b(fl|lz|lop|la|lb|lr|ls)\b/.test(code);
-    const FLAGS = ['fl', 'flags', 'lz', 'lazy', 'lop', 'lastOp', 'la', 'lastA', 'lb', 'lastB', 'lr', 'lastResult', 'ls', 'lastSize'];
-    const flagPairs: Array<[string, string]> = flags ? FLAGS.flatMap((v, i) => (i % 2 === 0 ? [[v, FLAGS[i + 1]] as [string, string]] : [])) : [];
+    // The flag locals the code names, with their fields: a local it never
+    // names never changes, so its field needs no copy in or out.
+    const FLAGS = ['fl', 'flags', 'lz', 'lazy', 'lop', 'lastOp', 'fa', 'lastA', 'fb', 'lastB', 'fx', 'lastResult', 'ls', 'lastSize'];
+    const flagPairs: Array<[string, string]> = FLAGS.flatMap((v, i) => (i % 2 === 0 && new RegExp(`\\b${v}\\b`).test(code) ? [[v, FLAGS[i + 1]] as [string, string]] : []));
     const out = [...written.map((R) => `r[${R[1]}] = ${R};`), ...flagPairs.map(([v, f]) => `cpu.${f} = ${v};`)].join(' ');
     const reload = [...registers.map((R) => `${R} = r[${R[1]}];`), ...flagPairs.map(([v, f]) => `${v} = cpu.${f}${f.startsWith('last') ? ' | 0' : ''};`)].join(' ');
-    const declare = [...registers.map((R) => `${R} = r[${R[1]}]`), ...flagPairs.map(([v, f]) => `${v} = cpu.${f}${f.startsWith('last') ? ' | 0' : ''}`)].join(', ');
+    const declare = [...registers.map((R) => `${R} = r[${R[1]}]`), ...flagPairs.map(([v, f]) => `${v} = cpu.${f}${f.startsWith('last') ? ' | 0' : ''}`),
+      ...['fa', 'fb', 'fx'].filter((v) => !flagPairs.some(([w]) => w === v)).map((v) => `${v} = 0`)].join(', ');
     code = code.replaceAll(OUT, out).replaceAll(IN, reload);
     const endCode = end;
     // Flat segments, decided on entry (block-memory.ts `physical`).
@@ -359,7 +362,7 @@ export function compileBlock(cpu: Cpu, physical: number, onlyLoops = false): Blo
     return `function ${flatMode ? 'blockFlat' : 'block'}(cpu, eip, page, budget) {
     const r = cpu.r32, bytes = cpu.memory.bytes, view = cpu.memory.view,
       msz = cpu.memory.size, codes = cpu.memory.codePages${flat}${paging};
-    let k = 0, done = 0, pc = 0, fa = 0, fb = 0, fx = 0, tl = 0, xe = 0, xr = 0${declare === '' ? '' : `, ${declare}`};
+    let k = 0, done = 0, pc = 0, tl = 0, xe = 0, xr = 0, ${declare};
     try {
       run: for (;;) {
         ${targets.size > 1 ? `switch (pc) {
