@@ -298,7 +298,7 @@ export function compileBlock(cpu: Cpu, physical: number, onlyLoops = false): Blo
         const again = backEdges.get(k) === j ? `continue L${j};` : `pc = ${j}; continue run;`;
         const taken = backEdges.get(k) === j && mutated('inner-loop-ignores-budget') ? `{ done += ${k + 1 - j}; ${again} }`
           : j >= 0
-          ? `{ const nd = done + ${k + 1 - j}; if (nd + ${n} <= budget) { done = nd; ${again} } ${exit('t', `done + ${k + 1}`)} }`
+          ? `{ const nd = done + ${k + 1 - j}; if (nd <= lim) { done = nd; ${again} } ${exit('t', `done + ${k + 1}`)} }`
           : exit('t', `done + ${k + 1}`);
         // A target inside the block lies within the CS limit (run.ts enters a
         // block only when all of it does); one outside is checked.
@@ -327,7 +327,7 @@ export function compileBlock(cpu: Cpu, physical: number, onlyLoops = false): Blo
     const last = ds[n - 1];
     const end = LEAVES_BLOCK.has(last.exec) ? exit('cpu.next', `done + ${n}`)
       : ENDS_BLOCK.has(last.exec) && !isInlinedBranch(last)
-      ? `if (cpu.next === eip && done + ${2 * n} <= budget) { done += ${n}; pc = 0; continue run; }
+      ? `if (cpu.next === eip && done + ${n} <= lim) { done += ${n}; pc = 0; continue run; }
       ${exit('cpu.next', `done + ${n}`)}`
       : exit(`(eip + ${bytes}) >>> 0`, `done + ${n}`);
     let code = lines.join('\n      ');
@@ -362,6 +362,8 @@ export function compileBlock(cpu: Cpu, physical: number, onlyLoops = false): Blo
     return `function ${flatMode ? 'blockFlat' : 'block'}(cpu, eip, page, budget) {
     const r = cpu.r32, bytes = cpu.memory.bytes, view = cpu.memory.view,
       msz = cpu.memory.size, codes = cpu.memory.codePages${flat}${paging};
+    // lim: the most instructions retired before a pass may start again (a whole pass must fit the budget).
+    const lim = budget - ${n};
     let k = 0, done = 0, pc = 0, tl = 0, xe = 0, xr = 0, ${declare};
     try {
       run: for (;;) {
