@@ -26,6 +26,7 @@ import * as move from './ops/move';
 import * as shift from './ops/shift';
 import * as mul from './ops/multiply';
 import * as control from './ops/control';
+import { mutated } from './mutants';
 
 export const ADD = 0, OR = 1, AND = 4, SUB = 5, XOR = 6, CMP = 7;
 
@@ -146,7 +147,7 @@ function shiftCode(operation: number, n: number, count: number, load: string, ro
 
 /** JavaScript for a register-only `d`, or null when it is not inlined.
  * `live`: the arithmetic flags read after it before being written again. */
-export function inlineRegister(d: Decoded, live = ARITH): Inline | null {
+export function inlineRegister(d: Decoded, live = ARITH, known: KnownFlags | null = null): Inline | null {
   const e = d.exec, size = d.size;
   if (e === move.loadEffectiveAddress && d.mod !== 3 && size === 4) {
     let sum = `${d.disp | 0}`;
@@ -170,8 +171,18 @@ export function inlineRegister(d: Decoded, live = ARITH): Inline | null {
   if (e === alu.incrementRegister) {
     const up = d.variant === 0, writes = ARITH & ~CF;
     if ((live & writes) === 0) return { code: `R${d.reg} = (R${d.reg} ${up ? '+' : '-'} 1) | 0;`, flags: null, writes };
+    // CF is kept: when the record is that of an inlined 32-bit snippet just
+    // before (`known`), CF is computed from fa/fb/fx here (an ADD's or SUB's
+    // carry, a logic operation's 0, or already eager after INC/DEC) instead
+    // of by computeFlagOf from the record.
+    let carry = '', keep = (live & CF) !== 0;
+    if (keep && known !== null) {
+      const cf = known === 'add' ? (mutated('inc-after-add-drops-carry') ? 'false' : '(fx >>> 0) < (fa >>> 0)') : known === 'sub' ? '(fa >>> 0) < (fb >>> 0)' : null;
+      carry = cf !== null ? `fl = (fl & ${~CF}) | (${cf} ? ${CF} : 0); ` : known === 'logic' ? `fl &= ${~CF}; ` : '';
+      keep = false;
+    }
     return {
-      code: `{ const a = ${reg(d.reg)}, x = (a ${up ? '+' : '-'} 1) | 0; R${d.reg} = x; ${record(up ? OP_ADD : OP_SUB, 'a', '1', 'x', 4, writes, (live & CF) !== 0)} }`,
+      code: `{ ${carry}const a = ${reg(d.reg)}, x = (a ${up ? '+' : '-'} 1) | 0; R${d.reg} = x; ${record(up ? OP_ADD : OP_SUB, 'a', '1', 'x', 4, writes, keep)} }`,
       flags: up ? 'inc' : 'dec', writes,
     };
   }

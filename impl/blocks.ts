@@ -315,7 +315,7 @@ export function compileBlock(cpu: Cpu, physical: number, onlyLoops = false): Blo
         return;
       }
       if (d.name === 'nop') return; // no effect but EIP, which the block's count and exits carry
-      const inline = inlineRegister(d, live[k]);
+      const inline = inlineRegister(d, live[k], known);
       if (inline !== null) { lines.push(inline.code); known = inline.flags ?? (FLAG_NEUTRAL.has(d.exec) ? known : null); return; }
       if (!FLAG_NEUTRAL.has(d.exec)) known = null;
       const faultExit = `{ cpu.blockRetired = done + ${k}; ${exit(`(eip + ${starts[k]}) >>> 0`, '-1')} }`;

@@ -21,6 +21,7 @@ export const MUTANTS = {
   'block-ignores-single-step': 'translated blocks run while TF is set, so their instructions take no single-step trap',
   'inner-loop-ignores-budget': 'the back edge of an inner loop of a translated block (a JavaScript loop of its own) goes round again without checking the run budget, so the block runs past the limit or the timer',
   'flat-block-read-past-ram': 'in the flat variant of a translated block, a read that ends past the end of RAM is read from the typed array instead of through the executor (which reads 0xff there)',
+  'inc-after-add-drops-carry': 'in a translated block, INC or DEC right after an inlined 32-bit ADD keeps CF as clear instead of the ADD\'s carry',
   'gate-memo-unchecked': 'a remembered inner-ring delivery is reused without comparing the IDT, GDT and TSS words it read',
 } as const;
 

@@ -30,7 +30,7 @@ describe('translated-block fast paths run exactly like the interpreter', () => {
     expect(translated).toBeGreaterThan(100);
   });
 
-  it('fixed loops: flat reads that end past the end of RAM', () => {
+  it('fixed loops: flat reads that end past the end of RAM, a carry kept across INC and DEC', () => {
     for (const c of EDGE_CASES) {
       const run = compareLoop(c);
       expect(run.difference, source(c)).toBeNull();

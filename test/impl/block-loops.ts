@@ -87,13 +87,22 @@ export const caseArb: fc.Arbitrary<Case> = fc.record({
 
 /** Fixed loops that random ones rarely make: flat segments, paging off
  * (the flat variant of a block), reads that end past the end of RAM (the
- * executor reads 0xff there; mutant flat-block-read-past-ram). */
+ * executor reads 0xff there; mutant flat-block-read-past-ram), a carry
+ * kept across INC/DEC. */
 export const EDGE_CASES: readonly Case[] = [{
   body: ['mov eax, [ebx + 0xffe]', 'movzx edx, byte [ebx + 0x1000]', 'add eax, [ebx + 0xffd]', 'cmp word [ebx + 0xfff], 5', 'xor edx, [ebx + esi*4 + 0xc00]', 'mov edi, [ebx + 0xff8]'],
   jumps: [], dataBase: MEMORY - 0x1000, ebxOffset: 0, cpl3: false,
   ds: { base: 0, limit: 0xffffffff, expandDown: false, writable: true },
   ss: { limit: 0xffffffff, expandDown: false },
   paging: false, wp: false, pageFlags: [0x67, 0x67, 0x67, 0x67], regs: [1, 2, 0xf8],
+}, {
+  // INC and DEC keep the carry of the ADD just before them, which ADC and SBB
+  // then read (mutant inc-after-add-drops-carry).
+  body: ['add eax, 0x9e3779b9', 'inc esi', 'adc edx, 0', 'sub edi, eax', 'dec edx', 'sbb edi, 1', 'mov [ebx], edx'],
+  jumps: [], dataBase: DATA, ebxOffset: 0x10, cpl3: false,
+  ds: { base: 0, limit: 0xffffffff, expandDown: false, writable: true },
+  ss: { limit: 0xffffffff, expandDown: false },
+  paging: false, wp: false, pageFlags: [0x67, 0x67, 0x67, 0x67], regs: [5, 7, 0x11],
 }];
 
 /** The loops of caseArb started with TF set (at ring 0). */
