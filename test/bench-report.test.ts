@@ -40,6 +40,12 @@ describe('benchmark report', () => {
     expect(text).toContain('5000 steps compared, 2500 steps/s');
     expect(anyWrong(results(200, 50))).toBe(false);
   });
+  test("impl's untimed first run is shown beside its figures", () => {
+    const r = results(200, 50);
+    const text = formatResults({ ...r, kernels: [{ ...r.kernels[0]!, implFirstRunMs: 345.6 }] });
+    expect(text).toMatch(/impl +100 +2000000 +199 \/ 200 +10\.1 \/ 10\.0 +after a first run of 346 ms \(not counted\)/);
+    expect(formatResults(r)).not.toContain('first run');
+  });
   test('impl faster than v86 reads as a multiple', () => {
     expect(formatResults(results(50, 100))).toContain('impl/v86 warm 1.00x   impl/v86 cold 2.00x');
   });
