@@ -38,6 +38,7 @@ export function formatResults(r: BenchResults): string {
     lines.push(`impl/v86 warm ${times(k.ratios.implOverV86Warm)}   impl/v86 cold ${times(k.ratios.implOverV86)}   impl/QEMU ${times(k.ratios.implOverQemu)}   (speed of impl relative to the other on the same image; above 1x impl is faster)`);
   }
   lines.push('', 'v86 cold: a fresh emulator\'s first run of the image; v86 warm: a second run of the same image on that instance (its JIT and V8 warm).');
+  lines.push('impl: fresh machines, after one untimed run of the image in this process (its blocks compiled, V8 warm).');
   lines.push('');
   lines.push(r.decoder.status === 'ok'
     ? `decoder: ${(r.decoder.instructionsPerSecond.median / 1e6).toFixed(2)} M instructions/s median (${(r.decoder.instructionsPerSecond.min / 1e6).toFixed(2)} slowest run), ${r.decoder.instructions} instructions per pass`
