@@ -13,12 +13,12 @@ import { bootGandalf, buildGandalf } from '../../properties/gandalf/build';
 import { GANDALF_MUTANTS } from '../../properties/gandalf/mutants';
 import { bootImage, createMachine, runToEnd } from '../../properties/machines';
 import { propertyParams } from '../../properties/seed';
-import { assembleText } from '../../model/isa/asm/assemble';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { oracleAvailable } from '../../properties/tools';
+import { assembleSource } from '../../properties/assemble-file';
 
 const QUICK = { QUANTUM: '4' };
 /** The RTOS with a tick longer than gandalf's work per tick (GANDALF.TIME.1). */
@@ -78,9 +78,7 @@ start:
     out 0xF4, al
 image_end:
 `;
-  const r = assembleText({ 'printer.asm': source }, 'printer.asm', { format: 'bin' });
-  if (r.kind !== 'ok') throw new Error('the printer guest does not assemble');
-  return r.bytes;
+  return assembleSource('printer.asm', source);
 }
 
 /** Whether `out` is a shuffle of `a` and `b` (each kept in order). */
