@@ -2,6 +2,7 @@
 import type { CommonState, Machine, SegmentRegister, StepEvent } from '../model/machine';
 import { SEGMENT_NAMES } from '../model/isa/ast';
 import { Cpu, recycleTlb } from './cpu';
+import { recycleRam } from './memory';
 import { peekEflags, writeEflags } from './flags';
 import { flushTlb } from './paging';
 import { setSegmentCache } from './segmentation';
@@ -77,7 +78,7 @@ export class ImplMachine implements Machine {
   }
 
   readPhysical(address: number, length: number): Uint8Array {
-    const memory = this.cpu.memory;
+    const memory = this.ram();
     if (address >= 0 && address + length <= memory.size) return memory.bytes.slice(address, address + length);
     const out = new Uint8Array(length);
     for (let i = 0; i < length; i++) out[i] = memory.read8(address + i);
@@ -85,12 +86,12 @@ export class ImplMachine implements Machine {
   }
 
   viewPhysical(address: number, length: number): Uint8Array {
-    const memory = this.cpu.memory;
+    const memory = this.ram();
     return address >= 0 && address + length <= memory.size ? memory.bytes.subarray(address, address + length) : this.readPhysical(address, length);
   }
 
   writePhysical(address: number, bytes: Uint8Array): void {
-    const memory = this.cpu.memory;
+    const memory = this.ram();
     const end = Math.min(address + bytes.length, memory.size);
     if (end <= address) return;
     memory.bytes.set(bytes.subarray(0, end - address), address);
@@ -102,10 +103,18 @@ export class ImplMachine implements Machine {
 
   private released = false;
 
+  /** The machine's RAM; after release() it belongs to the next machine. */
+  private ram(): Cpu['memory'] {
+    if (this.released) throw new Error('impl: memory access after release()');
+    return this.cpu.memory;
+  }
+
   release(): void {
+    if (this.released) return;
     this.released = true;
     flushTlb(this.cpu);
     recycleTlb(this.cpu.tlb); // the next Cpu takes it
+    recycleRam(this.cpu.memory.bytes); // and its RAM, zeroed
   }
 
   step(): StepEvent {

@@ -179,24 +179,43 @@ function mappingWrites(cr3: number, linear: number, physical: number, pteFlags: 
 export type DwordWrite = readonly [address: number, value: number];
 
 /** Aligned dword writes applied in order, each page touched copied once
- * (a page table of hundreds of entries costs one page copy, not hundreds). */
+ * (a page table of hundreds of entries costs one copy, not hundreds): only
+ * the span of the page from its first written dword to its last is read,
+ * changed and written back. */
 export function writeDwords(state: MachineState, writes: readonly DwordWrite[]): MachineState {
-  const pages = new Map<number, DataView>();
-  let lastBase = -1, page: DataView | undefined;
-  for (const [address, value] of writes) {
-    if ((address & 3) !== 0) throw new Error(`writeDwords: unaligned address 0x${address.toString(16)}`);
+  // The span [low, high) each page is written in. (Indexed loops, and the
+  // last page's span kept at hand: a case of the DIFF campaign makes a
+  // thousand of these writes.)
+  const spans = new Map<number, Span>();
+  let span: Span | undefined, spanBase = -1;
+  const spanOf = (address: number): Span => {
     const base = (address & ~0xfff) >>> 0;
-    if (base !== lastBase) {
-      page = pages.get(base);
-      if (page === undefined) { page = new DataView(readBytes(state.memory, base, 0x1000).buffer); pages.set(base, page); }
-      lastBase = base;
+    if (base !== spanBase) {
+      span = spans.get(base);
+      if (span === undefined) { span = { low: 0x1000, high: 0, view: null }; spans.set(base, span); }
+      spanBase = base;
     }
-    page!.setUint32(address & 0xfff, value >>> 0, true);
+    return span!;
+  };
+  for (let i = 0; i < writes.length; i++) {
+    const address = writes[i]![0];
+    if ((address & 3) !== 0) throw new Error(`writeDwords: unaligned address 0x${address.toString(16)}`);
+    const page = spanOf(address), offset = address & 0xfff;
+    if (offset < page.low) page.low = offset;
+    if (offset + 4 > page.high) page.high = offset + 4;
+  }
+  for (const [base, page] of spans) page.view = new DataView(readBytes(state.memory, base + page.low, page.high - page.low).buffer);
+  for (let i = 0; i < writes.length; i++) {
+    const [address, value] = writes[i]!;
+    const page = spanOf(address);
+    page.view!.setUint32((address & 0xfff) - page.low, value >>> 0, true);
   }
   let memory = state.memory;
-  for (const [base, page] of pages) memory = writeBytes(memory, base, new Uint8Array(page.buffer));
+  for (const [base, page] of spans) memory = writeBytes(memory, base + page.low, new Uint8Array(page.view!.buffer));
   return { ...state, memory };
 }
+
+interface Span { low: number; high: number; view: DataView | null }
 
 /** Address of the PTE / PDE mapBuilder used for `linear`. */
 export const pteAddress = (cr3: number, linear: number): number => cr3 + 0x1000 * (1 + (linear >>> 22)) + ((linear >>> 12) & 0x3ff) * 4;

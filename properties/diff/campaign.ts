@@ -5,7 +5,7 @@
 import fc from 'fast-check';
 import { arbDiffCase, type DiffCase } from './states';
 import type { Descriptor } from '../builders';
-import { runScenario, scenarioOfCase, type MachinePair, STEPS_PER_CASE } from './scenario';
+import { runCase, runScenario, scenarioOfCase, type MachinePair, STEPS_PER_CASE } from './scenario';
 import { describeReplay, writeReplay } from '../replay/report';
 import type { StepEvent } from '../../model/machine';
 
@@ -68,7 +68,7 @@ export function shardShare(stepBudget: number, shard: Shard): number {
   return Math.ceil(stepBudget / shard.count);
 }
 
-const fails = (c: DiffCase, pair: MachinePair): boolean => runScenario(scenarioOfCase(c), pair).failure !== null;
+const fails = (c: DiffCase, pair: MachinePair): boolean => runCase(c, pair).failure !== null;
 
 /** Every case one simplification away: an instruction dropped, or one piece
  * of the random tables made plain (an IDT override, a register selector or
@@ -129,7 +129,7 @@ export function runCampaign(o: CampaignOptions): CampaignResult {
     count(coverage.cases, `cpl ${c.cpl}`);
     count(coverage.cases, c.paging ? 'paging on' : 'paging off');
     for (const i of c.program) count(coverage.mnemonics, i.mnemonic);
-    const r = runScenario(scenarioOfCase(c), o.machines, onStep);
+    const r = runCase(c, o.machines, onStep);
     steps += r.steps;
     cases++;
     if (r.known !== null) known[r.known] = (known[r.known] ?? 0) + 1;

@@ -122,6 +122,9 @@ export const arbDiffCase: fc.Arbitrary<DiffCase> = fc.record({
   }),
 });
 
+/** The writes that identity-map the low 1 MiB, user-writable (the same in every case with paging). */
+const LOW_MEGABYTE_MAPPED = identityMappingWrites(CR3, 0, 0x100000, PTE.P | PTE.W | PTE.U);
+
 /** The model state a case describes (also the source of impl's state and memory). */
 export function caseState(c: DiffCase): MachineState {
   const gates: Record<number, readonly [number, number]> = {};
@@ -148,7 +151,7 @@ export function caseState(c: DiffCase): MachineState {
     // then the data pages with the case's flags.
     // (All the writes in one batch, in that order: each page table is copied once.)
     s = withPagingWrites(s, CR3, [
-      ...identityMappingWrites(CR3, 0, 0x100000, PTE.P | PTE.W | PTE.U),
+      ...LOW_MEGABYTE_MAPPED,
       ...c.dataPageFlags.flatMap((flags, k) => identityMappingWrites(CR3, DATA + k * 0x1000, DATA + (k + 1) * 0x1000, flags)),
     ]);
   }
