@@ -11,20 +11,21 @@ import { mutated } from './mutants';
 // Campaigns build thousands of short-lived machines of one size, and a
 // fresh RAM for each (allocated, then faulted in page by page as it is
 // touched and compared) was most of impl's share of a case's set-up. A
-// machine that is done hands its RAM back (recycleRam zeroes it whole) and
-// the next memory of that size takes it.
+// machine that is done hands its RAM back (recycleRam) and the next memory
+// of that size takes it, zeroed whole when it is taken.
 const spareRam: Uint8Array[] = [];
 
-/** A machine that will not run again gives its RAM, zeroed, to the next PhysicalMemory of its size. */
+/** A machine that will not run again gives its RAM to the next PhysicalMemory of its size. */
 export function recycleRam(bytes: Uint8Array): void {
-  if (spareRam.length >= 2 || spareRam.includes(bytes)) return;
-  if (!mutated('recycled-ram-not-zeroed')) bytes.fill(0);
-  spareRam.push(bytes);
+  if (spareRam.length < 2 && !spareRam.includes(bytes)) spareRam.push(bytes);
 }
 
 function ramOfSize(size: number): Uint8Array {
   const i = spareRam.findIndex((b) => b.length === size);
-  return i < 0 ? new Uint8Array(size) : spareRam.splice(i, 1)[0]!;
+  if (i < 0) return new Uint8Array(size);
+  const ram = spareRam.splice(i, 1)[0]!;
+  if (!mutated('recycled-ram-not-zeroed')) ram.fill(0);
+  return ram;
 }
 
 export class PhysicalMemory {

@@ -98,5 +98,7 @@ describe('[DIFF.CASE.1] runCase is runScenario(scenarioOfCase(c)) with less set-
     expect(run()).toBe(0);
     mutation.active = 'recycled-ram-not-zeroed';
     expect(run()).toBe(1);
+    mutation.active = null;
+    expect(run()).toBe(0); // RAM left dirty in the pool by the mutant is zeroed when taken
   });
 });
