@@ -10,9 +10,9 @@
 //   comparison are all inside the figure; start-up is not.
 // - jobs: `mesovirt check --steps M --jobs 2` as a child process (default
 //   M = 600,000), wall time of the whole command, start-up included, once.
-// - guests: every guest of LOCKSTEP_GUESTS in lock step, R runs; steps/s of
-//   all guests together (steps over summed time), best and median, and each
-//   guest's own median.
+// - guests: every guest of LOCKSTEP_GUESTS in lock step, R runs after a
+//   warm-up, the images assembled beforehand; steps/s of all guests together
+//   (steps over summed time), best and median, and each guest's own median.
 //
 // Results go to bench/results/campaign-<timestamp>.json (written whole).
 // Nothing here is asserted in a test: times on a shared machine are noisy,
@@ -94,6 +94,8 @@ function benchJobs(): { steps: number; seconds: number; perSecond: number } {
 }
 
 function benchGuests(): { all: Rate; guests: { name: string; steps: number; medianPerSecond: number }[] } {
+  // Built once: assembling the images is not lock step.
+  const images = LOCKSTEP_GUESTS.map((g) => g.build());
   const perGuest = LOCKSTEP_GUESTS.map(() => [] as number[]);
   const counts = LOCKSTEP_GUESTS.map(() => 0);
   const totals: number[] = [], totalMs: number[] = [];
@@ -101,7 +103,7 @@ function benchGuests(): { all: Rate; guests: { name: string; steps: number; medi
     let all = 0, allMs = 0;
     LOCKSTEP_GUESTS.forEach((g, i) => {
       const start = performance.now();
-      const r = lockstepGuest(g);
+      const r = lockstepGuest(g, ['model', 'impl'], images[i]);
       const ms = performance.now() - start;
       if (r.divergence !== null || r.memory.length > 0) throw new Error(`${g.name}: model and impl differ`);
       if (run === 0) return; // warm-up
