@@ -17,6 +17,7 @@ import { campaignCase, runCampaign } from '../properties/diff/campaign';
 import { caseMachine, createPairMachine, loadScenario, runCase, runScenario, scenarioOfCase } from '../properties/diff/scenario';
 import { DIFF_MEMORY, caseState } from '../properties/diff/states';
 import type { ModelMachine } from '../properties/machines/model';
+import { loadReplay, rerunReplay } from '../properties/replay/run';
 
 const SEED = 0x6361;
 const replayDir = mkdtempSync(join(tmpdir(), 'mesovirt-run-case-'));
@@ -79,6 +80,20 @@ describe('[DIFF.CASE.1] runCase is runScenario(scenarioOfCase(c)) with less set-
     const mutated = outcomes();
     expect(mutated.some((o) => JSON.parse(o).failure !== null)).toBe(true);
     expect(mutated).toEqual(reference());
+  });
+
+  it('a campaign failure is still shrunk and written to a replay file that reproduces it', () => {
+    mutation.active = 'page-fault-without-user-bit';
+    const r = runCampaign({ steps: 20_000, seed: SEED, shard: { index: 0, count: 1 }, machines: ['model', 'impl'], replayDir, maxFailures: 1 });
+    expect(r.failures).toHaveLength(1);
+    const failure = r.failures[0]!;
+    const replay = loadReplay(failure.replay);
+    expect(replay.origin).toBe(`campaign case ${failure.case}`);
+    const original = scenarioOfCase(campaignCase(SEED, failure.case));
+    expect(replay.scenario.code.bytes.length).toBeLessThanOrEqual(original.code.bytes.length);
+    expect(rerunReplay(replay, failure.replay).differs).toBe(true);
+    mutation.active = null;
+    expect(rerunReplay(replay, failure.replay).differs).toBe(false);
   });
 
   it('a released impl machine hands its RAM on zeroed, and refuses to be read after', () => {
