@@ -10,8 +10,8 @@
 // Every build here has the PIT divisor 65535 (GANDALF.TIME.1: with the
 // kernel's usual 1193 a context switch under gandalf outlasts a tick on our
 // machines, which tick once per instruction), native included, so that the
-// rows compare the same kernel. Para is not built in gandalf yet: its rows
-// stay in the model table (bench/guests.ts), priced by the cost model.
+// rows compare the same kernel. The para builds (-DPARA of the kernel) run
+// under gandalf built with -DPARA (gandalf/para.inc), single-shadow and direct.
 import type { StepEvent } from '../model/machine';
 import { ImplMachine } from '../impl/machine';
 import type { MemoryModeName } from '../model/vmm/memory/types';
@@ -21,10 +21,13 @@ import { readGandalfVcpu } from '../properties/gandalf/vcpu';
 import { bootImage, createMachine } from '../properties/machines';
 import { buildTeach, MICROBENCHMARKS, parseReport, type Microbenchmark } from './guests-run';
 import { runOnQemu, qemuInstalled } from './qemu';
+import { PARA_MEMORY_MODES, type ParaMemoryMode } from '../model/vmm/para/boot';
 
 export const GANDALF_PIT_DIVISOR = '65535';
-export type GandalfConfiguration = 'native' | `meso/${MemoryModeName}`;
-export const GANDALF_CONFIGURATIONS: readonly GandalfConfiguration[] = ['native', ...MEMORY_MODES.map((m) => `meso/${m}` as const)];
+export type GandalfConfiguration = 'native' | `meso/${MemoryModeName}` | `para/${ParaMemoryMode}`;
+export const GANDALF_CONFIGURATIONS: readonly GandalfConfiguration[] = [
+  'native', ...MEMORY_MODES.map((m) => `meso/${m}` as const), ...PARA_MEMORY_MODES.map((m) => `para/${m}` as const),
+];
 
 export interface GandalfRow {
   readonly bench: Microbenchmark;
@@ -60,10 +63,13 @@ const MAX_STEPS = 400_000_000;
 
 export function gandalfBenchImage(bench: Microbenchmark, c: GandalfConfiguration): Uint8Array {
   const LMBENCH = String(MICROBENCHMARKS.indexOf(bench) + 1);
-  return buildTeach(c === 'native' ? { LMBENCH, PIT_DIVISOR: GANDALF_PIT_DIVISOR } : { LMBENCH, MESO: '', PIT_DIVISOR: GANDALF_PIT_DIVISOR });
+  if (c === 'native') return buildTeach({ LMBENCH, PIT_DIVISOR: GANDALF_PIT_DIVISOR });
+  return buildTeach({ LMBENCH, [c.startsWith('para/') ? 'PARA' : 'MESO']: '', PIT_DIVISOR: GANDALF_PIT_DIVISOR });
 }
 
-const modeOf = (c: GandalfConfiguration): MemoryModeName => c.slice('meso/'.length) as MemoryModeName;
+const modeOf = (c: GandalfConfiguration): MemoryModeName => c.slice(c.indexOf('/') + 1) as MemoryModeName;
+/** gandalf's -D defines for a configuration: its memory mode, and PARA for a para one. */
+const gandalfDefines = (c: GandalfConfiguration): Record<string, string> => ({ ...modeDefines(modeOf(c)), ...(c.startsWith('para/') ? { PARA: '' } : {}) });
 
 /** The console window of bench/guests-run.ts, over impl's console. */
 class Window {
@@ -89,7 +95,7 @@ export function runOnImpl(bench: Microbenchmark, c: GandalfConfiguration): Omit<
     if (!(native instanceof ImplMachine)) throw new Error('impl expected');
     m = native;
   } else {
-    const g = bootGandalf([image], { defines: modeDefines(modeOf(c)) });
+    const g = bootGandalf([image], { defines: gandalfDefines(c) });
     if (!(g instanceof ImplMachine)) throw new Error('impl expected');
     m = g;
   }
@@ -133,7 +139,7 @@ async function fastestOnQemu(bench: Microbenchmark, c: GandalfConfiguration, run
   for (let i = 0; i < runs; i++) {
     const r = c === 'native'
       ? await runOnQemu(image, { icount })
-      : await runOnQemu(buildGandalf(modeDefines(modeOf(c))), { icount, initrd: image });
+      : await runOnQemu(buildGandalf(gandalfDefines(c)), { icount, initrd: image });
     best = Math.min(best, r.ms);
   }
   return best;

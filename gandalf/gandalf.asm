@@ -35,6 +35,12 @@ org 0xFC100000                      ; = M2L + LOAD_ADDR (org must be a number)
 %ifdef MEMORY_DIRECT
 %include "direct.inc"               ; direct paging (-DMEMORY_DIRECT)
 %endif
+%ifdef PARA
+%include "para.inc"                 ; the para-virtual interface (-DPARA)
+%endif
+%ifdef WORLDS
+%include "worlds.inc"               ; several guests and world switches (-DWORLDS)
+%endif
 %ifdef GUEST
 ; [GANDALF.GUEST.1] -DGUEST=path: the guest's image built in, for loaders
 ; that pass no module (Bochs's floppy loader).  A module, if given, wins.

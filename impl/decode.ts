@@ -55,7 +55,6 @@ export function decode(read: (offset: number) => number): Decoded {
     form = member;
   } else form = entry as Form;
 
-  if (address16 && SIXTEEN_BIT_IMPLICIT.has(form.name)) throw new Unsupported(`${form.name.toUpperCase()} with the address-size prefix 0x67`);
   if (address16) d.addressMask = 0xffff;
   if (modrm >= 0) {
     if (form.registerForm) d.mod = 3; // MOV to/from CRn: the mod field is ignored
@@ -77,9 +76,6 @@ export function decode(read: (offset: number) => number): Decoded {
   d.length = i;
   return d;
 }
-
-/** Instructions whose implicit addresses (CX, SI, DI, BX) 16-bit addressing would change: not implemented. */
-const SIXTEEN_BIT_IMPLICIT = new Set(['movs', 'cmps', 'stos', 'lods', 'scas', 'ins', 'outs', 'xlat', 'loop', 'loope', 'loopne', 'jecxz']);
 
 /** The 16-bit r/m forms: base and index register by r/m (BX+SI, BX+DI, BP+SI, BP+DI, SI, DI, BP, BX). */
 const BASE16 = [3, 3, 5, 5, 6, 7, 5, 3], INDEX16 = [6, 7, 6, 7, -1, -1, -1, -1];

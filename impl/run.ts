@@ -6,9 +6,10 @@
 import type { StepEvent } from '../model/machine';
 import { type Cpu, CS } from './cpu';
 import type { CpuFault } from './faults';
-import { IF } from './flags';
+import { IF, TF } from './flags';
 import { CR0_PG, TLB_USER, TLB_VALID } from './paging';
 import { compileBlock } from './blocks';
+import { mutated } from './mutants';
 import { RETIRED, execute, faulted, step } from './step';
 
 /** After a CS load, a CPL change or a TLB change, the fetch page is
@@ -43,7 +44,9 @@ export function run(cpu: Cpu, limit: number): StepEvent {
   const devices = cpu.devices, memory = cpu.memory, stats = cpu.blockStats;
   let remaining = limit;
   while (remaining > 0) {
-    if (!cpu.interruptShadow && !cpu.halted && cpu.shutdownReason === null && devices.exitCode === null
+    // With TF set every instruction ends in a single-step trap: step() only
+    // (a block runs several instructions, the cached path below would do).
+    if (!cpu.interruptShadow && !cpu.halted && (!(cpu.flags & TF) || mutated('block-ignores-single-step')) && cpu.shutdownReason === null && devices.exitCode === null
       && !(cpu.flags & IF && ((devices.master.irr & ~devices.master.imr) | (devices.slave.irr & ~devices.slave.imr)) !== 0)) {
       const eip = cpu.eip;
       const linear = (cpu.segBase[CS] + eip) >>> 0;

@@ -10,7 +10,7 @@ import type { StepEvent } from '../model/machine';
 import { type Cpu, type Decoded, CS } from './cpu';
 import { decode } from './decode';
 import { CpuFault, UD, Unsupported, gp } from './faults';
-import { IF } from './flags';
+import { IF, TF } from './flags';
 import { translate, undoWalks } from './paging';
 import { Source, deliverException } from './delivery';
 
@@ -108,6 +108,7 @@ export function execute(cpu: Cpu, d: Decoded, start: number): StepEvent {
   if (log.length !== 0) log.length = 0; // a successful fetch keeps its own walks
   cpu.softwareVector = -1;
   cpu.logWalks = true;
+  const stepping = cpu.flags & TF; // TF as the instruction starts (EXC.STEP.1)
   try {
     cpu.next = (start + d.length) >>> 0;
     d.exec(cpu, d);
@@ -119,9 +120,24 @@ export function execute(cpu: Cpu, d: Decoded, start: number): StepEvent {
   cpu.instructionCount++;
   cpu.devices.tick();
   if (cpu.devices.exitCode !== null) return { kind: 'exit', code: cpu.devices.exitCode };
-  if (cpu.halted) return HALTED;
   if (cpu.softwareVector >= 0) return SOFTWARE_EVENTS[cpu.softwareVector];
+  if (stepping !== 0) return singleStepTrap(cpu);
+  if (cpu.halted) return HALTED;
   return RETIRED;
+}
+
+/** DR6.BS, the single-step condition. */
+const DR6_BS = 0x4000;
+
+/** The single-step trap after an instruction that started with TF set and
+ * retired (not INT n, INT3, INTO, INT1, whose delivery cleared TF): DR6.BS
+ * set, #DB delivered as a trap with the next EIP, the STI shadow and a halt
+ * ended (the model's EXC.STEP.1, EXC.STEP.3, EXC.STEP.4). */
+function singleStepTrap(cpu: Cpu): StepEvent {
+  cpu.debug[6] = (cpu.debug[6] | DR6_BS) >>> 0;
+  cpu.interruptShadow = false;
+  cpu.halted = false;
+  return delivered(cpu, deliverException(cpu, 1, null, Source.Exception, cpu.eip), -1);
 }
 
 /** An instruction starting at `start` threw: take back its page walks,

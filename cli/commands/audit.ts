@@ -36,12 +36,14 @@ export function register(program: Command): void {
     .option('--machine <kind>', 'the CPU under the monitor: model or impl (properties/vmm/impl-audit.ts)', 'model')
     .option('--mutant <name>', 'audit a known-broken monitor instead (properties/vmm/mutants.ts, or with --monitor gandalf properties/gandalf/mutants.ts), to see the audit catch it')
     .option('--memory <mode>', "with --monitor gandalf: the memory mode gandalf is built for (shadow-single, shadow-multi, direct)")
+    .option('--para', 'with --monitor gandalf: gandalf built with -DPARA, for a para guest (a -D PARA build; spec/para.md)')
     .option('--monitor <which>', "'model' (model/vmm, the default) or 'gandalf' (gandalf/, the monitor as IA-32 code, run on impl with IMAGE as its module)", 'model')
-    .action(async (image: string, opts: { steps: string; vmmBase?: string; machine: string; mutant?: string; monitor: string; memory?: string }) => {
+    .action(async (image: string, opts: { steps: string; vmmBase?: string; machine: string; mutant?: string; monitor: string; memory?: string; para?: boolean }) => {
       const steps = Number(opts.steps);
       if (!Number.isInteger(steps) || steps <= 0) throw new Error(`--steps must be a positive integer, got '${opts.steps}'`);
-      if (opts.monitor === 'gandalf') return (await import('./audit-gandalf')).auditUnderGandalf(image, { steps, mutant: opts.mutant, memory: opts.memory });
+      if (opts.monitor === 'gandalf') return (await import('./audit-gandalf')).auditUnderGandalf(image, { steps, mutant: opts.mutant, memory: opts.memory, para: opts.para });
       if (opts.monitor !== 'model') throw new Error(`--monitor must be 'model' or 'gandalf', got '${opts.monitor}'`);
+      if (opts.para === true) throw new Error('--para goes with --monitor gandalf');
       if (opts.memory !== undefined) throw new Error('--memory goes with --monitor gandalf (for model/vmm: mesovirt run --vmm --memory)');
       if (opts.machine !== 'model' && opts.machine !== 'impl') throw new Error(`--machine must be 'model' or 'impl', got '${opts.machine}'`);
       const mutant = opts.mutant === undefined ? null : MUTANTS.find((m) => m.name === opts.mutant);

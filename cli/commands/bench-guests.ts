@@ -15,7 +15,7 @@ export function register(program: Command): void {
   if (bench === undefined) throw new Error('bench-guests must be registered after bench');
   bench
     .command('guests')
-    .description('microbenchmarks in the teaching kernel: measured under gandalf (native, meso in each memory mode: instructions on impl, QEMU wall time); then native, meso, para under model/vmm with the cost model as a cross-check; tables, JSON and SVG')
+    .description('microbenchmarks in the teaching kernel: measured under gandalf (native, meso in each memory mode, para single-shadow and direct: instructions on impl, QEMU wall time); then native, meso, para under model/vmm with the cost model as a cross-check; tables, JSON and SVG')
     .option('--bench <name>', `one microbenchmark: ${MICROBENCHMARKS.join(', ')}`)
     .option('--machine <kind>', 'the processor under model/vmm: impl (the monitor hosted on it) or model; the counts are the same', 'impl')
     .option('--qemu-runs <n>', 'QEMU runs per configuration under gandalf (the fastest is reported)', '3')

@@ -20,6 +20,7 @@
 ;    delivered as usual.
 ;    Only the vector and error code of #DF are printed: the saved CS:EIP of a
 ;    double fault is undefined (SDM Vol. 3A 6.15, interrupt 8).
+; 4. "step CPL NAME": the single-step trap (TF), section 4 below.
 %define HIDE_AF_OF                     ; bodies end on shifts and logic ops (harness.inc)
 %include "harness.inc"
 
@@ -396,6 +397,95 @@ tests:
     call single_tests
     call stack_tests
     call df_tests
+    call step_tests
+    ret
+
+; ---- 4. the single-step trap (EXC.STEP.*) ---------------------------------------------
+; "step CPL NAME": each body sets TF with POPF (at its own ring) and the
+; harness prints the #DB (vector 1, the saved EIP of the next instruction,
+; TF in the saved EFLAGS) or the event that came instead: the POPF that sets
+; TF takes no trap (the INC after it does); a taken JMP traps with its
+; target; an IRET with TF in its frame takes no trap, the instruction it
+; returns to does; the POPF that clears TF traps, with TF clear in the frame;
+; a fault (UD2) is delivered with no #DB before it; INT 0x30 (the harness's
+; DPL-3 gate back) is delivered with no #DB first, TF in its frame.
+step_names:
+    db "popf", 0, 0, 0, 0, "jmp", 0, 0, 0, 0, 0, "iret", 0, 0, 0, 0
+    db "clear", 0, 0, 0, "ud2", 0, 0, 0, 0, 0, "int", 0, 0, 0, 0, 0
+steps: dd step_popf, step_jmp, step_iret, step_clear, step_ud, step_int
+steps_end:
+msg_step: db "step ", 0
+
+%macro set_tf 0
+    pushfd
+    or dword [esp], 0x100
+    popfd
+%endmacro
+
+step_popf:
+    set_tf
+    inc eax                             ; the trap: ip = the NOP
+    nop
+    ret
+step_jmp:
+    set_tf
+    jmp short .there                    ; the trap: ip = .there
+    nop
+.there:
+    nop
+    ret
+step_iret:
+    pushfd
+    or dword [esp], 0x100
+    push cs
+    push dword .there
+    iretd                               ; TF was clear when it started: no trap
+.there:
+    nop                                 ; the trap: ip = the RET
+    ret
+step_clear:
+    pushfd                              ; TF clear
+    pushfd
+    or dword [esp], 0x100
+    popfd                               ; TF set
+    popfd                               ; TF clear again: still a trap, f without TF
+    nop
+    ret
+step_ud:
+    set_tf
+    ud2                                 ; #UD, no #DB before it
+    ret
+step_int:
+    set_tf
+    int 0x30                            ; back to the harness: ok, f with TF
+    ret
+
+step_name:
+    mov esi, msg_step
+    call print_cpl_prefix
+    mov eax, [i_item]
+    lea esi, [step_names + eax * 8]
+    jmp print_string
+
+step_tests:
+    mov dword [i_cpl], 0
+.cpl:
+    mov dword [i_item], 0
+.item:
+    mov eax, [i_cpl]
+    mov eax, [cpls + eax * 4]
+    mov [test_ring], eax
+    mov dword [name_printer], step_name
+    sub esi, esi
+    mov eax, [i_item]
+    mov ebx, [steps + eax * 4]
+    call run_test
+    inc dword [i_item]
+    cmp dword [i_item], (steps_end - steps) / 4
+    jb .item
+    inc dword [i_cpl]
+    cmp dword [i_cpl], 3
+    jb .cpl
     ret
 
 %include "harness-end.inc"

@@ -39,14 +39,16 @@ export function nearReturn(cpu: Cpu, d: Decoded): void {
   cpu.next = target;
 }
 
-/** LOOPNE (variant 0), LOOPE (1), LOOP (2), JECXZ (3). */
+/** LOOPNE (variant 0), LOOPE (1), LOOP (2), JECXZ (3); the counter is CX
+ * with the address-size prefix (d.addressMask 0xffff, spec INS.ADDR16.1). */
 export function loop(cpu: Cpu, d: Decoded): void {
+  const mask = d.addressMask, ecx = cpu.r32[1];
   if (d.variant === 3) {
-    if (cpu.r32[1] === 0) jumpTo(cpu, d, relative(cpu, d));
+    if ((ecx & mask) === 0) jumpTo(cpu, d, relative(cpu, d));
     return;
   }
-  const count = (cpu.r32[1] - 1) | 0;
-  let taken = count !== 0;
+  const count = (ecx & ~mask) | ((ecx - 1) & mask);
+  let taken = (count & mask) !== 0;
   if (d.variant === 0) taken &&= flag(cpu, ZF) === 0;
   else if (d.variant === 1) taken &&= flag(cpu, ZF) === 1;
   if (taken) jumpTo(cpu, d, relative(cpu, d));

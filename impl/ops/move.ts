@@ -129,7 +129,8 @@ export function compareExchange8(cpu: Cpu, d: Decoded): void {
 
 export function translateByte(cpu: Cpu, d: Decoded): void {
   const segment = d.override >= 0 ? d.override : DS;
-  cpu.r8[0] = readMemory(cpu, segment, (cpu.r32[3] + cpu.r8[0]) >>> 0, 1);
+  // DS:[EBX + AL], or DS:[BX + AL] wrapping at 64 KiB with the address-size prefix.
+  cpu.r8[0] = readMemory(cpu, segment, ((cpu.r32[3] + cpu.r8[0]) & d.addressMask) >>> 0, 1);
 }
 
 export function enter(cpu: Cpu, d: Decoded): void {

@@ -15,41 +15,51 @@ import { undoWalks } from '../paging';
 const sourceSegment = (d: Decoded): number => (d.override >= 0 ? d.override : DS);
 const stepOf = (cpu: Cpu, size: number): number => (flag(cpu, DF) ? -size : size);
 
+// The index and count registers are ESI, EDI and ECX, or SI, DI and CX with
+// the address-size prefix (d.addressMask 0xffff): a 16-bit index wraps at
+// 64 KiB and leaves the register's upper half alone (spec INS.ADDR16.1).
+const SI = 6, DI = 7, CX = 1;
+const index = (cpu: Cpu, d: Decoded, reg: number): number => (cpu.r32[reg] & d.addressMask) >>> 0;
+function advance(cpu: Cpu, d: Decoded, reg: number, step: number): void {
+  const mask = d.addressMask, value = cpu.r32[reg];
+  cpu.r32[reg] = (value & ~mask) | ((value + step) & mask);
+}
+
 function moveElement(cpu: Cpu, d: Decoded, step: number): void {
-  const value = readMemory(cpu, sourceSegment(d), cpu.r32[6] >>> 0, d.size);
-  writeMemory(cpu, ES, cpu.r32[7] >>> 0, d.size, value);
-  cpu.r32[6] += step; cpu.r32[7] += step;
+  const value = readMemory(cpu, sourceSegment(d), index(cpu, d, SI), d.size);
+  writeMemory(cpu, ES, index(cpu, d, DI), d.size, value);
+  advance(cpu, d, SI, step); advance(cpu, d, DI, step);
 }
 function storeElement(cpu: Cpu, d: Decoded, step: number): void {
-  writeMemory(cpu, ES, cpu.r32[7] >>> 0, d.size, cpu.readRegister(d.size, 0));
-  cpu.r32[7] += step;
+  writeMemory(cpu, ES, index(cpu, d, DI), d.size, cpu.readRegister(d.size, 0));
+  advance(cpu, d, DI, step);
 }
 function loadElement(cpu: Cpu, d: Decoded, step: number): void {
-  cpu.writeRegister(d.size, 0, readMemory(cpu, sourceSegment(d), cpu.r32[6] >>> 0, d.size));
-  cpu.r32[6] += step;
+  cpu.writeRegister(d.size, 0, readMemory(cpu, sourceSegment(d), index(cpu, d, SI), d.size));
+  advance(cpu, d, SI, step);
 }
 function compareElement(cpu: Cpu, d: Decoded, step: number): void {
-  const a = readMemory(cpu, sourceSegment(d), cpu.r32[6] >>> 0, d.size);
-  const b = readMemory(cpu, ES, cpu.r32[7] >>> 0, d.size);
+  const a = readMemory(cpu, sourceSegment(d), index(cpu, d, SI), d.size);
+  const b = readMemory(cpu, ES, index(cpu, d, DI), d.size);
   alu(cpu, 7, a, b, d.size);
-  cpu.r32[6] += step; cpu.r32[7] += step;
+  advance(cpu, d, SI, step); advance(cpu, d, DI, step);
 }
 function scanElement(cpu: Cpu, d: Decoded, step: number): void {
-  const b = readMemory(cpu, ES, cpu.r32[7] >>> 0, d.size);
+  const b = readMemory(cpu, ES, index(cpu, d, DI), d.size);
   alu(cpu, 7, cpu.readRegister(d.size, 0), b, d.size);
-  cpu.r32[7] += step;
+  advance(cpu, d, DI, step);
 }
 function inputElement(cpu: Cpu, d: Decoded, step: number): void {
   const port = cpu.r16[4];
   // The destination is checked before the port is read.
-  writeMemory(cpu, ES, cpu.r32[7] >>> 0, d.size, 0);
-  writeMemory(cpu, ES, cpu.r32[7] >>> 0, d.size, cpu.devices.in(port, d.size));
-  cpu.r32[7] += step;
+  writeMemory(cpu, ES, index(cpu, d, DI), d.size, 0);
+  writeMemory(cpu, ES, index(cpu, d, DI), d.size, cpu.devices.in(port, d.size));
+  advance(cpu, d, DI, step);
 }
 function outputElement(cpu: Cpu, d: Decoded, step: number): void {
   const port = cpu.r16[4];
-  cpu.devices.out(port, d.size, readMemory(cpu, sourceSegment(d), cpu.r32[6] >>> 0, d.size));
-  cpu.r32[6] += step;
+  cpu.devices.out(port, d.size, readMemory(cpu, sourceSegment(d), index(cpu, d, SI), d.size));
+  advance(cpu, d, SI, step);
 }
 
 type Element = (cpu: Cpu, d: Decoded, step: number) => void;
@@ -57,9 +67,9 @@ type Element = (cpu: Cpu, d: Decoded, step: number) => void;
 function repeated(element: Element, comparing: boolean) {
   return (cpu: Cpu, d: Decoded): void => {
     const step = stepOf(cpu, d.size);
-    if (d.rep === 0 || (cpu.r32[1] === 0 && mutated('rep-with-ecx-zero-runs-once'))) { element(cpu, d, step); return; }
+    if (d.rep === 0 || (index(cpu, d, CX) === 0 && mutated('rep-with-ecx-zero-runs-once'))) { element(cpu, d, step); return; }
     let done = 0;
-    while (cpu.r32[1] !== 0) {
+    while (index(cpu, d, CX) !== 0) {
       const mark = cpu.undoLog.length;
       try {
         element(cpu, d, step);
@@ -74,7 +84,7 @@ function repeated(element: Element, comparing: boolean) {
         return;
       }
       done++;
-      cpu.r32[1]--;
+      advance(cpu, d, CX, -1);
       // REPE stops on a mismatch (ZF = 0), REPNE on a match (ZF = 1).
       if (comparing && flag(cpu, ZF) !== (d.rep === 1 ? 1 : 0)) break;
     }

@@ -32,13 +32,20 @@ export function readRegister(state: MachineState, size: 8 | 16 | 32, reg: number
  * ghost mark of an undefined value; a narrower write keeps the mark, since
  * the bits it leaves alone may still be undefined. */
 export function writeRegister(state: MachineState, size: 8 | 16 | 32, reg: number, value: number): MachineState {
+  return update(state, registersAfter(state, size, reg, value));
+}
+
+/** The `regs` and `undefinedRegisters` fields a register write gives
+ * (writeRegister), for a caller that changes other fields in the same new
+ * state. */
+export function registersAfter(state: MachineState, size: 8 | 16 | 32, reg: number, value: number): { regs: number[]; undefinedRegisters: number } {
   const regs = state.regs.slice();
   if (size === 32) regs[reg] = value >>> 0;
   else if (size === 16) regs[reg] = ((regs[reg]! & 0xffff0000) | (value & 0xffff)) >>> 0;
   else if (reg < 4) regs[reg] = ((regs[reg]! & 0xffffff00) | (value & 0xff)) >>> 0;
   else regs[reg - 4] = ((regs[reg - 4]! & 0xffff00ff) | ((value & 0xff) << 8)) >>> 0;
   const undefinedRegisters = size === 32 ? state.undefinedRegisters & ~(1 << reg) : state.undefinedRegisters;
-  return update(state, { regs, undefinedRegisters });
+  return { regs, undefinedRegisters };
 }
 
 /**
@@ -52,8 +59,14 @@ export function writeRegister(state: MachineState, size: 8 | 16 | 32, reg: numbe
 export function writeResult(state: MachineState, instr: Instruction, op: Operand, r: { result: number; resultUndefined?: true }): Result<MachineState> {
   const written = writeOperand(state, instr, op, r.result);
   if (written.kind !== 'ok' || r.resultUndefined !== true || op.kind !== 'reg') return written;
+  return { kind: 'ok', value: update(written.value, { undefinedRegisters: markedUndefined(written.value.undefinedRegisters, op) }) };
+}
+
+/** [INS.RESULT.1] The ghost marks with register operand `op` marked as
+ * holding an undefined value (AH..BH mark their whole register). */
+export function markedUndefined(undefinedRegisters: number, op: Extract<Operand, { kind: 'reg' }>): number {
   const reg = op.size === 8 && op.reg >= 4 ? op.reg - 4 : op.reg;
-  return { kind: 'ok', value: update(written.value, { undefinedRegisters: written.value.undefinedRegisters | (1 << reg) }) };
+  return undefinedRegisters | (1 << reg);
 }
 
 // ---------------------------------------------------------------- addresses

@@ -3,14 +3,15 @@
 // raises (with the double-fault and shutdown rules).
 import type { Instruction } from '../isa/ast';
 import type { StepEvent } from '../machine';
-import { update, type MachineState } from './state';
+import { countRetired, update, type MachineState } from './state';
 import { cpl } from './context';
 import { blocksOf, hasBlocks, readPhysical, writePhysical, type PhysicalMemory } from './memory';
 import { translate } from './paging';
-import { execute } from './execute';
+import { execute, handlerFor } from './execute';
+import type { Handler } from './outcome';
 import { deliverInterrupt, type EventSource } from './interrupts';
 import { acknowledgeInterrupt, advanceTime, instructionsUntilTimer, interruptPending } from './devices';
-import { IF, OF } from './eflags';
+import { IF, OF, TF } from './eflags';
 import { fault, Vector, type Fault } from './outcome';
 import { applied, eventName, explaining, hexNote } from './applied';
 
@@ -39,7 +40,7 @@ function withKeptWrites(state: MachineState, f: Fault): MachineState {
 const MAX_LENGTH = 15;
 
 type Fetched =
-  | { readonly kind: 'ok'; readonly instruction: Instruction; readonly length: number; readonly state: MachineState }
+  | { readonly kind: 'ok'; readonly instruction: Instruction; readonly length: number; readonly handler: Handler | undefined; readonly state: MachineState }
   // The bytes were fetched (their page walks stand) but are no instruction.
   | { readonly kind: 'undefined-opcode'; readonly state: MachineState }
   | Fault
@@ -52,19 +53,36 @@ type Fetched =
  * fault of a fetch names the first missing byte. Bytes past the CS limit
  * fault #GP(0); more than 15 bytes fault #GP(0); an undefined opcode #UD.
  */
-/** Decoded instructions by physical address, each with the memory blocks
- * it was decoded from (memory.ts blocksOf). A hit is used only when memory
+/** Decoded instructions by physical address, each with its handler
+ * (execute.ts handlerFor) and the memory blocks it was decoded from
+ * (memory.ts blocksOf). A hit is used only when memory
  * still has those very blocks there, which never change, so the cache can
- * never be stale: it memoizes a pure function (decode) and is not machine
+ * never be stale: it memoizes pure functions (decode, handlerFor) and is not machine
  * state. (Blocks that are absent read as a base memory's bytes when there is
  * one, and those can change: no hit then.) Cleared when it grows large. */
-interface Decoded { readonly blocks: ReturnType<typeof blocksOf>; readonly instruction: Instruction; readonly length: number }
+interface Decoded { readonly blocks: ReturnType<typeof blocksOf>; readonly instruction: Instruction; readonly length: number; readonly handler: Handler | undefined }
 const decodeCache = new Map<number, Decoded>();
 const DECODE_CACHE_LIMIT = 1 << 16;
 
+/** Forget every cached decode (the next fetch of each address decodes
+ * again). For tests: stepping with it before every step is stepping without
+ * the cache (test/cpu/decode-cache.test.ts). */
+export function clearDecodeCache(): void {
+  decodeCache.clear();
+}
+
+/**
+ * Test-only mutant (test/cpu/decode-cache.test.ts): with `trustStale` set, a
+ * cached decode is used without checking that memory still has its blocks,
+ * as a cache that self-modifying code does not invalidate, to prove that the
+ * tests notice. False in every normal run.
+ */
+export const decodeCacheMutation: { trustStale: boolean } = { trustStale: false };
+
 function cachedDecode(memory: PhysicalMemory, physical: number): Decoded | undefined {
   const hit = decodeCache.get(physical);
-  if (hit === undefined || !hasBlocks(memory, physical, hit.length, hit.blocks)) return undefined;
+  if (hit === undefined) return undefined;
+  if (!decodeCacheMutation.trustStale && !hasBlocks(memory, physical, hit.length, hit.blocks)) return undefined;
   if (memory.base !== null && (hit.blocks[0] === undefined || hit.blocks[1] === undefined)) return undefined;
   return hit;
 }
@@ -72,7 +90,6 @@ function cachedDecode(memory: PhysicalMemory, physical: number): Decoded | undef
 function fetch(state: MachineState, decode: Decoder): Fetched {
   const cs = state.segments.cs;
   const user = cpl(state) === 3;
-  const bytes: number[] = [];
   let s = state;
   let cacheable: number | null = null;
   if (state.eip <= cs.limit) {
@@ -82,11 +99,12 @@ function fetch(state: MachineState, decode: Decoder): Fetched {
     if (t.value.physical + MAX_LENGTH <= s.memory.size) {
       const hit = cachedDecode(s.memory, t.value.physical);
       if (hit !== undefined && state.eip + hit.length - 1 <= cs.limit) {
-        return { kind: 'ok', instruction: hit.instruction, length: hit.length, state: s };
+        return { kind: 'ok', instruction: hit.instruction, length: hit.length, handler: hit.handler, state: s };
       }
       cacheable = t.value.physical;
     }
   }
+  const bytes: number[] = [];
   for (;;) {
     const offset = (state.eip + bytes.length) >>> 0;
     if (bytes.length >= MAX_LENGTH) return fault(Vector.GP, 0, 'EXC.FETCH.1');
@@ -100,11 +118,12 @@ function fetch(state: MachineState, decode: Decoder): Fetched {
     const decoded = decode(bytes);
     switch (decoded.kind) {
       case 'ok': {
+        const handler = handlerFor(decoded.instruction);
         if (cacheable !== null && (cacheable & 0xfff) + decoded.length <= 0x1000) {
           if (decodeCache.size >= DECODE_CACHE_LIMIT) decodeCache.clear();
-          decodeCache.set(cacheable, { blocks: blocksOf(s.memory, cacheable, decoded.length), instruction: decoded.instruction, length: decoded.length });
+          decodeCache.set(cacheable, { blocks: blocksOf(s.memory, cacheable, decoded.length), instruction: decoded.instruction, length: decoded.length, handler });
         }
-        return { kind: 'ok', instruction: decoded.instruction, length: decoded.length, state: s };
+        return { kind: 'ok', instruction: decoded.instruction, length: decoded.length, handler, state: s };
       }
       case 'undefined': return { kind: 'undefined-opcode', state: s };
       case 'unsupported': return { kind: 'model-error', message: `unsupported instruction at ${hex(state.eip)}: ${decoded.reason}` };
@@ -199,6 +218,28 @@ function softwareVector(before: MachineState, instr: Instruction): number | null
   }
 }
 
+/** The event of an instruction retired (events are values: one will do). */
+const RETIRED: StepEvent = Object.freeze({ kind: 'retired' });
+
+/** DR6.BS: the single-step condition. */
+const DR6_BS = 0x4000;
+
+/**
+ * [EXC.STEP.1] The single-step trap, after an instruction that started with
+ * TF = 1 and retired: DR6.BS is set (the other DR6 bits stay), and #DB is
+ * delivered as a trap (EXT = 1, RF pushed as it is) with the next
+ * instruction's EIP. [EXC.STEP.3] It is delivered in the same step, so it
+ * comes before any external interrupt waiting at that boundary; the
+ * delivery ends an STI shadow and [EXC.STEP.4] a halt: after HLT the trap
+ * is taken at once (our choice; the manual is silent). The model has no MOV
+ * SS shadow, so it traps after MOV SS too.
+ */
+function singleStepTrap(retired: MachineState): StepResult {
+  if (explaining()) applied('EXC.STEP.1', `TF was set: #DB after the instruction, DR6.BS set, EIP ${hexNote(retired.eip)} pushed`);
+  const marked = update(retired, { debug: { ...retired.debug, dr6: (retired.debug.dr6 | DR6_BS) >>> 0 }, interruptShadow: false, halted: false });
+  return deliverEvent(marked, { vector: Vector.DB, errorCode: null, rule: 'EXC.STEP.1' }, 'exception', retired.eip);
+}
+
 /**
  * One step. Order: [EXC.INTR.1] a pending, unmasked PIC interrupt is
  * delivered when IF = 1 and no STI shadow is active; [EXC.HALT.1] in HLT,
@@ -233,7 +274,7 @@ export function stepWith(state: MachineState, decode: Decoder): StepResult {
   if (fetched.kind === 'model-error') return { state: s, event: fetched };
   if (explaining()) applied('EXC.FETCH.1', `${fetched.length} byte${fetched.length === 1 ? '' : 's'} at CS:EIP ${hexNote(s.segments.cs.selector, 4)}:${hexNote(s.eip)}`);
   const nextEip = (s.eip + fetched.length) >>> 0;
-  const outcome = execute(fetched.state, fetched.instruction, nextEip);
+  const outcome = execute(fetched.state, fetched.instruction, nextEip, fetched.handler);
   switch (outcome.kind) {
     case 'fault':
       // [EXC.FAULT.1] A fault leaves the state as before the instruction
@@ -246,15 +287,16 @@ export function stepWith(state: MachineState, decode: Decoder): StepResult {
       return { state: s, event: outcome };
     case 'ok':
     case 'halt': {
-      const retired: MachineState = update(outcome.state, {
-        instructionCount: outcome.state.instructionCount + 1,
-        devices: advanceTime(outcome.state.devices, 1),
-      });
+      const retired: MachineState = countRetired(outcome.state, advanceTime(outcome.state.devices, 1));
       if (retired.devices.exitCode !== null) return { state: retired, event: { kind: 'exit', code: retired.devices.exitCode } };
-      if (outcome.kind === 'halt') return { state: retired, event: { kind: 'halted' } };
       const vector = softwareVector(fetched.state, fetched.instruction);
+      // [EXC.STEP.1] TF set when the instruction started: a single-step #DB
+      // after it. [EXC.STEP.2] Not after INT n, INT3, INTO or INT1, whose
+      // delivery cleared TF (nor after a fault, handled above).
+      if ((s.eflags & TF) !== 0 && vector === null) return singleStepTrap(retired);
+      if (outcome.kind === 'halt') return { state: retired, event: { kind: 'halted' } };
       if (vector !== null && explaining()) applied('EXC.SOFT.1', `${fetched.instruction.mnemonic} delivered vector ${vector}`);
-      return { state: retired, event: vector === null ? { kind: 'retired' } : { kind: 'exception', vector, errorCode: null, rule: 'EXC.SOFT.1' } };
+      return { state: retired, event: vector === null ? RETIRED : { kind: 'exception', vector, errorCode: null, rule: 'EXC.SOFT.1' } };
     }
   }
 }

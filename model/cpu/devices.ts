@@ -93,6 +93,13 @@ function updateDevices(devices: Devices, changes: Partial<Devices>): Devices {
   return Object.assign(copy, changes);
 }
 
+/** `updateDevices(devices, { clock, pit })`, the change of every retired
+ * instruction, written out in full (as updateResult in state.ts). */
+function withClock(devices: Devices, clock: number, pit: Pit): Devices {
+  const d = devices;
+  return { console: d.console, exitCode: d.exitCode, pit, master: d.master, slave: d.slave, clock, channel2: d.channel2, portB: d.portB, uart: d.uart, cmos: d.cmos };
+}
+
 /** `{ ...pit, ...changes }`, the same way. */
 function updatePit(pit: Pit, changes: Partial<Pit>): Pit {
   const p = pit;
@@ -368,8 +375,8 @@ export function advanceTime(devices: Devices, count: number): Devices {
   const pit = devices.pit;
   if (count <= 0) return devices;
   const clock = devices.clock + count;
-  if (!pit.running) return updateDevices(devices, { clock });
-  if (count < pit.counter) return updateDevices(devices, { clock, pit: updatePit(pit, { counter: pit.counter - count }) });
+  if (!pit.running) return withClock(devices, clock, pit);
+  if (count < pit.counter) return withClock(devices, clock, updatePit(pit, { counter: pit.counter - count }));
   const reload = period(pit.reload);
   const repeats = periodic(pit.mode);
   const left = count - pit.counter;

@@ -33,10 +33,18 @@ function systemForm(instr: Instruction): Handler | undefined {
   return m === 'mov' ? moveSegment : m === 'push' ? pushSegment : popSegment;
 }
 
+/** The handler of a decoded instruction, or undefined when the model has
+ * none. It depends on the instruction alone, so the fetch keeps it with the
+ * instruction in its decode cache (cycle.ts) instead of looking it up again
+ * at every execution. */
+export function handlerFor(instr: Instruction): Handler | undefined {
+  return systemForm(instr) ?? handlers[instr.mnemonic];
+}
+
 /** Execute `instr` (already fetched and decoded; nextEip is the address just
- * after it). Mnemonics without a handler are model errors, never #UD. */
-export function execute(state: MachineState, instr: Instruction, nextEip: number): Outcome {
-  const handler = systemForm(instr) ?? handlers[instr.mnemonic];
+ * after it) with its handler. Mnemonics without a handler are model errors,
+ * never #UD. */
+export function execute(state: MachineState, instr: Instruction, nextEip: number, handler: Handler | undefined = handlerFor(instr)): Outcome {
   if (handler === undefined) return { kind: 'model-error', message: `instruction '${instr.mnemonic}' is not implemented by the model` };
   if (explaining()) {
     const rule = instructionRule(instr);

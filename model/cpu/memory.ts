@@ -237,7 +237,11 @@ export function blocksOf(memory: PhysicalMemory, address: number, length: number
 
 /** Whether the memory still has exactly these blocks (from blocksOf) at [address, address + length). */
 export function hasBlocks(memory: PhysicalMemory, address: number, length: number, blocks: readonly [Uint8Array | undefined, Uint8Array | undefined]): boolean {
-  return blockAt(memory, address) === blocks[0] && blockAt(memory, address + length - 1) === blocks[1];
+  const first = blockAt(memory, address);
+  if (first !== blocks[0]) return false;
+  // Within one block (most instructions), the last block is the first.
+  const oneBlock = (address & (BLOCK_SIZE - 1)) + length <= BLOCK_SIZE;
+  return oneBlock ? first === blocks[1] : blockAt(memory, address + length - 1) === blocks[1];
 }
 
 /** Whether the page holding `address` was left untouched between the two

@@ -57,11 +57,15 @@ export const ok = <T>(value: T): Result<T> => ({ kind: 'ok', value });
  */
 export const ruleMutation: { active: { readonly from: string; readonly to: string | undefined } | null } = { active: null };
 
-/** A fault of `vector` with `errorCode` (null: none), raised by spec rule `rule`. */
-export function fault(vector: number, errorCode: number | null, rule: string): Fault {
+/** A fault of `vector` with `errorCode` (null: none), raised by spec rule
+ * `rule`; a page fault also carries its linear `address`. */
+export function fault(vector: number, errorCode: number | null, rule: string, address?: number): Fault {
   const m = ruleMutation.active;
-  if (m !== null && m.from === rule) return m.to === undefined ? { kind: 'fault', vector, errorCode } : { kind: 'fault', vector, errorCode, rule: m.to };
-  return { kind: 'fault', vector, errorCode, rule };
+  if (m !== null && m.from === rule) {
+    const f: Fault = m.to === undefined ? { kind: 'fault', vector, errorCode } : { kind: 'fault', vector, errorCode, rule: m.to };
+    return address === undefined ? f : { ...f, address };
+  }
+  return address === undefined ? { kind: 'fault', vector, errorCode, rule } : { kind: 'fault', vector, errorCode, rule, address };
 }
 export const modelError = (message: string): Outcome => ({ kind: 'model-error', message });
 

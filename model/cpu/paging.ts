@@ -32,7 +32,7 @@ export interface Access {
  * 0 = not present), bit 1 W/R (1 = write), bit 2 U/S (1 = user-mode access). */
 export function pageFault(linear: number, present: boolean, access: Access): Fault {
   const errorCode = (present ? 1 : 0) | (access.write ? 2 : 0) | (access.user ? 4 : 0);
-  return { ...fault(Vector.PF, errorCode, 'PAGE.FAULT.1'), address: linear >>> 0 };
+  return fault(Vector.PF, errorCode, 'PAGE.FAULT.1', linear >>> 0);
 }
 
 /** [PAGE.PROT.1] User accesses need U/S set at both levels; user writes also
@@ -98,7 +98,7 @@ function walk(state: MachineState, linear: number, access: Access): Result<{ phy
     const updated = (pde | PTE_ACCESSED | (access.write ? PTE_DIRTY : 0)) >>> 0;
     const memory = updated === pde ? state.memory : writePhysical(state.memory, pdeAddress, 4, updated);
     const frame = ((pde & 0xffc00000) | (linear & 0x003ff000)) >>> 0;
-    const entry: TlbEntry = { frame, ...rights, dirty: (updated & PTE_DIRTY) !== 0, large: true };
+    const entry: TlbEntry = { frame, user: rights.user, writable: rights.writable, dirty: (updated & PTE_DIRTY) !== 0, large: true };
     if (explaining()) {
       if (updated !== pde) applied('PAGE.AD.1', `PDE ${hexNote(pde)} → ${hexNote(updated)}`);
       applied('PAGE.TLB.2', `${hexNote(linear & 0xfffff000)} → ${hexNote(frame)}`);
@@ -128,7 +128,7 @@ function walk(state: MachineState, linear: number, access: Access): Result<{ phy
 
   const frame = (pte & 0xfffff000) >>> 0;
   // [PAGE.TLB.2] Every successful walk fills the TLB.
-  const entry: TlbEntry = { frame, ...rights, dirty: (newPte & PTE_DIRTY) !== 0, large: false };
+  const entry: TlbEntry = { frame, user: rights.user, writable: rights.writable, dirty: (newPte & PTE_DIRTY) !== 0, large: false };
   if (explaining()) {
     if (newPde !== pde || newPte !== pte) applied('PAGE.AD.2', `PDE ${hexNote(pde)} → ${hexNote(newPde)}, PTE ${hexNote(pte)} → ${hexNote(newPte)}`);
     applied('PAGE.TLB.2', `${hexNote(linear & 0xfffff000)} → ${hexNote(frame)}`);

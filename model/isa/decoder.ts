@@ -4,7 +4,7 @@
 
 import type { Instruction, Operand, RepPrefix, SegmentName } from './ast';
 import type { Form } from './opcodes';
-import { COMPARING_STRING_MNEMONICS, ESCAPED_UNDEFINED, ESCAPED_UNSUPPORTED, FORMS, ONE_BYTE_UNSUPPORTED } from './opcodes';
+import { addressesImplicitly, COMPARING_STRING_MNEMONICS, ESCAPED_UNDEFINED, ESCAPED_UNSUPPORTED, FORMS, ONE_BYTE_UNSUPPORTED } from './opcodes';
 import type { OperandSpec } from './operand-spec';
 import { FIXED_SEGMENT, MEMORY_ONLY_SPECS, RM_SPECS } from './operand-spec';
 
@@ -268,10 +268,6 @@ function decodeAt(bytes: ArrayLike<number>, offset: number): DecodeResult {
   if (here.segmentRegister !== 'none' && (regField > 5 || (here.segmentRegister === 'destination' && regField === 1))) return { kind: 'undefined', length: c.used };
 
   let memory: Operand | null = null;
-  // [ENC.PREFIX.3] 16-bit addressing of the string instructions, LOOP, JCXZ and XLAT (CX, SI, DI, BX) is not modelled.
-  if (address16 && (form.element !== null || form.implicitMemory || ['loop', 'loope', 'loopne', 'jecxz'].includes(form.mnemonic))) {
-    return { kind: 'unsupported', reason: `${form.mnemonic.toUpperCase()} with the address-size prefix 0x67 (CX, SI, DI or BX as the address) is not modelled` };
-  }
   if (here.rmSpec !== null && mod !== 3) memory = (address16 ? decodeMemory16 : decodeMemory)(c, mod, rmField, memorySize(here.rmSpec, operandSize));
   const operands: Operand[] = [];
   for (const spec of form.operands) operands.push(decodeOperand(spec, c, operandSize, low, regField, rmField, memory, address16));
@@ -294,8 +290,10 @@ function decodeAt(bytes: ArrayLike<number>, offset: number): DecodeResult {
     lock,
     ...(form.low === 'cond' ? { condition: low } : {}),
     ...(isString ? { elementSize: form.element === 8 ? 8 : operandSize } : {}),
-    // [ENC.PREFIX.3] Without a memory operand the prefix has no effect and is not recorded.
-    ...(address16 && addressed ? { addressSize: 16 as const } : {}),
+    // [ENC.PREFIX.3] The prefix is recorded on an instruction with a memory
+    // operand or one that addresses through registers of its own (strings,
+    // LOOP, JCXZ, XLAT: INS.ADDR16.1); elsewhere it has no effect and is not.
+    ...(address16 && (addressed || addressesImplicitly(form)) ? { addressSize: 16 as const } : {}),
   };
   return { kind: 'ok', instruction, length: c.used };
 }

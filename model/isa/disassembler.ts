@@ -43,6 +43,8 @@ export function mnemonicText(i: Instruction): string {
   if (i.mnemonic === 'jmpf') return 'jmp';
   if (i.mnemonic === 'callf') return 'call';
   if (i.mnemonic === 'xlat') return 'xlatb';
+  // [INS.ADDR16.1] JECXZ on CX is JCXZ, in nasm and objdump alike.
+  if (i.mnemonic === 'jecxz' && i.addressSize === 16) return 'jcxz';
   return i.mnemonic;
 }
 
@@ -115,7 +117,7 @@ export function disassemble(i: Instruction, address: number): string {
     || sizedBySixteenBitOperand(i);
   if (i.operandSize === 16 && !sizeInText) prefixes.push('o16');
   // [ENC.PREFIX.3] `a16` makes nasm address 16-bit even where no register says so ([0x1234]).
-  if (i.addressSize === 16) prefixes.push('a16');
+  if (i.addressSize === 16 && i.mnemonic !== 'jecxz') prefixes.push('a16');
   const text = mnemonicText(i);
   const operands = i.operands.map((o) => operandText(o, i, end)).join(', ');
   return [...prefixes, text].join(' ') + (operands === '' ? '' : ` ${operands}`);

@@ -13,7 +13,7 @@ import type { Instruction, MemorySize, Operand, OperandSize, RepPrefix, SegmentN
 import { CONDITION_NAMES } from './ast';
 import { encodeResult, encodeWithForm, formFits } from './encoder';
 import type { Form } from './opcodes';
-import { CONDITIONAL_MNEMONICS, MNEMONICS, formsOf, STRING_MNEMONICS } from './opcodes';
+import { addressesImplicitly, CONDITIONAL_MNEMONICS, MNEMONICS, formsOf, STRING_MNEMONICS } from './opcodes';
 import type { OperandSpec } from './operand-spec';
 
 export interface ParsedMnemonic {
@@ -22,6 +22,8 @@ export interface ParsedMnemonic {
   readonly elementSize?: OperandSize;
   /** Operand size implied by the spelling (cwde, iretd, pushfw, movsw), or null. */
   readonly operandSize: 16 | 32 | null;
+  /** 16: the spelling implies the address-size prefix (jcxz, INS.ADDR16.1). */
+  readonly addressSize?: 16;
 }
 
 /** Every NASM spelling of each condition, by condition number. */
@@ -45,7 +47,7 @@ const SIZED_SPELLINGS: Readonly<Record<string, ParsedMnemonic>> = {
   popfd: { mnemonic: 'popf', operandSize: 32 }, popfw: { mnemonic: 'popf', operandSize: 16 },
   iretd: { mnemonic: 'iret', operandSize: 32 }, iretw: { mnemonic: 'iret', operandSize: 16 },
   sal: { mnemonic: 'shl', operandSize: null }, retn: { mnemonic: 'ret', operandSize: null },
-  xlatb: { mnemonic: 'xlat', operandSize: null }, fwait: { mnemonic: 'wait', operandSize: null }, icebp: { mnemonic: 'int1', operandSize: null },
+  xlatb: { mnemonic: 'xlat', operandSize: null }, jcxz: { mnemonic: 'jecxz', operandSize: null, addressSize: 16 }, fwait: { mnemonic: 'wait', operandSize: null }, icebp: { mnemonic: 'int1', operandSize: null },
 };
 
 const ELEMENT_SUFFIX: Readonly<Record<string, OperandSize>> = { b: 8, w: 16, d: 32 };
@@ -247,7 +249,7 @@ export function buildInstruction(
         if (form.decodeOnly) continue;
         const base: Omit<Instruction, 'operands'> = {
           mnemonic, operandSize: os, segment, rep, lock: prefixes.lock ?? false,
-          ...(address16 ? { addressSize: 16 as const } : {}),
+          ...(address16 || ((prefixes.addressSize === 16 || parsed.addressSize === 16) && addressesImplicitly(form)) ? { addressSize: 16 as const } : {}),
           ...(parsed.condition !== undefined ? { condition: parsed.condition } : {}),
           ...(form.element !== null ? { elementSize: parsed.elementSize ?? (form.element === 8 ? 8 : os) } : {}),
         };

@@ -487,6 +487,15 @@ export const STRING_MNEMONICS: ReadonlySet<string> = new Set(
 );
 
 /** String mnemonics whose REP prefix is a repeat-while-equal (F3) or -not-equal (F2). */
+/** LOOP, LOOPE, LOOPNE and JECXZ: the branches that count in (E)CX. */
+export const COUNTER_BRANCH_MNEMONICS: ReadonlySet<string> = new Set(['loop', 'loope', 'loopne', 'jecxz']);
+
+/** [ENC.PREFIX.3] Whether a form addresses through registers of its own (the
+ * string instructions, XLAT) or counts in (E)CX (LOOP, JECXZ), so that the
+ * address-size prefix changes it even without a memory operand (INS.ADDR16.1). */
+export const addressesImplicitly = (form: Pick<Form, 'element' | 'implicitMemory' | 'mnemonic'>): boolean =>
+  form.element !== null || form.implicitMemory || COUNTER_BRANCH_MNEMONICS.has(form.mnemonic);
+
 export const COMPARING_STRING_MNEMONICS: ReadonlySet<string> = new Set(['cmps', 'scas']);
 
 /**

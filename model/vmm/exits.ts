@@ -86,6 +86,8 @@ export function handleExitExplained(world: World, event: StepEvent): HandledExit
       use('MEM.MODE.1', byMode.kind);
       if (byMode.kind === 'stop') return done(stopped(w, byMode.reason));
       if (byMode.kind === 'reflect') return reflected(reflectFault(w, frame, 14, byMode.errorCode, byMode.address));
+      // [MEM.DIRECT.6] The emulated instruction's single-step trap, through the guest's IDT.
+      if (byMode.kind === 'resume' && byMode.trap === true) return reflected(afterReflect(byMode.world, reflectEvent(byMode.world, byMode.frame, 1, null, 'exception')));
       return resumed(resume(byMode.world, byMode.kind === 'resume' ? byMode.frame : frame));
     }
     use('VMM.SHADOW.1', `address ${hex(w.machine.cr2)}`);

@@ -11,6 +11,7 @@ import type { Instruction, Operand } from '../../model/isa/ast';
 import { encodeResult } from '../../model/isa/encoder';
 import { decode } from '../../model/isa/decoder';
 import type { MachineState } from '../../model/cpu/state';
+import { TF } from '../../model/isa/flags';
 import { arbInstruction, edgeBiased } from '../isa/arbitrary';
 import { LAYOUT, PTE, cacheFor, gateDescriptor, identityMappingWrites, segmentDescriptor, systemState, withPagingWrites, writeCode, writeDwords, SEL, type Descriptor, type DwordWrite } from '../builders';
 import { EXTRA_DESCRIPTORS, LDT_BASE, LDT_ENTRIES, LDT_SELECTOR, arbGdtEntry, arbIdtOverrides, arbLdtEntry, arbSelector } from './tables';
@@ -32,6 +33,9 @@ export interface DiffCase {
   readonly program: readonly Instruction[];
   /** Random descriptor tables (properties/diff/tables.ts). */
   readonly tables: CaseTables;
+  /** Start with TF set (EXC.STEP.1): the first instruction to retire then
+   * traps to the #DB handler. Absent in cases recorded before it existed. */
+  readonly trap?: boolean;
 }
 
 export interface CaseTables {
@@ -120,6 +124,8 @@ export const arbDiffCase: fc.Arbitrary<DiffCase> = fc.record({
     stack: fc.array(fc.oneof(arbSelector, fc.constantFrom(SEL.code0, SEL.code1, SEL.code3, SEL.data0, SEL.data1, SEL.data3),
       fc.constantFrom(LAYOUT.code, HANDLER, 0x202, 0x3202, 0x2), edgeBiased(32)), { minLength: 6, maxLength: 6 }),
   }),
+  // Drawn last too; one case in eight starts single-stepping.
+  trap: fc.integer({ min: 0, max: 7 }).map((n) => n === 0),
 });
 
 /** The default IDT: every exception vector leads to the ring-0 HLT (#BP and #OF reachable from ring 3). */
@@ -134,7 +140,7 @@ export function caseState(c: DiffCase): MachineState {
   const gates: Record<number, readonly [number, number]> = { ...EXCEPTION_GATES };
   for (const { vector, gate } of c.tables.idt) gates[vector] = gate;
   const ldtDescriptor = segmentDescriptor({ base: LDT_BASE, limit: LDT_ENTRIES * 8 - 1, g: false, big: false, type: 0x2, system: true });
-  let s = systemState({ memorySize: DIFF_MEMORY, cpl: c.cpl, eflags: c.eflags, gates, extraDescriptors: [...c.tables.gdt, ldtDescriptor] });
+  let s = systemState({ memorySize: DIFF_MEMORY, cpl: c.cpl, eflags: c.trap === true ? (c.eflags | TF) >>> 0 : c.eflags, gates, extraDescriptors: [...c.tables.gdt, ldtDescriptor] });
   s = writeDwords(s, c.tables.ldt.flatMap((d, i): DwordWrite[] => [[LDT_BASE + 8 * i, d[0]], [LDT_BASE + 8 * i + 4, d[1]]]));
   if (c.tables.ldtLoaded) s = { ...s, ldtr: cacheFor(s, LDT_SELECTOR) };
   s = writeCode(s, HANDLER, [0xf4]); // hlt

@@ -87,8 +87,8 @@ const creg = (n: 0 | 2 | 3 | 4): Operand => ({ kind: 'creg', reg: n });
  * CR3 and CR4, LGDT, LIDT, LLDT (null), LTR, INVLPG, IN and OUT to owned and
  * refused ports, INT n to a vector without a gate and to one whose gate DPL
  * is too low, INT3, a #GP from a bad selector load, a #DE, a #PF reflected
- * with the virtual CR2, a privileged instruction gandalf does not emulate
- * (RDMSR), SGDT and SIDT; at ring 1 or ring 3.
+ * with the virtual CR2, an RDMSR of an MSR neither monitor has
+ * (#GP(0) reflected), SGDT and SIDT; at ring 1 or ring 3.
  */
 export function tourGuest(ring: 1 | 3): Uint8Array {
   const program: HostileSlot[] = [

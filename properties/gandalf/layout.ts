@@ -16,7 +16,7 @@ export function gandalfOwnMemory(imageLength: number, poolTablesInUse: number, m
     [m + 0x0000, 0x5000, false],        // stubs, IDT, GDT, TSS, LDT (not the stack, which
                                         // the processor writes when it enters the monitor)
     [m + 0x8000, 0x1000, true],         // the shadow directory
-    [m + 0x9000, 0x3000, false],        // the virtual CPU, the halt IDT, the copy buffer
+    [m + 0x9000, 0x7000, false],        // the virtual CPU, the halt IDT, the copy buffer, the para state (-DPARA, GANDALF.PARA.1)
     [m + 0x10000, 0x10000, true],       // the page tables of the monitor's region
     [m + 0x100000, imageLength, false], // gandalf's image (code and variables)
     [m + 0x200000, 0x1000 * poolTablesInUse, true], // shadow page tables (and shadow-multi's saved directories) in use

@@ -5,7 +5,7 @@
 // one is caught, and `mesovirt audit --monitor gandalf --mutant NAME` shows it.
 import type { MemoryModeName } from '../../model/vmm/memory/types';
 
-export type GandalfProperty = 'VMM.SEG' | 'VMM.RES' | 'VMM.ISO' | 'VMM.RING' | 'VMM.REFINE';
+export type GandalfProperty = 'VMM.SEG' | 'VMM.RES' | 'VMM.ISO' | 'VMM.RING' | 'VMM.REFINE' | 'VMM.NI';
 
 export interface GandalfMutant {
   /** The name on the command line (`--mutant`). */
@@ -16,6 +16,10 @@ export interface GandalfMutant {
   readonly killedBy: GandalfProperty;
   /** The memory mode it is built and checked in (shadow-single when absent). */
   readonly mode?: MemoryModeName;
+  /** A mutant of the para interface: built with -DPARA, checked on the para guests (para-guests.ts). */
+  readonly para?: true;
+  /** A mutant of the several-guests build (-DWORLDS, gandalf/worlds.inc), checked with two guests (properties/gandalf/worlds.ts). */
+  readonly worlds?: boolean;
 }
 
 export const GANDALF_MUTANTS: readonly GandalfMutant[] = [
@@ -31,6 +35,15 @@ export const GANDALF_MUTANTS: readonly GandalfMutant[] = [
   { name: 'multi-table-write-kept', define: 'MUTANT_MULTI_TABLE_WRITE_KEPT', what: 'shadow-multi: a write to a covered guest page table drops nothing derived from it (MEM.MULTI.4)', killedBy: 'VMM.REFINE', mode: 'shadow-multi' },
   { name: 'direct-tables-writable', define: 'MUTANT_DIRECT_TABLES_WRITABLE', what: 'direct: the guest\'s writable mappings of its own page-table pages are left writable (MEM.DIRECT.3)', killedBy: 'VMM.RES', mode: 'direct' },
   { name: 'direct-self-map', define: 'MUTANT_DIRECT_SELF_MAP', what: 'direct: a directory that names itself as a page table is accepted (MEM.DIRECT.2)', killedBy: 'VMM.RES', mode: 'direct' },
+  { name: 'para-table-writable', define: 'MUTANT_PARA_TABLE_WRITABLE', what: 'para: mmu_update accepts a writable mapping of a page-table frame (PARA.MMU.4)', killedBy: 'VMM.REFINE', para: true },
+  { name: 'hypercall-ring3', define: 'MUTANT_HYPERCALL_RING3', what: 'para: the hypercall gate has DPL 3 and a hypercall from ring 3 is carried out (PARA.CALL.5)', killedBy: 'VMM.REFINE', para: true },
+  { name: 'para-batch-off-by-one', define: 'MUTANT_PARA_BATCH_OFF_BY_ONE', what: 'para: mmu_update applies one request past the count it was given (PARA.MMU.1)', killedBy: 'VMM.REFINE', para: true },
+  { name: 'para-held-not-flagged', define: 'MUTANT_PARA_HELD_NOT_FLAGGED', what: 'para: an interrupt held back leaves the shared page\'s flag clear (PARA.IF.3)', killedBy: 'VMM.REFINE', para: true },
+  { name: 'para-refused-marks-kept', define: 'MUTANT_PARA_REFUSED_MARKS_KEPT', what: 'para: reading a refused mmu_update request leaves the accessed bits it set (GANDALF.PARA.6)', killedBy: 'VMM.REFINE', para: true },
+  { name: 'world-segments-kept', define: 'MUTANT_WORLD_SEGMENTS_KEPT', what: 'worlds: a world switch leaves DS, ES, FS and GS as the outgoing guest had them', killedBy: 'VMM.REFINE', worlds: true },
+  { name: 'world-partition-not-switched', define: 'MUTANT_WORLD_PARTITION_NOT_SWITCHED', what: "worlds: after a switch the shadow maps the incoming guest's frames into guest 0's partition", killedBy: 'VMM.RES', worlds: true },
+  { name: 'world-multi-kept', define: 'MUTANT_WORLD_MULTI_KEPT', what: "worlds, shadow-multi: the incoming guest gets the outgoing one's count of address spaces and records", killedBy: 'VMM.REFINE', mode: 'shadow-multi', worlds: true },
+  { name: 'world-pic-shared', define: 'MUTANT_WORLD_PIC_SHARED', what: 'worlds: the interrupt controllers are not switched: one PIC for every guest', killedBy: 'VMM.NI', worlds: true },
   { name: 'multi-stale-after-cr3', define: 'MUTANT_MULTI_UNSYNCED_KEPT', what: 'shadow-multi: a guest CR3 write keeps the entries derived from pages written since their first exit (MEM.MULTI.5)', killedBy: 'VMM.REFINE', mode: 'shadow-multi' },
 ];
 

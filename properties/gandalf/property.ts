@@ -6,6 +6,7 @@ import { checkRefinement } from './refine';
 import { modeDefines } from './build';
 import { HOSTILE_SEEDS, PAGED_SEEDS, hostileAt, pagedAt, recursiveGuest, rtos, spacesGuest, teachMeso, tourGuest } from './guests';
 import type { Violation } from './invariants';
+import { PARA_HOSTILE_SEEDS, paraHostileAt, paraTourGuest, teachPara } from './para-guests';
 import type { MemoryModeName } from '../../model/vmm/memory/types';
 
 export interface GuestCase {
@@ -34,6 +35,26 @@ export function defaultGuests(mode: MemoryModeName = 'shadow-single'): GuestCase
     { name: 'rtos (meso)', image: () => rtos({ MESO: '' }), maxUnits: 1_000_000 },
     ...HOSTILE_SEEDS.map((seed) => ({ name: `hostile guest, seed ${seed}`, image: () => hostileAt(seed), maxUnits: 3000 })),
   ];
+}
+
+/** [GANDALF.PARA.1] The para guests (-DPARA), quick ones first: the directed tour at ring 1
+ * and 3, the random hostile para guests, the teaching kernel's para build. */
+export function paraGuests(): GuestCase[] {
+  return [
+    { name: 'para tour guest, ring 1', image: () => paraTourGuest(1), maxUnits: 3000 },
+    { name: 'para tour guest, ring 3', image: () => paraTourGuest(3), maxUnits: 3000 },
+    ...PARA_HOSTILE_SEEDS.map((seed) => ({ name: `hostile para guest, seed ${seed}`, image: () => paraHostileAt(seed), maxUnits: 3000 })),
+    { name: 'teach (para)', image: () => teachPara(), maxUnits: 1_000_000 },
+  ];
+}
+
+/** VMM.REFINE of gandalf -DPARA against model/vmm's para monitor over the para guests. */
+export function runGandalfParaRefinement(defines: Record<string, string> = {}, mode: MemoryModeName = 'shadow-single', guests = paraGuests()): PropertyFailure | null {
+  for (const g of guests) {
+    const r = checkRefinement(g.image(), { defines, mode, para: true, maxUnits: g.maxUnits });
+    if (r.divergence !== null) return { guest: g.name, rule: 'VMM.REFINE', message: `unit ${r.divergence.unit}, ${r.divergence.at}: ${r.divergence.differences.join('; ')}` };
+  }
+  return null;
 }
 
 export type PropertyFailure = { readonly guest: string; readonly rule: string; readonly message: string };

@@ -14,7 +14,10 @@
 //   'monitor' step of model/vmm). Compared after it, besides the above: the
 //   virtual CPU (gandalf's at machine 0x9000), the exits by reason, the
 //   refusals, the console, and every guest page the abstract run changed
-//   since the previous exit.
+//   since the previous exit. A write to a page-table page that gandalf's
+//   direct mode single-steps (GANDALF.DIRECT.2) belongs to its page-fault
+//   exit: the stepped instruction and the #DB exit that ends it are run
+//   before the comparison, as model/vmm runs the write inside the exit.
 // The real IDT, GDT, LDT and TSS too: gandalf keeps them at the machine
 // addresses model/vmm does, so they must hold the same bytes.
 // At the end: how the run ended, the console, and the whole partition.
@@ -24,7 +27,10 @@
 // different guest instructions. The interrupts are therefore taken from the
 // gandalf run: the model's timer is kept from firing on its own, and each
 // interrupt gandalf's guest receives is raised in the model at the same
-// guest instruction.
+// guest instruction. So is the time-stamp counter (VMM.TSC.1): what an
+// RDTSC, or an RDMSR of the TSC, gives the guest is gandalf's machine's
+// count, which model/vmm's run cannot know; after such an instruction the
+// model's EDX:EAX are taken from the gandalf run (and only then).
 import type { CommonState, Machine, StepEvent } from '../../model/machine';
 import { bootInMode } from '../../model/vmm/memory/boot';
 import type { MemoryModeName } from '../../model/vmm/memory/types';
@@ -32,7 +38,8 @@ import { stepWorld, type WorldStep } from '../../model/vmm/run';
 import { defaultRules, type VmmRules } from '../../model/vmm/rules';
 import type { World } from '../../model/vmm/state';
 import { consoleBytes, raiseIrq } from '../../model/cpu/devices';
-import { toCommon } from '../../model/cpu/state';
+import { toCommon, type MachineState } from '../../model/cpu/state';
+import { readLinear } from '../../model/cpu/context';
 import { changedPages, readBytes } from '../../model/cpu/memory';
 import type { MachineKind } from '../machines';
 import { bootGandalf, modeDefines } from './build';
@@ -40,6 +47,10 @@ import { ImplMachine } from '../../impl/machine';
 import { modelExitsAsGandalfCounts, readGandalfVcpu } from './vcpu';
 import { configFor } from '../../model/vmm/memory/boot';
 import { withoutRule } from '../machines/model';
+import { TF } from '../../model/isa/flags';
+import { bootParaGuest, type ParaMemoryMode } from '../../model/vmm/para/boot';
+import { defaultParaRules, type ParaRules } from '../../model/vmm/para/interface';
+import { readGandalfPara } from './vcpu';
 
 export interface RefinementOptions {
   /** Guest-level units to compare at most. */
@@ -54,6 +65,9 @@ export interface RefinementOptions {
   readonly maxMonitorSteps?: number;
   /** The memory mode of both monitors (shadow-single by default). */
   readonly mode?: MemoryModeName;
+  /** A para guest (spec/para.md): gandalf built with -DPARA, model/vmm's para monitor
+   * (with these para rules: a model/vmm para mutant, to test the checker the other way). */
+  readonly para?: boolean | ParaRules;
 }
 
 export interface RefinementResult {
@@ -93,6 +107,24 @@ export function guestStateDifferences(abstract: CommonState, real: CommonState, 
   return out;
 }
 
+/** Does the guest instruction at the model's CS:EIP read the time-stamp
+ * counter (RDTSC, or RDMSR with ECX = 0x10)? Prefixes aside; an
+ * instruction the model's tables cannot fetch yet counts as no. */
+function readsCounter(state: MachineState): boolean {
+  const r = readLinear(state, (state.segments.cs.base + state.eip) >>> 0, 2, (state.segments.cs.selector & 3) === 3);
+  if (r.kind !== 'ok') return false;
+  const op = r.value.value;
+  return op === 0x310f || (op === 0x320f && state.regs[1] === 0x10);
+}
+
+/** The guest's EDX:EAX as gandalf's machine left them (after a counter read). */
+function withCounterOf(world: World, real: CommonState): World {
+  const regs = world.machine.regs.slice();
+  regs[0] = real.regs.eax;
+  regs[2] = real.regs.edx;
+  return { ...world, machine: { ...world.machine, regs } };
+}
+
 /** The model's timer never fires by itself: interrupts come from the gandalf run. */
 function quiet(world: World): World {
   const pit = world.machine.devices.pit;
@@ -116,10 +148,14 @@ export function checkRefinement(guest: Uint8Array, options: RefinementOptions = 
   const maxMonitor = options.maxMonitorSteps ?? 2_000_000;
   const mode = options.mode ?? 'shadow-single';
   const config = configFor(mode);
-  const boot = bootInMode(guest, mode, config, options.rules ?? defaultRules);
+  const para = options.para === undefined || options.para === false ? null : options.para === true ? defaultParaRules : options.para;
+  if (para !== null && mode === 'shadow-multi') throw new Error('a para guest runs single-shadow or direct (PARA.BOOT.2)');
+  const boot = para !== null
+    ? bootParaGuest(guest, config, options.rules ?? defaultRules, para, mode as ParaMemoryMode)
+    : bootInMode(guest, mode, config, options.rules ?? defaultRules);
   if (boot.kind !== 'ok') throw new Error(`model/vmm refuses the guest: ${boot.message}`);
   let world = boot.world;
-  const real: Machine = bootGandalf([guest], { machine: options.machine, defines: { ...modeDefines(mode), ...options.defines } });
+  const real: Machine = bootGandalf([guest], { machine: options.machine, defines: { ...modeDefines(mode), ...(para !== null ? { PARA: '' } : {}), ...options.defines } });
   const partition = { base: config.partitionBase, size: config.partitionSize };
 
   // gandalf's boot: run until its guest executes (CPL > 0) or it stops.
@@ -165,6 +201,16 @@ export function checkRefinement(guest: Uint8Array, options: RefinementOptions = 
     const b = JSON.stringify(Object.entries(g.exits).sort());
     if (a !== b) d.push(`exits by reason: model/vmm ${a} gandalf ${b}`);
     if (world.vmm.refusals.length < 64 && world.vmm.refusals.length !== g.refusals) d.push(`refusals: model/vmm ${world.vmm.refusals.length} gandalf ${g.refusals}`);
+    // [GANDALF.PARA.1] The para state: the shared page, the held vector, the adopted tables, the requests counted.
+    const mp = world.vmm.para;
+    const gp = mp === undefined ? null : readGandalfPara(real);
+    if (mp !== undefined && gp === null) d.push('para: gandalf has no para state (built without -DPARA)');
+    if (mp !== undefined && gp !== null) {
+      for (const k of ['shared', 'pending', 'mmuApplied', 'mmuRefused'] as const) if (mp[k] !== gp[k]) d.push(`para ${k}: model/vmm ${mp[k]} gandalf ${gp[k]}`);
+      const ta = JSON.stringify(Object.entries(mp.tables).map(([f, l]) => [Number(f), l]).sort((x, y) => x[0]! - y[0]!));
+      const tb = JSON.stringify(Object.entries(gp.tables).map(([f, l]) => [Number(f), l]).sort((x, y) => x[0]! - y[0]!));
+      if (ta !== tb) d.push(`para adopted tables: model/vmm ${ta.slice(0, 200)} gandalf ${tb.slice(0, 200)}`);
+    }
     const ca = Buffer.from(consoleBytes(world.machine.devices.console)).toString('latin1');
     const cb = Buffer.from(real.consoleOutput()).toString('latin1');
     if (ca !== cb) d.push(`console: model/vmm ${JSON.stringify(ca.slice(-80))} gandalf ${JSON.stringify(cb.slice(-80))}`);
@@ -211,14 +257,17 @@ export function checkRefinement(guest: Uint8Array, options: RefinementOptions = 
       // A guest instruction, or an interrupt through a direct gate.
       guestSteps++;
       if (e.kind === 'interrupt') world = inject(world, e.vector);
+      const counter = e.kind === 'retired' && readsCounter(world.machine);
       const s = modelStep();
       if (s.kind !== 'guest' || s.event.kind !== e.kind) { fail(`guest step at ${where}`, [`model/vmm: ${s.kind} ${JSON.stringify(s.event)}; gandalf: ${JSON.stringify(e)}`]); break; }
+      if (counter) world = withCounterOf(world, after);
       if (!compareGuest(`after the guest step at ${where}`)) break;
       continue;
     }
     // An exit: the event entered gandalf; run it until it returns to the guest.
     exits++;
     if (e.kind === 'interrupt') world = inject(world, e.vector);
+    const counterExit = e.kind === 'exception' && e.vector === 13 && readsCounter(world.machine);
     const entry = modelStep();
     // The model's event names the rule that raised it; gandalf's machine does not (withoutRule).
     if (entry.kind !== 'exit' || JSON.stringify(withoutRule(entry.event)) !== JSON.stringify(withoutRule(e))) {
@@ -236,6 +285,22 @@ export function checkRefinement(guest: Uint8Array, options: RefinementOptions = 
     if (n >= maxMonitor) { gandalfEnd = 'monitor step limit'; break; }
     if (gandalfEnd !== null) break;
     const back = modelStep();
+    // [GANDALF.DIRECT.2] gandalf returned to the guest's instruction with TF
+    // set where model/vmm has already run it (its guest's TF is clear, or it
+    // stopped the guest): the one single-stepped instruction, and the exit
+    // that ends it (the #DB, or a fault that stops the guest), belong to
+    // this exit.
+    if ((real.state().eflags & TF) !== 0 && (back.kind === 'end' || (world.machine.eflags & TF) === 0)) {
+      const stepped = real.step();
+      if (machineCpl(real) !== 0) { fail(`the single-stepped write at ${where}`, [`gandalf: ${JSON.stringify(stepped)}, no exit after it`]); break; }
+      let k = 0;
+      for (; machineCpl(real) === 0 && k < maxMonitor; k++) {
+        const m = real.step();
+        if (isEnd(m)) { gandalfEnd = m.kind === 'exit' ? `exit ${m.code}` : m.kind; break; }
+      }
+      monitorInstructions += k + 1;
+      if (gandalfEnd !== null) break;
+    }
     if (back.kind !== 'monitor') { fail(`return from the exit at ${where}`, [`model/vmm: ${back.kind} ${'reason' in back ? back.reason : ''}; gandalf returned to the guest`]); break; }
     // An emulated HLT that an interrupt ended: the model halted at the
     // guest's privilege; the same interrupt wakes it there.
@@ -248,6 +313,8 @@ export function checkRefinement(guest: Uint8Array, options: RefinementOptions = 
         if (s.kind === 'guest' || s.kind === 'monitor') break;
       }
     }
+    // An emulated RDTSC, or RDMSR of the TSC, that went past the instruction: gandalf's count.
+    if (counterExit && world.machine.eip === ((before.eip + 2) >>> 0)) world = withCounterOf(world, real.state());
     if (!compareGuest(`after the exit at ${where} (${JSON.stringify(e)})`)) break;
     if (!compareAfterExit(`after the exit at ${where} (${JSON.stringify(e)})`)) break;
   }

@@ -3,6 +3,7 @@
 // offsets), in the shape of model/vmm's VirtualCpu and exit counters.
 import type { Machine } from '../../model/machine';
 import type { VirtualCpu } from '../../model/vmm/state';
+import { HYPERCALL_NAMES } from '../../model/vmm/para/interface';
 
 /** Machine MONITOR_BASE + 0x9000: MONITOR_BASE is 0, or 16 MiB in the direct build (gandalf/config.inc). */
 export const VCPU_ADDRESS = 0x9000;
@@ -35,8 +36,8 @@ export function vcpuAddress(machine: Machine): number {
   return (b[0]! | (b[1]! << 8) | (b[2]! << 16) | (b[3]! << 24)) >>> 0 === MAGIC ? at : VCPU_ADDRESS;
 }
 
-export function readGandalfVcpu(machine: Machine): GandalfVcpu {
-  const bytes = machine.readPhysical(vcpuAddress(machine), 0xa00);
+export function readGandalfVcpu(machine: Machine, address: number = vcpuAddress(machine)): GandalfVcpu {
+  const bytes = machine.readPhysical(address, 0xa00);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const d = (at: number): number => view.getUint32(at, true);
   const exits: Record<string, number> = {};
@@ -47,6 +48,8 @@ export function readGandalfVcpu(machine: Machine): GandalfVcpu {
   count('page fault', d(V.pageFaults));
   EMULATED.forEach((m, i) => count(`emulate ${m}`, d(V.emulated + 4 * i)));
   count(OTHER_PRIVILEGED, d(V.emulated + 4 * EMULATED.length));
+  const para = readGandalfPara(machine);
+  if (para !== null) for (const [name, n] of Object.entries(para.exits)) count(name, n);
   return {
     magic: d(V.magic),
     vcpu: {
@@ -66,4 +69,42 @@ export function modelExitsAsGandalfCounts(exits: Readonly<Record<string, number>
     out[key] = (out[key] ?? 0) + n;
   }
   return out;
+}
+
+/** [GANDALF.PARA.1] The para state of the -DPARA build (gandalf/para.inc), 0x3000 past the virtual CPU. */
+const PARA_OFFSET = 0x3000;
+const PARA_MAGIC = 0x41524150; // 'PARA'
+const P = { shared: 0x04, pending: 0x08, applied: 0x0c, refused: 0x10, adoptedCount: 0x14, hypercalls: 0x40, refusedCalls: 0x80, held: 0x400, late: 0x800 } as const;
+
+export interface GandalfPara {
+  /** Guest-physical address of the shared page, or null before register_shared. */
+  readonly shared: number | null;
+  readonly pending: number | null;
+  readonly mmuApplied: number;
+  readonly mmuRefused: number;
+  /** The adopted frames and their levels (1 page table, 2 directory), as model/vmm's ParaState.tables. */
+  readonly tables: Readonly<Record<number, 1 | 2>>;
+  /** The para exits by reason, named as model/vmm/para names them. */
+  readonly exits: Readonly<Record<string, number>>;
+}
+
+/** gandalf's para state, or null for a build without -DPARA. */
+export function readGandalfPara(machine: Machine): GandalfPara | null {
+  const base = vcpuAddress(machine) + PARA_OFFSET;
+  const bytes = machine.readPhysical(base, 0x1000);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const d = (at: number): number => view.getUint32(at, true);
+  if (d(0) !== PARA_MAGIC) return null;
+  const exits: Record<string, number> = {};
+  const count = (name: string, n: number): void => { if (n !== 0) exits[name] = (exits[name] ?? 0) + n; };
+  HYPERCALL_NAMES.forEach((name, i) => count(`hypercall ${name}`, d(P.hypercalls + 4 * i)));
+  count('hypercall unknown', d(P.hypercalls + 4 * HYPERCALL_NAMES.length));
+  count('refused hypercall', d(P.refusedCalls));
+  for (let v = 0; v < 256; v++) count(`interrupt ${v} held`, d(P.held + 4 * v));
+  for (let v = 0; v < 256; v++) count(`interrupt ${v} delivered late`, d(P.late + 4 * v));
+  const levels = machine.readPhysical(base + 0x1000, 0x1000);
+  const tables: Record<number, 1 | 2> = {};
+  levels.forEach((level, frame) => { if (level === 1 || level === 2) tables[frame] = level; });
+  const optional = (v: number): number | null => (v === 0xffffffff ? null : v);
+  return { shared: optional(d(P.shared)), pending: optional(d(P.pending)), mmuApplied: d(P.applied), mmuRefused: d(P.refused), tables, exits };
 }

@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import type { Instruction, Operand, RepPrefix, SegmentName } from '../../model/isa/ast';
 import { SEGMENT_NAMES } from '../../model/isa/ast';
 import type { Form } from '../../model/isa/opcodes';
-import { COMPARING_STRING_MNEMONICS, FORMS } from '../../model/isa/opcodes';
+import { addressesImplicitly, COMPARING_STRING_MNEMONICS, FORMS } from '../../model/isa/opcodes';
 import type { OperandSpec } from '../../model/isa/operand-spec';
 import { FIXED_SEGMENT, SIZED_BY_OPERAND_SIZE } from '../../model/isa/operand-spec';
 
@@ -125,8 +125,6 @@ const memory16Shape = fc.record({
   pair: fc.constantFrom<[number | null, number | null]>([3, 6], [3, 7], [5, 6], [5, 7], [6, null], [7, null], [5, null], [3, null], [null, null]),
   disp: edgeBiased(16),
 });
-/** Instructions whose implicit addresses 16-bit addressing would change (not modelled, ENC.PREFIX.3). */
-const IMPLICIT_ADDRESS = new Set(['loop', 'loope', 'loopne', 'jecxz', 'xlat']);
 
 export function arbInstructionOfForm(form: Form): fc.Arbitrary<Instruction> {
   return fc.constantFrom(...operandSizes(form)).chain((os) => {
@@ -141,7 +139,8 @@ export function arbInstructionOfForm(form: Form): fc.Arbitrary<Instruction> {
       a16: fc.option(memory16Shape, { freq: 4 }),
     }).map(({ operands: drawn, condition, segment, rep, lock, a16 }): Instruction => {
       const hasMemory = drawn.some((o) => o.kind === 'mem');
-      const sixteen = a16 !== null && hasMemory && form.element === null && !IMPLICIT_ADDRESS.has(form.mnemonic);
+      // [ENC.PREFIX.3] 0x67 on a memory operand, or on an instruction that addresses through SI, DI, CX or BX (INS.ADDR16.1).
+      const sixteen = a16 !== null && (hasMemory || addressesImplicitly(form));
       const moffs = form.operands.includes('Ob') || form.operands.includes('Ov');
       const operands = !sixteen ? drawn : drawn.map((o): Operand => o.kind !== 'mem' ? o
         : moffs ? { ...o, disp: a16.disp } : { ...o, base: a16.pair[0], index: a16.pair[1], scale: 1, disp: a16.disp });

@@ -101,6 +101,8 @@ export interface HostileGuest {
   readonly ring?: 1 | 3;
   /** Instructions between timer interrupts, or none (absent). */
   readonly timer?: number | null;
+  /** A CR4 the prologue loads at ring 1 first (none when absent): CR4.TSD for the ring-3 RDTSC of VMM.TSC.1. */
+  readonly cr4?: number;
 }
 
 export const hostileGuest: fc.Arbitrary<HostileGuest> = fc.record({
@@ -126,6 +128,7 @@ function prologue(guest: HostileGuest): Uint8Array {
   const timer = guest.timer ?? null;
   const lines = [
     'bits 32', `org ${PROLOGUE}`,
+    ...(guest.cr4 === undefined ? [] : [`mov eax, ${guest.cr4}`, 'mov cr4, eax']),
     ...(timer === null ? [] : [
       // ICW1..ICW4: vectors 0x20.., cascade, 8086 mode; then only IRQ 0 unmasked.
       'mov al, 0x11', 'out 0x20, al', 'mov al, 0x20', 'out 0x21, al', 'mov al, 4', 'out 0x21, al', 'mov al, 1', 'out 0x21, al',

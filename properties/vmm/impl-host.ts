@@ -24,7 +24,7 @@ import { changedPages, memoryOver, readBytes, PAGE_SIZE, type PhysicalMemory } f
 import { initialDevices, type Devices as ModelDevices } from '../../model/cpu/devices';
 import type { Devices } from '../../impl/devices';
 import type { CommonState, StepEvent } from '../../model/machine';
-import { emptyTlb, tlbLookup, type Tlb, type TlbEntry } from '../../model/cpu/tlb';
+import { emptyTlb, tlbInsert, tlbLookup, type Tlb } from '../../model/cpu/tlb';
 import { TLB_DIRTY, TLB_LARGE, TLB_USER, TLB_WRITABLE } from '../../impl/paging';
 import { bootGuest } from '../../model/vmm/boot';
 import { handleExit } from '../../model/vmm/exits';
@@ -38,18 +38,15 @@ import type { VmmState, World } from '../../model/vmm/state';
 /** impl's TLB as the model's: the entries impl holds, in the model's form. */
 function modelTlb(impl: ImplMachine): Tlb {
   const cpu = impl.cpu;
-  // Built in place (the trie is persistent only once returned).
-  const directory: Array<Array<TlbEntry | undefined> | undefined> = [];
-  let any = false;
+  let tlb = emptyTlb;
   for (const page of cpu.tlbFilled) {
     const e = cpu.tlb[page]!;
     if (e === 0) continue;
-    any = true;
-    (directory[page >>> 10] ??= new Array<TlbEntry | undefined>(1024))[page & 1023] = {
+    tlb = tlbInsert(tlb, page << 12, {
       frame: (e & ~0xfff) >>> 0, user: (e & TLB_USER) !== 0, writable: (e & TLB_WRITABLE) !== 0, dirty: (e & TLB_DIRTY) !== 0, large: (e & TLB_LARGE) !== 0,
-    };
+    });
   }
-  return any ? { directory } : { directory: [] };
+  return tlb;
 }
 
 /** The TLB entries impl holds now (page numbers and entries), to put back after a setState. */

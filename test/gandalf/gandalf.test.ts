@@ -35,7 +35,9 @@ describe('gandalf builds', () => {
   it.runIf(oracleAvailable('nasm'))('our assembler gives nasm\'s bytes, for gandalf and a mutant of each file that has one', () => {
     const dir = mkdtempSync(join(tmpdir(), 'gandalf-'));
     const oneEach = ['MUTANT_BOOT_SEGMENTS_REACH_MONITOR', 'MUTANT_DPL0_ACCEPTED', 'MUTANT_SHADOW_WRITABLE', 'MUTANT_VIRTUAL_IF_LOST'];
-    for (const defines of [{}, ...oneEach.map((d) => ({ [d]: '' })), { MEMORY_MULTI: '' }, { MEMORY_MULTI: '', MUTANT_MULTI_UNSYNCED_KEPT: '' }, { MEMORY_DIRECT: '' }, { MEMORY_DIRECT: '', MUTANT_DIRECT_SELF_MAP: '' }]) {
+    for (const defines of [{}, ...oneEach.map((d) => ({ [d]: '' })), { MEMORY_MULTI: '' }, { MEMORY_MULTI: '', MUTANT_MULTI_UNSYNCED_KEPT: '' }, { MEMORY_DIRECT: '' }, { MEMORY_DIRECT: '', MUTANT_DIRECT_SELF_MAP: '' },
+      { PARA: '' }, { PARA: '', MUTANT_PARA_TABLE_WRITABLE: '' }, { PARA: '', MEMORY_DIRECT: '' },
+      { WORLDS: '' }, { WORLDS: '', MUTANT_WORLD_PIC_SHARED: '' }, { WORLDS: '', MEMORY_MULTI: '' }]) {
       const out = join(dir, 'g.bin');
       const args = ['-f', 'bin', '-o', out, ...Object.keys(defines).map((d) => `-D${d}`), 'gandalf.asm'];
       const r = spawnSync('nasm', args, { cwd: GANDALF_DIR, encoding: 'utf8' });
@@ -44,7 +46,8 @@ describe('gandalf builds', () => {
     }
   });
   it('each mutant is a different binary', () => {
-    const builds = [{}, { MEMORY_MULTI: '' }, { MEMORY_DIRECT: '' }, ...GANDALF_MUTANTS.map((m) => ({ ...modeDefines(m.mode ?? 'shadow-single'), [m.define]: '' }))];
+    const builds: Record<string, string>[] = [{}, { MEMORY_MULTI: '' }, { MEMORY_DIRECT: '' }, { PARA: '' }, { WORLDS: '' },
+      ...GANDALF_MUTANTS.map((m) => ({ ...modeDefines(m.mode ?? 'shadow-single'), ...(m.para ? { PARA: '' } : {}), ...(m.worlds === true ? { WORLDS: '' } : {}), [m.define]: '' }))];
     const images = builds.map((d) => Buffer.from(buildGandalf(d)).toString('hex'));
     expect(new Set(images).size).toBe(images.length);
   });

@@ -60,6 +60,9 @@ export interface Case {
   ss: { limit: number; expandDown: boolean };
   paging: boolean; wp: boolean; pageFlags: number[];
   regs: number[];
+  /** Start with TF set (at ring 0), with a #DB handler that returns: every
+   * instruction then ends in a single-step trap, so no block may run. */
+  trap?: boolean;
 }
 
 const segment = fc.record({
@@ -81,6 +84,24 @@ export const caseArb: fc.Arbitrary<Case> = fc.record({
   pageFlags: fc.array(fc.constantFrom(0x67, 0x67, 0x67, 0x67, 0x67, 0x67, 0x27, 0x27, 0x23, 0x07, 0x65, 0x63, 0x05, 0x66, 0x23), { minLength: 4, maxLength: 4 }),
   regs: fc.array(fc.integer({ min: 0, max: 0xffffffff }), { minLength: 3, maxLength: 3 }),
 });
+
+/** The loops of caseArb started with TF set (at ring 0). */
+export const trapCaseArb: fc.Arbitrary<Case> = caseArb.map((c) => ({ ...c, cpl3: false, trap: true }));
+
+/** Where a trapping case keeps its GDT, IDT and #DB handler (IRETD). */
+const GDT = TABLES + 0x2000, IDT = TABLES + 0x2800, DEBUG_HANDLER = TABLES + 0x3000;
+
+function writeTrapTables(m: ImplMachine): void {
+  const bytes = new DataView(new ArrayBuffer(0x1001));
+  // GDT: null, flat ring-0 code (0x08), flat ring-0 data (0x10).
+  bytes.setUint32(8, 0x0000ffff, true); bytes.setUint32(12, 0x00cf9a00, true);
+  bytes.setUint32(16, 0x0000ffff, true); bytes.setUint32(20, 0x00cf9200, true);
+  // IDT vector 1: a present 32-bit interrupt gate to the handler.
+  bytes.setUint32(0x800 + 8, (0x08 << 16) | (DEBUG_HANDLER & 0xffff), true);
+  bytes.setUint32(0x800 + 12, ((DEBUG_HANDLER & 0xffff0000) | 0x8e00) >>> 0, true);
+  bytes.setUint8(0x1000, 0xcf); // iretd
+  m.writePhysical(GDT, new Uint8Array(bytes.buffer));
+}
 
 export function source(c: Case): string {
   const n = c.body.length;
@@ -135,7 +156,11 @@ function boot(c: Case, code: Uint8Array): ImplMachine {
     m.writePhysical(TABLES, new Uint8Array(directory.buffer));
     m.writePhysical(TABLES + 0x1000, new Uint8Array(table.buffer));
   }
-  const s: CommonState = { ...entry, regs, cr0, cr3, segments: { ...entry.segments, cs, ds, es, ss } };
+  let s: CommonState = { ...entry, regs, cr0, cr3, segments: { ...entry.segments, cs, ds, es, ss } };
+  if (c.trap === true) {
+    writeTrapTables(m);
+    s = { ...s, eflags: 0x102, gdtr: { base: GDT, limit: 23 }, idtr: { base: IDT, limit: 0x7ff } };
+  }
   m.setState(s);
   return m;
 }

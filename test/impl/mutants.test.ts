@@ -2,7 +2,8 @@
 // checks: lock-step runs of the system scenarios (test/impl/scenarios.ts) and
 // of random DIFF cases against the model, or, for a mutant of the block
 // compiler (which lock-step runs never use), the random hot loops of
-// block-loops.ts run by blocks against the interpreter. A mutant counts as
+// block-loops.ts run by blocks against the interpreter (some started with
+// TF set, which no block may run). A mutant counts as
 // killed when some run disagrees; the unmutated impl agrees on all of them.
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -16,7 +17,7 @@ import { arbDiffCase } from '../../properties/diff/states';
 import { runDiffCase } from '../../properties/diff/property';
 import { assemble, bareMachineOn } from './harness';
 import { SCENARIOS } from './scenarios';
-import { caseArb, compareLoop } from './block-loops';
+import { caseArb, compareLoop, trapCaseArb } from './block-loops';
 
 const haveNasm = oracleAvailable('nasm');
 const programs = haveNasm ? SCENARIOS.map((s) => ({ ...s, code: assemble(s.source) })) : [];
@@ -37,6 +38,12 @@ function blockLoopsKill(): boolean {
   return cases.some((c) => compareLoop(c).difference !== null);
 }
 
+/** Loops started with TF set: a block must not run them (run() against step()). */
+function trapLoopsKill(): boolean {
+  const cases = fc.sample(trapCaseArb, { ...propertyParams(12), numRuns: 12 });
+  return cases.some((c) => compareLoop(c).difference !== null);
+}
+
 function randomDiffKills(): boolean {
   const cases = fc.sample(arbDiffCase, { ...propertyParams(150), numRuns: 150 });
   return cases.some((c) => runDiffCase(c).failure !== null);
@@ -53,7 +60,7 @@ describe.runIf(haveNasm)('mutants of impl are killed by the differential checks'
     it(`kills ${id}: ${MUTANTS[id]}`, () => {
       mutation.active = id;
       const killedBy = disagreeingScenarios();
-      const killed = killedBy.length > 0 || randomDiffKills() || blockLoopsKill();
+      const killed = killedBy.length > 0 || trapLoopsKill() || randomDiffKills() || blockLoopsKill();
       expect(killed).toBe(true);
     });
   }

@@ -52,7 +52,7 @@ describe('prefixes', () => {
     expect(r.instruction.operandSize).toBe(16);
     expect(r.instruction.operands[0]).toEqual({ kind: 'reg', size: 16, reg: 0 });
   });
-  it('[ENC.PREFIX.3] [ENC.MEM16.1] 0x67 gives 16-bit addressing (bytes as nasm writes them); strings, LOOP, JCXZ, XLAT with it are unsupported', () => {
+  it('[ENC.PREFIX.3] [ENC.MEM16.1] 0x67 gives 16-bit addressing (bytes as nasm writes them), and is recorded on strings, LOOP, JCXZ, XLAT', () => {
     // nasm: `mov eax, [bx+si+4]` = 67 8B 40 04; `mov eax, [bp]` = 67 8B 46 00; `mov eax, [bp+di+0x1234]` = 67 8B 83 34 12;
     // `a16 mov eax, [0x1234]` = 67 A1 34 12; `mov eax, [di-128]` = 67 8B 45 80.
     expect(ok('678b4004').instruction).toMatchObject({ addressSize: 16, operands: [EAX, { kind: 'mem', base: 3, index: 6, disp: 4 }] });
@@ -65,7 +65,15 @@ describe('prefixes', () => {
     }
     // Without a memory operand the prefix changes nothing and is not recorded.
     expect(ok('6701c0').instruction.addressSize).toBeUndefined();
-    for (const hex of ['67a4', '67e2fe', '67e3fe', '67d7']) expect([hex, decode(bytes(hex)).kind]).toEqual([hex, 'unsupported']);
+    // [INS.ADDR16.1] nasm: `a16 movsb` = 67 A4, `loop $, cx` = 67 E2 FD, `jcxz $` = 67 E3 FD,
+    // `a16 xlatb` = 67 D7, `rep a16 stosd` = F3 67 AB, `fs a16 lodsw` = 64 66 67 AD.
+    for (const hex of ['67a4', '67e2fd', '67e3fd', '67d7', 'f367ab', '646667ad']) {
+      const decoded = ok(hex);
+      expect([hex, decoded.instruction.addressSize, decoded.length]).toEqual([hex, 16, hex.length / 2]);
+      expect(Buffer.from(encode(decoded.instruction)).toString('hex')).toBe(hex);
+    }
+    expect(ok('67e3fd').instruction.mnemonic).toBe('jecxz');
+    expect(ok('646667ad').instruction).toMatchObject({ mnemonic: 'lods', segment: 'fs', elementSize: 16 });
   });
   it('[ENC.PREFIX.4] the encoder writes LOCK/REP, then the segment, then 66 (as nasm: F3 64 66 A5)', () => {
     const r = ok('6466f3a5');
@@ -150,11 +158,10 @@ describe('#UD versus unsupported', () => {
     expect(decode(bytes('8ec8'))).toEqual({ kind: 'undefined', length: 2 });
     expect(ok('0f2200').instruction.operands).toEqual([{ kind: 'creg', reg: 0 }, EAX]);
   });
-  it('[ENC.UNSUPPORTED.1] valid instructions outside the model are a model error naming the instruction: RDPMC, SALC, MOVSB with 0x67', () => {
+  it('[ENC.UNSUPPORTED.1] valid instructions outside the model are a model error naming the instruction: RDPMC, SALC', () => {
     const reason = (hex: string) => { const r = decode(bytes(hex)); return r.kind === 'unsupported' ? r.reason : r.kind; };
     expect(reason('0f33')).toMatch(/^RDPMC/);
     expect(reason('d6')).toMatch(/^SALC/);
-    expect(reason('67a4')).toMatch(/^MOVS with the address-size prefix/);
     // MOV DRn is modelled (SYS.DR.1): 0F 21 C0 is mov eax, dr0.
     expect(ok('0f21c0').instruction.operands).toEqual([EAX, { kind: 'dreg', reg: 0 }]);
   });

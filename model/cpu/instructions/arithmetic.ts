@@ -4,19 +4,16 @@ import type { Instruction } from '../../isa/ast';
 import { binaryOperations, unaryOperations, type BinaryMnemonic, type UnaryMnemonic } from '../arith/alu';
 import { shiftOperations, shld, shrd, type ShiftMnemonic } from '../arith/shifts';
 import type { ArithResult } from '../arith/flags';
-import { readOperand, readOperandForWrite, writeResult } from '../context';
+import { readOperand, readOperandForWrite } from '../context';
 import { ud, type Handler, type Outcome } from '../outcome';
 import type { MachineState } from '../state';
-import { operand, retireWithFlags, widthOf } from './common';
+import { operand, retireWithFlags, widthOf, writeAndRetireWithFlags } from './common';
 
 /** Write `r.result` to the destination (unless `discard`) and its flags. The
  * destination is written first, so a faulting write leaves the flags alone. */
 function finish(state: MachineState, instr: Instruction, r: ArithResult, nextEip: number, discard = false): Outcome {
-  const dest = operand(instr, 0);
   if (discard) return retireWithFlags(state, r, nextEip);
-  const written = writeResult(state, instr, dest, r);
-  if (written.kind !== 'ok') return written;
-  return retireWithFlags(written.value, r, nextEip);
+  return writeAndRetireWithFlags(state, instr, operand(instr, 0), r, nextEip);
 }
 
 // [INS.ALU.7] LOCK is allowed only with a memory destination; with a

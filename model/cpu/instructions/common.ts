@@ -4,11 +4,16 @@
 import type { Instruction, Operand, OperandSize } from '../../isa/ast';
 import { flagsAfter, withFlags } from '../eflags';
 import { gp, type Outcome, type Result } from '../outcome';
-import { update, type MachineState } from '../state';
+import { markedUndefined, registersAfter, writeOperand, writeResult } from '../context';
+import { updateResult, type MachineState } from '../state';
 import type { ArithResult } from '../arith/flags';
 
 /** Retire: the state with EIP at the next instruction. */
-export const retire = (state: MachineState, nextEip: number): Outcome => ({ kind: 'ok', state: update(state, { eip: nextEip >>> 0 }) });
+export const retire = (state: MachineState, nextEip: number): Outcome => ({ kind: 'ok', state: withEip(state, nextEip >>> 0) });
+
+/** `update(state, { eip })`, through updateResult (state.ts). */
+const withEip = (state: MachineState, eip: number): MachineState =>
+  updateResult(state, { regs: state.regs, undefinedRegisters: state.undefinedRegisters, eflags: state.eflags, undefinedFlags: state.undefinedFlags, eip });
 
 /** Retire from a Result: a fault passes through unchanged. */
 export const retireWith = (result: Result<MachineState>, nextEip: number): Outcome =>
@@ -21,7 +26,39 @@ export const applyFlags = (state: MachineState, r: Pick<ArithResult, 'flags' | '
 /** applyFlags, then retire: the flags and EIP in one new state. */
 export function retireWithFlags(state: MachineState, r: Pick<ArithResult, 'flags' | 'written' | 'undefined'>, nextEip: number): Outcome {
   const f = flagsAfter(state, { written: r.written, values: r.flags, undefined: r.undefined });
-  return { kind: 'ok', state: update(state, { eflags: f.eflags, undefinedFlags: f.undefinedFlags, eip: nextEip >>> 0 }) };
+  return { kind: 'ok', state: updateResult(state, { regs: state.regs, undefinedRegisters: state.undefinedRegisters, eflags: f.eflags, undefinedFlags: f.undefinedFlags, eip: nextEip >>> 0 }) };
+}
+
+/** Write `value` to operand `dest` and retire: retireWith(writeOperand(…)).
+ * A register destination gets its register and EIP in one new state (the
+ * model's speed: bench/README.md). */
+export function writeAndRetire(state: MachineState, instr: Instruction, dest: Operand, value: number, nextEip: number): Outcome {
+  if (dest.kind !== 'reg') return retireWith(writeOperand(state, instr, dest, value), nextEip);
+  const g = registersAfter(state, dest.size, dest.reg, value);
+  return { kind: 'ok', state: updateResult(state, { regs: g.regs, undefinedRegisters: g.undefinedRegisters, eflags: state.eflags, undefinedFlags: state.undefinedFlags, eip: nextEip >>> 0 }) };
+}
+
+/** Write a pure operation's result to `dest`, then its flags, then retire:
+ * retireWithFlags after writeResult. The destination is written first, so
+ * a faulting write leaves the flags alone. A register destination gets its
+ * register, the flags and EIP in one new state. */
+export function writeAndRetireWithFlags(state: MachineState, instr: Instruction, dest: Operand, r: ArithResult, nextEip: number): Outcome {
+  if (dest.kind !== 'reg') {
+    const written = writeResult(state, instr, dest, r);
+    if (written.kind !== 'ok') return written;
+    return retireWithFlags(written.value, r, nextEip);
+  }
+  const g = registersAfter(state, dest.size, dest.reg, r.result);
+  const f = flagsAfter(state, { written: r.written, values: r.flags, undefined: r.undefined });
+  return {
+    kind: 'ok',
+    state: updateResult(state, {
+      regs: g.regs,
+      // [INS.RESULT.1] as writeResult marks it.
+      undefinedRegisters: r.resultUndefined === true ? markedUndefined(g.undefinedRegisters, dest) : g.undefinedRegisters,
+      eflags: f.eflags, undefinedFlags: f.undefinedFlags, eip: nextEip >>> 0,
+    }),
+  };
 }
 
 /** The data width of a register, memory or immediate operand. */
@@ -41,8 +78,9 @@ export function operand(instr: Instruction, i: number): Operand {
 
 /** Whether an instruction names a segment or control register: those forms
  * of MOV, PUSH and POP belong to the system handlers (model/cpu/system). */
-export const isSystemForm = (instr: Instruction): boolean =>
-  instr.operands.some((o) => o.kind === 'sreg' || o.kind === 'creg' || o.kind === 'dreg');
+export const isSystemForm = (instr: Instruction): boolean => instr.operands.some(isSystemOperand);
+
+const isSystemOperand = (o: Operand): boolean => o.kind === 'sreg' || o.kind === 'creg' || o.kind === 'dreg';
 
 /**
  * [INS.BRANCH.1] A near transfer (JMP, Jcc, LOOPcc, JECXZ, CALL, RET) computes
@@ -53,7 +91,7 @@ export const isSystemForm = (instr: Instruction): boolean =>
 export function jumpNear(state: MachineState, instr: Instruction, target: number): Outcome {
   const eip = instr.operandSize === 16 ? target & 0xffff : target >>> 0;
   if (eip > state.segments.cs.limit) return gp(0, 'INS.BRANCH.1');
-  return { kind: 'ok', state: update(state, { eip }) };
+  return { kind: 'ok', state: withEip(state, eip) };
 }
 
 export { EAX, EBP, EBX, ECX, EDI, EDX, ESI, ESP } from '../state';

@@ -1,13 +1,14 @@
 // Handlers for near control transfer (JMP, Jcc, LOOP/LOOPE/LOOPNE, JECXZ,
 // CALL, RET), the conditional moves and sets (SETcc, CMOVcc) and BOUND.
+import { addressWidth, toWidth } from '../address-width';
 import type { Instruction } from '../../isa/ast';
 import { conditionHolds } from '../arith/conditions';
 import { toSigned } from '../arith/flags';
-import { attr, effectiveAddress, pop, push, readMemory, readOperand, readRegister, stackPointer, withStackPointer, writeOperand, writeRegister } from '../context';
+import { attr, effectiveAddress, pop, push, readMemory, readOperand, readRegister, stackPointer, withStackPointer, writeRegister } from '../context';
 import { ZF } from '../eflags';
 import { fault, ud, Vector, type Handler, type Outcome, type Result } from '../outcome';
 import { update, type MachineState } from '../state';
-import { ECX, jumpNear, operand, retire, retireWith } from './common';
+import { ECX, jumpNear, operand, retire, writeAndRetire } from './common';
 
 /** The target of a near JMP or CALL: relative to the next instruction, or
  * absolute from a register or memory operand. */
@@ -35,12 +36,13 @@ const jump: Handler = (state, instr, nextEip) => {
 
 // [INS.BRANCH.3] LOOP decrements ECX (without touching flags) and jumps when
 // the result is not zero; LOOPE also needs ZF = 1 and LOOPNE ZF = 0. JECXZ
-// jumps when ECX is zero and does not change it. The counter is ECX, not CX:
-// the subset has only 32-bit addressing. A fault on the target leaves ECX
-// as before the instruction.
+// jumps when ECX is zero and does not change it. With the address-size
+// prefix the counter is CX (JCXZ; INS.ADDR16.1). A fault on the target
+// leaves the counter as before the instruction.
 const loop = (needZero: boolean | null): Handler => (state, instr, nextEip) => {
-  const count = (readRegister(state, 32, ECX) - 1) >>> 0;
-  const s = writeRegister(state, 32, ECX, count);
+  const width = addressWidth(instr);
+  const count = toWidth(readRegister(state, width, ECX) - 1, width);
+  const s = writeRegister(state, width, ECX, count);
   const zf = (state.eflags & ZF) !== 0;
   const taken = count !== 0 && (needZero === null || zf === needZero);
   if (!taken) return retire(s, nextEip);
@@ -49,7 +51,7 @@ const loop = (needZero: boolean | null): Handler => (state, instr, nextEip) => {
 };
 
 const jumpIfCounterZero: Handler = (state, instr, nextEip) => {
-  if (readRegister(state, 32, ECX) !== 0) return retire(state, nextEip);
+  if (readRegister(state, addressWidth(instr), ECX) !== 0) return retire(state, nextEip);
   const op = operand(instr, 0);
   return jumpNear(state, instr, nextEip + (op.kind === 'rel' ? op.offset : 0));
 };
@@ -84,7 +86,7 @@ const ret: Handler = (state, instr) => {
 // [INS.COND.2] SETcc writes 1 to its byte operand when the condition holds
 // and 0 otherwise.
 const setIf: Handler = (state, instr, nextEip) =>
-  retireWith(writeOperand(state, instr, operand(instr, 0), conditionHolds(conditionOf(instr), state.eflags) ? 1 : 0), nextEip);
+  writeAndRetire(state, instr, operand(instr, 0), conditionHolds(conditionOf(instr), state.eflags) ? 1 : 0, nextEip);
 
 // [INS.COND.3] CMOVcc always reads its source (the manual's operation is
 // "temp := SRC; IF condition THEN DEST := temp"), so a memory source faults
@@ -94,7 +96,7 @@ const moveIf: Handler = (state, instr, nextEip) => {
   const src = readOperand(state, instr, operand(instr, 1));
   if (src.kind !== 'ok') return src;
   if (!conditionHolds(conditionOf(instr), state.eflags)) return retire(src.value.state, nextEip);
-  return retireWith(writeOperand(src.value.state, instr, operand(instr, 0), src.value.value), nextEip);
+  return writeAndRetire(src.value.state, instr, operand(instr, 0), src.value.value, nextEip);
 };
 
 // [INS.BOUND.1] BOUND reads a signed lower bound at its memory operand and a

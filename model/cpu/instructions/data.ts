@@ -1,13 +1,14 @@
 // Handlers for data movement (MOV, MOVZX, MOVSX, XCHG, XADD, CMPXCHG, BSWAP,
 // LEA, CBW/CWDE, CWD/CDQ) and the flag instructions (LAHF, SAHF, CLC, STC,
 // CMC, CLD, STD, NOP).
+import { addressWidth, toWidth } from '../address-width';
 import { add, cmp } from '../arith/alu';
 import { bswap } from '../arith/bits';
 import { signExtend } from '../arith/flags';
 import { effectiveAddress, readMemory, readMemoryForWrite, writeMemory, readOperand, readOperandForWrite, readRegister, writeOperand, writeRegister, writeResult } from '../context';
 import { AF, CF, DF, PF, RESERVED_ONE, SF, ZF, withFlags } from '../eflags';
 import { modelError, ud, type Handler } from '../outcome';
-import { EAX, EBX, ECX, EDX, isSystemForm, operand, retire, retireWith, retireWithFlags, widthOf } from './common';
+import { EAX, EBX, ECX, EDX, isSystemForm, operand, retire, retireWith, retireWithFlags, widthOf, writeAndRetire } from './common';
 
 const systemForm = (mnemonic: string) =>
   modelError(`'${mnemonic}' with a segment or control register is a system instruction (model/cpu/system)`);
@@ -17,7 +18,7 @@ const move: Handler = (state, instr, nextEip) => {
   if (isSystemForm(instr)) return systemForm('mov');
   const src = readOperand(state, instr, operand(instr, 1));
   if (src.kind !== 'ok') return src;
-  return retireWith(writeOperand(src.value.state, instr, operand(instr, 0), src.value.value), nextEip);
+  return writeAndRetire(src.value.state, instr, operand(instr, 0), src.value.value, nextEip);
 };
 
 // [INS.DATA.2] MOVZX zero-extends and MOVSX sign-extends an 8- or 16-bit
@@ -30,7 +31,7 @@ const moveExtended = (signed: boolean): Handler => (state, instr, nextEip) => {
   const from = widthOf(instr, source);
   const to = widthOf(instr, dest);
   const value = signed ? signExtend(from, to, src.value.value) : src.value.value;
-  return retireWith(writeOperand(src.value.state, instr, dest, value), nextEip);
+  return writeAndRetire(src.value.state, instr, dest, value, nextEip);
 };
 
 // [INS.DATA.3] XCHG swaps its operands (with a memory operand the processor
@@ -48,7 +49,7 @@ const exchange: Handler = (state, instr, nextEip) => {
   const [[w1, v1], [w2, v2]] = y.kind === 'mem' ? [[y, a.value.value], [x, b.value.value]] : [[x, b.value.value], [y, a.value.value]];
   const first = writeOperand(b.value.state, instr, w1, v1);
   if (first.kind !== 'ok') return first;
-  return retireWith(writeOperand(first.value, instr, w2, v2), nextEip);
+  return writeAndRetire(first.value, instr, w2, v2, nextEip);
 };
 
 // [INS.DATA.4] XADD: temp := dest + src; src := dest; dest := temp, with
@@ -137,7 +138,7 @@ const loadEffectiveAddress: Handler = (state, instr, nextEip) => {
   const mem = operand(instr, 1);
   if (mem.kind !== 'mem') return ud('ENC.UD.2');
   const { offset } = effectiveAddress(state, instr, mem);
-  return retireWith(writeOperand(state, instr, operand(instr, 0), offset), nextEip);
+  return writeAndRetire(state, instr, operand(instr, 0), offset, nextEip);
 };
 
 // [INS.DATA.7] CBW (16-bit operand size) sign-extends AL into AX and CWDE
@@ -169,9 +170,11 @@ const setFlag = (bit: number, value: (eflags: number) => number): Handler => (st
   retire(withFlags(state, { written: bit, values: value(state.eflags) }), nextEip);
 
 // [INS.DATA.8] XLAT loads AL with the byte at DS:[EBX + AL] (AL unsigned;
-// a segment override replaces DS), the offset wrapping at 32 bits.
+// a segment override replaces DS), the offset wrapping at 32 bits; with the
+// address-size prefix at DS:[BX + AL], wrapping at 16 bits (INS.ADDR16.1).
 const translateByte: Handler = (state, instr, nextEip) => {
-  const offset = (readRegister(state, 32, EBX) + readRegister(state, 8, EAX)) >>> 0;
+  const width = addressWidth(instr);
+  const offset = toWidth(readRegister(state, width, EBX) + readRegister(state, 8, EAX), width);
   const byte = readMemory(state, instr.segment ?? 'ds', offset, 8);
   if (byte.kind !== 'ok') return byte;
   return retire(writeRegister(byte.value.state, 8, EAX, byte.value.value), nextEip);

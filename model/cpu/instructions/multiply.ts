@@ -4,10 +4,10 @@ import type { Instruction, OperandSize } from '../../isa/ast';
 import { aaa, aad, aam, aas, daa, das } from '../arith/bcd';
 import type { ArithResult } from '../arith/flags';
 import { div, idiv, imul, mul } from '../arith/muldiv';
-import { readOperand, readRegister, writeOperand, writeRegister } from '../context';
+import { readOperand, readRegister, writeRegister } from '../context';
 import { fault, Vector, type Handler, type Outcome } from '../outcome';
 import type { MachineState } from '../state';
-import { EAX, EDX, operand, retireWithFlags, widthOf } from './common';
+import { EAX, EDX, operand, retireWithFlags, widthOf, writeAndRetireWithFlags } from './common';
 
 /** The double-width accumulator: AX for bytes (AH:AL), DX:AX, EDX:EAX. */
 function readWide(state: MachineState, size: OperandSize): { low: number; high: number } {
@@ -44,9 +44,7 @@ const multiply = (signed: boolean): Handler => (state, instr, nextEip) => {
   const b = readOperand(a.value.state, instr, right);
   if (b.kind !== 'ok') return b;
   const p = operate(size, a.value.value, b.value.value, state.eflags);
-  const written = writeOperand(b.value.state, instr, dest, p.result);
-  if (written.kind !== 'ok') return written;
-  return retireWithFlags(written.value, p, nextEip);
+  return writeAndRetireWithFlags(b.value.state, instr, dest, p, nextEip);
 };
 
 // [INS.DIV.3] DIV and IDIV divide AX, DX:AX or EDX:EAX by the operand and

@@ -1,12 +1,12 @@
 // Handlers for the stack: PUSH and POP of general registers, memory and
 // immediates, PUSHA/POPA, ENTER and LEAVE. Segment-register forms of PUSH and
 // POP are system instructions (model/cpu/system).
-import { attr, cpl, pop, push, readMemory, readOperand, readRegister, segmentLinear, stackPointer, withStackPointer, writeOperand, writeRegister } from '../context';
+import { attr, cpl, pop, push, readMemory, readOperand, readRegister, segmentLinear, stackPointer, withStackPointer, writeRegister } from '../context';
 import { modelError, type Fault, type Handler, type KeptWrite, type Outcome, type Result } from '../outcome';
 import { readPhysical } from '../memory';
 import { translate } from '../paging';
 import type { MachineState } from '../state';
-import { EBP, ESP, isSystemForm, operand, retire, retireWith } from './common';
+import { EBP, ESP, isSystemForm, operand, retire, retireWith, writeAndRetire } from './common';
 
 const systemForm = (mnemonic: string): Outcome =>
   modelError(`'${mnemonic}' of a segment register is a system instruction (model/cpu/system)`);
@@ -30,7 +30,7 @@ const popOperand: Handler = (state, instr, nextEip) => {
   if (isSystemForm(instr)) return systemForm('pop');
   const popped = pop(state, instr.operandSize);
   if (popped.kind !== 'ok') return popped;
-  return retireWith(writeOperand(popped.value.state, instr, operand(instr, 0), popped.value.value), nextEip);
+  return writeAndRetire(popped.value.state, instr, operand(instr, 0), popped.value.value, nextEip);
 };
 
 /** Push several values in order, stopping at the first fault. */

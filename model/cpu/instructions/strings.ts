@@ -1,7 +1,8 @@
 // Handlers for the string instructions MOVS, CMPS, STOS, LODS and SCAS, with
-// and without REP/REPE/REPNE. Addresses are 32-bit (ESI, EDI, ECX): the
-// subset has no address-size prefix.
+// and without REP/REPE/REPNE. They address through ESI, EDI and count in
+// ECX, or through SI, DI and CX with the address-size prefix (INS.ADDR16.1).
 import type { Instruction, OperandSize, SegmentName } from '../../isa/ast';
+import { addressWidth, toWidth, type AddressWidth } from '../address-width';
 import { cmp } from '../arith/alu';
 import { readMemory, readRegister, writeMemory, writeRegister } from '../context';
 import { DF, ZF } from '../eflags';
@@ -17,15 +18,16 @@ type StringKind = 'movs' | 'cmps' | 'stos' | 'lods' | 'scas';
 // the element size: forward when DF = 0, backward when DF = 1.
 const sourceSegment = (instr: Instruction): SegmentName => instr.segment ?? 'ds';
 
-function advance(state: MachineState, reg: number, size: OperandSize): MachineState {
+function advance(state: MachineState, reg: number, size: OperandSize, width: AddressWidth): MachineState {
   const step = state.eflags & DF ? -(size / 8) : size / 8;
-  return writeRegister(state, 32, reg, (readRegister(state, 32, reg) + step) >>> 0);
+  return writeRegister(state, width, reg, toWidth(readRegister(state, width, reg) + step, width));
 }
 
 /** One element of a string instruction. */
 function element(kind: StringKind, state: MachineState, instr: Instruction, size: OperandSize): Result<MachineState> {
-  const esi = readRegister(state, 32, ESI);
-  const edi = readRegister(state, 32, EDI);
+  const width = addressWidth(instr);
+  const esi = readRegister(state, width, ESI);
+  const edi = readRegister(state, width, EDI);
   const accumulator = readRegister(state, size, EAX);
   switch (kind) {
     case 'movs': {
@@ -33,17 +35,17 @@ function element(kind: StringKind, state: MachineState, instr: Instruction, size
       if (src.kind !== 'ok') return src;
       const written = writeMemory(src.value.state, 'es', edi, size, src.value.value);
       if (written.kind !== 'ok') return written;
-      return { kind: 'ok', value: advance(advance(written.value, ESI, size), EDI, size) };
+      return { kind: 'ok', value: advance(advance(written.value, ESI, size, width), EDI, size, width) };
     }
     case 'stos': {
       const written = writeMemory(state, 'es', edi, size, accumulator);
       if (written.kind !== 'ok') return written;
-      return { kind: 'ok', value: advance(written.value, EDI, size) };
+      return { kind: 'ok', value: advance(written.value, EDI, size, width) };
     }
     case 'lods': {
       const src = readMemory(state, sourceSegment(instr), esi, size);
       if (src.kind !== 'ok') return src;
-      return { kind: 'ok', value: advance(writeRegister(src.value.state, size, EAX, src.value.value), ESI, size) };
+      return { kind: 'ok', value: advance(writeRegister(src.value.state, size, EAX, src.value.value), ESI, size, width) };
     }
     // [INS.STRING.2] CMPS sets the flags of CMP [seg:ESI], [ES:EDI] (the
     // source minus the destination); SCAS those of CMP accumulator, [ES:EDI].
@@ -53,13 +55,13 @@ function element(kind: StringKind, state: MachineState, instr: Instruction, size
       const b = readMemory(a.value.state, 'es', edi, size);
       if (b.kind !== 'ok') return b;
       const flags = cmp(size, a.value.value, b.value.value, state.eflags);
-      return { kind: 'ok', value: applyFlags(advance(advance(b.value.state, ESI, size), EDI, size), flags) };
+      return { kind: 'ok', value: applyFlags(advance(advance(b.value.state, ESI, size, width), EDI, size, width), flags) };
     }
     case 'scas': {
       const b = readMemory(state, 'es', edi, size);
       if (b.kind !== 'ok') return b;
       const flags = cmp(size, accumulator, b.value.value, state.eflags);
-      return { kind: 'ok', value: applyFlags(advance(b.value.state, EDI, size), flags) };
+      return { kind: 'ok', value: applyFlags(advance(b.value.state, EDI, size, width), flags) };
     }
   }
 }
@@ -86,12 +88,13 @@ const stringHandler = (kind: StringKind): Handler => (state, instr, nextEip): Ou
     return r.kind === 'ok' ? retire(r.value, nextEip) : r;
   }
   const comparing = kind === 'cmps' || kind === 'scas';
+  const width = addressWidth(instr);
   let s = state;
   let done = 0;
-  while (readRegister(s, 32, ECX) !== 0) {
+  while (readRegister(s, width, ECX) !== 0) {
     const r = element(kind, s, instr, size);
     if (r.kind !== 'ok') return done === 0 ? r : { kind: 'ok', state: s };
-    s = writeRegister(r.value, 32, ECX, (readRegister(r.value, 32, ECX) - 1) >>> 0);
+    s = writeRegister(r.value, width, ECX, toWidth(readRegister(r.value, width, ECX) - 1, width));
     done++;
     // The F3 prefix on CMPS/SCAS is REPE, whichever name the decoder gives it.
     if (comparing && instr.rep !== 'repne' && (s.eflags & ZF) === 0) break;

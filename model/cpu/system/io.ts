@@ -1,4 +1,5 @@
 // IN, OUT, INS, OUTS and the I/O permission checks.
+import { addressWidth, toWidth } from '../address-width';
 import type { Instruction } from '../../isa/ast';
 import { update, type MachineState } from '../state';
 import type { Handler, Result } from '../outcome';
@@ -87,9 +88,11 @@ function stringIo(direction: 'in' | 'out'): Handler {
     const delta = state.eflags & DF ? -bytes : bytes;
     const repeat = instr.rep !== null;
     const indexReg = direction === 'in' ? 7 : 6;
+    // [INS.ADDR16.1] DI or SI and the count CX with the address-size prefix.
+    const width = addressWidth(instr);
     let lastFault: Outcome | null = null;
-    while (!repeat || s.regs[1] !== 0) {
-      const index = s.regs[indexReg]!;
+    while (!repeat || readRegister(s, width, 1) !== 0) {
+      const index = readRegister(s, width, indexReg);
       const moved: Result<MachineState> = match(direction)
         .with('in', (): Result<MachineState> => {
           const r = portRead(s.devices, port, size);
@@ -103,9 +106,9 @@ function stringIo(direction: 'in' | 'out'): Handler {
         })
         .exhaustive();
       if (moved.kind !== 'ok') { lastFault = moved; break; }
-      s = writeRegister(moved.value, 32, indexReg, index + delta);
+      s = writeRegister(moved.value, width, indexReg, toWidth(index + delta, width));
       if (!repeat) break;
-      s = writeRegister(s, 32, 1, s.regs[1]! - 1);
+      s = writeRegister(s, width, 1, toWidth(readRegister(s, width, 1) - 1, width));
     }
     if (lastFault !== null) {
       // A fault on the first element (or without REP) leaves the instruction

@@ -10,13 +10,14 @@
 import type { SegmentName } from '../ast';
 import { type AsmOperand, type AsmPrefixes, buildInstruction, parseMnemonic } from '../mnemonics';
 import { encodeResult } from '../encoder';
+import { COUNTER_BRANCH_MNEMONICS } from '../opcodes';
 import type { EvalEnv, Expr, Value } from './expression';
 import { evaluate } from './expression';
 import type { OperandSyntax } from './operands';
 import type { Prefix, Statement } from './statements';
 
 const ALIASES: Record<string, string> = { loopz: 'loope', loopnz: 'loopne' };
-const BRANCHES = new Set(['jmp', 'call', 'jcc', 'loop', 'loope', 'loopne', 'jecxz']);
+const BRANCHES = new Set(['jmp', 'call', 'jcc', ...COUNTER_BRANCH_MNEMONICS]);
 
 export const spelling = (m: string): string => ALIASES[m] ?? m;
 export const isMnemonic = (m: string): boolean => parseMnemonic(spelling(m)) !== null;
@@ -89,7 +90,7 @@ export function assembleInstruction(
           // Unknown targets are assumed near in reach (nasm is optimistic too).
           const target = r.v === null ? address : asNumber(r.v.value);
           const sameSection = r.v === null || r.v.section === section;
-          const shortOnly = ['loop', 'loope', 'loopne', 'jecxz'].includes(parsed!.mnemonic);
+          const shortOnly = COUNTER_BRANCH_MNEMONICS.has(parsed!.mnemonic);
           const size = o.distance === 'short' ? 'short' : o.distance === 'near' ? 'near' : !shortOnly && (isLong || !sameSection) ? 'near' : null;
           return { kind: 'ok', operand: { kind: 'target', address: target, size } };
         }
@@ -113,7 +114,11 @@ export function assembleInstruction(
   const rep = stmt.prefixes.find((p) => p === 'rep' || p === 'repe' || p === 'repne') ?? null;
   const farSize = stmt.operands.find((o) => o.kind === 'far')?.size; // `jmp word sel:off`
   const operandSize = stmt.prefixes.includes('o16') || farSize === 16 ? 16 : stmt.prefixes.includes('o32') || farSize === 32 ? 32 : null;
-  const addressSize = stmt.prefixes.includes('a16') ? 16 : stmt.prefixes.includes('a32') ? 32 : null;
+  // nasm names the counter of LOOP as a second operand (`loop label, cx`).
+  const counter = COUNTER_BRANCH_MNEMONICS.has(parsed.mnemonic) && operands.length === 2 && operands[1]!.kind === 'reg' && operands[1]!.reg === 1
+    ? operands.pop() as Extract<AsmOperand, { kind: 'reg' }> : null;
+  const addressSize = stmt.prefixes.includes('a16') || counter?.size === 16 ? 16
+    : stmt.prefixes.includes('a32') ? 32 : null;
   const prefixes: AsmPrefixes = { rep: rep as AsmPrefixes['rep'], lock: stmt.prefixes.includes('lock'), segment, operandSize, addressSize };
   let built = buildInstruction(text, operands, prefixes, address);
   if (built.kind === 'error') return { kind: 'error', column, message: explain(built.message, stmt, operands) };
@@ -151,7 +156,7 @@ function findLittleEndian(bytes: Uint8Array, value: number): number {
 
 /** Makes the helper's message name the mnemonic as written, and says when a short branch is out of reach. */
 function explain(message: string, stmt: Extract<Statement, { kind: 'instruction' }>, operands: readonly AsmOperand[]): string {
-  if (operands.some((o) => o.kind === 'target' && o.size === 'short') || ['loop', 'loope', 'loopne', 'loopz', 'loopnz', 'jecxz'].includes(stmt.mnemonic)) {
+  if (operands.some((o) => o.kind === 'target' && o.size === 'short') || COUNTER_BRANCH_MNEMONICS.has(parseMnemonic(spelling(stmt.mnemonic))?.mnemonic ?? '')) {
     if (operands.some((o) => o.kind === 'target')) return `short jump is out of range (${stmt.mnemonic} reaches only -128..127 bytes)`;
   }
   return message.replace(/^no form of '[^']*'/, `no form of '${stmt.mnemonic}'`);

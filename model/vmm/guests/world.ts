@@ -137,17 +137,25 @@ export function stepGuests(w: GuestsWorld): { world: GuestsWorld; step: GuestsSt
   const spent = next.quantumLeft <= 0 && !inMonitor(r.world);
   if (ended !== null || spent) {
     const to = nextRunnable(next, index);
-    if (to !== null && to !== index) {
-      const out = next.guests[index]!, inc = next.guests[to]!;
-      const d = w.rules.switchDevices(out.cpu.devices, inc.cpu.devices);
-      const g = next.guests.slice();
-      g[index] = { ...out, cpu: { ...out.cpu, devices: d.outgoing } };
-      g[to] = { ...inc, cpu: { ...inc.cpu, devices: d.incoming } };
-      next = { ...next, guests: g, running: to, switches: next.switches + 1 };
-    }
+    if (to !== null && to !== index) next = switchGuest(next, to);
     next = { ...next, quantumLeft: next.quantum };
   }
   return { world: next, step: { guest: index, before, after: r.world, step: r.step } };
+}
+
+/**
+ * [MEM.GUESTS.2] A world switch from the running guest to guest `to`: the
+ * outgoing guest's processor state stays in its slot, the incoming one's is
+ * the one that runs; [MEM.GUESTS.3] each keeps its own devices.
+ */
+export function switchGuest(w: GuestsWorld, to: number): GuestsWorld {
+  const index = w.running;
+  const out = w.guests[index]!, inc = w.guests[to]!;
+  const d = w.rules.switchDevices(out.cpu.devices, inc.cpu.devices);
+  const g = w.guests.slice();
+  g[index] = { ...out, cpu: { ...out.cpu, devices: d.outgoing } };
+  g[to] = { ...inc, cpu: { ...inc.cpu, devices: d.incoming } };
+  return { ...w, guests: g, running: to, switches: w.switches + 1 };
 }
 
 export interface GuestsRun {

@@ -14,6 +14,7 @@
 import { readPhysical, writePhysical, type PhysicalMemory } from '../../cpu/memory';
 import { CR0_PG, CR4_PSE, PDE_LARGE, PTE_PRESENT, PTE_WRITABLE } from '../../cpu/paging';
 import { CR4_TSD } from '../../cpu/system/msr';
+import { TF } from '../../cpu/eflags';
 import { emptyTlb, tlbInvalidate } from '../../cpu/tlb';
 import { step } from '../../cpu/step';
 import { Frame, frameMachine, MONITOR_FRAMES, PAGE, type VmmConfig } from '../config';
@@ -154,17 +155,20 @@ export function directPageFault(world: World, s: DirectState, frame: TrapFrame, 
     for (const a of ours) demoted.delete(a);
     return { kind: 'filled', world: { machine: { ...world.machine, memory: opened, tlb: emptyTlb }, vmm: { ...world.vmm, memory: { ...s, demoted } } } };
   }
-  // Emulate: run the guest's instruction once, on a copy, with the page writable.
+  // Emulate: run the guest's instruction once, on a copy, with the page
+  // writable. [MEM.DIRECT.6] With TF clear: a guest that single-steps gets
+  // its trap through its own IDT once the instruction is done.
   const guest = guestView(world, frame);
-  const r = step({ ...guest, memory: opened, tlb: emptyTlb, halted: false });
+  const stepping = (frame.eflags & TF) !== 0;
+  const r = step({ ...guest, eflags: (guest.eflags & ~TF) >>> 0, memory: opened, tlb: emptyTlb, halted: false });
   if (r.event.kind !== 'retired') return { kind: 'stop', reason: `direct paging: the write to page-table page ${hex(target)} could not be emulated (${r.event.kind})` };
   const v = validateTables(r.state.memory, config, vcpu.cr3, vcpu.cr4, s);
   if (v.kind === 'refuse') return { kind: 'stop', reason: `direct paging: ${v.reason}` };
   const regs = r.state.regs.slice();
-  const newFrame: TrapFrame = { ...frame, eip: r.state.eip, eflags: r.state.eflags, esp: regs[4]! };
+  const newFrame: TrapFrame = { ...frame, eip: r.state.eip, eflags: (r.state.eflags | (frame.eflags & TF)) >>> 0, esp: regs[4]! };
   regs[4] = world.machine.regs[4]!;
   return {
-    kind: 'resume', frame: newFrame,
+    kind: 'resume', frame: newFrame, trap: stepping,
     world: {
       machine: { ...world.machine, memory: v.memory, regs, devices: r.state.devices, tlb: emptyTlb },
       vmm: { ...world.vmm, memory: { ...s, tables: v.tables, demoted: v.demoted } },

@@ -9,8 +9,9 @@ import { directInvlpg, directPageFault, directPagingWrite } from './direct';
 export type ModeFault =
   /** The mode's tables now allow the access: the guest retries. */
   | { readonly kind: 'filled'; readonly world: World }
-  /** The monitor emulated the instruction: return with this frame. */
-  | { readonly kind: 'resume'; readonly world: World; readonly frame: TrapFrame }
+  /** The monitor emulated the instruction: return with this frame, or, when
+   * `trap` (the guest single-steps, MEM.DIRECT.6), deliver the guest's #DB first. */
+  | { readonly kind: 'resume'; readonly world: World; readonly frame: TrapFrame; readonly trap?: boolean }
   | { readonly kind: 'reflect'; readonly errorCode: number; readonly address: number }
   | { readonly kind: 'stop'; readonly reason: string };
 
