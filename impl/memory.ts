@@ -15,9 +15,13 @@ import { mutated } from './mutants';
 // of that size takes it, zeroed whole when it is taken.
 const spareRam: Uint8Array[] = [];
 
-/** A machine that will not run again gives its RAM to the next PhysicalMemory of its size. */
+/** A machine that will not run again gives its RAM to the next PhysicalMemory
+ * of its size. Two are kept, the latest given (so RAM of a size no longer
+ * made does not keep out the size in use now). */
 export function recycleRam(bytes: Uint8Array): void {
-  if (spareRam.length < 2 && !spareRam.includes(bytes)) spareRam.push(bytes);
+  if (spareRam.includes(bytes)) return;
+  if (spareRam.length >= 2) spareRam.shift();
+  spareRam.push(bytes);
 }
 
 function ramOfSize(size: number): Uint8Array {

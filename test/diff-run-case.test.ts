@@ -97,15 +97,19 @@ describe('[DIFF.CASE.1] runCase is runScenario(scenarioOfCase(c)) with less set-
   });
 
   it('a released impl machine hands its RAM on zeroed, and refuses to be read after', () => {
+    const held = [1, 2, 3].map(() => new ImplMachine(DIFF_MEMORY)); // whatever RAM earlier tests gave back is taken
     const first = new ImplMachine(DIFF_MEMORY);
     first.writePhysical(0x1234, Uint8Array.of(7, 8, 9));
     const ram = first.viewPhysical(0, DIFF_MEMORY);
+    // RAM of other sizes given back before does not keep this size out.
+    for (const size of [0x20000, 0x30000]) new ImplMachine(size).release();
     first.release();
     expect(() => first.readPhysical(0, 4)).toThrow('after release()');
     const next = new ImplMachine(DIFF_MEMORY);
     expect(next.viewPhysical(0, DIFF_MEMORY).buffer).toBe(ram.buffer); // recycled, not new
     expect(next.readPhysical(0x1234, 3)).toEqual(Uint8Array.of(0, 0, 0));
     next.release();
+    for (const m of held) m.release();
   });
 
   it('a campaign fails when recycled RAM keeps the last case\'s bytes (mutant recycled-ram-not-zeroed)', () => {
