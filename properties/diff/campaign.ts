@@ -110,6 +110,9 @@ export interface CampaignOptions {
   readonly replayDir?: string;
   /** Stop after this many failures (each is shrunk and written). */
   readonly maxFailures?: number;
+  /** Shrink each failure before writing it (default true); a bench that
+   * times the campaign turns it off, since shrinking runs many more cases. */
+  readonly shrink?: boolean;
   /** Stop drawing cases at this time (ms since the epoch), budget or not. */
   readonly deadline?: number;
   readonly onProgress?: (steps: number, cases: number, failures: number) => void;
@@ -134,7 +137,7 @@ export function runCampaign(o: CampaignOptions): CampaignResult {
     cases++;
     if (r.known !== null) known[r.known] = (known[r.known] ?? 0) + 1;
     if (r.failure !== null) {
-      const small = scenarioOfCase(shrinkCase(c, o.machines));
+      const small = scenarioOfCase(o.shrink === false ? c : shrinkCase(c, o.machines));
       const again = runScenario(small, o.machines);
       const failure = again.failure ?? r.failure;
       const scenario = again.failure !== null ? small : scenarioOfCase(c);
