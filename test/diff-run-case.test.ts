@@ -92,6 +92,10 @@ describe('[DIFF.CASE.1] runCase is runScenario(scenarioOfCase(c)) with less set-
     const original = scenarioOfCase(campaignCase(SEED, failure.case));
     expect(replay.scenario.code.bytes.length).toBeLessThanOrEqual(original.code.bytes.length);
     expect(rerunReplay(replay, failure.replay).differs).toBe(true);
+    // With shrink: false (the bench's setting) the failing case is written as drawn.
+    const unshrunk = runCampaign({ steps: 20_000, seed: SEED, shard: { index: 0, count: 1 }, machines: ['model', 'impl'], replayDir, maxFailures: 1, shrink: false });
+    expect(unshrunk.failures[0]!.case).toBe(failure.case);
+    expect(loadReplay(unshrunk.failures[0]!.replay).scenario.code.bytes).toEqual(original.code.bytes);
     mutation.active = null;
     expect(rerunReplay(replay, failure.replay).differs).toBe(false);
   });
