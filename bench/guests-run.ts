@@ -1,9 +1,7 @@
 // Running one microbenchmark (guests/teach/lmbench) in one configuration and
 // counting what happened inside its measured window: from the end of the
 // kernel's boot message to the first byte of the benchmark's report.
-import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { assemble } from '../model/isa/asm/assemble';
 import { step } from '../model/cpu/step';
 import { initialState, type MachineState } from '../model/cpu/state';
 import { writeBytes } from '../model/cpu/memory';
@@ -20,6 +18,7 @@ import type { Counts } from './guests-cost';
 import { toCommon } from '../model/cpu/state';
 import type { ImplMachine } from '../impl/machine';
 import { implFor, stepOnImpl } from '../properties/vmm/impl-host';
+import { assembleFile } from '../properties/assemble-file';
 
 export const TEACH = join(import.meta.dirname, '..', 'guests', 'teach');
 
@@ -38,9 +37,7 @@ export const CONFIGURATIONS: readonly Configuration[] = [
 ];
 
 export function buildTeach(defines: Record<string, string>): Uint8Array {
-  const r = assemble(join(TEACH, 'teach.asm'), (p) => (existsSync(p) ? readFileSync(p, 'utf8') : null), { format: 'bin', defines });
-  if (r.kind !== 'ok') throw new Error(r.errors.map((e) => `${e.file}:${e.line}:${e.column}: ${e.message}`).join('\n'));
-  return r.bytes;
+  return assembleFile(join(TEACH, 'teach.asm'), { format: 'bin', defines });
 }
 
 export function buildMicrobenchmark(bench: Microbenchmark, c: Configuration): Uint8Array {

@@ -1,10 +1,8 @@
 // The benchmark kernels of guests/bench: how to build each at a given size,
 // and the line it must print at that size (bench/reference.ts).
-import { readFileSync, existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { assemble } from '../model/isa/asm/assemble';
-import { formatError } from '../model/isa/asm/source';
 import { aluExpected, sieveExpected, syscallExpected } from './reference';
+import { assembleFile } from '../properties/assemble-file';
 
 export const GUESTS_DIR = fileURLToPath(new URL('../guests/bench/', import.meta.url));
 
@@ -57,12 +55,7 @@ export const SIZES: Readonly<Record<Kernel['name'], { readonly quick: Sizes; rea
 
 /** Assembles a kernel with mesovirt's own assembler into a flat Multiboot image. */
 export function buildKernel(kernel: Kernel, work: number): Uint8Array {
-  const result = assemble(GUESTS_DIR + kernel.source, (path) => (existsSync(path) ? readFileSync(path, 'utf8') : null), {
-    format: 'bin',
-    defines: kernel.defines(work),
-  });
-  if (result.kind === 'error') throw new Error(result.errors.map(formatError).join('\n'));
-  return result.bytes;
+  return assembleFile(GUESTS_DIR + kernel.source, { format: 'bin', defines: kernel.defines(work) });
 }
 
 export function kernelNamed(name: string): Kernel {

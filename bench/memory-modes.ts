@@ -2,15 +2,14 @@
 // monitor exits by reason, page faults the monitor handled, wall time.
 // Wall time on both processors: the model, and impl under the same monitor
 // (properties/vmm/impl-host.ts).
-import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { assemble } from '../model/isa/asm/assemble';
 import { bootInMode } from '../model/vmm/memory/boot';
 import { MEMORY_MODES, type MemoryModeName } from '../model/vmm/memory/types';
 import { runWorld } from '../model/vmm/run';
 import { defaultRules } from '../model/vmm/rules';
 import { runOnImpl } from '../properties/vmm/impl-host';
 import { configFor } from '../model/vmm/memory/boot';
+import { assembleFile } from '../properties/assemble-file';
 
 export interface MemoryModeFigure {
   readonly mode: MemoryModeName;
@@ -30,9 +29,7 @@ export interface MemoryModeFigure {
 const TEACH = join(import.meta.dirname, '..', 'guests', 'teach', 'teach.asm');
 
 export function teachMesoImage(defines: Record<string, string> = {}): Uint8Array {
-  const r = assemble(TEACH, (p) => (existsSync(p) ? readFileSync(p, 'utf8') : null), { format: 'bin', defines: { MESO: '', ...defines } });
-  if (r.kind !== 'ok') throw new Error(r.errors.map((e) => `${e.file}:${e.line}: ${e.message}`).join('\n'));
-  return r.bytes;
+  return assembleFile(TEACH, { format: 'bin', defines: { MESO: '', ...defines } });
 }
 
 /** Run the teaching kernel (meso build) once per memory mode. */

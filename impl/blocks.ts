@@ -40,6 +40,8 @@ import * as mul from './ops/multiply';
 import * as bits from './ops/bits';
 import * as move from './ops/move';
 import * as control from './ops/control';
+import * as far from './ops/far';
+import * as system from './ops/system';
 
 
 const MAX_LENGTH = 32;
@@ -60,6 +62,19 @@ const ENDS_BLOCK = new Set<unknown>([
   control.jumpRelative, control.jumpIndirect, control.jumpConditional, control.callRelative,
   control.callIndirect, control.nearReturn, control.loop,
 ]);
+
+/** IRET and INT n end a block too, as its last instruction: they change CS
+ * (so the code-page translation the block checks after an executor call),
+ * and the block leaves at once with EIP at the handler or the return
+ * address. The runner reports INT n's event after the block
+ * (`cpu.softwareVector`), as step() does after the instruction. So a
+ * system-call or fault handler's last block runs its IRET, and the caller's
+ * block its INT, without a dispatch through the interpreter. */
+const LEAVES_BLOCK = new Set<unknown>([far.interruptReturn, system.softwareInterrupt]);
+
+/** MOV r32, CRn (reading a control register) is straight: no effect but the
+ * register (and #GP outside ring 0, a fault like any other in a block). */
+const readsControlRegister = (d: Decoded): boolean => d.exec === system.moveControlRegister && d.variant === 0;
 
 /** Instructions that leave the flags and the block's fa/fb/fx alone (inline
  * or through their executor), so a Jcc after them still knows the flags of
@@ -90,10 +105,12 @@ function collect(cpu: Cpu, physical: number): Decoded[] {
     }
     // 16-bit addressing (0x67) stays with the interpreter: the compiled address arithmetic is 32-bit.
     if (d.addressMask !== 0xffffffff) break;
-    const straight = STRAIGHT.has(d.exec) || d.name === 'nop';
-    if (!straight && !ENDS_BLOCK.has(d.exec)) break;
+    const straight = STRAIGHT.has(d.exec) || d.name === 'nop' || readsControlRegister(d);
+    const leaves = LEAVES_BLOCK.has(d.exec);
+    if (!straight && !leaves && !ENDS_BLOCK.has(d.exec)) break;
     out.push(d);
     at += d.length;
+    if (leaves) break;
     // A conditional jump inside a block is a side exit (block-inline.ts);
     // any other transfer ends the block.
     if (!straight && !isInlinedJump(d)) break;
@@ -250,7 +267,7 @@ export function compileBlock(cpu: Cpu, physical: number, onlyLoops = false): Blo
       // changed code-page translation ends the block.
       const call = `k = ${k}; cpu.next = ${next}; ${OUT} x${k}(cpu, d${k});
         if (cpu.codeWritten || cpu.fetchPage !== page) { cpu.eip = cpu.next; return done + ${k + 1}; }
-        if (log.length !== 0) log.length = 0; ${IN}`;
+        cpu.undoTop = 0; ${IN}`;
       if (isInlinedBranch(d)) {
         const j = internal(k);
         // Retired so far is done + (index of the current instruction); a jump
@@ -285,7 +302,8 @@ export function compileBlock(cpu: Cpu, physical: number, onlyLoops = false): Blo
     // was a transfer the executor made (then cpu.next), which may loop to
     // the block's start like an inline jump.
     const last = ds[n - 1];
-    const end = ENDS_BLOCK.has(last.exec) && !isInlinedBranch(last)
+    const end = LEAVES_BLOCK.has(last.exec) ? exit('cpu.next', `done + ${n}`)
+      : ENDS_BLOCK.has(last.exec) && !isInlinedBranch(last)
       ? `if (cpu.next === eip && done + ${2 * n} <= budget) { done += ${n}; pc = 0; continue; }
       ${exit('cpu.next', `done + ${n}`)}`
       : exit(`(eip + ${bytes}) >>> 0`, `done + ${n}`);
@@ -316,7 +334,7 @@ export function compileBlock(cpu: Cpu, physical: number, onlyLoops = false): Blo
       ? `, pg = (cpu.cr0 & ${CR0_PG}) !== 0, tlb = cpu.tlb, rneed = cpu.cpl === 3 ? ${TLB_VALID | TLB_USER} : ${TLB_VALID}, wneed = rneed | ${TLB_WRITABLE | TLB_DIRTY}`
       : '';
     return `function ${flatMode ? 'blockFlat' : 'block'}(cpu, eip, page, budget) {
-    const log = cpu.undoLog, r = cpu.r32, bytes = cpu.memory.bytes, view = cpu.memory.view,
+    const r = cpu.r32, bytes = cpu.memory.bytes, view = cpu.memory.view,
       msz = cpu.memory.size, codes = cpu.memory.codePages${flat}${paging};
     let k = 0, done = 0, pc = 0, fa = 0, fb = 0, fx = 0, tl = 0, xe = 0, xr = 0${declare === '' ? '' : `, ${declare}`};
     try {

@@ -82,13 +82,28 @@ export function recycleTlb(tlb: Int32Array): void {
 }
 
 /**
+ * What a delivery to an inner ring loads, as the generic path worked it out
+ * from the gate, the code descriptor, the TSS and the stack descriptor
+ * (delivery.ts): the gate type, the handler's selector and offset, the new
+ * ring, its SS selector and ESP from the TSS, the stack's base and valid
+ * offsets, and the caches of the new SS and CS.
+ */
+export interface RingEntry {
+  readonly type: number; readonly selector: number; readonly offset: number; readonly ring: number;
+  readonly ss: number; readonly esp: number;
+  readonly stackBase: number; readonly stackLow: number; readonly stackHigh: number;
+  readonly ssLimit: number; readonly ssAttributes: number;
+  readonly csBase: number; readonly csLimit: number; readonly csAttributes: number;
+}
+
+/**
  * A delivery through a 32-bit interrupt or trap gate to a non-conforming
  * code segment of an inner ring, as the generic path checked it
  * (delivery.ts): the machine state its checks read (CPL, the event's
- * source, PG, IDTR, GDTR, TR) and its eight reads of memory — gate low and
+ * source, PG, IDTR, GDTR, TR), its eight reads of memory — gate low and
  * high, code descriptor low and high, the TSS's ESP and SS for the ring,
- * stack descriptor low and high — as linear addresses and the values read.
- * Both descriptors had their accessed bit set.
+ * stack descriptor low and high — as linear addresses and the values read,
+ * and what they gave (`entry`). Both descriptors had their accessed bit set.
  */
 export interface GateMemo {
   readonly cpl: number; readonly software: boolean; readonly paged: boolean;
@@ -96,8 +111,24 @@ export interface GateMemo {
   readonly trBase: number; readonly trLimit: number; readonly trAttributes: number; readonly trValid: boolean;
   readonly linear: readonly number[];
   readonly words: readonly number[];
-  readonly target: { low: number; high: number; address: number };
-  readonly stack: { low: number; high: number; address: number };
+  readonly entry: RingEntry;
+}
+
+/**
+ * An IRET through 32-bit descriptors of the GDT, as the generic path checked
+ * it (ops/far.ts): the state its checks read (CPL, PG, GDTR), the selectors
+ * popped (CS, and SS for a return to an outer ring, else -1), the linear
+ * addresses and values of the descriptor words read (code low and high,
+ * then stack low and high), after their accessed bits were set, and the
+ * segment caches they gave.
+ */
+export interface IretMemo {
+  readonly cpl: number; readonly paged: boolean; readonly gdtrBase: number; readonly gdtrLimit: number;
+  readonly cs: number; readonly ss: number;
+  readonly linear: readonly number[];
+  readonly words: readonly number[];
+  readonly csBase: number; readonly csLimit: number; readonly csAttributes: number;
+  readonly ssBase: number; readonly ssLimit: number; readonly ssAttributes: number;
 }
 
 export class Cpu {
@@ -159,6 +190,10 @@ export class Cpu {
    * valid (delivery.ts, `GateMemo`): a later delivery that reads the same
    * words through the same translations skips the reads and the checks. */
   readonly gateMemos: (GateMemo | undefined)[] = new Array(256);
+  /** What the last IRET that passed its checks read (ops/far.ts, `IretMemo`):
+   * the next one popping the same selectors skips the descriptor reads and
+   * checks while the same words are found through the same translations. */
+  iretMemo: IretMemo | null = null;
   /** Vector of the INT n / INT3 / INTO delivered by the current instruction, or -1. */
   softwareVector = -1;
   /** Set once a triple fault has shut the processor down. */
@@ -170,7 +205,12 @@ export class Cpu {
    * (kind 0: page-table dword address, old value; kind 1: TLB page, old
    * entry) so that a fault can take it back. */
   logWalks = false;
-  readonly undoLog: number[] = [];
+  /** The log itself: entries of three numbers, `undoTop` of them in use (a
+   * typed array and a count: emptying a JavaScript array by `length = 0`
+   * is a runtime call and frees its storage, and the log is emptied before
+   * every instruction and block). It grows when full (paging.ts logUndo). */
+  undoLog = new Int32Array(96);
+  undoTop = 0;
   /** The translation of the page instructions were last fetched from:
    * linear page number (or -1) and physical frame address. It mirrors one
    * TLB entry, so everything that changes TLB entries, CS or the CPL resets

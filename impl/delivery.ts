@@ -2,14 +2,14 @@
 // interrupt and trap gates, to the same ring or an inner one with a stack
 // switch through the TSS, and the double-fault rules around it (§6.15,
 // table 6-5). Task gates are not supported (a model error, see CHOICES.md).
-import { type Cpu, type GateMemo, CS, SS } from './cpu';
+import { type Cpu, type GateMemo, type RingEntry, CS, SS } from './cpu';
 import { CpuFault, DF, GP, NP, PF, Unsupported, fault, isContributory } from './faults';
 import { IF, NT, RF, TF, VM, readEflags, writeEflags } from './flags';
 import { readSystem } from './access';
-import { type Descriptor, ATTR_P, attributesOf, baseOf, dplOf, isCode, isConforming, limitOf, loadFromDescriptor, readDescriptor, setAccessed } from './segmentation';
+import { type Descriptor, ATTR_ACCESSED, ATTR_P, attributesOf, baseOf, dplOf, isCode, isConforming, limitOf, loadFromDescriptor, readDescriptor, setAccessed, setSegmentCache } from './segmentation';
 import { CR0_PG, undoWalks } from './paging';
 import { mutated } from './mutants';
-import { checkRingStackSegment, pushFrame, ringStack, stackRange } from './stack-switch';
+import { checkRingStackSegment, pushFrame, ringStack, stackHigh, stackLow } from './stack-switch';
 
 /** Where the event comes from: it decides the EXT bit and the gate DPL check. */
 export const enum Source { Exception, Software, External }
@@ -25,9 +25,7 @@ const OUTER_FRAME = [0, 0, 0, 0, 0], OUTER_FRAME_WITH_CODE = [0, 0, 0, 0, 0, 0];
 export function deliver(cpu: Cpu, vector: number, errorCode: number | null, source: Source, returnEip: number): void {
   const memo = cpu.gateMemos[vector];
   if (memo !== undefined && memoHolds(cpu, memo, source)) {
-    const words = memo.words, ext = source === Source.Software ? 0 : 1;
-    enterInnerRing(cpu, words[1] >>> 8 & 0x1f, words[0] >>> 16, ((words[1] & 0xffff0000) | (words[0] & 0xffff)) >>> 0,
-      memo.target, words[5], words[4], memo.stack, ext, errorCode,
+    enterInnerRing(cpu, memo.entry, null, null, source === Source.Software ? 0 : 1, errorCode,
       source === Source.Exception && FAULT_CLASS[vector] === 1, returnEip);
     return;
   }
@@ -67,9 +65,16 @@ export function deliver(cpu: Cpu, vector: number, errorCode: number | null, sour
     // The handler's offset is checked after the new stack, before any push (PRIV.EIP.1).
     if (offset > limitOf(target)) fault(GP, ext);
     const accessed = (target.high & stack.high & 0x100) !== 0, cpl = cpu.cpl;
-    enterInnerRing(cpu, type, selector, offset, target, ss, esp, stack, ext, errorCode, faultClass, returnEip);
+    // The caches as loaded after setAccessed: the accessed bit set.
+    const stackLimit = limitOf(stack), ssAttributes = attributesOf(stack.high) | ATTR_ACCESSED;
+    const entry: RingEntry = {
+      type, selector, offset, ring: dpl, ss, esp,
+      stackBase: baseOf(stack), stackLow: stackLow(stackLimit, ssAttributes), stackHigh: stackHigh(stackLimit, ssAttributes),
+      ssLimit: stackLimit, ssAttributes, csBase: baseOf(target), csLimit: limitOf(target), csAttributes: a | ATTR_ACCESSED,
+    };
+    enterInnerRing(cpu, entry, stack, target, ext, errorCode, faultClass, returnEip);
     if (accessed && (selector & 4) === 0 && (ss & 4) === 0) {
-      remember(cpu, vector, source, cpl, gateAddress, target, dpl, stack, [low, high, target.low, target.high, esp, ss, stack.low, stack.high]);
+      remember(cpu, vector, source, cpl, gateAddress, target, dpl, stack, [low, high, target.low, target.high, esp, ss, stack.low, stack.high], entry);
     }
     return;
   }
@@ -80,7 +85,7 @@ export function deliver(cpu: Cpu, vector: number, errorCode: number | null, sour
     const values = errorCode === null ? [pushedFlags, oldCs, returnEip] : [pushedFlags, oldCs, returnEip, errorCode];
     if (!cpu.segValid[SS]) fault(GP, 0);
     if (offset > limitOf(target)) fault(GP, ext);
-    cpu.r32[4] = pushFrame(cpu, cpu.segBase[SS], [cpu.segLow[SS], cpu.segHigh[SS]], cpu.r32[4] >>> 0, values, 4,
+    cpu.r32[4] = pushFrame(cpu, cpu.segBase[SS], cpu.segLow[SS], cpu.segHigh[SS], cpu.r32[4] >>> 0, values, 4,
       cpu.cpl, ext);
   }
   jumpToHandler(cpu, type, selector, isConforming(a) ? cpu.cpl : dpl, target, offset, eflags);
@@ -88,29 +93,38 @@ export function deliver(cpu: Cpu, vector: number, errorCode: number | null, sour
 
 /** The inner-ring delivery once every check before the pushes has passed:
  * push SS, ESP, EFLAGS, CS, EIP (and the error code) on the ring's stack,
- * load SS and CS, jump to the handler. */
-function enterInnerRing(cpu: Cpu, type: number, selector: number, offset: number, target: Descriptor, ss: number,
-  esp: number, stack: Descriptor, ext: number, errorCode: number | null, faultClass: boolean, returnEip: number): void {
-  const dpl = dplOf(attributesOf(target.high));
+ * load SS and CS, jump to the handler. The accessed bits of `stack` and
+ * `target` are set; a remembered delivery passes null for both (their
+ * bits were set when it was remembered, and its words still hold them). */
+function enterInnerRing(cpu: Cpu, entry: RingEntry, stack: Descriptor | null, target: Descriptor | null, ext: number,
+  errorCode: number | null, faultClass: boolean, returnEip: number): void {
+  const ring = entry.ring;
   const eflags = readEflags(cpu);
   const values = errorCode === null ? OUTER_FRAME : OUTER_FRAME_WITH_CODE;
   values[0] = cpu.segSelector[SS]; values[1] = cpu.r32[4] >>> 0; values[2] = faultClass ? (eflags | RF) >>> 0 : eflags;
   values[3] = cpu.segSelector[CS]; values[4] = returnEip;
   if (errorCode !== null) values[5] = errorCode;
-  const newEsp = pushFrame(cpu, baseOf(stack), stackRange(limitOf(stack), attributesOf(stack.high)), esp, values, 4, dpl,
-    (ss & 0xfffc) | ext);
-  setAccessed(cpu, stack);
-  loadFromDescriptor(cpu, SS, (ss & 0xfffc) | dpl, stack);
+  const newEsp = pushFrame(cpu, entry.stackBase, entry.stackLow, entry.stackHigh, entry.esp, values, 4, ring,
+    (entry.ss & 0xfffc) | ext);
+  if (stack !== null) setAccessed(cpu, stack);
+  setSegmentCache(cpu, SS, (entry.ss & 0xfffc) | ring, entry.stackBase, entry.ssLimit, entry.ssAttributes, true);
   cpu.r32[4] = newEsp;
-  jumpToHandler(cpu, type, selector, dpl, target, offset, eflags);
+  if (target !== null) setAccessed(cpu, target);
+  setSegmentCache(cpu, CS, (entry.selector & 0xfffc) | ring, entry.csBase, entry.csLimit, entry.csAttributes, true);
+  enterHandler(cpu, entry.type, entry.offset, eflags);
 }
 
 /** The last part of every delivery: load CS at `cpl` from the handler's
- * descriptor, jump to it, and clear TF, NT, RF and VM (and IF through an
- * interrupt gate) in the EFLAGS read before the pushes. */
+ * descriptor, jump to it (enterHandler). */
 function jumpToHandler(cpu: Cpu, type: number, selector: number, cpl: number, target: Descriptor, offset: number, eflags: number): void {
   setAccessed(cpu, target);
   loadFromDescriptor(cpu, CS, (selector & 0xfffc) | cpl, target);
+  enterHandler(cpu, type, offset, eflags);
+}
+
+/** EIP at the handler, and TF, NT, RF and VM (and IF through an interrupt
+ * gate) cleared in the EFLAGS read before the pushes. */
+function enterHandler(cpu: Cpu, type: number, offset: number, eflags: number): void {
   cpu.eip = cpu.next = offset;
   let newFlags = eflags & ~(TF | NT | RF | VM);
   if (type === 0x0e) newFlags &= ~IF; // an interrupt gate also clears IF
@@ -123,7 +137,7 @@ const MEMO_SIZES = [4, 4, 4, 4, 4, 2, 4, 4];
 
 /** Keep what an inner-ring delivery read (GateMemo), if each read lay within one page. */
 function remember(cpu: Cpu, vector: number, source: Source, cpl: number, gateAddress: number, target: Descriptor,
-  ring: number, stack: Descriptor, words: number[]): void {
+  ring: number, stack: Descriptor, words: number[], entry: RingEntry): void {
   const tss = (cpu.tr.base + 4 + 8 * ring) >>> 0;
   const linear = [gateAddress, (gateAddress + 4) >>> 0, target.address, (target.address + 4) >>> 0, tss, (tss + 4) >>> 0,
     stack.address, (stack.address + 4) >>> 0];
@@ -132,7 +146,7 @@ function remember(cpu: Cpu, vector: number, source: Source, cpl: number, gateAdd
     cpl, software: source === Source.Software, paged: (cpu.cr0 & CR0_PG) !== 0,
     idtrBase: cpu.idtrBase, idtrLimit: cpu.idtrLimit, gdtrBase: cpu.gdtrBase, gdtrLimit: cpu.gdtrLimit,
     trBase: cpu.tr.base, trLimit: cpu.tr.limit, trAttributes: cpu.tr.attributes, trValid: cpu.tr.valid,
-    linear, words: words.map((w) => w >>> 0), target: { ...target }, stack: { ...stack },
+    linear, words: words.map((w) => w >>> 0), entry,
   };
 }
 
@@ -165,6 +179,16 @@ function memoHolds(cpu: Cpu, memo: GateMemo, source: Source): boolean {
 
 export type DeliveryOutcome = { kind: 'delivered'; vector: number; errorCode: number | null } | { kind: 'shutdown'; reason: string };
 
+/** The outcome of a delivery, one frozen object per vector and small error
+ * code (no error code, or 0..31: a page fault's are 0..7) rather than one
+ * per delivery. */
+const OUTCOMES: (DeliveryOutcome | null)[] = new Array<DeliveryOutcome | null>(256 * 33).fill(null);
+function deliveredOutcome(vector: number, errorCode: number | null): DeliveryOutcome {
+  if (errorCode !== null && (errorCode < 0 || errorCode > 31)) return { kind: 'delivered', vector, errorCode };
+  const key = vector * 33 + (errorCode === null ? 32 : errorCode);
+  return OUTCOMES[key] ??= Object.freeze({ kind: 'delivered', vector, errorCode });
+}
+
 /**
  * Deliver a processor exception (or an external interrupt when `source` is
  * External), applying the double-fault rules to faults raised on the way:
@@ -177,12 +201,12 @@ export function deliverException(cpu: Cpu, vector: number, errorCode: number | n
   // CR2 takes the faulting address when a #PF is delivered.
   if (vector === PF) cpu.cr2 = address >>> 0;
   for (let attempt = 0; attempt < 8; attempt++) {
-    if (cpu.undoLog.length !== 0) cpu.undoLog.length = 0;
+    cpu.undoTop = 0;
     cpu.logWalks = true;
     try {
       deliver(cpu, vector, errorCode, source, returnEip);
       cpu.logWalks = false;
-      return { kind: 'delivered', vector, errorCode };
+      return deliveredOutcome(vector, errorCode);
     } catch (e) {
       cpu.logWalks = false;
       undoWalks(cpu);

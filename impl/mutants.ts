@@ -16,6 +16,8 @@ export const MUTANTS = {
   'write-protect-ignored': 'CR0.WP is ignored: ring 0 may write read-only pages',
   'invlpg-does-nothing': 'INVLPG leaves the TLB entry in place',
   'flat-block-store-ignores-code': 'in the flat variant of a translated block, a store does not look for decoded instructions under it (self-modifying code is missed)',
+  'iret-memo-unchecked': 'a remembered IRET is reused without comparing the GDT words it read (a changed descriptor is missed)',
+  'push-frame-ignores-code': 'an interrupt frame pushed within one page is written straight to RAM even over decoded instructions (their stale decoding runs)',
   'block-ignores-single-step': 'translated blocks run while TF is set, so their instructions take no single-step trap',
   'gate-memo-unchecked': 'a remembered inner-ring delivery is reused without comparing the IDT, GDT and TSS words it read',
   'recycled-ram-not-zeroed': 'a released machine hands its RAM to the next machine without zeroing it (the next case starts with the last one\'s bytes)',

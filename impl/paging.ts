@@ -47,7 +47,7 @@ export function translate(cpu: Cpu, linear: number, write: boolean, user: boolea
       if (!write || entry & TLB_DIRTY) return ((entry & ~0xfff) | (linear & 0xfff)) >>> 0;
       // A write through a clean entry walks again to set the dirty bit.
     } else {
-      if (cpu.logWalks) cpu.undoLog.push(1, page, entry);
+      if (cpu.logWalks) logUndo(cpu, 1, page, entry);
       cpu.tlb[page] = 0;
       cpu.fetchPage = -1;
       pageFault(cpu, linear, true, write, user);
@@ -86,21 +86,21 @@ function walk(cpu: Cpu, linear: number, write: boolean, user: boolean): number {
   let entry = frame | TLB_VALID | (permissions & USER ? TLB_USER : 0) | (permissions & WRITABLE ? TLB_WRITABLE : 0);
   if (!allowed(cpu, entry, write, user)) pageFault(cpu, linear, true, write, user);
   // Accessed and dirty bits are written back only for a successful access.
-  const log = cpu.logWalks ? cpu.undoLog : null;
+  const log = cpu.logWalks;
   if (pteAddress < 0) {
     const updated = pde | ACCESSED | (write ? DIRTY : 0);
-    if (updated !== pde) { log?.push(0, pdeAddress, pde); memory.write32(pdeAddress, updated); }
+    if (updated !== pde) { if (log) logUndo(cpu, 0, pdeAddress, pde); memory.write32(pdeAddress, updated); }
     if (updated & DIRTY) entry |= TLB_DIRTY;
     entry |= TLB_LARGE;
   } else {
-    if (!(pde & ACCESSED)) { log?.push(0, pdeAddress, pde); memory.write32(pdeAddress, pde | ACCESSED); }
+    if (!(pde & ACCESSED)) { if (log) logUndo(cpu, 0, pdeAddress, pde); memory.write32(pdeAddress, pde | ACCESSED); }
     const updated = pte | ACCESSED | (write ? DIRTY : 0);
-    if (updated !== pte) { log?.push(0, pteAddress, pte); memory.write32(pteAddress, updated); }
+    if (updated !== pte) { if (log) logUndo(cpu, 0, pteAddress, pte); memory.write32(pteAddress, updated); }
     if (updated & DIRTY) entry |= TLB_DIRTY;
   }
   const page = linear >>> 12;
   if (cpu.tlb[page] === 0) cpu.tlbFilled.push(page);
-  log?.push(1, page, cpu.tlb[page]);
+  if (log) logUndo(cpu, 1, page, cpu.tlb[page]);
   cpu.tlb[page] = entry;
   if (page === cpu.fetchPage) cpu.fetchPage = -1;
   return ((frame | (linear & 0xfff)) >>> 0);
@@ -115,9 +115,24 @@ function walk(cpu: Cpu, linear: number, write: boolean, user: boolean): number {
  */
 export function undoWalks(cpu: Cpu, since = 0): void {
   const log = cpu.undoLog;
-  for (let i = log.length - 3; i >= since; i -= 3) {
-    if (log[i] === 0) cpu.memory.write32(log[i + 1], log[i + 2]);
+  for (let i = cpu.undoTop - 3; i >= since; i -= 3) {
+    if (log[i] === 0) cpu.memory.write32(log[i + 1] >>> 0, log[i + 2]);
     else { cpu.tlb[log[i + 1]] = log[i + 2]; cpu.fetchPage = -1; }
   }
-  log.length = since;
+  cpu.undoTop = since;
+}
+
+/** Append an entry to the walk log (kind 0: page-table dword address, old
+ * value; kind 1: TLB page, old entry), doubling the log when it is full
+ * (a REP string instruction over many pages logs every element's walks). */
+function logUndo(cpu: Cpu, kind: number, where: number, old: number): void {
+  let log = cpu.undoLog;
+  const top = cpu.undoTop;
+  if (top + 3 > log.length) {
+    const bigger = new Int32Array(log.length * 2);
+    bigger.set(log);
+    cpu.undoLog = log = bigger;
+  }
+  log[top] = kind; log[top + 1] = where; log[top + 2] = old;
+  cpu.undoTop = top + 3;
 }

@@ -10,7 +10,7 @@ import { IF, TF } from './flags';
 import { CR0_PG, TLB_USER, TLB_VALID } from './paging';
 import { compileBlock } from './blocks';
 import { mutated } from './mutants';
-import { RETIRED, execute, faulted, step } from './step';
+import { RETIRED, SOFTWARE_EVENTS, execute, faulted, step } from './step';
 
 /** After a CS load, a CPL change or a TLB change, the fetch page is
  * forgotten and only fetch() would set it again, so the first instruction
@@ -68,10 +68,10 @@ export function run(cpu: Cpu, limit: number): StepEvent {
         }
         if (block != null && block.length <= remaining && eip + block.bytes - 1 <= cpu.segLimit[CS]
           && (!devices.timerRunning || devices.timerCount > block.length)) {
-          const log = cpu.undoLog;
-          if (log.length !== 0) log.length = 0;
+          cpu.undoTop = 0;
           cpu.logWalks = true;
           cpu.codeWritten = false;
+          cpu.softwareVector = -1;
           stats.runs++;
           let retired: number;
           try {
@@ -97,6 +97,8 @@ export function run(cpu: Cpu, limit: number): StepEvent {
           cpu.instructionCount += retired;
           if (devices.timerRunning) devices.timerCount -= retired;
           if (cpu.codeWritten) stats.bailouts++; // a store to code (a side exit is no bail-out)
+          // A block ending in INT n: its event, as execute() reports it.
+          if (cpu.softwareVector >= 0) return SOFTWARE_EVENTS[cpu.softwareVector];
           remaining -= retired;
           continue;
         }

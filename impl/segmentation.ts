@@ -113,7 +113,8 @@ export function loadDataSegment(cpu: Cpu, segment: number, selector: number): vo
 const DATA_SEGMENTS = [0, 3, 4, 5]; // ES DS FS GS
 
 export function nullInaccessibleSegments(cpu: Cpu): void {
-  for (const segment of DATA_SEGMENTS) {
+  for (let k = 0; k < 4; k++) {
+    const segment = DATA_SEGMENTS[k];
     const a = cpu.segAttributes[segment];
     if (!cpu.segValid[segment]) continue;
     if ((isData(a) || !isConforming(a)) && dplOf(a) < cpu.cpl) {

@@ -5,6 +5,7 @@ import type { Cpu } from './cpu';
 import { fault, GP, SS as SS_FAULT, TS, Unsupported } from './faults';
 import { readSystem, writeLinear, probeWrite } from './access';
 import { translate } from './paging';
+import { mutated } from './mutants';
 import { type Descriptor, attributesOf, dplOf, isWritableData, readDescriptor, ATTR_P, ATTR_DB } from './segmentation';
 
 /** SS:ESP for `ring` from the current 32-bit TSS (SDM vol. 3 §7.2.1). */
@@ -45,34 +46,45 @@ export function checkReturnStackSegment(cpu: Cpu, ss: number, ring: number): Des
 
 /** The offsets a stack segment allows, as [low, high] (expand-down aware). */
 export function stackRange(limit: number, attributes: number): [number, number] {
-  if (attributes & 4) return [limit + 1, attributes & ATTR_DB ? 0xffffffff : 0xffff];
-  return [0, limit];
+  return [stackLow(limit, attributes), stackHigh(limit, attributes)];
 }
+export const stackLow = (limit: number, attributes: number): number => (attributes & 4 ? limit + 1 : 0);
+export const stackHigh = (limit: number, attributes: number): number =>
+  (attributes & 4 ? (attributes & ATTR_DB ? 0xffffffff : 0xffff) : limit);
 
 /**
  * Push `values` (first value highest) onto the stack with base `base` and
- * offset range [low, high] at `esp`, checking the whole frame (limit, then
+ * offset range `low`..`high` at `esp`, checking the whole frame (limit, then
  * pages) before writing any of it; returns the new ESP. A failed limit check
  * is #SS(code).
  */
-export function pushFrame(cpu: Cpu, base: number, [low, high]: [number, number], esp: number, values: number[],
+export function pushFrame(cpu: Cpu, base: number, low: number, high: number, esp: number, values: number[],
   size: number, cpl: number, code: number): number {
-  const top = (esp - values.length * size) >>> 0;
+  const bytes = values.length * size, top = (esp - bytes) >>> 0;
   // Each push is limit-checked at its own offset, which wraps modulo 2^32
   // like ESP itself (a frame may wrap past offset 0 of a 4 GiB segment).
-  for (let k = 1; k <= values.length; k++) {
-    const slot = (esp - k * size) >>> 0;
-    if (slot < low || slot + size - 1 > high) fault(SS_FAULT, code);
+  // A frame that does not wrap passes when its lowest and highest bytes do.
+  if (esp < bytes || top < low || esp - 1 > high) {
+    for (let k = 1; k <= values.length; k++) {
+      const slot = (esp - k * size) >>> 0;
+      if (slot < low || slot + size - 1 > high) fault(SS_FAULT, code);
+    }
   }
   const user = cpl === 3;
-  const bytes = values.length * size, first = (base + top) >>> 0;
+  const first = (base + top) >>> 0;
   if ((first & 0xfff) + bytes <= 0x1000 && size === 4) {
     // The whole frame lies in one page (the common case): the check of its
     // highest slot, which comes first anyway, stands for every slot (same
     // page, same rights, D now set), so one translation does and the values
     // go straight to physical memory (write32 still drops overwritten code).
     const frame = translate(cpu, (first + bytes - size) >>> 0, true, user) - (bytes - size);
-    for (let k = 0; k < values.length; k++) cpu.memory.write32(frame + bytes - 4 * (k + 1), values[k]);
+    const memory = cpu.memory;
+    if (frame + bytes <= memory.size && (!memory.codePages[frame >>> 12] || mutated('push-frame-ignores-code'))) {
+      // In RAM and off decoded code: what write32 would do, checked once.
+      for (let k = 0; k < values.length; k++) memory.view.setUint32(frame + bytes - 4 * (k + 1), values[k] >>> 0, true);
+    } else {
+      for (let k = 0; k < values.length; k++) memory.write32(frame + bytes - 4 * (k + 1), values[k]);
+    }
     return top;
   }
   // Pages are checked in push order (highest address first), so a #PF names

@@ -18,7 +18,7 @@ export const RETIRED: StepEvent = Object.freeze({ kind: 'retired' });
 const HALTED: StepEvent = Object.freeze({ kind: 'halted' });
 /** The event of INT n, INT3, INTO or INT1 delivered through vector n: one
  * frozen object per vector, not one per interrupt. */
-const SOFTWARE_EVENTS: readonly StepEvent[] = Array.from({ length: 256 },
+export const SOFTWARE_EVENTS: readonly StepEvent[] = Array.from({ length: 256 },
   (_, vector) => Object.freeze({ kind: 'exception', vector, errorCode: null }));
 
 function fetchByte(cpu: Cpu, offset: number): number {
@@ -45,7 +45,7 @@ function fetch(cpu: Cpu): Decoded {
       d = decode((i) => fetchByte(cpu, eip + i)); // no wrap: a byte past 4 GiB is past the limit
     } catch (e) {
       // An undefined opcode was fetched in full: its page walks stand.
-      if (e instanceof CpuFault && e.vector === UD) cpu.undoLog.length = 0;
+      if (e instanceof CpuFault && e.vector === UD) cpu.undoTop = 0;
       throw e;
     }
     if (offset + d.length <= 0x1000 && frame < cpu.memory.codePages.length - 1) {
@@ -85,8 +85,7 @@ export function step(cpu: Cpu): StepEvent {
 
   const start = cpu.eip;
   cpu.softwareVector = -1;
-  const log = cpu.undoLog;
-  if (log.length !== 0) log.length = 0;
+  cpu.undoTop = 0;
   cpu.logWalks = true;
   let d: Decoded;
   try {
@@ -104,8 +103,7 @@ export function step(cpu: Cpu): StepEvent {
  * instruction found in the code cache when step()'s checks are known to pass.
  */
 export function execute(cpu: Cpu, d: Decoded, start: number): StepEvent {
-  const log = cpu.undoLog;
-  if (log.length !== 0) log.length = 0; // a successful fetch keeps its own walks
+  cpu.undoTop = 0; // a successful fetch keeps its own walks
   cpu.softwareVector = -1;
   cpu.logWalks = true;
   const stepping = cpu.flags & TF; // TF as the instruction starts (EXC.STEP.1)
@@ -151,6 +149,16 @@ export function faulted(cpu: Cpu, e: unknown, start: number): StepEvent {
   throw e;
 }
 
+/** The event of an exception, one frozen object per vector and small error
+ * code (none, or 0..31), as SOFTWARE_EVENTS: a page fault every few dozen
+ * instructions allocated one each. */
+const EXCEPTION_EVENTS: (StepEvent | null)[] = new Array<StepEvent | null>(256 * 33).fill(null);
+function exceptionEvent(vector: number, errorCode: number | null): StepEvent {
+  if (errorCode !== null && (errorCode < 0 || errorCode > 31)) return { kind: 'exception', vector, errorCode };
+  const key = vector * 33 + (errorCode === null ? 32 : errorCode);
+  return EXCEPTION_EVENTS[key] ??= Object.freeze({ kind: 'exception', vector, errorCode });
+}
+
 export function delivered(cpu: Cpu, outcome: ReturnType<typeof deliverException>, interruptVector: number): StepEvent {
   if (outcome.kind === 'shutdown') {
     cpu.shutdownReason = outcome.reason;
@@ -158,5 +166,5 @@ export function delivered(cpu: Cpu, outcome: ReturnType<typeof deliverException>
     return { kind: 'shutdown', reason: outcome.reason };
   }
   if (interruptVector >= 0 && outcome.vector === interruptVector) return { kind: 'interrupt', vector: interruptVector };
-  return { kind: 'exception', vector: outcome.vector, errorCode: outcome.errorCode };
+  return exceptionEvent(outcome.vector, outcome.errorCode);
 }

@@ -1,15 +1,14 @@
 // Booting the committed Linux guest (guests/linux) on our machines and on
 // QEMU: the shared steps of its test, `npm start` and `mesovirt bench linux`.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import { assemble } from '../model/isa/asm/assemble';
-import { formatError } from '../model/isa/asm/source';
+import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Machine, StepEvent } from '../model/machine';
 import { ImplMachine } from '../impl/machine';
 import { bootImage, createMachine, DEFAULT_LINUX_APPEND, type MachineKind } from './machines';
 import type { RtcDate } from '../model/cpu/cmos';
+import { assembleFile } from './assemble-file';
 
 export const LINUX_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', 'guests', 'linux');
 export const LINUX_BZIMAGE = join(LINUX_DIR, 'bzImage');
@@ -142,7 +141,6 @@ export function microbenchmarks(console: string): Map<string, number> {
 export const CLOCK_INIT_EXIT_CODE = (0x2a << 1) | 1;
 export function clockInitrd(): { readonly bytes: Uint8Array; readonly name: string } {
   const source = join(LINUX_DIR, 'clock-init.asm');
-  const result = assemble(source, (path) => (existsSync(path) ? readFileSync(path, 'utf8') : null), { format: 'elf' });
-  if (result.kind === 'error') throw new Error(result.errors.map(formatError).join('\n'));
-  return { bytes: newcArchive([{ name: 'init', mode: 0o100755, data: result.bytes }]), name: 'clock-init.cpio' };
+  const result = assembleFile(source, { format: 'elf' });
+  return { bytes: newcArchive([{ name: 'init', mode: 0o100755, data: result }]), name: 'clock-init.cpio' };
 }

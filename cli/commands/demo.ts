@@ -3,11 +3,10 @@
 // show its code disassembled, boot it on both machines; then boot the
 // teaching kernel natively and, in its meso build, under the monitor, and
 // show that the guest cannot tell the difference.
+import { assembleFileWithSymbols } from '../../properties/assemble-file';
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { assemble, type AssembleOptions } from '../../model/isa/asm/assemble';
-import { formatError } from '../../model/isa/asm/source';
 import { listing } from '../../model/isa/listing';
 import { bootGuest } from '../../model/vmm/boot';
 import { runWorld } from '../../model/vmm/run';
@@ -18,17 +17,6 @@ import { bootLinux } from '../../properties/linux';
 const MEMORY = 64 * 1024 * 1024;
 const MAX_STEPS = 50_000_000;
 
-function assembleFile(path: string, options: AssembleOptions): { bytes: Uint8Array; symbols: ReadonlyMap<string, number> } {
-  const result = assemble(path, (p) => {
-    try {
-      return readFileSync(p, 'utf8');
-    } catch {
-      return null;
-    }
-  }, options);
-  if (result.kind === 'error') throw new Error(result.errors.map(formatError).join('\n'));
-  return { bytes: result.bytes, symbols: result.symbols };
-}
 
 const say = (text = ''): void => void process.stdout.write(`${text}\n`);
 const indent = (text: string): string => text.trimEnd().split('\n').map((l) => `    ${l}`).join('\n');
@@ -36,7 +24,7 @@ const indent = (text: string): string => text.trimEnd().split('\n').map((l) => `
 function helloSection(root: string): void {
   const source = join(root, 'guests/hello/hello.asm');
   say('1. guests/hello/hello.asm, assembled by model/isa/asm into a flat Multiboot image:');
-  const { bytes: flat, symbols } = assembleFile(source, { format: 'bin', defines: { MULTIBOOT_AOUT_KLUDGE: '1' } });
+  const { bytes: flat, symbols } = assembleFileWithSymbols(source, { format: 'bin', defines: { MULTIBOOT_AOUT_KLUDGE: '1' } });
   const origin = 0x100000;
   const start = (symbols.get('_start') ?? origin) - origin;
   const end = (symbols.get('message') ?? origin + flat.length) - origin;
@@ -59,8 +47,8 @@ function helloSection(root: string): void {
 
 function teachSection(root: string): void {
   const source = join(root, 'guests/teach/teach.asm');
-  const native = assembleFile(source, { format: 'bin' }).bytes;
-  const meso = assembleFile(source, { format: 'bin', defines: { MESO: '1' } }).bytes;
+  const native = assembleFileWithSymbols(source, { format: 'bin' }).bytes;
+  const meso = assembleFileWithSymbols(source, { format: 'bin', defines: { MESO: '1' } }).bytes;
   const patch = patchSize(teachSources(dirname(source)));
   say();
   say(`3. guests/teach, a kernel with paging, a timer-driven scheduler and system calls.`);

@@ -2,15 +2,16 @@
 // and parameter copy when the gate leads inward), far RET and IRET, to the
 // same ring or an outer one (SDM vol. 3 §5.8, and the JMP/CALL/RET/IRET
 // pseudo-code in vol. 2). Task switches are not part of this machine.
-import { type Cpu, type Decoded, CS, SS } from '../cpu';
+import { type Cpu, type Decoded, type IretMemo, CS, SS } from '../cpu';
 import { fault, GP, NP, Unsupported } from '../faults';
 import { IF, IOPL, NT, VM, readEflags, writeEflags, SUPPORTED } from '../flags';
 import { quietStackRead, readMemory } from '../access';
 import { mutated } from '../mutants';
+import { CR0_PG } from '../paging';
 import { effectiveOffset } from '../operands';
 import {
   ATTR_DB, ATTR_P, type Descriptor, attributesOf, baseOf, dplOf, isCode, isConforming, limitOf, loadFromDescriptor,
-  nullInaccessibleSegments, readDescriptor, setAccessed,
+  nullInaccessibleSegments, readDescriptor, setAccessed, setSegmentCache,
 } from '../segmentation';
 import { checkReturnStackSegment, checkRingStackSegment, pushFrame, ringStack, stackRange } from '../stack-switch';
 
@@ -80,7 +81,7 @@ function farTransfer(cpu: Cpu, d: Decoded, selector: number, offset: number, isC
 
 function pushReturnAddress(cpu: Cpu, size: number): void {
   // CS is pushed zero-extended to the operand size (see CHOICES.md).
-  cpu.r32[4] = pushFrame(cpu, cpu.segBase[SS], [cpu.segLow[SS], cpu.segHigh[SS]], cpu.r32[4] >>> 0,
+  cpu.r32[4] = pushFrame(cpu, cpu.segBase[SS], cpu.segLow[SS], cpu.segHigh[SS], cpu.r32[4] >>> 0,
     [cpu.segSelector[CS], cpu.next], size, cpu.cpl, 0);
 }
 
@@ -95,7 +96,8 @@ function callInward(cpu: Cpu, target: Descriptor, selector: number, offset: numb
   const parameters: number[] = [];
   for (let i = count - 1; i >= 0; i--) parameters.push(readMemory(cpu, SS, (oldEsp + 4 * i) >>> 0, 4));
   const values = [cpu.segSelector[SS], oldEsp, ...parameters, cpu.segSelector[CS], cpu.next];
-  const newEsp = pushFrame(cpu, baseOf(stack), stackRange(limitOf(stack), attributesOf(stack.high)), esp, values, 4,
+  const [low, high] = stackRange(limitOf(stack), attributesOf(stack.high));
+  const newEsp = pushFrame(cpu, baseOf(stack), low, high, esp, values, 4,
     dpl, ss & 0xfffc);
   setAccessed(cpu, stack);
   setAccessed(cpu, target);
@@ -140,7 +142,7 @@ export function farReturn(cpu: Cpu, d: Decoded): void {
   setAccessed(cpu, desc); // [SEG.ACCESSED.1]
   loadFromDescriptor(cpu, CS, selector, desc);
   loadFromDescriptor(cpu, SS, newSs, stack);
-  loadOuterStackPointer(cpu, stack, (outer + 2 * size) >>> 0, newEsp + d.imm);
+  loadOuterStackPointer(cpu, attributesOf(stack.high), (outer + 2 * size) >>> 0, newEsp + d.imm);
   cpu.next = offset;
   nullInaccessibleSegments(cpu);
 }
@@ -152,40 +154,73 @@ export function farReturn(cpu: Cpu, d: Decoded): void {
  * the hardware (what Linux's espfix works around). `popped` is ESP after the
  * pops (the old stack is 32-bit in impl).
  */
-function loadOuterStackPointer(cpu: Cpu, stack: Descriptor, popped: number, value: number): void {
-  cpu.r32[4] = attributesOf(stack.high) & ATTR_DB ? value : (popped & 0xffff0000) | (value & 0xffff);
+function loadOuterStackPointer(cpu: Cpu, stackAttributes: number, popped: number, value: number): void {
+  cpu.r32[4] = stackAttributes & ATTR_DB ? value : (popped & 0xffff0000) | (value & 0xffff);
 }
 
 /** IRET: to the same ring, or to an outer ring popping SS:ESP too. EFLAGS
  * bits are restored as the CPL before the return allows: IOPL only at CPL 0,
- * IF only when CPL <= IOPL. */
+ * IF only when CPL <= IOPL. A 32-bit IRET whose frame reads quietly and whose
+ * selectors, state and descriptor words are those of the last one remembered
+ * (IretMemo) skips the descriptor reads and checks: they would find the same
+ * words, pass, and (accessed bits already set) write nothing. */
 export function interruptReturn(cpu: Cpu, d: Decoded): void {
   const size = d.size, esp = cpu.r32[4] >>> 0;
   const current = readEflags(cpu);
   if (current & NT) throw new Unsupported('IRET with NT set (task return)');
-  // The 32-bit frame with SS:ESP is read at once when no read of it can
-  // fault or walk (quietStackRead); otherwise slot by slot, in order.
-  const frame = size === 4 ? quietStackRead(cpu, esp, 20) : -1;
+  // The 32-bit frame is read at once when no read of it can fault or walk
+  // (quietStackRead): EIP, CS and EFLAGS here, SS:ESP below; otherwise slot
+  // by slot, in order.
+  const frame = size === 4 ? quietStackRead(cpu, esp, 12) : -1;
   const memory = cpu.memory;
   const offset = frame >= 0 ? memory.read32(frame) : readMemory(cpu, SS, esp, size);
   const selector = frame >= 0 ? memory.read16(frame + 4) : readMemory(cpu, SS, (esp + size) >>> 0, 2);
   let popped = frame >= 0 ? memory.read32(frame + 8) : readMemory(cpu, SS, (esp + 2 * size) >>> 0, size);
   if (size === 2) popped = (current & 0xffff0000) | popped;
   if (popped & VM && cpu.cpl === 0) throw new Unsupported('IRET to virtual-8086 mode');
-  const desc = returnCodeDescriptor(cpu, selector);
-  const rpl = selector & 3;
   let changeable = SUPPORTED & ~VM;
   if (cpu.cpl > 0) changeable &= ~IOPL;
   if (cpu.cpl > ((current & IOPL) >> 12)) changeable &= ~IF;
   const eflags = (current & ~changeable) | (popped & changeable);
+  const memo = cpu.iretMemo;
+  if (frame >= 0 && memo !== null && memo.cs === selector && iretMemoHolds(cpu, memo)) {
+    // The same CS selector at the same CPL: a return to the same ring when
+    // the remembered one was (memo.ss < 0), else to the same outer ring.
+    if (memo.ss < 0) {
+      if (offset > memo.csLimit) fault(GP, 0);
+      setSegmentCache(cpu, CS, selector, memo.csBase, memo.csLimit, memo.csAttributes, true);
+      cpu.r32[4] = esp + 12;
+      writeEflags(cpu, eflags);
+      cpu.next = offset;
+      return;
+    }
+    const outer = quietStackRead(cpu, esp, 20);
+    if (outer >= 0 && memory.read16(outer + 16) === memo.ss) {
+      const newEsp = memory.read32(outer + 12);
+      if (offset > memo.csLimit) fault(GP, 0);
+      setSegmentCache(cpu, CS, selector, memo.csBase, memo.csLimit, memo.csAttributes, true);
+      if (!mutated('iret-outer-keeps-stack')) {
+        setSegmentCache(cpu, SS, memo.ss, memo.ssBase, memo.ssLimit, memo.ssAttributes, true);
+        loadOuterStackPointer(cpu, memo.ssAttributes, (esp + 20) >>> 0, newEsp);
+      }
+      nullInaccessibleSegments(cpu);
+      writeEflags(cpu, eflags);
+      cpu.next = offset;
+      return;
+    }
+  }
+  const desc = returnCodeDescriptor(cpu, selector);
+  const rpl = selector & 3, cpl = cpu.cpl;
   if (rpl === cpu.cpl) {
     if (offset > limitOf(desc)) fault(GP, 0);
     setAccessed(cpu, desc); // [SEG.ACCESSED.1] a CS load by IRET marks the descriptor too
     loadFromDescriptor(cpu, CS, selector, desc);
     cpu.r32[4] = esp + 3 * size;
+    if (size === 4) rememberIret(cpu, cpl, selector, desc, -1, null);
   } else {
-    const newEsp = frame >= 0 ? memory.read32(frame + 12) : readMemory(cpu, SS, (esp + 3 * size) >>> 0, size);
-    const newSs = frame >= 0 ? memory.read16(frame + 16) : readMemory(cpu, SS, (esp + 4 * size) >>> 0, 2);
+    const outer = size === 4 ? quietStackRead(cpu, esp, 20) : -1;
+    const newEsp = outer >= 0 ? memory.read32(outer + 12) : readMemory(cpu, SS, (esp + 3 * size) >>> 0, size);
+    const newSs = outer >= 0 ? memory.read16(outer + 16) : readMemory(cpu, SS, (esp + 4 * size) >>> 0, 2);
     const stack = checkReturnStackSegment(cpu, newSs, rpl);
     if (offset > limitOf(desc)) fault(GP, 0);
     setAccessed(cpu, stack);
@@ -193,10 +228,51 @@ export function interruptReturn(cpu: Cpu, d: Decoded): void {
     loadFromDescriptor(cpu, CS, selector, desc);
     if (!mutated('iret-outer-keeps-stack')) {
       loadFromDescriptor(cpu, SS, newSs, stack);
-      loadOuterStackPointer(cpu, stack, (esp + 5 * size) >>> 0, newEsp);
+      loadOuterStackPointer(cpu, attributesOf(stack.high), (esp + 5 * size) >>> 0, newEsp);
     }
     nullInaccessibleSegments(cpu);
+    if (size === 4) rememberIret(cpu, cpl, selector, desc, newSs, stack);
   }
   writeEflags(cpu, eflags);
   cpu.next = offset;
+}
+
+/** Keep what a 32-bit IRET read and loaded (IretMemo), when its selectors
+ * name GDT entries and each descriptor word lies within one page. */
+function rememberIret(cpu: Cpu, cpl: number, cs: number, code: Descriptor, ss: number, stack: Descriptor | null): void {
+  if (cs & 4 || (ss >= 0 && ss & 4)) return;
+  const linear = [code.address, (code.address + 4) >>> 0];
+  const words = [code.low >>> 0, code.high >>> 0];
+  if (stack !== null) { linear.push(stack.address, (stack.address + 4) >>> 0); words.push(stack.low >>> 0, stack.high >>> 0); }
+  for (const address of linear) if ((address & 0xfff) > 0xffc) return;
+  cpu.iretMemo = {
+    cpl, paged: (cpu.cr0 & CR0_PG) !== 0, gdtrBase: cpu.gdtrBase, gdtrLimit: cpu.gdtrLimit, cs, ss, linear, words,
+    csBase: baseOf(code), csLimit: limitOf(code), csAttributes: attributesOf(code.high),
+    ssBase: stack === null ? 0 : baseOf(stack), ssLimit: stack === null ? 0 : limitOf(stack),
+    ssAttributes: stack === null ? 0 : attributesOf(stack.high),
+  };
+}
+
+/**
+ * Whether IRET's generic path would read exactly what `memo` holds: the same
+ * CPL, PG and GDTR, and each descriptor word found, through a TLB entry
+ * already there (no walk, no fault: a supervisor read through any entry
+ * succeeds), in memory that still holds it. Then its checks pass again and
+ * its accessed-bit writes write nothing. (The caller compares the selectors.)
+ */
+function iretMemoHolds(cpu: Cpu, memo: IretMemo): boolean {
+  const paged = (cpu.cr0 & CR0_PG) !== 0;
+  if (memo.cpl !== cpu.cpl || memo.paged !== paged || memo.gdtrBase !== cpu.gdtrBase || memo.gdtrLimit !== cpu.gdtrLimit) return false;
+  if (mutated('iret-memo-unchecked')) return true;
+  const memory = cpu.memory, tlb = cpu.tlb, linear = memo.linear, words = memo.words;
+  for (let k = 0; k < linear.length; k++) {
+    let physical = linear[k];
+    if (paged) {
+      const entry = tlb[physical >>> 12];
+      if (entry === 0) return false;
+      physical = ((entry & ~0xfff) | (physical & 0xfff)) >>> 0;
+    }
+    if (memory.read32(physical) !== words[k]) return false;
+  }
+  return true;
 }

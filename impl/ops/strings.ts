@@ -70,7 +70,7 @@ function repeated(element: Element, comparing: boolean) {
     if (d.rep === 0 || (index(cpu, d, CX) === 0 && mutated('rep-with-ecx-zero-runs-once'))) { element(cpu, d, step); return; }
     let done = 0;
     while (index(cpu, d, CX) !== 0) {
-      const mark = cpu.undoLog.length;
+      const mark = cpu.undoTop;
       try {
         element(cpu, d, step);
       } catch (e) {

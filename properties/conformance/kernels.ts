@@ -1,10 +1,10 @@
 // The conformance kernels: NASM-syntax sources in guests/conformance, built
 // by our own assembler into flat Multiboot images (a.out-kludge header), so
 // the same bytes boot on mesovirt, QEMU (-kernel) and Bochs (floppy loader).
-import { readFileSync, existsSync } from 'node:fs';
+import { assembleFile } from '../assemble-file';
+import { readFileSync,  } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { assemble } from '../../model/isa/asm/assemble';
 
 export const CONFORMANCE_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'guests', 'conformance');
 
@@ -18,17 +18,7 @@ export function isKernelName(name: string): name is KernelName {
 
 /** Assemble one kernel to a flat image; a source error is thrown with file:line:col. */
 export function buildKernel(name: KernelName): Uint8Array {
-  const main = join(CONFORMANCE_DIR, `${name}.asm`);
-  const read = (path: string): string | null => {
-    const full = path.startsWith('/') ? path : join(CONFORMANCE_DIR, path);
-    return existsSync(full) ? readFileSync(full, 'utf8') : null;
-  };
-  const result = assemble(main, read, { format: 'bin' });
-  if (result.kind === 'error') {
-    const first = result.errors.slice(0, 5).map((e) => `${e.file}:${e.line}:${e.column}: ${e.message}`).join('\n');
-    throw new Error(`conformance kernel '${name}' does not assemble:\n${first}`);
-  }
-  return result.bytes;
+  return assembleFile(join(CONFORMANCE_DIR, `${name}.asm`), { format: 'bin' }, `conformance kernel '${name}'`);
 }
 
 /** The expected transcript (the manual's answer; see guests/conformance/README.md). */

@@ -2,10 +2,10 @@
 // it with a guest as its Multiboot module on either machine.
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { assemble } from '../../model/isa/asm/assemble';
 import type { Machine } from '../../model/machine';
 import type { MemoryModeName } from '../../model/vmm/memory/types';
 import { bootImage, createMachine, type MachineKind } from '../machines';
+import { assembleFile } from '../assemble-file';
 
 export const GANDALF_DIR = join(import.meta.dirname, '..', '..', 'gandalf');
 /** Machine memory gandalf runs in (it maps machine 0 up to its partition's end, 20 MiB; gandalf/config.inc). */
@@ -27,10 +27,9 @@ export function buildGandalf(defines: Record<string, string> = {}): Uint8Array {
   const key = JSON.stringify(Object.entries(defines).sort());
   const hit = cache.get(key);
   if (hit !== undefined) return hit;
-  const r = assemble(join(GANDALF_DIR, 'gandalf.asm'), (p) => (existsSync(p) ? readFileSync(p, 'utf8') : null), { format: 'bin', defines, readBinary });
-  if (r.kind !== 'ok') throw new Error(r.errors.map((e) => `${e.file}:${e.line}: ${e.message}`).join('\n'));
-  cache.set(key, r.bytes);
-  return r.bytes;
+  const r = assembleFile(join(GANDALF_DIR, 'gandalf.asm'), { format: 'bin', defines, readBinary });
+  cache.set(key, r);
+  return r;
 }
 
 /** A machine with gandalf loaded and `guests` as its modules, at gandalf's entry. */

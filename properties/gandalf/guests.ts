@@ -2,22 +2,20 @@
 // build, random hostile ring-1/ring-3 guests (properties/vmm/hostile.ts)
 // and random paged guests (properties/vmm/paged-guest.ts), each from a
 // fixed seed (one guest per seed, so that a failure names its seed).
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { assemble } from '../../model/isa/asm/assemble';
 import { hostileGuest, hostileImage } from '../vmm/hostile';
 import { pagedGuest, pagedGuestImage } from '../vmm/paged-guest';
 import { pagedImage } from '../vmm/memory-guests';
 import { hostilePagedImage, type HostilePagedGuest } from '../vmm/ni-guests';
+import { assembleFile } from '../assemble-file';
 
 const TEACH = join(import.meta.dirname, '..', '..', 'guests', 'teach', 'teach.asm');
 const RTOS = join(import.meta.dirname, '..', '..', 'guests', 'rtos', 'rtos.asm');
 
 function build(path: string, defines: Record<string, string>): Uint8Array {
-  const r = assemble(path, (p) => (existsSync(p) ? readFileSync(p, 'utf8') : null), { format: 'bin', defines });
-  if (r.kind !== 'ok') throw new Error(r.errors.map((e) => `${e.file}:${e.line}: ${e.message}`).join('\n'));
-  return r.bytes;
+  return assembleFile(path, { format: 'bin', defines });
 }
 
 /** The RTOS guest (guests/rtos); its transcript names the tick at which each

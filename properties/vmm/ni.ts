@@ -5,10 +5,8 @@
 // (ni-guests.ts); the second is the RTOS guest (meso build). Each run
 // follows the second guest for a fixed number of its own steps.
 import fc from 'fast-check';
-import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pageBytes, type PhysicalMemory } from '../../model/cpu/memory';
-import { assemble } from '../../model/isa/asm/assemble';
 import { MONITOR_FRAMES, PAGE } from '../../model/vmm/config';
 import { bootGuests, runGuests, consoleText, type GuestsRules, type GuestsWorld, defaultGuestsRules } from '../../model/vmm/guests/world';
 import { guestCpu, runGuestsOnImpl } from './impl-guests';
@@ -17,15 +15,15 @@ import type { MemoryModeName } from '../../model/vmm/memory/types';
 import type { ModeRules } from '../../model/vmm/memory/boot';
 import { hostilePagedGuest, hostilePagedImage, type HostilePagedGuest } from './ni-guests';
 import { checkModeStep } from './ni-invariants';
+import { assembleFile } from '../assemble-file';
 
 const GUESTS = join(import.meta.dirname, '..', '..', 'guests');
 let victimImage: Uint8Array | null = null;
 /** The observed guest: the RTOS, meso build. */
 export function victim(): Uint8Array {
   if (victimImage === null) {
-    const r = assemble(join(GUESTS, 'rtos', 'rtos.asm'), (p) => (existsSync(p) ? readFileSync(p, 'utf8') : null), { format: 'bin', defines: { MESO: '' } });
-    if (r.kind !== 'ok') throw new Error(r.errors.map((e) => `${e.file}:${e.line}: ${e.message}`).join('\n'));
-    victimImage = r.bytes;
+    const r = assembleFile(join(GUESTS, 'rtos', 'rtos.asm'), { format: 'bin', defines: { MESO: '' } });
+    victimImage = r;
   }
   return victimImage;
 }

@@ -12,12 +12,10 @@ import { step } from '../../model/cpu/step';
 import { clearDecodeCache, decodeCacheMutation } from '../../model/cpu/cycle';
 import { consoleBytes } from '../../model/cpu/devices';
 import { loadMultiboot } from '../../model/boot/multiboot';
-import { assemble } from '../../model/isa/asm/assemble';
-import { formatError } from '../../model/isa/asm/source';
 import { GUESTS_DIR } from '../../bench/kernels';
 import { aluExpected, sieveExpected, syscallExpected } from '../../bench/reference';
-import { existsSync, readFileSync } from 'node:fs';
 import type { StepEvent } from '../../model/machine';
+import { assembleFile } from '../../properties/assemble-file';
 
 const CODE = 0x1000;
 
@@ -98,10 +96,9 @@ describe('the decode cache and self-modifying code', () => {
 
 /** A bench kernel (guests/bench) at a tiny size, loaded as the bench loads it. */
 function kernelState(source: string, defines: Record<string, string>): MachineState {
-  const built = assemble(GUESTS_DIR + source, (path) => (existsSync(path) ? readFileSync(path, 'utf8') : null), { format: 'bin', defines });
-  if (built.kind === 'error') throw new Error(built.errors.map(formatError).join('\n'));
+  const built = assembleFile(GUESTS_DIR + source, { format: 'bin', defines });
   const size = 16 << 20;
-  const loaded = loadMultiboot(built.bytes, size);
+  const loaded = loadMultiboot(built, size);
   if (loaded.kind === 'error') throw new Error(loaded.message);
   let s = initialState(size);
   for (const w of loaded.writes) s = update(s, { memory: writeBytes(s.memory, w.address, w.bytes) });

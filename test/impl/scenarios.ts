@@ -110,4 +110,73 @@ export const SCENARIOS: readonly Scenario[] = [
       add dword [count], 0x100
       jmp handler
     count: dd 0` },
+  // Six #UD to a ring-0 handler whose IRET returns to the ring they came
+  // from: from the second IRET on, IRET reuses what the last one read
+  // (ops/far.ts, IretMemo) unless the handler changed it: the stack
+  // descriptor's limit before the third, the code descriptor's accessed bit
+  // before the fourth, its limit before the fifth.
+  iretMemoScenario(3),
+  iretMemoScenario(0),
+  // An exception frame pushed over instructions already decoded (the stack
+  // runs into the code of `target`), which then run again: they must be
+  // decoded afresh from the frame's bytes (stack-switch.ts pushFrame). The
+  // #UD sits at 0x1008b, so the frame (EIP 0x1008b, CS 8, EFLAGS 2) reads
+  // as MOV EAX, [EAX] and ALU instructions on [EAX] = [0x6000]; the stale
+  // decoding would load EAX = 0x11111111 instead.
+  { name: 'exception frame over decoded code', source: `
+      mov eax, handler
+      mov [0x2030], ax
+      shr eax, 16
+      mov [0x2036], ax
+      call target
+      mov esp, target + 12
+      times 0x8b - ($ - $$) nop
+      ud2
+    handler:
+      mov esp, 0x8000
+      mov dword [0x6000], 0x6000
+      mov eax, 0x6000
+      call target
+      hlt
+    target:
+      mov eax, 0x11111111
+      times 7 nop
+      ret` },
 ];
+
+/** The IRET memo scenario from `ring` (3: CS 0x1b and SS 0x23, to an outer
+ * ring; 0: CS 0x08, to the same ring, where SS is not reloaded). */
+function iretMemoScenario(ring: 0 | 3): Scenario {
+  const code = ring === 3 ? 0x1018 : 0x1008, stack = ring === 3 ? 0x1020 : 0x1010;
+  return { name: `iret memo after GDT writes (ring ${ring})`, setup: { ring }, source: `
+      mov eax, handler
+      mov [0x2030], ax
+      shr eax, 16
+      mov [0x2036], ax
+      ud2
+      ud2
+      ud2
+      ud2
+      ud2
+      ud2
+      mov eax, [count]
+      hlt
+    handler:
+      inc dword [count]
+      cmp dword [count], 3
+      jne .n3
+      mov word [${stack}], 0xfff0
+    .n3:
+      cmp dword [count], 4
+      jne .n4
+      and byte [${code + 5}], 0xfe
+    .n4:
+      cmp dword [count], 5
+      jne .n5
+      mov word [${code}], 0xfff0
+    .n5:
+      add dword [esp], 2
+      iretd
+    count: dd 0` };
+}
+

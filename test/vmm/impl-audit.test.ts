@@ -6,9 +6,7 @@
 // identity) shown to catch a guest write into a monitor frame by itself.
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { assemble } from '../../model/isa/asm/assemble';
 import { bootGuest } from '../../model/vmm/boot';
 import { DEFAULT_CONFIG, Frame, frameMachine, type VmmConfig } from '../../model/vmm/config';
 import { defaultRules, type VmmRules } from '../../model/vmm/rules';
@@ -16,11 +14,10 @@ import { auditOnImpl } from '../../properties/vmm/impl-audit';
 import { hostileGuest, hostileImage } from '../../properties/vmm/hostile';
 import { MUTANTS } from '../../properties/vmm/mutants';
 import { propertyParams } from '../../properties/seed';
+import { assembleFile } from '../../properties/assemble-file';
 
 const teach = (): Uint8Array => {
-  const r = assemble(join(import.meta.dirname, '..', '..', 'guests', 'teach', 'teach.asm'), (p) => (existsSync(p) ? readFileSync(p, 'utf8') : null), { format: 'bin', defines: { MESO: '' } });
-  if (r.kind !== 'ok') throw new Error('teach does not assemble');
-  return r.bytes;
+  return assembleFile(join(import.meta.dirname, '..', '..', 'guests', 'teach', 'teach.asm'), { format: 'bin', defines: { MESO: '' } });
 };
 
 function audit(image: Uint8Array, rules: VmmRules, steps: number, checks?: Parameters<typeof auditOnImpl>[4]) {

@@ -5,9 +5,7 @@
 // [VMM.NI] holds over impl as it does over the model.
 import { beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { assemble } from '../../model/isa/asm/assemble';
 import { bootGuests, runGuests, type GuestsWorld } from '../../model/vmm/guests/world';
 import { MEMORY_MODES, type MemoryModeName } from '../../model/vmm/memory/types';
 import { guestsDifference, runGuestsOnImpl } from '../../properties/vmm/impl-guests';
@@ -15,12 +13,11 @@ import { GUESTS_MUTANTS, nonInterference, observeVictim, victim } from '../../pr
 import { hostilePagedGuest, hostilePagedImage } from '../../properties/vmm/ni-guests';
 import { mutation, type MutantId } from '../../impl/mutants';
 import { propertyParams } from '../../properties/seed';
+import { assembleFile } from '../../properties/assemble-file';
 
 const GUESTS = join(import.meta.dirname, '..', '..', 'guests');
 function build(file: string, defines: Record<string, string>): Uint8Array {
-  const r = assemble(join(GUESTS, file), (p) => (existsSync(p) ? readFileSync(p, 'utf8') : null), { format: 'bin', defines });
-  if (r.kind !== 'ok') throw new Error(r.errors.map((e) => `${e.file}:${e.line}: ${e.message}`).join('\n'));
-  return r.bytes;
+  return assembleFile(join(GUESTS, file), { format: 'bin', defines });
 }
 
 function boot(images: ReadonlyArray<readonly [string, Uint8Array]>, mode: MemoryModeName, quantum?: number): GuestsWorld {

@@ -4,15 +4,14 @@
 // console, as with the model as the processor ([VMM.EQ] across machines).
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { assemble } from '../../model/isa/asm/assemble';
 import { bootGuest } from '../../model/vmm/boot';
 import { runWorld } from '../../model/vmm/run';
 import { runOnImpl } from '../../properties/vmm/impl-host';
 import { pagedGuest, pagedGuestImage } from '../../properties/vmm/paged-guest';
 import { hostileGuest, hostileImage } from '../../properties/vmm/hostile';
 import { propertyParams } from '../../properties/seed';
+import { assembleFile } from '../../properties/assemble-file';
 
 const TEACH = join(import.meta.dirname, '..', '..', 'guests', 'teach');
 
@@ -24,10 +23,9 @@ function onModel(image: Uint8Array, steps: number) {
 
 describe('[VMM.EQ] the monitor on impl behaves as the monitor on the model', () => {
   it('the teaching kernel (meso build): same transcript, same end, same number of steps, same exits by reason', () => {
-    const r = assemble(join(TEACH, 'teach.asm'), (p) => (existsSync(p) ? readFileSync(p, 'utf8') : null), { format: 'bin', defines: { MESO: '' } });
-    if (r.kind !== 'ok') throw new Error('teach does not assemble');
-    const model = onModel(r.bytes, 2_000_000);
-    const impl = runOnImpl(r.bytes, 2_000_000);
+    const r = assembleFile(join(TEACH, 'teach.asm'), { format: 'bin', defines: { MESO: '' } });
+    const model = onModel(r, 2_000_000);
+    const impl = runOnImpl(r, 2_000_000);
     expect(impl.end).toBe('exit 1');
     expect(impl.console).toBe(model.console);
     expect(impl.steps).toBe(model.steps);

@@ -6,17 +6,15 @@
 import { describe, expect, it } from 'vitest';
 import { benchMemoryModes, formatMemoryModes, teachMesoImage } from '../../bench/memory-modes';
 import { observeNative } from '../../properties/vmm/equivalence';
-import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { assemble } from '../../model/isa/asm/assemble';
+import { assembleFile } from '../../properties/assemble-file';
 
 describe('[MEM.MULTI.5] [MEM.DIRECT.4] memory modes on the teaching kernel', () => {
   it('same transcript as native in every mode; page faults: direct < shadow-multi < shadow-single', () => {
     const figures = benchMemoryModes(3_000_000, teachMesoImage());
     const teach = join(import.meta.dirname, '..', '..', 'guests', 'teach', 'teach.asm');
-    const native = assemble(teach, (p) => (existsSync(p) ? readFileSync(p, 'utf8') : null), { format: 'bin' });
-    if (native.kind !== 'ok') throw new Error('assembly failed');
-    const expected = observeNative(native.bytes, 3_000_000, false).console;
+    const native = assembleFile(teach, { format: 'bin' });
+    const expected = observeNative(native, 3_000_000, false).console;
     for (const f of figures) {
       expect(f.end).toBe('exit 1');
       expect(f.console).toBe(expected);

@@ -4,21 +4,19 @@
 // console must be exactly what it prints alone on the bare machine, which
 // for the RTOS is also held against QEMU booting its native build.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { assemble } from '../../model/isa/asm/assemble';
 import { observeNative } from '../../properties/vmm/equivalence';
 import { oracleAvailable } from '../../properties/tools';
 import { bootGuests, runGuests } from '../../model/vmm/guests/world';
 import { MEMORY_MODES } from '../../model/vmm/memory/types';
+import { assembleFile } from '../../properties/assemble-file';
 
 const GUESTS = join(import.meta.dirname, '..', '..', 'guests');
 function build(file: string, defines: Record<string, string>): Uint8Array {
-  const r = assemble(join(GUESTS, file), (p) => (existsSync(p) ? readFileSync(p, 'utf8') : null), { format: 'bin', defines });
-  if (r.kind !== 'ok') throw new Error(r.errors.map((e) => `${e.file}:${e.line}: ${e.message}`).join('\n'));
-  return r.bytes;
+  return assembleFile(join(GUESTS, file), { format: 'bin', defines });
 }
 
 describe('the RTOS guest', () => {

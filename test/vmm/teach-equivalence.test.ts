@@ -5,23 +5,21 @@
 // the virtual machine state of every process at each of its system calls,
 // and the privileged registers the guest set (virtual under the monitor).
 import { beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { assemble } from '../../model/isa/asm/assemble';
 import { observeNative, observeUnderMonitor, type Observation, type PortAccess } from '../../properties/vmm/equivalence';
 import { patchSize } from '../../properties/patch-size';
 import { oracleAvailable } from '../../properties/tools';
 import { MUTANTS } from '../../properties/vmm/mutants';
+import { assembleFile } from '../../properties/assemble-file';
 
 const TEACH = join(import.meta.dirname, '..', '..', 'guests', 'teach');
 const STEPS = 2_000_000;
 
 function build(defines: Record<string, string>): Uint8Array {
-  const r = assemble(join(TEACH, 'teach.asm'), (p) => (existsSync(p) ? readFileSync(p, 'utf8') : null), { format: 'bin', defines });
-  if (r.kind !== 'ok') throw new Error(r.errors.map((e) => `${e.file}:${e.line}: ${e.message}`).join('\n'));
-  return r.bytes;
+  return assembleFile(join(TEACH, 'teach.asm'), { format: 'bin', defines });
 }
 
 /** End-of-interrupt writes to the master PIC count timer ticks: timing, which

@@ -1,0 +1,39 @@
+// A source file assembled by our own assembler, for tests, benchmarks and
+// the command line: includes (and incbin files) are read from disk, and a
+// file that does not assemble throws with each error as file:line:column.
+import { readFileSync } from 'node:fs';
+import { assemble, type AssembleOptions } from '../model/isa/asm/assemble';
+import { formatError } from '../model/isa/asm/source';
+
+const readText = (path: string): string | null => {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return null;
+  }
+};
+
+const readBinary = (path: string): Uint8Array | null => {
+  try {
+    return new Uint8Array(readFileSync(path));
+  } catch {
+    return null;
+  }
+};
+
+/** The bytes and symbols of `path` assembled with `options`; throws naming
+ * every error (after `what`, when given: "gandalf: …"). */
+export function assembleFileWithSymbols(
+  path: string, options: AssembleOptions, what?: string,
+): { readonly bytes: Uint8Array; readonly symbols: ReadonlyMap<string, number> } {
+  const result = assemble(path, readText, { readBinary, ...options });
+  if (result.kind === 'error') {
+    const errors = result.errors.map(formatError).join('\n');
+    throw new Error(what === undefined ? errors : `${what} does not assemble:\n${errors}`);
+  }
+  return { bytes: result.bytes, symbols: result.symbols };
+}
+
+/** The bytes of `path` assembled with `options` (see assembleFileWithSymbols). */
+export const assembleFile = (path: string, options: AssembleOptions, what?: string): Uint8Array =>
+  assembleFileWithSymbols(path, options, what).bytes;
