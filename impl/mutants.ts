@@ -20,6 +20,7 @@ export const MUTANTS = {
   'push-frame-ignores-code': 'an interrupt frame pushed within one page is written straight to RAM even over decoded instructions (their stale decoding runs)',
   'block-ignores-single-step': 'translated blocks run while TF is set, so their instructions take no single-step trap',
   'gate-memo-unchecked': 'a remembered inner-ring delivery is reused without comparing the IDT, GDT and TSS words it read',
+  'recycled-ram-not-zeroed': 'a released machine hands its RAM to the next machine without zeroing it (the next case starts with the last one\'s bytes)',
 } as const;
 
 export type MutantId = keyof typeof MUTANTS;
