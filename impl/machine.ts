@@ -2,6 +2,7 @@
 import type { CommonState, Machine, SegmentRegister, StepEvent } from '../model/machine';
 import { SEGMENT_NAMES } from '../model/isa/ast';
 import { Cpu, recycleTlb } from './cpu';
+import { recycleRam } from './memory';
 import { peekEflags, writeEflags } from './flags';
 import { flushTlb } from './paging';
 import { setSegmentCache } from './segmentation';
@@ -18,12 +19,9 @@ export class ImplMachine implements Machine {
   }
 
   state(): CommonState {
+    // (No closures here: lock step calls this after every step, and tsx
+    // names every closure it creates, a property definition each time.)
     const cpu = this.cpu, r = cpu.r32;
-    const segment = (i: number): SegmentRegister => ({
-      selector: cpu.segSelector[i], base: cpu.segBase[i], limit: cpu.segLimit[i],
-      attributes: cpu.segAttributes[i], valid: cpu.segValid[i],
-    });
-    const system = (s: Cpu['tr']): SegmentRegister => ({ ...s });
     return {
       regs: {
         eax: r[0] >>> 0, ecx: r[1] >>> 0, edx: r[2] >>> 0, ebx: r[3] >>> 0,
@@ -32,13 +30,13 @@ export class ImplMachine implements Machine {
       eip: cpu.eip >>> 0,
       eflags: peekEflags(cpu),
       segments: {
-        es: segment(0), cs: segment(1), ss: segment(2), ds: segment(3), fs: segment(4), gs: segment(5),
+        es: segment(cpu, 0), cs: segment(cpu, 1), ss: segment(cpu, 2), ds: segment(cpu, 3), fs: segment(cpu, 4), gs: segment(cpu, 5),
       },
       cr0: cpu.cr0 >>> 0, cr2: cpu.cr2 >>> 0, cr3: cpu.cr3 >>> 0, cr4: cpu.cr4 >>> 0,
       gdtr: { base: cpu.gdtrBase >>> 0, limit: cpu.gdtrLimit },
       idtr: { base: cpu.idtrBase >>> 0, limit: cpu.idtrLimit },
-      ldtr: system(cpu.ldtr),
-      tr: system(cpu.tr),
+      ldtr: systemSegment(cpu.ldtr),
+      tr: systemSegment(cpu.tr),
       halted: cpu.halted,
       instructionCount: cpu.instructionCount,
       msrs: {
@@ -47,6 +45,31 @@ export class ImplMachine implements Machine {
       },
       debug: { dr0: cpu.debug[0], dr1: cpu.debug[1], dr2: cpu.debug[2], dr3: cpu.debug[3], dr6: cpu.debug[6], dr7: cpu.debug[7] },
     };
+  }
+
+  /** Whether the common state is `s`, EFLAGS bits in `undefinedFlags` left
+   * out: what statesAgree(s, this.state(), undefinedFlags) says
+   * (properties/diff/lockstep.ts), read straight from the fields without
+   * building the state; lock step asks it after every step.
+   * test/diff-lockstep-agree.test.ts changes every field alone and checks
+   * that this notices. */
+  agrees(s: CommonState, undefinedFlags: number): boolean {
+    const cpu = this.cpu, r = cpu.r32, g = s.regs, seg = s.segments;
+    return (s.eflags & ~undefinedFlags) === (peekEflags(cpu) & ~undefinedFlags)
+      && s.eip === cpu.eip >>> 0
+      && g.eax === r[0] >>> 0 && g.ecx === r[1] >>> 0 && g.edx === r[2] >>> 0 && g.ebx === r[3] >>> 0
+      && g.esp === r[4] >>> 0 && g.ebp === r[5] >>> 0 && g.esi === r[6] >>> 0 && g.edi === r[7] >>> 0
+      && s.cr0 === cpu.cr0 >>> 0 && s.cr2 === cpu.cr2 >>> 0 && s.cr3 === cpu.cr3 >>> 0 && s.cr4 === cpu.cr4 >>> 0
+      && s.halted === cpu.halted && s.instructionCount === cpu.instructionCount
+      && segmentIs(cpu, 0, seg.es) && segmentIs(cpu, 1, seg.cs) && segmentIs(cpu, 2, seg.ss)
+      && segmentIs(cpu, 3, seg.ds) && segmentIs(cpu, 4, seg.fs) && segmentIs(cpu, 5, seg.gs)
+      && systemSegmentIs(cpu.ldtr, s.ldtr) && systemSegmentIs(cpu.tr, s.tr)
+      && s.gdtr.base === cpu.gdtrBase >>> 0 && s.gdtr.limit === cpu.gdtrLimit
+      && s.idtr.base === cpu.idtrBase >>> 0 && s.idtr.limit === cpu.idtrLimit
+      && s.msrs !== undefined && s.msrs.tscOffsetHigh === cpu.tscOffsetHigh && s.msrs.tscOffsetLow === cpu.tscOffsetLow
+      && s.msrs.sysenterCs === cpu.sysenterCs && s.msrs.sysenterEsp === cpu.sysenterEsp && s.msrs.sysenterEip === cpu.sysenterEip
+      && s.debug !== undefined && s.debug.dr0 === cpu.debug[0] && s.debug.dr1 === cpu.debug[1] && s.debug.dr2 === cpu.debug[2]
+      && s.debug.dr3 === cpu.debug[3] && s.debug.dr6 === cpu.debug[6] && s.debug.dr7 === cpu.debug[7];
   }
 
   setState(s: CommonState): void {
@@ -77,7 +100,7 @@ export class ImplMachine implements Machine {
   }
 
   readPhysical(address: number, length: number): Uint8Array {
-    const memory = this.cpu.memory;
+    const memory = this.ram();
     if (address >= 0 && address + length <= memory.size) return memory.bytes.slice(address, address + length);
     const out = new Uint8Array(length);
     for (let i = 0; i < length; i++) out[i] = memory.read8(address + i);
@@ -85,12 +108,12 @@ export class ImplMachine implements Machine {
   }
 
   viewPhysical(address: number, length: number): Uint8Array {
-    const memory = this.cpu.memory;
+    const memory = this.ram();
     return address >= 0 && address + length <= memory.size ? memory.bytes.subarray(address, address + length) : this.readPhysical(address, length);
   }
 
   writePhysical(address: number, bytes: Uint8Array): void {
-    const memory = this.cpu.memory;
+    const memory = this.ram();
     const end = Math.min(address + bytes.length, memory.size);
     if (end <= address) return;
     memory.bytes.set(bytes.subarray(0, end - address), address);
@@ -102,10 +125,18 @@ export class ImplMachine implements Machine {
 
   private released = false;
 
+  /** The machine's RAM; after release() it belongs to the next machine. */
+  private ram(): Cpu['memory'] {
+    if (this.released) throw new Error('impl: memory access after release()');
+    return this.cpu.memory;
+  }
+
   release(): void {
+    if (this.released) return;
     this.released = true;
     flushTlb(this.cpu);
     recycleTlb(this.cpu.tlb); // the next Cpu takes it
+    recycleRam(this.cpu.memory.bytes); // and its RAM, zeroed
   }
 
   step(): StepEvent {
@@ -141,6 +172,23 @@ export class ImplMachine implements Machine {
   consoleOutput(): Uint8Array {
     return Uint8Array.from(this.cpu.devices.console);
   }
+}
+
+function segment(cpu: Cpu, i: number): SegmentRegister {
+  return { selector: cpu.segSelector[i], base: cpu.segBase[i], limit: cpu.segLimit[i], attributes: cpu.segAttributes[i], valid: cpu.segValid[i] };
+}
+
+function segmentIs(cpu: Cpu, i: number, s: SegmentRegister): boolean {
+  return s.selector === cpu.segSelector[i] && s.base === cpu.segBase[i] && s.limit === cpu.segLimit[i]
+    && s.attributes === cpu.segAttributes[i] && s.valid === cpu.segValid[i];
+}
+
+function systemSegmentIs(mine: Cpu['tr'], s: SegmentRegister): boolean {
+  return s.selector === mine.selector && s.base === mine.base && s.limit === mine.limit && s.attributes === mine.attributes && s.valid === mine.valid;
+}
+
+function systemSegment(s: Cpu['tr']): SegmentRegister {
+  return { selector: s.selector, base: s.base, limit: s.limit, attributes: s.attributes, valid: s.valid };
 }
 
 /** Something outside the machine's subset met while delivering an event

@@ -6,6 +6,31 @@
 // that hold decoded instructions, and a write into such a frame is reported
 // (address and length) so the cache can drop what the write overlaps
 // (self-modifying code). The check is one byte load per write.
+import { mutated } from './mutants';
+
+// Campaigns build thousands of short-lived machines of one size, and a
+// fresh RAM for each (allocated, then faulted in page by page as it is
+// touched and compared) was most of impl's share of a case's set-up. A
+// machine that is done hands its RAM back (recycleRam) and the next memory
+// of that size takes it, zeroed whole when it is taken.
+const spareRam: Uint8Array[] = [];
+
+/** A machine that will not run again gives its RAM to the next PhysicalMemory
+ * of its size. Two are kept, the latest given (so RAM of a size no longer
+ * made does not keep out the size in use now). */
+export function recycleRam(bytes: Uint8Array): void {
+  if (spareRam.includes(bytes)) return;
+  if (spareRam.length >= 2) spareRam.shift();
+  spareRam.push(bytes);
+}
+
+function ramOfSize(size: number): Uint8Array {
+  const i = spareRam.findIndex((b) => b.length === size);
+  if (i < 0) return new Uint8Array(size);
+  const ram = spareRam.splice(i, 1)[0]!;
+  if (!mutated('recycled-ram-not-zeroed')) ram.fill(0);
+  return ram;
+}
 
 export class PhysicalMemory {
   readonly bytes: Uint8Array;
@@ -15,7 +40,7 @@ export class PhysicalMemory {
   onCodeWrite: (address: number, length: number) => void = () => {};
 
   constructor(readonly size: number) {
-    this.bytes = new Uint8Array(size);
+    this.bytes = ramOfSize(size);
     this.view = new DataView(this.bytes.buffer);
     this.codePages = new Uint8Array(Math.ceil(size / 4096) + 1);
   }

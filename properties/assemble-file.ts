@@ -2,7 +2,7 @@
 // the command line: includes (and incbin files) are read from disk, and a
 // file that does not assemble throws with each error as file:line:column.
 import { readFileSync } from 'node:fs';
-import { assemble, type AssembleOptions } from '../model/isa/asm/assemble';
+import { assemble, assembleText, type AssembleOptions } from '../model/isa/asm/assemble';
 import { formatError } from '../model/isa/asm/source';
 
 const readText = (path: string): string | null => {
@@ -37,3 +37,12 @@ export function assembleFileWithSymbols(
 /** The bytes of `path` assembled with `options` (see assembleFileWithSymbols). */
 export const assembleFile = (path: string, options: AssembleOptions, what?: string): Uint8Array =>
   assembleFileWithSymbols(path, options, what).bytes;
+
+/** The bytes of a source written inline (a test's guest), assembled as
+ * `name` with `options` (a flat binary unless told otherwise); includes are
+ * not read. Throws naming every error. */
+export function assembleSource(name: string, source: string, options: AssembleOptions = { format: 'bin' }): Uint8Array {
+  const result = assembleText({ [name]: source }, name, options);
+  if (result.kind === 'error') throw new Error(`${name} does not assemble:\n${result.errors.map(formatError).join('\n')}`);
+  return result.bytes;
+}

@@ -1,7 +1,9 @@
 // The lock step's quick comparison (statesAgree) against the field-by-field
 // walk that lists differences (stateDifferences): every field of a state,
 // changed alone, must be noticed by both; an undefined EFLAGS bit by neither.
-// A field added to CommonState and forgotten in statesAgree fails here.
+// A field added to CommonState and forgotten in statesAgree fails here. The
+// same for impl's own comparison (ImplMachine.agrees), which lock step uses
+// in place of building impl's state after every step.
 import { describe, expect, it } from 'vitest';
 import type { CommonState } from '../model/machine';
 import { initialState, toCommon } from '../model/cpu/state';
@@ -53,6 +55,36 @@ describe('[DIFF.STATE.1] statesAgree is stateDifferences(...).length === 0', () 
     const { debug: _d, ...noDebug } = sample;
     expect(statesAgree(sample, noMsrs, 0)).toBe(false);
     expect(statesAgree(sample, noDebug, 0)).toBe(false);
+  });
+});
+
+describe('[DIFF.STATE.1] ImplMachine.agrees is statesAgree(state, impl.state(), mask)', () => {
+  const paths = leaves(sample);
+  const impl = createImplMachine(1 << 20);
+
+  it('agrees with the state it was given', () => {
+    impl.setState(sample);
+    expect(statesAgree(sample, impl.state(), 0)).toBe(true);
+    expect(impl.agrees(sample, 0)).toBe(true);
+  });
+
+  it('notices each field changed alone', () => {
+    for (const path of paths) {
+      impl.setState(changed(sample, path) as CommonState);
+      expect(statesAgree(sample, impl.state(), 0), path.join('.')).toBe(false);
+      expect(impl.agrees(sample, 0), path.join('.')).toBe(false);
+    }
+  });
+
+  it('leaves out the undefined EFLAGS bits, and only those; a state without MSRs or debug registers differs', () => {
+    impl.setState({ ...sample, eflags: sample.eflags ^ 0x10 });
+    expect(impl.agrees(sample, 0x10)).toBe(true);
+    expect(impl.agrees(sample, 0x01)).toBe(false);
+    impl.setState(sample);
+    const { msrs: _m, ...noMsrs } = sample;
+    const { debug: _d, ...noDebug } = sample;
+    expect(impl.agrees(noMsrs, 0)).toBe(false);
+    expect(impl.agrees(noDebug, 0)).toBe(false);
   });
 });
 

@@ -5,7 +5,7 @@
 import fc from 'fast-check';
 import { arbDiffCase, type DiffCase } from './states';
 import type { Descriptor } from '../builders';
-import { runScenario, scenarioOfCase, type MachinePair, STEPS_PER_CASE } from './scenario';
+import { runCase, runScenario, scenarioOfCase, type MachinePair, STEPS_PER_CASE } from './scenario';
 import { describeReplay, writeReplay } from '../replay/report';
 import type { StepEvent } from '../../model/machine';
 
@@ -68,7 +68,7 @@ export function shardShare(stepBudget: number, shard: Shard): number {
   return Math.ceil(stepBudget / shard.count);
 }
 
-const fails = (c: DiffCase, pair: MachinePair): boolean => runScenario(scenarioOfCase(c), pair).failure !== null;
+const fails = (c: DiffCase, pair: MachinePair): boolean => runCase(c, pair).failure !== null;
 
 /** Every case one simplification away: an instruction dropped, or one piece
  * of the random tables made plain (an IDT override, a register selector or
@@ -110,6 +110,9 @@ export interface CampaignOptions {
   readonly replayDir?: string;
   /** Stop after this many failures (each is shrunk and written). */
   readonly maxFailures?: number;
+  /** Shrink each failure before writing it (default true); a bench that
+   * times the campaign turns it off, since shrinking runs many more cases. */
+  readonly shrink?: boolean;
   /** Stop drawing cases at this time (ms since the epoch), budget or not. */
   readonly deadline?: number;
   readonly onProgress?: (steps: number, cases: number, failures: number) => void;
@@ -129,12 +132,12 @@ export function runCampaign(o: CampaignOptions): CampaignResult {
     count(coverage.cases, `cpl ${c.cpl}`);
     count(coverage.cases, c.paging ? 'paging on' : 'paging off');
     for (const i of c.program) count(coverage.mnemonics, i.mnemonic);
-    const r = runScenario(scenarioOfCase(c), o.machines, onStep);
+    const r = runCase(c, o.machines, onStep);
     steps += r.steps;
     cases++;
     if (r.known !== null) known[r.known] = (known[r.known] ?? 0) + 1;
     if (r.failure !== null) {
-      const small = scenarioOfCase(shrinkCase(c, o.machines));
+      const small = scenarioOfCase(o.shrink === false ? c : shrinkCase(c, o.machines));
       const again = runScenario(small, o.machines);
       const failure = again.failure ?? r.failure;
       const scenario = again.failure !== null ? small : scenarioOfCase(c);

@@ -6,7 +6,7 @@
 // again exactly from its file.
 import type { CommonState, Machine, StepEvent } from '../../model/machine';
 import { changedPages, emptyMemory, PAGE_SIZE, readBytes } from '../../model/cpu/memory';
-import { toCommon } from '../../model/cpu/state';
+import { fromCommon, toCommon, type MachineState } from '../../model/cpu/state';
 import { decode } from '../../model/isa/decoder';
 import { disassemble } from '../../model/isa/disassembler';
 import { LAYOUT } from '../builders';
@@ -109,19 +109,60 @@ export function runScenario(s: DiffScenario, pair: MachinePair = ['model', 'impl
   const a = loadScenario(createPairMachine(pair[0], s.memorySize), s);
   const b = loadScenario(createPairMachine(pair[1], s.memorySize), s);
   try {
-    return compareScenario(s, a, b, onStep);
+    return compareMachines({ steps: s.steps, memorySize: s.memorySize, initial: s.initial, code: () => s.code.bytes }, a, b, onStep);
   } finally {
     a.release?.();
     b.release?.();
   }
 }
 
-function compareScenario(s: DiffScenario, a: Machine, b: Machine, onStep?: (event: StepEvent) => void): ScenarioOutcome {
+/** A machine of `kind` in the state a random case describes: what
+ * loadScenario(…, scenarioOfCase(c)) makes, built straight from the case's
+ * model state. The model takes that state itself (normalized as setState
+ * would: fromCommon); impl gets the pages the case wrote and the common
+ * state. A campaign makes two per case, so this skips the scenario's page
+ * list; test/diff-run-case.test.ts checks that both ways give equal
+ * machines. */
+export function caseMachine(kind: Machine['name'], s: MachineState): Machine {
+  if (kind === 'model') {
+    const m = createModelMachine(DIFF_MEMORY);
+    m.setModelState(fromCommon(s, toCommon(s)));
+    return m;
+  }
+  const m = createPairMachine(kind, DIFF_MEMORY);
+  for (const address of changedPages(emptyMemory(s.memory.size), s.memory, 0, DIFF_MEMORY)) m.writePhysical(address, readBytes(s.memory, address, PAGE_SIZE));
+  m.setState(toCommon(s));
+  return m;
+}
+
+/** [DIFF.CASE.1] Run a random case on a pair of machines: the same run and
+ * outcome as runScenario(scenarioOfCase(c)), with less set-up. */
+export function runCase(c: DiffCase, pair: MachinePair = ['model', 'impl'], onStep?: (event: StepEvent) => void): ScenarioOutcome {
+  const s = caseState(c);
+  const a = caseMachine(pair[0], s), b = caseMachine(pair[1], s);
+  try {
+    return compareMachines({ steps: STEPS_PER_CASE, memorySize: DIFF_MEMORY, initial: toCommon(s), code: () => scenarioOfCase(c).code.bytes }, a, b, onStep);
+  } finally {
+    a.release?.();
+    b.release?.();
+  }
+}
+
+/** What a comparison needs of its scenario; the code bytes are only read to
+ * match a divergence against the known discrepancies. */
+interface Comparison {
+  readonly steps: number;
+  readonly memorySize: number;
+  readonly initial: CommonState;
+  readonly code: () => Uint8Array;
+}
+
+function compareMachines(s: Comparison, a: Machine, b: Machine, onStep?: (event: StepEvent) => void): ScenarioOutcome {
   // [DIFF.REP.1] A case stops before a REP whose count exceeds the bound.
   const r = lockstep(a, b, s.steps, { maxRepCount: MAX_REP_COUNT, onStep });
   if (r.divergence !== null) {
     const d = r.divergence;
-    const known = knownDiscrepancy({ ...d, code: s.code.bytes, initial: s.initial });
+    const known = knownDiscrepancy({ ...d, code: s.code(), initial: s.initial });
     if (known !== null) return { steps: r.steps, failure: null, known: known.id };
     return {
       steps: r.steps, known: null,
@@ -134,7 +175,7 @@ function compareScenario(s: DiffScenario, a: Machine, b: Machine, onStep?: (even
   if (r.last?.kind === 'model-error') return { steps: r.steps, failure: null, known: null };
   const memory = memoryDifferences(a, b, 0, s.memorySize);
   if (memory.length > 0) {
-    const known = knownDiscrepancy({ step: r.steps, eip: s.initial.eip, differences: memory, modelEvent: r.last ?? { kind: 'retired' }, implEvent: r.last ?? { kind: 'retired' }, code: s.code.bytes, initial: s.initial });
+    const known = knownDiscrepancy({ step: r.steps, eip: s.initial.eip, differences: memory, modelEvent: r.last ?? { kind: 'retired' }, implEvent: r.last ?? { kind: 'retired' }, code: s.code(), initial: s.initial });
     if (known !== null) return { steps: r.steps, failure: null, known: known.id };
     return {
       steps: r.steps, known: null,

@@ -128,10 +128,16 @@ export const arbDiffCase: fc.Arbitrary<DiffCase> = fc.record({
   trap: fc.integer({ min: 0, max: 7 }).map((n) => n === 0),
 });
 
+/** The default IDT: every exception vector leads to the ring-0 HLT (#BP and #OF reachable from ring 3). */
+const EXCEPTION_GATES: Readonly<Record<number, readonly [number, number]>> = Object.fromEntries(Array.from({ length: 32 },
+  (_, v) => [v, gateDescriptor({ selector: SEL.code0, offset: HANDLER, type: 0xe, dpl: v === 3 || v === 4 ? 3 : 0 })]));
+
+/** The writes that identity-map the low 1 MiB, user-writable (the same in every case with paging). */
+const LOW_MEGABYTE_MAPPED = identityMappingWrites(CR3, 0, 0x100000, PTE.P | PTE.W | PTE.U);
+
 /** The model state a case describes (also the source of impl's state and memory). */
 export function caseState(c: DiffCase): MachineState {
-  const gates: Record<number, readonly [number, number]> = {};
-  for (let v = 0; v < 32; v++) gates[v] = gateDescriptor({ selector: SEL.code0, offset: HANDLER, type: 0xe, dpl: v === 3 || v === 4 ? 3 : 0 });
+  const gates: Record<number, readonly [number, number]> = { ...EXCEPTION_GATES };
   for (const { vector, gate } of c.tables.idt) gates[vector] = gate;
   const ldtDescriptor = segmentDescriptor({ base: LDT_BASE, limit: LDT_ENTRIES * 8 - 1, g: false, big: false, type: 0x2, system: true });
   let s = systemState({ memorySize: DIFF_MEMORY, cpl: c.cpl, eflags: c.trap === true ? (c.eflags | TF) >>> 0 : c.eflags, gates, extraDescriptors: [...c.tables.gdt, ldtDescriptor] });
@@ -154,7 +160,7 @@ export function caseState(c: DiffCase): MachineState {
     // then the data pages with the case's flags.
     // (All the writes in one batch, in that order: each page table is copied once.)
     s = withPagingWrites(s, CR3, [
-      ...identityMappingWrites(CR3, 0, 0x100000, PTE.P | PTE.W | PTE.U),
+      ...LOW_MEGABYTE_MAPPED,
       ...c.dataPageFlags.flatMap((flags, k) => identityMappingWrites(CR3, DATA + k * 0x1000, DATA + (k + 1) * 0x1000, flags)),
     ]);
   }

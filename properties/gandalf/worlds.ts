@@ -32,7 +32,7 @@ import { modelExitsAsGandalfCounts, readGandalfVcpu, type GandalfVcpu } from './
 import { checkRealResources, checkRealRing, checkRealSegments, checkRealTables, machineView, monitorMemory, type Violation } from './invariants';
 import { gandalfOwnMemory } from './layout';
 import { hostilePagedGuest, hostilePagedImage, type HostilePagedGuest } from '../vmm/ni-guests';
-import { assembleText } from '../../model/isa/asm/assemble';
+import { assembleSource } from '../assemble-file';
 
 /** The -D define of the several-guests build. */
 export const WORLDS_DEFINES: Readonly<Record<string, string>> = { WORLDS: '' };
@@ -454,9 +454,7 @@ start:
     out 0xF4, al
 image_end:
 `;
-  const r = assembleText({ 'pic.asm': source }, 'pic.asm', { format: 'bin' });
-  if (r.kind !== 'ok') throw new Error('the PIC guest does not assemble');
-  return r.bytes;
+  return assembleSource('pic.asm', source);
 }
 
 /** [VMM.NI] The directed pair: the observed guest beside the PIC-reprogramming guest and beside the quiet one. */

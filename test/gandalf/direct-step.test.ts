@@ -9,10 +9,10 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { assembleText } from '../../model/isa/asm/assemble';
 import { checkRefinement } from '../../properties/gandalf/refine';
 import { buildGandalf } from '../../properties/gandalf/build';
 import { oracleAvailable } from '../../properties/tools';
+import { assembleSource } from '../../properties/assemble-file';
 
 /**
  * A ring-1 guest with its own page tables (directory 0x110000, identity
@@ -105,9 +105,7 @@ times 0x20000 - ($ - $$) db 0
     times 4096 db 'E'
 image_end:
 `;
-  const r = assembleText({ 'pt.asm': source }, 'pt.asm', { format: 'bin' });
-  if (r.kind !== 'ok') throw new Error(r.errors.map((e) => e.message).join('; '));
-  return r.bytes;
+  return assembleSource('pt.asm', source);
 }
 
 /**
@@ -178,9 +176,7 @@ times 0x10000 - ($ - $$) db 0
     times 1024 dd 0                 ; the data table
 image_end:
 `;
-  const r = assembleText({ 'int.asm': source }, 'int.asm', { format: 'bin' });
-  if (r.kind !== 'ok') throw new Error(r.errors.map((e) => e.message).join('; '));
-  return r.bytes;
+  return assembleSource('int.asm', source);
 }
 
 describe('[GANDALF.DIRECT.2] [MEM.DIRECT.6] gandalf-direct single-steps the writes to page-table pages', () => {

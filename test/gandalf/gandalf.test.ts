@@ -15,16 +15,14 @@ import { GANDALF_MUTANTS } from '../../properties/gandalf/mutants';
 import { readGandalfVcpu } from '../../properties/gandalf/vcpu';
 import { checkRefinement } from '../../properties/gandalf/refine';
 import { runToEnd, createMachine, bootImage } from '../../properties/machines';
-import { assembleText } from '../../model/isa/asm/assemble';
 import { assembleFile } from '../../properties/assemble-file';
+import { assembleSource } from '../../properties/assemble-file';
 
 const TEACH = join(import.meta.dirname, '..', '..', 'guests', 'teach', 'teach.asm');
 const teachNative = (): Uint8Array => assembleFile(TEACH, { format: 'bin', defines: { PIT_DIVISOR: '65535' } });
 /** A small guest written inline in a test, assembled as a flat image. */
 const flatGuest = (name: string, source: string): Uint8Array => {
-  const r = assembleText({ [name]: source }, name, { format: 'bin' });
-  if (r.kind !== 'ok') throw new Error(`${name} does not assemble`);
-  return r.bytes;
+  return assembleSource(name, source);
 };
 
 describe('gandalf builds', () => {

@@ -13,10 +13,10 @@ import { toCommon } from '../../model/cpu/state';
 import { defaultRules } from '../../model/vmm/rules';
 import { DEFAULT_CONFIG } from '../../model/vmm/config';
 import { MUTANTS } from '../../properties/vmm/mutants';
-import { assembleText } from '../../model/isa/asm/assemble';
 import { lockstep } from '../../properties/diff/lockstep';
 import { bootGandalf } from '../../properties/gandalf/build';
 import { runToEnd } from '../../properties/machines';
+import { assembleSource } from '../../properties/assemble-file';
 
 /** A ring-1 guest on the boot segments: its timer's gate (vector 0x20,
  * through the boot code segment, so no direct gate: every tick is an exit)
@@ -87,9 +87,7 @@ idt:
     dw tick - 0x100000 + 0x0000, 0xFE1, 0x8E00, 0x0010
 image_end:
 `;
-  const r = assembleText({ 'h.asm': source }, 'h.asm', { format: 'bin' });
-  if (r.kind !== 'ok') throw new Error(r.errors.map((e) => e.message).join('; '));
-  return r.bytes;
+  return assembleSource('h.asm', source);
 }
 
 describe('[VMM.REFINE] [GANDALF.SEGREGS.1] [GANDALF.STI.1] [GANDALF.DECODE.1] gandalf refines model/vmm at every guest instruction', () => {

@@ -65,7 +65,8 @@ import { spawnSync } from 'node:child_process';
 // expand-down stack) pops ESP = 0x80000000; only SP takes it, the upper half
 // of ESP stays [SEG.STACK.1]. impl loaded all 32 bits.
 describe('impl: campaign findings replayed', () => {
-  for (const name of ['iret-to-16-bit-stack-sets-sp', 'handler-limit-before-push', 'mov-cr6-ud-before-gp', 'far-call-limit-before-push', 'undefined-opcode-keeps-fetch-accessed-bit', 'double-fault-pushes-rf-clear', 'absent-16-bit-gate-is-np', 'rep-faulting-element-drops-accessed-bit', 'pusha-frame-wraps-past-zero', 'enter-final-esp-wraps', 'stack-frame-wraps-past-zero', 'stack-frame-wraps-cr2', 'triple-fault-loads-cr2', 'sgdt-limit-before-base', 'push-segment-checks-two-bytes']) {
+  for (const name of ['iret-to-16-bit-stack-sets-sp', 'handler-limit-before-push', 'mov-cr6-ud-before-gp', 'far-call-limit-before-push', 'undefined-opcode-keeps-fetch-accessed-bit', 'double-fault-pushes-rf-clear', 'absent-16-bit-gate-is-np', 'rep-faulting-element-drops-accessed-bit', 'pusha-frame-wraps-past-zero', 'enter-final-esp-wraps', 'stack-frame-wraps-past-zero', 'stack-frame-wraps-cr2', 'triple-fault-loads-cr2', 'sgdt-limit-before-base', 'push-segment-checks-two-bytes',
+    'single-step-frame-keeps-undefined-of', 'single-step-gp-frame-keeps-undefined-of']) {
     it(`replay ${name}: model and impl agree`, () => {
       const run = spawnSync(process.execPath, ['bin/mesovirt.js', 'replay', `test/impl/replays/${name}.json`], { encoding: 'utf8', timeout: 120_000 });
       expect(run.stdout + run.stderr).not.toMatch(/still differ/i);
