@@ -185,7 +185,10 @@ function alignFrameFlags(model: Machine, impl: Machine, event: Extract<StepEvent
   if (gateType === null || (gateType & 0x7) === 5) return; // unreadable, or a task gate: no frame on this stack
   const wide = (gateType & 0x8) !== 0;
   const slot = wide ? 4 : 2;
-  const image = (state.segments.ss.base + state.regs[4]! + (event.errorCode !== null ? slot : 0) + 2 * slot) >>> 0;
+  // The frame's offset in SS: ESP, or SP on a 16-bit stack (B clear), where offsets wrap at 64 KiB.
+  const big = (state.segments.ss.attributes & 0x4000) !== 0;
+  const offset = state.regs[4]! + (event.errorCode !== null ? slot : 0) + 2 * slot;
+  const image = (state.segments.ss.base + (big ? offset : offset & 0xffff)) >>> 0;
   for (let k = 0; k < slot; k++) {
     const bits = (mask >>> (8 * k)) & 0xff;
     if (bits === 0) continue;
