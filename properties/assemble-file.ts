@@ -5,7 +5,8 @@ import { readFileSync } from 'node:fs';
 import { assemble, assembleText, type AssembleOptions } from '../model/isa/asm/assemble';
 import { formatError } from '../model/isa/asm/source';
 
-const readText = (path: string): string | null => {
+/** A source or include file's text, or null when it cannot be read (the assembler's ReadFile). */
+export const readSourceFile = (path: string): string | null => {
   try {
     return readFileSync(path, 'utf8');
   } catch {
@@ -13,7 +14,8 @@ const readText = (path: string): string | null => {
   }
 };
 
-const readBinary = (path: string): Uint8Array | null => {
+/** An incbin file's bytes, or null when it cannot be read (a directory, say). */
+export const readBinaryFile = (path: string): Uint8Array | null => {
   try {
     return new Uint8Array(readFileSync(path));
   } catch {
@@ -26,7 +28,7 @@ const readBinary = (path: string): Uint8Array | null => {
 export function assembleFileWithSymbols(
   path: string, options: AssembleOptions, what?: string,
 ): { readonly bytes: Uint8Array; readonly symbols: ReadonlyMap<string, number> } {
-  const result = assemble(path, readText, { readBinary, ...options });
+  const result = assemble(path, readSourceFile, { readBinary: readBinaryFile, ...options });
   if (result.kind === 'error') {
     const errors = result.errors.map(formatError).join('\n');
     throw new Error(what === undefined ? errors : `${what} does not assemble:\n${errors}`);

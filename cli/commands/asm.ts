@@ -3,10 +3,11 @@
 // is written to a temporary file next to OUT and renamed into place, so a
 // failed build never leaves a partial (or stale-looking) file behind.
 import type { Command } from 'commander';
-import { existsSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, basename, join } from 'node:path';
 import { assemble } from '../../model/isa/asm/assemble';
 import { formatError } from '../../model/isa/asm/source';
+import { readBinaryFile, readSourceFile } from '../../properties/assemble-file';
 
 /** Parses `NAME` or `NAME=VALUE` into a define (NAME alone defines it as empty). */
 function parseDefine(text: string, previous: Record<string, string>): Record<string, string> {
@@ -37,11 +38,7 @@ export function register(program: Command): void {
     .action((input: string, options: { output: string; format: string; define: Record<string, string> }) => {
       if (options.format !== 'bin' && options.format !== 'elf') throw new Error(`--format must be bin or elf, not '${options.format}'`);
       if (!existsSync(input)) throw new Error(`cannot read '${input}': no such file`);
-      const result = assemble(input, (path) => (existsSync(path) ? readFileSync(path, 'utf8') : null), {
-        format: options.format,
-        defines: options.define,
-        readBinary: (path) => (existsSync(path) && statSync(path).isFile() ? new Uint8Array(readFileSync(path)) : null),
-      });
+      const result = assemble(input, readSourceFile, { format: options.format, defines: options.define, readBinary: readBinaryFile });
       if (result.kind === 'error') {
         for (const e of result.errors) process.stderr.write(`${formatError(e)}\n`);
         process.stderr.write(`mesovirt asm: ${result.errors.length} error${result.errors.length === 1 ? '' : 's'}, nothing written\n`);

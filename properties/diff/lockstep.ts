@@ -8,6 +8,7 @@ import { withoutRule, type ModelMachine } from '../machines/model';
 import { decode } from '../../model/isa/decoder';
 import { changedPages, emptyMemory, readBytes, readPhysical } from '../../model/cpu/memory';
 import { translate } from '../../model/cpu/paging';
+import { readLinear } from '../../model/cpu/context';
 import { isRepString } from './states';
 
 export interface Divergence {
@@ -181,9 +182,9 @@ export const lockstepMutation = { alignFrames: true };
 function alignFrameFlags(model: Machine, impl: Machine, event: Extract<StepEvent, { kind: 'exception' }>, mask: number): void {
   const state = (model as Partial<ModelMachine>).modelState?.();
   if (state === undefined) return;
-  const gateType = readPhysicalLinear(state, state.idtr.base + 8 * event.vector + 5);
-  if (gateType === null || (gateType & 0x7) === 5) return; // unreadable, or a task gate: no frame on this stack
-  const wide = (gateType & 0x8) !== 0;
+  const gate = readLinear(state, state.idtr.base + 8 * event.vector + 5, 1, false);
+  if (gate.kind !== 'ok' || (gate.value.value & 0x7) === 5) return; // unreadable, or a task gate: no frame on this stack
+  const wide = (gate.value.value & 0x8) !== 0;
   const slot = wide ? 4 : 2;
   // The frame's offset in SS: ESP, or SP on a 16-bit stack (B clear), where offsets wrap at 64 KiB.
   const big = (state.segments.ss.attributes & 0x4000) !== 0;
@@ -205,11 +206,6 @@ type ModelState = NonNullable<ReturnType<NonNullable<ModelMachine['modelState']>
 function physicalOf(state: ModelState, linear: number): number | null {
   const t = translate(state, linear, { write: false, user: false });
   return t.kind === 'ok' ? t.value.physical : null;
-}
-
-function readPhysicalLinear(state: ModelState, linear: number): number | null {
-  const physical = physicalOf(state, linear >>> 0);
-  return physical === null || physical >= state.memory.size ? null : readPhysical(state.memory, physical, 1);
 }
 
 let zeroBuffer = Buffer.alloc(0);

@@ -1,6 +1,5 @@
 // Building gandalf (gandalf/gandalf.asm) with our own assembler, and booting
 // it with a guest as its Multiboot module on either machine.
-import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Machine } from '../../model/machine';
 import type { MemoryModeName } from '../../model/vmm/memory/types';
@@ -17,7 +16,6 @@ export function modeDefines(mode: MemoryModeName): Record<string, string> {
 }
 
 /** Bytes of a file, for `incbin` (-DGUEST=path). */
-export const readBinary = (p: string): Uint8Array | null => (existsSync(p) && statSync(p).isFile() ? new Uint8Array(readFileSync(p)) : null);
 
 /** The mutants of gandalf, each a -D define of gandalf/*.inc (see GANDALF_MUTANTS in mutants.ts). */
 const cache = new Map<string, Uint8Array>();
@@ -27,7 +25,7 @@ export function buildGandalf(defines: Record<string, string> = {}): Uint8Array {
   const key = JSON.stringify(Object.entries(defines).sort());
   const hit = cache.get(key);
   if (hit !== undefined) return hit;
-  const r = assembleFile(join(GANDALF_DIR, 'gandalf.asm'), { format: 'bin', defines, readBinary });
+  const r = assembleFile(join(GANDALF_DIR, 'gandalf.asm'), { format: 'bin', defines });
   cache.set(key, r);
   return r;
 }

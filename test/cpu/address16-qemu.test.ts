@@ -13,6 +13,7 @@ import { describe, expect, it } from 'vitest';
 import { assemble } from '../../model/isa/asm/assemble';
 import { bootImage, createMachine, MACHINE_KINDS, runToEnd } from '../../properties/machines';
 import { oracleAvailable } from '../../properties/tools';
+import { runQemu } from '../../properties/conformance/oracles';
 
 const source = join(dirname(fileURLToPath(import.meta.url)), '../host/address16-oracle.asm');
 const CASES = 12;
@@ -95,22 +96,15 @@ describe('[INS.ADDR16.1] the address-size prefix on strings, LOOP, JCXZ and XLAT
   }
 
   const available = oracleAvailable('qemu-system-i386') && oracleAvailable('nasm');
-  it.skipIf(!available)('nasm builds the same bytes, and QEMU writes what model and impl write', () => {
+  it.skipIf(!available)('nasm builds the same bytes, and QEMU writes what model and impl write', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'mesovirt-address16-'));
     const imagePath = join(dir, 'address16.bin');
-    const output = join(dir, 'console.out');
     execFileSync('nasm', ['-f', 'bin', '-o', imagePath, source]);
     expect(Buffer.from(readFileSync(imagePath)).equals(Buffer.from(image))).toBe(true);
-    try {
-      execFileSync('qemu-system-i386', [
-        '-kernel', imagePath, '-display', 'none', '-serial', 'none', '-monitor', 'none',
-        '-debugcon', `file:${output}`, '-device', 'isa-debug-exit,iobase=0xf4,iosize=4', '-m', '64',
-      ], { timeout: 120_000 });
-    } catch (e) {
-      if ((e as { status?: number }).status !== 1) throw e; // isa-debug-exit with 0 exits with status 1
-    }
-    const qemu = readFileSync(output);
+    const run = await runQemu(image);
+    expect(run.ending).toBe('exit');
+    const qemu = Buffer.from(run.text, 'latin1');
     checkByHand(records(qemu), qemu);
     for (const kind of MACHINE_KINDS) expect([kind, runOurs(kind, image).toString('hex')]).toEqual([kind, qemu.toString('hex')]);
-  });
+  }, 120_000);
 });
