@@ -4,6 +4,7 @@
 import type { Instruction, Operand } from './ast';
 import { CONDITION_NAMES, SEGMENT_NAMES } from './ast';
 import { encode } from './encoder';
+import { COUNTER_BRANCH_MNEMONICS } from './opcodes';
 
 const REGISTER_NAMES: Readonly<Record<8 | 16 | 32, readonly string[]>> = {
   8: ['al', 'cl', 'dl', 'bl', 'ah', 'ch', 'dh', 'bh'],
@@ -79,7 +80,7 @@ function operandText(o: Operand, i: Instruction, end: number): string {
     case 'far': return `${i.operandSize === 16 ? 'word ' : ''}${hex(o.selector)}:${hex(o.offset)}`;
     case 'rel': {
       const target = o.size === 16 ? (end + o.offset) & 0xffff : (end + o.offset) >>> 0;
-      const onlyShort = i.mnemonic === 'loop' || i.mnemonic === 'loope' || i.mnemonic === 'loopne' || i.mnemonic === 'jecxz';
+      const onlyShort = COUNTER_BRANCH_MNEMONICS.has(i.mnemonic);
       // [ENC.CHOICE.4] `short`/`near` pin the displacement width nasm would otherwise choose itself.
       const keyword = onlyShort ? '' : o.size === 8 ? 'short ' : 'near ';
       return keyword + hex(target);
