@@ -194,6 +194,16 @@ describe('page faults and system calls around translated blocks', () => {
       expect(fastTrace).toEqual(slowTrace);
       expect(fast.state()).toEqual(slow.state());
       expect(Buffer.compare(fast.readPhysical(0, MEMORY), slow.readPhysical(0, MEMORY))).toBe(0);
+      // runThroughEvents (the bench's runner) steps over the deliveries and
+      // stops at the same instruction count, in the same state.
+      const through = boot(assembled.bytes);
+      for (let e: StepEvent = { kind: 'retired' }; !ends(e) && through.state().instructionCount < limit;) {
+        e = through.runThroughEvents(Math.min(1500, limit - through.state().instructionCount));
+        expect(e.kind === 'exception' || e.kind === 'interrupt').toBe(false);
+      }
+      expect(through.state()).toEqual(slow.state());
+      expect(Buffer.compare(through.readPhysical(0, MEMORY), slow.readPhysical(0, MEMORY))).toBe(0);
+      through.release();
       if (fastTrace.some((t) => t.includes('"vector":14'))) faultsTaken++;
       fast.release(); slow.release();
     }), propertyParams(120));
