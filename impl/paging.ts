@@ -56,7 +56,8 @@ export function translate(cpu: Cpu, linear: number, write: boolean, user: boolea
   return walk(cpu, linear, write, user);
 }
 
-function allowed(cpu: Cpu, entry: number, write: boolean, user: boolean): boolean {
+/** Whether a TLB entry grants the access (the rights check translate() makes). */
+export function allowed(cpu: Cpu, entry: number, write: boolean, user: boolean): boolean {
   if (user) return (entry & TLB_USER) !== 0 && (!write || (entry & TLB_WRITABLE) !== 0);
   return !write || (entry & TLB_WRITABLE) !== 0 || !(cpu.cr0 & CR0_WP) || mutated('write-protect-ignored');
 }

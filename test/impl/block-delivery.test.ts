@@ -6,7 +6,7 @@
 // gives the page back and folds the error code and CR2 into a checksum in
 // memory, so a wrong error code, CR2, frame or retired count shows up. A
 // machine driven by run() (blocks, with page faults found ahead of the
-// executor: impl/fast-access.ts pageFaultAhead) and one driven by step()
+// executor and TLB misses walked inline: impl/fast-access.ts walkAhead) and one driven by step()
 // (the interpreter, which the differential tests hold to the model) must
 // see the same events at the same instruction counts and end in the same
 // state and memory.
