@@ -9,7 +9,7 @@
 import type { StepEvent } from '../model/machine';
 import { type Cpu, type Decoded, CS } from './cpu';
 import { decode } from './decode';
-import { CpuFault, UD, Unsupported, gp } from './faults';
+import { CpuFault, PF, UD, Unsupported, gp } from './faults';
 import { IF, TF } from './flags';
 import { translate, undoWalks } from './paging';
 import { Source, deliverException } from './delivery';
@@ -147,6 +147,16 @@ export function faulted(cpu: Cpu, e: unknown, start: number): StepEvent {
   if (e instanceof CpuFault) return delivered(cpu, deliverException(cpu, e.vector, e.errorCode, Source.Exception, start, e.address), -1);
   if (e instanceof Unsupported) return { kind: 'model-error', message: e.message };
   throw e;
+}
+
+/** faulted() for a page fault given as its error code and linear address
+ * (a block that found it ahead, fast-access.ts walkAhead): no CpuFault is
+ * made for it. */
+export function pageFaulted(cpu: Cpu, errorCode: number, linear: number, start: number): StepEvent {
+  cpu.logWalks = false;
+  undoWalks(cpu);
+  cpu.eip = cpu.next = start;
+  return delivered(cpu, deliverException(cpu, PF, errorCode, Source.Exception, start, linear), -1);
 }
 
 /** The event of an exception, one frozen object per vector and small error
