@@ -6,7 +6,8 @@
 //
 // - campaign: runCampaign in this process, N steps (default 100,000) from
 //   seed S (default: the project's), R timed runs (default 3) after one warm-up run; steps/s best
-//   and median, by wall time and by this process's CPU time. A failure is
+//   and median, by wall time and by this process's CPU time; the same for
+//   the steps inside the cases' drawn streams (DIFF.CASE.3). A failure is
 //   reported and written unshrunk, and the run goes on. Case drawing,
 //   state building, both machines and the comparison are all inside the
 //   figure; start-up is not.
