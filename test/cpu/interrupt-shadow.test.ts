@@ -95,7 +95,7 @@ describe('[EXC.SHADOW.1] [EXC.SHADOW.2] STI, MOV SS and POP SS: the oracle kerne
   // the first of a pair sets a shadow; 9: it holds the trap back after STI).
   const available = oracleAvailable('qemu-system-i386');
   it.skipIf(!available)('QEMU takes the interrupt and the trap where we do on the cases the manual settles', async () => {
-    const run = await runQemu(bytes);
+    const run = await runQemu(bytes, 'binary');
     expect(run.ending).toBe('exit');
     const qemu = cases(Buffer.from(run.text, 'latin1'));
     const ours = cases(runOurs('model', bytes));
