@@ -23,6 +23,7 @@ export const MUTANTS = {
   'flat-block-read-past-ram': 'in the flat variant of a translated block, a read that ends past the end of RAM is read from the typed array instead of through the executor (which reads 0xff there)',
   'inc-after-add-drops-carry': 'in a translated block, INC or DEC right after an inlined 32-bit ADD keeps CF as clear instead of the ADD\'s carry',
   'gate-memo-unchecked': 'a remembered inner-ring delivery is reused without comparing the IDT, GDT and TSS words it read',
+  'ss-load-leaves-no-shadow': 'MOV SS and POP SS do not hold an interrupt back for one instruction (no interrupt shadow)',
   'recycled-ram-not-zeroed': 'a released machine hands its RAM to the next machine without zeroing it (the next case starts with the last one\'s bytes)',
   'walk-ahead-undoes-later': 'in a translated block, a TLB miss walked inline (fast-access.ts walkAhead) leaves its walk in the log, so a fault of a later instruction in the block takes back its A/D bits and TLB entry',
 } as const;

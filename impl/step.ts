@@ -7,12 +7,13 @@
 // An instruction that crosses a page boundary is never cached, because its
 // second half depends on a second translation.
 import type { StepEvent } from '../model/machine';
-import { type Cpu, type Decoded, CS } from './cpu';
+import { type Cpu, type Decoded, CS, SS } from './cpu';
 import { decode } from './decode';
 import { CpuFault, PF, UD, Unsupported, gp } from './faults';
 import { IF, TF } from './flags';
 import { translate, undoWalks } from './paging';
 import { Source, deliverException } from './delivery';
+import { moveToSegment, popSegment } from './ops/system';
 
 export const RETIRED: StepEvent = Object.freeze({ kind: 'retired' });
 const HALTED: StepEvent = Object.freeze({ kind: 'halted' });
@@ -119,10 +120,14 @@ export function execute(cpu: Cpu, d: Decoded, start: number): StepEvent {
   cpu.devices.tick();
   if (cpu.devices.exitCode !== null) return { kind: 'exit', code: cpu.devices.exitCode };
   if (cpu.softwareVector >= 0) return SOFTWARE_EVENTS[cpu.softwareVector];
-  if (stepping !== 0) return singleStepTrap(cpu);
+  if (stepping !== 0 && !loadsStackSegment(d)) return singleStepTrap(cpu);
   if (cpu.halted) return HALTED;
   return RETIRED;
 }
+
+/** MOV SS or POP SS: no single-step trap after it; the next instruction's
+ * own trap stands for it (the model's EXC.SHADOW.2). */
+const loadsStackSegment = (d: Decoded): boolean => (d.exec === moveToSegment || d.exec === popSegment) && d.reg === SS;
 
 /** DR6.BS, the single-step condition. */
 const DR6_BS = 0x4000;
