@@ -1,6 +1,7 @@
 // [DIFF.REP.1] Both machines execute a whole REP string instruction in one
 // step, so campaigns draw REP counts ≤ 65536: every REP of a random stream
-// is preceded by `movzx ecx, cx`, and a case stops before a REP whose count
+// is preceded by `movzx ecx, cl` (counts ≤ 255) or, one in eight, by
+// `movzx ecx, cx` (≤ 65535), and a case stops before a REP whose count
 // is larger (a jump into the middle of an instruction, a shrunk stream).
 // Regression: seed 2 case 88 (`sub ecx, 0x3bad9df5; repne scasd`) once
 // ran one step of ~3.3 billion iterations and froze `mesovirt check`.
@@ -12,7 +13,7 @@ import { MAX_REP_COUNT, isRepString, type DiffCase } from '../properties/diff/st
 /** A witness of the bug that froze the campaign (seed 2 case 88 once drew
  * `sub ecx, 0x3bad9df5; repne scasd`: one step of about 3.3 billion
  * iterations). The drawn streams have changed since, so it is rebuilt: the
- * first case of seed 2 whose stream starts with `movzx ecx, cx` and a REP
+ * first case of seed 2 whose stream starts with `movzx ecx, cx` or `cl` and a REP
  * string instruction, with ECX = 0xffffffff on entry. */
 function witness(): DiffCase {
   for (let k = 0; k < 3000; k++) {
@@ -46,13 +47,23 @@ describe('[DIFF.REP.1] campaigns bound REP counts', () => {
     expect(r.steps).toBeGreaterThan(1);
   });
 
-  it('every REP string instruction of a drawn stream has its count bounded first', () => {
+  it('every REP string instruction of a drawn stream has its count bounded first, mostly to a byte', () => {
+    const bounds = { byte: 0, word: 0 };
     for (let k = 0; k < 300; k++) {
       const p = campaignCase(2, k).program;
       p.forEach((i, j) => {
-        if (isRepString(i)) expect(p[j - 1]?.mnemonic, `case ${k}`).toBe('movzx');
+        if (!isRepString(i)) return;
+        const bound = p[j - 1];
+        expect(bound?.mnemonic, `case ${k}`).toBe('movzx');
+        // movzx ecx, r/m: ECX the destination, CL or CX the source (ModRM.rm = 1).
+        expect(bound!.operands, `case ${k}`).toMatchObject([{ kind: 'reg', size: 32, reg: ECX }, { kind: 'reg', reg: ECX }]);
+        const size = (bound!.operands[1] as { size: number }).size;
+        bounds[size === 8 ? 'byte' : 'word']++;
       });
     }
+    // One in eight drawn to a word: over a few hundred REPs both occur, the byte bound far more often.
+    expect(bounds.word).toBeGreaterThan(0);
+    expect(bounds.byte).toBeGreaterThan(3 * bounds.word);
   });
 });
 

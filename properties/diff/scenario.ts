@@ -8,12 +8,11 @@ import type { CommonState, Machine, StepEvent } from '../../model/machine';
 import { changedPages, emptyMemory, PAGE_SIZE, readBytes } from '../../model/cpu/memory';
 import { fromCommon, toCommon, type MachineState } from '../../model/cpu/state';
 import { decode } from '../../model/isa/decoder';
-import { encodeResult } from '../../model/isa/encoder';
 import { disassemble } from '../../model/isa/disassembler';
 import { LAYOUT } from '../builders';
 import { createModelMachine } from '../machines/model';
 import { createImplMachine } from '../machines/impl';
-import { DIFF_MEMORY, MAX_REP_COUNT, caseState, type DiffCase } from './states';
+import { DIFF_MEMORY, MAX_REP_COUNT, STEPS_PER_CASE, caseState, encoded, type DiffCase } from './states';
 import { lockstep, memoryDifferences, type StreamBounds } from './lockstep';
 import { knownDiscrepancy } from './known';
 
@@ -33,7 +32,7 @@ export interface DiffScenario {
   readonly stopAfterStream?: boolean;
 }
 
-export const STEPS_PER_CASE = 24;
+export { STEPS_PER_CASE };
 
 export function scenarioOfCase(c: DiffCase, steps = STEPS_PER_CASE): DiffScenario {
   const s = caseState(c);
@@ -63,10 +62,7 @@ function allZero(bytes: Uint8Array): boolean {
 /** The length of a case's stream: what the encoder made of its instructions (caseState writes them so). */
 function streamLength(c: DiffCase): number {
   let length = 0;
-  for (const i of c.program) {
-    const r = encodeResult(i);
-    if (r.kind === 'ok') length += r.bytes.length;
-  }
+  for (const i of c.program) length += encoded(i)?.length ?? 0;
   return length;
 }
 

@@ -22,6 +22,10 @@ export const HANDLER = 0x4000;
 /** Data pages that registers and displacements are biased toward. */
 export const DATA = 0x20000;
 const CR3 = 0x100000;
+/** [DIFF.CASE.3] A case is compared for at most this many steps; its stream
+ * has at most this many instructions drawn (a longer one could not be run
+ * to its end). */
+export const STEPS_PER_CASE = 24;
 
 export interface DiffCase {
   readonly cpl: 0 | 1 | 3;
@@ -67,7 +71,7 @@ function nearData(i: Instruction, small: number[]): Instruction {
 
 const arbProgramInstruction = fc.tuple(arbInstruction(), fc.array(fc.oneof(fc.constant(-1), fc.integer({ min: 0, max: 0xfff })), { minLength: 2, maxLength: 2 }))
   .map(([i, small]) => nearData(i, small))
-  .filter((i) => encodeResult(i).kind === 'ok');
+  .filter((i) => encoded(i) !== null);
 
 /** [DIFF.REP.1] The largest REP count a campaign runs: both machines execute a
  * whole REP string instruction in one step, so an ECX near 2^32 would be one
@@ -81,18 +85,21 @@ export function isRepString(i: Instruction): boolean {
   return i.rep !== null && STRING_MNEMONICS.has(i.mnemonic);
 }
 
-// movzx ecx, cx: bounds ECX to 0xffff without touching EFLAGS.
-const boundEcx: Instruction = (() => {
-  const r = decode([0x0f, 0xb7, 0xc9]);
-  if (r.kind !== 'ok') throw new Error('movzx ecx, cx does not decode');
+function decoded(bytes: number[], text: string): Instruction {
+  const r = decode(bytes);
+  if (r.kind !== 'ok') throw new Error(`${text} does not decode`);
   return r.instruction;
-})();
+}
+// Both bound ECX without touching EFLAGS: to 0xff, and to 0xffff.
+const BOUND_TO_BYTE = decoded([0x0f, 0xb6, 0xc9], 'movzx ecx, cl');
+const BOUND_TO_WORD = decoded([0x0f, 0xb7, 0xc9], 'movzx ecx, cx');
 
-/** [DIFF.REP.1] Put `movzx ecx, cx` before every REP string instruction of a
- * stream, since an earlier instruction (SUB ECX, POP ECX, …) may have made ECX
- * large; the count the REP runs is then at most 0xffff ≤ MAX_REP_COUNT. */
-export function boundRepCounts(program: readonly Instruction[]): Instruction[] {
-  return program.flatMap((i) => (isRepString(i) ? [boundEcx, i] : [i]));
+/** [DIFF.REP.1] Put `movzx ecx, cl` before every REP string instruction of a
+ * stream, or `movzx ecx, cx` when its drawn number (0 to 7) is 0, since an
+ * earlier instruction (SUB ECX, POP ECX, …) may have made ECX large; the
+ * count the REP runs is then at most 0xff, or 0xffff ≤ MAX_REP_COUNT. */
+export function boundRepCounts(drawn: readonly (readonly [Instruction, number])[]): Instruction[] {
+  return drawn.flatMap(([i, n]) => (isRepString(i) ? [n === 0 ? BOUND_TO_WORD : BOUND_TO_BYTE, i] : [i]));
 }
 
 const arbRegister = fc.oneof(
@@ -113,7 +120,10 @@ export const arbDiffCase: fc.Arbitrary<DiffCase> = fc.record({
   // ECX stays small so that a REP cannot run for billions of elements.
   regs: fc.tuple(arbRegister, fc.integer({ min: 0, max: 40 }), fc.array(arbRegister, { minLength: 6, maxLength: 6 }))
     .map(([eax, ecx, rest]) => [eax, ecx, ...rest]),
-  program: fc.array(arbProgramInstruction, { minLength: 1, maxLength: 8 }).map(boundRepCounts),
+  // [DIFF.CASE.1] Up to the step budget, over the whole range ('max': fast-check's
+  // default size would stop near ten); each instruction with a number that
+  // chooses its REP bound (DIFF.REP.1).
+  program: fc.array(fc.tuple(arbProgramInstruction, fc.integer({ min: 0, max: 7 })), { minLength: 1, maxLength: STEPS_PER_CASE, size: 'max' }).map(boundRepCounts),
   // Drawn last, so the fields above are what they were before tables existed.
   tables: fc.record({
     gdt: fc.array(arbGdtEntry, { minLength: EXTRA_DESCRIPTORS, maxLength: EXTRA_DESCRIPTORS }),
@@ -128,6 +138,30 @@ export const arbDiffCase: fc.Arbitrary<DiffCase> = fc.record({
   trap: fc.integer({ min: 0, max: 7 }).map((n) => n === 0),
 });
 
+const encodings = new WeakMap<Instruction, Uint8Array | null>();
+
+/** An instruction's bytes (null if the encoder refuses it), encoded once:
+ * a drawn instruction is encoded when drawn (to keep only encodable ones),
+ * when its case is built, and for the stream's length. */
+export function encoded(i: Instruction): Uint8Array | null {
+  let bytes = encodings.get(i);
+  if (bytes === undefined) {
+    const r = encodeResult(i);
+    bytes = r.kind === 'ok' ? Uint8Array.from(r.bytes) : null;
+    encodings.set(i, bytes);
+  }
+  return bytes;
+}
+
+/** A stream's bytes: its instructions one after the other, those the encoder refuses left out. */
+export function streamBytes(program: readonly Instruction[]): Uint8Array {
+  const parts = program.map(encoded);
+  const out = new Uint8Array(parts.reduce((n, b) => n + (b?.length ?? 0), 0));
+  let at = 0;
+  for (const b of parts) if (b !== null) { out.set(b, at); at += b.length; }
+  return out;
+}
+
 /** The default IDT: every exception vector leads to the ring-0 HLT (#BP and #OF reachable from ring 3). */
 const EXCEPTION_GATES: Readonly<Record<number, readonly [number, number]>> = Object.fromEntries(Array.from({ length: 32 },
   (_, v) => [v, gateDescriptor({ selector: SEL.code0, offset: HANDLER, type: 0xe, dpl: v === 3 || v === 4 ? 3 : 0 })]));
@@ -135,34 +169,48 @@ const EXCEPTION_GATES: Readonly<Record<number, readonly [number, number]>> = Obj
 /** The writes that identity-map the low 1 MiB, user-writable (the same in every case with paging). */
 const LOW_MEGABYTE_MAPPED = identityMappingWrites(CR3, 0, 0x100000, PTE.P | PTE.W | PTE.U);
 
-/** The model state a case describes (also the source of impl's state and memory). */
-export function caseState(c: DiffCase): MachineState {
-  const gates: Record<number, readonly [number, number]> = { ...EXCEPTION_GATES };
-  for (const { vector, gate } of c.tables.idt) gates[vector] = gate;
-  const ldtDescriptor = segmentDescriptor({ base: LDT_BASE, limit: LDT_ENTRIES * 8 - 1, g: false, big: false, type: 0x2, system: true });
-  let s = systemState({ memorySize: DIFF_MEMORY, cpl: c.cpl, eflags: c.trap === true ? (c.eflags | TF) >>> 0 : c.eflags, gates, extraDescriptors: [...c.tables.gdt, ldtDescriptor] });
-  s = writeDwords(s, c.tables.ldt.flatMap((d, i): DwordWrite[] => [[LDT_BASE + 8 * i, d[0]], [LDT_BASE + 8 * i + 4, d[1]]]));
-  if (c.tables.ldtLoaded) s = { ...s, ldtr: cacheFor(s, LDT_SELECTOR) };
-  s = writeCode(s, HANDLER, [0xf4]); // hlt
-  const bytes: number[] = [];
-  for (const i of c.program) {
-    const r = encodeResult(i);
-    if (r.kind === 'ok') bytes.push(...r.bytes);
-  }
-  s = writeCode(s, LAYOUT.code, bytes);
-  const regs = c.regs.slice();
-  for (const [register, selector] of c.tables.selectors) regs[register] = selector;
-  regs[4] = s.regs[4]!; // keep the ring's stack
-  s = { ...s, regs };
-  s = writeDwords(s, c.tables.stack.map((value, i): DwordWrite => [regs[4]! + 4 * i, value]));
-  if (c.paging) {
-    // Identity map the low 1 MiB (system pages user-writable so every ring can run),
-    // then the data pages with the case's flags.
-    // (All the writes in one batch, in that order: each page table is copied once.)
-    s = withPagingWrites(s, CR3, [
-      ...LOW_MEGABYTE_MAPPED,
-      ...c.dataPageFlags.flatMap((flags, k) => identityMappingWrites(CR3, DATA + k * 0x1000, DATA + (k + 1) * 0x1000, flags)),
-    ]);
+/** What every case of a CPL and paging shares, built once: the system
+ * state with the default IDT and no random GDT entries, the handler's HLT,
+ * and with paging the identity map of the low 1 MiB (CR0.PG, CR3).
+ * Memory is persistent (model/cpu/memory.ts), so a case writes over a base
+ * without changing it. */
+const bases = new Map<string, MachineState>();
+
+function baseState(cpl: DiffCase['cpl'], paging: boolean): MachineState {
+  const key = `${cpl} ${paging}`;
+  let s = bases.get(key);
+  if (s === undefined) {
+    s = systemState({ memorySize: DIFF_MEMORY, cpl, gates: EXCEPTION_GATES });
+    s = writeCode(s, HANDLER, [0xf4]); // hlt
+    // Identity map the low 1 MiB (system pages user-writable so every ring can run).
+    if (paging) s = withPagingWrites(s, CR3, LOW_MEGABYTE_MAPPED);
+    bases.set(key, s);
   }
   return s;
+}
+
+const LDT_DESCRIPTOR = segmentDescriptor({ base: LDT_BASE, limit: LDT_ENTRIES * 8 - 1, g: false, big: false, type: 0x2, system: true });
+
+/** The model state a case describes (also the source of impl's state and
+ * memory): its base (baseState), then, in one batch of writes, the random
+ * GDT entries and the LDT's descriptor after the fixed ones, the IDT
+ * overrides (a later one for a vector wins), the LDT, the dwords at the
+ * initial ESP and, with paging, the data pages' entries with the case's
+ * flags; then the stream at LAYOUT.code, the registers and EFLAGS. */
+export function caseState(c: DiffCase): MachineState {
+  const base = baseState(c.cpl, c.paging);
+  const regs = c.regs.slice();
+  for (const [register, selector] of c.tables.selectors) regs[register] = selector;
+  regs[4] = base.regs[4]!; // keep the ring's stack
+  const descriptor = (table: number, index: number, d: Descriptor): DwordWrite[] => [[table + 8 * index, d[0]], [table + 8 * index + 4, d[1]]];
+  let s = writeDwords(base, [
+    ...[...c.tables.gdt, LDT_DESCRIPTOR].flatMap((d, i) => descriptor(LAYOUT.gdt, SEL.firstFree + i, d)),
+    ...c.tables.idt.flatMap(({ vector, gate }) => descriptor(LAYOUT.idt, vector, gate)),
+    ...c.tables.ldt.flatMap((d, i) => descriptor(LDT_BASE, i, d)),
+    ...c.tables.stack.map((value, i): DwordWrite => [regs[4]! + 4 * i, value]),
+    ...(c.paging ? c.dataPageFlags.flatMap((flags, k) => identityMappingWrites(CR3, DATA + k * 0x1000, DATA + (k + 1) * 0x1000, flags)) : []),
+  ]);
+  s = writeCode(s, LAYOUT.code, streamBytes(c.program));
+  if (c.tables.ldtLoaded) s = { ...s, ldtr: cacheFor(s, LDT_SELECTOR) };
+  return { ...s, regs, eflags: c.trap === true ? (c.eflags | TF) >>> 0 : c.eflags };
 }
