@@ -106,6 +106,16 @@ describe('[DIFF.MEMORY.1] memoryDifferences: one line per differing page, at its
     impl.writePhysical(0x2001, Uint8Array.of(9));
     expect(memoryDifferences(model, impl, 0, 0x10000)).toEqual(['memory 0x2001: model 0x2 impl 0x9', 'memory 0x5123: model 0x0 impl 0x7', 'memory 0x7fff: model 0x0 impl 0x6']);
   });
+  it('bytes only impl wrote far into a long run of pages the model never wrote (checked for zeros in chunks)', () => {
+    const model = createModelMachine(0x110000), impl = createImplMachine(0x110000);
+    for (const m of [model, impl]) m.writePhysical(0x2000, Uint8Array.of(1));
+    for (const at of [0x4000, 0x7fff, 0x8000, 0x6c000, 0x10ffff]) {
+      impl.writePhysical(at, Uint8Array.of(3));
+      expect(memoryDifferences(model, impl, 0, 0x110000), `0x${at.toString(16)}`).toEqual([`memory 0x${at.toString(16)}: model 0x0 impl 0x3`]);
+      impl.writePhysical(at, Uint8Array.of(0));
+    }
+    expect(memoryDifferences(model, impl, 0, 0x110000)).toEqual([]);
+  });
   it('a byte only the model wrote', () => {
     const { model, impl } = pair();
     model.writePhysical(0xfffe, Uint8Array.of(5));

@@ -234,11 +234,18 @@ function physicalOf(state: ModelState, linear: number): number | null {
   return t.kind === 'ok' ? t.value.physical : null;
 }
 
-let zeroBuffer = Buffer.alloc(0);
-/** `length` zero bytes (one buffer, grown when needed, never written). */
-function zeros(length: number): Buffer {
-  if (zeroBuffer.length < length) zeroBuffer = Buffer.alloc(length);
-  return zeroBuffer.subarray(0, length);
+/** Zero bytes to compare with, never written: small enough to stay in the
+ * processor's cache, so that checking a long run of memory for zeros reads
+ * that memory only, not as many zeros from main memory besides. */
+const ZEROS = Buffer.alloc(16384);
+
+/** Whether `bytes` are all zero (compared chunk by chunk with ZEROS). */
+function allZero(bytes: Buffer): boolean {
+  for (let at = 0; at < bytes.length; at += ZEROS.length) {
+    const chunk = bytes.subarray(at, at + ZEROS.length);
+    if (!chunk.equals(ZEROS.subarray(0, chunk.length))) return false;
+  }
+  return true;
 }
 
 // [DIFF.MEMORY.1]
@@ -249,11 +256,13 @@ export function memoryDifferences(model: Machine, impl: Machine, start: number, 
   const theirs = impl.viewPhysical?.(start, end - start);
   if (mine !== undefined && mine.base === null && theirs !== undefined && start % 4096 === 0) {
     // The model's pages never written are zero: only those written are read
-    // out of the model; each run of the others is compared with zeros at once.
+    // out of the model; each run of the others is checked for zeros (allZero).
     const written = changedPages(emptyMemory(mine.size), mine, start, end);
     const view = (from: number, to: number): Buffer => Buffer.from(theirs.buffer, theirs.byteOffset + (from - start), to - from);
-    const differs = (a: Buffer, b: Buffer, at: number): void => {
-      if (a.equals(b)) return;
+    const differs = (a: Buffer | null, b: Buffer, at: number): void => {
+      // a null: the model's bytes are zero there.
+      if (a === null ? allZero(b) : a.equals(b)) return;
+      if (a === null) a = Buffer.alloc(b.length);
       // One line per page, at its first differing byte.
       for (let page = at; page < at + a.length; page += 4096) {
         const i = page - at + a.subarray(page - at, page - at + 4096).findIndex((x, k) => x !== b[page - at + k]);
@@ -262,7 +271,7 @@ export function memoryDifferences(model: Machine, impl: Machine, start: number, 
     };
     let from = start;
     for (const page of [...written, end]) {
-      if (page > from) differs(zeros(page - from), view(from, page), from);
+      if (page > from) differs(null, view(from, page), from);
       if (page === end) break;
       const length = Math.min(4096, end - page);
       differs(Buffer.from(readBytes(mine, page, length).buffer), view(page, page + length), page);
