@@ -2,7 +2,7 @@
 // operands, memory through segmentation and paging, the stack, CPL.
 // Every function is pure and returns either a value or a Fault.
 import type { Instruction, Operand, SegmentName } from '../isa/ast';
-import { update, type MachineState, type SegmentRegister } from './state';
+import { update, withMemory, withRegisters, type MachineState, type SegmentRegister } from './state';
 import { readPhysical, writePhysical } from './memory';
 import { translate } from './paging';
 import { fault, Vector, type Fault, type Result } from './outcome';
@@ -188,7 +188,7 @@ export function writeLinear(state: MachineState, linear: number, bytes: 1 | 2 | 
     const t = translate(state, linear, access);
     if (t.kind !== 'ok') return t;
     const s = t.value.state;
-    return { kind: 'ok', value: update(s, { memory: writePhysical(s.memory, t.value.physical, bytes, value) }) };
+    return { kind: 'ok', value: withMemory(s, writePhysical(s.memory, t.value.physical, bytes, value)) };
   }
   let s = state;
   const physical: number[] = [];
@@ -200,7 +200,7 @@ export function writeLinear(state: MachineState, linear: number, bytes: 1 | 2 | 
   }
   let memory = s.memory;
   for (let i = 0; i < bytes; i++) memory = writePhysical(memory, physical[i]!, 1, (value >>> (8 * i)) & 0xff);
-  return { kind: 'ok', value: update(s, { memory }) };
+  return { kind: 'ok', value: withMemory(s, memory) };
 }
 
 const bytesOf = (size: 8 | 16 | 32): 1 | 2 | 4 => (size >>> 3) as 1 | 2 | 4;
@@ -304,7 +304,7 @@ export function withStackPointer(state: MachineState, sp: number): MachineState 
   const big = attr.big(state.segments.ss);
   const regs = state.regs.slice();
   regs[4] = big ? sp >>> 0 : ((regs[4]! & 0xffff0000) | (sp & 0xffff)) >>> 0;
-  return update(state, { regs });
+  return withRegisters(state, regs);
 }
 
 /** Push a 16- or 32-bit value. On a fault ESP is unchanged. */
@@ -323,4 +323,22 @@ export function pop(state: MachineState, size: 16 | 32): Result<{ value: number;
   const read = readMemory(state, 'ss', sp, size);
   if (read.kind !== 'ok') return read;
   return { kind: 'ok', value: { value: read.value.value, state: withStackPointer(read.value.state, ((sp + size / 8) & mask) >>> 0) } };
+}
+
+/** Pop `count` values of `size` bits, the first popped first. On a fault
+ * ESP is unchanged. The same as `count` pops: a read writes no register, so
+ * each value is read where its pop would find it and ESP moves once, past
+ * them all (IRET and far RET pop three or five). */
+export function popMany(state: MachineState, count: number, size: 16 | 32): Result<{ values: number[]; state: MachineState }> {
+  const mask = attr.big(state.segments.ss) ? 0xffffffff : 0xffff;
+  const sp = stackPointer(state);
+  const values: number[] = [];
+  let s = state;
+  for (let i = 0; i < count; i++) {
+    const read = readMemory(s, 'ss', ((sp + i * (size / 8)) & mask) >>> 0, size);
+    if (read.kind !== 'ok') return read;
+    values.push(read.value.value);
+    s = read.value.state;
+  }
+  return { kind: 'ok', value: { values, state: withStackPointer(s, ((sp + count * (size / 8)) & mask) >>> 0) } };
 }

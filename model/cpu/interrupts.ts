@@ -1,6 +1,6 @@
 // Delivering an interrupt or exception through the IDT: interrupt and trap
 // gates, same-ring and inner-ring entry with the stack switch.
-import { update, type MachineState } from './state';
+import { update, updateResult, withRegisters, withSegment, withSegments, type MachineState } from './state';
 import { cpl, push, readLinear } from './context';
 import { fetchDescriptor, isCode, isConforming, markAccessed, parseDescriptor, parseGate, SystemType } from './descriptors';
 import { codeCache, eipWithin, innerStack } from './stack-switch';
@@ -101,10 +101,9 @@ export function deliverInterrupt(state: MachineState, vector: number, errorCode:
     stackFaultCode = (stack.value.ss.selector & 0xfffc) | ext;
     const regs = stack.value.state.regs.slice();
     regs[4] = stack.value.esp;
-    const switched: MachineState = update(stack.value.state, {
-      regs,
-      segments: { ...stack.value.state.segments, ss: stack.value.ss, cs: codeCache(gate.selector, target, newCpl) },
-    });
+    const inner = stack.value.state;
+    const segments = withSegment(withSegment(inner.segments, 'ss', stack.value.ss), 'cs', codeCache(gate.selector, target, newCpl));
+    const switched: MachineState = withRegisters(withSegments(inner, segments, inner.eip), regs);
     const pushedSs = withStackCode(push(switched, state.segments.ss.selector, 32));
     if (pushedSs.kind !== 'ok') return pushedSs;
     const pushedEsp = withStackCode(push(pushedSs.value, state.regs[4]!, 32));
@@ -115,7 +114,7 @@ export function deliverInterrupt(state: MachineState, vector: number, errorCode:
     // once the handler's offset is known to be within the target's limit [PRIV.EIP.1].
     newCpl = level;
     if (explaining()) applied('EXC.ENTRY.1', `CPL ${level} stays: the frame goes on the current stack`);
-    entered = update(s, { segments: { ...s.segments, cs: codeCache(gate.selector, target, newCpl) } });
+    entered = withSegments(s, withSegment(s.segments, 'cs', codeCache(gate.selector, target, newCpl)), s.eip);
     if (!eipWithin(entered.segments.cs, gate.offset)) return fault(Vector.GP, ext, 'PRIV.EIP.1');
   }
   // [EXC.ENTRY.3] Then EFLAGS, CS (zero-extended to 32 bits: the manual
@@ -141,8 +140,12 @@ export function deliverInterrupt(state: MachineState, vector: number, errorCode:
     applied('EXC.ENTRY.3', `pushed EFLAGS, CS, EIP ${hexNote(returnEip)}${errorCode === null ? '' : `, error code ${hexNote(errorCode)}`}; handler at ${hexNote(gate.selector, 4)}:${hexNote(gate.offset)}`);
     applied('EXC.ENTRY.4', `TF, NT, RF, VM cleared${gate.type === SystemType.INTERRUPT_GATE32 ? ', IF cleared (interrupt gate)' : ', IF kept (trap gate)'}`);
   }
+  const resumed = marked.value.halted ? update(marked.value, { halted: false }) : marked.value;
   return {
     kind: 'ok',
-    value: update(marked.value, { eip: gate.offset, eflags: (state.eflags & ~cleared) >>> 0, undefinedFlags: marked.value.undefinedFlags & ~cleared, halted: false }),
+    value: updateResult(resumed, {
+      regs: resumed.regs, undefinedRegisters: resumed.undefinedRegisters,
+      eflags: (state.eflags & ~cleared) >>> 0, undefinedFlags: resumed.undefinedFlags & ~cleared, eip: gate.offset,
+    }),
   };
 }

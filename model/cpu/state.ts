@@ -135,6 +135,82 @@ export function countRetired(state: MachineState, devices: Devices): MachineStat
   };
 }
 
+/** `update(state, { memory })`: the state after a store. Written out in full
+ * for the same reason as updateResult: a store is the state change of every
+ * push and of every instruction with a memory destination. */
+export function withMemory(state: MachineState, memory: PhysicalMemory): MachineState {
+  const s = state;
+  return {
+    regs: s.regs, eip: s.eip, eflags: s.eflags, segments: s.segments,
+    cr0: s.cr0, cr2: s.cr2, cr3: s.cr3, cr4: s.cr4,
+    gdtr: s.gdtr, idtr: s.idtr, ldtr: s.ldtr, tr: s.tr,
+    memory, tlb: s.tlb, devices: s.devices,
+    instructionCount: s.instructionCount, msrs: s.msrs, debug: s.debug,
+    halted: s.halted, shutdown: s.shutdown, interruptShadow: s.interruptShadow,
+    undefinedFlags: s.undefinedFlags, undefinedRegisters: s.undefinedRegisters,
+  };
+}
+
+/** `update(state, { regs })`: the state with new general registers and
+ * everything else (the ghost marks included) as it was. For the stack
+ * pointer's changes (context.ts withStackPointer), as updateResult is for
+ * an instruction's result. */
+export function withRegisters(state: MachineState, regs: readonly number[]): MachineState {
+  const s = state;
+  return {
+    regs, eip: s.eip, eflags: s.eflags, segments: s.segments,
+    cr0: s.cr0, cr2: s.cr2, cr3: s.cr3, cr4: s.cr4,
+    gdtr: s.gdtr, idtr: s.idtr, ldtr: s.ldtr, tr: s.tr,
+    memory: s.memory, tlb: s.tlb, devices: s.devices,
+    instructionCount: s.instructionCount, msrs: s.msrs, debug: s.debug,
+    halted: s.halted, shutdown: s.shutdown, interruptShadow: s.interruptShadow,
+    undefinedFlags: s.undefinedFlags, undefinedRegisters: s.undefinedRegisters,
+  };
+}
+
+/** `update(state, { segments, eip })`: the state after a far transfer or an
+ * event delivery has loaded CS (and maybe SS) and EIP. Written out in full
+ * for the same reason as updateResult: two of these are made for every
+ * exception or system call and its IRET (privilege.ts, interrupts.ts). */
+export function withSegments(state: MachineState, segments: MachineState['segments'], eip: number): MachineState {
+  const s = state;
+  return {
+    regs: s.regs, eip, eflags: s.eflags, segments,
+    cr0: s.cr0, cr2: s.cr2, cr3: s.cr3, cr4: s.cr4,
+    gdtr: s.gdtr, idtr: s.idtr, ldtr: s.ldtr, tr: s.tr,
+    memory: s.memory, tlb: s.tlb, devices: s.devices,
+    instructionCount: s.instructionCount, msrs: s.msrs, debug: s.debug,
+    halted: s.halted, shutdown: s.shutdown, interruptShadow: s.interruptShadow,
+    undefinedFlags: s.undefinedFlags, undefinedRegisters: s.undefinedRegisters,
+  };
+}
+
+/** `update(state, { memory, tlb })`: the state after a page walk, with the
+ * accessed and dirty bits it set and the translation it cached (paging.ts).
+ * Written out in full as updateResult is: a walk follows every TLB miss. */
+export function withTranslation(state: MachineState, memory: PhysicalMemory, tlb: Tlb): MachineState {
+  const s = state;
+  return {
+    regs: s.regs, eip: s.eip, eflags: s.eflags, segments: s.segments,
+    cr0: s.cr0, cr2: s.cr2, cr3: s.cr3, cr4: s.cr4,
+    gdtr: s.gdtr, idtr: s.idtr, ldtr: s.ldtr, tr: s.tr,
+    memory, tlb, devices: s.devices,
+    instructionCount: s.instructionCount, msrs: s.msrs, debug: s.debug,
+    halted: s.halted, shutdown: s.shutdown, interruptShadow: s.interruptShadow,
+    undefinedFlags: s.undefinedFlags, undefinedRegisters: s.undefinedRegisters,
+  };
+}
+
+/** `{ ...segments, [name]: register }` written out (the segment registers
+ * are copied on every far transfer and event delivery). */
+export function withSegment(segments: MachineState['segments'], name: SegmentName, register: SegmentRegister): MachineState['segments'] {
+  const g = segments;
+  return {
+    es: name === 'es' ? register : g.es, cs: name === 'cs' ? register : g.cs, ss: name === 'ss' ? register : g.ss,
+    ds: name === 'ds' ? register : g.ds, fs: name === 'fs' ? register : g.fs, gs: name === 'gs' ? register : g.gs,
+  };
+}
+
 /** [STATE.RESET.1] A null segment register as after reset into our subset. */
 export const NULL_SEGMENT: SegmentRegister = { selector: 0, base: 0, limit: 0, attributes: 0, valid: false };
 
