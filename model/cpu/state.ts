@@ -3,7 +3,6 @@
 // Every function in model/cpu takes a MachineState and returns a new one;
 // nothing is ever mutated.
 import type { SegmentName } from '../isa/ast';
-import { SEGMENT_NAMES } from '../isa/ast';
 import type { CommonState, DebugRegisters, ModelSpecificRegisters, SegmentRegister, TableRegister } from '../machine';
 import { RESET_DEBUG, RESET_MSRS } from '../machine';
 import { emptyMemory, type PhysicalMemory } from './memory';
@@ -275,8 +274,12 @@ export function toCommon(state: MachineState): CommonState {
  * are kept, the TLB is emptied, and no flag is undefined any more. */
 export function fromCommon(state: MachineState, common: CommonState): MachineState {
   const g = common.regs;
-  const segments = {} as Record<SegmentName, SegmentRegister>;
-  for (const name of SEGMENT_NAMES) segments[name] = { ...common.segments[name] };
+  // Literals of the shape every segment register and segment record has
+  // (a copy by spread, or a record filled name by name, has another shape,
+  // and each place that reads a segment would then see two).
+  const copy = (r: SegmentRegister): SegmentRegister => ({ selector: r.selector, base: r.base, limit: r.limit, attributes: r.attributes, valid: r.valid });
+  const c = common.segments;
+  const segments = { es: copy(c.es), cs: copy(c.cs), ss: copy(c.ss), ds: copy(c.ds), fs: copy(c.fs), gs: copy(c.gs) };
   return update(state, {
     regs: [g.eax >>> 0, g.ecx >>> 0, g.edx >>> 0, g.ebx >>> 0, g.esp >>> 0, g.ebp >>> 0, g.esi >>> 0, g.edi >>> 0],
     eip: common.eip >>> 0,
