@@ -71,7 +71,9 @@ export interface BenchResults {
   readonly differential: { readonly status: 'ok'; readonly steps: number; readonly stepsPerSecond: number; readonly guest: string } | Missing | { readonly status: 'diverged'; readonly step: number; readonly differences: readonly string[] };
 }
 
-/** How long the model runs untimed before its timed runs (benchKernel). */
+/** How long the model runs untimed before its timed runs (benchKernel): at
+ * least this many runs, and at least this long. */
+const MODEL_WARM_UP_RUNS = 3;
 const MODEL_WARM_UP_MS = 1000;
 
 const measured = (work: number, instructions: number, samples: readonly number[], own?: number): Measured => {
@@ -112,10 +114,12 @@ async function benchKernel(kernel: Kernel, options: Options, qemuStartup: number
   // Untimed runs first, as for impl below, until V8 is warm: the model is a
   // few hundred small functions that V8 optimizes one by one (and
   // deoptimizes as a kernel moves from its set-up to paging, ring 3 and
-  // exceptions), so at these sizes one run is not enough; campaigns and
-  // lock steps run it warm. At least one run, and runs until MODEL_WARM_UP_MS.
+  // exceptions), so at these sizes one run is not enough (the second and
+  // third are still about twice as slow as later ones); campaigns and lock
+  // steps run it warm. MODEL_WARM_UP_RUNS runs at least, and until
+  // MODEL_WARM_UP_MS have passed.
   const warmUp = { runs: 0, ms: 0, firstRunMs: 0 };
-  while (warmUp.runs === 0 || warmUp.ms < MODEL_WARM_UP_MS) {
+  while (warmUp.runs < MODEL_WARM_UP_RUNS || warmUp.ms < MODEL_WARM_UP_MS) {
     const ms = runGuest('model', modelImage).ms;
     if (warmUp.runs === 0) warmUp.firstRunMs = ms;
     warmUp.runs++;
