@@ -65,8 +65,10 @@ export interface MachineState {
 /**
  * `{ ...state, ...changes }`: a new state, equal to `state` but for the
  * fields `changes` gives. Every state change in model/cpu goes through here,
- * but for the two of nearly every instruction, which have their own
- * functions below (updateResult, countRetired). It is written as one object literal naming every field (to which the
+ * but for the frequent ones, which have their own functions below: the two
+ * of nearly every instruction (updateResult, countRetired), a store
+ * (withMemory), a stack pointer (withRegisters), a far transfer or event
+ * delivery (withSegments) and a page walk (withTranslation). It is written as one object literal naming every field (to which the
  * changes are then assigned, before anyone else can see the new object)
  * rather than as a spread only for speed: V8 (Node 20) spreads an object of
  * this size in about 0.7 µs, the literal takes a tenth of that, and the
