@@ -215,7 +215,6 @@ function checkReturnStack(state: MachineState, selector: number, rpl: number): R
   return { kind: 'ok', value: { ss: loadedCache(selector, d), state: marked.value } };
 }
 
-
 /** Far RET, with `release` bytes of parameters dropped from the stack(s). */
 export function farReturn(state: MachineState, size: 16 | 32, release: number): Transfer {
   const popped = popMany(state, 2, size);
