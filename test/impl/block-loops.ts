@@ -117,6 +117,16 @@ export const EDGE_CASES: readonly Case[] = [{
   ds: { base: 0, limit: 0xffffffff, expandDown: false, writable: true },
   ss: { limit: 0xffffffff, expandDown: false },
   paging: true, wp: false, pageFlags: [0x67, 0x67, 0x67, 0x67], regs: [5, 7, 0x11],
+}, {
+  // After INVLPG the block's read misses the TLB and is walked inline; a
+  // later store in the same block run crosses into a page that is not
+  // present, after its walk of the first page set D there: the fault must
+  // take that walk back (mutant walk-ahead-stops-logging).
+  body: ['invlpg [ebx]', 'mov eax, [ebx + 0x10]', 'cmp ecx, 950\n  ja @\n  mov [ebx + 0xffe], eax\n@:'],
+  jumps: [], dataBase: DATA, ebxOffset: 0, cpl3: false,
+  ds: { base: 0, limit: 0xffffffff, expandDown: false, writable: true },
+  ss: { limit: 0xffffffff, expandDown: false },
+  paging: true, wp: false, pageFlags: [0x27, 0x26, 0x67, 0x67], regs: [5, 7, 0x11],
 }];
 
 /** The loops of caseArb started with TF set (at ring 0). */
