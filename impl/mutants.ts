@@ -23,8 +23,10 @@ export const MUTANTS = {
   'flat-block-read-past-ram': 'in the flat variant of a translated block, a read that ends past the end of RAM is read from the typed array instead of through the executor (which reads 0xff there)',
   'inc-after-add-drops-carry': 'in a translated block, INC or DEC right after an inlined 32-bit ADD keeps CF as clear instead of the ADD\'s carry',
   'gate-memo-unchecked': 'a remembered inner-ring delivery is reused without comparing the IDT, GDT and TSS words it read',
+  'ss-load-leaves-no-shadow': 'MOV SS and POP SS do not hold an interrupt back for one instruction (no interrupt shadow)',
   'recycled-ram-not-zeroed': 'a released machine hands its RAM to the next machine without zeroing it (the next case starts with the last one\'s bytes)',
-  'walk-ahead-undoes-later': 'in a translated block, a TLB miss walked inline (fast-access.ts walkAhead) leaves its walk in the log, so a fault of a later instruction in the block takes back its A/D bits and TLB entry',
+  'store-checks-first-byte-only': 'in a translated block, a store into a frame holding decoded code looks only at its first byte for code under it (a dword store whose last bytes overwrite an instruction keeps its stale decoding)',
+  'walk-ahead-stops-logging': 'in a translated block, a TLB miss walked inline (fast-access.ts walkAhead) leaves the walk log off, so a later instruction of the block that faults keeps the A/D bits and TLB entries of its own walks',
 } as const;
 
 export type MutantId = keyof typeof MUTANTS;
