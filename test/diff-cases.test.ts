@@ -78,4 +78,22 @@ describe('[DIFF.CASE.1] random cases carry random descriptor tables', () => {
     }
     expect(overridden).toBeGreaterThan(CASES);
   });
+
+  it('with paging, CR3 at 0x100000 maps the low 1 MiB to itself and each data page with its own flags; without, CR0.PG is clear', () => {
+    // Read by hand: PDE 0 at CR3, its table's PTE for page p at (PDE & ~0xfff) + 4 * p (SDM vol. 3 §4.3).
+    let paged = 0;
+    for (const c of cases.slice(0, 100)) {
+      const s = caseState(c);
+      if (!c.paging) { expect(s.cr0 >>> 31).toBe(0); continue; }
+      paged++;
+      expect(s.cr0 >>> 31).toBe(1);
+      expect(s.cr3).toBe(0x100000);
+      const pde = readPhysical(s.memory, 0x100000, 4);
+      expect(pde & 1).toBe(1);
+      const pte = (page: number): number => readPhysical(s.memory, (pde & ~0xfff) + 4 * page, 4);
+      for (const page of [0x0, 0x1, 0x4, 0x10, 0x1f, 0x30, 0xff]) expect(pte(page)).toBe(((page << 12) | 7) >>> 0);
+      c.dataPageFlags.forEach((flags, k) => expect(pte(0x20 + k), `data page ${k}`).toBe(((0x20000 + k * 0x1000) | flags) >>> 0));
+    }
+    expect(paged).toBeGreaterThan(20);
+  });
 });
