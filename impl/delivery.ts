@@ -7,7 +7,8 @@ import { CpuFault, DF, GP, NP, PF, Unsupported, fault, isContributory } from './
 import { IF, NT, RF, TF, VM, readEflags, writeEflags } from './flags';
 import { readSystem } from './access';
 import { type Descriptor, ATTR_ACCESSED, ATTR_P, attributesOf, baseOf, dplOf, isCode, isConforming, limitOf, loadFromDescriptor, readDescriptor, setAccessed, setSegmentCache } from './segmentation';
-import { CR0_PG, undoWalks } from './paging';
+import { undoWalks } from './paging';
+import { readsHold, rememberReads } from './remembered-reads';
 import { mutated } from './mutants';
 import { checkRingStackSegment, pushFrame, ringStack, stackHigh, stackLow } from './stack-switch';
 
@@ -135,46 +136,35 @@ function enterHandler(cpu: Cpu, type: number, offset: number, eflags: number): v
 /** The sizes of a memo's eight reads (the TSS's SS is a word). */
 const MEMO_SIZES = [4, 4, 4, 4, 4, 2, 4, 4];
 
-/** Keep what an inner-ring delivery read (GateMemo), if each read lay within one page. */
+/** Keep what an inner-ring delivery read (GateMemo), if its reads can be remembered (remembered-reads.ts). */
 function remember(cpu: Cpu, vector: number, source: Source, cpl: number, gateAddress: number, target: Descriptor,
   ring: number, stack: Descriptor, words: number[], entry: RingEntry): void {
   const tss = (cpu.tr.base + 4 + 8 * ring) >>> 0;
   const linear = [gateAddress, (gateAddress + 4) >>> 0, target.address, (target.address + 4) >>> 0, tss, (tss + 4) >>> 0,
     stack.address, (stack.address + 4) >>> 0];
-  for (let k = 0; k < 8; k++) if ((linear[k] & 0xfff) + MEMO_SIZES[k] > 0x1000) return;
+  const reads = rememberReads(cpu, linear, MEMO_SIZES, words);
+  if (reads === null) return;
   cpu.gateMemos[vector] = {
-    cpl, software: source === Source.Software, paged: (cpu.cr0 & CR0_PG) !== 0,
+    cpl, software: source === Source.Software,
     idtrBase: cpu.idtrBase, idtrLimit: cpu.idtrLimit, gdtrBase: cpu.gdtrBase, gdtrLimit: cpu.gdtrLimit,
     trBase: cpu.tr.base, trLimit: cpu.tr.limit, trAttributes: cpu.tr.attributes, trValid: cpu.tr.valid,
-    linear, words: words.map((w) => w >>> 0), entry,
+    reads, entry,
   };
 }
 
 /**
  * Whether the generic path would find exactly what `memo` holds: the same
- * state, and each read translated by a TLB entry already there (no walk,
- * no fault: a supervisor read through any entry succeeds) to memory that
- * still holds the word read. Then its checks would pass again and its
- * reads change nothing, so delivery may go straight to the pushes.
+ * state, and its eight reads made again through the same TLB entries to
+ * bytes not written since (readsHold). Then its checks would pass again
+ * and its reads change nothing, so delivery may go straight to the pushes.
  */
 function memoHolds(cpu: Cpu, memo: GateMemo, source: Source): boolean {
-  if (memo.cpl !== cpu.cpl || memo.software !== (source === Source.Software) || memo.paged !== ((cpu.cr0 & CR0_PG) !== 0)
+  if (memo.cpl !== cpu.cpl || memo.software !== (source === Source.Software)
     || memo.idtrBase !== cpu.idtrBase || memo.idtrLimit !== cpu.idtrLimit || memo.gdtrBase !== cpu.gdtrBase
     || memo.gdtrLimit !== cpu.gdtrLimit) return false;
   const tr = cpu.tr;
   if (memo.trBase !== tr.base || memo.trLimit !== tr.limit || memo.trAttributes !== tr.attributes || memo.trValid !== tr.valid) return false;
-  if (mutated('gate-memo-unchecked')) return true;
-  const memory = cpu.memory, tlb = cpu.tlb, linear = memo.linear, words = memo.words;
-  for (let k = 0; k < 8; k++) {
-    let physical = linear[k];
-    if (memo.paged) {
-      const entry = tlb[physical >>> 12];
-      if (entry === 0) return false;
-      physical = ((entry & ~0xfff) | (physical & 0xfff)) >>> 0;
-    }
-    if ((k === 5 ? memory.read16(physical) : memory.read32(physical)) !== words[k]) return false;
-  }
-  return true;
+  return readsHold(cpu, memo.reads) || mutated('gate-memo-unchecked');
 }
 
 export type DeliveryOutcome = { kind: 'delivered'; vector: number; errorCode: number | null } | { kind: 'shutdown'; reason: string };

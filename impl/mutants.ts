@@ -16,13 +16,16 @@ export const MUTANTS = {
   'write-protect-ignored': 'CR0.WP is ignored: ring 0 may write read-only pages',
   'invlpg-does-nothing': 'INVLPG leaves the TLB entry in place',
   'flat-block-store-ignores-code': 'in the flat variant of a translated block, a store does not look for decoded instructions under it (self-modifying code is missed)',
-  'iret-memo-unchecked': 'a remembered IRET is reused without comparing the GDT words it read (a changed descriptor is missed)',
+  'iret-memo-unchecked': 'a remembered IRET is reused without checking that its GDT reads still hold (a changed descriptor is missed)',
   'push-frame-ignores-code': 'an interrupt frame pushed within one page is written straight to RAM even over decoded instructions (their stale decoding runs)',
   'block-ignores-single-step': 'translated blocks run while TF is set, so their instructions take no single-step trap',
   'inner-loop-ignores-budget': 'the back edge of an inner loop of a translated block (a JavaScript loop of its own) goes round again without checking the run budget, so the block runs past the limit or the timer',
   'flat-block-read-past-ram': 'in the flat variant of a translated block, a read that ends past the end of RAM is read from the typed array instead of through the executor (which reads 0xff there)',
   'inc-after-add-drops-carry': 'in a translated block, INC or DEC right after an inlined 32-bit ADD keeps CF as clear instead of the ADD\'s carry',
-  'gate-memo-unchecked': 'a remembered inner-ring delivery is reused without comparing the IDT, GDT and TSS words it read',
+  'gate-memo-unchecked': 'a remembered inner-ring delivery is reused without checking that its IDT, GDT and TSS reads still hold',
+  'watched-write-ignored': 'a write to a byte a memo read (a gate, descriptor or TSS word) does not move the watch epoch, so the memo stays in use',
+  'memo-ignores-tlb': 'a memo\'s reads are taken to hold without comparing the TLB entries they were made through (a remapped IDT, GDT or TSS page is missed)',
+  'memo-unverified-when-made': 'a memo is made without reading its words once more, so a delivery whose frame overwrote one (pushed over the TSS) leaves a stale memo',
   'recycled-ram-not-zeroed': 'a released machine hands its RAM to the next machine without zeroing it (the next case starts with the last one\'s bytes)',
 } as const;
 

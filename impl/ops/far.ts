@@ -7,7 +7,7 @@ import { fault, GP, NP, Unsupported } from '../faults';
 import { IF, IOPL, NT, VM, readEflags, writeEflags, SUPPORTED } from '../flags';
 import { quietStackRead, readMemory } from '../access';
 import { mutated } from '../mutants';
-import { CR0_PG } from '../paging';
+import { readsHold, rememberReads } from '../remembered-reads';
 import { effectiveOffset } from '../operands';
 import {
   ATTR_DB, ATTR_P, type Descriptor, attributesOf, baseOf, dplOf, isCode, isConforming, limitOf, loadFromDescriptor,
@@ -238,41 +238,30 @@ export function interruptReturn(cpu: Cpu, d: Decoded): void {
 }
 
 /** Keep what a 32-bit IRET read and loaded (IretMemo), when its selectors
- * name GDT entries and each descriptor word lies within one page. */
+ * name GDT entries and its reads can be remembered (remembered-reads.ts). */
 function rememberIret(cpu: Cpu, cpl: number, cs: number, code: Descriptor, ss: number, stack: Descriptor | null): void {
   if (cs & 4 || (ss >= 0 && ss & 4)) return;
   const linear = [code.address, (code.address + 4) >>> 0];
-  const words = [code.low >>> 0, code.high >>> 0];
-  if (stack !== null) { linear.push(stack.address, (stack.address + 4) >>> 0); words.push(stack.low >>> 0, stack.high >>> 0); }
-  for (const address of linear) if ((address & 0xfff) > 0xffc) return;
+  const words = [code.low, code.high];
+  if (stack !== null) { linear.push(stack.address, (stack.address + 4) >>> 0); words.push(stack.low, stack.high); }
+  const reads = rememberReads(cpu, linear, DWORDS, words);
+  if (reads === null) return;
   cpu.iretMemo = {
-    cpl, paged: (cpu.cr0 & CR0_PG) !== 0, gdtrBase: cpu.gdtrBase, gdtrLimit: cpu.gdtrLimit, cs, ss, linear, words,
+    cpl, gdtrBase: cpu.gdtrBase, gdtrLimit: cpu.gdtrLimit, cs, ss, reads,
     csBase: baseOf(code), csLimit: limitOf(code), csAttributes: attributesOf(code.high),
     ssBase: stack === null ? 0 : baseOf(stack), ssLimit: stack === null ? 0 : limitOf(stack),
     ssAttributes: stack === null ? 0 : attributesOf(stack.high),
   };
 }
+const DWORDS = [4, 4, 4, 4];
 
 /**
  * Whether IRET's generic path would read exactly what `memo` holds: the same
- * CPL, PG and GDTR, and each descriptor word found, through a TLB entry
- * already there (no walk, no fault: a supervisor read through any entry
- * succeeds), in memory that still holds it. Then its checks pass again and
- * its accessed-bit writes write nothing. (The caller compares the selectors.)
+ * CPL and GDTR, and its descriptor reads made again through the same TLB
+ * entries to bytes not written since (readsHold). Then its checks pass again
+ * and its accessed-bit writes write nothing. (The caller compares the selectors.)
  */
 function iretMemoHolds(cpu: Cpu, memo: IretMemo): boolean {
-  const paged = (cpu.cr0 & CR0_PG) !== 0;
-  if (memo.cpl !== cpu.cpl || memo.paged !== paged || memo.gdtrBase !== cpu.gdtrBase || memo.gdtrLimit !== cpu.gdtrLimit) return false;
-  if (mutated('iret-memo-unchecked')) return true;
-  const memory = cpu.memory, tlb = cpu.tlb, linear = memo.linear, words = memo.words;
-  for (let k = 0; k < linear.length; k++) {
-    let physical = linear[k];
-    if (paged) {
-      const entry = tlb[physical >>> 12];
-      if (entry === 0) return false;
-      physical = ((entry & ~0xfff) | (physical & 0xfff)) >>> 0;
-    }
-    if (memory.read32(physical) !== words[k]) return false;
-  }
-  return true;
+  if (memo.cpl !== cpu.cpl || memo.gdtrBase !== cpu.gdtrBase || memo.gdtrLimit !== cpu.gdtrLimit) return false;
+  return readsHold(cpu, memo.reads) || mutated('iret-memo-unchecked');
 }

@@ -110,6 +110,61 @@ export const SCENARIOS: readonly Scenario[] = [
       add dword [count], 0x100
       jmp handler
     count: dd 0` },
+  // Four #UD from ring 3 with paging on: the second is delivered from the
+  // memo, then its handler maps the page of the IDT and TSS (linear 0x2000)
+  // to a copy at 0x5000 whose ESP0 differs and flushes the old translation
+  // with INVLPG. No byte the memo watches is written, so only the changed
+  // TLB entry sends the third delivery down the generic path, onto the new
+  // ring-0 stack (remembered-reads.ts readsHold).
+  { name: 'gate memo after the TSS page is remapped', setup: { ring: 3, paging: true }, source: `
+      mov eax, handler
+      mov [0x2030], ax
+      shr eax, 16
+      mov [0x2036], ax
+      ud2
+      ud2
+      ud2
+      ud2
+      mov eax, [count]
+      hlt
+    handler:
+      inc dword [count]
+      cmp dword [count], 2
+      jne .done
+      mov eax, [0x2030]
+      mov [0x5030], eax
+      mov eax, [0x2034]
+      mov [0x5034], eax
+      mov dword [0x5804], 0x8800
+      mov dword [0x5808], 0x10
+      mov dword [${PAGE_TABLE + 2 * 4}], 0x5007
+      invlpg [0x2000]
+    .done:
+      add dword [esp], 2
+      iretd
+    count: dd 0` },
+  // Three #UD from ring 3. The first sets the descriptors' accessed bits
+  // (a delivery that writes one leaves no memo); then the ring-0 stack's top
+  // becomes the TSS's SS0 slot, so the second pushes the old SS over ESP0,
+  // a word it read. The memo it leaves must not keep the ESP0 it read
+  // (remembered-reads.ts reads its words once more): the third delivery
+  // takes ESP0 = 0x23.
+  { name: 'gate memo after its frame overwrote ESP0', setup: { ring: 3 }, source: `
+      mov eax, handler
+      mov [0x2030], ax
+      shr eax, 16
+      mov [0x2036], ax
+      ud2
+      mov dword [0x2804], 0x2808
+      ud2
+      ud2
+      mov eax, [count]
+      hlt
+    handler:
+      inc dword [count]
+      add dword [esp], 2
+      iretd
+    count: dd 0` },
   // Six #UD to a ring-0 handler whose IRET returns to the ring they came
   // from: from the second IRET on, IRET reuses what the last one read
   // (ops/far.ts, IretMemo) unless the handler changed it: the stack
