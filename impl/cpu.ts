@@ -93,6 +93,14 @@ export interface RememberedReads {
   readonly entries: readonly number[];
 }
 
+/** A valid segment register's whole cache, with the access range derived
+ * from it, worked out once (segmentation.ts segmentCache) so that a memo can
+ * load it again and again (loadSegmentCache) without the derivation. */
+export interface SegmentCache {
+  readonly selector: number; readonly base: number; readonly limit: number; readonly attributes: number;
+  readonly access: number; readonly low: number; readonly high: number;
+}
+
 /**
  * What a delivery to an inner ring loads, as the generic path worked it out
  * from the gate, the code descriptor, the TSS and the stack descriptor
@@ -104,8 +112,7 @@ export interface RingEntry {
   readonly type: number; readonly selector: number; readonly offset: number; readonly ring: number;
   readonly ss: number; readonly esp: number;
   readonly stackBase: number; readonly stackLow: number; readonly stackHigh: number;
-  readonly ssLimit: number; readonly ssAttributes: number;
-  readonly csBase: number; readonly csLimit: number; readonly csAttributes: number;
+  readonly ssCache: SegmentCache; readonly csCache: SegmentCache;
 }
 
 /**
@@ -137,8 +144,9 @@ export interface IretMemo {
   readonly cpl: number; readonly gdtrBase: number; readonly gdtrLimit: number;
   readonly cs: number; readonly ss: number;
   readonly reads: RememberedReads;
-  readonly csBase: number; readonly csLimit: number; readonly csAttributes: number;
-  readonly ssBase: number; readonly ssLimit: number; readonly ssAttributes: number;
+  readonly csCache: SegmentCache;
+  /** The SS loaded by a return to an outer ring (else null). */
+  readonly ssCache: SegmentCache | null;
 }
 
 export class Cpu {

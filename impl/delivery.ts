@@ -6,7 +6,10 @@ import { type Cpu, type GateMemo, type RingEntry, CS, SS } from './cpu';
 import { CpuFault, DF, GP, NP, PF, Unsupported, fault, isContributory } from './faults';
 import { IF, NT, RF, TF, VM, readEflags, writeEflags } from './flags';
 import { readSystem } from './access';
-import { type Descriptor, ATTR_ACCESSED, ATTR_P, attributesOf, baseOf, dplOf, isCode, isConforming, limitOf, loadFromDescriptor, readDescriptor, setAccessed, setSegmentCache } from './segmentation';
+import {
+  type Descriptor, ATTR_ACCESSED, ATTR_P, attributesOf, baseOf, dplOf, isCode, isConforming, limitOf, loadFromDescriptor,
+  loadSegmentCache, readDescriptor, segmentCache, setAccessed,
+} from './segmentation';
 import { undoWalks } from './paging';
 import { readsHold, rememberReads } from './remembered-reads';
 import { mutated } from './mutants';
@@ -71,7 +74,8 @@ export function deliver(cpu: Cpu, vector: number, errorCode: number | null, sour
     const entry: RingEntry = {
       type, selector, offset, ring: dpl, ss, esp,
       stackBase: baseOf(stack), stackLow: stackLow(stackLimit, ssAttributes), stackHigh: stackHigh(stackLimit, ssAttributes),
-      ssLimit: stackLimit, ssAttributes, csBase: baseOf(target), csLimit: limitOf(target), csAttributes: a | ATTR_ACCESSED,
+      ssCache: segmentCache((ss & 0xfffc) | dpl, baseOf(stack), stackLimit, ssAttributes),
+      csCache: segmentCache((selector & 0xfffc) | dpl, baseOf(target), limitOf(target), a | ATTR_ACCESSED),
     };
     enterInnerRing(cpu, entry, stack, target, ext, errorCode, faultClass, returnEip);
     if (accessed && (selector & 4) === 0 && (ss & 4) === 0) {
@@ -108,10 +112,10 @@ function enterInnerRing(cpu: Cpu, entry: RingEntry, stack: Descriptor | null, ta
   const newEsp = pushFrame(cpu, entry.stackBase, entry.stackLow, entry.stackHigh, entry.esp, values, 4, ring,
     (entry.ss & 0xfffc) | ext);
   if (stack !== null) setAccessed(cpu, stack);
-  setSegmentCache(cpu, SS, (entry.ss & 0xfffc) | ring, entry.stackBase, entry.ssLimit, entry.ssAttributes, true);
+  loadSegmentCache(cpu, SS, entry.ssCache);
   cpu.r32[4] = newEsp;
   if (target !== null) setAccessed(cpu, target);
-  setSegmentCache(cpu, CS, (entry.selector & 0xfffc) | ring, entry.csBase, entry.csLimit, entry.csAttributes, true);
+  loadSegmentCache(cpu, CS, entry.csCache);
   enterHandler(cpu, entry.type, entry.offset, eflags);
 }
 

@@ -11,7 +11,7 @@ import { readsHold, rememberReads } from '../remembered-reads';
 import { effectiveOffset } from '../operands';
 import {
   ATTR_DB, ATTR_P, type Descriptor, attributesOf, baseOf, dplOf, isCode, isConforming, limitOf, loadFromDescriptor,
-  nullInaccessibleSegments, readDescriptor, setAccessed, setSegmentCache,
+  loadSegmentCache, nullInaccessibleSegments, readDescriptor, segmentCache, setAccessed,
 } from '../segmentation';
 import { checkReturnStackSegment, checkRingStackSegment, pushFrame, ringStack, stackRange } from '../stack-switch';
 
@@ -185,10 +185,11 @@ export function interruptReturn(cpu: Cpu, d: Decoded): void {
   const memo = cpu.iretMemo;
   if (frame >= 0 && memo !== null && memo.cs === selector && iretMemoHolds(cpu, memo)) {
     // The same CS selector at the same CPL: a return to the same ring when
-    // the remembered one was (memo.ss < 0), else to the same outer ring.
-    if (memo.ss < 0) {
-      if (offset > memo.csLimit) fault(GP, 0);
-      setSegmentCache(cpu, CS, selector, memo.csBase, memo.csLimit, memo.csAttributes, true);
+    // the remembered one was (no SS cache), else to the same outer ring.
+    const ssCache = memo.ssCache;
+    if (ssCache === null) {
+      if (offset > memo.csCache.limit) fault(GP, 0);
+      loadSegmentCache(cpu, CS, memo.csCache);
       cpu.r32[4] = esp + 12;
       writeEflags(cpu, eflags);
       cpu.next = offset;
@@ -197,11 +198,11 @@ export function interruptReturn(cpu: Cpu, d: Decoded): void {
     const outer = quietStackRead(cpu, esp, 20);
     if (outer >= 0 && memory.read16(outer + 16) === memo.ss) {
       const newEsp = memory.read32(outer + 12);
-      if (offset > memo.csLimit) fault(GP, 0);
-      setSegmentCache(cpu, CS, selector, memo.csBase, memo.csLimit, memo.csAttributes, true);
+      if (offset > memo.csCache.limit) fault(GP, 0);
+      loadSegmentCache(cpu, CS, memo.csCache);
       if (!mutated('iret-outer-keeps-stack')) {
-        setSegmentCache(cpu, SS, memo.ss, memo.ssBase, memo.ssLimit, memo.ssAttributes, true);
-        loadOuterStackPointer(cpu, memo.ssAttributes, (esp + 20) >>> 0, newEsp);
+        loadSegmentCache(cpu, SS, ssCache);
+        loadOuterStackPointer(cpu, ssCache.attributes, (esp + 20) >>> 0, newEsp);
       }
       nullInaccessibleSegments(cpu);
       writeEflags(cpu, eflags);
@@ -248,9 +249,8 @@ function rememberIret(cpu: Cpu, cpl: number, cs: number, code: Descriptor, ss: n
   if (reads === null) return;
   cpu.iretMemo = {
     cpl, gdtrBase: cpu.gdtrBase, gdtrLimit: cpu.gdtrLimit, cs, ss, reads,
-    csBase: baseOf(code), csLimit: limitOf(code), csAttributes: attributesOf(code.high),
-    ssBase: stack === null ? 0 : baseOf(stack), ssLimit: stack === null ? 0 : limitOf(stack),
-    ssAttributes: stack === null ? 0 : attributesOf(stack.high),
+    csCache: segmentCache(cs, baseOf(code), limitOf(code), attributesOf(code.high)),
+    ssCache: stack === null ? null : segmentCache(ss, baseOf(stack), limitOf(stack), attributesOf(stack.high)),
   };
 }
 const DWORDS = [4, 4, 4, 4];
