@@ -85,12 +85,15 @@ export function recycleTlb(tlb: Int32Array): void {
 
 /** Reads of system tables kept by a memo (remembered-reads.ts): the
  * Cpu.watchEpoch when they were watched, PG then, and with PG set the
- * (nonzero) TLB entries of the distinct pages they were made through. */
+ * distinct pages they were made through, in the order of their first reads,
+ * the address of that first read, and the page's (nonzero) TLB entry, which
+ * readsHold renews when the page is walked again to the same frame. */
 export interface RememberedReads {
   readonly epoch: number;
   readonly paged: boolean;
   readonly pages: readonly number[];
-  readonly entries: readonly number[];
+  readonly firstReads: readonly number[];
+  readonly entries: number[];
 }
 
 /** A valid segment register's whole cache, with the access range derived

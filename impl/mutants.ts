@@ -25,6 +25,8 @@ export const MUTANTS = {
   'gate-memo-unchecked': 'a remembered inner-ring delivery is reused without checking that its IDT, GDT and TSS reads still hold',
   'watched-write-ignored': 'a write to a byte a memo read (a gate, descriptor or TSS word) does not move the watch epoch, so the memo stays in use',
   'memo-ignores-tlb': 'a memo\'s reads are taken to hold without comparing the TLB entries they were made through (a remapped IDT, GDT or TSS page is missed)',
+  'memo-refresh-unwalked': 'a memo read through a TLB entry flushed since is taken to hold without walking the page again (no accessed bits set, no entry filled, no new frame noticed)',
+  'memo-refresh-ignores-frame': 'a memo read through a TLB entry flushed since holds after the walk even when the page now lies in another frame',
   'memo-unverified-when-made': 'a memo is made without reading its words once more, so a delivery whose frame overwrote one (pushed over the TSS) leaves a stale memo',
   'recycled-ram-not-zeroed': 'a released machine hands its RAM to the next machine without zeroing it (the next case starts with the last one\'s bytes)',
 } as const;

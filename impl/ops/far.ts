@@ -183,31 +183,36 @@ export function interruptReturn(cpu: Cpu, d: Decoded): void {
   if (cpu.cpl > ((current & IOPL) >> 12)) changeable &= ~IF;
   const eflags = (current & ~changeable) | (popped & changeable);
   const memo = cpu.iretMemo;
-  if (frame >= 0 && memo !== null && memo.cs === selector && iretMemoHolds(cpu, memo)) {
-    // The same CS selector at the same CPL: a return to the same ring when
-    // the remembered one was (no SS cache), else to the same outer ring.
+  if (frame >= 0 && memo !== null && memo.cs === selector) {
+    // The same CS selector at the same CPL (iretMemoHolds): a return to the
+    // same ring when the remembered one was (no SS cache), else to the same
+    // outer ring, with the same SS selector popped (compared first: the
+    // remembered reads of its descriptor may walk).
     const ssCache = memo.ssCache;
     if (ssCache === null) {
-      if (offset > memo.csCache.limit) fault(GP, 0);
-      loadSegmentCache(cpu, CS, memo.csCache);
-      cpu.r32[4] = esp + 12;
-      writeEflags(cpu, eflags);
-      cpu.next = offset;
-      return;
-    }
-    const outer = quietStackRead(cpu, esp, 20);
-    if (outer >= 0 && memory.read16(outer + 16) === memo.ss) {
-      const newEsp = memory.read32(outer + 12);
-      if (offset > memo.csCache.limit) fault(GP, 0);
-      loadSegmentCache(cpu, CS, memo.csCache);
-      if (!mutated('iret-outer-keeps-stack')) {
-        loadSegmentCache(cpu, SS, ssCache);
-        loadOuterStackPointer(cpu, ssCache.attributes, (esp + 20) >>> 0, newEsp);
+      if (iretMemoHolds(cpu, memo)) {
+        if (offset > memo.csCache.limit) fault(GP, 0);
+        loadSegmentCache(cpu, CS, memo.csCache);
+        cpu.r32[4] = esp + 12;
+        writeEflags(cpu, eflags);
+        cpu.next = offset;
+        return;
       }
-      nullInaccessibleSegments(cpu);
-      writeEflags(cpu, eflags);
-      cpu.next = offset;
-      return;
+    } else {
+      const outer = quietStackRead(cpu, esp, 20);
+      if (outer >= 0 && memory.read16(outer + 16) === memo.ss && iretMemoHolds(cpu, memo)) {
+        const newEsp = memory.read32(outer + 12);
+        if (offset > memo.csCache.limit) fault(GP, 0);
+        loadSegmentCache(cpu, CS, memo.csCache);
+        if (!mutated('iret-outer-keeps-stack')) {
+          loadSegmentCache(cpu, SS, ssCache);
+          loadOuterStackPointer(cpu, ssCache.attributes, (esp + 20) >>> 0, newEsp);
+        }
+        nullInaccessibleSegments(cpu);
+        writeEflags(cpu, eflags);
+        cpu.next = offset;
+        return;
+      }
     }
   }
   const desc = returnCodeDescriptor(cpu, selector);

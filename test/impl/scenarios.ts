@@ -3,7 +3,7 @@
 // Assembled with nasm; the layout is test/impl/harness.ts.
 import type { Setup } from './harness';
 import type { Machine } from '../../model/machine';
-import { dword, PAGE_TABLE } from './harness';
+import { dword, PAGE_DIRECTORY, PAGE_TABLE } from './harness';
 
 export interface Scenario {
   readonly name: string;
@@ -139,6 +139,39 @@ export const SCENARIOS: readonly Scenario[] = [
       mov dword [0x5808], 0x10
       mov dword [${PAGE_TABLE + 2 * 4}], 0x5007
       invlpg [0x2000]
+    .done:
+      add dword [esp], 2
+      iretd
+    count: dd 0` },
+  // Four #UD from ring 3 with paging on. Before the third, the handler
+  // clears the accessed bits of the page directory entry and of the page
+  // table entries of the GDT's page and of the IDT and TSS's page, and
+  // reloads CR3: the remembered reads are walked again (remembered-reads.ts
+  // readsHold), setting the accessed bits as the generic path would; from
+  // the third on every delivery and IRET is from the memos. The fourth
+  // handler halts (nothing else may walk those pages before the end).
+  { name: 'gate and IRET memos after a TLB flush', setup: { ring: 3, paging: true }, source: `
+      mov eax, handler
+      mov [0x2030], ax
+      shr eax, 16
+      mov [0x2036], ax
+      ud2
+      ud2
+      ud2
+      ud2
+    handler:
+      inc dword [count]
+      cmp dword [count], 4
+      jne .go
+      hlt
+    .go:
+      cmp dword [count], 2
+      jne .done
+      and dword [${PAGE_DIRECTORY}], ~0x20
+      and dword [${PAGE_TABLE + 1 * 4}], ~0x20
+      and dword [${PAGE_TABLE + 2 * 4}], ~0x20
+      mov eax, cr3
+      mov cr3, eax
     .done:
       add dword [esp], 2
       iretd
