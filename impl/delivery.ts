@@ -13,18 +13,13 @@ import {
 import { undoWalks } from './paging';
 import { readsHold, rememberReads } from './remembered-reads';
 import { mutated } from './mutants';
-import { checkRingStackSegment, pushFrame, ringStack, stackHigh, stackLow } from './stack-switch';
+import { checkRingStackSegment, pushFrame, pushRingFrame, ringStack, stackHigh, stackLow } from './stack-switch';
 
 /** Where the event comes from: it decides the EXT bit and the gate DPL check. */
 export const enum Source { Exception, Software, External }
 
 /** 1 for the fault-class exceptions: #DE #BR #UD #NM #TS #NP #SS #GP #PF #MF #AC. */
 const FAULT_CLASS = Uint8Array.from({ length: 32 }, (_, v) => ([0, 5, 6, 7, 10, 11, 12, 13, 14, 16, 17].includes(v) ? 1 : 0));
-
-/** The frame pushed on an inner ring's stack (SS, ESP, EFLAGS, CS, EIP and
- * the error code if any), filled in place by each delivery: pushFrame only
- * reads it, and nothing holds it after. */
-const OUTER_FRAME = [0, 0, 0, 0, 0], OUTER_FRAME_WITH_CODE = [0, 0, 0, 0, 0, 0];
 
 export function deliver(cpu: Cpu, vector: number, errorCode: number | null, source: Source, returnEip: number): void {
   const memo = cpu.gateMemos[vector];
@@ -103,14 +98,9 @@ export function deliver(cpu: Cpu, vector: number, errorCode: number | null, sour
  * bits were set when it was remembered, and its words still hold them). */
 function enterInnerRing(cpu: Cpu, entry: RingEntry, stack: Descriptor | null, target: Descriptor | null, ext: number,
   errorCode: number | null, faultClass: boolean, returnEip: number): void {
-  const ring = entry.ring;
   const eflags = readEflags(cpu);
-  const values = errorCode === null ? OUTER_FRAME : OUTER_FRAME_WITH_CODE;
-  values[0] = cpu.segSelector[SS]; values[1] = cpu.r32[4] >>> 0; values[2] = faultClass ? (eflags | RF) >>> 0 : eflags;
-  values[3] = cpu.segSelector[CS]; values[4] = returnEip;
-  if (errorCode !== null) values[5] = errorCode;
-  const newEsp = pushFrame(cpu, entry.stackBase, entry.stackLow, entry.stackHigh, entry.esp, values, 4, ring,
-    (entry.ss & 0xfffc) | ext);
+  const newEsp = pushRingFrame(cpu, entry.stackBase, entry.stackLow, entry.stackHigh, entry.esp, entry.ring, (entry.ss & 0xfffc) | ext,
+    cpu.segSelector[SS], cpu.r32[4] >>> 0, faultClass ? (eflags | RF) >>> 0 : eflags, cpu.segSelector[CS], returnEip, errorCode);
   if (stack !== null) setAccessed(cpu, stack);
   loadSegmentCache(cpu, SS, entry.ssCache);
   cpu.r32[4] = newEsp;

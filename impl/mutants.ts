@@ -27,6 +27,7 @@ export const MUTANTS = {
   'memo-ignores-tlb': 'a memo\'s reads are taken to hold without comparing the TLB entries they were made through (a remapped IDT, GDT or TSS page is missed)',
   'memo-refresh-unwalked': 'a memo read through a TLB entry flushed since is taken to hold without walking the page again (no accessed bits set, no entry filled, no new frame noticed)',
   'memo-refresh-ignores-frame': 'a memo read through a TLB entry flushed since holds after the walk even when the page now lies in another frame',
+  'ring-frame-skips-dirty': 'a delivery\'s frame is written straight to RAM through any TLB entry, even a clean one (the walk that sets the page\'s dirty bit is skipped)',
   'memo-unverified-when-made': 'a memo is made without reading its words once more, so a delivery whose frame overwrote one (pushed over the TSS) leaves a stale memo',
   'recycled-ram-not-zeroed': 'a released machine hands its RAM to the next machine without zeroing it (the next case starts with the last one\'s bytes)',
 } as const;

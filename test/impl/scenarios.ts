@@ -176,6 +176,35 @@ export const SCENARIOS: readonly Scenario[] = [
       add dword [esp], 2
       iretd
     count: dd 0` },
+  // Three #UD from ring 3 with paging on. Before the third, the handler
+  // clears the dirty bit of the ring-0 stack's page, flushes its TLB entry
+  // and reads the page, so the entry is back but clean: the third frame's
+  // pushes must walk the page to set the dirty bit, as pushFrame's write
+  // through translate does (stack-switch.ts pushRingFrame writes straight
+  // only through a dirty entry). Its handler halts before touching the stack.
+  { name: 'delivery onto a clean stack page', setup: { ring: 3, paging: true }, source: `
+      mov eax, handler
+      mov [0x2030], ax
+      shr eax, 16
+      mov [0x2036], ax
+      ud2
+      ud2
+      ud2
+    handler:
+      inc dword [count]
+      cmp dword [count], 3
+      jne .go
+      hlt
+    .go:
+      add dword [esp], 2
+      cmp dword [count], 2
+      jne .done
+      and dword [${PAGE_TABLE + 8 * 4}], ~0x40
+      invlpg [0x8000]
+      mov eax, [0x8ff0]
+    .done:
+      iretd
+    count: dd 0` },
   // Three #UD from ring 3. The first sets the descriptors' accessed bits
   // (a delivery that writes one leaves no memo); then the ring-0 stack's top
   // becomes the TSS's SS0 slot, so the second pushes the old SS over ESP0,
@@ -229,6 +258,28 @@ export const SCENARIOS: readonly Scenario[] = [
     target:
       mov eax, 0x11111111
       times 7 nop
+      ret` },
+  // The same from ring 3: the frame of a delivery to ring 0 (SS, ESP,
+  // EFLAGS, CS, EIP) is pushed over the first 20 bytes of `target`, which
+  // ring 3 ran before; the handler runs them (stack-switch.ts pushRingFrame
+  // writes straight to RAM only in a frame without decoded code).
+  { name: 'inner-ring frame over decoded code', setup: { ring: 3 }, source: `
+      mov eax, handler
+      mov [0x2030], ax
+      shr eax, 16
+      mov [0x2036], ax
+      mov dword [0x2804], target + 20
+      call target
+      ud2
+    handler:
+      mov esp, 0x8800
+      mov dword [0x6000], 0x6000
+      mov eax, 0x6000
+      call target
+      hlt
+    target:
+      mov eax, 0x11111111
+      times 15 nop
       ret` },
 ];
 
