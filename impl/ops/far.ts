@@ -4,7 +4,7 @@
 // pseudo-code in vol. 2). Task switches are not part of this machine.
 import { type Cpu, type Decoded, type IretMemo, CS, SS } from '../cpu';
 import { fault, GP, NP, Unsupported } from '../faults';
-import { IF, IOPL, NT, VM, readEflags, writeEflags, SUPPORTED } from '../flags';
+import { ARITH, IF, IOPL, NT, VM, readEflags, writeEflags, SUPPORTED } from '../flags';
 import { quietStackRead, readMemory } from '../access';
 import { mutated } from '../mutants';
 import { readsHold, rememberReads } from '../remembered-reads';
@@ -166,12 +166,22 @@ function loadOuterStackPointer(cpu: Cpu, stackAttributes: number, popped: number
  * words, pass, and (accessed bits already set) write nothing. */
 export function interruptReturn(cpu: Cpu, d: Decoded): void {
   const size = d.size, esp = cpu.r32[4] >>> 0;
-  const current = readEflags(cpu);
+  // EFLAGS before the return but for the arithmetic flags, which may be lazy
+  // (flags.ts): IRET takes them from the frame whatever the CPL (they are in
+  // `changeable` below), so they are not computed (writeEflags then drops
+  // the record). Only arithmetic flags are ever lazy; if not, fold them.
+  const current = (cpu.lazy & ~ARITH) === 0 ? (cpu.flags | 2) >>> 0 : readEflags(cpu);
   if (current & NT) throw new Unsupported('IRET with NT set (task return)');
   // The 32-bit frame is read at once when no read of it can fault or walk
-  // (quietStackRead): EIP, CS and EFLAGS here, SS:ESP below; otherwise slot
-  // by slot, in order.
-  const frame = size === 4 ? quietStackRead(cpu, esp, 12) : -1;
+  // (quietStackRead): EIP, CS and EFLAGS, with SS:ESP (`outer`) when the
+  // remembered IRET returned to an outer ring, else SS:ESP below; otherwise
+  // slot by slot, in order.
+  const memo = cpu.iretMemo;
+  let frame = -1, outer = -1;
+  if (size === 4) {
+    if (memo !== null && memo.ssCache !== null) outer = quietStackRead(cpu, esp, 20);
+    frame = outer >= 0 ? outer : quietStackRead(cpu, esp, 12);
+  }
   const memory = cpu.memory;
   const offset = frame >= 0 ? memory.read32(frame) : readMemory(cpu, SS, esp, size);
   const selector = frame >= 0 ? memory.read16(frame + 4) : readMemory(cpu, SS, (esp + size) >>> 0, 2);
@@ -182,7 +192,6 @@ export function interruptReturn(cpu: Cpu, d: Decoded): void {
   if (cpu.cpl > 0) changeable &= ~IOPL;
   if (cpu.cpl > ((current & IOPL) >> 12)) changeable &= ~IF;
   const eflags = (current & ~changeable) | (popped & changeable);
-  const memo = cpu.iretMemo;
   if (frame >= 0 && memo !== null && memo.cs === selector) {
     // The same CS selector at the same CPL (iretMemoHolds): a return to the
     // same ring when the remembered one was (no SS cache), else to the same
@@ -198,21 +207,18 @@ export function interruptReturn(cpu: Cpu, d: Decoded): void {
         cpu.next = offset;
         return;
       }
-    } else {
-      const outer = quietStackRead(cpu, esp, 20);
-      if (outer >= 0 && memory.read16(outer + 16) === memo.ss && iretMemoHolds(cpu, memo)) {
-        const newEsp = memory.read32(outer + 12);
-        if (offset > memo.csCache.limit) fault(GP, 0);
-        loadSegmentCache(cpu, CS, memo.csCache);
-        if (!mutated('iret-outer-keeps-stack')) {
-          loadSegmentCache(cpu, SS, ssCache);
-          loadOuterStackPointer(cpu, ssCache.attributes, (esp + 20) >>> 0, newEsp);
-        }
-        nullInaccessibleSegments(cpu);
-        writeEflags(cpu, eflags);
-        cpu.next = offset;
-        return;
+    } else if (outer >= 0 && memory.read16(outer + 16) === memo.ss && iretMemoHolds(cpu, memo)) {
+      const newEsp = memory.read32(outer + 12);
+      if (offset > memo.csCache.limit) fault(GP, 0);
+      loadSegmentCache(cpu, CS, memo.csCache);
+      if (!mutated('iret-outer-keeps-stack')) {
+        loadSegmentCache(cpu, SS, ssCache);
+        loadOuterStackPointer(cpu, ssCache.attributes, (esp + 20) >>> 0, newEsp);
       }
+      nullInaccessibleSegments(cpu);
+      writeEflags(cpu, eflags);
+      cpu.next = offset;
+      return;
     }
   }
   const desc = returnCodeDescriptor(cpu, selector);
@@ -224,7 +230,7 @@ export function interruptReturn(cpu: Cpu, d: Decoded): void {
     cpu.r32[4] = esp + 3 * size;
     if (size === 4) rememberIret(cpu, cpl, selector, desc, -1, null);
   } else {
-    const outer = size === 4 ? quietStackRead(cpu, esp, 20) : -1;
+    if (size === 4 && outer < 0) outer = quietStackRead(cpu, esp, 20);
     const newEsp = outer >= 0 ? memory.read32(outer + 12) : readMemory(cpu, SS, (esp + 3 * size) >>> 0, size);
     const newSs = outer >= 0 ? memory.read16(outer + 16) : readMemory(cpu, SS, (esp + 4 * size) >>> 0, 2);
     const stack = checkReturnStackSegment(cpu, newSs, rpl);
