@@ -177,26 +177,29 @@ export function interruptReturn(cpu: Cpu, d: Decoded): void {
   // remembered IRET returned to an outer ring, else SS:ESP below; otherwise
   // slot by slot, in order.
   const memo = cpu.iretMemo;
-  let frame = -1, outer = -1;
-  if (size === 4) {
-    if (memo !== null && memo.ssCache !== null) outer = quietStackRead(cpu, esp, 20);
-    frame = outer >= 0 ? outer : quietStackRead(cpu, esp, 12);
-  }
+  const toOuter = size === 4 && memo !== null && memo.ssCache !== null;
+  let outer = toOuter ? quietStackRead(cpu, esp, 20) : -1;
+  const frame = outer >= 0 ? outer : size === 4 ? quietStackRead(cpu, esp, 12) : -1;
   const memory = cpu.memory;
   const offset = frame >= 0 ? memory.read32(frame) : readMemory(cpu, SS, esp, size);
   const selector = frame >= 0 ? memory.read16(frame + 4) : readMemory(cpu, SS, (esp + size) >>> 0, 2);
   let popped = frame >= 0 ? memory.read32(frame + 8) : readMemory(cpu, SS, (esp + 2 * size) >>> 0, size);
+  // Read slot by slot (the stack's page had no TLB entry: the first IRET
+  // after a CR3 write), the frame may read quietly now.
+  if (toOuter && frame < 0) outer = quietStackRead(cpu, esp, 20);
   if (size === 2) popped = (current & 0xffff0000) | popped;
   if (popped & VM && cpu.cpl === 0) throw new Unsupported('IRET to virtual-8086 mode');
   let changeable = SUPPORTED & ~VM;
   if (cpu.cpl > 0) changeable &= ~IOPL;
   if (cpu.cpl > ((current & IOPL) >> 12)) changeable &= ~IF;
   const eflags = (current & ~changeable) | (popped & changeable);
-  if (frame >= 0 && memo !== null && memo.cs === selector) {
+  if (size === 4 && memo !== null && memo.cs === selector) {
     // The same CS selector at the same CPL (iretMemoHolds): a return to the
     // same ring when the remembered one was (no SS cache), else to the same
-    // outer ring, with the same SS selector popped (compared first: the
-    // remembered reads of its descriptor may walk).
+    // outer ring, with the same SS selector popped, read quietly (compared
+    // first: the remembered reads of its descriptor may walk). The generic
+    // path reads the frame's first three slots before any descriptor, and
+    // SS:ESP (here read quietly: no fault, no walk) before the stack's.
     const ssCache = memo.ssCache;
     if (ssCache === null) {
       if (iretMemoHolds(cpu, memo)) {

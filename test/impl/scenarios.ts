@@ -146,10 +146,12 @@ export const SCENARIOS: readonly Scenario[] = [
   // Four #UD from ring 3 with paging on. Before the third, the handler
   // clears the accessed bits of the page directory entry and of the page
   // table entries of the GDT's page and of the IDT and TSS's page, and
-  // reloads CR3: the remembered reads are walked again (remembered-reads.ts
-  // readsHold), setting the accessed bits as the generic path would; from
-  // the third on every delivery and IRET is from the memos. The fourth
-  // handler halts (nothing else may walk those pages before the end).
+  // reloads CR3 after its last use of the stack: the remembered reads are
+  // walked again (remembered-reads.ts readsHold), setting the accessed bits
+  // as the generic path would, and from its IRET (whose frame is read slot
+  // by slot, walking the stack's page first) on every delivery and IRET is
+  // from the memos. The fourth handler halts (nothing else may walk those
+  // pages before the end).
   { name: 'gate and IRET memos after a TLB flush', setup: { ring: 3, paging: true }, source: `
       mov eax, handler
       mov [0x2030], ax
@@ -165,6 +167,7 @@ export const SCENARIOS: readonly Scenario[] = [
       jne .go
       hlt
     .go:
+      add dword [esp], 2
       cmp dword [count], 2
       jne .done
       and dword [${PAGE_DIRECTORY}], ~0x20
@@ -173,7 +176,6 @@ export const SCENARIOS: readonly Scenario[] = [
       mov eax, cr3
       mov cr3, eax
     .done:
-      add dword [esp], 2
       iretd
     count: dd 0` },
   // Three #UD from ring 3 with paging on. Before the third, the handler
