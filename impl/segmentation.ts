@@ -131,13 +131,15 @@ export function loadDataSegment(cpu: Cpu, segment: number, selector: number): vo
 /** On a return to an outer ring, ES/DS/FS/GS that the new CPL may not use
  * are made null (SDM RET/IRET pseudo-code): a valid data segment or
  * non-conforming code segment whose DPL is below the CPL. (A data segment is
- * never conforming, so that is: valid, not conforming code, DPL < CPL.)
- * Written out per register: it runs on every return to ring 3. */
+ * never conforming, so that is: DPL < CPL, valid, not conforming code; the
+ * DPL first, as it rules out the usual DPL-3 segments at once.) Written out
+ * per register: it runs on every return to ring 3. */
 export function nullInaccessibleSegments(cpu: Cpu): void {
-  const cpl = cpu.cpl, valid = cpu.segValid, attributes = cpu.segAttributes;
-  if (valid[ES] && inaccessible(attributes[ES], cpl)) setSegmentCache(cpu, ES, 0, 0, 0, 0, false);
-  if (valid[DS] && inaccessible(attributes[DS], cpl)) setSegmentCache(cpu, DS, 0, 0, 0, 0, false);
-  if (valid[FS] && inaccessible(attributes[FS], cpl)) setSegmentCache(cpu, FS, 0, 0, 0, 0, false);
-  if (valid[GS] && inaccessible(attributes[GS], cpl)) setSegmentCache(cpu, GS, 0, 0, 0, 0, false);
+  const cpl = cpu.cpl, attributes = cpu.segAttributes;
+  if (dplOf(attributes[ES]) < cpl && inaccessible(cpu, ES)) setSegmentCache(cpu, ES, 0, 0, 0, 0, false);
+  if (dplOf(attributes[DS]) < cpl && inaccessible(cpu, DS)) setSegmentCache(cpu, DS, 0, 0, 0, 0, false);
+  if (dplOf(attributes[FS]) < cpl && inaccessible(cpu, FS)) setSegmentCache(cpu, FS, 0, 0, 0, 0, false);
+  if (dplOf(attributes[GS]) < cpl && inaccessible(cpu, GS)) setSegmentCache(cpu, GS, 0, 0, 0, 0, false);
 }
-const inaccessible = (attributes: number, cpl: number): boolean => !isConforming(attributes) && dplOf(attributes) < cpl;
+/** The rest of the rule for a register whose DPL is below the CPL. */
+const inaccessible = (cpu: Cpu, segment: number): boolean => cpu.segValid[segment] && !isConforming(cpu.segAttributes[segment]);
