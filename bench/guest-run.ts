@@ -16,7 +16,7 @@ export interface GuestRun {
   readonly ending: string;
 }
 
-type Runner = Machine & { run?: (limit: number) => StepEvent };
+type Runner = Machine & { run?: (limit: number) => StepEvent; runThroughEvents?: (limit: number) => StepEvent };
 
 export function bootImage(kind: 'model' | 'impl', image: Uint8Array): Runner {
   const loaded = loadMultiboot(image, MEMORY_SIZE);
@@ -38,7 +38,13 @@ export function runGuest(kind: 'model' | 'impl', image: Uint8Array, limit = 2e9,
   let event: StepEvent = { kind: 'retired' };
   let done = 0, events = 0;
   outer: while (done < limit) {
-    if (machine.run !== undefined) {
+    if (machine.runThroughEvents !== undefined) {
+      // impl goes on through the exceptions and interrupts it delivers (as
+      // v86's and QEMU's loops do) and stops after a chunk or at the end.
+      event = machine.runThroughEvents(chunk);
+      if (event.kind !== 'retired') break;
+      done = machine.state().instructionCount;
+    } else if (machine.run !== undefined) {
       event = machine.run(chunk);
       if (event.kind !== 'retired' && event.kind !== 'interrupt' && event.kind !== 'exception') break;
       // run() stops at every interrupt and exception (the syscall kernel

@@ -65,17 +65,21 @@ function physical(kind: 'rd' | 'wr', segment: number, bytes: number, flatMode: b
 /** Code for `d` with a memory operand (fast path, else `slow`), or null. */
 export function inlineMemory(d: Decoded, slow: string, faultExit: string, flatMode = false): string | null {
   const e = d.exec, size = d.size;
-  // Before the executor: a page fault this access is sure to take leaves
-  // the block without a throw (fast-access.ts pageFaultAhead).
-  const generic = (segment: number, write: boolean, bytes: number): string =>
-    `if (pf(cpu, ${segment}, o >>> 0, ${bytes}, ${write}) >= 0) ${faultExit} ${slow}`;
+  // When the fast path says no, a TLB miss is walked here (fast-access.ts
+  // walkAhead): the access then goes on inline, or a page fault it is sure
+  // to take leaves the block without a throw (-2); else the executor runs.
+  // (The flat variant runs with paging off: there is nothing to walk.)
+  const access = (segment: number, kind: 'rd' | 'wr', bytes: number, fast: string): string => {
+    const walk = flatMode ? '' : `if (p < 0) p = wa(cpu, ${segment}, o >>> 0, ${bytes}, ${kind === 'wr'}); `;
+    return `${physical(kind, segment, bytes, flatMode)} ${walk}if (p >= 0) { ${fast} } else if (p === -2) ${faultExit} else { ${slow} }`;
+  };
   const at = (kind: 'rd' | 'wr', bytes: number, fast: string): string =>
-    `{ const o = ${offsetOf(d)}; ${physical(kind, d.segment, bytes, flatMode)} if (p >= 0) { ${fast} } else { ${generic(d.segment, kind === 'wr', bytes)} } }`;
+    `{ const o = ${offsetOf(d)}; ${access(d.segment, kind, bytes, fast)} }`;
   if (e === move.pushRegister && size === 4) {
-    return `{ const o = (R4 - 4) | 0; ${physical('wr', SS, 4, flatMode)} if (p >= 0) { view.setInt32(p, R${d.reg}, true); R4 = o; } else { ${generic(SS, true, 4)} } }`;
+    return `{ const o = (R4 - 4) | 0; ${access(SS, 'wr', 4, `view.setInt32(p, R${d.reg}, true); R4 = o;`)} }`;
   }
   if (e === move.popRegister && size === 4) {
-    return `{ const o = R4; ${physical('rd', SS, 4, flatMode)} if (p >= 0) { const v = view.getInt32(p, true); R4 = (o + 4) | 0; R${d.reg} = v; } else { ${generic(SS, false, 4)} } }`;
+    return `{ const o = R4; ${access(SS, 'rd', 4, `const v = view.getInt32(p, true); R4 = (o + 4) | 0; R${d.reg} = v;`)} }`;
   }
   if (d.mod === 3 || (size !== 4 && size !== 1 && size !== 2)) return null;
   if (e === move.moveRegRm) return at('rd', size, registerWrite(size, d.reg, load(size)));

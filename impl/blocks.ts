@@ -33,7 +33,7 @@ import { CR0_PG, TLB_DIRTY, TLB_USER, TLB_VALID, TLB_WRITABLE } from './paging';
 import { CS_LIMIT, type KnownFlags, inlineRegister, isInlinedJump, isInlinedBranch, knownCondition, recordCondition } from './block-inline';
 import { inlineMemory } from './block-memory';
 import { mutated, mutation } from './mutants';
-import { fastReadAddress, fastWriteAddress, flatSegment, pageFaultAhead } from './fast-access';
+import { fastReadAddress, fastWriteAddress, flatSegment, walkAhead } from './fast-access';
 import * as alu from './ops/alu';
 import * as shift from './ops/shift';
 import * as mul from './ops/multiply';
@@ -397,11 +397,11 @@ return function enter(cpu, eip, page, budget) {
   let factory = FACTORIES.get(body);
   if (factory === undefined) {
     const params = ds.flatMap((_, k) => [`x${k}`, `d${k}`]);
-    factory = new Function('starts', 'fo', 'cnd', 'mask', 'par', 'rd', 'wr', 'pf', 'flat', ...params, body) as Factory;
+    factory = new Function('starts', 'fo', 'cnd', 'mask', 'par', 'rd', 'wr', 'wa', 'flat', ...params, body) as Factory;
     if (FACTORIES.size >= MAX_FACTORIES) FACTORIES.clear();
     FACTORIES.set(body, factory);
   }
-  const args: unknown[] = [starts, computeFlagOf, conditionOf, MASK, parityOf, fastReadAddress, fastWriteAddress, pageFaultAhead, flatSegment];
+  const args: unknown[] = [starts, computeFlagOf, conditionOf, MASK, parityOf, fastReadAddress, fastWriteAddress, walkAhead, flatSegment];
   for (const d of ds) args.push(d.exec, d);
   const block: Block = { run: factory(...args), length: n, bytes };
   if (BLOCKS.size >= MAX_FACTORIES) BLOCKS.clear();

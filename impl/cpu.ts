@@ -262,7 +262,7 @@ export class Cpu {
   codeWritten = false;
   /** Instructions a block retired before the one that faulted. */
   blockRetired = 0;
-  /** A page fault a block left with instead of throwing (fast-access.ts pageFaultAhead). */
+  /** A page fault a block left with instead of throwing (fast-access.ts walkAhead). */
   blockFault: CpuFault | null = null;
   /**
    * Executions of an instruction, by the interpreter, before a block starting

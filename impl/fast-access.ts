@@ -19,7 +19,7 @@
 //   (self-modifying code). Data next to code (a kernel's counters in the
 //   page of its handlers) is written directly.
 import { type Cpu, SEG_READ, SEG_WRITE } from './cpu';
-import { CR0_PG, CR0_WP, CR4_PSE, TLB_DIRTY, TLB_USER, TLB_VALID, TLB_WRITABLE } from './paging';
+import { CR0_PG, TLB_DIRTY, TLB_USER, TLB_VALID, TLB_WRITABLE, allowed, walkOrFault } from './paging';
 import { CpuFault, PF } from './faults';
 import { mutated } from './mutants';
 
@@ -71,45 +71,48 @@ function overlapsCode(cpu: Cpu, physical: number, size: number): boolean {
   return false;
 }
 
-// A page fault without a throw. When the fast path says no, the block would
-// call the executor, and if that access page-faults, the fault is thrown
-// from deep in the page walk, caught and rethrown by the block and caught
-// again by run() — two JavaScript throws, most of the cost of a demand-paging
-// fault. So before calling the executor the block asks `pageFaultAhead`:
-// when the segment allows the access (so no segment fault comes first), it
-// stays in one page, paging is on and the page has no TLB entry, the walk
-// that the executor would make is done here without changing anything (no
-// A/D bit, no TLB fill: a faulting walk changes nothing either). If that walk
-// would fault, the block leaves with the fault in `cpu.blockFault` (run()
-// delivers it as it would a thrown one); otherwise the executor runs as usual.
-// Only for instructions whose first possible fault is this one access.
-const PRESENT = 1, WRITABLE = 2, USER = 4, LARGE = 0x80;
-
-/** The #PF error code the access would raise on its page walk, or -1 (no fault, or not sure). */
-export function pageFaultAhead(cpu: Cpu, segment: number, offset: number, size: number, write: boolean): number {
+// A TLB miss without the executor. When the fast path says no only because
+// the page has no TLB entry (or, for a write, a clean one: translate() walks
+// again to set D), the block would call the executor, whose access makes
+// the walk and fills the entry: a demand-paging guest does that after every
+// fault it has handled. `walkAhead` makes that walk itself, so the block
+// goes on inline:
+// - it makes the very walk translate() would make for the executor's
+//   access (paging.ts walkOrFault: A and D bits and the TLB fill, logged
+//   like any walk in a block), which returns a fault as a value;
+// - if the walk faults (it then changed nothing), it leaves the fault in
+//   `cpu.blockFault` and returns -2: the block leaves and run() delivers
+//   it, with no JavaScript throw (a throw from deep in the page walk,
+//   caught and rethrown by the block and caught again by run(), was most
+//   of the cost of a demand-paging fault);
+// - otherwise it returns the physical address when the access may now go
+//   straight to memory (in RAM, and for a write off decoded code); the
+//   instruction then completes inline and cannot fault, so its walk stands
+//   (the walk log is emptied, as after an executor that returns);
+// - in any other case it returns -1 and the executor runs as before
+//   (finding the entry filled when the walk was made).
+// Only for instructions whose first possible fault is this one access, and
+// whose every access is this one (blocks.ts inlines those through
+// block-memory.ts). A read-modify-write walks once with the write's rights,
+// as its executor does first (operands.ts `destination` probes the write
+// before anything is read).
+/** After the fast path said no: the physical address once the walk is made, -2 (a page fault, in cpu.blockFault) or -1 (the executor's turn). */
+export function walkAhead(cpu: Cpu, segment: number, offset: number, size: number, write: boolean): number {
   if (!(cpu.cr0 & CR0_PG)) return -1;
   if (!(cpu.segAccess[segment] & (write ? SEG_WRITE : SEG_READ)) || offset < cpu.segLow[segment] || offset + size - 1 > cpu.segHigh[segment]) return -1;
   const linear = (cpu.segBase[segment] + offset) >>> 0;
-  if ((linear & 0xfff) > 0x1000 - size || cpu.tlb[linear >>> 12] !== 0) return -1;
-  const memory = cpu.memory, user = cpu.cpl === 3;
-  const pde = memory.read32(((cpu.cr3 & 0xfffff000) + ((linear >>> 22) << 2)) >>> 0);
-  let present = 0;
-  if (pde & PRESENT) {
-    let permissions = pde;
-    if (!(pde & LARGE && cpu.cr4 & CR4_PSE)) {
-      const pte = memory.read32(((pde & 0xfffff000) + (((linear >>> 12) & 0x3ff) << 2)) >>> 0);
-      permissions = pte & PRESENT ? pde & pte : 0;
-    }
-    if (permissions & PRESENT) {
-      // The rights check of paging.ts `allowed`, on the walked permissions.
-      const ok = user
-        ? (permissions & USER) !== 0 && (!write || (permissions & WRITABLE) !== 0)
-        : !write || (permissions & WRITABLE) !== 0 || !(cpu.cr0 & CR0_WP) || mutated('write-protect-ignored');
-      if (ok) return -1;
-      present = 1;
-    }
+  if ((linear & 0xfff) > 0x1000 - size) return -1;
+  const entry = cpu.tlb[linear >>> 12], user = cpu.cpl === 3;
+  // translate() walks when the page has no entry, or for a write through a
+  // clean entry that grants it; with any other entry it walks nothing.
+  if (entry !== 0 && !(write && !(entry & TLB_DIRTY) && allowed(cpu, entry, write, user))) return -1;
+  const physical = walkOrFault(cpu, linear, write, user);
+  if (physical < 0) {
+    cpu.blockFault = new CpuFault(PF, ~physical, linear);
+    return -2;
   }
-  const code = present | (write ? 2 : 0) | (user && !mutated('page-fault-without-user-bit') ? 4 : 0);
-  cpu.blockFault = new CpuFault(PF, code, linear);
-  return code;
+  if (physical + size > cpu.memory.size) return -1;
+  if (write && cpu.memory.codePages[physical >>> 12] && overlapsCode(cpu, physical, size)) return -1;
+  if (!mutated('walk-ahead-undoes-later')) cpu.undoTop = 0;
+  return physical;
 }

@@ -164,6 +164,18 @@ export class ImplMachine implements Machine {
     }
   }
 
+  /** run(), going on through the exceptions and interrupts it delivers:
+   * stops only at another event (exit, halt, shutdown, a model error) or
+   * after `limit` instructions (run.ts, `throughEvents`). */
+  runThroughEvents(limit: number): StepEvent {
+    if (this.released) throw new Error('impl: run after release()');
+    try {
+      return run(this.cpu, limit, true);
+    } catch (e) {
+      return unsupportedAsModelError(e);
+    }
+  }
+
   /** Translated-block counters (blocks.ts), for the bench report. */
   blockStats(): { compiled: number; runs: number; bailouts: number } {
     return { ...this.cpu.blockStats };

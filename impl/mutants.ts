@@ -30,6 +30,7 @@ export const MUTANTS = {
   'ring-frame-skips-dirty': 'a delivery\'s frame is written straight to RAM through any TLB entry, even a clean one (the walk that sets the page\'s dirty bit is skipped)',
   'memo-unverified-when-made': 'a memo is made without reading its words once more, so a delivery whose frame overwrote one (pushed over the TSS) leaves a stale memo',
   'recycled-ram-not-zeroed': 'a released machine hands its RAM to the next machine without zeroing it (the next case starts with the last one\'s bytes)',
+  'walk-ahead-undoes-later': 'in a translated block, a TLB miss walked inline (fast-access.ts walkAhead) leaves its walk in the log, so a fault of a later instruction in the block takes back its A/D bits and TLB entry',
 } as const;
 
 export type MutantId = keyof typeof MUTANTS;

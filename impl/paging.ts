@@ -56,22 +56,41 @@ export function translate(cpu: Cpu, linear: number, write: boolean, user: boolea
   return walk(cpu, linear, write, user);
 }
 
-function allowed(cpu: Cpu, entry: number, write: boolean, user: boolean): boolean {
+/** Whether a TLB entry grants the access (the rights check translate() makes). */
+export function allowed(cpu: Cpu, entry: number, write: boolean, user: boolean): boolean {
   if (user) return (entry & TLB_USER) !== 0 && (!write || (entry & TLB_WRITABLE) !== 0);
   return !write || (entry & TLB_WRITABLE) !== 0 || !(cpu.cr0 & CR0_WP) || mutated('write-protect-ignored');
 }
 
-function pageFault(_cpu: Cpu, linear: number, present: boolean, write: boolean, user: boolean): never {
+/** The #PF error code: P (a protection fault, not a missing page), W/R, U/S. */
+function faultCode(present: boolean, write: boolean, user: boolean): number {
   const userBit = user && !mutated('page-fault-without-user-bit') ? 4 : 0;
-  throw new CpuFault(PF, (present ? 1 : 0) | (write ? 2 : 0) | userBit, linear >>> 0);
+  return (present ? 1 : 0) | (write ? 2 : 0) | userBit;
 }
 
-/** Two-level walk (4 MiB pages when CR4.PSE and PDE.PS); sets A and D. */
+function pageFault(_cpu: Cpu, linear: number, present: boolean, write: boolean, user: boolean): never {
+  throw new CpuFault(PF, faultCode(present, write, user), linear >>> 0);
+}
+
+/** The walk of translate() (walkOrFault), throwing its page fault. */
 function walk(cpu: Cpu, linear: number, write: boolean, user: boolean): number {
+  const physical = walkOrFault(cpu, linear, write, user);
+  if (physical < 0) throw new CpuFault(PF, ~physical, linear >>> 0);
+  return physical;
+}
+
+/**
+ * Two-level walk (4 MiB pages when CR4.PSE and PDE.PS); sets A and D and
+ * fills the TLB entry. Returns the physical address, or, when the access
+ * faults, the complement (~) of its #PF error code, a negative number, with
+ * nothing changed: callers that must not throw (fast-access.ts walkAhead)
+ * take the fault as a value.
+ */
+export function walkOrFault(cpu: Cpu, linear: number, write: boolean, user: boolean): number {
   const memory = cpu.memory;
   const pdeAddress = ((cpu.cr3 & 0xfffff000) + ((linear >>> 22) << 2)) >>> 0;
   const pde = memory.read32(pdeAddress);
-  if (!(pde & PRESENT)) pageFault(cpu, linear, false, write, user);
+  if (!(pde & PRESENT)) return ~faultCode(false, write, user);
   let frame: number, permissions: number, pteAddress = -1, pte = 0;
   if (pde & LARGE && cpu.cr4 & CR4_PSE) {
     frame = ((pde & 0xffc00000) | (linear & 0x3ff000)) >>> 0;
@@ -79,12 +98,12 @@ function walk(cpu: Cpu, linear: number, write: boolean, user: boolean): number {
   } else {
     pteAddress = ((pde & 0xfffff000) + (((linear >>> 12) & 0x3ff) << 2)) >>> 0;
     pte = memory.read32(pteAddress);
-    if (!(pte & PRESENT)) pageFault(cpu, linear, false, write, user);
+    if (!(pte & PRESENT)) return ~faultCode(false, write, user);
     frame = (pte & 0xfffff000) >>> 0;
     permissions = pde & pte;
   }
   let entry = frame | TLB_VALID | (permissions & USER ? TLB_USER : 0) | (permissions & WRITABLE ? TLB_WRITABLE : 0);
-  if (!allowed(cpu, entry, write, user)) pageFault(cpu, linear, true, write, user);
+  if (!allowed(cpu, entry, write, user)) return ~faultCode(true, write, user);
   // Accessed and dirty bits are written back only for a successful access.
   const log = cpu.logWalks;
   if (pteAddress < 0) {

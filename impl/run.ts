@@ -39,9 +39,14 @@ function refreshFetchPage(cpu: Cpu, linear: number): void {
  * the CS limit — the block runs instead of single steps; otherwise step().
  * The block's code page must be the one fetch() last translated, so its
  * translation (and the walks it would cost) is exactly what step() uses.
+ * With `throughEvents` it goes on through the exceptions and interrupts it
+ * delivers (their events are not reported) and stops only at another event
+ * or after `limit` instructions: for callers that want the machine's end
+ * and no event on the way (the bench, as v86's and QEMU's loops do).
  */
-export function run(cpu: Cpu, limit: number): StepEvent {
+export function run(cpu: Cpu, limit: number, throughEvents = false): StepEvent {
   const devices = cpu.devices, memory = cpu.memory, stats = cpu.blockStats;
+  const startCount = cpu.instructionCount;
   let remaining = limit;
   while (remaining > 0) {
     // With TF set every instruction ends in a single-step trap: step() only
@@ -81,7 +86,10 @@ export function run(cpu: Cpu, limit: number): StepEvent {
             cpu.instructionCount += retired;
             if (devices.timerRunning) devices.timerCount -= retired;
             stats.bailouts++;
-            return faulted(cpu, e, cpu.eip);
+            const event = faulted(cpu, e, cpu.eip);
+            if (!throughEvents || !isDelivery(event)) return event;
+            remaining = limit - (cpu.instructionCount - startCount);
+            continue;
           }
           if (retired < 0) {
             // A page fault the block found ahead (no throw): as in the catch above.
@@ -91,14 +99,17 @@ export function run(cpu: Cpu, limit: number): StepEvent {
             cpu.instructionCount += retired;
             if (devices.timerRunning) devices.timerCount -= retired;
             stats.bailouts++;
-            return faulted(cpu, fault, cpu.eip);
+            const event = faulted(cpu, fault, cpu.eip);
+            if (!throughEvents || !isDelivery(event)) return event;
+            remaining = limit - (cpu.instructionCount - startCount);
+            continue;
           }
           cpu.logWalks = false;
           cpu.instructionCount += retired;
           if (devices.timerRunning) devices.timerCount -= retired;
           if (cpu.codeWritten) stats.bailouts++; // a store to code (a side exit is no bail-out)
           // A block ending in INT n: its event, as execute() reports it.
-          if (cpu.softwareVector >= 0) return SOFTWARE_EVENTS[cpu.softwareVector];
+          if (cpu.softwareVector >= 0 && !throughEvents) return SOFTWARE_EVENTS[cpu.softwareVector];
           remaining -= retired;
           continue;
         }
@@ -110,16 +121,27 @@ export function run(cpu: Cpu, limit: number): StepEvent {
         const d = cached === undefined ? undefined : cached[offset];
         if (d !== undefined && eip + d.length - 1 <= cpu.segLimit[CS]) {
           const event = execute(cpu, d, eip);
-          if (event !== RETIRED) return event;
+          if (event !== RETIRED) {
+            if (!throughEvents || !isDelivery(event)) return event;
+            remaining = limit - (cpu.instructionCount - startCount);
+            continue;
+          }
           remaining--;
           continue;
         }
       }
     }
     const event = step(cpu);
-    if (event !== RETIRED) return event;
+    if (event !== RETIRED) {
+      if (!throughEvents || !isDelivery(event)) return event;
+      remaining = limit - (cpu.instructionCount - startCount);
+      continue;
+    }
     remaining--;
   }
   return RETIRED;
 }
+
+/** An exception or interrupt delivered: the events `throughEvents` steps over. */
+const isDelivery = (event: StepEvent): boolean => event.kind === 'exception' || event.kind === 'interrupt';
 

@@ -6,7 +6,7 @@
 // gives the page back and folds the error code and CR2 into a checksum in
 // memory, so a wrong error code, CR2, frame or retired count shows up. A
 // machine driven by run() (blocks, with page faults found ahead of the
-// executor: impl/fast-access.ts pageFaultAhead) and one driven by step()
+// executor and TLB misses walked inline: impl/fast-access.ts walkAhead) and one driven by step()
 // (the interpreter, which the differential tests hold to the model) must
 // see the same events at the same instruction counts and end in the same
 // state and memory.
@@ -194,6 +194,16 @@ describe('page faults and system calls around translated blocks', () => {
       expect(fastTrace).toEqual(slowTrace);
       expect(fast.state()).toEqual(slow.state());
       expect(Buffer.compare(fast.readPhysical(0, MEMORY), slow.readPhysical(0, MEMORY))).toBe(0);
+      // runThroughEvents (the bench's runner) steps over the deliveries and
+      // stops at the same instruction count, in the same state.
+      const through = boot(assembled.bytes);
+      for (let e: StepEvent = { kind: 'retired' }; !ends(e) && through.state().instructionCount < limit;) {
+        e = through.runThroughEvents(Math.min(1500, limit - through.state().instructionCount));
+        expect(e.kind === 'exception' || e.kind === 'interrupt').toBe(false);
+      }
+      expect(through.state()).toEqual(slow.state());
+      expect(Buffer.compare(through.readPhysical(0, MEMORY), slow.readPhysical(0, MEMORY))).toBe(0);
+      through.release();
       if (fastTrace.some((t) => t.includes('"vector":14'))) faultsTaken++;
       fast.release(); slow.release();
     }), propertyParams(120));
