@@ -6,7 +6,8 @@
 //
 // - campaign: runCampaign in this process, N steps (default 100,000) from
 //   seed S (default: the project's), R timed runs (default 3) after one warm-up run; steps/s best
-//   and median, by wall time and by this process's CPU time. A failure is
+//   and median, by wall time and by this process's CPU time; the same for
+//   the steps inside the cases' drawn streams (DIFF.CASE.3). A failure is
 //   reported and written unshrunk, and the run goes on. Case drawing,
 //   state building, both machines and the comparison are all inside the
 //   figure; start-up is not.
@@ -100,7 +101,9 @@ function timed<T>(work: () => T): { value: T; ms: number; cpuMs: number } {
 const failuresSeen = new Set<string>();
 const say = (line: string): void => { process.stdout.write(`${line}\n`); };
 
-interface Sample { readonly steps: number; readonly ms: number; readonly cpuMs: number }
+/** `streamSteps`: of the steps, those inside the cases' drawn streams
+ * (DIFF.CASE.3); absent for a tree from before that count. */
+interface Sample { readonly steps: number; readonly ms: number; readonly cpuMs: number; readonly streamSteps?: number }
 
 const figures = (samples: readonly Sample[]): Figures => ({
   wall: rates(samples.map((s) => s.steps), samples.map((s) => s.ms)),
@@ -112,8 +115,12 @@ function campaignRun(tree: Tree): Sample {
   const t = timed(() => tree.campaign.runCampaign({ steps, seed, shard: { index: 0, count: 1 }, machines: ['model', 'impl'], replayDir: DEFAULT_REPLAY_DIR, maxFailures: 1_000_000, shrink: false }));
   const r = t.value;
   for (const f of r.failures) if (!failuresSeen.has(`${tree.name} ${f.case}`)) { failuresSeen.add(`${tree.name} ${f.case}`); say(`  (${tree.name}: case ${f.case} failed: ${f.summary}; replay ${f.replay})`); }
-  return { steps: r.steps, ms: t.ms, cpuMs: t.cpuMs };
+  return { steps: r.steps, ms: t.ms, cpuMs: t.cpuMs, ...(r.streamSteps === undefined ? {} : { streamSteps: r.streamSteps }) };
 }
+
+/** The same runs counted by their steps inside the drawn streams only. */
+const streamFigures = (samples: readonly Sample[]): Figures | null =>
+  samples.every((x) => x.streamSteps !== undefined) ? figures(samples.map((x) => ({ ...x, steps: x.streamSteps! }))) : null;
 
 /** All guests once; per guest its rate, and the whole. */
 function guestsRun(tree: Tree, images: readonly Uint8Array[]): { all: Sample; perGuest: number[] } {
@@ -137,7 +144,7 @@ function alternate<T>(trees: readonly Tree[], run: (tree: Tree) => T): T[][] {
   return out;
 }
 
-function benchJobs(): { steps: number; seconds: number; perSecond: number } {
+function benchJobs(): { steps: number; streamSteps: number | null; seconds: number; perSecond: number; streamPerSecond: number | null } {
   const start = performance.now();
   const r = spawnSync(process.execPath, [join(ROOT, 'bin', 'mesovirt.js'), 'check', '--steps', String(jobsSteps), '--seed', String(seed), '--jobs', '2', '--no-progress',
     '--replay-dir', DEFAULT_REPLAY_DIR], { encoding: 'utf8' });
@@ -146,7 +153,9 @@ function benchJobs(): { steps: number; seconds: number; perSecond: number } {
   if (r.status !== 0) throw new Error(`check --jobs 2 exited ${r.status}:\n${r.stdout}\n${r.stderr}`);
   const m = /(\d+) compared steps/.exec(r.stdout);
   const compared = m === null ? jobsSteps : Number(m[1]);
-  return { steps: compared, seconds: ms / 1000, perSecond: Math.round(perSecond(compared, ms)) };
+  const inside = /(\d+) of them inside the drawn instruction streams/.exec(r.stdout);
+  const streamSteps = inside === null ? null : Number(inside[1]);
+  return { steps: compared, streamSteps, seconds: ms / 1000, perSecond: Math.round(perSecond(compared, ms)), streamPerSecond: streamSteps === null ? null : Math.round(perSecond(streamSteps, ms)) };
 }
 
 const describe = (f: Figures): string => `best ${f.wall.bestPerSecond} steps/s, median ${f.wall.medianPerSecond}; per CPU second best ${f.cpu.bestPerSecond}, median ${f.cpu.medianPerSecond}`;
@@ -156,11 +165,14 @@ const load = (): string => loadavg().map((x) => x.toFixed(2)).join(' ');
 const loadBefore = load();
 const trees = [await loadTree(ROOT, 'this tree'), ...(against === null ? [] : [await loadTree(against, against)])];
 
-let campaign: { tree: string; figures: Figures }[] | null = null;
+let campaign: { tree: string; figures: Figures; inStreams: Figures | null }[] | null = null;
 if (wanted('campaign')) {
   const samples = alternate(trees, campaignRun);
-  campaign = trees.map((t, k) => ({ tree: t.name, figures: figures(samples[k]!) }));
-  for (const c of campaign) say(`campaign (${c.tree}; in process, ${c.figures.wall.steps} steps, ${runs} runs): ${describe(c.figures)}`);
+  campaign = trees.map((t, k) => ({ tree: t.name, figures: figures(samples[k]!), inStreams: streamFigures(samples[k]!) }));
+  for (const c of campaign) {
+    say(`campaign (${c.tree}; in process, ${c.figures.wall.steps} steps, ${runs} runs): ${describe(c.figures)}`);
+    if (c.inStreams !== null) say(`  of which inside the drawn streams (${c.inStreams.wall.steps} steps): ${describe(c.inStreams)}`);
+  }
   if (campaign.length === 2) say(`  campaign ${ratio(campaign[0]!.figures, campaign[1]!.figures)}`);
 }
 
@@ -184,12 +196,12 @@ if (wanted('guests')) {
 }
 
 const jobs = wanted('jobs') ? benchJobs() : null;
-if (jobs !== null) say(`check --steps ${jobsSteps} --jobs 2 (this tree, whole command, start-up included): ${jobs.steps} steps in ${jobs.seconds.toFixed(1)} s, ${jobs.perSecond} steps/s`);
+if (jobs !== null) say(`check --steps ${jobsSteps} --jobs 2 (this tree, whole command, start-up included): ${jobs.steps} steps in ${jobs.seconds.toFixed(1)} s, ${jobs.perSecond} steps/s${jobs.streamSteps === null ? '' : `; ${jobs.streamSteps} inside the drawn streams, ${jobs.streamPerSecond} steps/s`}`);
 const loadAfter = load();
 say(`load average before ${loadBefore}, after ${loadAfter} (${cpus().length} CPUs)`);
 
 const results = {
-  format: 'mesovirt-bench-campaign/2', date: new Date().toISOString(), cpu: cpus()[0]?.model ?? 'unknown', cpus: cpus().length,
+  format: 'mesovirt-bench-campaign/3', date: new Date().toISOString(), cpu: cpus()[0]?.model ?? 'unknown', cpus: cpus().length,
   loadBefore, loadAfter, node: process.version, seed, runs, campaign, guests, jobs,
 };
 const dir = join(ROOT, 'bench', 'results');

@@ -152,7 +152,7 @@ class ImplWindow {
 }
 
 /** A TLB flush on impl: the TLB held entries before the step and none after. */
-const tlbEmptied = (impl: ImplMachine, filledBefore: number): boolean => filledBefore > 0 && impl.cpu.tlbFilled.length === 0;
+const tlbEmptied = (impl: ImplMachine, filledBefore: number): boolean => filledBefore > 0 && impl.cpu.tlbFilledCount === 0;
 
 /** The bare machine on impl, counted as runNative counts on the model. */
 function runNativeOnImpl(image: Uint8Array): Omit<RunCounts, 'wallMs' | 'report'> {
@@ -162,7 +162,7 @@ function runNativeOnImpl(image: Uint8Array): Omit<RunCounts, 'wallMs' | 'report'
   const w = new ImplWindow();
   let guestInstructions = 0, directEvents = 0, tlbFlushes = 0, end = 'step limit';
   for (let n = 0; n < MAX_STEPS; n++) {
-    const filled = impl.cpu.tlbFilled.length, wasHalted = impl.cpu.halted;
+    const filled = impl.cpu.tlbFilledCount, wasHalted = impl.cpu.halted;
     const e = impl.step();
     w.observe(impl.cpu.devices.console);
     if (w.state === 'open') {
@@ -186,7 +186,7 @@ function runMonitoredOnImpl(world0: World): Omit<RunCounts, 'wallMs' | 'report'>
   let exitsAtOpen: Record<string, number> = {}, exitsAtClose: Record<string, number> | null = null;
   let mmuAtOpen = 0, mmuAtClose: number | null = null;
   for (let n = 0; n < MAX_STEPS; n++) {
-    const filled = impl.cpu.tlbFilled.length;
+    const filled = impl.cpu.tlbFilledCount;
     const previous = vmm;
     const r = stepOnImpl(impl, view, vmm);
     vmm = r.vmm;

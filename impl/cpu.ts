@@ -7,7 +7,6 @@
 import { PhysicalMemory } from './memory';
 import { Devices } from './devices';
 import { mutated } from './mutants';
-import type { CpuFault } from './faults';
 
 export const ES = 0, CS = 1, SS = 2, DS = 3, FS = 4, GS = 5;
 /** Segment cache permission bits (derived from the descriptor at load). */
@@ -56,8 +55,8 @@ export class Decoded {
 
 /** A compiled block: run(cpu, eip, page, budget) returns the number of
  * retired instructions (at most `budget` when it loops on itself), or -1
- * when it left on a page fault without throwing it: then `cpu.blockFault`
- * is the fault, `cpu.blockRetired` what retired before it, and EIP points
+ * when it left on a page fault without throwing it: then
+ * `cpu.blockFaultCode` and `cpu.blockFaultAddress` are the fault's, `cpu.blockRetired` what retired before it, and EIP points
  * at the faulting instruction (as after a thrown fault). */
 export interface Block {
   readonly run: (cpu: Cpu, eip: number, page: number, budget: number) => number;
@@ -238,8 +237,11 @@ export class Cpu {
    * it (paging.ts, segmentation.ts, step.ts, run.ts). */
   fetchPage = -1;
   fetchFrame = 0;
-  /** Linear pages with a filled TLB entry, so a flush touches only those. */
-  tlbFilled: number[] = [];
+  /** Linear pages with a filled TLB entry, so a flush touches only those:
+   * the first `tlbFilledCount` slots (a count past the array's length means
+   * it overflowed, and a flush clears the whole TLB). */
+  readonly tlbFilled = new Int32Array(4096);
+  tlbFilledCount = 0;
 
   /** Decoded-instruction cache: per physical frame, per offset. */
   readonly codeCache: Array<Array<Decoded | undefined> | undefined>;
@@ -262,8 +264,10 @@ export class Cpu {
   codeWritten = false;
   /** Instructions a block retired before the one that faulted. */
   blockRetired = 0;
-  /** A page fault a block left with instead of throwing (fast-access.ts walkAhead). */
-  blockFault: CpuFault | null = null;
+  /** A page fault a block left with instead of throwing (fast-access.ts
+   * walkAhead): its error code and linear address. */
+  blockFaultCode = 0;
+  blockFaultAddress = 0;
   /**
    * Executions of an instruction, by the interpreter, before a block starting
    * there is compiled (run.ts). Compiling costs V8 a parse and, once the

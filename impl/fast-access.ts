@@ -20,7 +20,6 @@
 //   page of its handlers) is written directly.
 import { type Cpu, SEG_READ, SEG_WRITE } from './cpu';
 import { CR0_PG, TLB_DIRTY, TLB_USER, TLB_VALID, TLB_WRITABLE, allowed, walkOrFault } from './paging';
-import { CpuFault, PF } from './faults';
 import { mutated } from './mutants';
 
 /** Whether every offset of `segment` is its linear address with the access
@@ -81,7 +80,7 @@ function overlapsCode(cpu: Cpu, physical: number, size: number): boolean {
 //   access (paging.ts walkOrFault: A and D bits and the TLB fill, logged
 //   like any walk in a block), which returns a fault as a value;
 // - if the walk faults (it then changed nothing), it leaves the fault in
-//   `cpu.blockFault` and returns -2: the block leaves and run() delivers
+//   `cpu.blockFaultCode` and `cpu.blockFaultAddress` and returns -2: the block leaves and run() delivers
 //   it, with no JavaScript throw (a throw from deep in the page walk,
 //   caught and rethrown by the block and caught again by run(), was most
 //   of the cost of a demand-paging fault);
@@ -96,7 +95,7 @@ function overlapsCode(cpu: Cpu, physical: number, size: number): boolean {
 // block-memory.ts). A read-modify-write walks once with the write's rights,
 // as its executor does first (operands.ts `destination` probes the write
 // before anything is read).
-/** After the fast path said no: the physical address once the walk is made, -2 (a page fault, in cpu.blockFault) or -1 (the executor's turn). */
+/** After the fast path said no: the physical address once the walk is made, -2 (a page fault, in cpu.blockFaultCode/blockFaultAddress) or -1 (the executor's turn). */
 export function walkAhead(cpu: Cpu, segment: number, offset: number, size: number, write: boolean): number {
   if (!(cpu.cr0 & CR0_PG)) return -1;
   if (!(cpu.segAccess[segment] & (write ? SEG_WRITE : SEG_READ)) || offset < cpu.segLow[segment] || offset + size - 1 > cpu.segHigh[segment]) return -1;
@@ -108,7 +107,8 @@ export function walkAhead(cpu: Cpu, segment: number, offset: number, size: numbe
   if (entry !== 0 && !(write && !(entry & TLB_DIRTY) && allowed(cpu, entry, write, user))) return -1;
   const physical = walkOrFault(cpu, linear, write, user);
   if (physical < 0) {
-    cpu.blockFault = new CpuFault(PF, ~physical, linear);
+    cpu.blockFaultCode = ~physical;
+    cpu.blockFaultAddress = linear;
     return -2;
   }
   if (physical + size > cpu.memory.size) return -1;

@@ -29,6 +29,7 @@ export const MUTANTS = {
   'memo-refresh-ignores-frame': 'a memo read through a TLB entry flushed since holds after the walk even when the page now lies in another frame',
   'ring-frame-skips-dirty': 'a delivery\'s frame is written straight to RAM through any TLB entry, even a clean one (the walk that sets the page\'s dirty bit is skipped)',
   'memo-unverified-when-made': 'a memo is made without reading its words once more, so a delivery whose frame overwrote one (pushed over the TSS) leaves a stale memo',
+  'ss-load-leaves-no-shadow': 'MOV SS and POP SS do not hold an interrupt back for one instruction (no interrupt shadow)',
   'recycled-ram-not-zeroed': 'a released machine hands its RAM to the next machine without zeroing it (the next case starts with the last one\'s bytes)',
   'walk-ahead-undoes-later': 'in a translated block, a TLB miss walked inline (fast-access.ts walkAhead) leaves its walk in the log, so a fault of a later instruction in the block takes back its A/D bits and TLB entry',
 } as const;

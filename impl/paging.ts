@@ -18,9 +18,34 @@ const PRESENT = 1, WRITABLE = 2, USER = 4, ACCESSED = 0x20, DIRTY = 0x40, LARGE 
 
 export function flushTlb(cpu: Cpu): void {
   cpu.fetchPage = -1;
-  if (cpu.tlbFilled.length > 0x40000) cpu.tlb.fill(0);
-  else for (const page of cpu.tlbFilled) cpu.tlb[page] = 0;
-  cpu.tlbFilled = [];
+  const filled = cpu.tlbFilled, count = cpu.tlbFilledCount;
+  if (count > filled.length) cpu.tlb.fill(0);
+  else for (let i = 0; i < count; i++) cpu.tlb[filled[i]] = 0;
+  cpu.tlbFilledCount = 0;
+}
+
+/** Fill the TLB entry of linear page `page`, noting the page for the next flush. */
+export function setTlbEntry(cpu: Cpu, page: number, entry: number): void {
+  if (cpu.tlb[page] === 0) {
+    const count = cpu.tlbFilledCount;
+    if (count < cpu.tlbFilled.length) cpu.tlbFilled[count] = page;
+    cpu.tlbFilledCount = count + 1;
+  }
+  cpu.tlb[page] = entry;
+}
+
+/** The linear pages whose TLB entries are filled now. */
+export function filledPages(cpu: Cpu): number[] {
+  const pages: number[] = [];
+  if (cpu.tlbFilledCount > cpu.tlbFilled.length) {
+    for (let page = 0; page < cpu.tlb.length; page++) if (cpu.tlb[page] !== 0) pages.push(page);
+    return pages;
+  }
+  for (let i = 0; i < cpu.tlbFilledCount; i++) {
+    const page = cpu.tlbFilled[i];
+    if (cpu.tlb[page] !== 0 && !pages.includes(page)) pages.push(page);
+  }
+  return pages;
 }
 
 /** INVLPG: drop the page's entry, and for a 4 MiB page every entry of its
@@ -118,9 +143,8 @@ export function walkOrFault(cpu: Cpu, linear: number, write: boolean, user: bool
     if (updated & DIRTY) entry |= TLB_DIRTY;
   }
   const page = linear >>> 12;
-  if (cpu.tlb[page] === 0) cpu.tlbFilled.push(page);
   if (log) logUndo(cpu, 1, page, cpu.tlb[page]);
-  cpu.tlb[page] = entry;
+  setTlbEntry(cpu, page, entry);
   if (page === cpu.fetchPage) cpu.fetchPage = -1;
   return ((frame | (linear & 0xfff)) >>> 0);
 }

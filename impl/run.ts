@@ -5,12 +5,11 @@
 // plain interpreter.
 import type { StepEvent } from '../model/machine';
 import { type Cpu, CS } from './cpu';
-import type { CpuFault } from './faults';
 import { IF, TF } from './flags';
 import { CR0_PG, TLB_USER, TLB_VALID } from './paging';
 import { compileBlock } from './blocks';
 import { mutated } from './mutants';
-import { RETIRED, SOFTWARE_EVENTS, execute, faulted, step } from './step';
+import { RETIRED, SOFTWARE_EVENTS, execute, faulted, pageFaulted, step } from './step';
 
 /** After a CS load, a CPL change or a TLB change, the fetch page is
  * forgotten and only fetch() would set it again, so the first instruction
@@ -93,13 +92,11 @@ export function run(cpu: Cpu, limit: number, throughEvents = false): StepEvent {
           }
           if (retired < 0) {
             // A page fault the block found ahead (no throw): as in the catch above.
-            const fault = cpu.blockFault as CpuFault;
-            cpu.blockFault = null;
             retired = cpu.blockRetired;
             cpu.instructionCount += retired;
             if (devices.timerRunning) devices.timerCount -= retired;
             stats.bailouts++;
-            const event = faulted(cpu, fault, cpu.eip);
+            const event = pageFaulted(cpu, cpu.blockFaultCode, cpu.blockFaultAddress, cpu.eip);
             if (!throughEvents || !isDelivery(event)) return event;
             remaining = limit - (cpu.instructionCount - startCount);
             continue;

@@ -7,12 +7,13 @@
 // An instruction that crosses a page boundary is never cached, because its
 // second half depends on a second translation.
 import type { StepEvent } from '../model/machine';
-import { type Cpu, type Decoded, CS } from './cpu';
+import { type Cpu, type Decoded, CS, SS } from './cpu';
 import { decode } from './decode';
-import { CpuFault, UD, Unsupported, gp } from './faults';
+import { CpuFault, PF, UD, Unsupported, gp } from './faults';
 import { IF, TF } from './flags';
 import { translate, undoWalks } from './paging';
 import { Source, deliverException } from './delivery';
+import { moveToSegment, popSegment } from './ops/system';
 
 export const RETIRED: StepEvent = Object.freeze({ kind: 'retired' });
 const HALTED: StepEvent = Object.freeze({ kind: 'halted' });
@@ -119,10 +120,14 @@ export function execute(cpu: Cpu, d: Decoded, start: number): StepEvent {
   cpu.devices.tick();
   if (cpu.devices.exitCode !== null) return { kind: 'exit', code: cpu.devices.exitCode };
   if (cpu.softwareVector >= 0) return SOFTWARE_EVENTS[cpu.softwareVector];
-  if (stepping !== 0) return singleStepTrap(cpu);
+  if (stepping !== 0 && !loadsStackSegment(d)) return singleStepTrap(cpu);
   if (cpu.halted) return HALTED;
   return RETIRED;
 }
+
+/** MOV SS or POP SS: no single-step trap after it; the next instruction's
+ * own trap stands for it (the model's EXC.SHADOW.2). */
+const loadsStackSegment = (d: Decoded): boolean => (d.exec === moveToSegment || d.exec === popSegment) && d.reg === SS;
 
 /** DR6.BS, the single-step condition. */
 const DR6_BS = 0x4000;
@@ -147,6 +152,16 @@ export function faulted(cpu: Cpu, e: unknown, start: number): StepEvent {
   if (e instanceof CpuFault) return delivered(cpu, deliverException(cpu, e.vector, e.errorCode, Source.Exception, start, e.address), -1);
   if (e instanceof Unsupported) return { kind: 'model-error', message: e.message };
   throw e;
+}
+
+/** faulted() for a page fault given as its error code and linear address
+ * (a block that found it ahead, fast-access.ts walkAhead): no CpuFault is
+ * made for it. */
+export function pageFaulted(cpu: Cpu, errorCode: number, linear: number, start: number): StepEvent {
+  cpu.logWalks = false;
+  undoWalks(cpu);
+  cpu.eip = cpu.next = start;
+  return delivered(cpu, deliverException(cpu, PF, errorCode, Source.Exception, start, linear), -1);
 }
 
 /** The event of an exception, one frozen object per vector and small error

@@ -59,6 +59,7 @@ export function describeResult(r: CampaignResult): string {
   return [
     `check: ${r.machines.join(' vs ')}, seed ${r.seed}, ${shardText}`,
     `  ${r.steps} compared steps in ${r.cases} cases (budget ${r.stepBudget})`,
+    ...(r.streamSteps === undefined ? [] : [`  ${r.streamSteps} of them inside the drawn instruction streams (${percent(r.streamSteps, r.steps)}; the rest outside them: handlers, jump and far-transfer targets)`]),
     ...(r.coverage === undefined ? [] : describeCoverage(r.coverage, r.steps, r.cases)),
     `  known discrepancies: ${Object.keys(r.known).length === 0 ? 'none' : Object.entries(r.known).map(([id, n]) => `${id} ×${n}`).join(', ')}`,
     `  failures: ${r.failures.length === 0 ? 'none' : ''}`,
@@ -147,7 +148,8 @@ export function register(program: Command): void {
       bar?.stop();
       const seconds = (performance.now() - start) / 1000;
       if (opts.json !== undefined) writeJson(opts.json, result);
-      process.stdout.write(`${describeResult(result)}\n  ${seconds.toFixed(1)} s, ${Math.round(result.steps / seconds)} steps/s\n`);
+      const inStream = result.streamSteps === undefined ? '' : `, ${Math.round(result.streamSteps / seconds)} of them in drawn streams`;
+      process.stdout.write(`${describeResult(result)}\n  ${seconds.toFixed(1)} s, ${Math.round(result.steps / seconds)} compared steps/s${inStream}\n`);
       process.exitCode = result.failures.length > 0 ? 1 : 0;
     });
 }

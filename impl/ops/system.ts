@@ -179,11 +179,11 @@ export function moveDebugRegister(cpu: Cpu, d: Decoded): void {
   cpu.debug[n] = n === 6 ? (value & 0xe00f) | 0xffff0ff0 : n === 7 ? (value & 0xffff23ff) | 0x400 : value;
 }
 
-/** MOV Sreg, r/m (CS is #UD; SS delays interrupts for one instruction). */
+/** MOV Sreg, r/m (CS is #UD; SS holds interrupts back for one instruction, the model's EXC.SHADOW.1). */
 export function moveToSegment(cpu: Cpu, d: Decoded): void {
   if (d.reg === CS || d.reg > 5) ud();
   loadDataSegment(cpu, d.reg, readRM(cpu, d, 2));
-  if (d.reg === SS) cpu.interruptShadow = true;
+  if (d.reg === SS && !mutated('ss-load-leaves-no-shadow')) cpu.interruptShadow = true;
 }
 /** MOV r/m, Sreg: 16 bits to memory, zero-extended to a 32-bit register. */
 export function moveFromSegment(cpu: Cpu, d: Decoded): void {
@@ -203,7 +203,7 @@ export function popSegment(cpu: Cpu, d: Decoded): void {
   const selector = readMemory(cpu, SS, esp, d.size) & 0xffff;
   loadDataSegment(cpu, d.reg, selector);
   cpu.r32[4] = esp + d.size;
-  if (d.reg === SS) cpu.interruptShadow = true;
+  if (d.reg === SS && !mutated('ss-load-leaves-no-shadow')) cpu.interruptShadow = true;
 }
 
 /** Can the current CPL/RPL see this descriptor (conforming code always)? */

@@ -14,6 +14,7 @@ import { acknowledgeInterrupt, advanceTime, instructionsUntilTimer, interruptPen
 import { IF, OF, TF } from './eflags';
 import { fault, Vector, type Fault } from './outcome';
 import { applied, eventName, explaining, hexNote } from './applied';
+import { loadsStackSegment } from './system/segments';
 
 /** The decoder's answer, as model/isa/decoder.ts gives it. */
 export type DecodeResult =
@@ -231,8 +232,8 @@ const DR6_BS = 0x4000;
  * instruction's EIP. [EXC.STEP.3] It is delivered in the same step, so it
  * comes before any external interrupt waiting at that boundary; the
  * delivery ends an STI shadow and [EXC.STEP.4] a halt: after HLT the trap
- * is taken at once (our choice; the manual is silent). The model has no MOV
- * SS shadow, so it traps after MOV SS too.
+ * is taken at once (our choice; the manual is silent). Not after MOV SS or
+ * POP SS (EXC.SHADOW.2).
  */
 function singleStepTrap(retired: MachineState): StepResult {
   if (explaining()) applied('EXC.STEP.1', `TF was set: #DB after the instruction, DR6.BS set, EIP ${hexNote(retired.eip)} pushed`);
@@ -242,7 +243,9 @@ function singleStepTrap(retired: MachineState): StepResult {
 
 /**
  * One step. Order: [EXC.INTR.1] a pending, unmasked PIC interrupt is
- * delivered when IF = 1 and no STI shadow is active; [EXC.HALT.1] in HLT,
+ * delivered when IF = 1 and no interrupt shadow is active ([EXC.SHADOW.1]:
+ * the shadow an STI or an SS load left covers this boundary only, so it is
+ * cleared here, and the instruction may set it again); [EXC.HALT.1] in HLT,
  * time jumps to the next timer interrupt if one can wake the processor,
  * else the step reports 'halted'; otherwise one instruction executes.
  */
@@ -260,6 +263,7 @@ export function stepWith(state: MachineState, decode: Decoder): StepResult {
     s = update(s, { devices: advanceTime(s.devices, wait) });
     if (!interruptPending(s.devices)) return { state: s, event: { kind: 'halted' } };
   }
+  if (shadow && explaining() && (s.eflags & IF) !== 0 && interruptPending(s.devices)) applied('EXC.SHADOW.1', 'an interrupt waits: this boundary follows STI or an SS load');
   if ((s.eflags & IF) !== 0 && !shadow && interruptPending(s.devices)) {
     const ack = acknowledgeInterrupt(s.devices);
     if (ack !== null) {
@@ -294,7 +298,9 @@ export function stepWith(state: MachineState, decode: Decoder): StepResult {
       // [EXC.STEP.1] TF set when the instruction started: a single-step #DB
       // after it. [EXC.STEP.2] Not after INT n, INT3, INTO or INT1, whose
       // delivery cleared TF (nor after a fault, handled above).
-      if ((s.eflags & TF) !== 0 && vector === null) return singleStepTrap(retired);
+      // [EXC.SHADOW.2] Nor after MOV SS or POP SS: the next instruction
+      // starts with the same TF, and its own trap stands for this one.
+      if ((s.eflags & TF) !== 0 && vector === null && !loadsStackSegment(fetched.instruction)) return singleStepTrap(retired);
       if (outcome.kind === 'halt') return { state: retired, event: { kind: 'halted' } };
       if (vector !== null && explaining()) applied('EXC.SOFT.1', `${fetched.instruction.mnemonic} delivered vector ${vector}`);
       return { state: retired, event: vector === null ? RETIRED : { kind: 'exception', vector, errorCode: null, rule: 'EXC.SOFT.1' } };

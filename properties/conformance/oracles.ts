@@ -22,10 +22,11 @@ function withTempDir<T>(f: (dir: string) => Promise<T>): Promise<T> {
   return f(dir).finally(() => rmSync(dir, { recursive: true, force: true }));
 }
 
-/** Run a command, collect stdout, and stop it once the end line (or the
- * timeout) is reached; oracles that cannot exit by themselves are killed. */
-function reachedEnd(text: string, endLine = END_LINE): boolean {
-  return text.includes(`\n${endLine}\n`) || text.startsWith(`${endLine}\n`);
+/** Whether the kernel's text output has printed its end line (null: a
+ * kernel whose output is binary, never scanned for one). */
+function reachedEnd(text: string, endLine: string | null, from = 0): boolean {
+  if (endLine === null) return false;
+  return text.startsWith(`${endLine}\n`) || text.includes(`\n${endLine}\n`, from);
 }
 
 /** How each oracle says the guest shut down (a triple fault): QEMU with
@@ -34,7 +35,11 @@ function reachedEnd(text: string, endLine = END_LINE): boolean {
  * "exception(): 3rd (13) exception with no resolution" on stderr. */
 type ShutdownSign = (code: number | null, text: string, stderr: string) => boolean;
 
-function collect(command: string, args: string[], cwd: string, shutdownSeen: ShutdownSign, endLine = END_LINE): Promise<Transcript> {
+/** Run a command, collect stdout, and stop it once the end line (or the
+ * timeout) is reached; oracles that cannot exit by themselves are killed.
+ * With `endLine` null the output is binary: it is kept whole until the
+ * command exits, never cut at bytes that happen to read as an end line. */
+function collect(command: string, args: string[], cwd: string, shutdownSeen: ShutdownSign, endLine: string | null = END_LINE): Promise<Transcript> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     let text = '';
@@ -51,7 +56,8 @@ function collect(command: string, args: string[], cwd: string, shutdownSeen: Shu
     child.stdout.setEncoding('latin1');
     child.stdout.on('data', (chunk: string) => {
       text += chunk;
-      if (reachedEnd(text, endLine)) child.kill('SIGKILL');
+      // Only the new text (and the line it may complete) can hold the end line.
+      if (reachedEnd(text, endLine, Math.max(0, text.length - chunk.length - (endLine?.length ?? 0) - 2))) child.kill('SIGKILL');
     });
     child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
     child.on('error', (e) => { clearTimeout(timer); reject(new Error(`${command}: ${e.message}`)); });
@@ -66,11 +72,19 @@ function collect(command: string, args: string[], cwd: string, shutdownSeen: Shu
   });
 }
 
-export function runQemu(image: Uint8Array): Promise<Transcript> {
+/** How a kernel's output on port 0xE9 ends: a text kernel's last line
+ * (the conformance kernels' 'end' by default; QEMU is stopped when it
+ * appears), or, for a kernel that writes binary records, only the guest's
+ * own exit through isa-debug-exit (its bytes are never scanned for a line;
+ * the caller checks the length it expects). */
+export type QemuOutput = { readonly endLine: string } | 'binary';
+
+export function runQemu(image: Uint8Array, output: QemuOutput = { endLine: END_LINE }): Promise<Transcript> {
   return withTempDir(async (dir) => {
     writeFileSync(join(dir, 'kernel.bin'), image);
     return collect('qemu-system-i386', ['-kernel', 'kernel.bin', '-display', 'none', '-serial', 'none', '-monitor', 'none',
-      '-debugcon', 'stdio', '-device', 'isa-debug-exit,iobase=0xf4,iosize=4', '-m', '64', '-no-reboot'], dir, (code) => code === 0);
+      '-debugcon', 'stdio', '-device', 'isa-debug-exit,iobase=0xf4,iosize=4', '-m', '64', '-no-reboot'], dir, (code) => code === 0,
+      output === 'binary' ? null : output.endLine);
   });
 }
 

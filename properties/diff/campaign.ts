@@ -26,6 +26,10 @@ export interface CampaignResult {
   readonly shards: readonly number[];
   readonly stepBudget: number;
   readonly steps: number;
+  /** [DIFF.CASE.3] Of `steps`, those that started inside a case's drawn
+   * stream (the rest: handlers, and the targets of far transfers and gates).
+   * Absent in results written before the rule. */
+  readonly streamSteps?: number;
   readonly cases: number;
   readonly known: Readonly<Record<string, number>>;
   readonly failures: readonly CampaignFailure[];
@@ -126,7 +130,7 @@ export function runCampaign(o: CampaignOptions): CampaignResult {
   // [DIFF.COVER.1]
   const coverage = { events: {} as Record<string, number>, cases: {} as Record<string, number>, mnemonics: {} as Record<string, number> };
   const onStep = (e: StepEvent): void => count(coverage.events, eventKey(e));
-  let steps = 0, cases = 0;
+  let steps = 0, streamSteps = 0, cases = 0;
   for (let k = o.shard.index; steps < share && failures.length < (o.maxFailures ?? 5) && (o.deadline === undefined || Date.now() < o.deadline); k += o.shard.count) {
     const c = campaignCase(o.seed, k);
     count(coverage.cases, `cpl ${c.cpl}`);
@@ -134,6 +138,7 @@ export function runCampaign(o: CampaignOptions): CampaignResult {
     for (const i of c.program) count(coverage.mnemonics, i.mnemonic);
     const r = runCase(c, o.machines, onStep);
     steps += r.steps;
+    streamSteps += r.streamSteps;
     cases++;
     if (r.known !== null) known[r.known] = (known[r.known] ?? 0) + 1;
     if (r.failure !== null) {
@@ -151,7 +156,7 @@ export function runCampaign(o: CampaignOptions): CampaignResult {
   o.onProgress?.(steps, cases, failures.length);
   return {
     format: 'mesovirt-check/1', seed: o.seed, machines: o.machines, shardCount: o.shard.count, shards: [o.shard.index],
-    stepBudget: o.steps, steps, cases, known, failures, coverage,
+    stepBudget: o.steps, steps, streamSteps, cases, known, failures, coverage,
   };
 }
 
@@ -173,10 +178,12 @@ export function mergeResults(results: readonly CampaignResult[]): CampaignResult
     for (const [id, n] of Object.entries(r.known)) known[id] = (known[id] ?? 0) + n;
   }
   const coverage = addCoverage(results.map((r) => r.coverage));
+  const streamSteps = results.every((r) => r.streamSteps !== undefined) ? results.reduce((a, r) => a + r.streamSteps!, 0) : undefined;
   return {
     format: 'mesovirt-check/1', seed: first.seed, machines: first.machines, shardCount: first.shardCount,
     shards: [...shards].sort((a, b) => a - b), stepBudget: first.stepBudget,
     steps: results.reduce((a, r) => a + r.steps, 0),
+    ...(streamSteps === undefined ? {} : { streamSteps }),
     cases: results.reduce((a, r) => a + r.cases, 0),
     known,
     failures: results.flatMap((r) => r.failures).sort((a, b) => a.case - b.case),

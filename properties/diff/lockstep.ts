@@ -120,20 +120,46 @@ export function longRepNext(machine: Machine, max: number, s: CommonState = mach
 }
 
 /**
+ * [DIFF.CASE.3] Where a random case's drawn instructions are, as linear
+ * addresses: the stream is [start, end); `stopAt` is the end of the zero
+ * bytes after it (the rest of its page), or `end` for a run that goes on
+ * through them (a replay file written before the rule). One step may start
+ * in those bytes; the run stops before a second.
+ */
+export interface StreamBounds { readonly start: number; readonly end: number; readonly stopAt: number }
+
+export interface LockstepRun {
+  readonly steps: number;
+  /** Of `steps`, those that started inside the stream (0 without `stream`). */
+  readonly streamSteps: number;
+  readonly divergence: Divergence | null;
+  readonly last: StepEvent | null;
+}
+
+/**
  * Step both machines up to `steps` times, stopping at the first divergence,
  * or when both report `exit`, `shutdown`, `model-error` or (unless
  * `throughHalt`) `halted`, or (with `maxRepCount`, for random cases only)
- * before a REP string instruction whose count exceeds it [DIFF.REP.1].
+ * before a REP string instruction whose count exceeds it [DIFF.REP.1], or
+ * (with `stream`) before the second instruction that starts in the zero
+ * bytes after the drawn stream [DIFF.CASE.3].
  */
-export function lockstep(model: Machine, impl: Machine, steps: number, options: { readonly throughHalt?: boolean; readonly maxRepCount?: number; readonly onStep?: (event: StepEvent) => void } = {}): { steps: number; divergence: Divergence | null; last: StepEvent | null } {
+export function lockstep(model: Machine, impl: Machine, steps: number, options: { readonly throughHalt?: boolean; readonly maxRepCount?: number; readonly stream?: StreamBounds; readonly onStep?: (event: StepEvent) => void } = {}): LockstepRun {
   let last: StepEvent | null = null;
   const alignable = impl as Partial<{ setEflags(value: number): void }>;
   // impl compares itself with a state without building its own (ImplMachine.agrees).
   const comparable = impl as Partial<{ agrees(state: CommonState, undefinedFlags: number): boolean }>;
+  const stream = options.stream;
+  let streamSteps = 0, zeroSteps = 0;
   // The model's state after a step is the state before the next one.
   let before = model.state();
   for (let i = 0; i < steps; i++) {
-    if (options.maxRepCount !== undefined && longRepNext(model, options.maxRepCount, before)) return { steps: i, divergence: null, last };
+    if (options.maxRepCount !== undefined && longRepNext(model, options.maxRepCount, before)) return { steps: i, streamSteps, divergence: null, last };
+    if (stream !== undefined) {
+      const at = (before.segments.cs.base + before.eip) >>> 0;
+      if (at >= stream.start && at < stream.end) streamSteps++;
+      else if (at >= stream.end && at < stream.stopAt && zeroSteps++ > 0) return { steps: i, streamSteps, divergence: null, last };
+    }
     const eip = before.eip, eflagsBefore = before.eflags;
     // Undefined flag bits are each machine's free choice; copy the model's
     // into impl so that later readers (PUSHF, ADC, a pushed frame) agree.
@@ -147,7 +173,7 @@ export function lockstep(model: Machine, impl: Machine, steps: number, options: 
     last = modelEvent;
     options.onStep?.(modelEvent);
     // The model cannot run this yet: not a disagreement, stop here.
-    if (modelEvent.kind === 'model-error') return { steps: i + 1, divergence: null, last };
+    if (modelEvent.kind === 'model-error') return { steps: i + 1, streamSteps, divergence: null, last };
     const after = model.state(), mask = undefinedFlagsOf(model);
     before = after;
     if (mask !== 0 && (eflagsBefore & TF) !== 0 && modelEvent.kind === 'exception' && lockstepMutation.alignFrames) alignFrameFlags(model, impl, modelEvent, mask);
@@ -155,12 +181,12 @@ export function lockstep(model: Machine, impl: Machine, steps: number, options: 
     if (!sameEvent || !(comparable.agrees !== undefined ? comparable.agrees(after, mask) : statesAgree(after, impl.state(), mask))) {
       const differences = stateDifferences(after, impl.state(), mask);
       if (!sameEvent) differences.unshift(`event: model ${JSON.stringify(modelEvent)} impl ${JSON.stringify(implEvent)}`);
-      if (differences.length > 0) return { steps: i + 1, divergence: { step: i, eip, differences, modelEvent, implEvent }, last };
+      if (differences.length > 0) return { steps: i + 1, streamSteps, divergence: { step: i, eip, differences, modelEvent, implEvent }, last };
     }
     // A guest that idles in HLT until its timer fires goes on when asked to.
-    if (modelEvent.kind === 'exit' || modelEvent.kind === 'shutdown' || (modelEvent.kind === 'halted' && options.throughHalt !== true)) return { steps: i + 1, divergence: null, last };
+    if (modelEvent.kind === 'exit' || modelEvent.kind === 'shutdown' || (modelEvent.kind === 'halted' && options.throughHalt !== true)) return { steps: i + 1, streamSteps, divergence: null, last };
   }
-  return { steps, divergence: null, last };
+  return { steps, streamSteps, divergence: null, last };
 }
 
 const TF = 0x100;

@@ -8,12 +8,13 @@ import type { CommonState, Machine, StepEvent } from '../../model/machine';
 import { changedPages, emptyMemory, PAGE_SIZE, readBytes } from '../../model/cpu/memory';
 import { fromCommon, toCommon, type MachineState } from '../../model/cpu/state';
 import { decode } from '../../model/isa/decoder';
+import { encodeResult } from '../../model/isa/encoder';
 import { disassemble } from '../../model/isa/disassembler';
 import { LAYOUT } from '../builders';
 import { createModelMachine } from '../machines/model';
 import { createImplMachine } from '../machines/impl';
 import { DIFF_MEMORY, MAX_REP_COUNT, caseState, type DiffCase } from './states';
-import { lockstep, memoryDifferences } from './lockstep';
+import { lockstep, memoryDifferences, type StreamBounds } from './lockstep';
 import { knownDiscrepancy } from './known';
 
 export interface Page { readonly address: number; readonly bytes: Uint8Array }
@@ -26,6 +27,10 @@ export interface DiffScenario {
   /** Where the instruction stream under test starts, and its bytes. */
   readonly code: { readonly address: number; readonly bytes: Uint8Array };
   readonly steps: number;
+  /** [DIFF.CASE.3] Stop before the second instruction that starts in the
+   * zero bytes after the stream (the rest of its page). Absent in replay files written
+   * before the rule, which run their steps through those bytes as before. */
+  readonly stopAfterStream?: boolean;
 }
 
 export const STEPS_PER_CASE = 24;
@@ -37,11 +42,17 @@ export function scenarioOfCase(c: DiffCase, steps = STEPS_PER_CASE): DiffScenari
     const page = readBytes(s.memory, address, PAGE_SIZE);
     if (!allZero(page)) pages.push({ address, bytes: page });
   }
-  const codePage = pages.find((p) => p.address === LAYOUT.code - (LAYOUT.code % PAGE_SIZE));
-  const offset = LAYOUT.code % PAGE_SIZE;
-  // The stream's length is what the encoder produced; find it by decoding.
-  const bytes = codePage === undefined ? new Uint8Array(0) : codeLength(codePage.bytes, offset, c.program.length);
-  return { memorySize: DIFF_MEMORY, initial: toCommon(s), pages, code: { address: LAYOUT.code, bytes }, steps };
+  const bytes = readBytes(s.memory, LAYOUT.code, streamLength(c));
+  return { memorySize: DIFF_MEMORY, initial: toCommon(s), pages, code: { address: LAYOUT.code, bytes }, steps, stopAfterStream: true };
+}
+
+/** [DIFF.CASE.3] The stream's bounds for the lock step: it stops at the end
+ * of the stream's last page, or (stopAfterStream absent) nowhere. Random
+ * cases run with CS base 0 and the low memory identity-mapped, so the
+ * stream's physical address is its linear address. */
+function streamBounds(address: number, length: number, stopAfterStream: boolean): StreamBounds {
+  const end = address + length;
+  return { start: address, end, stopAt: stopAfterStream ? Math.ceil(end / PAGE_SIZE) * PAGE_SIZE : end };
 }
 
 function allZero(bytes: Uint8Array): boolean {
@@ -49,14 +60,14 @@ function allZero(bytes: Uint8Array): boolean {
   return true;
 }
 
-function codeLength(page: Uint8Array, offset: number, count: number): Uint8Array {
-  let at = offset;
-  for (let k = 0; k < count && at < page.length; k++) {
-    const r = decode(page, at);
-    if (r.kind === 'ok' || r.kind === 'undefined') at += r.length;
-    else break;
+/** The length of a case's stream: what the encoder made of its instructions (caseState writes them so). */
+function streamLength(c: DiffCase): number {
+  let length = 0;
+  for (const i of c.program) {
+    const r = encodeResult(i);
+    if (r.kind === 'ok') length += r.bytes.length;
   }
-  return page.slice(offset, at);
+  return length;
 }
 
 /** The instruction stream as a listing: address, bytes, NASM syntax. */
@@ -91,6 +102,8 @@ export interface DiffFailure {
 
 export interface ScenarioOutcome {
   readonly steps: number;
+  /** Of `steps`, those that started inside the drawn stream (DIFF.CASE.3). */
+  readonly streamSteps: number;
   readonly failure: DiffFailure | null;
   /** Id of a known discrepancy the run stopped on (not a failure). */
   readonly known: string | null;
@@ -109,7 +122,7 @@ export function runScenario(s: DiffScenario, pair: MachinePair = ['model', 'impl
   const a = loadScenario(createPairMachine(pair[0], s.memorySize), s);
   const b = loadScenario(createPairMachine(pair[1], s.memorySize), s);
   try {
-    return compareMachines({ steps: s.steps, memorySize: s.memorySize, initial: s.initial, code: () => s.code.bytes }, a, b, onStep);
+    return compareMachines({ steps: s.steps, memorySize: s.memorySize, initial: s.initial, stream: streamBounds(s.code.address, s.code.bytes.length, s.stopAfterStream === true), code: () => s.code.bytes }, a, b, onStep);
   } finally {
     a.release?.();
     b.release?.();
@@ -141,7 +154,8 @@ export function runCase(c: DiffCase, pair: MachinePair = ['model', 'impl'], onSt
   const s = caseState(c);
   const a = caseMachine(pair[0], s), b = caseMachine(pair[1], s);
   try {
-    return compareMachines({ steps: STEPS_PER_CASE, memorySize: DIFF_MEMORY, initial: toCommon(s), code: () => scenarioOfCase(c).code.bytes }, a, b, onStep);
+    const stream = streamBounds(LAYOUT.code, streamLength(c), true);
+    return compareMachines({ steps: STEPS_PER_CASE, memorySize: DIFF_MEMORY, initial: toCommon(s), stream, code: () => scenarioOfCase(c).code.bytes }, a, b, onStep);
   } finally {
     a.release?.();
     b.release?.();
@@ -154,33 +168,35 @@ interface Comparison {
   readonly steps: number;
   readonly memorySize: number;
   readonly initial: CommonState;
+  readonly stream: StreamBounds;
   readonly code: () => Uint8Array;
 }
 
 function compareMachines(s: Comparison, a: Machine, b: Machine, onStep?: (event: StepEvent) => void): ScenarioOutcome {
   // [DIFF.REP.1] A case stops before a REP whose count exceeds the bound.
-  const r = lockstep(a, b, s.steps, { maxRepCount: MAX_REP_COUNT, onStep });
+  const r = lockstep(a, b, s.steps, { maxRepCount: MAX_REP_COUNT, stream: s.stream, onStep });
+  const steps = r.steps, streamSteps = r.streamSteps;
   if (r.divergence !== null) {
     const d = r.divergence;
     const known = knownDiscrepancy({ ...d, code: s.code(), initial: s.initial });
-    if (known !== null) return { steps: r.steps, failure: null, known: known.id };
+    if (known !== null) return { steps, streamSteps, failure: null, known: known.id };
     return {
-      steps: r.steps, known: null,
+      steps, streamSteps, known: null,
       failure: { step: d.step, eip: d.eip, differences: d.differences, events: [d.modelEvent, d.implEvent], states: [a.state(), b.state()] },
     };
   }
   // [DIFF.EVENT.1] A model error stops the comparison without failing it:
   // the model stopped short of the instruction, so memory is not compared
   // either (impl may have gone on to set accessed bits or push a frame).
-  if (r.last?.kind === 'model-error') return { steps: r.steps, failure: null, known: null };
+  if (r.last?.kind === 'model-error') return { steps, streamSteps, failure: null, known: null };
   const memory = memoryDifferences(a, b, 0, s.memorySize);
   if (memory.length > 0) {
     const known = knownDiscrepancy({ step: r.steps, eip: s.initial.eip, differences: memory, modelEvent: r.last ?? { kind: 'retired' }, implEvent: r.last ?? { kind: 'retired' }, code: s.code(), initial: s.initial });
-    if (known !== null) return { steps: r.steps, failure: null, known: known.id };
+    if (known !== null) return { steps, streamSteps, failure: null, known: known.id };
     return {
-      steps: r.steps, known: null,
+      steps, streamSteps, known: null,
       failure: { step: r.steps, eip: a.state().eip, differences: memory.slice(0, 8), events: [r.last ?? { kind: 'retired' }, r.last ?? { kind: 'retired' }], states: [a.state(), b.state()] },
     };
   }
-  return { steps: r.steps, failure: null, known: null };
+  return { steps, streamSteps, failure: null, known: null };
 }

@@ -64,6 +64,10 @@ const ScenarioCodec = t.type({
   pages: t.array(t.type({ address: u32, bytes: Base64Bytes })),
   code: t.type({ address: u32, bytes: Base64Bytes }),
   steps: u32,
+  // [DIFF.CASE.3] Absent in files written before the rule: those run on
+  // through the zero bytes. (A union rather than t.partial, whose
+  // intersection would put an index into the field names of errors.)
+  stopAfterStream: t.union([t.boolean, t.undefined]),
 });
 
 const FailureCodec = t.type({
@@ -140,6 +144,8 @@ export const CampaignResultCodec = t.intersection([t.type({
 }), t.partial({
   // What was compared (absent in results written before it existed).
   coverage: t.type({ events: CountsCodec, cases: CountsCodec, mnemonics: CountsCodec }),
+  // Of the steps, those inside the drawn streams (DIFF.CASE.3; absent before it).
+  streamSteps: t.number,
 })]);
 
 /** Decode a campaign result file's text; errors name the file and the field. */

@@ -25,7 +25,7 @@ import { initialDevices, type Devices as ModelDevices } from '../../model/cpu/de
 import type { Devices } from '../../impl/devices';
 import type { CommonState, StepEvent } from '../../model/machine';
 import { emptyTlb, tlbInsert, tlbLookup, type Tlb } from '../../model/cpu/tlb';
-import { TLB_DIRTY, TLB_LARGE, TLB_USER, TLB_WRITABLE } from '../../impl/paging';
+import { TLB_DIRTY, TLB_LARGE, TLB_USER, TLB_WRITABLE, filledPages, setTlbEntry } from '../../impl/paging';
 import { bootGuest } from '../../model/vmm/boot';
 import { handleExit } from '../../model/vmm/exits';
 import { handleParaExit } from '../../model/vmm/para/exits';
@@ -39,9 +39,8 @@ import type { VmmState, World } from '../../model/vmm/state';
 function modelTlb(impl: ImplMachine): Tlb {
   const cpu = impl.cpu;
   let tlb = emptyTlb;
-  for (const page of cpu.tlbFilled) {
+  for (const page of filledPages(cpu)) {
     const e = cpu.tlb[page]!;
-    if (e === 0) continue;
     tlb = tlbInsert(tlb, page << 12, {
       frame: (e & ~0xfff) >>> 0, user: (e & TLB_USER) !== 0, writable: (e & TLB_WRITABLE) !== 0, dirty: (e & TLB_DIRTY) !== 0, large: (e & TLB_LARGE) !== 0,
     });
@@ -51,17 +50,14 @@ function modelTlb(impl: ImplMachine): Tlb {
 
 /** The TLB entries impl holds now (page numbers and entries), to put back after a setState. */
 export function saveTlb(impl: ImplMachine): { pages: number[]; entries: number[] } {
-  const pages = [...new Set(impl.cpu.tlbFilled)].filter((p) => impl.cpu.tlb[p] !== 0);
+  const pages = filledPages(impl.cpu);
   return { pages, entries: pages.map((p) => impl.cpu.tlb[p]!) };
 }
 
 /** Put back entries saveTlb took (after a setState emptied the TLB). */
 export function restoreTlb(impl: ImplMachine, saved: { pages: number[]; entries: number[] }): void {
   const cpu = impl.cpu;
-  saved.pages.forEach((p, i) => {
-    if (cpu.tlb[p] === 0) cpu.tlbFilled.push(p);
-    cpu.tlb[p] = saved.entries[i]!;
-  });
+  saved.pages.forEach((p, i) => setTlbEntry(cpu, p, saved.entries[i]!));
 }
 
 /** Write the state the monitor left to impl; the TLB loses exactly what the monitor's TLB lost. */

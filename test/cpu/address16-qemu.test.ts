@@ -101,7 +101,7 @@ describe('[INS.ADDR16.1] the address-size prefix on strings, LOOP, JCXZ and XLAT
     const imagePath = join(dir, 'address16.bin');
     execFileSync('nasm', ['-f', 'bin', '-o', imagePath, source]);
     expect(Buffer.from(readFileSync(imagePath)).equals(Buffer.from(image))).toBe(true);
-    const run = await runQemu(image);
+    const run = await runQemu(image, 'binary');
     expect(run.ending).toBe('exit');
     const qemu = Buffer.from(run.text, 'latin1');
     checkByHand(records(qemu), qemu);

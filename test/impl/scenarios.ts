@@ -236,6 +236,33 @@ export const SCENARIOS: readonly Scenario[] = [
   // before the fourth, its limit before the fifth.
   iretMemoScenario(3),
   iretMemoScenario(0),
+  // The timer's IRQ 0 (vector 0x10 here) comes due during a run of SS loads:
+  // each leaves an interrupt shadow (EXC.SHADOW.1), so it is taken only
+  // after the INC that follows them.
+  { name: 'interrupt held back by MOV SS and POP SS', source: `
+      mov al, 0x11
+      out 0x20, al
+      mov al, 0x10
+      out 0x21, al
+      mov al, 0x04
+      out 0x21, al
+      mov al, 0x01
+      out 0x21, al
+      mov al, 0xfe
+      out 0x21, al
+      mov al, 0x34
+      out 0x43, al
+      mov al, 4
+      out 0x40, al
+      xor al, al
+      out 0x40, al
+      mov dx, 0x10
+      sti
+      times 4 mov ss, dx
+      times 4 push dword 0x10
+      times 4 pop ss
+      inc ecx
+      hlt` },
   // An exception frame pushed over instructions already decoded (the stack
   // runs into the code of `target`), which then run again: they must be
   // decoded afresh from the frame's bytes (stack-switch.ts pushFrame). The

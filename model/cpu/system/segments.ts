@@ -1,8 +1,8 @@
 // Segment registers as operands (MOV, PUSH, POP), and the descriptor probes
 // LAR, LSL, VERR, VERW.
-import { SEGMENT_NAMES } from '../../isa/ast';
-import type { MachineState } from '../state';
-import type { Handler } from '../outcome';
+import { SEGMENT_NAMES, type Instruction, type SegmentName } from '../../isa/ast';
+import { update, type MachineState } from '../state';
+import type { Handler, Outcome, Result } from '../outcome';
 import { ud } from '../outcome';
 import { cpl, effectiveAddress, pop, push, readMemory, readOperandForWrite, stackPointer, withStackPointer, writeMemory, writeOperand, writeRegister } from '../context';
 import { fetchDescriptor, isCode, isConforming, isData, isReadableCode, isWritableData, parseDescriptor, type SegmentDescriptor } from '../descriptors';
@@ -22,7 +22,7 @@ export const moveSegment: Handler = (state, instr, nextEip) => {
     if (name === 'cs') return ud('SEG.MOV.1');
     const sel = readSelector(state, instr, src);
     if (sel.kind !== 'ok') return sel;
-    return done(loadDataSegment(sel.value.state, name, sel.value.value), nextEip);
+    return loaded(loadDataSegment(sel.value.state, name, sel.value.value), name, nextEip);
   }
   if (src.kind !== 'sreg') throw new Error('model bug: MOV sreg form');
   const selector = state.segments[sregName(src.reg)].selector;
@@ -53,9 +53,23 @@ export const popSegment: Handler = (state, instr, nextEip) => {
   if (name === 'cs') return ud('SEG.POP.1');
   const popped = pop(state, instr.operandSize);
   if (popped.kind !== 'ok') return popped;
-  const loaded = loadDataSegment(popped.value.state, name, popped.value.value & 0xffff);
-  return done(loaded, nextEip);
+  return loaded(loadDataSegment(popped.value.state, name, popped.value.value & 0xffff), name, nextEip);
 };
+
+/** [EXC.SHADOW.1] A MOV or POP that loaded SS leaves the interrupt shadow
+ * set: no external interrupt at the boundary after it. */
+function loaded(result: Result<MachineState>, name: SegmentName, nextEip: number): Outcome {
+  if (result.kind !== 'ok' || name !== 'ss') return done(result, nextEip);
+  return next(update(result.value, { interruptShadow: true }), nextEip);
+}
+
+/** [EXC.SHADOW.2] MOV SS and POP SS: the instructions after which the
+ * single-step trap is not taken. */
+export function loadsStackSegment(instr: Instruction): boolean {
+  if (instr.mnemonic !== 'mov' && instr.mnemonic !== 'pop') return false;
+  const destination = instr.operands[0];
+  return destination !== undefined && destination.kind === 'sreg' && sregName(destination.reg) === 'ss';
+}
 
 /**
  * [SEG.PROBE.1] LAR, LSL, VERR and VERW never fault for a bad selector:
