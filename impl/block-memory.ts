@@ -46,6 +46,14 @@ const INLINE_ALU = new Set([ADD, OR, AND, SUB, XOR, CMP]);
  */
 function physical(kind: 'rd' | 'wr', segment: number, bytes: number, flatMode: boolean): string {
   const write = kind === 'wr', need = write ? 'wneed' : 'rneed';
+  // A write to a frame that holds decoded code (or watched bytes) goes the
+  // executor's way only when one of its own bytes is marked (cpu.codeBytes,
+  // as fastWriteAddress's overlapsCode): a kernel's counters next to its
+  // code are written inline.
+  const touchesCode = (at: string): string => {
+    const marked = Array.from({ length: mutated('store-checks-first-byte-only') ? 1 : bytes }, (_, i) => `cb[(${at} & 0xfff)${i === 0 ? '' : ` + ${i}`}]`).join(' | ');
+    return `(codes[${at} >>> 12] !== 0 && ((cb = cbytes[${at} >>> 12]) === undefined || (${marked}) !== 0))`;
+  };
   if (flatMode) {
     // The flat variant (blocks.ts): the segment is flat and paging off, so
     // the offset is the physical address. Whether all of it lies in RAM is
@@ -55,11 +63,11 @@ function physical(kind: 'rd' | 'wr', segment: number, bytes: number, flatMode: b
     // instructions.
     const end = mutated('flat-block-read-past-ram') && !write ? 'msz' : `msz - ${bytes}`;
     const crosses = bytes === 1 || !write ? '' : ` || (o & 0xfff) > ${0x1000 - bytes}`;
-    return `let p = o; if ((o >>> 0) > ${end}${crosses}${write && !mutated('flat-block-store-ignores-code') ? ' || codes[o >>> 12] !== 0' : ''}) p = ${kind}(cpu, ${segment}, o >>> 0, ${bytes});`;
+    return `let p = o; if ((o >>> 0) > ${end}${crosses}${write && !mutated('flat-block-store-ignores-code') ? ` || ${touchesCode('o')}` : ''}) p = ${kind}(cpu, ${segment}, o >>> 0, ${bytes});`;
   }
   const inPage = bytes === 1 ? '' : ` && (o & 0xfff) <= ${0x1000 - bytes}`;
   const guess = `f${write ? 'w' : 'r'}${segment}${inPage} ? (pg ? ((tl = tlb[o >>> 12]) & ${need}) === ${need} ? (tl & -4096) | (o & 0xfff) : -1 : o) : -1`;
-  return `let p = ${guess}; if (p < 0 || p + ${bytes} > msz${write ? ' || codes[p >>> 12] !== 0' : ''}) p = ${kind}(cpu, ${segment}, o >>> 0, ${bytes});`;
+  return `let p = ${guess}; if (p < 0 || p + ${bytes} > msz${write ? ` || ${touchesCode('p')}` : ''}) p = ${kind}(cpu, ${segment}, o >>> 0, ${bytes});`;
 }
 
 /** Code for `d` with a memory operand (fast path, else `slow`), or null. */

@@ -361,10 +361,10 @@ export function compileBlock(cpu: Cpu, physical: number, onlyLoops = false): Blo
       : '';
     return `function ${flatMode ? 'blockFlat' : 'block'}(cpu, eip, page, budget) {
     const r = cpu.r32, bytes = cpu.memory.bytes, view = cpu.memory.view,
-      msz = cpu.memory.size, codes = cpu.memory.codePages${flat}${paging};
+      msz = cpu.memory.size, codes = cpu.memory.codePages, cbytes = cpu.codeBytes${flat}${paging};
     // lim: the most instructions retired before a pass may start again (a whole pass must fit the budget).
     const lim = budget - ${n};
-    let k = 0, done = 0, pc = 0, tl = 0, xe = 0, xr = 0, ${declare};
+    let k = 0, done = 0, pc = 0, tl = 0, xe = 0, xr = 0, cb = undefined, ${declare};
     try {
       run: for (;;) {
         ${targets.size > 1 ? `switch (pc) {

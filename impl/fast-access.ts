@@ -77,17 +77,16 @@ function overlapsCode(cpu: Cpu, physical: number, size: number): boolean {
 // fault it has handled. `walkAhead` makes that walk itself, so the block
 // goes on inline:
 // - it makes the very walk translate() would make for the executor's
-//   access (paging.ts walkOrFault: A and D bits and the TLB fill, logged
-//   like any walk in a block), which returns a fault as a value;
+//   access (paging.ts walkOrFault: A and D bits and the TLB fill), which
+//   returns a fault as a value;
 // - if the walk faults (it then changed nothing), it leaves the fault in
-//   `cpu.blockFaultCode` and `cpu.blockFaultAddress` and returns -2: the block leaves and run() delivers
-//   it, with no JavaScript throw (a throw from deep in the page walk,
-//   caught and rethrown by the block and caught again by run(), was most
-//   of the cost of a demand-paging fault);
+//   `cpu.blockFaultCode` and `cpu.blockFaultAddress` and returns -2: the
+//   block leaves and run() delivers it, with no JavaScript throw (a throw
+//   from deep in the page walk, caught and rethrown by the block and caught
+//   again by run(), was most of the cost of a demand-paging fault);
 // - otherwise it returns the physical address when the access may now go
 //   straight to memory (in RAM, and for a write off decoded code); the
-//   instruction then completes inline and cannot fault, so its walk stands
-//   (the walk log is emptied, as after an executor that returns);
+//   instruction then completes inline;
 // - in any other case it returns -1 and the executor runs as before
 //   (finding the entry filled when the walk was made).
 // Only for instructions whose first possible fault is this one access, and
@@ -105,7 +104,12 @@ export function walkAhead(cpu: Cpu, segment: number, offset: number, size: numbe
   // translate() walks when the page has no entry, or for a write through a
   // clean entry that grants it; with any other entry it walks nothing.
   if (entry !== 0 && !(write && !(entry & TLB_DIRTY) && allowed(cpu, entry, write, user))) return -1;
+  // The walk is not logged for undo: after it the instruction cannot fault
+  // (its one access now finds its entry), so nothing would ever take it back.
+  const logging = cpu.logWalks;
+  cpu.logWalks = false;
   const physical = walkOrFault(cpu, linear, write, user);
+  if (!mutated('walk-ahead-stops-logging')) cpu.logWalks = logging;
   if (physical < 0) {
     cpu.blockFaultCode = ~physical;
     cpu.blockFaultAddress = linear;
@@ -113,6 +117,5 @@ export function walkAhead(cpu: Cpu, segment: number, offset: number, size: numbe
   }
   if (physical + size > cpu.memory.size) return -1;
   if (write && cpu.memory.codePages[physical >>> 12] && overlapsCode(cpu, physical, size)) return -1;
-  if (!mutated('walk-ahead-undoes-later')) cpu.undoTop = 0;
   return physical;
 }

@@ -31,7 +31,8 @@ export const MUTANTS = {
   'memo-unverified-when-made': 'a memo is made without reading its words once more, so a delivery whose frame overwrote one (pushed over the TSS) leaves a stale memo',
   'ss-load-leaves-no-shadow': 'MOV SS and POP SS do not hold an interrupt back for one instruction (no interrupt shadow)',
   'recycled-ram-not-zeroed': 'a released machine hands its RAM to the next machine without zeroing it (the next case starts with the last one\'s bytes)',
-  'walk-ahead-undoes-later': 'in a translated block, a TLB miss walked inline (fast-access.ts walkAhead) leaves its walk in the log, so a fault of a later instruction in the block takes back its A/D bits and TLB entry',
+  'store-checks-first-byte-only': 'in a translated block, a store into a frame holding decoded code looks only at its first byte for code under it (a dword store whose last bytes overwrite an instruction keeps its stale decoding)',
+  'walk-ahead-stops-logging': 'in a translated block, a TLB miss walked inline (fast-access.ts walkAhead) leaves the walk log off, so a later instruction of the block that faults keeps the A/D bits and TLB entries of its own walks',
 } as const;
 
 export type MutantId = keyof typeof MUTANTS;

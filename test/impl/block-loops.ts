@@ -63,6 +63,10 @@ export interface Case {
   /** Start with TF set (at ring 0), with a #DB handler that returns: every
    * instruction then ends in a single-step trap, so no block may run. */
   trap?: boolean;
+  /** Start with a jump over four bytes that nothing decodes, just before the
+   * loop: a store there whose last bytes are the loop's first opcode
+   * begins off code and ends on it. */
+  gap?: boolean;
 }
 
 const segment = fc.record({
@@ -103,6 +107,26 @@ export const EDGE_CASES: readonly Case[] = [{
   ds: { base: 0, limit: 0xffffffff, expandDown: false, writable: true },
   ss: { limit: 0xffffffff, expandDown: false },
   paging: false, wp: false, pageFlags: [0x67, 0x67, 0x67, 0x67], regs: [5, 7, 0x11],
+}, {
+  // A dword store whose first bytes are not code and whose last byte is the
+  // opcode of the loop's first instruction (mutant store-checks-first-byte-only),
+  // with paging on and the segments flat (the general variant of the block).
+  gap: true,
+  body: ['mov eax, [ebx]', 'cmp ecx, 950\n  ja @\n  mov [es:patch - 3], ecx\n@:', 'add eax, edx'],
+  jumps: [], dataBase: DATA, ebxOffset: 0x10, cpl3: false,
+  ds: { base: 0, limit: 0xffffffff, expandDown: false, writable: true },
+  ss: { limit: 0xffffffff, expandDown: false },
+  paging: true, wp: false, pageFlags: [0x67, 0x67, 0x67, 0x67], regs: [5, 7, 0x11],
+}, {
+  // After INVLPG the block's read misses the TLB and is walked inline; a
+  // later store in the same block run crosses into a page that is not
+  // present, after its walk of the first page set D there: the fault must
+  // take that walk back (mutant walk-ahead-stops-logging).
+  body: ['invlpg [ebx]', 'mov eax, [ebx + 0x10]', 'cmp ecx, 950\n  ja @\n  mov [ebx + 0xffe], eax\n@:'],
+  jumps: [], dataBase: DATA, ebxOffset: 0, cpl3: false,
+  ds: { base: 0, limit: 0xffffffff, expandDown: false, writable: true },
+  ss: { limit: 0xffffffff, expandDown: false },
+  paging: true, wp: false, pageFlags: [0x27, 0x26, 0x67, 0x67], regs: [5, 7, 0x11],
 }];
 
 /** The loops of caseArb started with TF set (at ring 0). */
@@ -132,7 +156,7 @@ export function source(c: Case): string {
     labels.set(t, `l${t}`);
     jumpsAfter.set(f, [...(jumpsAfter.get(f) ?? []), `  ${cc} l${t}`]);
   }
-  const lines = ['bits 32', `org ${CODE}`, 'top:', 'patch:', '  add edx, strict dword 0x01020304'];
+  const lines = ['bits 32', `org ${CODE}`, ...(c.gap === true ? ['  jmp top', '  db 0, 0, 0, 0'] : []), 'top:', 'patch:', '  add edx, strict dword 0x01020304'];
   c.body.forEach((ins, i) => {
     if (labels.has(i)) lines.push(`l${i}:`);
     lines.push(`  ${ins.replaceAll('@', `g${i}`)}`);
