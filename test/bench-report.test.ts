@@ -46,6 +46,12 @@ describe('benchmark report', () => {
     expect(text).toMatch(/impl +100 +2000000 +199 \/ 200 +10\.1 \/ 10\.0 +after a first run of 346 ms \(not counted\)/);
     expect(formatResults(r)).not.toContain('after a first run');
   });
+  test("the model's untimed warm-up runs are shown beside its figures, the cold first run's time with them", () => {
+    const r = results(200, 50);
+    const text = formatResults({ ...r, kernels: [{ ...r.kernels[0]!, modelWarmUp: { runs: 4, ms: 1234.4, firstRunMs: 612.3 } }] });
+    expect(text).toMatch(/model +.*after 4 untimed runs of 1234 ms \(the first, cold: 612 ms\)/);
+    expect(formatResults(r)).not.toMatch(/model +.*untimed run/);
+  });
   test('impl faster than v86 reads as a multiple', () => {
     expect(formatResults(results(50, 100))).toContain('impl/v86 warm 1.00x   impl/v86 cold 2.00x');
   });

@@ -2,8 +2,8 @@
 // operands, memory through segmentation and paging, the stack, CPL.
 // Every function is pure and returns either a value or a Fault.
 import type { Instruction, Operand, SegmentName } from '../isa/ast';
-import { update, type MachineState, type SegmentRegister } from './state';
-import { readPhysical, writePhysical } from './memory';
+import { update, withMemory, withRegisters, type MachineState, type SegmentRegister } from './state';
+import { readPhysical, writeBytes, writePhysical } from './memory';
 import { translate } from './paging';
 import { fault, Vector, type Fault, type Result } from './outcome';
 import { applied, explaining, hexNote } from './applied';
@@ -188,7 +188,7 @@ export function writeLinear(state: MachineState, linear: number, bytes: 1 | 2 | 
     const t = translate(state, linear, access);
     if (t.kind !== 'ok') return t;
     const s = t.value.state;
-    return { kind: 'ok', value: update(s, { memory: writePhysical(s.memory, t.value.physical, bytes, value) }) };
+    return { kind: 'ok', value: withMemory(s, writePhysical(s.memory, t.value.physical, bytes, value)) };
   }
   let s = state;
   const physical: number[] = [];
@@ -200,7 +200,7 @@ export function writeLinear(state: MachineState, linear: number, bytes: 1 | 2 | 
   }
   let memory = s.memory;
   for (let i = 0; i < bytes; i++) memory = writePhysical(memory, physical[i]!, 1, (value >>> (8 * i)) & 0xff);
-  return { kind: 'ok', value: update(s, { memory }) };
+  return { kind: 'ok', value: withMemory(s, memory) };
 }
 
 const bytesOf = (size: 8 | 16 | 32): 1 | 2 | 4 => (size >>> 3) as 1 | 2 | 4;
@@ -304,7 +304,7 @@ export function withStackPointer(state: MachineState, sp: number): MachineState 
   const big = attr.big(state.segments.ss);
   const regs = state.regs.slice();
   regs[4] = big ? sp >>> 0 : ((regs[4]! & 0xffff0000) | (sp & 0xffff)) >>> 0;
-  return update(state, { regs });
+  return withRegisters(state, regs);
 }
 
 /** Push a 16- or 32-bit value. On a fault ESP is unchanged. */
@@ -316,6 +316,62 @@ export function push(state: MachineState, value: number, size: 16 | 32): Result<
   return { kind: 'ok', value: withStackPointer(written.value, sp) };
 }
 
+/**
+ * Test-only mutants of pushMany (test/cpu/push-many.test.ts), false in
+ * every normal run: `anyFrameOnePage` stores every frame as if it lay in one
+ * page, `firstLimitOnly` checks the segment limit of the first slot only.
+ */
+export const pushManyMutation: { anyFrameOnePage: boolean; firstLimitOnly: boolean } = { anyFrameOnePage: false, firstLimitOnly: false };
+
+/**
+ * Push `values` in order, as that many pushes (event delivery pushes five or
+ * six), in one new state. Each slot gets its segment check and translation
+ * in turn, so a fault is the one those pushes would raise; on a fault
+ * neither ESP nor memory changes. When the slots lie in one page their
+ * stores are made together, after the translations: only the first slot's
+ * translation can walk the page tables, since it leaves an entry in the TLB
+ * (dirty, allowed for this access) through which the others are translated
+ * [PAGE.TLB.1], so no walk reads memory between the stores. Otherwise the
+ * slots are pushed one by one.
+ */
+export function pushMany(state: MachineState, values: readonly number[], size: 16 | 32): Result<MachineState> {
+  const m = pushManyMutation;
+  const mask = attr.big(state.segments.ss) ? 0xffffffff : 0xffff;
+  const bytes = size / 8;
+  const top = stackPointer(state);
+  const frame = values.length * bytes;
+  const base = state.segments.ss.base;
+  const onePage = m.anyFrameOnePage || (top >= frame && ((base + top - frame) >>> 12) === ((base + top - 1) >>> 12));
+  if (!onePage) {
+    let s = state;
+    for (const value of values) {
+      const pushed = push(s, value, size);
+      if (pushed.kind !== 'ok') return pushed;
+      s = pushed.value;
+    }
+    return { kind: 'ok', value: s };
+  }
+  const user = cpl(state) === 3;
+  let s = state;
+  let physical = 0;
+  for (let i = 1; i <= values.length; i++) {
+    const linear = segmentLinear(s, 'ss', top - i * bytes, bytes, true);
+    if (linear.kind !== 'ok' && !(m.firstLimitOnly && i > 1)) return linear;
+    if (linear.kind !== 'ok') continue;
+    const t = translate(s, linear.value, { write: true, user });
+    if (t.kind !== 'ok') return t;
+    s = t.value.state;
+    physical = t.value.physical;
+  }
+  // The frame's bytes from its lowest address, where the last value pushed lies.
+  const stored = new Uint8Array(frame);
+  for (let i = 0; i < values.length; i++) {
+    const value = values[values.length - 1 - i]!;
+    for (let b = 0; b < bytes; b++) stored[i * bytes + b] = (value >>> (8 * b)) & 0xff;
+  }
+  return { kind: 'ok', value: withStackPointer(withMemory(s, writeBytes(s.memory, physical, stored)), (top - frame) & mask) };
+}
+
 /** Pop a 16- or 32-bit value. On a fault ESP is unchanged. */
 export function pop(state: MachineState, size: 16 | 32): Result<{ value: number; state: MachineState }> {
   const mask = attr.big(state.segments.ss) ? 0xffffffff : 0xffff;
@@ -323,4 +379,22 @@ export function pop(state: MachineState, size: 16 | 32): Result<{ value: number;
   const read = readMemory(state, 'ss', sp, size);
   if (read.kind !== 'ok') return read;
   return { kind: 'ok', value: { value: read.value.value, state: withStackPointer(read.value.state, ((sp + size / 8) & mask) >>> 0) } };
+}
+
+/** Pop `count` values of `size` bits, the first popped first. On a fault
+ * ESP is unchanged. The same as `count` pops: a read writes no register, so
+ * each value is read where its pop would find it and ESP moves once, past
+ * them all (IRET and far RET pop three or five). */
+export function popMany(state: MachineState, count: number, size: 16 | 32): Result<{ values: number[]; state: MachineState }> {
+  const mask = attr.big(state.segments.ss) ? 0xffffffff : 0xffff;
+  const sp = stackPointer(state);
+  const values: number[] = [];
+  let s = state;
+  for (let i = 0; i < count; i++) {
+    const read = readMemory(s, 'ss', ((sp + i * (size / 8)) & mask) >>> 0, size);
+    if (read.kind !== 'ok') return read;
+    values.push(read.value.value);
+    s = read.value.state;
+  }
+  return { kind: 'ok', value: { values, state: withStackPointer(s, ((sp + count * (size / 8)) & mask) >>> 0) } };
 }

@@ -117,8 +117,9 @@ export function markAccessed(state: MachineState, fetched: FetchedDescriptor): R
   return writeLinear(state, fetched.address + 4, 4, (fetched.high | 0x100) >>> 0, false);
 }
 
-/** The cache for a loaded descriptor, with the accessed bit as it now is. */
+/** The cache for a loaded descriptor, with the accessed bit as it now is.
+ * (One literal with the fields in the order of every segment register, so
+ * that they all have one shape: a spread here made a second one.) */
 export function loadedCache(selector: number, d: SegmentDescriptor): SegmentRegister {
-  const cache = cacheOf(selector, d);
-  return d.codeOrData ? { ...cache, attributes: cache.attributes | 1 } : cache;
+  return { selector: selector & 0xffff, base: d.base, limit: d.limit, attributes: d.codeOrData ? d.attributes | 1 : d.attributes, valid: true };
 }

@@ -1,7 +1,7 @@
 // Delivering an interrupt or exception through the IDT: interrupt and trap
 // gates, same-ring and inner-ring entry with the stack switch.
-import { update, type MachineState } from './state';
-import { cpl, push, readLinear } from './context';
+import { update, updateResult, withRegisters, withSegment, withSegments, type MachineState } from './state';
+import { cpl, pushMany, readLinear } from './context';
 import { fetchDescriptor, isCode, isConforming, markAccessed, parseDescriptor, parseGate, SystemType } from './descriptors';
 import { codeCache, eipWithin, innerStack } from './stack-switch';
 import { IF, NT, RF, TF, VM } from './eflags';
@@ -101,37 +101,26 @@ export function deliverInterrupt(state: MachineState, vector: number, errorCode:
     stackFaultCode = (stack.value.ss.selector & 0xfffc) | ext;
     const regs = stack.value.state.regs.slice();
     regs[4] = stack.value.esp;
-    const switched: MachineState = update(stack.value.state, {
-      regs,
-      segments: { ...stack.value.state.segments, ss: stack.value.ss, cs: codeCache(gate.selector, target, newCpl) },
-    });
-    const pushedSs = withStackCode(push(switched, state.segments.ss.selector, 32));
-    if (pushedSs.kind !== 'ok') return pushedSs;
-    const pushedEsp = withStackCode(push(pushedSs.value, state.regs[4]!, 32));
-    if (pushedEsp.kind !== 'ok') return pushedEsp;
-    entered = pushedEsp.value;
+    const inner = stack.value.state;
+    const segments = withSegment(withSegment(inner.segments, 'ss', stack.value.ss), 'cs', codeCache(gate.selector, target, newCpl));
+    entered = withRegisters(withSegments(inner, segments, inner.eip), regs);
   } else {
     // [EXC.ENTRY.1] Same ring (or a conforming target): the current stack,
     // once the handler's offset is known to be within the target's limit [PRIV.EIP.1].
     newCpl = level;
     if (explaining()) applied('EXC.ENTRY.1', `CPL ${level} stays: the frame goes on the current stack`);
-    entered = update(s, { segments: { ...s.segments, cs: codeCache(gate.selector, target, newCpl) } });
+    entered = withSegments(s, withSegment(s.segments, 'cs', codeCache(gate.selector, target, newCpl)), s.eip);
     if (!eipWithin(entered.segments.cs, gate.offset)) return fault(Vector.GP, ext, 'PRIV.EIP.1');
   }
   // [EXC.ENTRY.3] Then EFLAGS, CS (zero-extended to 32 bits: the manual
   // lets processors leave the upper half alone; we choose zero) and EIP are
-  // pushed, then the error code if the event has one.
-  for (const value of [oldEflags, oldCs, returnEip]) {
-    const pushed = withStackCode(push(entered, value, 32));
-    if (pushed.kind !== 'ok') return pushed;
-    entered = pushed.value;
-  }
-  if (errorCode !== null) {
-    const pushed = withStackCode(push(entered, errorCode, 32));
-    if (pushed.kind !== 'ok') return pushed;
-    entered = pushed.value;
-  }
-  const marked = markAccessed(entered, fetched.value);
+  // pushed, then the error code if the event has one; after the old SS and
+  // ESP on a new stack [EXC.ENTRY.2].
+  const frame = newCpl !== level ? [state.segments.ss.selector, state.regs[4]!, oldEflags, oldCs, returnEip] : [oldEflags, oldCs, returnEip];
+  if (errorCode !== null) frame.push(errorCode);
+  const pushed = withStackCode(pushMany(entered, frame, 32));
+  if (pushed.kind !== 'ok') return pushed;
+  const marked = markAccessed(pushed.value, fetched.value);
   if (marked.kind !== 'ok') return marked;
   // [EXC.ENTRY.4] TF, NT, RF and VM are cleared; an interrupt gate also
   // clears IF, a trap gate leaves it.
@@ -141,8 +130,12 @@ export function deliverInterrupt(state: MachineState, vector: number, errorCode:
     applied('EXC.ENTRY.3', `pushed EFLAGS, CS, EIP ${hexNote(returnEip)}${errorCode === null ? '' : `, error code ${hexNote(errorCode)}`}; handler at ${hexNote(gate.selector, 4)}:${hexNote(gate.offset)}`);
     applied('EXC.ENTRY.4', `TF, NT, RF, VM cleared${gate.type === SystemType.INTERRUPT_GATE32 ? ', IF cleared (interrupt gate)' : ', IF kept (trap gate)'}`);
   }
+  const resumed = marked.value.halted ? update(marked.value, { halted: false }) : marked.value;
   return {
     kind: 'ok',
-    value: update(marked.value, { eip: gate.offset, eflags: (state.eflags & ~cleared) >>> 0, undefinedFlags: marked.value.undefinedFlags & ~cleared, halted: false }),
+    value: updateResult(resumed, {
+      regs: resumed.regs, undefinedRegisters: resumed.undefinedRegisters,
+      eflags: (state.eflags & ~cleared) >>> 0, undefinedFlags: resumed.undefinedFlags & ~cleared, eip: gate.offset,
+    }),
   };
 }

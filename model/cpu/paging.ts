@@ -1,7 +1,7 @@
 // Linear-to-physical translation: the two-level page walk, 4 MiB pages when
 // CR4.PSE is set, protection by U/S and R/W (with CR0.WP for supervisor
 // writes), accessed and dirty bits written back, and the TLB.
-import { update, type MachineState } from './state';
+import { withTranslation, type MachineState } from './state';
 import { readPhysical, writePhysical } from './memory';
 import { tlbInsert, tlbLookup, type TlbEntry } from './tlb';
 import { fault, Vector, type Fault, type Result } from './outcome';
@@ -103,7 +103,7 @@ function walk(state: MachineState, linear: number, access: Access): Result<{ phy
       if (updated !== pde) applied('PAGE.AD.1', `PDE ${hexNote(pde)} → ${hexNote(updated)}`);
       applied('PAGE.TLB.2', `${hexNote(linear & 0xfffff000)} → ${hexNote(frame)}`);
     }
-    return { kind: 'ok', value: { physical: (frame | (linear & 0xfff)) >>> 0, state: update(state, { memory, tlb: tlbInsert(state.tlb, linear, entry) }) } };
+    return { kind: 'ok', value: { physical: (frame | (linear & 0xfff)) >>> 0, state: withTranslation(state, memory, tlbInsert(state.tlb, linear, entry)) } };
   }
 
   // [PAGE.WALK.2] The table entry is at PDE[31:12] + 4 * linear[21:12].
@@ -133,5 +133,5 @@ function walk(state: MachineState, linear: number, access: Access): Result<{ phy
     if (newPde !== pde || newPte !== pte) applied('PAGE.AD.2', `PDE ${hexNote(pde)} → ${hexNote(newPde)}, PTE ${hexNote(pte)} → ${hexNote(newPte)}`);
     applied('PAGE.TLB.2', `${hexNote(linear & 0xfffff000)} → ${hexNote(frame)}`);
   }
-  return { kind: 'ok', value: { physical: (frame | (linear & 0xfff)) >>> 0, state: update(state, { memory, tlb: tlbInsert(state.tlb, linear, entry) }) } };
+  return { kind: 'ok', value: { physical: (frame | (linear & 0xfff)) >>> 0, state: withTranslation(state, memory, tlbInsert(state.tlb, linear, entry)) } };
 }

@@ -1,7 +1,7 @@
 // Far transfers: JMP and CALL to a code segment or through a call gate,
 // far RET and IRET within a ring and to an outer ring.
-import { update, type MachineState, type SegmentRegister } from './state';
-import { cpl, pop, push, readMemory, stackPointer, withStackPointer } from './context';
+import { update, updateResult, withSegment, withSegments, type MachineState, type SegmentRegister } from './state';
+import { cpl, popMany, push, readMemory, stackPointer, withStackPointer } from './context';
 import {
   fetchDescriptor, isCode, isConforming, isWritableData, loadedCache, markAccessed,
   parseDescriptor, parseGate, SystemType, type SegmentDescriptor,
@@ -41,7 +41,7 @@ function enterCode(state: MachineState, selector: number, target: Target, newCpl
     applied('PRIV.EIP.1', `EIP ${hexNote(eip)} ≤ CS limit ${hexNote(cs.limit)}`);
     applied('PRIV.CPL.1', `CS = ${hexNote(cs.selector, 4)}: CPL ${newCpl}`);
   }
-  return { kind: 'ok', value: update(marked.value, { eip: eip >>> 0, segments: { ...marked.value.segments, cs } }) };
+  return { kind: 'ok', value: withSegments(marked.value, withSegment(marked.value.segments, 'cs', cs), eip >>> 0) };
 }
 
 /**
@@ -215,19 +215,6 @@ function checkReturnStack(state: MachineState, selector: number, rpl: number): R
   return { kind: 'ok', value: { ss: loadedCache(selector, d), state: marked.value } };
 }
 
-/** Pop `count` values of `size` bits. */
-function popMany(state: MachineState, count: number, size: 16 | 32): Result<{ values: number[]; state: MachineState }> {
-  const values: number[] = [];
-  let s = state;
-  for (let i = 0; i < count; i++) {
-    const popped = pop(s, size);
-    if (popped.kind !== 'ok') return popped;
-    values.push(popped.value.value);
-    s = popped.value.state;
-  }
-  return { kind: 'ok', value: { values, state: s } };
-}
-
 /** Far RET, with `release` bytes of parameters dropped from the stack(s). */
 export function farReturn(state: MachineState, size: 16 | 32, release: number): Transfer {
   const popped = popMany(state, 2, size);
@@ -286,7 +273,8 @@ export function interruptReturn(state: MachineState, size: 16 | 32): Transfer {
   const mask = changeableFlags(level, state.eflags, size, size === 32 ? RF | AC | ID : 0);
   const newFlags = (((state.eflags & ~mask) | (flags & mask)) | 2) >>> 0;
   if (explaining()) applied('PRIV.FLAGS.1', `at CPL ${level}, IOPL ${iopl(state.eflags)}: IOPL ${mask & IOPL ? 'may' : 'may not'} change, IF ${mask & IF ? 'may' : 'may not'} change`);
-  const withFlagsSet = (s: MachineState): MachineState => update(s, { eflags: newFlags, undefinedFlags: s.undefinedFlags & ~mask });
+  const withFlagsSet = (s: MachineState): MachineState =>
+    updateResult(s, { regs: s.regs, undefinedRegisters: s.undefinedRegisters, eflags: newFlags, undefinedFlags: s.undefinedFlags & ~mask, eip: s.eip });
   if (rpl === level) {
     const entered = enterCode(target.value.state, selector, target.value, rpl, eip);
     return entered.kind === 'ok' ? { kind: 'ok', value: withFlagsSet(entered.value) } : entered;
@@ -302,7 +290,7 @@ export function interruptReturn(state: MachineState, size: 16 | 32): Transfer {
   const s = stack.value.state;
   const entered = enterCode(s, selector, { ...target.value, state: s }, rpl, eip);
   if (entered.kind !== 'ok') return entered;
-  const switched = withStackPointer(update(entered.value, { segments: { ...entered.value.segments, ss: stack.value.ss } }), esp);
+  const switched = withStackPointer(withSegments(entered.value, withSegment(entered.value.segments, 'ss', stack.value.ss), entered.value.eip), esp);
   return { kind: 'ok', value: withFlagsSet(nullInaccessibleSegments(switched)) };
 }
 

@@ -3,7 +3,6 @@
 // Every function in model/cpu takes a MachineState and returns a new one;
 // nothing is ever mutated.
 import type { SegmentName } from '../isa/ast';
-import { SEGMENT_NAMES } from '../isa/ast';
 import type { CommonState, DebugRegisters, ModelSpecificRegisters, SegmentRegister, TableRegister } from '../machine';
 import { RESET_DEBUG, RESET_MSRS } from '../machine';
 import { emptyMemory, type PhysicalMemory } from './memory';
@@ -66,8 +65,10 @@ export interface MachineState {
 /**
  * `{ ...state, ...changes }`: a new state, equal to `state` but for the
  * fields `changes` gives. Every state change in model/cpu goes through here,
- * but for the two of nearly every instruction, which have their own
- * functions below (updateResult, countRetired). It is written as one object literal naming every field (to which the
+ * but for the frequent ones, which have their own functions below: the two
+ * of nearly every instruction (updateResult, countRetired), a store
+ * (withMemory), a stack pointer (withRegisters), a far transfer or event
+ * delivery (withSegments) and a page walk (withTranslation). It is written as one object literal naming every field (to which the
  * changes are then assigned, before anyone else can see the new object)
  * rather than as a spread only for speed: V8 (Node 20) spreads an object of
  * this size in about 0.7 µs, the literal takes a tenth of that, and the
@@ -135,6 +136,82 @@ export function countRetired(state: MachineState, devices: Devices): MachineStat
   };
 }
 
+/** `update(state, { memory })`: the state after a store. Written out in full
+ * for the same reason as updateResult: a store is the state change of every
+ * push and of every instruction with a memory destination. */
+export function withMemory(state: MachineState, memory: PhysicalMemory): MachineState {
+  const s = state;
+  return {
+    regs: s.regs, eip: s.eip, eflags: s.eflags, segments: s.segments,
+    cr0: s.cr0, cr2: s.cr2, cr3: s.cr3, cr4: s.cr4,
+    gdtr: s.gdtr, idtr: s.idtr, ldtr: s.ldtr, tr: s.tr,
+    memory, tlb: s.tlb, devices: s.devices,
+    instructionCount: s.instructionCount, msrs: s.msrs, debug: s.debug,
+    halted: s.halted, shutdown: s.shutdown, interruptShadow: s.interruptShadow,
+    undefinedFlags: s.undefinedFlags, undefinedRegisters: s.undefinedRegisters,
+  };
+}
+
+/** `update(state, { regs })`: the state with new general registers and
+ * everything else (the ghost marks included) as it was. For the stack
+ * pointer's changes (context.ts withStackPointer), as updateResult is for
+ * an instruction's result. */
+export function withRegisters(state: MachineState, regs: readonly number[]): MachineState {
+  const s = state;
+  return {
+    regs, eip: s.eip, eflags: s.eflags, segments: s.segments,
+    cr0: s.cr0, cr2: s.cr2, cr3: s.cr3, cr4: s.cr4,
+    gdtr: s.gdtr, idtr: s.idtr, ldtr: s.ldtr, tr: s.tr,
+    memory: s.memory, tlb: s.tlb, devices: s.devices,
+    instructionCount: s.instructionCount, msrs: s.msrs, debug: s.debug,
+    halted: s.halted, shutdown: s.shutdown, interruptShadow: s.interruptShadow,
+    undefinedFlags: s.undefinedFlags, undefinedRegisters: s.undefinedRegisters,
+  };
+}
+
+/** `update(state, { segments, eip })`: the state after a far transfer or an
+ * event delivery has loaded CS (and maybe SS) and EIP. Written out in full
+ * for the same reason as updateResult: two of these are made for every
+ * exception or system call and its IRET (privilege.ts, interrupts.ts). */
+export function withSegments(state: MachineState, segments: MachineState['segments'], eip: number): MachineState {
+  const s = state;
+  return {
+    regs: s.regs, eip, eflags: s.eflags, segments,
+    cr0: s.cr0, cr2: s.cr2, cr3: s.cr3, cr4: s.cr4,
+    gdtr: s.gdtr, idtr: s.idtr, ldtr: s.ldtr, tr: s.tr,
+    memory: s.memory, tlb: s.tlb, devices: s.devices,
+    instructionCount: s.instructionCount, msrs: s.msrs, debug: s.debug,
+    halted: s.halted, shutdown: s.shutdown, interruptShadow: s.interruptShadow,
+    undefinedFlags: s.undefinedFlags, undefinedRegisters: s.undefinedRegisters,
+  };
+}
+
+/** `update(state, { memory, tlb })`: the state after a page walk, with the
+ * accessed and dirty bits it set and the translation it cached (paging.ts).
+ * Written out in full as updateResult is: a walk follows every TLB miss. */
+export function withTranslation(state: MachineState, memory: PhysicalMemory, tlb: Tlb): MachineState {
+  const s = state;
+  return {
+    regs: s.regs, eip: s.eip, eflags: s.eflags, segments: s.segments,
+    cr0: s.cr0, cr2: s.cr2, cr3: s.cr3, cr4: s.cr4,
+    gdtr: s.gdtr, idtr: s.idtr, ldtr: s.ldtr, tr: s.tr,
+    memory, tlb, devices: s.devices,
+    instructionCount: s.instructionCount, msrs: s.msrs, debug: s.debug,
+    halted: s.halted, shutdown: s.shutdown, interruptShadow: s.interruptShadow,
+    undefinedFlags: s.undefinedFlags, undefinedRegisters: s.undefinedRegisters,
+  };
+}
+
+/** `{ ...segments, [name]: register }` written out (the segment registers
+ * are copied on every far transfer and event delivery). */
+export function withSegment(segments: MachineState['segments'], name: SegmentName, register: SegmentRegister): MachineState['segments'] {
+  const g = segments;
+  return {
+    es: name === 'es' ? register : g.es, cs: name === 'cs' ? register : g.cs, ss: name === 'ss' ? register : g.ss,
+    ds: name === 'ds' ? register : g.ds, fs: name === 'fs' ? register : g.fs, gs: name === 'gs' ? register : g.gs,
+  };
+}
+
 /** [STATE.RESET.1] A null segment register as after reset into our subset. */
 export const NULL_SEGMENT: SegmentRegister = { selector: 0, base: 0, limit: 0, attributes: 0, valid: false };
 
@@ -199,8 +276,12 @@ export function toCommon(state: MachineState): CommonState {
  * are kept, the TLB is emptied, and no flag is undefined any more. */
 export function fromCommon(state: MachineState, common: CommonState): MachineState {
   const g = common.regs;
-  const segments = {} as Record<SegmentName, SegmentRegister>;
-  for (const name of SEGMENT_NAMES) segments[name] = { ...common.segments[name] };
+  // Literals of the shape every segment register and segment record has
+  // (a copy by spread, or a record filled name by name, has another shape,
+  // and each place that reads a segment would then see two).
+  const copy = (r: SegmentRegister): SegmentRegister => ({ selector: r.selector, base: r.base, limit: r.limit, attributes: r.attributes, valid: r.valid });
+  const c = common.segments;
+  const segments = { es: copy(c.es), cs: copy(c.cs), ss: copy(c.ss), ds: copy(c.ds), fs: copy(c.fs), gs: copy(c.gs) };
   return update(state, {
     regs: [g.eax >>> 0, g.ecx >>> 0, g.edx >>> 0, g.ebx >>> 0, g.esp >>> 0, g.ebp >>> 0, g.esi >>> 0, g.edi >>> 0],
     eip: common.eip >>> 0,

@@ -21,43 +21,55 @@ function finish(state: MachineState, instr: Instruction, r: ArithResult, nextEip
 const lockMisused = (instr: Instruction): boolean => instr.lock && operand(instr, 0).kind !== 'mem';
 
 /** ADD OR ADC SBB AND SUB XOR CMP TEST: dest := dest op src. */
-const binary = (mnemonic: BinaryMnemonic): Handler => (state, instr, nextEip) => {
-  if (lockMisused(instr)) return ud('ENC.PREFIX.5');
-  const dest = operand(instr, 0);
-  const size = widthOf(instr, dest);
+const binary = (mnemonic: BinaryMnemonic): Handler => {
+  // The operation and whether the result is only compared are looked up once, not at every execution.
+  const operation = binaryOperations[mnemonic];
+  const compares = mnemonic === 'cmp' || mnemonic === 'test';
   // [PAGE.RMW.1] Every form but CMP and TEST writes its memory destination.
-  const a = (mnemonic === 'cmp' || mnemonic === 'test' ? readOperand : readOperandForWrite)(state, instr, dest);
-  if (a.kind !== 'ok') return a;
-  const b = readOperand(a.value.state, instr, operand(instr, 1));
-  if (b.kind !== 'ok') return b;
-  const r = binaryOperations[mnemonic](size, a.value.value, b.value.value, state.eflags);
-  return finish(b.value.state, instr, r, nextEip, mnemonic === 'cmp' || mnemonic === 'test');
+  const readDestination = compares ? readOperand : readOperandForWrite;
+  return (state, instr, nextEip) => {
+    if (lockMisused(instr)) return ud('ENC.PREFIX.5');
+    const dest = operand(instr, 0);
+    const size = widthOf(instr, dest);
+    const a = readDestination(state, instr, dest);
+    if (a.kind !== 'ok') return a;
+    const b = readOperand(a.value.state, instr, operand(instr, 1));
+    if (b.kind !== 'ok') return b;
+    const r = operation(size, a.value.value, b.value.value, state.eflags);
+    return finish(b.value.state, instr, r, nextEip, compares);
+  };
 };
 
 /** INC DEC NEG NOT: dest := op dest. */
-const unary = (mnemonic: UnaryMnemonic): Handler => (state, instr, nextEip) => {
-  if (lockMisused(instr)) return ud('ENC.PREFIX.5');
-  const dest = operand(instr, 0);
-  // [PAGE.RMW.1]
-  const a = readOperandForWrite(state, instr, dest);
-  if (a.kind !== 'ok') return a;
-  const r = unaryOperations[mnemonic](widthOf(instr, dest), a.value.value, state.eflags);
-  return finish(a.value.state, instr, r, nextEip);
+const unary = (mnemonic: UnaryMnemonic): Handler => {
+  const operation = unaryOperations[mnemonic];
+  return (state, instr, nextEip) => {
+    if (lockMisused(instr)) return ud('ENC.PREFIX.5');
+    const dest = operand(instr, 0);
+    // [PAGE.RMW.1]
+    const a = readOperandForWrite(state, instr, dest);
+    if (a.kind !== 'ok') return a;
+    const r = operation(widthOf(instr, dest), a.value.value, state.eflags);
+    return finish(a.value.state, instr, r, nextEip);
+  };
 };
 
 /** ROL ROR RCL RCR SHL SHR SAR: dest := dest shifted by the count operand
  * (an immediate, the constant 1, or CL). */
-const shift = (mnemonic: ShiftMnemonic): Handler => (state, instr, nextEip) => {
-  const dest = operand(instr, 0);
-  // [PAGE.RMW.1]
-  // [PAGE.RMW.2] Even with a count that masks to 0: the result (then the
-  // operand itself) is written back below.
-  const a = readOperandForWrite(state, instr, dest);
-  if (a.kind !== 'ok') return a;
-  const count = readOperand(a.value.state, instr, operand(instr, 1));
-  if (count.kind !== 'ok') return count;
-  const r = shiftOperations[mnemonic](widthOf(instr, dest), a.value.value, count.value.value, state.eflags);
-  return finish(count.value.state, instr, r, nextEip);
+const shift = (mnemonic: ShiftMnemonic): Handler => {
+  const operation = shiftOperations[mnemonic];
+  return (state, instr, nextEip) => {
+    const dest = operand(instr, 0);
+    // [PAGE.RMW.1]
+    // [PAGE.RMW.2] Even with a count that masks to 0: the result (then the
+    // operand itself) is written back below.
+    const a = readOperandForWrite(state, instr, dest);
+    if (a.kind !== 'ok') return a;
+    const count = readOperand(a.value.state, instr, operand(instr, 1));
+    if (count.kind !== 'ok') return count;
+    const r = operation(widthOf(instr, dest), a.value.value, count.value.value, state.eflags);
+    return finish(count.value.state, instr, r, nextEip);
+  };
 };
 
 /** SHLD SHRD: dest := dest shifted by the count, filled from src. */
