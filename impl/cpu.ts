@@ -53,6 +53,25 @@ export class Decoded {
   }
 }
 
+/** LDTR or TR as loaded, made in one place so every one has one hidden class
+ * (a spread or a literal elsewhere gave the hot paths reading TR several). */
+export function loadedSystemSegment(selector: number, base: number, limit: number, attributes: number, valid: boolean): SystemSegment {
+  return { selector, base, limit, attributes, valid };
+}
+
+/**
+ * An array of `n` undefined slots that already holds objects as far as V8
+ * is concerned: `new Array(n)` starts with holes of small-integer kind and
+ * changes its hidden class at the first object stored, so every machine's
+ * caches began in another shape than the last machine's ended in, and the
+ * optimized code of the hot paths was thrown away once per machine (a
+ * bench or campaign makes many). Filled with undefined, the arrays of all
+ * machines keep one shape.
+ */
+export function emptySlots<T>(n: number): (T | undefined)[] {
+  return new Array<T | undefined>(n).fill(undefined);
+}
+
 /** A compiled block: run(cpu, eip, page, budget) returns the number of
  * retired instructions (at most `budget` when it loops on itself), or -1
  * when it left on a page fault without throwing it: then
@@ -192,8 +211,8 @@ export class Cpu {
 
   gdtrBase = 0; gdtrLimit = 0xffff;
   idtrBase = 0; idtrLimit = 0xffff;
-  ldtr: SystemSegment = { selector: 0, base: 0, limit: 0, attributes: 0, valid: false };
-  tr: SystemSegment = { selector: 0, base: 0, limit: 0, attributes: 0, valid: false };
+  ldtr: SystemSegment = loadedSystemSegment(0, 0, 0, 0, false);
+  tr: SystemSegment = loadedSystemSegment(0, 0, 0, 0, false);
 
   cr0 = 0x11; cr2 = 0; cr3 = 0; cr4 = 0;
 
@@ -209,7 +228,7 @@ export class Cpu {
   /** Per IDT vector, what the last delivery to an inner ring read and found
    * valid (delivery.ts, `GateMemo`): a later delivery that reads the same
    * words through the same translations skips the reads and the checks. */
-  readonly gateMemos: (GateMemo | undefined)[] = new Array(256);
+  readonly gateMemos: (GateMemo | undefined)[] = emptySlots(256);
   /** What the last IRET that passed its checks read (ops/far.ts, `IretMemo`):
    * the next one popping the same selectors skips the descriptor reads and
    * checks while the same words are found through the same translations. */
@@ -287,9 +306,9 @@ export class Cpu {
   constructor(memorySize: number) {
     this.devices.instructions = () => this.instructionCount;
     this.memory = new PhysicalMemory(memorySize);
-    this.codeCache = new Array(this.memory.codePages.length);
-    this.blocks = new Array(this.memory.codePages.length);
-    this.codeBytes = new Array(this.memory.codePages.length);
+    this.codeCache = emptySlots(this.memory.codePages.length);
+    this.blocks = emptySlots(this.memory.codePages.length);
+    this.codeBytes = emptySlots(this.memory.codePages.length);
     // Only a write that overlaps the bytes of a cached instruction or block
     // drops the frame's code: data next to code (a kernel's counters) can
     // be written without throwing its decoded instructions away.
