@@ -188,7 +188,9 @@ export function writeLinear(state: MachineState, linear: number, bytes: 1 | 2 | 
     const t = translate(state, linear, access);
     if (t.kind !== 'ok') return t;
     const s = t.value.state;
-    return { kind: 'ok', value: withMemory(s, writePhysical(s.memory, t.value.physical, bytes, value)) };
+    const memory = writePhysical(s.memory, t.value.physical, bytes, value);
+    // A store of the bytes already there leaves memory, and so the state, as they are.
+    return { kind: 'ok', value: memory === s.memory ? s : withMemory(s, memory) };
   }
   let s = state;
   const physical: number[] = [];
