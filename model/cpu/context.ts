@@ -366,10 +366,9 @@ export function pushMany(state: MachineState, values: readonly number[], size: 1
     physical = t.value.physical;
   }
   // The frame's bytes from its lowest address, where the last value pushed lies.
-  const stored = new Uint8Array(frame);
-  for (let i = 0; i < values.length; i++) {
-    const value = values[values.length - 1 - i]!;
-    for (let b = 0; b < bytes; b++) stored[i * bytes + b] = (value >>> (8 * b)) & 0xff;
+  const stored: number[] = [];
+  for (let i = values.length - 1; i >= 0; i--) {
+    for (let b = 0; b < bytes; b++) stored.push((values[i]! >>> (8 * b)) & 0xff);
   }
   return { kind: 'ok', value: withStackPointer(withMemory(s, writeBytes(s.memory, physical, stored)), (top - frame) & mask) };
 }

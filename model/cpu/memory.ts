@@ -62,6 +62,9 @@ export function memoryOver(base: Uint8Array): PhysicalMemory {
   return { size: base.length, levels: levelsFor(base.length), root: undefined, base };
 }
 
+/** The bytes a tree of each level covers: 64 for a block, 4 KiB for a level-1 node, … (levels 0 to 5). */
+const SPAN = [0, 1, 2, 3, 4, 5].map((level) => 2 ** (BLOCK_BITS + FANOUT_BITS * level));
+
 const childIndex = (address: number, level: number): number => (address >>> (BLOCK_BITS + FANOUT_BITS * (level - 1))) & (FANOUT - 1);
 
 /** The block holding `address` (undefined when never written). */
@@ -137,7 +140,7 @@ export function readBytes(memory: PhysicalMemory, address: number, length: numbe
  * parts stay zero, or are the base's bytes. */
 function readTree(memory: PhysicalMemory, tree: Tree | undefined, level: number, start: number,
   address: number, end: number, out: Uint8Array): void {
-  const span = 2 ** (BLOCK_BITS + FANOUT_BITS * level);
+  const span = SPAN[level]!;
   const first = Math.max(address, start), last = Math.min(end, start + span);
   if (tree === undefined) {
     if (memory.base !== null) out.set(memory.base.subarray(first, last), first - address);
@@ -174,12 +177,12 @@ function writeTree(memory: PhysicalMemory, tree: Tree | undefined, level: number
     // (a copy by the constructor: a Node Buffer's slice would be a view).
     if (first === start && last === start + BLOCK_SIZE && bytes instanceof Uint8Array) return new Uint8Array(bytes.subarray(first - address, last - address));
     const block = freshBlock(memory, tree as Block | undefined, start);
-    if (bytes instanceof Uint8Array) block.set(bytes.subarray(first - address, last - address), first - start);
-    else for (let a = first; a < last; a++) block[a - start] = bytes[a - address]! & 0xff;
+    // At most 64 bytes: a loop (a subarray to copy from is a new object, and costs more).
+    for (let a = first; a < last; a++) block[a - start] = bytes[a - address]! & 0xff;
     return block;
   }
   const node: (Tree | undefined)[] = tree === undefined ? [] : (tree as Node).slice();
-  const childSpan = 2 ** (BLOCK_BITS + FANOUT_BITS * (level - 1));
+  const childSpan = SPAN[level - 1]!;
   const firstChild = Math.max(0, Math.floor((address - start) / childSpan));
   const lastChild = Math.min(FANOUT - 1, Math.floor((end - 1 - start) / childSpan));
   for (let c = firstChild; c <= lastChild; c++) {
@@ -302,7 +305,7 @@ export function changedPages(before: PhysicalMemory, after: PhysicalMemory, star
   const out: number[] = [];
   const walk = (a: Tree | undefined, b: Tree | undefined, level: number, base: number): void => {
     if (a === b || b === undefined) return;
-    const span = 2 ** (BLOCK_BITS + FANOUT_BITS * level);
+    const span = SPAN[level]!;
     if (base + span <= start || base >= end) return;
     if (level === PAGE_LEVEL) { out.push(base); return; }
     const childSpan = span / FANOUT;
