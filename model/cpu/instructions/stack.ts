@@ -4,7 +4,7 @@
 import { attr, cpl, pop, push, readMemory, readOperand, readRegister, segmentLinear, stackPointer, withStackPointer, writeRegister } from '../context';
 import { modelError, type Fault, type Handler, type KeptWrite, type Outcome, type Result } from '../outcome';
 import { readPhysical } from '../memory';
-import { translate } from '../paging';
+import { accessOf, translate } from '../paging';
 import type { MachineState } from '../state';
 import { EBP, ESP, isSystemForm, operand, retire, retireWith, writeAndRetire } from './common';
 
@@ -125,9 +125,9 @@ function storedBytes(after: MachineState, size: 16 | 32): KeptWrite[] {
   const linear = (after.segments.ss.base + stackPointer(after)) >>> 0;
   const user = cpl(after) === 3;
   return Array.from({ length: size / 8 }, (_, i) => {
-    const t = translate(after, linear + i, { write: true, user });
+    const t = translate(after, linear + i, accessOf(true, user));
     if (t.kind !== 'ok') throw new Error('model bug: a completed push no longer translates');
-    return { physical: t.value.physical, value: readPhysical(after.memory, t.value.physical, 1) };
+    return { physical: t.physical, value: readPhysical(after.memory, t.physical, 1) };
   });
 }
 
@@ -141,9 +141,9 @@ function touchForWrite(state: MachineState, sp: number, size: 16 | 32): Result<M
   const pages = first >>> 12 === last >>> 12 ? [first] : [first, (last & ~0xfff) >>> 0];
   let s = state;
   for (const at of pages) {
-    const t = translate(s, at, { write: true, user });
+    const t = translate(s, at, accessOf(true, user));
     if (t.kind !== 'ok') return t;
-    s = t.value.state;
+    s = t.state;
   }
   return { kind: 'ok', value: s };
 }
