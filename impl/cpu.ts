@@ -11,6 +11,8 @@ import { mutated } from './mutants';
 export const ES = 0, CS = 1, SS = 2, DS = 3, FS = 4, GS = 5;
 /** Segment cache permission bits (derived from the descriptor at load). */
 export const SEG_READ = 1, SEG_WRITE = 2;
+/** The marks of Cpu.codeBytes. */
+export const CODE_BYTE = 1, WATCHED_BYTE = 2;
 
 /** Byte offsets of AL CL DL BL AH CH DH BH inside the register file
  * (little-endian: AH is byte 1 of EAX). */
@@ -51,6 +53,25 @@ export class Decoded {
   }
 }
 
+/** LDTR or TR as loaded, made in one place so every one has one hidden class
+ * (a spread or a literal elsewhere gave the hot paths reading TR several). */
+export function loadedSystemSegment(selector: number, base: number, limit: number, attributes: number, valid: boolean): SystemSegment {
+  return { selector, base, limit, attributes, valid };
+}
+
+/**
+ * An array of `n` undefined slots that already holds objects as far as V8
+ * is concerned: `new Array(n)` starts with holes of small-integer kind and
+ * changes its hidden class at the first object stored, so every machine's
+ * caches began in another shape than the last machine's ended in, and the
+ * optimized code of the hot paths was thrown away once per machine (a
+ * bench or campaign makes many). Filled with undefined, the arrays of all
+ * machines keep one shape.
+ */
+export function emptySlots<T>(n: number): (T | undefined)[] {
+  return new Array<T | undefined>(n).fill(undefined);
+}
+
 /** A compiled block: run(cpu, eip, page, budget) returns the number of
  * retired instructions (at most `budget` when it loops on itself), or -1
  * when it left on a page fault without throwing it: then
@@ -80,6 +101,27 @@ export function recycleTlb(tlb: Int32Array): void {
   if (spareTlbs.length < 2 && !spareTlbs.includes(tlb)) spareTlbs.push(tlb);
 }
 
+/** Reads of system tables kept by a memo (remembered-reads.ts): the
+ * Cpu.watchEpoch when they were watched, PG then, and with PG set the
+ * distinct pages they were made through, in the order of their first reads,
+ * the address of that first read, and the page's (nonzero) TLB entry, which
+ * readsHold renews when the page is walked again to the same frame. */
+export interface RememberedReads {
+  readonly epoch: number;
+  readonly paged: boolean;
+  readonly pages: readonly number[];
+  readonly firstReads: readonly number[];
+  readonly entries: number[];
+}
+
+/** A valid segment register's whole cache, with the access range derived
+ * from it, worked out once (segmentation.ts segmentCache) so that a memo can
+ * load it again and again (loadSegmentCache) without the derivation. */
+export interface SegmentCache {
+  readonly selector: number; readonly base: number; readonly limit: number; readonly attributes: number;
+  readonly access: number; readonly low: number; readonly high: number;
+}
+
 /**
  * What a delivery to an inner ring loads, as the generic path worked it out
  * from the gate, the code descriptor, the TSS and the stack descriptor
@@ -91,43 +133,41 @@ export interface RingEntry {
   readonly type: number; readonly selector: number; readonly offset: number; readonly ring: number;
   readonly ss: number; readonly esp: number;
   readonly stackBase: number; readonly stackLow: number; readonly stackHigh: number;
-  readonly ssLimit: number; readonly ssAttributes: number;
-  readonly csBase: number; readonly csLimit: number; readonly csAttributes: number;
+  readonly ssCache: SegmentCache; readonly csCache: SegmentCache;
 }
 
 /**
  * A delivery through a 32-bit interrupt or trap gate to a non-conforming
  * code segment of an inner ring, as the generic path checked it
  * (delivery.ts): the machine state its checks read (CPL, the event's
- * source, PG, IDTR, GDTR, TR), its eight reads of memory — gate low and
- * high, code descriptor low and high, the TSS's ESP and SS for the ring,
- * stack descriptor low and high — as linear addresses and the values read,
- * and what they gave (`entry`). Both descriptors had their accessed bit set.
+ * source, IDTR, GDTR, TR), its eight reads of memory — gate low and high,
+ * code descriptor low and high, the TSS's ESP and SS for the ring, stack
+ * descriptor low and high — kept as RememberedReads (with PG), and what
+ * they gave (`entry`). Both descriptors had their accessed bit set.
  */
 export interface GateMemo {
-  readonly cpl: number; readonly software: boolean; readonly paged: boolean;
+  readonly cpl: number; readonly software: boolean;
   readonly idtrBase: number; readonly idtrLimit: number; readonly gdtrBase: number; readonly gdtrLimit: number;
   readonly trBase: number; readonly trLimit: number; readonly trAttributes: number; readonly trValid: boolean;
-  readonly linear: readonly number[];
-  readonly words: readonly number[];
+  readonly reads: RememberedReads;
   readonly entry: RingEntry;
 }
 
 /**
  * An IRET through 32-bit descriptors of the GDT, as the generic path checked
- * it (ops/far.ts): the state its checks read (CPL, PG, GDTR), the selectors
- * popped (CS, and SS for a return to an outer ring, else -1), the linear
- * addresses and values of the descriptor words read (code low and high,
- * then stack low and high), after their accessed bits were set, and the
+ * it (ops/far.ts): the state its checks read (CPL, GDTR), the selectors
+ * popped (CS, and SS for a return to an outer ring, else -1), its reads of
+ * the descriptor words (code low and high, then stack low and high), after
+ * their accessed bits were set, kept as RememberedReads (with PG), and the
  * segment caches they gave.
  */
 export interface IretMemo {
-  readonly cpl: number; readonly paged: boolean; readonly gdtrBase: number; readonly gdtrLimit: number;
+  readonly cpl: number; readonly gdtrBase: number; readonly gdtrLimit: number;
   readonly cs: number; readonly ss: number;
-  readonly linear: readonly number[];
-  readonly words: readonly number[];
-  readonly csBase: number; readonly csLimit: number; readonly csAttributes: number;
-  readonly ssBase: number; readonly ssLimit: number; readonly ssAttributes: number;
+  readonly reads: RememberedReads;
+  readonly csCache: SegmentCache;
+  /** The SS loaded by a return to an outer ring (else null). */
+  readonly ssCache: SegmentCache | null;
 }
 
 export class Cpu {
@@ -171,8 +211,8 @@ export class Cpu {
 
   gdtrBase = 0; gdtrLimit = 0xffff;
   idtrBase = 0; idtrLimit = 0xffff;
-  ldtr: SystemSegment = { selector: 0, base: 0, limit: 0, attributes: 0, valid: false };
-  tr: SystemSegment = { selector: 0, base: 0, limit: 0, attributes: 0, valid: false };
+  ldtr: SystemSegment = loadedSystemSegment(0, 0, 0, 0, false);
+  tr: SystemSegment = loadedSystemSegment(0, 0, 0, 0, false);
 
   cr0 = 0x11; cr2 = 0; cr3 = 0; cr4 = 0;
 
@@ -188,7 +228,7 @@ export class Cpu {
   /** Per IDT vector, what the last delivery to an inner ring read and found
    * valid (delivery.ts, `GateMemo`): a later delivery that reads the same
    * words through the same translations skips the reads and the checks. */
-  readonly gateMemos: (GateMemo | undefined)[] = new Array(256);
+  readonly gateMemos: (GateMemo | undefined)[] = emptySlots(256);
   /** What the last IRET that passed its checks read (ops/far.ts, `IretMemo`):
    * the next one popping the same selectors skips the descriptor reads and
    * checks while the same words are found through the same translations. */
@@ -227,8 +267,18 @@ export class Cpu {
   /** Translated blocks per physical frame (blocks.ts), dropped with the
    * frame's decoded instructions; and visit counts of block starts. */
   readonly blocks: Array<FrameBlocks | undefined>;
-  /** Per frame, 1 for each byte that a cached instruction or block was decoded from. */
+  /** Per frame, the bytes whose writes must be reported (memory.codePages
+   * marks the frame): CODE_BYTE for each byte that a cached instruction or
+   * block was decoded from, WATCHED_BYTE for each byte of a read a memo
+   * relies on (watchRead). */
   readonly codeBytes: Array<Uint8Array | undefined>;
+  /**
+   * Moves on every reported write that touches a marked byte of codeBytes
+   * (which also covers every write that drops a frame's marks). A memo
+   * remembers it (remembered-reads.ts): while it has not moved, no byte
+   * watched when the memo was made has been written.
+   */
+  watchEpoch = 0;
   /** Set by a write that drops a frame's code; a running block stops after it. */
   codeWritten = false;
   /** Instructions a block retired before the one that faulted. */
@@ -256,20 +306,21 @@ export class Cpu {
   constructor(memorySize: number) {
     this.devices.instructions = () => this.instructionCount;
     this.memory = new PhysicalMemory(memorySize);
-    this.codeCache = new Array(this.memory.codePages.length);
-    this.blocks = new Array(this.memory.codePages.length);
-    this.codeBytes = new Array(this.memory.codePages.length);
+    this.codeCache = emptySlots(this.memory.codePages.length);
+    this.blocks = emptySlots(this.memory.codePages.length);
+    this.codeBytes = emptySlots(this.memory.codePages.length);
     // Only a write that overlaps the bytes of a cached instruction or block
     // drops the frame's code: data next to code (a kernel's counters) can
     // be written without throwing its decoded instructions away.
     this.memory.onCodeWrite = (address, length) => {
-      if (mutated('store-keeps-stale-code')) return;
       const frame = address >>> 12, used = this.codeBytes[frame];
-      if (used !== undefined) {
-        let overlaps = false;
-        for (let i = address & 0xfff, end = i + length; i < end; i++) if (used[i]) { overlaps = true; break; }
-        if (!overlaps) return;
-      }
+      // A frame marked without a byte map (from outside) counts as all code.
+      let hit = used === undefined ? CODE_BYTE : 0;
+      if (used !== undefined) for (let i = address & 0xfff, end = i + length; i < end; i++) hit |= used[i];
+      if (hit === 0) return;
+      // A watched byte written, or (dropping the code below) the frame's marks dropped.
+      if (!mutated('watched-write-ignored')) this.watchEpoch++;
+      if (!(hit & CODE_BYTE) || mutated('store-keeps-stale-code')) return;
       this.codeCache[frame] = undefined;
       this.blocks[frame] = undefined;
       this.codeBytes[frame] = undefined;
@@ -283,7 +334,19 @@ export class Cpu {
     const frame = physical >>> 12;
     let used = this.codeBytes[frame];
     if (used === undefined) used = this.codeBytes[frame] = new Uint8Array(0x1000);
-    used.fill(1, physical & 0xfff, (physical & 0xfff) + length);
+    // (This may clear WATCHED_BYTE on a byte that is both: a write to it
+    // still moves watchEpoch, as every reported write to a marked byte does.)
+    used.fill(CODE_BYTE, physical & 0xfff, (physical & 0xfff) + length);
+    this.memory.codePages[frame] = 1;
+  }
+
+  /** Mark `length` bytes at `physical` (in one frame, in RAM) as read by a
+   * memo: a write to one of them moves watchEpoch. */
+  watchRead(physical: number, length: number): void {
+    const frame = physical >>> 12;
+    let used = this.codeBytes[frame];
+    if (used === undefined) used = this.codeBytes[frame] = new Uint8Array(0x1000);
+    for (let i = physical & 0xfff, end = i + length; i < end; i++) used[i] |= WATCHED_BYTE;
     this.memory.codePages[frame] = 1;
   }
 

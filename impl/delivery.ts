@@ -6,21 +6,20 @@ import { type Cpu, type GateMemo, type RingEntry, CS, SS } from './cpu';
 import { CpuFault, DF, GP, NP, PF, Unsupported, fault, isContributory } from './faults';
 import { IF, NT, RF, TF, VM, readEflags, writeEflags } from './flags';
 import { readSystem } from './access';
-import { type Descriptor, ATTR_ACCESSED, ATTR_P, attributesOf, baseOf, dplOf, isCode, isConforming, limitOf, loadFromDescriptor, readDescriptor, setAccessed, setSegmentCache } from './segmentation';
-import { CR0_PG, undoWalks } from './paging';
+import {
+  type Descriptor, ATTR_ACCESSED, ATTR_P, attributesOf, baseOf, dplOf, isCode, isConforming, limitOf, loadFromDescriptor,
+  loadSegmentCache, readDescriptor, segmentCache, setAccessed,
+} from './segmentation';
+import { undoWalks } from './paging';
+import { readsHold, rememberReads } from './remembered-reads';
 import { mutated } from './mutants';
-import { checkRingStackSegment, pushFrame, ringStack, stackHigh, stackLow } from './stack-switch';
+import { checkRingStackSegment, pushFrame, pushRingFrame, ringStack, stackHigh, stackLow } from './stack-switch';
 
 /** Where the event comes from: it decides the EXT bit and the gate DPL check. */
 export const enum Source { Exception, Software, External }
 
 /** 1 for the fault-class exceptions: #DE #BR #UD #NM #TS #NP #SS #GP #PF #MF #AC. */
 const FAULT_CLASS = Uint8Array.from({ length: 32 }, (_, v) => ([0, 5, 6, 7, 10, 11, 12, 13, 14, 16, 17].includes(v) ? 1 : 0));
-
-/** The frame pushed on an inner ring's stack (SS, ESP, EFLAGS, CS, EIP and
- * the error code if any), filled in place by each delivery: pushFrame only
- * reads it, and nothing holds it after. */
-const OUTER_FRAME = [0, 0, 0, 0, 0], OUTER_FRAME_WITH_CODE = [0, 0, 0, 0, 0, 0];
 
 export function deliver(cpu: Cpu, vector: number, errorCode: number | null, source: Source, returnEip: number): void {
   const memo = cpu.gateMemos[vector];
@@ -70,7 +69,8 @@ export function deliver(cpu: Cpu, vector: number, errorCode: number | null, sour
     const entry: RingEntry = {
       type, selector, offset, ring: dpl, ss, esp,
       stackBase: baseOf(stack), stackLow: stackLow(stackLimit, ssAttributes), stackHigh: stackHigh(stackLimit, ssAttributes),
-      ssLimit: stackLimit, ssAttributes, csBase: baseOf(target), csLimit: limitOf(target), csAttributes: a | ATTR_ACCESSED,
+      ssCache: segmentCache((ss & 0xfffc) | dpl, baseOf(stack), stackLimit, ssAttributes),
+      csCache: segmentCache((selector & 0xfffc) | dpl, baseOf(target), limitOf(target), a | ATTR_ACCESSED),
     };
     enterInnerRing(cpu, entry, stack, target, ext, errorCode, faultClass, returnEip);
     if (accessed && (selector & 4) === 0 && (ss & 4) === 0) {
@@ -98,19 +98,14 @@ export function deliver(cpu: Cpu, vector: number, errorCode: number | null, sour
  * bits were set when it was remembered, and its words still hold them). */
 function enterInnerRing(cpu: Cpu, entry: RingEntry, stack: Descriptor | null, target: Descriptor | null, ext: number,
   errorCode: number | null, faultClass: boolean, returnEip: number): void {
-  const ring = entry.ring;
   const eflags = readEflags(cpu);
-  const values = errorCode === null ? OUTER_FRAME : OUTER_FRAME_WITH_CODE;
-  values[0] = cpu.segSelector[SS]; values[1] = cpu.r32[4] >>> 0; values[2] = faultClass ? (eflags | RF) >>> 0 : eflags;
-  values[3] = cpu.segSelector[CS]; values[4] = returnEip;
-  if (errorCode !== null) values[5] = errorCode;
-  const newEsp = pushFrame(cpu, entry.stackBase, entry.stackLow, entry.stackHigh, entry.esp, values, 4, ring,
-    (entry.ss & 0xfffc) | ext);
+  const newEsp = pushRingFrame(cpu, entry.stackBase, entry.stackLow, entry.stackHigh, entry.esp, entry.ring, (entry.ss & 0xfffc) | ext,
+    cpu.segSelector[SS], cpu.r32[4] >>> 0, faultClass ? (eflags | RF) >>> 0 : eflags, cpu.segSelector[CS], returnEip, errorCode);
   if (stack !== null) setAccessed(cpu, stack);
-  setSegmentCache(cpu, SS, (entry.ss & 0xfffc) | ring, entry.stackBase, entry.ssLimit, entry.ssAttributes, true);
+  loadSegmentCache(cpu, SS, entry.ssCache);
   cpu.r32[4] = newEsp;
   if (target !== null) setAccessed(cpu, target);
-  setSegmentCache(cpu, CS, (entry.selector & 0xfffc) | ring, entry.csBase, entry.csLimit, entry.csAttributes, true);
+  loadSegmentCache(cpu, CS, entry.csCache);
   enterHandler(cpu, entry.type, entry.offset, eflags);
 }
 
@@ -135,46 +130,35 @@ function enterHandler(cpu: Cpu, type: number, offset: number, eflags: number): v
 /** The sizes of a memo's eight reads (the TSS's SS is a word). */
 const MEMO_SIZES = [4, 4, 4, 4, 4, 2, 4, 4];
 
-/** Keep what an inner-ring delivery read (GateMemo), if each read lay within one page. */
+/** Keep what an inner-ring delivery read (GateMemo), if its reads can be remembered (remembered-reads.ts). */
 function remember(cpu: Cpu, vector: number, source: Source, cpl: number, gateAddress: number, target: Descriptor,
   ring: number, stack: Descriptor, words: number[], entry: RingEntry): void {
   const tss = (cpu.tr.base + 4 + 8 * ring) >>> 0;
   const linear = [gateAddress, (gateAddress + 4) >>> 0, target.address, (target.address + 4) >>> 0, tss, (tss + 4) >>> 0,
     stack.address, (stack.address + 4) >>> 0];
-  for (let k = 0; k < 8; k++) if ((linear[k] & 0xfff) + MEMO_SIZES[k] > 0x1000) return;
+  const reads = rememberReads(cpu, linear, MEMO_SIZES, words);
+  if (reads === null) return;
   cpu.gateMemos[vector] = {
-    cpl, software: source === Source.Software, paged: (cpu.cr0 & CR0_PG) !== 0,
+    cpl, software: source === Source.Software,
     idtrBase: cpu.idtrBase, idtrLimit: cpu.idtrLimit, gdtrBase: cpu.gdtrBase, gdtrLimit: cpu.gdtrLimit,
     trBase: cpu.tr.base, trLimit: cpu.tr.limit, trAttributes: cpu.tr.attributes, trValid: cpu.tr.valid,
-    linear, words: words.map((w) => w >>> 0), entry,
+    reads, entry,
   };
 }
 
 /**
  * Whether the generic path would find exactly what `memo` holds: the same
- * state, and each read translated by a TLB entry already there (no walk,
- * no fault: a supervisor read through any entry succeeds) to memory that
- * still holds the word read. Then its checks would pass again and its
- * reads change nothing, so delivery may go straight to the pushes.
+ * state, and its eight reads made again through the same TLB entries to
+ * bytes not written since (readsHold). Then its checks would pass again
+ * and its reads change nothing, so delivery may go straight to the pushes.
  */
 function memoHolds(cpu: Cpu, memo: GateMemo, source: Source): boolean {
-  if (memo.cpl !== cpu.cpl || memo.software !== (source === Source.Software) || memo.paged !== ((cpu.cr0 & CR0_PG) !== 0)
+  if (memo.cpl !== cpu.cpl || memo.software !== (source === Source.Software)
     || memo.idtrBase !== cpu.idtrBase || memo.idtrLimit !== cpu.idtrLimit || memo.gdtrBase !== cpu.gdtrBase
     || memo.gdtrLimit !== cpu.gdtrLimit) return false;
   const tr = cpu.tr;
   if (memo.trBase !== tr.base || memo.trLimit !== tr.limit || memo.trAttributes !== tr.attributes || memo.trValid !== tr.valid) return false;
-  if (mutated('gate-memo-unchecked')) return true;
-  const memory = cpu.memory, tlb = cpu.tlb, linear = memo.linear, words = memo.words;
-  for (let k = 0; k < 8; k++) {
-    let physical = linear[k];
-    if (memo.paged) {
-      const entry = tlb[physical >>> 12];
-      if (entry === 0) return false;
-      physical = ((entry & ~0xfff) | (physical & 0xfff)) >>> 0;
-    }
-    if ((k === 5 ? memory.read16(physical) : memory.read32(physical)) !== words[k]) return false;
-  }
-  return true;
+  return readsHold(cpu, memo.reads) || mutated('gate-memo-unchecked');
 }
 
 export type DeliveryOutcome = { kind: 'delivered'; vector: number; errorCode: number | null } | { kind: 'shutdown'; reason: string };

@@ -1,7 +1,7 @@
 // The fast machine behind the Machine interface of model/machine.ts.
 import type { CommonState, Machine, SegmentRegister, StepEvent } from '../model/machine';
 import { SEGMENT_NAMES } from '../model/isa/ast';
-import { Cpu, recycleTlb } from './cpu';
+import { Cpu, loadedSystemSegment, recycleTlb } from './cpu';
 import { recycleRam } from './memory';
 import { peekEflags, writeEflags } from './flags';
 import { flushTlb } from './paging';
@@ -85,8 +85,8 @@ export class ImplMachine implements Machine {
     cpu.cr0 = s.cr0 >>> 0; cpu.cr2 = s.cr2 >>> 0; cpu.cr3 = s.cr3 >>> 0; cpu.cr4 = s.cr4 >>> 0;
     cpu.gdtrBase = s.gdtr.base >>> 0; cpu.gdtrLimit = s.gdtr.limit;
     cpu.idtrBase = s.idtr.base >>> 0; cpu.idtrLimit = s.idtr.limit;
-    cpu.ldtr = { ...s.ldtr };
-    cpu.tr = { ...s.tr };
+    cpu.ldtr = loadedSystemSegment(s.ldtr.selector, s.ldtr.base, s.ldtr.limit, s.ldtr.attributes, s.ldtr.valid);
+    cpu.tr = loadedSystemSegment(s.tr.selector, s.tr.base, s.tr.limit, s.tr.attributes, s.tr.valid);
     cpu.halted = s.halted;
     cpu.instructionCount = s.instructionCount;
     const msrs = s.msrs ?? { tscOffsetHigh: 0, tscOffsetLow: 0, sysenterCs: 0, sysenterEsp: 0, sysenterEip: 0 };

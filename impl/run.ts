@@ -4,7 +4,7 @@
 // compiler; step() alone never uses blocks, so lock-step comparison sees the
 // plain interpreter.
 import type { StepEvent } from '../model/machine';
-import { type Cpu, CS } from './cpu';
+import { type Cpu, CS, emptySlots } from './cpu';
 import { IF, TF } from './flags';
 import { CR0_PG, TLB_USER, TLB_VALID } from './paging';
 import { compileBlock } from './blocks';
@@ -60,7 +60,7 @@ export function run(cpu: Cpu, limit: number, throughEvents = false): StepEvent {
       if (page === cpu.fetchPage && frame < memory.codePages.length - 1) {
         const offset = linear & 0xfff;
         let frameBlocks = cpu.blocks[frame];
-        if (frameBlocks === undefined) frameBlocks = cpu.blocks[frame] = { blocks: new Array(0x1000), hits: new Uint16Array(0x1000) };
+        if (frameBlocks === undefined) frameBlocks = cpu.blocks[frame] = { blocks: emptySlots(0x1000), hits: new Uint16Array(0x1000) };
         let block = frameBlocks.blocks[offset];
         const hits = block === undefined ? ++frameBlocks.hits[offset] : 0;
         if (hits === cpu.blockThresholds.loop || hits >= cpu.blockThresholds.straight) {

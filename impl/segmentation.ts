@@ -1,7 +1,7 @@
 // Descriptors and segment-register loads with every check of the manual
 // (SDM vol. 3 §5.x and the MOV/POP/LDS pseudo-code): null selectors, table
 // limits, type, RPL/CPL/DPL, present, and the accessed bit written back.
-import { type Cpu, CS, SS, SEG_READ, SEG_WRITE } from './cpu';
+import { type Cpu, type SegmentCache, ES, CS, SS, DS, FS, GS, SEG_READ, SEG_WRITE } from './cpu';
 import { fault, GP, NP, SS as SS_FAULT } from './faults';
 import { readSystem, writeSystem } from './access';
 import { mutated } from './mutants';
@@ -60,21 +60,41 @@ export function setSegmentCache(cpu: Cpu, segment: number, selector: number, bas
   cpu.segLimit[segment] = limit >>> 0;
   cpu.segAttributes[segment] = attributes;
   cpu.segValid[segment] = valid;
-  let access = 0, low = 0, high = limit >>> 0;
-  if (valid && attributes & ATTR_S) {
-    if (isCode(attributes)) access = attributes & 2 ? SEG_READ : 0;
-    else {
-      access = SEG_READ | (attributes & 2 ? SEG_WRITE : 0);
-      if (attributes & 4) { // expand-down: valid offsets lie above the limit
-        low = (limit >>> 0) + (mutated('expand-down-limit-off-by-one') ? 0 : 1);
-        high = attributes & ATTR_DB ? 0xffffffff : 0xffff;
-      }
-    }
-  }
-  cpu.segAccess[segment] = access;
-  cpu.segLow[segment] = low;
-  cpu.segHigh[segment] = high;
+  cpu.segAccess[segment] = accessOf(attributes, valid);
+  cpu.segLow[segment] = lowestOffset(limit, attributes, valid);
+  cpu.segHigh[segment] = highestOffset(limit, attributes, valid);
   if (segment === CS) { cpu.cpl = selector & 3; cpu.fetchPage = -1; }
+}
+
+/** The derived part of a cache: SEG_READ/SEG_WRITE, and the lowest and
+ * highest valid offsets (an expand-down data segment's lie above its limit). */
+const accessOf = (attributes: number, valid: boolean): number =>
+  (!valid || !(attributes & ATTR_S) ? 0 : isCode(attributes) ? (attributes & 2 ? SEG_READ : 0) : SEG_READ | (attributes & 2 ? SEG_WRITE : 0));
+const expandsDown = (attributes: number, valid: boolean): boolean => valid && isData(attributes) && (attributes & 4) !== 0;
+const lowestOffset = (limit: number, attributes: number, valid: boolean): number =>
+  (expandsDown(attributes, valid) ? (limit >>> 0) + (mutated('expand-down-limit-off-by-one') ? 0 : 1) : 0);
+const highestOffset = (limit: number, attributes: number, valid: boolean): number =>
+  (expandsDown(attributes, valid) ? (attributes & ATTR_DB ? 0xffffffff : 0xffff) : limit >>> 0);
+
+/** The cache setSegmentCache fills for a valid segment, as one object. */
+export function segmentCache(selector: number, base: number, limit: number, attributes: number): SegmentCache {
+  return {
+    selector: selector & 0xffff, base: base >>> 0, limit: limit >>> 0, attributes,
+    access: accessOf(attributes, true), low: lowestOffset(limit, attributes, true), high: highestOffset(limit, attributes, true),
+  };
+}
+
+/** Load a cache worked out by segmentCache: what setSegmentCache would store. */
+export function loadSegmentCache(cpu: Cpu, segment: number, cache: SegmentCache): void {
+  cpu.segSelector[segment] = cache.selector;
+  cpu.segBase[segment] = cache.base;
+  cpu.segLimit[segment] = cache.limit;
+  cpu.segAttributes[segment] = cache.attributes;
+  cpu.segValid[segment] = true;
+  cpu.segAccess[segment] = cache.access;
+  cpu.segLow[segment] = cache.low;
+  cpu.segHigh[segment] = cache.high;
+  if (segment === CS) { cpu.cpl = cache.selector & 3; cpu.fetchPage = -1; }
 }
 
 export function loadFromDescriptor(cpu: Cpu, segment: number, selector: number, d: Descriptor): void {
@@ -109,16 +129,17 @@ export function loadDataSegment(cpu: Cpu, segment: number, selector: number): vo
 }
 
 /** On a return to an outer ring, ES/DS/FS/GS that the new CPL may not use
- * are made null (SDM RET/IRET pseudo-code). */
-const DATA_SEGMENTS = [0, 3, 4, 5]; // ES DS FS GS
-
+ * are made null (SDM RET/IRET pseudo-code): a valid data segment or
+ * non-conforming code segment whose DPL is below the CPL. (A data segment is
+ * never conforming, so that is: DPL < CPL, valid, not conforming code; the
+ * DPL first, as it rules out the usual DPL-3 segments at once.) Written out
+ * per register: it runs on every return to ring 3. */
 export function nullInaccessibleSegments(cpu: Cpu): void {
-  for (let k = 0; k < 4; k++) {
-    const segment = DATA_SEGMENTS[k];
-    const a = cpu.segAttributes[segment];
-    if (!cpu.segValid[segment]) continue;
-    if ((isData(a) || !isConforming(a)) && dplOf(a) < cpu.cpl) {
-      setSegmentCache(cpu, segment, 0, 0, 0, 0, false);
-    }
-  }
+  const cpl = cpu.cpl, attributes = cpu.segAttributes;
+  if (dplOf(attributes[ES]) < cpl && inaccessible(cpu, ES)) setSegmentCache(cpu, ES, 0, 0, 0, 0, false);
+  if (dplOf(attributes[DS]) < cpl && inaccessible(cpu, DS)) setSegmentCache(cpu, DS, 0, 0, 0, 0, false);
+  if (dplOf(attributes[FS]) < cpl && inaccessible(cpu, FS)) setSegmentCache(cpu, FS, 0, 0, 0, 0, false);
+  if (dplOf(attributes[GS]) < cpl && inaccessible(cpu, GS)) setSegmentCache(cpu, GS, 0, 0, 0, 0, false);
 }
+/** The rest of the rule for a register whose DPL is below the CPL. */
+const inaccessible = (cpu: Cpu, segment: number): boolean => cpu.segValid[segment] && !isConforming(cpu.segAttributes[segment]);

@@ -4,7 +4,7 @@
 import type { Cpu } from './cpu';
 import { fault, GP, SS as SS_FAULT, TS, Unsupported } from './faults';
 import { readSystem, writeLinear, probeWrite } from './access';
-import { translate } from './paging';
+import { CR0_PG, TLB_DIRTY, TLB_VALID, TLB_WRITABLE, translate } from './paging';
 import { mutated } from './mutants';
 import { type Descriptor, attributesOf, dplOf, isWritableData, readDescriptor, ATTR_P, ATTR_DB } from './segmentation';
 
@@ -96,4 +96,44 @@ export function pushFrame(cpu: Cpu, base: number, low: number, high: number, esp
     writeLinear(cpu, (base + at) >>> 0, size, value, user);
   }
   return top;
+}
+
+/** A TLB entry through which a supervisor write goes without a walk. */
+const SUPERVISOR_WRITE = TLB_VALID | TLB_WRITABLE | TLB_DIRTY;
+
+/**
+ * pushFrame of the frame of a delivery to an inner ring — SS, ESP, EFLAGS,
+ * CS, EIP and, unless null, the error code, as 32-bit pushes at `ring` —
+ * with the values as arguments rather than an array. When the frame passes
+ * the limit checks without wrapping, lies in one page whose TLB entry lets a
+ * supervisor write through with no walk (valid, writable, dirty: what
+ * translate would return at once; paging off, the linear address itself),
+ * in RAM, and in a frame without decoded code, the values are written
+ * straight to RAM, which is all pushFrame would do; otherwise pushFrame
+ * does it all.
+ */
+export function pushRingFrame(cpu: Cpu, base: number, low: number, high: number, esp: number, ring: number, code: number,
+  ss: number, oldEsp: number, eflags: number, cs: number, eip: number, errorCode: number | null): number {
+  const bytes = errorCode === null ? 20 : 24, top = (esp - bytes) >>> 0, first = (base + top) >>> 0;
+  if (esp >= bytes && top >= low && esp - 1 <= high && (first & 0xfff) + bytes <= 0x1000) {
+    let frame = first;
+    if (cpu.cr0 & CR0_PG) {
+      const entry = cpu.tlb[first >>> 12];
+      frame = (entry & SUPERVISOR_WRITE) === SUPERVISOR_WRITE || mutated('ring-frame-skips-dirty') && entry !== 0
+        ? ((entry & ~0xfff) | (first & 0xfff)) >>> 0 : -1;
+    }
+    const memory = cpu.memory;
+    if (frame >= 0 && frame + bytes <= memory.size && (!memory.codePages[frame >>> 12] || mutated('push-frame-ignores-code'))) {
+      const view = memory.view, at = frame + bytes - 4;
+      view.setUint32(at, ss, true);
+      view.setUint32(at - 4, oldEsp, true);
+      view.setUint32(at - 8, eflags, true);
+      view.setUint32(at - 12, cs, true);
+      view.setUint32(at - 16, eip, true);
+      if (errorCode !== null) view.setUint32(at - 20, errorCode >>> 0, true);
+      return top;
+    }
+  }
+  const values = errorCode === null ? [ss, oldEsp, eflags, cs, eip] : [ss, oldEsp, eflags, cs, eip, errorCode];
+  return pushFrame(cpu, base, low, high, esp, values, 4, ring, code);
 }

@@ -4,14 +4,14 @@
 // pseudo-code in vol. 2). Task switches are not part of this machine.
 import { type Cpu, type Decoded, type IretMemo, CS, SS } from '../cpu';
 import { fault, GP, NP, Unsupported } from '../faults';
-import { IF, IOPL, NT, VM, readEflags, writeEflags, SUPPORTED } from '../flags';
+import { ARITH, IF, IOPL, NT, VM, readEflags, writeEflags, SUPPORTED } from '../flags';
 import { quietStackRead, readMemory } from '../access';
 import { mutated } from '../mutants';
-import { CR0_PG } from '../paging';
+import { readsHold, rememberReads } from '../remembered-reads';
 import { effectiveOffset } from '../operands';
 import {
   ATTR_DB, ATTR_P, type Descriptor, attributesOf, baseOf, dplOf, isCode, isConforming, limitOf, loadFromDescriptor,
-  nullInaccessibleSegments, readDescriptor, setAccessed, setSegmentCache,
+  loadSegmentCache, nullInaccessibleSegments, readDescriptor, segmentCache, setAccessed,
 } from '../segmentation';
 import { checkReturnStackSegment, checkRingStackSegment, pushFrame, ringStack, stackRange } from '../stack-switch';
 
@@ -166,42 +166,57 @@ function loadOuterStackPointer(cpu: Cpu, stackAttributes: number, popped: number
  * words, pass, and (accessed bits already set) write nothing. */
 export function interruptReturn(cpu: Cpu, d: Decoded): void {
   const size = d.size, esp = cpu.r32[4] >>> 0;
-  const current = readEflags(cpu);
+  // EFLAGS before the return but for the arithmetic flags, which may be lazy
+  // (flags.ts): IRET takes them from the frame whatever the CPL (they are in
+  // `changeable` below), so they are not computed (writeEflags then drops
+  // the record). Only arithmetic flags are ever lazy; if not, fold them.
+  const current = (cpu.lazy & ~ARITH) === 0 ? (cpu.flags | 2) >>> 0 : readEflags(cpu);
   if (current & NT) throw new Unsupported('IRET with NT set (task return)');
   // The 32-bit frame is read at once when no read of it can fault or walk
-  // (quietStackRead): EIP, CS and EFLAGS here, SS:ESP below; otherwise slot
-  // by slot, in order.
-  const frame = size === 4 ? quietStackRead(cpu, esp, 12) : -1;
+  // (quietStackRead): EIP, CS and EFLAGS, with SS:ESP (`outer`) when the
+  // remembered IRET returned to an outer ring, else SS:ESP below; otherwise
+  // slot by slot, in order.
+  const memo = cpu.iretMemo;
+  const toOuter = size === 4 && memo !== null && memo.ssCache !== null;
+  let outer = toOuter ? quietStackRead(cpu, esp, 20) : -1;
+  const frame = outer >= 0 ? outer : size === 4 ? quietStackRead(cpu, esp, 12) : -1;
   const memory = cpu.memory;
   const offset = frame >= 0 ? memory.read32(frame) : readMemory(cpu, SS, esp, size);
   const selector = frame >= 0 ? memory.read16(frame + 4) : readMemory(cpu, SS, (esp + size) >>> 0, 2);
   let popped = frame >= 0 ? memory.read32(frame + 8) : readMemory(cpu, SS, (esp + 2 * size) >>> 0, size);
+  // Read slot by slot (the stack's page had no TLB entry: the first IRET
+  // after a CR3 write), the frame may read quietly now.
+  if (toOuter && frame < 0) outer = quietStackRead(cpu, esp, 20);
   if (size === 2) popped = (current & 0xffff0000) | popped;
   if (popped & VM && cpu.cpl === 0) throw new Unsupported('IRET to virtual-8086 mode');
   let changeable = SUPPORTED & ~VM;
   if (cpu.cpl > 0) changeable &= ~IOPL;
   if (cpu.cpl > ((current & IOPL) >> 12)) changeable &= ~IF;
   const eflags = (current & ~changeable) | (popped & changeable);
-  const memo = cpu.iretMemo;
-  if (frame >= 0 && memo !== null && memo.cs === selector && iretMemoHolds(cpu, memo)) {
-    // The same CS selector at the same CPL: a return to the same ring when
-    // the remembered one was (memo.ss < 0), else to the same outer ring.
-    if (memo.ss < 0) {
-      if (offset > memo.csLimit) fault(GP, 0);
-      setSegmentCache(cpu, CS, selector, memo.csBase, memo.csLimit, memo.csAttributes, true);
-      cpu.r32[4] = esp + 12;
-      writeEflags(cpu, eflags);
-      cpu.next = offset;
-      return;
-    }
-    const outer = quietStackRead(cpu, esp, 20);
-    if (outer >= 0 && memory.read16(outer + 16) === memo.ss) {
+  if (size === 4 && memo !== null && memo.cs === selector) {
+    // The same CS selector at the same CPL (iretMemoHolds): a return to the
+    // same ring when the remembered one was (no SS cache), else to the same
+    // outer ring, with the same SS selector popped, read quietly (compared
+    // first: the remembered reads of its descriptor may walk). The generic
+    // path reads the frame's first three slots before any descriptor, and
+    // SS:ESP (here read quietly: no fault, no walk) before the stack's.
+    const ssCache = memo.ssCache;
+    if (ssCache === null) {
+      if (iretMemoHolds(cpu, memo)) {
+        if (offset > memo.csCache.limit) fault(GP, 0);
+        loadSegmentCache(cpu, CS, memo.csCache);
+        cpu.r32[4] = esp + 12;
+        writeEflags(cpu, eflags);
+        cpu.next = offset;
+        return;
+      }
+    } else if (outer >= 0 && memory.read16(outer + 16) === memo.ss && iretMemoHolds(cpu, memo)) {
       const newEsp = memory.read32(outer + 12);
-      if (offset > memo.csLimit) fault(GP, 0);
-      setSegmentCache(cpu, CS, selector, memo.csBase, memo.csLimit, memo.csAttributes, true);
+      if (offset > memo.csCache.limit) fault(GP, 0);
+      loadSegmentCache(cpu, CS, memo.csCache);
       if (!mutated('iret-outer-keeps-stack')) {
-        setSegmentCache(cpu, SS, memo.ss, memo.ssBase, memo.ssLimit, memo.ssAttributes, true);
-        loadOuterStackPointer(cpu, memo.ssAttributes, (esp + 20) >>> 0, newEsp);
+        loadSegmentCache(cpu, SS, ssCache);
+        loadOuterStackPointer(cpu, ssCache.attributes, (esp + 20) >>> 0, newEsp);
       }
       nullInaccessibleSegments(cpu);
       writeEflags(cpu, eflags);
@@ -218,7 +233,7 @@ export function interruptReturn(cpu: Cpu, d: Decoded): void {
     cpu.r32[4] = esp + 3 * size;
     if (size === 4) rememberIret(cpu, cpl, selector, desc, -1, null);
   } else {
-    const outer = size === 4 ? quietStackRead(cpu, esp, 20) : -1;
+    if (size === 4 && outer < 0) outer = quietStackRead(cpu, esp, 20);
     const newEsp = outer >= 0 ? memory.read32(outer + 12) : readMemory(cpu, SS, (esp + 3 * size) >>> 0, size);
     const newSs = outer >= 0 ? memory.read16(outer + 16) : readMemory(cpu, SS, (esp + 4 * size) >>> 0, 2);
     const stack = checkReturnStackSegment(cpu, newSs, rpl);
@@ -238,41 +253,29 @@ export function interruptReturn(cpu: Cpu, d: Decoded): void {
 }
 
 /** Keep what a 32-bit IRET read and loaded (IretMemo), when its selectors
- * name GDT entries and each descriptor word lies within one page. */
+ * name GDT entries and its reads can be remembered (remembered-reads.ts). */
 function rememberIret(cpu: Cpu, cpl: number, cs: number, code: Descriptor, ss: number, stack: Descriptor | null): void {
   if (cs & 4 || (ss >= 0 && ss & 4)) return;
   const linear = [code.address, (code.address + 4) >>> 0];
-  const words = [code.low >>> 0, code.high >>> 0];
-  if (stack !== null) { linear.push(stack.address, (stack.address + 4) >>> 0); words.push(stack.low >>> 0, stack.high >>> 0); }
-  for (const address of linear) if ((address & 0xfff) > 0xffc) return;
+  const words = [code.low, code.high];
+  if (stack !== null) { linear.push(stack.address, (stack.address + 4) >>> 0); words.push(stack.low, stack.high); }
+  const reads = rememberReads(cpu, linear, DWORDS, words);
+  if (reads === null) return;
   cpu.iretMemo = {
-    cpl, paged: (cpu.cr0 & CR0_PG) !== 0, gdtrBase: cpu.gdtrBase, gdtrLimit: cpu.gdtrLimit, cs, ss, linear, words,
-    csBase: baseOf(code), csLimit: limitOf(code), csAttributes: attributesOf(code.high),
-    ssBase: stack === null ? 0 : baseOf(stack), ssLimit: stack === null ? 0 : limitOf(stack),
-    ssAttributes: stack === null ? 0 : attributesOf(stack.high),
+    cpl, gdtrBase: cpu.gdtrBase, gdtrLimit: cpu.gdtrLimit, cs, ss, reads,
+    csCache: segmentCache(cs, baseOf(code), limitOf(code), attributesOf(code.high)),
+    ssCache: stack === null ? null : segmentCache(ss, baseOf(stack), limitOf(stack), attributesOf(stack.high)),
   };
 }
+const DWORDS = [4, 4, 4, 4];
 
 /**
  * Whether IRET's generic path would read exactly what `memo` holds: the same
- * CPL, PG and GDTR, and each descriptor word found, through a TLB entry
- * already there (no walk, no fault: a supervisor read through any entry
- * succeeds), in memory that still holds it. Then its checks pass again and
- * its accessed-bit writes write nothing. (The caller compares the selectors.)
+ * CPL and GDTR, and its descriptor reads made again through the same TLB
+ * entries to bytes not written since (readsHold). Then its checks pass again
+ * and its accessed-bit writes write nothing. (The caller compares the selectors.)
  */
 function iretMemoHolds(cpu: Cpu, memo: IretMemo): boolean {
-  const paged = (cpu.cr0 & CR0_PG) !== 0;
-  if (memo.cpl !== cpu.cpl || memo.paged !== paged || memo.gdtrBase !== cpu.gdtrBase || memo.gdtrLimit !== cpu.gdtrLimit) return false;
-  if (mutated('iret-memo-unchecked')) return true;
-  const memory = cpu.memory, tlb = cpu.tlb, linear = memo.linear, words = memo.words;
-  for (let k = 0; k < linear.length; k++) {
-    let physical = linear[k];
-    if (paged) {
-      const entry = tlb[physical >>> 12];
-      if (entry === 0) return false;
-      physical = ((entry & ~0xfff) | (physical & 0xfff)) >>> 0;
-    }
-    if (memory.read32(physical) !== words[k]) return false;
-  }
-  return true;
+  if (memo.cpl !== cpu.cpl || memo.gdtrBase !== cpu.gdtrBase || memo.gdtrLimit !== cpu.gdtrLimit) return false;
+  return readsHold(cpu, memo.reads) || mutated('iret-memo-unchecked');
 }

@@ -1,7 +1,7 @@
 // System instructions: HLT, CLI/STI, PUSHF/POPF, descriptor-table registers,
 // LLDT/LTR, SMSW/LMSW/CLTS, MOV to/from CRn and segment registers,
 // LAR/LSL/VERR/VERW, INVLPG, CPUID, INT n/INT3/INTO, BOUND, UD2, WBINVD.
-import { type Cpu, type Decoded, CS, SS } from '../cpu';
+import { type Cpu, type Decoded, CS, SS, loadedSystemSegment } from '../cpu';
 import { BR, NP, fault, gp, ud, Unsupported } from '../faults';
 import { IF, IOPL, OF, RF, SUPPORTED, VM, ZF, flag, readEflags, setFlags, writeEflags } from '../flags';
 import { linearAddress, pop, probeWrite, push, readMemory, writeMemory } from '../access';
@@ -93,7 +93,7 @@ export function loadLocalDescriptorTable(cpu: Cpu, d: Decoded): void {
   requireRing0(cpu);
   const selector = readRM(cpu, d, 2);
   if ((selector & 0xfffc) === 0) {
-    cpu.ldtr = { selector, base: 0, limit: 0, attributes: 0, valid: false };
+    cpu.ldtr = loadedSystemSegment(selector, 0, 0, 0, false);
     return;
   }
   if (selector & 4) gp(selector & 0xfffc);
@@ -102,7 +102,7 @@ export function loadLocalDescriptorTable(cpu: Cpu, d: Decoded): void {
   const a = attributesOf(desc.high);
   if ((a & 0x1f) !== 0x02) gp(selector & 0xfffc);
   if (!(a & ATTR_P)) fault(NP, selector & 0xfffc);
-  cpu.ldtr = { selector, base: baseOf(desc), limit: limitOf(desc), attributes: a, valid: true };
+  cpu.ldtr = loadedSystemSegment(selector, baseOf(desc), limitOf(desc), a, true);
 }
 
 export function loadTaskRegister(cpu: Cpu, d: Decoded): void {
@@ -118,7 +118,7 @@ export function loadTaskRegister(cpu: Cpu, d: Decoded): void {
   // Mark the TSS busy in the GDT and in the cache.
   const busyHigh = desc.high | 0x200;
   writeSystemDword(cpu, (desc.address + 4) >>> 0, busyHigh);
-  cpu.tr = { selector, base: baseOf(desc), limit: limitOf(desc), attributes: a | 0x2, valid: true };
+  cpu.tr = loadedSystemSegment(selector, baseOf(desc), limitOf(desc), a | 0x2, true);
 }
 
 import { writeSystem } from '../access';

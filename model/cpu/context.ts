@@ -4,7 +4,7 @@
 import type { Instruction, Operand, SegmentName } from '../isa/ast';
 import { update, withMemory, withRegisters, type MachineState, type SegmentRegister } from './state';
 import { readPhysical, writeBytes, writePhysical } from './memory';
-import { translate } from './paging';
+import { accessOf, translate } from './paging';
 import { fault, Vector, type Fault, type Result } from './outcome';
 import { applied, explaining, hexNote } from './applied';
 
@@ -160,11 +160,11 @@ export function segmentLinear(state: MachineState, segment: SegmentName, offset:
  */
 export function readLinear(state: MachineState, linear: number, bytes: 1 | 2 | 4, user: boolean): Result<{ value: number; state: MachineState }> {
   linear >>>= 0;
-  const access = { write: false, user };
+  const access = accessOf(false, user);
   if ((linear & 0xfff) + bytes <= 0x1000) {
     const t = translate(state, linear, access);
     if (t.kind !== 'ok') return t;
-    return { kind: 'ok', value: { value: readPhysical(t.value.state.memory, t.value.physical, bytes), state: t.value.state } };
+    return { kind: 'ok', value: { value: readPhysical(t.state.memory, t.physical, bytes), state: t.state } };
   }
   let s = state;
   let value = 0;
@@ -172,8 +172,8 @@ export function readLinear(state: MachineState, linear: number, bytes: 1 | 2 | 4
   for (let i = 0; i < bytes; i++) {
     const t = translate(s, linear + i, access);
     if (t.kind !== 'ok') return t;
-    s = t.value.state;
-    physical.push(t.value.physical);
+    s = t.state;
+    physical.push(t.physical);
   }
   for (let i = bytes - 1; i >= 0; i--) value = ((value << 8) | readPhysical(s.memory, physical[i]!, 1)) >>> 0;
   return { kind: 'ok', value: { value, state: s } };
@@ -183,20 +183,22 @@ export function readLinear(state: MachineState, linear: number, bytes: 1 | 2 | 4
  * any byte is written, so a faulting write changes no memory. */
 export function writeLinear(state: MachineState, linear: number, bytes: 1 | 2 | 4, value: number, user: boolean): Result<MachineState> {
   linear >>>= 0;
-  const access = { write: true, user };
+  const access = accessOf(true, user);
   if ((linear & 0xfff) + bytes <= 0x1000) {
     const t = translate(state, linear, access);
     if (t.kind !== 'ok') return t;
-    const s = t.value.state;
-    return { kind: 'ok', value: withMemory(s, writePhysical(s.memory, t.value.physical, bytes, value)) };
+    const s = t.state;
+    const memory = writePhysical(s.memory, t.physical, bytes, value);
+    // A store of the bytes already there leaves memory, and so the state, as they are.
+    return { kind: 'ok', value: memory === s.memory ? s : withMemory(s, memory) };
   }
   let s = state;
   const physical: number[] = [];
   for (let i = 0; i < bytes; i++) {
     const t = translate(s, linear + i, access);
     if (t.kind !== 'ok') return t;
-    s = t.value.state;
-    physical.push(t.value.physical);
+    s = t.state;
+    physical.push(t.physical);
   }
   let memory = s.memory;
   for (let i = 0; i < bytes; i++) memory = writePhysical(memory, physical[i]!, 1, (value >>> (8 * i)) & 0xff);
@@ -228,9 +230,9 @@ export function readMemoryForWrite(state: MachineState, segment: SegmentName, of
   let s = state;
   const crosses = (linear.value & 0xfff) + bytes > 0x1000;
   for (const at of crosses ? [linear.value, ((linear.value + bytes - 1) & ~0xfff) >>> 0] : [linear.value]) {
-    const t = translate(s, at, { write: true, user });
+    const t = translate(s, at, accessOf(true, user));
     if (t.kind !== 'ok') return t;
-    s = t.value.state;
+    s = t.state;
   }
   return readLinear(s, linear.value, bytes, user);
 }
@@ -358,16 +360,15 @@ export function pushMany(state: MachineState, values: readonly number[], size: 1
     const linear = segmentLinear(s, 'ss', top - i * bytes, bytes, true);
     if (linear.kind !== 'ok' && !(m.firstLimitOnly && i > 1)) return linear;
     if (linear.kind !== 'ok') continue;
-    const t = translate(s, linear.value, { write: true, user });
+    const t = translate(s, linear.value, accessOf(true, user));
     if (t.kind !== 'ok') return t;
-    s = t.value.state;
-    physical = t.value.physical;
+    s = t.state;
+    physical = t.physical;
   }
   // The frame's bytes from its lowest address, where the last value pushed lies.
-  const stored = new Uint8Array(frame);
-  for (let i = 0; i < values.length; i++) {
-    const value = values[values.length - 1 - i]!;
-    for (let b = 0; b < bytes; b++) stored[i * bytes + b] = (value >>> (8 * b)) & 0xff;
+  const stored: number[] = [];
+  for (let i = values.length - 1; i >= 0; i--) {
+    for (let b = 0; b < bytes; b++) stored.push((values[i]! >>> (8 * b)) & 0xff);
   }
   return { kind: 'ok', value: withStackPointer(withMemory(s, writeBytes(s.memory, physical, stored)), (top - frame) & mask) };
 }

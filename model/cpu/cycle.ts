@@ -6,7 +6,7 @@ import type { StepEvent } from '../machine';
 import { countRetired, update, type MachineState } from './state';
 import { cpl } from './context';
 import { blocksOf, hasBlocks, readPhysical, writePhysical, type PhysicalMemory } from './memory';
-import { translate } from './paging';
+import { accessOf, translate } from './paging';
 import { execute, handlerFor } from './execute';
 import type { Handler } from './outcome';
 import { deliverInterrupt, type EventSource } from './interrupts';
@@ -121,15 +121,15 @@ function fetch(state: MachineState, decode: Decoder): Fetched {
   let s = state;
   let cacheable: number | null = null;
   if (state.eip <= cs.limit) {
-    const t = translate(s, (cs.base + state.eip) >>> 0, { write: false, user });
+    const t = translate(s, (cs.base + state.eip) >>> 0, accessOf(false, user));
     if (t.kind !== 'ok') return t;
-    s = t.value.state;
-    if (t.value.physical + MAX_LENGTH <= s.memory.size) {
-      const hit = cachedDecode(s.memory, t.value.physical);
+    s = t.state;
+    if (t.physical + MAX_LENGTH <= s.memory.size) {
+      const hit = cachedDecode(s.memory, t.physical);
       if (hit !== undefined && state.eip + hit.length - 1 <= cs.limit) {
         return { kind: 'ok', instruction: hit.instruction, length: hit.length, handler: hit.handler, state: s };
       }
-      cacheable = t.value.physical;
+      cacheable = t.physical;
     }
   }
   const bytes: number[] = [];
@@ -138,11 +138,11 @@ function fetch(state: MachineState, decode: Decoder): Fetched {
     if (bytes.length >= MAX_LENGTH) return fault(Vector.GP, 0, 'EXC.FETCH.1');
     if (offset > cs.limit || (bytes.length > 0 && offset === 0)) return fault(Vector.GP, 0, 'EXC.FETCH.1');
     const linear = (cs.base + offset) >>> 0;
-    const t = translate(s, linear, { write: false, user });
+    const t = translate(s, linear, accessOf(false, user));
     if (t.kind !== 'ok') return t;
-    s = t.value.state;
+    s = t.state;
     const count = Math.min(MAX_LENGTH - bytes.length, 0x1000 - (linear & 0xfff), cs.limit - offset + 1);
-    for (let i = 0; i < count; i++) bytes.push(readPhysical(s.memory, t.value.physical + i, 1));
+    for (let i = 0; i < count; i++) bytes.push(readPhysical(s.memory, t.physical + i, 1));
     const decoded = decode(bytes);
     switch (decoded.kind) {
       case 'ok': {

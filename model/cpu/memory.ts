@@ -62,6 +62,9 @@ export function memoryOver(base: Uint8Array): PhysicalMemory {
   return { size: base.length, levels: levelsFor(base.length), root: undefined, base };
 }
 
+/** The bytes a tree of each level covers: 64 for a block, 4 KiB for a level-1 node, … (levels 0 to 5). */
+const SPAN = [0, 1, 2, 3, 4, 5].map((level) => 2 ** (BLOCK_BITS + FANOUT_BITS * level));
+
 const childIndex = (address: number, level: number): number => (address >>> (BLOCK_BITS + FANOUT_BITS * (level - 1))) & (FANOUT - 1);
 
 /** The block holding `address` (undefined when never written). */
@@ -137,7 +140,7 @@ export function readBytes(memory: PhysicalMemory, address: number, length: numbe
  * parts stay zero, or are the base's bytes. */
 function readTree(memory: PhysicalMemory, tree: Tree | undefined, level: number, start: number,
   address: number, end: number, out: Uint8Array): void {
-  const span = 2 ** (BLOCK_BITS + FANOUT_BITS * level);
+  const span = SPAN[level]!;
   const first = Math.max(address, start), last = Math.min(end, start + span);
   if (tree === undefined) {
     if (memory.base !== null) out.set(memory.base.subarray(first, last), first - address);
@@ -174,12 +177,12 @@ function writeTree(memory: PhysicalMemory, tree: Tree | undefined, level: number
     // (a copy by the constructor: a Node Buffer's slice would be a view).
     if (first === start && last === start + BLOCK_SIZE && bytes instanceof Uint8Array) return new Uint8Array(bytes.subarray(first - address, last - address));
     const block = freshBlock(memory, tree as Block | undefined, start);
-    if (bytes instanceof Uint8Array) block.set(bytes.subarray(first - address, last - address), first - start);
-    else for (let a = first; a < last; a++) block[a - start] = bytes[a - address]! & 0xff;
+    // At most 64 bytes: a loop (a subarray to copy from is a new object, and costs more).
+    for (let a = first; a < last; a++) block[a - start] = bytes[a - address]! & 0xff;
     return block;
   }
   const node: (Tree | undefined)[] = tree === undefined ? [] : (tree as Node).slice();
-  const childSpan = 2 ** (BLOCK_BITS + FANOUT_BITS * (level - 1));
+  const childSpan = SPAN[level - 1]!;
   const firstChild = Math.max(0, Math.floor((address - start) / childSpan));
   const lastChild = Math.min(FANOUT - 1, Math.floor((end - 1 - start) / childSpan));
   for (let c = firstChild; c <= lastChild; c++) {
@@ -197,30 +200,64 @@ export function writeBytes(memory: PhysicalMemory, address: number, bytes: Array
   return { size: memory.size, levels: memory.levels, root, base: memory.base };
 }
 
-/** Little-endian write of 1, 2 or 4 bytes. */
+/** Little-endian write of 1, 2 or 4 bytes. A byte stored over the same
+ * byte changes nothing (writeBlock), so a store of the bytes already there
+ * returns `memory` itself. */
 export function writePhysical(memory: PhysicalMemory, address: number, bytes: 1 | 2 | 4, value: number): PhysicalMemory {
   address >>>= 0;
   const offset = address & (BLOCK_SIZE - 1);
   if (offset + bytes > BLOCK_SIZE || address + bytes > memory.size) {
-    const b: number[] = [];
-    for (let i = 0; i < bytes; i++) b.push((value >>> (8 * i)) & 0xff);
-    return writeBytes(memory, address, b);
+    // Across two blocks, or past the end of RAM: byte by byte, each in one block.
+    let m = memory;
+    for (let i = 0; i < bytes; i++) if (address + i < memory.size) m = writePhysical(m, address + i, 1, (value >>> (8 * i)) & 0xff);
+    return m;
   }
   // Fast path: one block, and the nodes on its path copied.
-  const root = writeBlock(memory, memory.root, memory.levels, address, offset, bytes, value) as Node;
-  return { size: memory.size, levels: memory.levels, root, base: memory.base };
+  const root = writeBlock(memory, memory.root, memory.levels, address, offset, bytes, value);
+  if (root === memory.root) return memory;
+  return { size: memory.size, levels: memory.levels, root: root as Node, base: memory.base };
 }
 
-/** `tree` (of `level`) with the 1, 2 or 4 bytes at `address` (within one block) replaced. */
-function writeBlock(memory: PhysicalMemory, tree: Tree | undefined, level: number, address: number, offset: number, bytes: number, value: number): Tree {
+/**
+ * Test-only mutants (test/cpu/memory-trie.test.ts): a store taken for one of
+ * the bytes already there whatever it writes (`sameAlways`), or when its
+ * first byte is (`firstByteOnly`), to prove that the tests notice a wrong
+ * shortcut. False in every normal run.
+ */
+export const unchangedStoreMutation: { sameAlways: boolean; firstByteOnly: boolean } = { sameAlways: false, firstByteOnly: false };
+
+/** Whether the 1, 2 or 4 bytes at `offset` in a block (undefined: reading as
+ * `base` from `start`, or as zeros) already are those of `value`. */
+function holds(block: Block | undefined, base: Uint8Array | null, start: number, offset: number, bytes: number, value: number): boolean {
+  if (unchangedStoreMutation.sameAlways) return true;
+  const b = block ?? base;
+  const at = block === undefined ? start + offset : offset;
+  for (let i = 0; i < (unchangedStoreMutation.firstByteOnly ? 1 : bytes); i++) {
+    if ((b === null ? 0 : b[at + i]!) !== ((value >>> (8 * i)) & 0xff)) return false;
+  }
+  return true;
+}
+
+/**
+ * `tree` (of `level`) with the 1, 2 or 4 bytes at `address` (within one
+ * block) replaced. A store of the bytes already there returns `tree` itself,
+ * and so do the nodes above it: memory is a value, and that value has not
+ * changed (a guest zeroing fresh RAM, a spin lock's unchanged word). This
+ * saves the copies of the block and of its path, and the new memory.
+ */
+function writeBlock(memory: PhysicalMemory, tree: Tree | undefined, level: number, address: number, offset: number, bytes: number, value: number): Tree | undefined {
   if (level === 0) {
+    if (holds(tree as Block | undefined, memory.base, address - offset, offset, bytes, value)) return tree;
     const block = freshBlock(memory, tree as Block | undefined, address - offset);
     for (let i = 0; i < bytes; i++) block[offset + i] = (value >>> (8 * i)) & 0xff;
     return block;
   }
-  const node: (Tree | undefined)[] = tree === undefined ? [] : (tree as Node).slice();
   const c = childIndex(address, level);
-  node[c] = writeBlock(memory, node[c], level - 1, address, offset, bytes, value);
+  const child = tree === undefined ? undefined : (tree as Node)[c];
+  const written = writeBlock(memory, child, level - 1, address, offset, bytes, value);
+  if (written === child) return tree;
+  const node: (Tree | undefined)[] = tree === undefined ? [] : (tree as Node).slice();
+  node[c] = written;
   return node;
 }
 
@@ -262,12 +299,13 @@ export function pageBytes(memory: PhysicalMemory, address: number): Uint8Array |
 
 /** The addresses of the pages in [start, end) that a write reached between
  * `before` and `after` (a version made from it by writes), in order: the
- * parts of the two tries that are not the same object. */
+ * parts of the two tries that are not the same object. A byte that
+ * writePhysical stores over the same byte reaches nothing. */
 export function changedPages(before: PhysicalMemory, after: PhysicalMemory, start = 0, end = after.size): number[] {
   const out: number[] = [];
   const walk = (a: Tree | undefined, b: Tree | undefined, level: number, base: number): void => {
     if (a === b || b === undefined) return;
-    const span = 2 ** (BLOCK_BITS + FANOUT_BITS * level);
+    const span = SPAN[level]!;
     if (base + span <= start || base >= end) return;
     if (level === PAGE_LEVEL) { out.push(base); return; }
     const childSpan = span / FANOUT;

@@ -4,7 +4,7 @@
 import { withTranslation, type MachineState } from './state';
 import { readPhysical, writePhysical } from './memory';
 import { tlbInsert, tlbLookup, type TlbEntry } from './tlb';
-import { fault, Vector, type Fault, type Result } from './outcome';
+import { fault, Vector, type Fault } from './outcome';
 import { applied, explaining, hexNote } from './applied';
 
 export const CR0_PE = 1 << 0;
@@ -27,6 +27,22 @@ export interface Access {
   readonly write: boolean;
   readonly user: boolean;
 }
+
+/** The four kinds of access, one object each (an access is passed to every
+ * translation: made once, not per call). */
+const ACCESSES: readonly Access[] = [
+  { write: false, user: false }, { write: false, user: true },
+  { write: true, user: false }, { write: true, user: true },
+];
+
+/** The access `{ write, user }`. */
+export const accessOf = (write: boolean, user: boolean): Access => ACCESSES[(write ? 2 : 0) + (user ? 1 : 0)]!;
+
+/** A translation's answer: the physical address and the state after the
+ * walk (its accessed bits and TLB fill), or the fault. One record rather
+ * than a Result of a record: a translation is made for every fetch and every
+ * memory access. */
+export type Translation = { readonly kind: 'ok'; readonly physical: number; readonly state: MachineState } | Fault;
 
 /** [PAGE.FAULT.1] The #PF error code: bit 0 P (1 = protection violation,
  * 0 = not present), bit 1 W/R (1 = write), bit 2 U/S (1 = user-mode access). */
@@ -57,9 +73,9 @@ function explainRights(entry: { user: boolean; writable: boolean }, access: Acce
  * The result state differs from the input only by the TLB and by the
  * accessed/dirty bits of the page tables.
  */
-export function translate(state: MachineState, linear: number, access: Access): Result<{ physical: number; state: MachineState }> {
+export function translate(state: MachineState, linear: number, access: Access): Translation {
   linear >>>= 0;
-  if ((state.cr0 & CR0_PG) === 0) return { kind: 'ok', value: { physical: linear, state } };
+  if ((state.cr0 & CR0_PG) === 0) return { kind: 'ok', physical: linear, state };
   const cached = tlbLookup(state.tlb, linear);
   if (cached !== undefined) {
     // [PAGE.TLB.1] A cached translation is used without looking at the page
@@ -70,7 +86,7 @@ export function translate(state: MachineState, linear: number, access: Access): 
     if (explaining()) explainRights(cached, access);
     if (!access.write || cached.dirty) {
       if (explaining()) applied('PAGE.TLB.1', `${accessName(access)} of ${hexNote(linear)} → ${hexNote(cached.frame | (linear & 0xfff))} from the TLB`);
-      return { kind: 'ok', value: { physical: (cached.frame | (linear & 0xfff)) >>> 0, state } };
+      return { kind: 'ok', physical: (cached.frame | (linear & 0xfff)) >>> 0, state };
     }
     // [PAGE.AD.3] The first write through a clean cached entry walks again
     // to set the dirty bit.
@@ -79,7 +95,7 @@ export function translate(state: MachineState, linear: number, access: Access): 
   return walk(state, linear, access);
 }
 
-function walk(state: MachineState, linear: number, access: Access): Result<{ physical: number; state: MachineState }> {
+function walk(state: MachineState, linear: number, access: Access): Translation {
   // [PAGE.WALK.1] The directory entry is at CR3[31:12] + 4 * linear[31:22].
   const pdeAddress = ((state.cr3 & 0xfffff000) + ((linear >>> 22) << 2)) >>> 0;
   const pde = readPhysical(state.memory, pdeAddress, 4);
@@ -103,7 +119,7 @@ function walk(state: MachineState, linear: number, access: Access): Result<{ phy
       if (updated !== pde) applied('PAGE.AD.1', `PDE ${hexNote(pde)} → ${hexNote(updated)}`);
       applied('PAGE.TLB.2', `${hexNote(linear & 0xfffff000)} → ${hexNote(frame)}`);
     }
-    return { kind: 'ok', value: { physical: (frame | (linear & 0xfff)) >>> 0, state: withTranslation(state, memory, tlbInsert(state.tlb, linear, entry)) } };
+    return { kind: 'ok', physical: (frame | (linear & 0xfff)) >>> 0, state: withTranslation(state, memory, tlbInsert(state.tlb, linear, entry)) };
   }
 
   // [PAGE.WALK.2] The table entry is at PDE[31:12] + 4 * linear[21:12].
@@ -133,5 +149,5 @@ function walk(state: MachineState, linear: number, access: Access): Result<{ phy
     if (newPde !== pde || newPte !== pte) applied('PAGE.AD.2', `PDE ${hexNote(pde)} → ${hexNote(newPde)}, PTE ${hexNote(pte)} → ${hexNote(newPte)}`);
     applied('PAGE.TLB.2', `${hexNote(linear & 0xfffff000)} → ${hexNote(frame)}`);
   }
-  return { kind: 'ok', value: { physical: (frame | (linear & 0xfff)) >>> 0, state: withTranslation(state, memory, tlbInsert(state.tlb, linear, entry)) } };
+  return { kind: 'ok', physical: (frame | (linear & 0xfff)) >>> 0, state: withTranslation(state, memory, tlbInsert(state.tlb, linear, entry)) };
 }

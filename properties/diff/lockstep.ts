@@ -231,7 +231,7 @@ type ModelState = NonNullable<ReturnType<NonNullable<ModelMachine['modelState']>
 
 function physicalOf(state: ModelState, linear: number): number | null {
   const t = translate(state, linear, { write: false, user: false });
-  return t.kind === 'ok' ? t.value.physical : null;
+  return t.kind === 'ok' ? t.physical : null;
 }
 
 /** Zero bytes to compare with, never written: small enough to stay in the

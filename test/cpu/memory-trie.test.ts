@@ -5,7 +5,7 @@
 // [STATE.MEM.2] Past the end of RAM reads give 0xFF and writes vanish.
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { blocksOf, changedPages, emptyMemory, hasBlocks, memoryOver, pageBytes, readBytes, readPhysical, samePage, writeBytes, writePhysical, type PhysicalMemory } from '../../model/cpu/memory';
+import { blocksOf, changedPages, emptyMemory, hasBlocks, memoryOver, pageBytes, readBytes, readPhysical, samePage, unchangedStoreMutation, writeBytes, writePhysical, type PhysicalMemory } from '../../model/cpu/memory';
 import { propertyParams } from '../../properties/seed';
 
 const SIZE = 5 * 4096 + 100; // RAM ends in the middle of a page
@@ -20,7 +20,8 @@ const arbAddress = fc.oneof(
 );
 const arbWrite: fc.Arbitrary<Write> = fc.oneof(
   fc.record({ kind: fc.constant('bytes' as const), address: arbAddress, bytes: fc.array(fc.integer({ min: 0, max: 255 }), { maxLength: 9000 }) }),
-  fc.record({ kind: fc.constant('word' as const), address: arbAddress, size: fc.constantFrom(1 as const, 2 as const, 4 as const), value: fc.integer({ min: 0, max: 0xffffffff }) }),
+  // Zero words too: stored over unwritten RAM they store the bytes already there.
+  fc.record({ kind: fc.constant('word' as const), address: arbAddress, size: fc.constantFrom(1 as const, 2 as const, 4 as const), value: fc.oneof(fc.integer({ min: 0, max: 0xffffffff }), fc.constant(0)) }),
 );
 
 /** The reference: a flat array with the same end-of-RAM rule. */
@@ -40,9 +41,9 @@ const firstDifference = (a: ArrayLike<number>, b: ArrayLike<number>): number => 
   return -1;
 };
 
-describe('model physical memory (persistent page trie)', () => {
-  it('[STATE.MEM.1] [STATE.MEM.2] reads what a flat byte array reads after the same writes', () => {
-    fc.assert(fc.property(fc.array(arbWrite, { maxLength: 12 }), arbAddress, fc.integer({ min: 0, max: 9000 }), (writes, at, length) => {
+/** Does the trie read what a flat array reads after the same writes? Returns fast-check's report. */
+function readsAsFlat(): fc.RunDetails<[Write[], number, number]> {
+  return fc.check(fc.property(fc.array(arbWrite, { maxLength: 12 }), arbAddress, fc.integer({ min: 0, max: 9000 }), (writes, at, length) => {
       const flat = new Uint8Array(SIZE);
       let trie = emptyMemory(SIZE);
       for (const w of writes) { applyFlat(flat, w); trie = applyTrie(trie, w); }
@@ -52,31 +53,76 @@ describe('model physical memory (persistent page trie)', () => {
         expect(readPhysical(trie, at, size)).toBe(expected);
       }
     }), propertyParams(300));
+}
+
+/** Stores of the bytes already there, and of words that differ in one byte,
+ * over zeros, over a base, and over written bytes, in one block, across
+ * blocks and pages, and past the end of RAM: the first that does not give
+ * back the memory itself (the same bytes) or a new memory that reads as
+ * written (a changed byte), or null. */
+function sameBytesStores(): string | null {
+  const base = Uint8Array.from({ length: SIZE }, (_, i) => (i * 31 + 7) & 0xff);
+  const written = writePhysical(emptyMemory(SIZE), 4094, 4, 0x11223344);
+  const memories = [['zeros', emptyMemory(SIZE)], ['base', memoryOver(base)], ['written', written]] as const;
+  for (const [name, m] of memories) {
+    for (const at of [0, 60, 62, 4093, 4094, SIZE - 2]) {
+      for (const size of [1, 2, 4] as const) {
+        const mask = 2 ** (8 * size) - 1;
+        const value = readPhysical(m, at, size);
+        if (writePhysical(m, at, size, value) !== m) return `${name}: the same ${size} bytes at ${at} made a new memory`;
+        for (let byte = 0; byte < size && at + byte < SIZE; byte++) {
+          const other = (value ^ (1 << (8 * byte))) & mask;
+          const changed = writePhysical(m, at, size, other);
+          if (changed === m || readPhysical(changed, at + byte, 1) !== ((other >>> (8 * byte)) & 0xff)) return `${name}: byte ${byte} of ${size} at ${at} changed, not stored`;
+        }
+      }
+    }
+  }
+  return null;
+}
+
+describe('model physical memory (persistent page trie)', () => {
+  it('[STATE.MEM.1] [STATE.MEM.2] reads what a flat byte array reads after the same writes', () => {
+    const result = readsAsFlat();
+    expect(result.failed, fc.defaultReportMessage(result)).toBe(false);
   });
 
-  it('leaves the memory it was written from unchanged (every write makes a new version)', () => {
-    fc.assert(fc.property(arbWrite, arbWrite, (first, second) => {
-      const before = applyTrie(emptyMemory(SIZE), first);
-      const copy = readBytes(before, 0, SIZE + 16);
-      applyTrie(before, second);
-      expect(firstDifference(readBytes(before, 0, SIZE + 16), copy)).toBe(-1);
-    }), propertyParams(200));
+  it('a word stored over the bytes already there gives back the memory itself; a changed byte a new memory', () => {
+    expect(sameBytesStores()).toBeNull();
   });
 
-  it('a Uint8Array and a plain array of the same bytes write the same memory', () => {
-    const bytes = Array.from({ length: 5000 }, (_, i) => (i * 7 + 3) & 0xff);
-    const a = writeBytes(emptyMemory(SIZE), 4000, bytes);
-    const b = writeBytes(emptyMemory(SIZE), 4000, Uint8Array.from(bytes));
-    expect(readBytes(a, 0, SIZE)).toEqual(readBytes(b, 0, SIZE));
-    expect(readPhysical(a, 4095, 2)).toBe(bytes[95]! | (bytes[96]! << 8)); // a word across the page boundary
+  it('mutants: a store taken for the bytes already there whatever it writes, or when its first byte is, are caught', () => {
+    for (const mutant of ['sameAlways', 'firstByteOnly'] as const) {
+      unchangedStoreMutation[mutant] = true;
+      try {
+        expect(sameBytesStores(), mutant).not.toBeNull();
+        if (mutant === 'sameAlways') expect(readsAsFlat().failed, mutant).toBe(true);
+      } finally {
+        unchangedStoreMutation[mutant] = false;
+      }
+    }
   });
 
-  // The pages a list of writes reaches inside RAM, computed from the writes alone.
-  const pagesWritten = (writes: readonly Write[]): number[] => {
+  // The addresses inside RAM a write reaches, from the write and a flat
+  // copy of the memory before it: every byte of a run of bytes (writeBytes),
+  // and the bytes of a word (writePhysical) that differ from those there, since
+  // a word's byte stored over the same byte changes nothing.
+  const reached = (flat: Uint8Array, w: Write): number[] => {
+    const out: number[] = [];
+    const length = w.kind === 'bytes' ? w.bytes.length : w.size;
+    for (let a = w.address; a < Math.min(w.address + length, SIZE); a++) {
+      if (w.kind === 'bytes' || flat[a] !== ((w.value >>> (8 * (a - w.address))) & 0xff)) out.push(a);
+    }
+    return out;
+  };
+  // The pages the writes `then` reach inside RAM, after the writes `first`, computed on a flat copy.
+  const pagesWritten = (writes: readonly Write[], first: readonly Write[] = [], base?: Uint8Array): number[] => {
+    const flat = base === undefined ? new Uint8Array(SIZE) : base.slice();
+    for (const w of first) applyFlat(flat, w);
     const pages = new Set<number>();
     for (const w of writes) {
-      const length = w.kind === 'bytes' ? w.bytes.length : w.size;
-      for (let a = w.address; a < Math.min(w.address + length, SIZE); a++) pages.add(a - (a % 4096));
+      for (const a of reached(flat, w)) pages.add(a - (a % 4096));
+      applyFlat(flat, w);
     }
     return [...pages].sort((x, y) => x - y);
   };
@@ -85,7 +131,7 @@ describe('model physical memory (persistent page trie)', () => {
     fc.assert(fc.property(fc.array(arbWrite, { maxLength: 4 }), fc.array(arbWrite, { maxLength: 6 }), (first, then) => {
       const before = first.reduce(applyTrie, emptyMemory(SIZE));
       const after = then.reduce(applyTrie, before);
-      const expected = pagesWritten(then);
+      const expected = pagesWritten(then, first);
       expect(changedPages(before, after)).toEqual(expected);
       expect(changedPages(emptyMemory(SIZE), after)).toEqual(pagesWritten([...first, ...then]));
       for (let page = 0; page < SIZE; page += 4096) {
@@ -105,7 +151,9 @@ describe('model physical memory (persistent page trie)', () => {
       const wLength = w.kind === 'bytes' ? w.bytes.length : w.size;
       // Blocks are 64 bytes: a write reaching a block of the range breaks it; one outside every such block keeps it.
       const blockStart = at - (at % 64), blockEnd = at + length - 1 - ((at + length - 1) % 64) + 64;
-      const reaches = wLength > 0 && w.address < blockEnd && w.address + wLength > blockStart && w.address < SIZE;
+      const flat = new Uint8Array(SIZE);
+      for (const f of first) applyFlat(flat, f);
+      const reaches = reached(flat, w).some((a) => a >= blockStart && a < blockEnd);
       const apart = w.address >= blockEnd || w.address + wLength <= blockStart;
       expect(hasBlocks(before, at, length, blocks)).toBe(true);
       if (apart) expect(hasBlocks(after, at, length, blocks)).toBe(true);
@@ -131,7 +179,7 @@ describe('model physical memory (persistent page trie)', () => {
         expect(readPhysical(trie, at, size)).toBe(flatRead(flat, at, size).reduceRight((v, b) => v * 256 + b, 0));
       }
       expect(firstDifference(base, untouched)).toBe(-1);
-      expect(changedPages(memoryOver(base), trie)).toEqual(pagesWritten(writes));
+      expect(changedPages(memoryOver(base), trie)).toEqual(pagesWritten(writes, [], base));
     }), propertyParams(100));
   });
 

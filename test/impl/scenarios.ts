@@ -3,7 +3,7 @@
 // Assembled with nasm; the layout is test/impl/harness.ts.
 import type { Setup } from './harness';
 import type { Machine } from '../../model/machine';
-import { dword, PAGE_TABLE } from './harness';
+import { dword, PAGE_DIRECTORY, PAGE_TABLE } from './harness';
 
 export interface Scenario {
   readonly name: string;
@@ -110,6 +110,125 @@ export const SCENARIOS: readonly Scenario[] = [
       add dword [count], 0x100
       jmp handler
     count: dd 0` },
+  // Four #UD from ring 3 with paging on: the second is delivered from the
+  // memo, then its handler maps the page of the IDT and TSS (linear 0x2000)
+  // to a copy at 0x5000 whose ESP0 differs and flushes the old translation
+  // with INVLPG. No byte the memo watches is written, so only the changed
+  // TLB entry sends the third delivery down the generic path, onto the new
+  // ring-0 stack (remembered-reads.ts readsHold).
+  { name: 'gate memo after the TSS page is remapped', setup: { ring: 3, paging: true }, source: `
+      mov eax, handler
+      mov [0x2030], ax
+      shr eax, 16
+      mov [0x2036], ax
+      ud2
+      ud2
+      ud2
+      ud2
+      mov eax, [count]
+      hlt
+    handler:
+      inc dword [count]
+      cmp dword [count], 2
+      jne .done
+      mov eax, [0x2030]
+      mov [0x5030], eax
+      mov eax, [0x2034]
+      mov [0x5034], eax
+      mov dword [0x5804], 0x8800
+      mov dword [0x5808], 0x10
+      mov dword [${PAGE_TABLE + 2 * 4}], 0x5007
+      invlpg [0x2000]
+    .done:
+      add dword [esp], 2
+      iretd
+    count: dd 0` },
+  // Four #UD from ring 3 with paging on. Before the third, the handler
+  // clears the accessed bits of the page directory entry and of the page
+  // table entries of the GDT's page and of the IDT and TSS's page, and
+  // reloads CR3 after its last use of the stack: the remembered reads are
+  // walked again (remembered-reads.ts readsHold), setting the accessed bits
+  // as the generic path would, and from its IRET (whose frame is read slot
+  // by slot, walking the stack's page first) on every delivery and IRET is
+  // from the memos. The fourth handler halts (nothing else may walk those
+  // pages before the end).
+  { name: 'gate and IRET memos after a TLB flush', setup: { ring: 3, paging: true }, source: `
+      mov eax, handler
+      mov [0x2030], ax
+      shr eax, 16
+      mov [0x2036], ax
+      ud2
+      ud2
+      ud2
+      ud2
+    handler:
+      inc dword [count]
+      cmp dword [count], 4
+      jne .go
+      hlt
+    .go:
+      add dword [esp], 2
+      cmp dword [count], 2
+      jne .done
+      and dword [${PAGE_DIRECTORY}], ~0x20
+      and dword [${PAGE_TABLE + 1 * 4}], ~0x20
+      and dword [${PAGE_TABLE + 2 * 4}], ~0x20
+      mov eax, cr3
+      mov cr3, eax
+    .done:
+      iretd
+    count: dd 0` },
+  // Three #UD from ring 3 with paging on. Before the third, the handler
+  // clears the dirty bit of the ring-0 stack's page, flushes its TLB entry
+  // and reads the page, so the entry is back but clean: the third frame's
+  // pushes must walk the page to set the dirty bit, as pushFrame's write
+  // through translate does (stack-switch.ts pushRingFrame writes straight
+  // only through a dirty entry). Its handler halts before touching the stack.
+  { name: 'delivery onto a clean stack page', setup: { ring: 3, paging: true }, source: `
+      mov eax, handler
+      mov [0x2030], ax
+      shr eax, 16
+      mov [0x2036], ax
+      ud2
+      ud2
+      ud2
+    handler:
+      inc dword [count]
+      cmp dword [count], 3
+      jne .go
+      hlt
+    .go:
+      add dword [esp], 2
+      cmp dword [count], 2
+      jne .done
+      and dword [${PAGE_TABLE + 8 * 4}], ~0x40
+      invlpg [0x8000]
+      mov eax, [0x8ff0]
+    .done:
+      iretd
+    count: dd 0` },
+  // Three #UD from ring 3. The first sets the descriptors' accessed bits
+  // (a delivery that writes one leaves no memo); then the ring-0 stack's top
+  // becomes the TSS's SS0 slot, so the second pushes the old SS over ESP0,
+  // a word it read. The memo it leaves must not keep the ESP0 it read
+  // (remembered-reads.ts reads its words once more): the third delivery
+  // takes ESP0 = 0x23.
+  { name: 'gate memo after its frame overwrote ESP0', setup: { ring: 3 }, source: `
+      mov eax, handler
+      mov [0x2030], ax
+      shr eax, 16
+      mov [0x2036], ax
+      ud2
+      mov dword [0x2804], 0x2808
+      ud2
+      ud2
+      mov eax, [count]
+      hlt
+    handler:
+      inc dword [count]
+      add dword [esp], 2
+      iretd
+    count: dd 0` },
   // Six #UD to a ring-0 handler whose IRET returns to the ring they came
   // from: from the second IRET on, IRET reuses what the last one read
   // (ops/far.ts, IretMemo) unless the handler changed it: the stack
@@ -168,6 +287,28 @@ export const SCENARIOS: readonly Scenario[] = [
     target:
       mov eax, 0x11111111
       times 7 nop
+      ret` },
+  // The same from ring 3: the frame of a delivery to ring 0 (SS, ESP,
+  // EFLAGS, CS, EIP) is pushed over the first 20 bytes of `target`, which
+  // ring 3 ran before; the handler runs them (stack-switch.ts pushRingFrame
+  // writes straight to RAM only in a frame without decoded code).
+  { name: 'inner-ring frame over decoded code', setup: { ring: 3 }, source: `
+      mov eax, handler
+      mov [0x2030], ax
+      shr eax, 16
+      mov [0x2036], ax
+      mov dword [0x2804], target + 20
+      call target
+      ud2
+    handler:
+      mov esp, 0x8800
+      mov dword [0x6000], 0x6000
+      mov eax, 0x6000
+      call target
+      hlt
+    target:
+      mov eax, 0x11111111
+      times 15 nop
       ret` },
 ];
 

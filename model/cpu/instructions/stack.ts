@@ -1,10 +1,10 @@
 // Handlers for the stack: PUSH and POP of general registers, memory and
 // immediates, PUSHA/POPA, ENTER and LEAVE. Segment-register forms of PUSH and
 // POP are system instructions (model/cpu/system).
-import { attr, cpl, pop, push, readMemory, readOperand, readRegister, segmentLinear, stackPointer, withStackPointer, writeRegister } from '../context';
+import { attr, cpl, pop, push, pushMany, readMemory, readOperand, readRegister, segmentLinear, stackPointer, withStackPointer, writeRegister } from '../context';
 import { modelError, type Fault, type Handler, type KeptWrite, type Outcome, type Result } from '../outcome';
 import { readPhysical } from '../memory';
-import { translate } from '../paging';
+import { accessOf, translate } from '../paging';
 import type { MachineState } from '../state';
 import { EBP, ESP, isSystemForm, operand, retire, retireWith, writeAndRetire } from './common';
 
@@ -33,25 +33,15 @@ const popOperand: Handler = (state, instr, nextEip) => {
   return writeAndRetire(popped.value.state, instr, operand(instr, 0), popped.value.value, nextEip);
 };
 
-/** Push several values in order, stopping at the first fault. */
-function pushAll(state: MachineState, values: readonly number[], size: 16 | 32): Outcome {
-  let s = state;
-  for (const v of values) {
-    const r = push(s, v, size);
-    if (r.kind !== 'ok') return r;
-    s = r.value;
-  }
-  return { kind: 'ok', state: s };
-}
-
 // [INS.STACK.3] PUSHA pushes EAX, ECX, EDX, EBX, the original ESP, EBP, ESI
 // and EDI (their low halves with a 16-bit operand size). POPA pops them back
 // in reverse order but discards the ESP slot (ESP simply moves past it).
 const pushAllRegisters: Handler = (state, instr, nextEip) => {
   const size = instr.operandSize;
   const values = [0, 1, 2, 3, 4, 5, 6, 7].map((reg) => readRegister(state, size, reg));
-  const r = pushAll(state, values, size);
-  return r.kind === 'ok' ? retire(r.state, nextEip) : r;
+  // (pushMany: the pushes one by one, the first fault stopping them.)
+  const r = pushMany(state, values, size);
+  return r.kind === 'ok' ? retire(r.value, nextEip) : r;
 };
 
 const popAllRegisters: Handler = (state, instr, nextEip) => {
@@ -125,9 +115,9 @@ function storedBytes(after: MachineState, size: 16 | 32): KeptWrite[] {
   const linear = (after.segments.ss.base + stackPointer(after)) >>> 0;
   const user = cpl(after) === 3;
   return Array.from({ length: size / 8 }, (_, i) => {
-    const t = translate(after, linear + i, { write: true, user });
+    const t = translate(after, linear + i, accessOf(true, user));
     if (t.kind !== 'ok') throw new Error('model bug: a completed push no longer translates');
-    return { physical: t.value.physical, value: readPhysical(after.memory, t.value.physical, 1) };
+    return { physical: t.physical, value: readPhysical(after.memory, t.physical, 1) };
   });
 }
 
@@ -141,9 +131,9 @@ function touchForWrite(state: MachineState, sp: number, size: 16 | 32): Result<M
   const pages = first >>> 12 === last >>> 12 ? [first] : [first, (last & ~0xfff) >>> 0];
   let s = state;
   for (const at of pages) {
-    const t = translate(s, at, { write: true, user });
+    const t = translate(s, at, accessOf(true, user));
     if (t.kind !== 'ok') return t;
-    s = t.value.state;
+    s = t.state;
   }
   return { kind: 'ok', value: s };
 }
