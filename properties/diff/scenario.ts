@@ -49,7 +49,7 @@ export function scenarioOfCase(c: DiffCase, steps = STEPS_PER_CASE): DiffScenari
  * of the stream's last page, or (stopAfterStream absent) nowhere. Random
  * cases run with CS base 0 and the low memory identity-mapped, so the
  * stream's physical address is its linear address. */
-function streamBounds(address: number, length: number, stopAfterStream: boolean): StreamBounds {
+export function streamBounds(address: number, length: number, stopAfterStream: boolean): StreamBounds {
   const end = address + length;
   return { start: address, end, stopAt: stopAfterStream ? Math.ceil(end / PAGE_SIZE) * PAGE_SIZE : end };
 }
