@@ -124,7 +124,7 @@ export const arbDiffCase: fc.Arbitrary<DiffCase> = fc.record({
   // default size would stop near ten); each instruction with a number that
   // chooses its REP bound (DIFF.REP.1).
   program: fc.array(fc.tuple(arbProgramInstruction, fc.integer({ min: 0, max: 7 })), { minLength: 1, maxLength: STEPS_PER_CASE, size: 'max' }).map(boundRepCounts),
-  // Drawn last, so the fields above are what they were before tables existed.
+  // The descriptor tables (GDT entries, an LDT, IDT gates) of the case.
   tables: fc.record({
     gdt: fc.array(arbGdtEntry, { minLength: EXTRA_DESCRIPTORS, maxLength: EXTRA_DESCRIPTORS }),
     ldt: fc.array(arbLdtEntry, { minLength: LDT_ENTRIES, maxLength: LDT_ENTRIES }),
@@ -134,7 +134,7 @@ export const arbDiffCase: fc.Arbitrary<DiffCase> = fc.record({
     stack: fc.array(fc.oneof(arbSelector, fc.constantFrom(SEL.code0, SEL.code1, SEL.code3, SEL.data0, SEL.data1, SEL.data3),
       fc.constantFrom(LAYOUT.code, HANDLER, 0x202, 0x3202, 0x2), edgeBiased(32)), { minLength: 6, maxLength: 6 }),
   }),
-  // Drawn last too; one case in eight starts single-stepping.
+  // Drawn last: one case in eight starts single-stepping.
   trap: fc.integer({ min: 0, max: 7 }).map((n) => n === 0),
 });
 
