@@ -122,7 +122,7 @@ function returnCodeDescriptor(cpu: Cpu, selector: number): Descriptor {
 export function farReturn(cpu: Cpu, d: Decoded): void {
   const size = d.size, esp = cpu.r32[4] >>> 0;
   const offset = readMemory(cpu, SS, esp, size);
-  const selector = readMemory(cpu, SS, (esp + size) >>> 0, 2);
+  const selector = readMemory(cpu, SS, (esp + size) >>> 0, size) & 0xffff;
   const desc = returnCodeDescriptor(cpu, selector);
   const rpl = selector & 3;
   if (rpl === cpu.cpl) {
@@ -135,7 +135,7 @@ export function farReturn(cpu: Cpu, d: Decoded): void {
   }
   const outer = (esp + 2 * size + d.imm) >>> 0;
   const newEsp = readMemory(cpu, SS, outer, size);
-  const newSs = readMemory(cpu, SS, (outer + size) >>> 0, 2);
+  const newSs = readMemory(cpu, SS, (outer + size) >>> 0, size) & 0xffff;
   const stack = checkReturnStackSegment(cpu, newSs, rpl);
   if (offset > limitOf(desc)) fault(GP, 0);
   setAccessed(cpu, stack);
@@ -182,7 +182,7 @@ export function interruptReturn(cpu: Cpu, d: Decoded): void {
   const frame = outer >= 0 ? outer : size === 4 ? quietStackRead(cpu, esp, 12) : -1;
   const memory = cpu.memory;
   const offset = frame >= 0 ? memory.read32(frame) : readMemory(cpu, SS, esp, size);
-  const selector = frame >= 0 ? memory.read16(frame + 4) : readMemory(cpu, SS, (esp + size) >>> 0, 2);
+  const selector = frame >= 0 ? memory.read16(frame + 4) : readMemory(cpu, SS, (esp + size) >>> 0, size) & 0xffff;
   let popped = frame >= 0 ? memory.read32(frame + 8) : readMemory(cpu, SS, (esp + 2 * size) >>> 0, size);
   // Read slot by slot (the stack's page had no TLB entry: the first IRET
   // after a CR3 write), the frame may read quietly now.
@@ -235,7 +235,7 @@ export function interruptReturn(cpu: Cpu, d: Decoded): void {
   } else {
     if (size === 4 && outer < 0) outer = quietStackRead(cpu, esp, 20);
     const newEsp = outer >= 0 ? memory.read32(outer + 12) : readMemory(cpu, SS, (esp + 3 * size) >>> 0, size);
-    const newSs = outer >= 0 ? memory.read16(outer + 16) : readMemory(cpu, SS, (esp + 4 * size) >>> 0, 2);
+    const newSs = outer >= 0 ? memory.read16(outer + 16) : readMemory(cpu, SS, (esp + 4 * size) >>> 0, size) & 0xffff;
     const stack = checkReturnStackSegment(cpu, newSs, rpl);
     if (offset > limitOf(desc)) fault(GP, 0);
     setAccessed(cpu, stack);
