@@ -41,9 +41,10 @@ export function filledPages(cpu: Cpu): number[] {
     for (let page = 0; page < cpu.tlb.length; page++) if (cpu.tlb[page] !== 0) pages.push(page);
     return pages;
   }
+  const seen = new Set<number>();
   for (let i = 0; i < cpu.tlbFilledCount; i++) {
     const page = cpu.tlbFilled[i];
-    if (cpu.tlb[page] !== 0 && !pages.includes(page)) pages.push(page);
+    if (cpu.tlb[page] !== 0 && !seen.has(page)) { seen.add(page); pages.push(page); }
   }
   return pages;
 }
