@@ -46,8 +46,11 @@ function refreshFetchPage(cpu: Cpu, linear: number): void {
 export function run(cpu: Cpu, limit: number, throughEvents = false): StepEvent {
   const devices = cpu.devices, memory = cpu.memory, stats = cpu.blockStats;
   const startCount = cpu.instructionCount;
-  let remaining = limit;
-  while (remaining > 0) {
+  for (;;) {
+    // What is left of the limit: every retired instruction, in a block or
+    // stepped, moves the count; a delivery does not.
+    const remaining = limit - (cpu.instructionCount - startCount);
+    if (remaining <= 0) break;
     // With TF set every instruction ends in a single-step trap: step() only
     // (a block runs several instructions, the cached path below would do).
     if (!cpu.interruptShadow && !cpu.halted && (!(cpu.flags & TF) || mutated('block-ignores-single-step')) && cpu.shutdownReason === null && devices.exitCode === null
@@ -87,7 +90,6 @@ export function run(cpu: Cpu, limit: number, throughEvents = false): StepEvent {
             stats.bailouts++;
             const event = faulted(cpu, e, cpu.eip);
             if (!throughEvents || !isDelivery(event)) return event;
-            remaining = limit - (cpu.instructionCount - startCount);
             continue;
           }
           if (retired < 0) {
@@ -98,7 +100,6 @@ export function run(cpu: Cpu, limit: number, throughEvents = false): StepEvent {
             stats.bailouts++;
             const event = pageFaulted(cpu, cpu.blockFaultCode, cpu.blockFaultAddress, cpu.eip);
             if (!throughEvents || !isDelivery(event)) return event;
-            remaining = limit - (cpu.instructionCount - startCount);
             continue;
           }
           cpu.logWalks = false;
@@ -107,7 +108,6 @@ export function run(cpu: Cpu, limit: number, throughEvents = false): StepEvent {
           if (cpu.codeWritten) stats.bailouts++; // a store to code (a side exit is no bail-out)
           // A block ending in INT n: its event, as execute() reports it.
           if (cpu.softwareVector >= 0 && !throughEvents) return SOFTWARE_EVENTS[cpu.softwareVector];
-          remaining -= retired;
           continue;
         }
         // No block: an instruction in the code cache runs here, without
@@ -118,23 +118,13 @@ export function run(cpu: Cpu, limit: number, throughEvents = false): StepEvent {
         const d = cached === undefined ? undefined : cached[offset];
         if (d !== undefined && eip + d.length - 1 <= cpu.segLimit[CS]) {
           const event = execute(cpu, d, eip);
-          if (event !== RETIRED) {
-            if (!throughEvents || !isDelivery(event)) return event;
-            remaining = limit - (cpu.instructionCount - startCount);
-            continue;
-          }
-          remaining--;
+          if (event !== RETIRED && (!throughEvents || !isDelivery(event))) return event;
           continue;
         }
       }
     }
     const event = step(cpu);
-    if (event !== RETIRED) {
-      if (!throughEvents || !isDelivery(event)) return event;
-      remaining = limit - (cpu.instructionCount - startCount);
-      continue;
-    }
-    remaining--;
+    if (event !== RETIRED && (!throughEvents || !isDelivery(event))) return event;
   }
   return RETIRED;
 }
