@@ -29,19 +29,11 @@ export function flatSegment(cpu: Cpu, segment: number, write: boolean): boolean 
     && (cpu.segAccess[segment] & (write ? SEG_WRITE : SEG_READ)) !== 0;
 }
 
-/** The linear address of an access of `size` bytes at segment:offset that
- * the segment allows (type and offset range) and that stays in one page,
- * or -1: what every fast path below needs before it looks at paging. */
-function linearInOnePage(cpu: Cpu, segment: number, offset: number, size: number, write: boolean): number {
-  if (!(cpu.segAccess[segment] & (write ? SEG_WRITE : SEG_READ)) || offset < cpu.segLow[segment] || offset + size - 1 > cpu.segHigh[segment]) return -1;
-  const linear = (cpu.segBase[segment] + offset) >>> 0;
-  return (linear & 0xfff) > 0x1000 - size ? -1 : linear;
-}
-
 /** Physical address of a plain read of `size` bytes at segment:offset, or -1. */
 export function fastReadAddress(cpu: Cpu, segment: number, offset: number, size: number): number {
-  const linear = linearInOnePage(cpu, segment, offset, size, false);
-  if (linear < 0) return -1;
+  if (!(cpu.segAccess[segment] & SEG_READ) || offset < cpu.segLow[segment] || offset + size - 1 > cpu.segHigh[segment]) return -1;
+  const linear = (cpu.segBase[segment] + offset) >>> 0;
+  if ((linear & 0xfff) > 0x1000 - size) return -1;
   let physical = linear;
   if (cpu.cr0 & CR0_PG) {
     const entry = cpu.tlb[linear >>> 12];
@@ -54,8 +46,9 @@ export function fastReadAddress(cpu: Cpu, segment: number, offset: number, size:
 
 /** Physical address of a plain write of `size` bytes at segment:offset, or -1. */
 export function fastWriteAddress(cpu: Cpu, segment: number, offset: number, size: number): number {
-  const linear = linearInOnePage(cpu, segment, offset, size, true);
-  if (linear < 0) return -1;
+  if (!(cpu.segAccess[segment] & SEG_WRITE) || offset < cpu.segLow[segment] || offset + size - 1 > cpu.segHigh[segment]) return -1;
+  const linear = (cpu.segBase[segment] + offset) >>> 0;
+  if ((linear & 0xfff) > 0x1000 - size) return -1;
   let physical = linear;
   if (cpu.cr0 & CR0_PG) {
     const entry = cpu.tlb[linear >>> 12];
@@ -104,8 +97,9 @@ function overlapsCode(cpu: Cpu, physical: number, size: number): boolean {
 /** After the fast path said no: the physical address once the walk is made, -2 (a page fault, in cpu.blockFaultCode/blockFaultAddress) or -1 (the executor's turn). */
 export function walkAhead(cpu: Cpu, segment: number, offset: number, size: number, write: boolean): number {
   if (!(cpu.cr0 & CR0_PG)) return -1;
-  const linear = linearInOnePage(cpu, segment, offset, size, write);
-  if (linear < 0) return -1;
+  if (!(cpu.segAccess[segment] & (write ? SEG_WRITE : SEG_READ)) || offset < cpu.segLow[segment] || offset + size - 1 > cpu.segHigh[segment]) return -1;
+  const linear = (cpu.segBase[segment] + offset) >>> 0;
+  if ((linear & 0xfff) > 0x1000 - size) return -1;
   const entry = cpu.tlb[linear >>> 12], user = cpu.cpl === 3;
   // translate() walks when the page has no entry, or for a write through a
   // clean entry that grants it; with any other entry it walks nothing.
