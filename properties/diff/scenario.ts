@@ -5,7 +5,7 @@
 // files store one, so a failure found by the property or by a campaign runs
 // again exactly from its file.
 import type { CommonState, Machine, StepEvent } from '../../model/machine';
-import { changedPages, emptyMemory, PAGE_SIZE, readBytes } from '../../model/cpu/memory';
+import { changedPages, emptyMemory, PAGE_SIZE, readBytes, readBytesInto } from '../../model/cpu/memory';
 import { fromCommon, toCommon, type MachineState } from '../../model/cpu/state';
 import { decode } from '../../model/isa/decoder';
 import { disassemble } from '../../model/isa/disassembler';
@@ -127,6 +127,8 @@ export function runScenario(s: DiffScenario, pair: MachinePair = ['model', 'impl
   }
 }
 
+const pageBuffer = new Uint8Array(PAGE_SIZE);
+
 /** A machine of `kind` in the state a random case describes: what
  * loadScenario(…, scenarioOfCase(c)) makes, built straight from the case's
  * model state. The model takes that state itself (normalized as setState
@@ -135,13 +137,14 @@ export function runScenario(s: DiffScenario, pair: MachinePair = ['model', 'impl
  * list; test/diff-run-case.test.ts checks that both ways give equal
  * machines. */
 export function caseMachine(kind: Machine['name'], s: MachineState): Machine {
+  // (Each page goes through one buffer, which writePhysical copies.)
   if (kind === 'model') {
     const m = createModelMachine(DIFF_MEMORY);
     m.setModelState(fromCommon(s, toCommon(s)));
     return m;
   }
   const m = createPairMachine(kind, DIFF_MEMORY);
-  for (const address of changedPages(emptyMemory(s.memory.size), s.memory, 0, DIFF_MEMORY)) m.writePhysical(address, readBytes(s.memory, address, PAGE_SIZE));
+  for (const address of changedPages(emptyMemory(s.memory.size), s.memory, 0, DIFF_MEMORY)) m.writePhysical(address, readBytesInto(s.memory, address, pageBuffer));
   m.setState(toCommon(s));
   return m;
 }
