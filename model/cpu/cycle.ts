@@ -10,7 +10,7 @@ import { accessOf, translate } from './paging';
 import { execute, handlerFor } from './execute';
 import type { Handler } from './outcome';
 import { deliverInterrupt, type EventSource } from './interrupts';
-import { acknowledgeInterrupt, advanceTime, instructionsUntilTimer, interruptPending } from './devices';
+import { acknowledgeInterrupt, advanceTime, instructionsUntilTimer, interruptPending, waitIdle } from './devices';
 import { IF, OF, TF } from './eflags';
 import { fault, Vector, type Fault } from './outcome';
 import { applied, eventName, explaining, hexNote } from './applied';
@@ -288,7 +288,7 @@ export function stepWith(state: MachineState, decode: Decoder): StepResult {
     const wait = instructionsUntilTimer(s.devices);
     if (explaining()) applied('EXC.HALT.1', wait === null || (s.eflags & IF) === 0 ? 'no interrupt can wake the processor' : `time jumps ${wait} instructions to the timer`);
     if ((s.eflags & IF) === 0 || wait === null) return { state: s, event: { kind: 'halted' } };
-    s = update(s, { devices: advanceTime(s.devices, wait) });
+    s = update(s, { devices: waitIdle(s.devices, wait) });
     if (!interruptPending(s.devices)) return { state: s, event: { kind: 'halted' } };
   }
   if (shadow && explaining() && (s.eflags & IF) !== 0 && interruptPending(s.devices)) applied('EXC.SHADOW.1', 'an interrupt waits: this boundary follows STI or an SS load');

@@ -73,8 +73,11 @@ export interface Devices {
   readonly pit: Pit;
   readonly master: Pic;
   readonly slave: Pic;
-  /** PIT input clock ticks since reset: one per retired instruction, plus the ticks skipped in HLT. */
-  readonly clock: number;
+  /** [IO.CLOCK.1] PIT input ticks skipped while the processor waited in HLT.
+   * The clock is not kept: it is the instructions retired plus these
+   * (clockAt), so an instruction that retires changes no device unless the
+   * timer runs. */
+  readonly idleTicks: number;
   readonly channel2: Channel2;
   /** Port 0x61 bits 0..3 as last written (bit 0: channel 2 gate, bit 1: speaker). */
   readonly portB: number;
@@ -88,16 +91,15 @@ function updateDevices(devices: Devices, changes: Partial<Devices>): Devices {
   const d = devices;
   const copy: { -readonly [K in keyof Devices]: Devices[K] } = {
     console: d.console, exitCode: d.exitCode, pit: d.pit, master: d.master, slave: d.slave,
-    clock: d.clock, channel2: d.channel2, portB: d.portB, uart: d.uart, cmos: d.cmos,
+    idleTicks: d.idleTicks, channel2: d.channel2, portB: d.portB, uart: d.uart, cmos: d.cmos,
   };
   return Object.assign(copy, changes);
 }
 
-/** `updateDevices(devices, { clock, pit })`, the change of every retired
- * instruction, written out in full (as updateResult in state.ts). */
-function withClock(devices: Devices, clock: number, pit: Pit): Devices {
-  const d = devices;
-  return { console: d.console, exitCode: d.exitCode, pit, master: d.master, slave: d.slave, clock, channel2: d.channel2, portB: d.portB, uart: d.uart, cmos: d.cmos };
+/** [IO.CLOCK.1] The clock when `retired` instructions have retired: one tick
+ * per instruction, plus the ticks skipped in HLT. */
+export function clockAt(devices: Devices, retired: number): number {
+  return retired + devices.idleTicks;
 }
 
 /** `{ ...pit, ...changes }`, the same way. */
@@ -135,7 +137,7 @@ export const initialDevices: Devices = {
   pit: { reload: 0, counter: 0, mode: 2, access: 3, pendingLow: null, readHigh: false, running: false, latched: null, status: null },
   master: resetPic(0x08),
   slave: resetPic(0x70),
-  clock: 0,
+  idleTicks: 0,
   channel2: { reload: 0, mode: 0, access: 3, pendingLow: null, readHigh: false, latched: null, loaded: false, startCount: 0x10000, since: 0, outAtSince: false, gate: false },
   portB: 0,
   uart: initialUart,
@@ -253,7 +255,7 @@ function pitStatus(pit: Pit): number {
   return (out ? 0x80 : 0) | (nullCount ? 0x40 : 0) | (pit.access << 4) | (pit.mode << 1);
 }
 
-function pitWriteControl(devices: Devices, value: number): Devices {
+function pitWriteControl(devices: Devices, value: number, clock: number): Devices {
   const pit = devices.pit;
   const channel = value >>> 6;
   const access = (value >>> 4) & 3;
@@ -268,11 +270,11 @@ function pitWriteControl(devices: Devices, value: number): Devices {
       d = updateDevices(d, { pit: updatePit(pit, { latched, status, readHigh: false }) });
     }
     if (value & 8 && (value & 0x20) === 0 && d.channel2.latched === null) {
-      d = updateDevices(d, { channel2: { ...d.channel2, latched: channel2Count(d.channel2, d.clock), readHigh: false } });
+      d = updateDevices(d, { channel2: { ...d.channel2, latched: channel2Count(d.channel2, clock), readHigh: false } });
     }
     return d;
   }
-  if (channel === 2) return updateDevices(devices, { channel2: channel2Control(devices.channel2, devices.clock, value) });
+  if (channel === 2) return updateDevices(devices, { channel2: channel2Control(devices.channel2, clock, value) });
   if (channel === 1) return devices; // channel 1 (DRAM refresh) is not there
   // [IO.PIT.4] A counter-latch command (access 0) freezes the count for the
   // next reads of port 0x40, the low byte first in access mode 3.
@@ -363,31 +365,35 @@ export function instructionsUntilTimer(devices: Devices): number | null {
 }
 
 /**
- * [IO.PIT.3] Advance time by `count` retired instructions. Each instruction
- * decrements channel 0 by one; on reaching zero it raises IRQ 0 and reloads
- * (modes 2 and 3, periodic) or stops (every other mode, one-shot). One tick
- * per instruction instead of 1.193 MHz is our choice: it makes time
- * deterministic.
+ * [IO.PIT.3] Advance time by `count` ticks (retired instructions, or the
+ * ticks skipped in HLT). Each tick decrements channel 0 by one; on reaching
+ * zero it raises IRQ 0 and reloads (modes 2 and 3, periodic) or stops (every
+ * other mode, one-shot). One tick per instruction instead of 1.193 MHz is
+ * our choice: it makes time deterministic. A stopped timer leaves the
+ * devices as they are.
  */
 export function advanceTime(devices: Devices, count: number): Devices {
-  // [IO.CLOCK.1] The clock ticks once per retired instruction (and by the
-  // ticks skipped in HLT): a 1.193182 MHz PIT and a CPU of 1.193182 MIPS.
   const pit = devices.pit;
-  if (count <= 0) return devices;
-  const clock = devices.clock + count;
-  if (!pit.running) return withClock(devices, clock, pit);
-  if (count < pit.counter) return withClock(devices, clock, updatePit(pit, { counter: pit.counter - count }));
+  if (count <= 0 || !pit.running) return devices;
+  if (count < pit.counter) return updateDevices(devices, { pit: updatePit(pit, { counter: pit.counter - count }) });
   const reload = period(pit.reload);
   const repeats = periodic(pit.mode);
   const left = count - pit.counter;
   const counter = repeats ? reload - (left % reload) : 0;
-  return raiseIrq(updateDevices(devices, { clock, pit: updatePit(pit, { counter, running: repeats }) }), 0);
+  return raiseIrq(updateDevices(devices, { pit: updatePit(pit, { counter, running: repeats }) }), 0);
+}
+
+/** [EXC.HALT.1] [IO.CLOCK.1] The processor waits in HLT for `count` ticks:
+ * the clock jumps by them (they are not instructions), and the timer counts
+ * them. */
+export function waitIdle(devices: Devices, count: number): Devices {
+  return advanceTime(updateDevices(devices, { idleTicks: devices.idleTicks + count }), count);
 }
 
 // ---------------------------------------------------------------- ports
 
-/** [IO.PORT.1] Read a port. Unconnected ports read as all ones. */
-export function portRead(devices: Devices, port: number, size: 8 | 16 | 32): { value: number; devices: Devices } {
+/** [IO.PORT.1] Read a port at `clock` (clockAt). Unconnected ports read as all ones. */
+export function portRead(devices: Devices, port: number, size: 8 | 16 | 32, clock: number): { value: number; devices: Devices } {
   const unconnected = { value: sizeMask(size) >>> 0, devices };
   switch (port) {
     case MASTER_PIC_PORT:
@@ -408,13 +414,13 @@ export function portRead(devices: Devices, port: number, size: 8 | 16 | 32): { v
       return { value: pit.readHigh ? counter >>> 8 : counter & 0xff, devices: updateDevices(devices, { pit: updatePit(pit, { readHigh: !pit.readHigh, latched }) }) };
     }
     case PIT_CHANNEL2_PORT: {
-      const r = channel2Read(devices.channel2, devices.clock);
+      const r = channel2Read(devices.channel2, clock);
       return { value: r.value, devices: updateDevices(devices, { channel2: r.channel2 }) };
     }
     // [IO.PORTB.1] Port 0x61: bits 0..3 as written, bit 4 the refresh
     // toggle (flips every 16 ticks), bit 5 channel 2's output.
     case PORT_B:
-      return { value: (devices.portB & 0x0f) | (((devices.clock >>> 4) & 1) << 4) | (channel2Out(devices.channel2, devices.clock) ? 0x20 : 0), devices };
+      return { value: (devices.portB & 0x0f) | (((clock >>> 4) & 1) << 4) | (channel2Out(devices.channel2, clock) ? 0x20 : 0), devices };
     case 0x70:
     case 0x71:
       return { value: cmosRead(devices.cmos, port), devices };
@@ -429,10 +435,10 @@ export function portRead(devices: Devices, port: number, size: 8 | 16 | 32): { v
   }
 }
 
-/** [IO.PORT.2] Write a port. A 16- or 32-bit write reaches only the device
+/** [IO.PORT.2] Write a port at `clock` (clockAt). A 16- or 32-bit write reaches only the device
  * at the addressed port with the low byte (our devices are all 8-bit);
  * writes to unconnected ports are dropped. */
-export function portWrite(devices: Devices, port: number, size: 8 | 16 | 32, value: number): Devices {
+export function portWrite(devices: Devices, port: number, size: 8 | 16 | 32, value: number, clock: number): Devices {
   void size;
   const byte = value & 0xff;
   switch (port) {
@@ -445,10 +451,10 @@ export function portWrite(devices: Devices, port: number, size: 8 | 16 | 32, val
     case MASTER_PIC_PORT + 1: return updateDevices(devices, { master: picWriteData(devices.master, byte) });
     case SLAVE_PIC_PORT: return updateDevices(devices, { slave: picWriteCommand(devices.slave, byte) });
     case SLAVE_PIC_PORT + 1: return updateDevices(devices, { slave: picWriteData(devices.slave, byte) });
-    case PIT_CONTROL_PORT: return pitWriteControl(devices, byte);
+    case PIT_CONTROL_PORT: return pitWriteControl(devices, byte, clock);
     case PIT_CHANNEL0_PORT: return updateDevices(devices, { pit: pitWriteCounter(devices.pit, byte) });
-    case PIT_CHANNEL2_PORT: return updateDevices(devices, { channel2: channel2WriteCount(devices.channel2, devices.clock, byte) });
-    case PORT_B: return updateDevices(devices, { portB: byte & 0x0f, channel2: channel2Gate(devices.channel2, devices.clock, (byte & 1) !== 0) });
+    case PIT_CHANNEL2_PORT: return updateDevices(devices, { channel2: channel2WriteCount(devices.channel2, clock, byte) });
+    case PORT_B: return updateDevices(devices, { portB: byte & 0x0f, channel2: channel2Gate(devices.channel2, clock, (byte & 1) !== 0) });
     case 0x70:
     case 0x71:
       return updateDevices(devices, { cmos: cmosWrite(devices.cmos, port, byte) });

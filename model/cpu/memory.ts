@@ -211,9 +211,8 @@ export function writeBytes(memory: PhysicalMemory, address: number, bytes: Array
   return { size: memory.size, levels: memory.levels, root, base: memory.base };
 }
 
-/** Little-endian write of 1, 2 or 4 bytes. A byte stored over the same
- * byte changes nothing (writeBlock), so a store of the bytes already there
- * returns `memory` itself. */
+/** Little-endian write of 1, 2 or 4 bytes. A store of the bytes already
+ * there returns `memory` itself. */
 export function writePhysical(memory: PhysicalMemory, address: number, bytes: 1 | 2 | 4, value: number): PhysicalMemory {
   address >>>= 0;
   const offset = address & (BLOCK_SIZE - 1);
@@ -223,10 +222,14 @@ export function writePhysical(memory: PhysicalMemory, address: number, bytes: 1 
     for (let i = 0; i < bytes; i++) if (address + i < memory.size) m = writePhysical(m, address + i, 1, (value >>> (8 * i)) & 0xff);
     return m;
   }
-  // Fast path: one block, and the nodes on its path copied.
-  const root = writeBlock(memory, memory.root, memory.levels, address, offset, bytes, value);
-  if (root === memory.root) return memory;
-  return { size: memory.size, levels: memory.levels, root: root as Node, base: memory.base };
+  // A store of the bytes already there changes nothing: memory is a value,
+  // and that value has not changed (a guest zeroing fresh RAM, a spin
+  // lock's unchanged word). Reading the block first saves the copies of the
+  // block and of its path, and the new memory.
+  if (holds(blockAt(memory, address), memory.base, address - offset, offset, bytes, value)) return memory;
+  // Otherwise one block, and the nodes on its path, copied.
+  const root = writeBlock(memory, memory.root, memory.levels, address, offset, bytes, value) as Node;
+  return { size: memory.size, levels: memory.levels, root, base: memory.base };
 }
 
 /**
@@ -249,26 +252,17 @@ function holds(block: Block | undefined, base: Uint8Array | null, start: number,
   return true;
 }
 
-/**
- * `tree` (of `level`) with the 1, 2 or 4 bytes at `address` (within one
- * block) replaced. A store of the bytes already there returns `tree` itself,
- * and so do the nodes above it: memory is a value, and that value has not
- * changed (a guest zeroing fresh RAM, a spin lock's unchanged word). This
- * saves the copies of the block and of its path, and the new memory.
- */
-function writeBlock(memory: PhysicalMemory, tree: Tree | undefined, level: number, address: number, offset: number, bytes: number, value: number): Tree | undefined {
+/** `tree` (of `level`) with the 1, 2 or 4 bytes at `address` (within one
+ * block) replaced: a fresh block, and fresh copies of the nodes above it. */
+function writeBlock(memory: PhysicalMemory, tree: Tree | undefined, level: number, address: number, offset: number, bytes: number, value: number): Tree {
   if (level === 0) {
-    if (holds(tree as Block | undefined, memory.base, address - offset, offset, bytes, value)) return tree;
     const block = freshBlock(memory, tree as Block | undefined, address - offset);
     for (let i = 0; i < bytes; i++) block[offset + i] = (value >>> (8 * i)) & 0xff;
     return block;
   }
   const c = childIndex(address, level);
-  const child = tree === undefined ? undefined : (tree as Node)[c];
-  const written = writeBlock(memory, child, level - 1, address, offset, bytes, value);
-  if (written === child) return tree;
   const node: (Tree | undefined)[] = tree === undefined ? [] : (tree as Node).slice();
-  node[c] = written;
+  node[c] = writeBlock(memory, node[c], level - 1, address, offset, bytes, value);
   return node;
 }
 

@@ -7,7 +7,7 @@ import type { Instruction, Operand } from '../isa/ast';
 import { decode } from '../isa/decoder';
 import { effectiveAddress, segmentLinear } from '../cpu/context';
 import type { MachineState, SegmentRegister } from '../cpu/state';
-import { portRead, portWrite, CONSOLE_PORT, EXIT_PORT } from '../cpu/devices';
+import { clockAt, portRead, portWrite, CONSOLE_PORT, EXIT_PORT } from '../cpu/devices';
 import { IF } from '../cpu/eflags';
 import { CR4_TSD, MSR_SYSENTER_CS, MSR_SYSENTER_EIP, MSR_SYSENTER_ESP, MSR_TSC, timeStampCounter } from '../cpu/system/msr';
 import { CR0_PG, CR0_WP, CR4_PSE } from '../cpu/paging';
@@ -230,14 +230,14 @@ export function emulate(world: World, frame: TrapFrame, instr: Instruction, leng
       const size = data.size;
       const owned = GUEST_PORTS.has(port);
       if (isIn) {
-        const r = owned ? portRead(world.machine.devices, port, size) : { value: size === 32 ? 0xffffffff : (1 << size) - 1, devices: world.machine.devices };
+        const r = owned ? portRead(world.machine.devices, port, size, clockAt(world.machine.devices, world.machine.instructionCount)) : { value: size === 32 ? 0xffffffff : (1 << size) - 1, devices: world.machine.devices };
         const w0: World = { machine: { ...world.machine, devices: r.devices }, vmm: owned ? vmm : recordRefusal(vmm, `IN from port 0x${port.toString(16)}`) };
         const set = setRegister(w0, next, 0, r.value, size);
         return ok(set.world, set.frame);
       }
       const value = world.machine.regs[0]!;
       if (!owned) return ok({ ...world, vmm: recordRefusal(vmm, `OUT to port 0x${port.toString(16)}`) }, next);
-      return ok({ ...world, machine: { ...world.machine, devices: portWrite(world.machine.devices, port, size, value) } }, next);
+      return ok({ ...world, machine: { ...world.machine, devices: portWrite(world.machine.devices, port, size, value, clockAt(world.machine.devices, world.machine.instructionCount)) } }, next);
     })
     // [VMM.TSC.1] RDTSC traps at ring 1 only while the guest has CR4.TSD set:
     // the guest kernel is at its virtual CPL 0, so it gets the real counter.

@@ -79,20 +79,20 @@ describe('CLI, STI, POPF and IOPL [IO.IF.1] [PRIV.POPF.1] [PRIV.PUSHF.1]', () =>
 
 describe('devices', () => {
   it('port 0xF4 ends the run with (value << 1) | 1 [IO.EXIT.1]', () => {
-    expect(portWrite(initialDevices, 0xf4, 8, 0).exitCode).toBe(1);
-    expect(portWrite(initialDevices, 0xf4, 8, 5).exitCode).toBe(11);
+    expect(portWrite(initialDevices, 0xf4, 8, 0, 0).exitCode).toBe(1);
+    expect(portWrite(initialDevices, 0xf4, 8, 5, 0).exitCode).toBe(11);
   });
   it('port 0xE9 appends to the console [IO.CONSOLE.1]', () => {
-    const d = portWrite(portWrite(initialDevices, 0xe9, 8, 0x68), 0xe9, 8, 0x69);
+    const d = portWrite(portWrite(initialDevices, 0xe9, 8, 0x68, 0), 0xe9, 8, 0x69, 0);
     expect(new TextDecoder().decode(consoleBytes(d.console))).toBe('hi');
   });
   it('unconnected ports read all ones and ignore writes [IO.PORT.1] [IO.PORT.2]', () => {
-    expect(portRead(initialDevices, 0x80, 8).value).toBe(0xff);
-    expect(portRead(initialDevices, 0x80, 16).value).toBe(0xffff);
-    expect(portWrite(initialDevices, 0x80, 8, 1)).toBe(initialDevices);
+    expect(portRead(initialDevices, 0x80, 8, 0).value).toBe(0xff);
+    expect(portRead(initialDevices, 0x80, 16, 0).value).toBe(0xffff);
+    expect(portWrite(initialDevices, 0x80, 8, 1, 0)).toBe(initialDevices);
   });
   it('after reset every PIC line is masked and the timer is stopped [IO.PIC.1] [IO.PIT.1]', () => {
-    expect(portRead(initialDevices, 0x21, 8).value).toBe(0xff);
+    expect(portRead(initialDevices, 0x21, 8, 0).value).toBe(0xff);
     expect(interruptPending(advanceTime(initialDevices, 1_000_000))).toBe(false);
   });
 
@@ -100,11 +100,11 @@ describe('devices', () => {
     let d = initialDevices;
     // ICW1 (edge, cascade, ICW4), ICW2 base 0x20, ICW3 slave on line 2, ICW4 8086 mode [IO.PIC.2]
     for (const [port, value] of [[0x20, 0x11], [0x21, 0x20], [0x21, 0x04], [0x21, 0x01], [0xa0, 0x11], [0xa1, 0x28], [0xa1, 0x02], [0xa1, 0x01]] as const) {
-      d = portWrite(d, port, 8, value);
+      d = portWrite(d, port, 8, value, 0);
     }
-    d = portWrite(d, 0x21, 8, 0xfe); // OCW1: only line 0 open [IO.PIC.4]
+    d = portWrite(d, 0x21, 8, 0xfe, 0); // OCW1: only line 0 open [IO.PIC.4]
     // PIT channel 0, lobyte/hibyte, mode 2, reload 100 [IO.PIT.2]
-    d = portWrite(portWrite(portWrite(d, 0x43, 8, 0x34), 0x40, 8, 100), 0x40, 8, 0);
+    d = portWrite(portWrite(portWrite(d, 0x43, 8, 0x34, 0), 0x40, 8, 100, 0), 0x40, 8, 0, 0);
     return d;
   };
   it('the timer raises IRQ 0 after `reload` instructions; acknowledge gives vector base + 0 [IO.PIT.3] [IO.PIC.6]', () => {
@@ -117,16 +117,16 @@ describe('devices', () => {
     // In service: the next tick's request waits for the EOI.
     const again = advanceTime(ack.devices, 100);
     expect(interruptPending(again)).toBe(false);
-    const eoi = portWrite(again, 0x20, 8, 0x20); // OCW2 non-specific EOI [IO.PIC.3]
+    const eoi = portWrite(again, 0x20, 8, 0x20, 0); // OCW2 non-specific EOI [IO.PIC.3]
     expect(interruptPending(eoi)).toBe(true);
   });
   it('a masked line does not interrupt', () => {
-    const d = portWrite(programmed(), 0x21, 8, 0xff);
+    const d = portWrite(programmed(), 0x21, 8, 0xff, 0);
     expect(interruptPending(advanceTime(d, 1000))).toBe(false);
   });
   it('a slave request reaches the CPU through master line 2 with the slave vector [IO.PIC.5]', () => {
-    let d = portWrite(programmed(), 0x21, 8, 0xfb); // open line 2
-    d = portWrite(d, 0xa1, 8, 0x00);
+    let d = portWrite(programmed(), 0x21, 8, 0xfb, 0); // open line 2
+    d = portWrite(d, 0xa1, 8, 0x00, 0);
     d = { ...d, slave: { ...d.slave, irr: 1 << 3 } }; // line 11
     expect(acknowledgeInterrupt(d)?.vector).toBe(0x2b);
   });

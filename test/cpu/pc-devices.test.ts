@@ -26,11 +26,12 @@ interface Bus {
 }
 
 function modelBus(): Bus {
-  let d: ModelDevices = initialDevices;
+  // The clock as the model keeps it (IO.CLOCK.1): the ticks counted so far.
+  let d: ModelDevices = initialDevices, clock = 0;
   return {
-    inb(port) { const r = portRead(d, port, 8); d = r.devices; return r.value; },
-    outb(port, value) { d = portWrite(d, port, 8, value); },
-    tick(count) { d = advanceTime(d, count); },
+    inb(port) { const r = portRead(d, port, 8, clock); d = r.devices; return r.value; },
+    outb(port, value) { d = portWrite(d, port, 8, value, clock); },
+    tick(count) { d = advanceTime(d, count); clock += count; },
     console: () => new TextDecoder('latin1').decode(consoleBytes(d.console)),
     masterIrr: () => d.master.irr,
     clearMasterIrr() { d = { ...d, master: { ...d.master, irr: 0 } }; },

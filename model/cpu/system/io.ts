@@ -6,7 +6,7 @@ import type { Handler, Result } from '../outcome';
 import { gp } from '../outcome';
 import { applied, explaining } from '../applied';
 import { cpl, readLinear, readMemory, readRegister, writeMemory, writeRegister, type Outcome } from '../context';
-import { portRead, portWrite } from '../devices';
+import { clockAt, portRead, portWrite } from '../devices';
 import { DF, iopl } from '../eflags';
 import { next, operand } from './common';
 import { match } from 'ts-pattern';
@@ -54,7 +54,7 @@ const inHandler: Handler = (state, instr, nextEip) => {
   const size = sizeOf(instr, 0);
   const allowed = ioAllowed(state, port, size / 8);
   if (allowed.kind !== 'ok') return allowed;
-  const r = portRead(allowed.value.devices, port, size);
+  const r = portRead(allowed.value.devices, port, size, clockAt(state.devices, state.instructionCount));
   return next(writeRegister(update(allowed.value, { devices: r.devices }), size, 0, r.value), nextEip);
 };
 
@@ -64,7 +64,7 @@ const outHandler: Handler = (state, instr, nextEip) => {
   const allowed = ioAllowed(state, port, size / 8);
   if (allowed.kind !== 'ok') return allowed;
   const value = readRegister(state, size, 0);
-  return next(update(allowed.value, { devices: portWrite(allowed.value.devices, port, size, value) }), nextEip);
+  return next(update(allowed.value, { devices: portWrite(allowed.value.devices, port, size, value, clockAt(state.devices, state.instructionCount)) }), nextEip);
 };
 
 /**
@@ -86,6 +86,8 @@ function stringIo(direction: 'in' | 'out'): Handler {
     if (allowed.kind !== 'ok') return allowed;
     let s = allowed.value;
     const delta = state.eflags & DF ? -bytes : bytes;
+    // Every element of one instruction sees the same clock (it ticks when the instruction retires).
+    const clock = clockAt(state.devices, state.instructionCount);
     const repeat = instr.rep !== null;
     const indexReg = direction === 'in' ? 7 : 6;
     // [INS.ADDR16.1] DI or SI and the count CX with the address-size prefix.
@@ -95,14 +97,14 @@ function stringIo(direction: 'in' | 'out'): Handler {
       const index = readRegister(s, width, indexReg);
       const moved: Result<MachineState> = match(direction)
         .with('in', (): Result<MachineState> => {
-          const r = portRead(s.devices, port, size);
+          const r = portRead(s.devices, port, size, clock);
           const w = writeMemory(update(s, { devices: r.devices }), 'es', index, size, r.value);
           return w;
         })
         .with('out', (): Result<MachineState> => {
           const r = readMemory(s, instr.segment ?? 'ds', index, size);
           if (r.kind !== 'ok') return r;
-          return { kind: 'ok', value: { ...r.value.state, devices: portWrite(r.value.state.devices, port, size, r.value.value) } };
+          return { kind: 'ok', value: { ...r.value.state, devices: portWrite(r.value.state.devices, port, size, r.value.value, clock) } };
         })
         .exhaustive();
       if (moved.kind !== 'ok') { lastFault = moved; break; }

@@ -2,7 +2,7 @@
 // asks for. Each returns the world with the guest's EAX set, or a reason to
 // stop the guest; none throws.
 import { match } from 'ts-pattern';
-import { portWrite, CONSOLE_PORT } from '../../cpu/devices';
+import { clockAt, portWrite, CONSOLE_PORT } from '../../cpu/devices';
 import { CR0_PG, CR0_WP } from '../../cpu/paging';
 import { emptyTlb } from '../../cpu/tlb';
 import { readPhysical, writeBytes } from '../../cpu/memory';
@@ -153,7 +153,8 @@ export function hypercall(world: World, frame: TrapFrame): HypercallResult {
       const copy = readGuest(world.machine.memory, config, world.vmm.vcpu, a, b);
       if (copy.kind !== 'ok') return done(world, FAIL);
       let devices = world.machine.devices;
-      for (const byte of copy.value) devices = portWrite(devices, CONSOLE_PORT, 8, byte);
+      const clock = clockAt(devices, world.machine.instructionCount);
+      for (const byte of copy.value) devices = portWrite(devices, CONSOLE_PORT, 8, byte, clock);
       return done({ ...world, machine: { ...world.machine, memory: copy.memory, devices } }, b);
     })
     .otherwise(() => done(world, FAIL));
