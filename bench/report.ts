@@ -35,7 +35,7 @@ export function formatResults(r: BenchResults): string {
     if (qemuNote !== '' && rows[5]![5] === '') rows[5]![5] = qemuNote.trim();
     if (k.model.status === 'ok' && k.modelWarmUp !== undefined) {
       const w = k.modelWarmUp;
-      rows[1]![5] = `after ${w.runs} untimed run${w.runs === 1 ? '' : 's'} of ${ms(w.ms)} ms (the first, cold: ${ms(w.firstRunMs)} ms)`;
+      rows[1]![5] = `${k.model.timing.runs} timed runs after ${w.runs} untimed run${w.runs === 1 ? '' : 's'} of ${ms(w.ms)} ms (the first, cold: ${ms(w.firstRunMs)} ms)`;
     }
     if (k.impl.status === 'ok' && k.implFirstRunMs !== undefined) rows[2]![5] = `after a first run of ${ms(k.implFirstRunMs)} ms (not counted)`;
     lines.push(table(rows));
@@ -43,7 +43,7 @@ export function formatResults(r: BenchResults): string {
   }
   lines.push('', 'v86 cold: a fresh emulator\'s first run of the image; v86 warm: a second run of the same image on that instance (its JIT and V8 warm).');
   lines.push('impl: fresh machines, after one untimed run of the image in this process (its blocks compiled, V8 warm).');
-  lines.push('model: fresh machines, after three or more untimed runs of the image, for a second or more (V8 warm); the first run\'s time is the cold figure.');
+  lines.push('model: fresh machines, after three or more untimed runs of the image, for a second or more (V8 warm); the first run\'s time is the cold figure; nine timed runs or more (its runs are short).');
   lines.push('');
   lines.push(r.decoder.status === 'ok'
     ? `decoder: ${(r.decoder.instructionsPerSecond.median / 1e6).toFixed(2)} M instructions/s median (${(r.decoder.instructionsPerSecond.min / 1e6).toFixed(2)} slowest run), ${r.decoder.instructions} instructions per pass`

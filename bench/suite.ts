@@ -75,6 +75,10 @@ export interface BenchResults {
  * least this many runs, and at least this long. */
 const MODEL_WARM_UP_RUNS = 3;
 const MODEL_WARM_UP_MS = 1000;
+/** Timed runs of the model at least (but with --quick): its runs are short
+ * (50 to 150 ms), and on a shared machine three of them give a median that
+ * moves by a third from one bench to the next. */
+const MODEL_TIMED_RUNS = 9;
 
 const measured = (work: number, instructions: number, samples: readonly number[], own?: number): Measured => {
   const timing = summarize(samples);
@@ -126,7 +130,7 @@ async function benchKernel(kernel: Kernel, options: Options, qemuStartup: number
     warmUp.ms += ms;
   }
   let modelCount = 0;
-  const modelRuns = await repeat(options.runs, kernel.expected(sizes.model), async () => {
+  const modelRuns = await repeat(options.quick ? options.runs : Math.max(options.runs, MODEL_TIMED_RUNS), kernel.expected(sizes.model), async () => {
     const r = runGuest('model', modelImage);
     modelCount = r.instructions;
     return r;

@@ -270,6 +270,13 @@ function singleStepTrap(retired: MachineState): StepResult {
 }
 
 /**
+ * Test-only mutant (test/cpu/retire-count.test.ts): the cycle counts an
+ * instruction again when its handler's state already counts it, to prove
+ * that the test notices a double count. False in every normal run.
+ */
+export const retireCountMutation: { countAgain: boolean } = { countAgain: false };
+
+/**
  * One step. Order: [EXC.INTR.1] a pending, unmasked PIC interrupt is
  * delivered when IF = 1 and no interrupt shadow is active ([EXC.SHADOW.1]:
  * the shadow an STI or an SS load left covers this boundary only, so it is
@@ -320,7 +327,13 @@ export function stepWith(state: MachineState, decode: Decoder): StepResult {
       return { state: s, event: outcome };
     case 'ok':
     case 'halt': {
-      const retired: MachineState = countRetired(outcome.state, advanceTime(outcome.state.devices, 1));
+      // [STATE.COUNT.1] The instruction retires: it is counted (unless its
+      // handler's state already counts it, `counted`), and the timer ticks
+      // (IO.PIT.3).
+      const devices = advanceTime(outcome.state.devices, 1);
+      const retired: MachineState = outcome.kind === 'ok' && outcome.counted === true && !retireCountMutation.countAgain
+        ? (devices === outcome.state.devices ? outcome.state : update(outcome.state, { devices }))
+        : countRetired(outcome.state, devices);
       if (retired.devices.exitCode !== null) return { state: retired, event: { kind: 'exit', code: retired.devices.exitCode } };
       const vector = softwareVector(fetched.state, fetched.instruction);
       // [EXC.STEP.1] TF set when the instruction started: a single-step #DB

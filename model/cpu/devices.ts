@@ -96,6 +96,13 @@ function updateDevices(devices: Devices, changes: Partial<Devices>): Devices {
   return Object.assign(copy, changes);
 }
 
+/** `updateDevices(devices, { pit })`, the change of every tick while the
+ * timer runs, written out in full (as updateResult in state.ts). */
+function withPit(devices: Devices, pit: Pit): Devices {
+  const d = devices;
+  return { console: d.console, exitCode: d.exitCode, pit, master: d.master, slave: d.slave, idleTicks: d.idleTicks, channel2: d.channel2, portB: d.portB, uart: d.uart, cmos: d.cmos };
+}
+
 /** [IO.CLOCK.1] The clock when `retired` instructions have retired: one tick
  * per instruction, plus the ticks skipped in HLT. */
 export function clockAt(devices: Devices, retired: number): number {
@@ -375,7 +382,7 @@ export function instructionsUntilTimer(devices: Devices): number | null {
 export function advanceTime(devices: Devices, count: number): Devices {
   const pit = devices.pit;
   if (count <= 0 || !pit.running) return devices;
-  if (count < pit.counter) return updateDevices(devices, { pit: updatePit(pit, { counter: pit.counter - count }) });
+  if (count < pit.counter) return withPit(devices, updatePit(pit, { counter: pit.counter - count }));
   const reload = period(pit.reload);
   const repeats = periodic(pit.mode);
   const left = count - pit.counter;

@@ -38,7 +38,9 @@ export type Result<T> = { readonly kind: 'ok'; readonly value: T } | Fault;
  * halted = true and EIP after the HLT); 'model-error' is an instruction or
  * situation the model does not implement (never an architectural fault). */
 export type Outcome =
-  | { readonly kind: 'ok'; readonly state: MachineState }
+  /** `counted`: the state already counts the instruction as retired
+   * (retiredResult, state.ts); otherwise the cycle counts it (cycle.ts). */
+  | { readonly kind: 'ok'; readonly state: MachineState; readonly counted?: true }
   | Fault
   | { readonly kind: 'halt'; readonly state: MachineState }
   | { readonly kind: 'model-error'; readonly message: string };

@@ -5,15 +5,19 @@ import type { Instruction, Operand, OperandSize } from '../../isa/ast';
 import { flagsAfter, withFlags } from '../eflags';
 import { gp, type Outcome, type Result } from '../outcome';
 import { markedUndefined, registersAfter, writeOperand, writeResult } from '../context';
-import { updateResult, type MachineState } from '../state';
+import { retiredResult, type MachineState } from '../state';
 import type { ArithResult } from '../arith/flags';
 
-/** Retire: the state with EIP at the next instruction. */
-export const retire = (state: MachineState, nextEip: number): Outcome => ({ kind: 'ok', state: withEip(state, nextEip >>> 0) });
+// Each retire helper below makes the state the instruction retires with in
+// one copy, counted (retiredResult, state.ts): `counted: true` tells the
+// cycle not to count it again.
 
-/** `update(state, { eip })`, through updateResult (state.ts). */
-const withEip = (state: MachineState, eip: number): MachineState =>
-  updateResult(state, { regs: state.regs, undefinedRegisters: state.undefinedRegisters, eflags: state.eflags, undefinedFlags: state.undefinedFlags, eip });
+/** Retire: the state with EIP at the next instruction. */
+export const retire = (state: MachineState, nextEip: number): Outcome => ({
+  kind: 'ok',
+  state: retiredResult(state, { regs: state.regs, undefinedRegisters: state.undefinedRegisters, eflags: state.eflags, undefinedFlags: state.undefinedFlags, eip: nextEip >>> 0 }),
+  counted: true,
+});
 
 /** Retire from a Result: a fault passes through unchanged. */
 export const retireWith = (result: Result<MachineState>, nextEip: number): Outcome =>
@@ -26,7 +30,7 @@ export const applyFlags = (state: MachineState, r: Pick<ArithResult, 'flags' | '
 /** applyFlags, then retire: the flags and EIP in one new state. */
 export function retireWithFlags(state: MachineState, r: Pick<ArithResult, 'flags' | 'written' | 'undefined'>, nextEip: number): Outcome {
   const f = flagsAfter(state, { written: r.written, values: r.flags, undefined: r.undefined });
-  return { kind: 'ok', state: updateResult(state, { regs: state.regs, undefinedRegisters: state.undefinedRegisters, eflags: f.eflags, undefinedFlags: f.undefinedFlags, eip: nextEip >>> 0 }) };
+  return { kind: 'ok', state: retiredResult(state, { regs: state.regs, undefinedRegisters: state.undefinedRegisters, eflags: f.eflags, undefinedFlags: f.undefinedFlags, eip: nextEip >>> 0 }), counted: true };
 }
 
 /** Write `value` to operand `dest` and retire: retireWith(writeOperand(…)).
@@ -35,7 +39,7 @@ export function retireWithFlags(state: MachineState, r: Pick<ArithResult, 'flags
 export function writeAndRetire(state: MachineState, instr: Instruction, dest: Operand, value: number, nextEip: number): Outcome {
   if (dest.kind !== 'reg') return retireWith(writeOperand(state, instr, dest, value), nextEip);
   const g = registersAfter(state, dest.size, dest.reg, value);
-  return { kind: 'ok', state: updateResult(state, { regs: g.regs, undefinedRegisters: g.undefinedRegisters, eflags: state.eflags, undefinedFlags: state.undefinedFlags, eip: nextEip >>> 0 }) };
+  return { kind: 'ok', state: retiredResult(state, { regs: g.regs, undefinedRegisters: g.undefinedRegisters, eflags: state.eflags, undefinedFlags: state.undefinedFlags, eip: nextEip >>> 0 }), counted: true };
 }
 
 /** Write a pure operation's result to `dest`, then its flags, then retire:
@@ -52,12 +56,13 @@ export function writeAndRetireWithFlags(state: MachineState, instr: Instruction,
   const f = flagsAfter(state, { written: r.written, values: r.flags, undefined: r.undefined });
   return {
     kind: 'ok',
-    state: updateResult(state, {
+    state: retiredResult(state, {
       regs: g.regs,
       // [INS.RESULT.1] as writeResult marks it.
       undefinedRegisters: r.resultUndefined === true ? markedUndefined(g.undefinedRegisters, dest) : g.undefinedRegisters,
       eflags: f.eflags, undefinedFlags: f.undefinedFlags, eip: nextEip >>> 0,
     }),
+    counted: true,
   };
 }
 
@@ -91,7 +96,7 @@ const isSystemOperand = (o: Operand): boolean => o.kind === 'sreg' || o.kind ===
 export function jumpNear(state: MachineState, instr: Instruction, target: number): Outcome {
   const eip = instr.operandSize === 16 ? target & 0xffff : target >>> 0;
   if (eip > state.segments.cs.limit) return gp(0, 'INS.BRANCH.1');
-  return { kind: 'ok', state: withEip(state, eip) };
+  return retire(state, eip);
 }
 
 export { EAX, EBP, EBX, ECX, EDI, EDX, ESI, ESP } from '../state';

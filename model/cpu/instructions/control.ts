@@ -75,12 +75,14 @@ const call: Handler = (state, instr, nextEip) => {
 const ret: Handler = (state, instr) => {
   const popped = pop(state, instr.operandSize);
   if (popped.kind !== 'ok') return popped;
-  const jumped = jumpNear(popped.value.state, instr, popped.value.value);
-  if (jumped.kind !== 'ok' || instr.operands.length === 0) return jumped;
+  if (instr.operands.length === 0) return jumpNear(popped.value.state, instr, popped.value.value);
+  // The release is made before the jump's limit check: a #GP there leaves
+  // the state as before the instruction either way (EXC.FAULT.1).
   const release = operand(instr, 0);
   const bytes = release.kind === 'imm' ? release.value & 0xffff : 0;
   const mask = attr.big(state.segments.ss) ? 0xffffffff : 0xffff;
-  return { kind: 'ok', state: withStackPointer(jumped.state, (stackPointer(jumped.state) + bytes) & mask) };
+  const released = withStackPointer(popped.value.state, (stackPointer(popped.value.state) + bytes) & mask);
+  return jumpNear(released, instr, popped.value.value);
 };
 
 // [INS.COND.2] SETcc writes 1 to its byte operand when the condition holds
