@@ -131,12 +131,15 @@ export class ImplMachine implements Machine {
     return this.cpu.memory;
   }
 
-  release(): void {
+  /** Hand the TLB and RAM on to the next machine (memory.ts recycleRam:
+   * with `dirtyPages`, the caller vouches that the RAM is zero outside
+   * those pages, and only they are zeroed). */
+  release(dirtyPages: readonly number[] | null = null): void {
     if (this.released) return;
     this.released = true;
     flushTlb(this.cpu);
     recycleTlb(this.cpu.tlb); // the next Cpu takes it
-    recycleRam(this.cpu.memory.bytes); // and its RAM, zeroed
+    recycleRam(this.cpu.memory.bytes, dirtyPages); // and its RAM, zeroed
   }
 
   step(): StepEvent {

@@ -12,23 +12,30 @@ import { mutated } from './mutants';
 // fresh RAM for each (allocated, then faulted in page by page as it is
 // touched and compared) was most of impl's share of a case's set-up. A
 // machine that is done hands its RAM back (recycleRam) and the next memory
-// of that size takes it, zeroed whole when it is taken.
-const spareRam: Uint8Array[] = [];
+// of that size takes it, zeroed when it is taken: whole, or only the pages
+// the machine's owner says may be non-zero.
+const spareRam: { readonly bytes: Uint8Array; readonly dirtyPages: readonly number[] | null }[] = [];
 
 /** A machine that will not run again gives its RAM to the next PhysicalMemory
  * of its size. Two are kept, the latest given (so RAM of a size no longer
- * made does not keep out the size in use now). */
-export function recycleRam(bytes: Uint8Array): void {
-  if (spareRam.includes(bytes)) return;
+ * made does not keep out the size in use now). With `dirtyPages`, the
+ * giver vouches that every byte outside those 4 KiB pages is zero, and only
+ * they are zeroed when the RAM is taken (a differential campaign, having
+ * compared the RAM with the model's, names the pages the model wrote). */
+export function recycleRam(bytes: Uint8Array, dirtyPages: readonly number[] | null = null): void {
+  if (spareRam.some((r) => r.bytes === bytes)) return;
   if (spareRam.length >= 2) spareRam.shift();
-  spareRam.push(bytes);
+  spareRam.push({ bytes, dirtyPages });
 }
 
 function ramOfSize(size: number): Uint8Array {
-  const i = spareRam.findIndex((b) => b.length === size);
+  const i = spareRam.findIndex((r) => r.bytes.length === size);
   if (i < 0) return new Uint8Array(size);
-  const ram = spareRam.splice(i, 1)[0]!;
-  if (!mutated('recycled-ram-not-zeroed')) ram.fill(0);
+  const { bytes: ram, dirtyPages } = spareRam.splice(i, 1)[0]!;
+  if (!mutated('recycled-ram-not-zeroed')) {
+    if (dirtyPages === null) ram.fill(0);
+    else for (const page of dirtyPages) ram.fill(0, page, page + 4096);
+  }
   return ram;
 }
 

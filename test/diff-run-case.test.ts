@@ -14,7 +14,7 @@ import type { Machine } from '../model/machine';
 import { ImplMachine } from '../impl/machine';
 import { mutation } from '../impl/mutants';
 import { campaignCase, runCampaign } from '../properties/diff/campaign';
-import { caseMachine, createPairMachine, loadScenario, runCase, runScenario, scenarioOfCase } from '../properties/diff/scenario';
+import { caseMachine, createPairMachine, loadScenario, runCase, runCaseMutation, runScenario, scenarioOfCase } from '../properties/diff/scenario';
 import { DIFF_MEMORY, caseState } from '../properties/diff/states';
 import type { ModelMachine } from '../properties/machines/model';
 import { loadReplay, rerunReplay } from '../properties/replay/run';
@@ -114,6 +114,32 @@ describe('[DIFF.CASE.1] runCase is runScenario(scenarioOfCase(c)) with less set-
     expect(next.readPhysical(0x1234, 3)).toEqual(Uint8Array.of(0, 0, 0));
     next.release();
     for (const m of held) m.release();
+  });
+
+  it('release(pages) zeroes only the pages named: the caller vouches for the rest', () => {
+    const held = [1, 2, 3].map(() => new ImplMachine(DIFF_MEMORY));
+    const first = new ImplMachine(DIFF_MEMORY);
+    first.writePhysical(0x1234, Uint8Array.of(7));
+    first.writePhysical(0x5678, Uint8Array.of(9));
+    first.release([0x1000]);
+    const next = new ImplMachine(DIFF_MEMORY);
+    expect([next.readPhysical(0x1234, 1)[0], next.readPhysical(0x5678, 1)[0]]).toEqual([0, 9]);
+    next.release();
+    for (const m of held) m.release();
+  });
+
+  it('after a campaign\'s cases (each releasing impl with the model\'s written pages) the RAM handed on is zero; not when runCase vouches for no page', () => {
+    const leftover = (): number => {
+      runCampaign({ steps: 600, seed: SEED, shard: { index: 0, count: 1 }, machines: ['model', 'impl'], replayDir, maxFailures: 1 });
+      const rams = [new ImplMachine(DIFF_MEMORY), new ImplMachine(DIFF_MEMORY)];
+      const nonZero = rams.reduce((n, m) => n + m.viewPhysical(0, DIFF_MEMORY).reduce((k, x) => k + (x === 0 ? 0 : 1), 0), 0);
+      for (const m of rams) m.release();
+      return nonZero;
+    };
+    expect(leftover()).toBe(0);
+    runCaseMutation.vouchForNoPage = true;
+    try { expect(leftover()).toBeGreaterThan(0); } finally { runCaseMutation.vouchForNoPage = false; }
+    expect(leftover()).toBe(0);
   });
 
   it('a campaign fails when recycled RAM keeps the last case\'s bytes (mutant recycled-ram-not-zeroed)', () => {

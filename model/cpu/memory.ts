@@ -121,8 +121,19 @@ export function readPhysical(memory: PhysicalMemory, address: number, bytes: 1 |
 
 /** Copy `length` bytes out (for loaders, facades and tests). */
 export function readBytes(memory: PhysicalMemory, address: number, length: number): Uint8Array {
+  return copyOut(memory, address, new Uint8Array(length));
+}
+
+/** readBytes into `out` (as many bytes as it holds), which is returned: for
+ * callers that copy page after page through one buffer. */
+export function readBytesInto(memory: PhysicalMemory, address: number, out: Uint8Array): Uint8Array {
+  return copyOut(memory, address, out.fill(0));
+}
+
+/** The bytes from `address` into `out`, which is zero. */
+function copyOut(memory: PhysicalMemory, address: number, out: Uint8Array): Uint8Array {
   address >>>= 0;
-  const out = new Uint8Array(length);
+  const length = out.length;
   if (address + length > 2 ** 32) {
     // The range wraps around the top of the address space: byte by byte.
     for (let i = 0; i < length; i++) out[i] = readByte(memory, address + i);

@@ -6,7 +6,7 @@
 import type { CommonState, Machine, SegmentRegister, StepEvent } from '../../model/machine';
 import { withoutRule, type ModelMachine } from '../machines/model';
 import { decode } from '../../model/isa/decoder';
-import { changedPages, emptyMemory, readBytes, readPhysical } from '../../model/cpu/memory';
+import { changedPages, emptyMemory, readBytesInto, readPhysical } from '../../model/cpu/memory';
 import { translate } from '../../model/cpu/paging';
 import { readLinear } from '../../model/cpu/context';
 import { isRepString } from './states';
@@ -239,6 +239,9 @@ function physicalOf(state: ModelState, linear: number): number | null {
  * that memory only, not as many zeros from main memory besides. */
 const ZEROS = Buffer.alloc(16384);
 
+/** One page of the model's RAM at a time, read for the comparison (a page read is not kept past it). */
+const MODEL_PAGE = Buffer.alloc(4096);
+
 /** Whether `bytes` are all zero (compared chunk by chunk with ZEROS). */
 function allZero(bytes: Buffer): boolean {
   for (let at = 0; at < bytes.length; at += ZEROS.length) {
@@ -274,7 +277,9 @@ export function memoryDifferences(model: Machine, impl: Machine, start: number, 
       if (page > from) differs(null, view(from, page), from);
       if (page === end) break;
       const length = Math.min(4096, end - page);
-      differs(Buffer.from(readBytes(mine, page, length).buffer), view(page, page + length), page);
+      const modelPage = MODEL_PAGE.subarray(0, length);
+      readBytesInto(mine, page, modelPage);
+      differs(modelPage, view(page, page + length), page);
       from = page + length;
     }
     return out;

@@ -5,13 +5,15 @@
 // files store one, so a failure found by the property or by a campaign runs
 // again exactly from its file.
 import type { CommonState, Machine, StepEvent } from '../../model/machine';
-import { changedPages, emptyMemory, PAGE_SIZE, readBytes } from '../../model/cpu/memory';
+import { changedPages, emptyMemory, PAGE_SIZE, readBytes, readBytesInto } from '../../model/cpu/memory';
 import { fromCommon, toCommon, type MachineState } from '../../model/cpu/state';
 import { decode } from '../../model/isa/decoder';
 import { disassemble } from '../../model/isa/disassembler';
 import { LAYOUT } from '../builders';
 import { createModelMachine } from '../machines/model';
 import { createImplMachine } from '../machines/impl';
+import { ImplMachine } from '../../impl/machine';
+import type { ModelMachine } from '../machines/model';
 import { DIFF_MEMORY, MAX_REP_COUNT, STEPS_PER_CASE, caseState, encoded, type DiffCase } from './states';
 import { lockstep, memoryDifferences, type StreamBounds } from './lockstep';
 import { knownDiscrepancy } from './known';
@@ -118,12 +120,14 @@ export function runScenario(s: DiffScenario, pair: MachinePair = ['model', 'impl
   const a = loadScenario(createPairMachine(pair[0], s.memorySize), s);
   const b = loadScenario(createPairMachine(pair[1], s.memorySize), s);
   try {
-    return compareMachines({ steps: s.steps, memorySize: s.memorySize, initial: s.initial, stream: streamBounds(s.code.address, s.code.bytes.length, s.stopAfterStream === true), code: () => s.code.bytes }, a, b, onStep);
+    return compareMachines({ steps: s.steps, memorySize: s.memorySize, initial: s.initial, stream: streamBounds(s.code.address, s.code.bytes.length, s.stopAfterStream === true), code: () => s.code.bytes }, a, b, onStep).outcome;
   } finally {
     a.release?.();
     b.release?.();
   }
 }
+
+const pageBuffer = new Uint8Array(PAGE_SIZE);
 
 /** A machine of `kind` in the state a random case describes: what
  * loadScenario(…, scenarioOfCase(c)) makes, built straight from the case's
@@ -133,13 +137,14 @@ export function runScenario(s: DiffScenario, pair: MachinePair = ['model', 'impl
  * list; test/diff-run-case.test.ts checks that both ways give equal
  * machines. */
 export function caseMachine(kind: Machine['name'], s: MachineState): Machine {
+  // (Each page goes through one buffer, which writePhysical copies.)
   if (kind === 'model') {
     const m = createModelMachine(DIFF_MEMORY);
     m.setModelState(fromCommon(s, toCommon(s)));
     return m;
   }
   const m = createPairMachine(kind, DIFF_MEMORY);
-  for (const address of changedPages(emptyMemory(s.memory.size), s.memory, 0, DIFF_MEMORY)) m.writePhysical(address, readBytes(s.memory, address, PAGE_SIZE));
+  for (const address of changedPages(emptyMemory(s.memory.size), s.memory, 0, DIFF_MEMORY)) m.writePhysical(address, readBytesInto(s.memory, address, pageBuffer));
   m.setState(toCommon(s));
   return m;
 }
@@ -149,13 +154,29 @@ export function caseMachine(kind: Machine['name'], s: MachineState): Machine {
 export function runCase(c: DiffCase, pair: MachinePair = ['model', 'impl'], onStep?: (event: StepEvent) => void): ScenarioOutcome {
   const s = caseState(c);
   const a = caseMachine(pair[0], s), b = caseMachine(pair[1], s);
+  let written: readonly number[] | null = null;
   try {
     const stream = streamBounds(LAYOUT.code, streamLength(c), true);
-    return compareMachines({ steps: STEPS_PER_CASE, memorySize: DIFF_MEMORY, initial: toCommon(s), stream, code: () => scenarioOfCase(c).code.bytes }, a, b, onStep);
+    const outcome = compareMachines({ steps: STEPS_PER_CASE, memorySize: DIFF_MEMORY, initial: toCommon(s), stream, code: () => scenarioOfCase(c).code.bytes }, a, b, onStep);
+    written = outcome.equalMemory ? writtenPages(a) : null;
+    return outcome.outcome;
   } finally {
     a.release?.();
-    b.release?.();
+    // impl's RAM was found equal to the model's: zero outside the pages the
+    // model wrote, so only those need zeroing for the next case.
+    if (b instanceof ImplMachine) b.release(written);
+    else b.release?.();
   }
+}
+
+/** For tests: turned on, runCase vouches for no page at all, so impl's RAM is handed on unzeroed (test/diff-run-case.test.ts shows the next machine then finds bytes). */
+export const runCaseMutation = { vouchForNoPage: false };
+
+/** The pages a model machine's RAM holds that were ever written (so may be non-zero); null for another machine. */
+function writtenPages(m: Machine): readonly number[] | null {
+  const memory = (m as Partial<ModelMachine>).modelState?.().memory;
+  if (memory === undefined || memory.base !== null) return null;
+  return runCaseMutation.vouchForNoPage ? [] : changedPages(emptyMemory(memory.size), memory);
 }
 
 /** What a comparison needs of its scenario; the code bytes are only read to
@@ -168,31 +189,36 @@ interface Comparison {
   readonly code: () => Uint8Array;
 }
 
-function compareMachines(s: Comparison, a: Machine, b: Machine, onStep?: (event: StepEvent) => void): ScenarioOutcome {
+/** A comparison's outcome, and whether it compared the two RAMs and found them equal. */
+interface Compared { readonly outcome: ScenarioOutcome; readonly equalMemory: boolean }
+
+const ended = (outcome: ScenarioOutcome, equalMemory = false): Compared => ({ outcome, equalMemory });
+
+function compareMachines(s: Comparison, a: Machine, b: Machine, onStep?: (event: StepEvent) => void): Compared {
   // [DIFF.REP.1] A case stops before a REP whose count exceeds the bound.
   const r = lockstep(a, b, s.steps, { maxRepCount: MAX_REP_COUNT, stream: s.stream, onStep });
   const steps = r.steps, streamSteps = r.streamSteps;
   if (r.divergence !== null) {
     const d = r.divergence;
     const known = knownDiscrepancy({ ...d, code: s.code(), initial: s.initial });
-    if (known !== null) return { steps, streamSteps, failure: null, known: known.id };
-    return {
+    if (known !== null) return ended({ steps, streamSteps, failure: null, known: known.id });
+    return ended({
       steps, streamSteps, known: null,
       failure: { step: d.step, eip: d.eip, differences: d.differences, events: [d.modelEvent, d.implEvent], states: [a.state(), b.state()] },
-    };
+    });
   }
   // [DIFF.EVENT.1] A model error stops the comparison without failing it:
   // the model stopped short of the instruction, so memory is not compared
   // either (impl may have gone on to set accessed bits or push a frame).
-  if (r.last?.kind === 'model-error') return { steps, streamSteps, failure: null, known: null };
+  if (r.last?.kind === 'model-error') return ended({ steps, streamSteps, failure: null, known: null });
   const memory = memoryDifferences(a, b, 0, s.memorySize);
   if (memory.length > 0) {
     const known = knownDiscrepancy({ step: r.steps, eip: s.initial.eip, differences: memory, modelEvent: r.last ?? { kind: 'retired' }, implEvent: r.last ?? { kind: 'retired' }, code: s.code(), initial: s.initial });
-    if (known !== null) return { steps, streamSteps, failure: null, known: known.id };
-    return {
+    if (known !== null) return ended({ steps, streamSteps, failure: null, known: known.id });
+    return ended({
       steps, streamSteps, known: null,
       failure: { step: r.steps, eip: a.state().eip, differences: memory.slice(0, 8), events: [r.last ?? { kind: 'retired' }, r.last ?? { kind: 'retired' }], states: [a.state(), b.state()] },
-    };
+    });
   }
-  return { steps, streamSteps, failure: null, known: null };
+  return ended({ steps, streamSteps, failure: null, known: null }, true);
 }

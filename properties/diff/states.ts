@@ -6,15 +6,16 @@
 // paging on or off (identity map with random U/S and R/W on the data pages),
 // random EFLAGS and edge-biased registers, and a stream of random
 // instructions from the opcode map at LAYOUT.code.
-import fc from 'fast-check';
+import type fc from 'fast-check';
+import * as gen from '../gen';
 import type { Instruction, Operand } from '../../model/isa/ast';
 import { encodeResult } from '../../model/isa/encoder';
 import { decode } from '../../model/isa/decoder';
 import type { MachineState } from '../../model/cpu/state';
 import { TF } from '../../model/isa/flags';
-import { arbInstruction, edgeBiased } from '../isa/arbitrary';
+import { anyInstruction, edgeBiased } from '../isa/arbitrary';
 import { LAYOUT, PTE, cacheFor, gateDescriptor, identityMappingWrites, segmentDescriptor, systemState, withPagingWrites, writeCode, writeDwords, SEL, type Descriptor, type DwordWrite } from '../builders';
-import { EXTRA_DESCRIPTORS, LDT_BASE, LDT_ENTRIES, LDT_SELECTOR, arbGdtEntry, arbIdtOverrides, arbLdtEntry, arbSelector } from './tables';
+import { EXTRA_DESCRIPTORS, LDT_BASE, LDT_ENTRIES, LDT_SELECTOR, anyGdtEntry, idtOverrides, anyLdtEntry, tableSelector } from './tables';
 
 /** 1 MiB of low memory plus room for the page tables at 0x100000. */
 export const DIFF_MEMORY = 0x110000;
@@ -69,7 +70,7 @@ function nearData(i: Instruction, small: number[]): Instruction {
   return { ...i, operands };
 }
 
-const arbProgramInstruction = fc.tuple(arbInstruction(), fc.array(fc.oneof(fc.constant(-1), fc.integer({ min: 0, max: 0xfff })), { minLength: 2, maxLength: 2 }))
+const programInstruction = gen.tuple(anyInstruction, gen.array(gen.oneof(gen.constant(-1), gen.integer({ min: 0, max: 0xfff })), { minLength: 2, maxLength: 2 }))
   .map(([i, small]) => nearData(i, small))
   .filter((i) => encoded(i) !== null);
 
@@ -102,41 +103,45 @@ export function boundRepCounts(drawn: readonly (readonly [Instruction, number])[
   return drawn.flatMap(([i, n]) => (isRepString(i) ? [n === 0 ? BOUND_TO_WORD : BOUND_TO_BYTE, i] : [i]));
 }
 
-const arbRegister = fc.oneof(
+const registerValue = gen.oneof(
   edgeBiased(32),
-  fc.integer({ min: 0, max: 0xffff }).map((o) => (DATA + o) >>> 0),
-  fc.integer({ min: 0, max: 0x3f }),
+  gen.integer({ min: 0, max: 0xffff }).map((o) => (DATA + o) >>> 0),
+  gen.integer({ min: 0, max: 0x3f }),
 );
 
 // Arithmetic flags, DF, and sometimes IF and IOPL.
-const arbEflags = fc.tuple(fc.integer({ min: 0, max: 0xfff }), fc.boolean(), fc.integer({ min: 0, max: 3 }))
+const drawnEflags = gen.tuple(gen.integer({ min: 0, max: 0xfff }), gen.boolean(), gen.integer({ min: 0, max: 3 }))
   .map(([low, intr, iopl]) => ((low & 0xcd5) | 2 | (intr ? 0x200 : 0) | (iopl << 12)) >>> 0);
 
-export const arbDiffCase: fc.Arbitrary<DiffCase> = fc.record({
-  cpl: fc.constantFrom(0 as const, 1 as const, 3 as const),
-  paging: fc.boolean(),
-  dataPageFlags: fc.array(fc.constantFrom(PTE.P | PTE.W | PTE.U, PTE.P | PTE.U, PTE.P | PTE.W, PTE.P, 0), { minLength: 16, maxLength: 16 }),
-  eflags: arbEflags,
+/** A random case, described once (properties/gen.ts): `diffCase.arbitrary`
+ * for fast-check (arbDiffCase), `diffCase.draw` for a campaign. */
+export const diffCase: gen.Gen<DiffCase> = gen.record({
+  cpl: gen.constantFrom(0 as const, 1 as const, 3 as const),
+  paging: gen.boolean(),
+  dataPageFlags: gen.array(gen.constantFrom(PTE.P | PTE.W | PTE.U, PTE.P | PTE.U, PTE.P | PTE.W, PTE.P, 0), { minLength: 16, maxLength: 16 }),
+  eflags: drawnEflags,
   // ECX stays small so that a REP cannot run for billions of elements.
-  regs: fc.tuple(arbRegister, fc.integer({ min: 0, max: 40 }), fc.array(arbRegister, { minLength: 6, maxLength: 6 }))
+  regs: gen.tuple(registerValue, gen.integer({ min: 0, max: 40 }), gen.array(registerValue, { minLength: 6, maxLength: 6 }))
     .map(([eax, ecx, rest]) => [eax, ecx, ...rest]),
   // [DIFF.CASE.1] Up to the step budget, over the whole range ('max': fast-check's
   // default size would stop near ten); each instruction with a number that
   // chooses its REP bound (DIFF.REP.1).
-  program: fc.array(fc.tuple(arbProgramInstruction, fc.integer({ min: 0, max: 7 })), { minLength: 1, maxLength: STEPS_PER_CASE, size: 'max' }).map(boundRepCounts),
+  program: gen.array(gen.tuple(programInstruction, gen.integer({ min: 0, max: 7 })), { minLength: 1, maxLength: STEPS_PER_CASE, size: 'max' }).map(boundRepCounts),
   // The descriptor tables (GDT entries, an LDT, IDT gates) of the case.
-  tables: fc.record({
-    gdt: fc.array(arbGdtEntry, { minLength: EXTRA_DESCRIPTORS, maxLength: EXTRA_DESCRIPTORS }),
-    ldt: fc.array(arbLdtEntry, { minLength: LDT_ENTRIES, maxLength: LDT_ENTRIES }),
-    ldtLoaded: fc.boolean(),
-    idt: arbIdtOverrides,
-    selectors: fc.array(fc.tuple(fc.constantFrom(0, 2, 3, 5, 6, 7), arbSelector), { minLength: 1, maxLength: 4 }),
-    stack: fc.array(fc.oneof(arbSelector, fc.constantFrom(SEL.code0, SEL.code1, SEL.code3, SEL.data0, SEL.data1, SEL.data3),
-      fc.constantFrom(LAYOUT.code, HANDLER, 0x202, 0x3202, 0x2), edgeBiased(32)), { minLength: 6, maxLength: 6 }),
+  tables: gen.record({
+    gdt: gen.array(anyGdtEntry, { minLength: EXTRA_DESCRIPTORS, maxLength: EXTRA_DESCRIPTORS }),
+    ldt: gen.array(anyLdtEntry, { minLength: LDT_ENTRIES, maxLength: LDT_ENTRIES }),
+    ldtLoaded: gen.boolean(),
+    idt: idtOverrides,
+    selectors: gen.array(gen.tuple(gen.constantFrom(0, 2, 3, 5, 6, 7), tableSelector), { minLength: 1, maxLength: 4 }),
+    stack: gen.array(gen.oneof(tableSelector, gen.constantFrom(SEL.code0, SEL.code1, SEL.code3, SEL.data0, SEL.data1, SEL.data3),
+      gen.constantFrom(LAYOUT.code, HANDLER, 0x202, 0x3202, 0x2), edgeBiased(32)), { minLength: 6, maxLength: 6 }),
   }),
   // Drawn last: one case in eight starts single-stepping.
-  trap: fc.integer({ min: 0, max: 7 }).map((n) => n === 0),
+  trap: gen.integer({ min: 0, max: 7 }).map((n) => n === 0),
 });
+
+export const arbDiffCase: fc.Arbitrary<DiffCase> = diffCase.arbitrary;
 
 const encodings = new WeakMap<Instruction, Uint8Array | null>();
 

@@ -5,7 +5,7 @@
 // [STATE.MEM.2] Past the end of RAM reads give 0xFF and writes vanish.
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { blocksOf, changedPages, emptyMemory, hasBlocks, memoryOver, pageBytes, readBytes, readPhysical, samePage, unchangedStoreMutation, writeBytes, writePhysical, type PhysicalMemory } from '../../model/cpu/memory';
+import { blocksOf, changedPages, emptyMemory, hasBlocks, memoryOver, pageBytes, readBytes, readBytesInto, readPhysical, samePage, unchangedStoreMutation, writeBytes, writePhysical, type PhysicalMemory } from '../../model/cpu/memory';
 import { propertyParams } from '../../properties/seed';
 
 const SIZE = 5 * 4096 + 100; // RAM ends in the middle of a page
@@ -48,6 +48,8 @@ function readsAsFlat(): fc.RunDetails<[Write[], number, number]> {
       let trie = emptyMemory(SIZE);
       for (const w of writes) { applyFlat(flat, w); trie = applyTrie(trie, w); }
       expect([...readBytes(trie, at, length)]).toEqual(flatRead(flat, at, length));
+      // readBytesInto over a buffer holding other bytes reads the same.
+      expect([...readBytesInto(trie, at, new Uint8Array(length).fill(0x5a))]).toEqual(flatRead(flat, at, length));
       for (const size of [1, 2, 4] as const) {
         const expected = flatRead(flat, at, size).reduceRight((v, b) => v * 256 + b, 0);
         expect(readPhysical(trie, at, size)).toBe(expected);

@@ -1,0 +1,245 @@
+// Random values described once and drawn two ways. `gen.arbitrary` is the
+// fast-check arbitrary the description stands for (what tests assert over,
+// with fast-check's shrinking); `gen.draw(mrng, bias)` draws the same value
+// from the same random source, taking exactly the numbers that
+// `gen.arbitrary.generate(mrng, bias)` would take, in the same order, but
+// without the arbitrary's machinery (a Value, a shrinking context and
+// clone checks for every part drawn). A campaign draws hundreds of
+// thousands of cases, and through the arbitraries drawing was a third of a
+// case's time. Drawn so (with the instruction arbitraries built once per
+// form instead of at every draw), a case took about 0.7 of the time alone
+// (alternated runs in one process, loaded machine); most of what is left
+// is the random numbers themselves (some 600 a case), building the values
+// and encoding the instructions.
+//
+// The combinators below follow fast-check 4's generators (integer with its
+// bias toward the ends of its range, oneof and option by cumulated weight,
+// array lengths with their bias, record with the coin it tosses for a
+// prototype-less object); test/gen.test.ts checks, value for value over
+// many seeds and bias factors, that draw and arbitrary agree, so an upgrade
+// of fast-check that changes how it draws fails there.
+import fc from 'fast-check';
+
+/** The numbers a draw takes: fast-check's random source. */
+export type Source = fc.Random;
+
+/** For tests: each turned off, draw departs from the arbitrary in one way (test/gen.test.ts shows it notices). */
+export const genMutation = { integerBias: true, arrayBias: true, recordCoin: true };
+
+/** What a kind of Gen keeps (Gen's fields of those names). */
+interface Fields {
+  readonly min?: number; readonly max?: number; readonly ranges?: readonly number[]; readonly biasedMax?: number;
+  readonly values?: readonly unknown[]; readonly cumulated?: readonly number[]; readonly total?: number;
+  readonly parts?: readonly Gen<unknown>[]; readonly keys?: readonly string[]; readonly f?: (value: never) => unknown;
+}
+
+const enum Kind { Integer, ConstantFrom, Boolean, Frequency, Tuple, Record, Array, Map, Filter, Chain }
+
+/**
+ * A description of random values: `arbitrary` for fast-check, `draw` for
+ * speed. One class for every combinator, told apart by `kind`, and one
+ * `draw` that switches on it: the calls inside a draw then all go to one
+ * function on objects of one shape, which V8 dispatches fast. (A closure
+ * per Gen, then a class per combinator, made those calls megamorphic: in a
+ * campaign, between the machines' steps, drawing took two to three times
+ * as long as alone.) The fields a kind does not use stay at their defaults.
+ */
+export class Gen<T> {
+  private built: fc.Arbitrary<T> | undefined = undefined;
+  // Integer: the range and its bias ranges; Array: the lengths.
+  private min = 0;
+  private max = 0;
+  private ranges: readonly number[] = [];
+  private biasedMax = 0;
+  // ConstantFrom: the values; Frequency: the cumulated weights and their total.
+  private values: readonly unknown[] = [];
+  private cumulated: readonly number[] = [];
+  private total = 0;
+  // Frequency: the choices; Tuple, Record: the parts; Array, Map, Filter, Chain: the source (parts[0]).
+  private parts: readonly Gen<unknown>[] = [];
+  private keys: readonly string[] = [];
+  private f: ((value: never) => unknown) | null = null;
+
+  private constructor(private readonly kind: Kind, private readonly build: () => fc.Arbitrary<T>) {}
+
+  /** The fast-check arbitrary, built on first use (a campaign only draws). */
+  get arbitrary(): fc.Arbitrary<T> {
+    this.built ??= this.build();
+    return this.built;
+  }
+
+  /** A value, taking from `mrng` what arbitrary.generate(mrng, bias) takes. */
+  draw(mrng: Source, bias: number | undefined): T {
+    return this.drawAny(mrng, bias) as T;
+  }
+
+  private drawAny(mrng: Source, bias: number | undefined): unknown {
+    switch (this.kind) {
+      case Kind.Integer: {
+        if (bias === undefined || mrng.nextInt(1, bias) !== 1 || !genMutation.integerBias) return mrng.nextInt(this.min, this.max);
+        const ranges = this.ranges, count = ranges.length >> 1;
+        if (count === 1) return mrng.nextInt(ranges[0]!, ranges[1]!);
+        const id = mrng.nextInt(-2 * (count - 1), count - 2);
+        const at = id < 0 ? 0 : 2 * (id + 1);
+        return mrng.nextInt(ranges[at]!, ranges[at + 1]!);
+      }
+      case Kind.ConstantFrom: {
+        const values = this.values;
+        return values.length === 1 ? values[0] : values[mrng.nextInt(0, values.length - 1)];
+      }
+      case Kind.Boolean: return mrng.nextInt(0, 1) === 1;
+      case Kind.Frequency: {
+        const selected = mrng.nextInt(0, this.total - 1), cumulated = this.cumulated;
+        for (let i = 0; i < cumulated.length; i++) if (selected < cumulated[i]!) return this.parts[i]!.drawAny(mrng, bias);
+        throw new Error('gen: frequency: no choice selected');
+      }
+      case Kind.Tuple: {
+        const parts = this.parts, out: unknown[] = [];
+        for (let i = 0; i < parts.length; i++) out.push(parts[i]!.drawAny(mrng, bias));
+        return out;
+      }
+      case Kind.Record: {
+        const keys = this.keys, parts = this.parts, values: unknown[] = [];
+        for (let i = 0; i < parts.length; i++) values.push(parts[i]!.drawAny(mrng, bias));
+        // fast-check's coin for a record without prototype: taken, but the
+        // record is a plain object either way (an object without prototype
+        // is a dictionary to V8, slow to fill and to read; no reader here
+        // looks at prototypes).
+        if (genMutation.recordCoin) mrng.nextInt(0, 1);
+        const out: Record<string, unknown> = {};
+        for (let i = 0; i < keys.length; i++) out[keys[i]!] = values[i];
+        return out;
+      }
+      case Kind.Array: {
+        const min = this.min, max = this.max;
+        let length: number, itemBias: number | undefined;
+        if (bias === undefined) length = mrng.nextInt(min, max);
+        else if (min === max) { length = mrng.nextInt(min, max); itemBias = bias; }
+        else if (mrng.nextInt(1, bias) !== 1) length = mrng.nextInt(min, max);
+        else if (mrng.nextInt(1, bias) !== 1 || !genMutation.arrayBias) { length = mrng.nextInt(min, max); itemBias = bias; }
+        else { length = mrng.nextInt(min, this.biasedMax); itemBias = bias; }
+        const item = this.parts[0]!, out: unknown[] = [];
+        for (let i = 0; i < length; i++) out.push(item.drawAny(mrng, itemBias));
+        return out;
+      }
+      case Kind.Map: return (this.f as (value: unknown) => unknown)(this.parts[0]!.drawAny(mrng, bias));
+      case Kind.Filter: {
+        const keep = this.f as (value: unknown) => boolean;
+        for (;;) {
+          const value = this.parts[0]!.drawAny(mrng, bias);
+          if (keep(value)) return value;
+        }
+      }
+      case Kind.Chain: return ((this.f as (value: unknown) => Gen<unknown>)(this.parts[0]!.drawAny(mrng, bias))).drawAny(mrng, bias);
+    }
+  }
+
+  map<U>(f: (value: T) => U): Gen<U> {
+    return Gen.make<U>(Kind.Map, () => this.arbitrary.map(f), { parts: [this], f });
+  }
+
+  filter(keep: (value: T) => boolean): Gen<T> {
+    return Gen.make<T>(Kind.Filter, () => this.arbitrary.filter(keep), { parts: [this], f: keep });
+  }
+
+  /** Chain to the Gen `f` gives; `f` should hand out Gens built once (memoized), as a draw calls it every time. */
+  chain<U>(f: (value: T) => Gen<U>): Gen<U> {
+    return Gen.make<U>(Kind.Chain, () => this.arbitrary.chain((v) => f(v).arbitrary), { parts: [this], f });
+  }
+
+  /** (For the combinators below.) */
+  static make<T>(kind: Kind, build: () => fc.Arbitrary<T>, fields: Fields): Gen<T> {
+    const g = new Gen<T>(kind, build);
+    Object.assign(g, fields);
+    return g;
+  }
+}
+
+/** floor(log2(v)) as fast-check computes it. */
+const logLike = (v: number): number => Math.floor(Math.log(v) / Math.log(2));
+
+/** The ranges near the ends (and near zero) that a biased integer draw picks
+ * from (fast-check's biasNumericRange), as [min, max] pairs one after the other. */
+function biasRanges(min: number, max: number): number[] {
+  if (min === max) return [min, max];
+  if (min < 0 && max > 0) {
+    const logMin = logLike(-min), logMax = logLike(max);
+    return [-logMin, logMax, max - logMax, max, min, min + logMin];
+  }
+  const gap = logLike(max - min);
+  return min < 0 ? [max - gap, max, min, min + gap] : [min, min + gap, max - gap, max];
+}
+
+export const integer = ({ min, max }: { readonly min: number; readonly max: number }): Gen<number> =>
+  Gen.make(Kind.Integer, () => fc.integer({ min, max }), { min, max, ranges: biasRanges(min, max) });
+
+export const constantFrom = <T>(...values: readonly T[]): Gen<T> => Gen.make(Kind.ConstantFrom, () => fc.constantFrom(...values), { values });
+export const constant = <T>(value: T): Gen<T> => constantFrom(value);
+
+/** Not biased (fast-check's boolean is noBias of an integer 0..1). */
+export const boolean = (): Gen<boolean> => Gen.make(Kind.Boolean, () => fc.boolean(), {});
+
+export interface Weighted<T> { readonly weight: number; readonly arbitrary: Gen<T> }
+
+/** One of several Gens by cumulated weight; `build` makes the arbitrary
+ * (fc.oneof or fc.option). Not for recursive descriptions: fast-check's
+ * depth bias is left out (it weighs nothing at depth 0, the only depth a
+ * Gen that does not contain itself meets). */
+function frequency<T>(choices: readonly Weighted<T>[], build: () => fc.Arbitrary<T>): Gen<T> {
+  const cumulated: number[] = [];
+  let total = 0;
+  for (const w of choices) cumulated.push(total += w.weight);
+  return Gen.make(Kind.Frequency, build, { cumulated, total, parts: choices.map((w) => w.arbitrary) });
+}
+
+/** One of the Gens, by weight (each weighs 1 when none is given). */
+export function oneof<T>(...choices: readonly (Gen<T> | Weighted<T>)[]): Gen<T> {
+  const weighted = choices.map((c): Weighted<T> => (c instanceof Gen ? { weight: 1, arbitrary: c } : c));
+  return frequency(weighted, () => fc.oneof(...weighted.map((w) => ({ weight: w.weight, arbitrary: w.arbitrary.arbitrary }))));
+}
+
+/** null one time in `freq` (default 6), else a value of `g`. */
+export function option<T>(g: Gen<T>, c: { readonly freq?: number } = {}): Gen<T | null> {
+  const freq = c.freq ?? 6;
+  return frequency<T | null>([{ weight: 1, arbitrary: constant(null) }, { weight: freq - 1, arbitrary: g }], () => fc.option(g.arbitrary, { freq }));
+}
+
+type Gens<Ts extends readonly unknown[]> = { readonly [K in keyof Ts]: Gen<Ts[K]> };
+
+export function tuple<Ts extends unknown[]>(...gens: Gens<Ts>): Gen<Ts> {
+  const parts = gens as readonly Gen<unknown>[];
+  return Gen.make(Kind.Tuple, () => fc.tuple(...parts.map((g) => g.arbitrary)) as unknown as fc.Arbitrary<Ts>, { parts });
+}
+
+/** An object with a value of each Gen under its key; like fast-check's
+ * record, a last coin is tossed (fast-check makes the object without a
+ * prototype on heads; this draw makes a plain object either way). */
+export function record<R extends object>(model: { readonly [K in keyof R]: Gen<R[K]> }): Gen<R> {
+  const keys = Object.keys(model), parts = keys.map((k) => (model as Record<string, Gen<unknown>>)[k]!);
+  return Gen.make(Kind.Record, () => fc.record(Object.fromEntries(keys.map((k, i) => [k, parts[i]!.arbitrary])) as { [K in keyof R]: fc.Arbitrary<R[K]> }) as fc.Arbitrary<R>, { keys, parts });
+}
+
+/** An array of `g`'s values. Lengths are drawn as fast-check draws them:
+ * up to 2·minLength + 10 (its default size) or up to maxLength with size
+ * 'max', and under a bias, often near minLength. */
+export function array<T>(g: Gen<T>, c: { readonly minLength?: number; readonly maxLength: number; readonly size?: 'max' }): Gen<T[]> {
+  const min = c.minLength ?? 0;
+  const max = c.size === 'max' ? c.maxLength : Math.min(2 * min + 10, c.maxLength);
+  const biasedMax = min === max ? min : min + Math.floor(Math.log(max - min) / Math.log(2));
+  return Gen.make(Kind.Array, () => fc.array(g.arbitrary, { minLength: min, maxLength: c.maxLength, ...(c.size === undefined ? {} : { size: c.size }) }), { min, max, biasedMax, parts: [g] });
+}
+
+/** An arbitrary that draws with `g.draw` (no shrinking): fc.sample of it
+ * gives what fc.sample of g.arbitrary gives, seeded the same way. */
+export function drawing<T>(g: Gen<T>): fc.Arbitrary<T> {
+  return new Drawing(g);
+}
+
+class Drawing<T> extends fc.Arbitrary<T> {
+  constructor(private readonly g: Gen<T>) { super(); }
+  generate(mrng: fc.Random, biasFactor: number | undefined): fc.Value<T> {
+    return new fc.Value(this.g.draw(mrng, biasFactor), undefined);
+  }
+  canShrinkWithoutContext(_value: unknown): _value is T { return false; }
+  shrink(): fc.Stream<fc.Value<T>> { return fc.Stream.nil(); }
+}
