@@ -331,9 +331,8 @@ export function stepWith(state: MachineState, decode: Decoder): StepResult {
       // handler's state already counts it, `counted`), and the timer ticks
       // (IO.PIT.3).
       const devices = advanceTime(outcome.state.devices, 1);
-      const retired: MachineState = outcome.kind === 'ok' && outcome.counted === true && !retireCountMutation.countAgain
-        ? (devices === outcome.state.devices ? outcome.state : update(outcome.state, { devices }))
-        : countRetired(outcome.state, devices);
+      const counted = outcome.kind === 'ok' && outcome.counted === true && !retireCountMutation.countAgain;
+      const retired: MachineState = counted && devices === outcome.state.devices ? outcome.state : countRetired(outcome.state, devices, counted);
       if (retired.devices.exitCode !== null) return { state: retired, event: { kind: 'exit', code: retired.devices.exitCode } };
       const vector = softwareVector(fetched.state, fetched.instruction);
       // [EXC.STEP.1] TF set when the instruction started: a single-step #DB

@@ -137,16 +137,17 @@ function withResult(state: MachineState, r: InstructionResult, retired: 0 | 1): 
 }
 
 /** `update(state, { instructionCount: + 1, devices })`: the state once an
- * instruction retires, counted, with the devices after its clock tick
+ * instruction retires, counted (unless `alreadyCounted`: its handler's state
+ * counts it, retiredResult), with the devices after its clock tick
  * (cycle.ts). Written out in full for the same reason as updateResult. */
-export function countRetired(state: MachineState, devices: Devices): MachineState {
+export function countRetired(state: MachineState, devices: Devices, alreadyCounted = false): MachineState {
   const s = state;
   return {
     regs: s.regs, eip: s.eip, eflags: s.eflags, segments: s.segments,
     cr0: s.cr0, cr2: s.cr2, cr3: s.cr3, cr4: s.cr4,
     gdtr: s.gdtr, idtr: s.idtr, ldtr: s.ldtr, tr: s.tr,
     memory: s.memory, tlb: s.tlb, devices,
-    instructionCount: s.instructionCount + 1, msrs: s.msrs, debug: s.debug,
+    instructionCount: alreadyCounted ? s.instructionCount : s.instructionCount + 1, msrs: s.msrs, debug: s.debug,
     halted: s.halted, shutdown: s.shutdown, interruptShadow: s.interruptShadow,
     undefinedFlags: s.undefinedFlags, undefinedRegisters: s.undefinedRegisters,
   };
