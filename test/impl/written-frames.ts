@@ -17,7 +17,11 @@
 // first-write-unrecorded).
 import { assembleText } from '../../model/isa/asm/assemble';
 import { ImplMachine } from '../../impl/machine';
+import type { MutantId } from '../../impl/mutants';
 import { CODE, PAGE_DIRECTORY, PAGE_TABLE, bareMachineOn, runToHalt, type Setup } from './harness';
+
+/** The mutants of the record itself: no run changes, only the frames recorded (the mutants test kills these, and only these, with unrecordedWritePaths). */
+export const RECORDING_MUTANTS: readonly MutantId[] = ['first-write-unrecorded', 'fast-store-skips-record', 'block-store-skips-record', 'push-frame-skips-record'];
 
 export interface WritePath {
   readonly name: string;
