@@ -76,7 +76,10 @@ export class PhysicalMemory {
    * write is reported through onCodeWrite, which this wraps: the wrapper
    * notes the frame, drops the mark and, if the frame is marked for code
    * as well, passes the report on. A campaign calls it on a fresh machine,
-   * whose RAM is all zero: a frame never noted is still zero.
+   * whose RAM is all zero: a frame never noted is still zero. (Only the
+   * machine's own writers are seen: a caller that writes into `bytes`
+   * itself, as properties/vmm's monitor over impl's RAM does, must not
+   * rely on the record.)
    */
   recordWrittenFrames(): void {
     const pages = this.codePages, frames = Math.ceil(this.size / 4096);
