@@ -10,7 +10,9 @@
 // form instead of at every draw), a case took about 0.7 of the time alone
 // (alternated runs in one process, loaded machine); most of what is left
 // is the random numbers themselves (some 600 a case), building the values
-// and encoding the instructions.
+// and encoding the instructions. A campaign case now also skips
+// fast-check's runner (firstSample) and takes its numbers from an
+// IntegerSource, which gives fast-check's numbers with integer arithmetic.
 //
 // The combinators below follow fast-check 4's generators (integer with its
 // bias toward the ends of its range, oneof and option by cumulated weight,
@@ -19,12 +21,56 @@
 // many seeds and bias factors, that draw and arbitrary agree, so an upgrade
 // of fast-check that changes how it draws fails there.
 import fc from 'fast-check';
+import { xorshift128plus } from 'pure-rand/generator/xorshift128plus';
+import type { RandomGenerator } from 'pure-rand/types/RandomGenerator';
+import { uniformInt } from 'pure-rand/distribution/uniformInt';
 
-/** The numbers a draw takes: fast-check's random source. */
-export type Source = fc.Random;
+/** The numbers a draw takes: fast-check's random source (fc.Random), or an IntegerSource. */
+export interface Source { nextInt(min: number, max: number): number }
+
+/**
+ * The numbers fc.Random would give over the same pure-rand generator.
+ * fc.Random.nextInt(min, max) is pure-rand's uniformInt: take 32-bit
+ * outputs, throw away those at or above the largest multiple of the range
+ * size, and take the remainder by the range size. pure-rand writes that
+ * remainder with `%` on numbers up to 2^32, which V8 computes as a
+ * floating-point remainder, a call into C; here it is a division and a
+ * floor, which V8 does inline. The values are the same (both are exact on
+ * integers below 2^53; test/gen.test.ts compares the two over many ranges),
+ * and a campaign case draws some 600 of them.
+ */
+export class IntegerSource implements Source {
+  constructor(private readonly rng: RandomGenerator) {}
+
+  nextInt(min: number, max: number): number {
+    const size = max - min + 1;
+    // (No Gen here draws from a wider range; pure-rand's own way for one.)
+    if (size > 2 ** 32) return uniformInt(this.rng, min, max);
+    const limit = size > 2 && genMutation.sourceRejects ? Math.floor(2 ** 32 / size) * size : 2 ** 32;
+    let drawn = this.rng.next() + 0x80000000;
+    while (drawn >= limit) drawn = this.rng.next() + 0x80000000;
+    return drawn - Math.floor(drawn / size) * size + min;
+  }
+}
+
+/**
+ * The value fc.sample(g.arbitrary, { seed, numRuns: 1 })[0] is (seed a
+ * 32-bit integer), drawn without fast-check's runner: its default
+ * generator, xorshift128+, seeded with `seed` and jumped once (the runner
+ * jumps before each run), and the bias of a first run (fast-check's
+ * runIdToFrequency(0) = 2). test/gen.test.ts checks the two agree.
+ */
+export function firstSample<T>(g: Gen<T>, seed: number): T {
+  const rng = xorshift128plus(seed | 0);
+  if (genMutation.sampleJumps) rng.jump();
+  return g.draw(new IntegerSource(rng), FIRST_RUN_BIAS);
+}
+
+/** The bias factor fast-check gives the first run of a property. */
+const FIRST_RUN_BIAS = 2;
 
 /** For tests: each turned off, draw departs from the arbitrary in one way (test/gen.test.ts shows it notices). */
-export const genMutation = { integerBias: true, arrayBias: true, recordCoin: true };
+export const genMutation = { integerBias: true, arrayBias: true, recordCoin: true, sourceRejects: true, sampleJumps: true };
 
 /** What a kind of Gen keeps (Gen's fields of those names). */
 interface Fields {

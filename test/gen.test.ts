@@ -12,6 +12,7 @@ import { anyInstruction } from '../properties/isa/arbitrary';
 import { diffCase, type DiffCase } from '../properties/diff/states';
 import { campaignCase, caseSeed } from '../properties/diff/campaign';
 import { DEFAULT_SEED } from '../properties/seed';
+import { xorshift128plus } from 'pure-rand/generator/xorshift128plus';
 
 /** Values of g drawn both ways from the same seed: `runs` values each (bias factor 2, 2, …, 3, …). */
 function bothWays<T>(g: gen.Gen<T>, seed: number, runs: number): [T[], T[]] {
@@ -44,8 +45,46 @@ const combinators = gen.tuple(
   gen.integer({ min: 0, max: 100 }).filter((n) => n % 3 === 0).map((n) => n / 3),
 );
 
+/** Ranges [min, max] of every kind: one value, two (no rejection), small,
+ * sizes where pure-rand rejects a quarter or a third of its draws
+ * (3·2^30, 2^31 + 1), the whole 32 bits, and wider (pure-rand's own way). */
+const RANGES: readonly (readonly [number, number])[] = [
+  [5, 5], [0, 1], [1, 2], [0, 7], [-6, 1], [0, 800], [0, 0xfff], [-128, 127],
+  [0, 3 * 2 ** 30 - 1], [7, 2 ** 31 + 7], [0, 0xffffffff], [-0x80000000, 0x7fffffff], [0, 2 ** 33], [-(2 ** 40), 5],
+];
+
+/** IntegerSource gives what fc.Random gives over the same generator, range after range. */
+function sourceAgrees(): boolean {
+  for (let seed = 1; seed <= 4; seed++) {
+    const theirs = new fc.Random(xorshift128plus(seed)), ours = new gen.IntegerSource(xorshift128plus(seed));
+    for (let i = 0; i < 3000; i++) {
+      const [min, max] = RANGES[i % RANGES.length]!;
+      if (ours.nextInt(min, max) !== theirs.nextInt(min, max)) return false;
+    }
+  }
+  return true;
+}
+
+/** firstSample gives the case fc.sample gives at the same seed. */
+function samplesAgree(): boolean {
+  for (let k = 0; k < 20; k++) {
+    const seed = caseSeed(DEFAULT_SEED, k);
+    try { expect(gen.firstSample(diffCase, seed)).toEqual(fc.sample(diffCase.arbitrary, { seed, numRuns: 1 })[0]); } catch { return false; }
+  }
+  return true;
+}
+
+describe('IntegerSource and firstSample: fast-check\'s numbers without its runner', () => {
+  it('IntegerSource gives fc.Random\'s numbers over every kind of range', () => {
+    expect(sourceAgrees()).toBe(true);
+  });
+});
+
 describe('Gen: draw agrees with the fast-check arbitrary', () => {
-  afterEach(() => { gen.genMutation.integerBias = true; gen.genMutation.arrayBias = true; gen.genMutation.recordCoin = true; });
+  afterEach(() => {
+    gen.genMutation.integerBias = true; gen.genMutation.arrayBias = true; gen.genMutation.recordCoin = true;
+    gen.genMutation.sourceRejects = true; gen.genMutation.sampleJumps = true;
+  });
 
   it('every combinator, biased and unbiased, over many seeds', () => {
     for (let seed = 1; seed <= 20; seed++) {
@@ -68,6 +107,11 @@ describe('Gen: draw agrees with the fast-check arbitrary', () => {
         expect(drawn).toEqual(fc.sample(diffCase.arbitrary, { seed: caseSeed(seed, k), numRuns: 1 })[0]);
       }
     }
+  });
+
+  it.each(['sourceRejects', 'sampleJumps'] as const)('notices the mutant %s (an IntegerSource or firstSample unlike fast-check)', (mutant) => {
+    gen.genMutation[mutant] = false;
+    expect(sourceAgrees() && samplesAgree()).toBe(false);
   });
 
   it.each(['integerBias', 'arrayBias', 'recordCoin'] as const)('notices the mutant %s', (mutant) => {

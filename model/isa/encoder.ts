@@ -197,7 +197,7 @@ export function encodeWithForm(form: Form, i: Instruction): Uint8Array {
       pushLittleEndian(out, o.selector, 2);
     }
   });
-  return Uint8Array.from(out);
+  return new Uint8Array(out);
 }
 
 export type EncodeResult = { kind: 'ok'; bytes: Uint8Array; form: Form } | { kind: 'error'; message: string };

@@ -2,9 +2,8 @@
 // budget is compared, optionally one shard of a larger campaign, with a
 // result that merges across shards. Each failure is shrunk (instructions
 // dropped while it still fails) and written to a replay file.
-import fc from 'fast-check';
 import { diffCase, type DiffCase } from './states';
-import { drawing } from '../gen';
+import { firstSample } from '../gen';
 import type { Descriptor } from '../builders';
 import { runCase, runScenario, scenarioOfCase, type MachinePair, STEPS_PER_CASE } from './scenario';
 import { describeReplay, writeReplay } from '../replay/report';
@@ -67,14 +66,12 @@ export function caseSeed(seed: number, k: number): number {
   return (Math.imul(seed ^ 0x5bd1e995, 0x9e3779b1) + Math.imul(k + 1, 0x85ebca6b)) | 0;
 }
 
-/** Draws cases straight from fast-check's random source (properties/gen.ts). */
-const drawnCase = drawing(diffCase);
-
 /** [DIFF.SHARD.1] Case k is drawn from a generator seeded by the campaign
  * seed and k alone: the case fc.sample(arbDiffCase, …) gives at that seed,
- * drawn without the arbitrary's machinery (test/gen.test.ts checks they are equal). */
+ * drawn without fast-check's runner or the arbitrary's machinery
+ * (properties/gen.ts firstSample; test/gen.test.ts checks they are equal). */
 export function campaignCase(seed: number, k: number): DiffCase {
-  return fc.sample(drawnCase, { seed: caseSeed(seed, k), numRuns: 1 })[0]!;
+  return firstSample(diffCase, caseSeed(seed, k));
 }
 
 /** [DIFF.SHARD.1] Shard I of N owns cases I, I + N, …; its share of the budget is the budget / N rounded up. */

@@ -152,7 +152,7 @@ export function encoded(i: Instruction): Uint8Array | null {
   let bytes = encodings.get(i);
   if (bytes === undefined) {
     const r = encodeResult(i);
-    bytes = r.kind === 'ok' ? Uint8Array.from(r.bytes) : null;
+    bytes = r.kind === 'ok' ? r.bytes : null;
     encodings.set(i, bytes);
   }
   return bytes;
