@@ -23,7 +23,9 @@ export class ImplMachine implements Machine {
 
   /** The pages written since the machine was made (their physical
    * addresses, ascending), or null unless made with `recordWrites`. RAM
-   * starts all zero (memory.ts ramOfSize), so every other page is zero. */
+   * starts all zero (memory.ts ramOfSize), so every other page is zero.
+   * (A test that restarts the record, cpu.memory.recordWrittenFrames(),
+   * gets the pages written since then.) */
   writtenPages(): readonly number[] | null {
     const frames = this.ram().writtenFrames();
     return frames === null ? null : frames.map((frame) => frame * 0x1000);

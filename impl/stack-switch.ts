@@ -100,8 +100,8 @@ export function pushFrame(cpu: Cpu, base: number, low: number, high: number, esp
 }
 
 /** Whether a frame with this codePages mark may be written straight to RAM:
- * unmarked (a frame holding decoded code, or not yet written on a machine
- * recording its writes, takes write32, which reports the write). */
+ * only an unmarked one. A frame holding decoded code, or not yet written by
+ * a machine recording its writes, takes write32, which reports the write. */
 function offCode(mark: number): boolean {
   return mark === 0 || mutated('push-frame-ignores-code') || (mutated('push-frame-skips-record') && (mark & CODE_FRAME) === 0);
 }
