@@ -15,6 +15,7 @@ import { ADD, AND, CMP, OR, SUB, XOR, aluOperation, record, registerRead, regist
 import * as alu from './ops/alu';
 import * as move from './ops/move';
 import { mutated } from './mutants';
+import { CODE_FRAME } from './memory';
 
 /** The effective offset (operands.ts effectiveOffset) as an int32 expression (the offset is its `>>> 0`). */
 function offsetOf(d: Decoded): string {
@@ -52,7 +53,10 @@ function physical(kind: 'rd' | 'wr', segment: number, bytes: number, flatMode: b
   // code are written inline.
   const touchesCode = (at: string): string => {
     const marked = Array.from({ length: mutated('store-checks-first-byte-only') ? 1 : bytes }, (_, i) => `cb[(${at} & 0xfff)${i === 0 ? '' : ` + ${i}`}]`).join(' | ');
-    return `(codes[${at} >>> 12] !== 0 && ((cb = cbytes[${at} >>> 12]) === undefined || (${marked}) !== 0))`;
+    // A frame marked for more than code (memory.ts UNWRITTEN_FRAME: not yet
+    // written, on a machine recording its writes) takes the executor's way.
+    const other = mutated('block-store-skips-record') ? '' : `codes[${at} >>> 12] !== ${CODE_FRAME} || `;
+    return `(codes[${at} >>> 12] !== 0 && (${other}(cb = cbytes[${at} >>> 12]) === undefined || (${marked}) !== 0))`;
   };
   if (flatMode) {
     // The flat variant (blocks.ts): the segment is flat and paging off, so

@@ -4,7 +4,7 @@
 // includes the code caches, so the shapes of what they hold are declared here
 // too: a decoded instruction (filled by decode.ts, run by its executor in
 // ops/) and a translated block (compiled by blocks.ts).
-import { PhysicalMemory } from './memory';
+import { CODE_FRAME, PhysicalMemory } from './memory';
 import { Devices } from './devices';
 import { mutated } from './mutants';
 
@@ -324,7 +324,7 @@ export class Cpu {
       this.codeCache[frame] = undefined;
       this.blocks[frame] = undefined;
       this.codeBytes[frame] = undefined;
-      this.memory.codePages[frame] = 0;
+      this.memory.codePages[frame] &= ~CODE_FRAME;
       this.codeWritten = true;
     };
   }
@@ -337,7 +337,7 @@ export class Cpu {
     // (This may clear WATCHED_BYTE on a byte that is both: a write to it
     // still moves watchEpoch, as every reported write to a marked byte does.)
     used.fill(CODE_BYTE, physical & 0xfff, (physical & 0xfff) + length);
-    this.memory.codePages[frame] = 1;
+    this.memory.codePages[frame] |= CODE_FRAME;
   }
 
   /** Mark `length` bytes at `physical` (in one frame, in RAM) as read by a
@@ -347,7 +347,7 @@ export class Cpu {
     let used = this.codeBytes[frame];
     if (used === undefined) used = this.codeBytes[frame] = new Uint8Array(0x1000);
     for (let i = physical & 0xfff, end = i + length; i < end; i++) used[i] |= WATCHED_BYTE;
-    this.memory.codePages[frame] = 1;
+    this.memory.codePages[frame] |= CODE_FRAME;
   }
 
   readRegister(size: number, reg: number): number {

@@ -17,10 +17,13 @@
 //   their frames, cpu.codeBytes the bytes): such a write goes through the
 //   generic path, which drops the stale code and makes the block stop
 //   (self-modifying code). Data next to code (a kernel's counters in the
-//   page of its handlers) is written directly.
+//   page of its handlers) is written directly. A frame marked for anything
+//   else (not yet written, on a machine recording its writes: memory.ts)
+//   always takes the generic path.
 import { type Cpu, SEG_READ, SEG_WRITE } from './cpu';
 import { CR0_PG, TLB_DIRTY, TLB_USER, TLB_VALID, TLB_WRITABLE, allowed, walkOrFault } from './paging';
 import { mutated } from './mutants';
+import { CODE_FRAME } from './memory';
 
 /** Whether every offset of `segment` is its linear address with the access
  * allowed: base 0, offsets 0..0xffffffff, the segment readable (writable). */
@@ -61,8 +64,12 @@ export function fastWriteAddress(cpu: Cpu, segment: number, offset: number, size
   return physical;
 }
 
-/** Whether a write of `size` bytes at `physical` (in one frame) would touch decoded instruction bytes. */
+/** Whether a write of `size` bytes at `physical` (in one frame) would touch
+ * decoded instruction bytes, or must be reported for another reason: the
+ * frame is marked for more than code (memory.ts UNWRITTEN_FRAME, a frame a
+ * recording machine has not yet written). */
 function overlapsCode(cpu: Cpu, physical: number, size: number): boolean {
+  if (cpu.memory.codePages[physical >>> 12] !== CODE_FRAME && !mutated('fast-store-skips-record')) return true;
   const used = cpu.codeBytes[physical >>> 12];
   if (used === undefined) return true;
   const offset = physical & 0xfff;

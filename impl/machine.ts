@@ -14,8 +14,21 @@ export class ImplMachine implements Machine {
   readonly name = 'impl' as const;
   readonly cpu: Cpu;
 
-  constructor(readonly memorySize: number) {
+  /** With `recordWrites`, the machine notes every 4 KiB frame of RAM
+   * written from now on (writtenPages; memory.ts recordWrittenFrames). */
+  constructor(readonly memorySize: number, options: { readonly recordWrites?: boolean } = {}) {
     this.cpu = new Cpu(memorySize);
+    if (options.recordWrites === true) this.cpu.memory.recordWrittenFrames();
+  }
+
+  /** The pages written since the machine was made (their physical
+   * addresses, ascending), or null unless made with `recordWrites`. RAM
+   * starts all zero (memory.ts ramOfSize), so every other page is zero.
+   * (A test that restarts the record, cpu.memory.recordWrittenFrames(),
+   * gets the pages written since then.) */
+  writtenPages(): readonly number[] | null {
+    const frames = this.ram().writtenFrames();
+    return frames === null ? null : frames.map((frame) => frame * 0x1000);
   }
 
   state(): CommonState {

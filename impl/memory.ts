@@ -6,7 +6,22 @@
 // that hold decoded instructions, and a write into such a frame is reported
 // (address and length) so the cache can drop what the write overlaps
 // (self-modifying code). The check is one byte load per write.
+//
+// The same mark lets a differential campaign know which frames a machine
+// wrote, at no cost to a run that does not ask (recordWrittenFrames): every
+// frame not yet written gets the mark UNWRITTEN_FRAME as well, so its first
+// write is reported too, whatever path it takes; the report notes the frame
+// and drops that mark, and the frame's later writes cost what they cost
+// before. Every writer of RAM already falls back to a reported write on a
+// marked frame, unless it can see that the frame holds code only
+// (CODE_FRAME) and none under the write (fast-access.ts, block-memory.ts):
+// a frame marked anything else takes the reported way.
 import { mutated } from './mutants';
+
+/** codePages: the frame holds decoded instructions or watched bytes (Cpu.codeBytes says which). */
+export const CODE_FRAME = 1;
+/** codePages, while recording: the frame has not been written since recording began. */
+export const UNWRITTEN_FRAME = 2;
 
 // Campaigns build thousands of short-lived machines of one size, and a
 // fresh RAM for each (allocated, then faulted in page by page as it is
@@ -45,11 +60,48 @@ export class PhysicalMemory {
   readonly codePages: Uint8Array;
   /** Called when a write of `length` bytes at `address` (all in one frame) hits a marked code frame. */
   onCodeWrite: (address: number, length: number) => void = () => {};
+  /** While recording (recordWrittenFrames): the frames written since, in the order first written. */
+  private written: number[] | null = null;
 
   constructor(readonly size: number) {
     this.bytes = ramOfSize(size);
     this.view = new DataView(this.bytes.buffer);
     this.codePages = new Uint8Array(Math.ceil(size / 4096) + 1);
+  }
+
+  /**
+   * From now on, note every 4 KiB frame of RAM that a write reaches, by any
+   * path (writtenFrames); called again, forget the frames noted so far and
+   * start again. Each frame is marked UNWRITTEN_FRAME, so that its first
+   * write is reported through onCodeWrite, which this wraps: the wrapper
+   * notes the frame, drops the mark and, if the frame is marked for code
+   * as well, passes the report on. A campaign calls it on a fresh machine,
+   * whose RAM is all zero: a frame never noted is still zero. (Only the
+   * machine's own writers are seen: a caller that writes into `bytes`
+   * itself, as properties/vmm's monitor over impl's RAM does, must not
+   * rely on the record.)
+   */
+  recordWrittenFrames(): void {
+    const pages = this.codePages, frames = Math.ceil(this.size / 4096);
+    if (this.written === null) {
+      const report = this.onCodeWrite;
+      this.onCodeWrite = (address, length) => {
+        const frame = address >>> 12;
+        if (pages[frame] & UNWRITTEN_FRAME) {
+          pages[frame] &= ~UNWRITTEN_FRAME;
+          if (!mutated('first-write-unrecorded')) this.written!.push(frame);
+          if (pages[frame] === 0) return;
+        }
+        report(address, length);
+      };
+    }
+    this.written = [];
+    for (let frame = 0; frame < frames; frame++) pages[frame] |= UNWRITTEN_FRAME;
+  }
+
+  /** The frames written since recordWrittenFrames() (their numbers, ascending), or null when not recording. */
+  writtenFrames(): number[] | null {
+    return this.written === null ? null : this.written.slice().sort((a, b) => a - b);
   }
 
   read8(address: number): number {

@@ -33,6 +33,10 @@ export const MUTANTS = {
   'recycled-ram-not-zeroed': 'a released machine hands its RAM to the next machine without zeroing it (the next case starts with the last one\'s bytes)',
   'store-checks-first-byte-only': 'in a translated block, a store into a frame holding decoded code looks only at its first byte for code under it (a dword store whose last bytes overwrite an instruction keeps its stale decoding)',
   'walk-ahead-stops-logging': 'in a translated block, a TLB miss walked inline (fast-access.ts walkAhead) leaves the walk log off, so a later instruction of the block that faults keeps the A/D bits and TLB entries of its own walks',
+  'first-write-unrecorded': 'a machine recording the frames it writes (memory.ts recordWrittenFrames) drops the mark of a frame at its first write without noting the frame',
+  'fast-store-skips-record': 'fast-access.ts lets a translated block store straight to a frame not yet written by a recording machine when no decoded code lies under the store (the frame goes unrecorded)',
+  'block-store-skips-record': 'the inline store of a translated block goes straight to a frame not yet written by a recording machine when no decoded code lies under it (the frame goes unrecorded)',
+  'push-frame-skips-record': 'an interrupt frame is pushed straight to RAM in a frame that a recording machine has not yet written (the frame goes unrecorded)',
 } as const;
 
 export type MutantId = keyof typeof MUTANTS;

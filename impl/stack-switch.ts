@@ -6,6 +6,7 @@ import { fault, GP, SS as SS_FAULT, TS, Unsupported } from './faults';
 import { readSystem, writeLinear, probeWrite } from './access';
 import { CR0_PG, TLB_DIRTY, TLB_VALID, TLB_WRITABLE, translate } from './paging';
 import { mutated } from './mutants';
+import { CODE_FRAME } from './memory';
 import { type Descriptor, attributesOf, dplOf, isWritableData, readDescriptor, ATTR_P, ATTR_DB } from './segmentation';
 
 /** SS:ESP for `ring` from the current 32-bit TSS (SDM vol. 3 §7.2.1). */
@@ -79,7 +80,7 @@ export function pushFrame(cpu: Cpu, base: number, low: number, high: number, esp
     // go straight to physical memory (write32 still drops overwritten code).
     const frame = translate(cpu, (first + bytes - size) >>> 0, true, user) - (bytes - size);
     const memory = cpu.memory;
-    if (frame + bytes <= memory.size && (!memory.codePages[frame >>> 12] || mutated('push-frame-ignores-code'))) {
+    if (frame + bytes <= memory.size && offCode(memory.codePages[frame >>> 12])) {
       // In RAM and off decoded code: what write32 would do, checked once.
       for (let k = 0; k < values.length; k++) memory.view.setUint32(frame + bytes - 4 * (k + 1), values[k] >>> 0, true);
     } else {
@@ -96,6 +97,13 @@ export function pushFrame(cpu: Cpu, base: number, low: number, high: number, esp
     writeLinear(cpu, (base + at) >>> 0, size, value, user);
   }
   return top;
+}
+
+/** Whether a frame with this codePages mark may be written straight to RAM:
+ * only an unmarked one. A frame holding decoded code, or not yet written by
+ * a machine recording its writes, takes write32, which reports the write. */
+function offCode(mark: number): boolean {
+  return mark === 0 || mutated('push-frame-ignores-code') || (mutated('push-frame-skips-record') && (mark & CODE_FRAME) === 0);
 }
 
 /** A TLB entry through which a supervisor write goes without a walk. */
@@ -123,7 +131,7 @@ export function pushRingFrame(cpu: Cpu, base: number, low: number, high: number,
         ? ((entry & ~0xfff) | (first & 0xfff)) >>> 0 : -1;
     }
     const memory = cpu.memory;
-    if (frame >= 0 && frame + bytes <= memory.size && (!memory.codePages[frame >>> 12] || mutated('push-frame-ignores-code'))) {
+    if (frame >= 0 && frame + bytes <= memory.size && offCode(memory.codePages[frame >>> 12])) {
       const view = memory.view, at = frame + bytes - 4;
       view.setUint32(at, ss, true);
       view.setUint32(at - 4, oldEsp, true);

@@ -115,4 +115,10 @@ export interface Machine {
   /** Optional: the machine will not be used again, and may hand its
    * buffers to the next machine created (a campaign makes thousands). */
   release?(): void;
+  /** Optional: the physical addresses of the 4 KiB pages of RAM written
+   * since the machine was made, in ascending order, when the machine was
+   * made to record them (else null). Every other page is still zero, as
+   * the machine's RAM was when made. A differential comparison reads only
+   * those (properties/diff/lockstep.ts, DIFF.MEMORY.1). */
+  writtenPages?(): readonly number[] | null;
 }

@@ -88,9 +88,12 @@ describe('[DIFF.STATE.1] ImplMachine.agrees is statesAgree(state, impl.state(), 
   });
 });
 
-describe('[DIFF.MEMORY.1] memoryDifferences: one line per differing page, at its first differing byte', () => {
+// impl compared page by page over the model's written pages and its own
+// (recorded: Machine.writtenPages), or, not recording, over the model's
+// written pages and a scan of the rest for zeros.
+for (const recordWrites of [false, true]) describe(`[DIFF.MEMORY.1] memoryDifferences: one line per differing page, at its first differing byte (impl ${recordWrites ? 'recording its written pages' : 'scanned for zeros'})`, () => {
   const pair = () => {
-    const model = createModelMachine(0x10000), impl = createImplMachine(0x10000);
+    const model = createModelMachine(0x10000), impl = createImplMachine(0x10000, { recordWrites });
     for (const m of [model, impl]) m.writePhysical(0x2000, Uint8Array.of(1, 2, 3));
     return { model, impl };
   };
@@ -107,7 +110,7 @@ describe('[DIFF.MEMORY.1] memoryDifferences: one line per differing page, at its
     expect(memoryDifferences(model, impl, 0, 0x10000)).toEqual(['memory 0x2001: model 0x2 impl 0x9', 'memory 0x5123: model 0x0 impl 0x7', 'memory 0x7fff: model 0x0 impl 0x6']);
   });
   it('bytes only impl wrote far into a long run of pages the model never wrote (checked for zeros in chunks)', () => {
-    const model = createModelMachine(0x110000), impl = createImplMachine(0x110000);
+    const model = createModelMachine(0x110000), impl = createImplMachine(0x110000, { recordWrites });
     for (const m of [model, impl]) m.writePhysical(0x2000, Uint8Array.of(1));
     for (const at of [0x4000, 0x7fff, 0x8000, 0x6c000, 0x10ffff]) {
       impl.writePhysical(at, Uint8Array.of(3));
@@ -120,5 +123,13 @@ describe('[DIFF.MEMORY.1] memoryDifferences: one line per differing page, at its
     const { model, impl } = pair();
     model.writePhysical(0xfffe, Uint8Array.of(5));
     expect(memoryDifferences(model, impl, 0, 0x10000)).toEqual(['memory 0xfffe: model 0x5 impl 0x0']);
+  });
+  it('only pages in the range compared', () => {
+    const { model, impl } = pair();
+    impl.writePhysical(0x5123, Uint8Array.of(7));
+    model.writePhysical(0x0010, Uint8Array.of(5));
+    expect(memoryDifferences(model, impl, 0x1000, 0x5000)).toEqual([]);
+    impl.writePhysical(0x4fff, Uint8Array.of(7));
+    expect(memoryDifferences(model, impl, 0x1000, 0x5000)).toEqual(['memory 0x4fff: model 0x0 impl 0x7']);
   });
 });

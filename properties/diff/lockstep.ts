@@ -251,6 +251,19 @@ function allZero(bytes: Buffer): boolean {
   return true;
 }
 
+/** The pages of `a` and `b` (ascending page addresses) in [start, end), ascending, each once. */
+function pagesOfEither(a: readonly number[], b: readonly number[], start: number, end: number): number[] {
+  const out: number[] = [];
+  let i = 0, j = 0;
+  while (i < a.length || j < b.length) {
+    const page = j >= b.length || (i < a.length && a[i]! <= b[j]!) ? a[i]! : b[j]!;
+    while (i < a.length && a[i] === page) i++;
+    while (j < b.length && b[j] === page) j++;
+    if (page >= start && page < end) out.push(page);
+  }
+  return out;
+}
+
 // [DIFF.MEMORY.1]
 /** Differences in physical memory over [start, end), reported per 4 KiB page. */
 export function memoryDifferences(model: Machine, impl: Machine, start: number, end: number): string[] {
@@ -259,7 +272,7 @@ export function memoryDifferences(model: Machine, impl: Machine, start: number, 
   const theirs = impl.viewPhysical?.(start, end - start);
   if (mine !== undefined && mine.base === null && theirs !== undefined && start % 4096 === 0) {
     // The model's pages never written are zero: only those written are read
-    // out of the model; each run of the others is checked for zeros (allZero).
+    // out of the model.
     const written = changedPages(emptyMemory(mine.size), mine, start, end);
     const view = (from: number, to: number): Buffer => Buffer.from(theirs.buffer, theirs.byteOffset + (from - start), to - from);
     const differs = (a: Buffer | null, b: Buffer, at: number): void => {
@@ -272,14 +285,31 @@ export function memoryDifferences(model: Machine, impl: Machine, start: number, 
         if (i >= page - at) out.push(`memory ${hex(at + i)}: model ${hex(a[i]!)} impl ${hex(b[i]!)}`);
       }
     };
+    const modelPage = (page: number, length: number): Buffer => {
+      const bytes = MODEL_PAGE.subarray(0, length);
+      readBytesInto(mine, page, bytes);
+      return bytes;
+    };
+    // impl's pages never written are zero too, when it recorded them (a
+    // machine made to: Machine.writtenPages): then only the pages either
+    // machine wrote are compared, and the rest is zero on both sides.
+    const implWritten = impl.writtenPages?.() ?? null;
+    if (implWritten !== null) {
+      let k = 0;
+      for (const page of pagesOfEither(written, implWritten, start, end)) {
+        const length = Math.min(4096, end - page);
+        while (k < written.length && written[k]! < page) k++;
+        differs(written[k] === page ? modelPage(page, length) : null, view(page, page + length), page);
+      }
+      return out;
+    }
+    // Otherwise each run of the pages the model never wrote is checked for zeros (allZero).
     let from = start;
     for (const page of [...written, end]) {
       if (page > from) differs(null, view(from, page), from);
       if (page === end) break;
       const length = Math.min(4096, end - page);
-      const modelPage = MODEL_PAGE.subarray(0, length);
-      readBytesInto(mine, page, modelPage);
-      differs(modelPage, view(page, page + length), page);
+      differs(modelPage(page, length), view(page, page + length), page);
       from = page + length;
     }
     return out;

@@ -85,8 +85,10 @@ export function scenarioListing(code: DiffScenario['code']): string {
 
 export type MachinePair = readonly [Machine['name'], Machine['name']];
 
+/** A machine for a comparison; impl records the pages it writes, so that
+ * the comparison of memory reads only those and the model's (DIFF.MEMORY.1). */
 export function createPairMachine(kind: Machine['name'], memorySize: number): Machine {
-  return kind === 'model' ? createModelMachine(memorySize) : createImplMachine(memorySize);
+  return kind === 'model' ? createModelMachine(memorySize) : createImplMachine(memorySize, { recordWrites: true });
 }
 
 /** A divergence with both machines' whole state after the step that differed. */
@@ -154,29 +156,35 @@ export function caseMachine(kind: Machine['name'], s: MachineState): Machine {
 export function runCase(c: DiffCase, pair: MachinePair = ['model', 'impl'], onStep?: (event: StepEvent) => void): ScenarioOutcome {
   const s = caseState(c);
   const a = caseMachine(pair[0], s), b = caseMachine(pair[1], s);
-  let written: readonly number[] | null = null;
+  let equalMemory = false;
   try {
     const stream = streamBounds(LAYOUT.code, streamLength(c), true);
     const outcome = compareMachines({ steps: STEPS_PER_CASE, memorySize: DIFF_MEMORY, initial: toCommon(s), stream, code: () => scenarioOfCase(c).code.bytes }, a, b, onStep);
-    written = outcome.equalMemory ? writtenPages(a) : null;
+    equalMemory = outcome.equalMemory;
     return outcome.outcome;
   } finally {
-    a.release?.();
-    // impl's RAM was found equal to the model's: zero outside the pages the
-    // model wrote, so only those need zeroing for the next case.
-    if (b instanceof ImplMachine) b.release(written);
+    if (b instanceof ImplMachine) b.release(pagesToZero(a, b, equalMemory));
     else b.release?.();
+    a.release?.();
   }
 }
 
 /** For tests: turned on, runCase vouches for no page at all, so impl's RAM is handed on unzeroed (test/diff-run-case.test.ts shows the next machine then finds bytes). */
 export const runCaseMutation = { vouchForNoPage: false };
 
-/** The pages a model machine's RAM holds that were ever written (so may be non-zero); null for another machine. */
-function writtenPages(m: Machine): readonly number[] | null {
-  const memory = (m as Partial<ModelMachine>).modelState?.().memory;
+/** The pages of impl's RAM that may be non-zero after a case (release
+ * zeroes only these for the next case), or null (all of it may be). Only
+ * a case whose comparison found the two RAMs equal names pages (a case
+ * that failed, or stopped at a model error, has its RAM zeroed whole):
+ * the pages the model wrote, and those impl wrote if it recorded them (its
+ * case's pages were written into it too; DIFF.MEMORY.1 compared those). */
+function pagesToZero(model: Machine, impl: ImplMachine, equalMemory: boolean): readonly number[] | null {
+  if (runCaseMutation.vouchForNoPage) return [];
+  if (!equalMemory) return null;
+  const memory = (model as Partial<ModelMachine>).modelState?.().memory;
   if (memory === undefined || memory.base !== null) return null;
-  return runCaseMutation.vouchForNoPage ? [] : changedPages(emptyMemory(memory.size), memory);
+  const modelWritten = changedPages(emptyMemory(memory.size), memory), implWritten = impl.writtenPages();
+  return implWritten === null ? modelWritten : [...new Set([...modelWritten, ...implWritten])];
 }
 
 /** What a comparison needs of its scenario; the code bytes are only read to

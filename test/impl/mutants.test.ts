@@ -3,7 +3,10 @@
 // of random DIFF cases against the model, or, for a mutant of the block
 // compiler (which lock-step runs never use), the random hot loops of
 // block-loops.ts run by blocks against the interpreter (some started with
-// TF set, which no block may run). A mutant counts as
+// TF set, which no block may run). A mutant of the record of written frames
+// (which changes no run, only what a campaign's comparison of memory reads)
+// is killed by the programs of written-frames.ts, one per writer of RAM,
+// whose recorded frames must be the frames they changed. A mutant counts as
 // killed when some run disagrees; the unmutated impl agrees on all of them.
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -18,6 +21,7 @@ import { runDiffCase } from '../../properties/diff/property';
 import { assemble, bareMachineOn } from './harness';
 import { SCENARIOS } from './scenarios';
 import { EDGE_CASES, caseArb, compareLoop, trapCaseArb } from './block-loops';
+import { RECORDING_MUTANTS, unrecordedWritePaths } from './written-frames';
 
 const haveNasm = oracleAvailable('nasm');
 const programs = haveNasm ? SCENARIOS.map((s) => ({ ...s, code: assemble(s.source) })) : [];
@@ -53,15 +57,16 @@ function randomDiffKills(): boolean {
 describe.runIf(haveNasm)('mutants of impl are killed by the differential checks', () => {
   afterEach(() => { mutation.active = null; });
 
-  it('the unmutated impl agrees with the model on every scenario', () => {
+  it('the unmutated impl agrees with the model on every scenario, and records the frames each writer changes', () => {
     expect(disagreeingScenarios()).toEqual([]);
+    expect(unrecordedWritePaths()).toEqual([]);
   });
 
   for (const id of Object.keys(MUTANTS) as MutantId[]) {
     it(`kills ${id}: ${MUTANTS[id]}`, () => {
       mutation.active = id;
       const killedBy = disagreeingScenarios();
-      const killed = killedBy.length > 0 || trapLoopsKill() || randomDiffKills() || blockLoopsKill();
+      const killed = killedBy.length > 0 || (RECORDING_MUTANTS.includes(id) && unrecordedWritePaths().length > 0) || trapLoopsKill() || randomDiffKills() || blockLoopsKill();
       expect(killed).toBe(true);
     });
   }
