@@ -83,12 +83,13 @@ const enum Kind { Integer, ConstantFrom, Boolean, Frequency, Tuple, Record, Arra
 
 /**
  * A description of random values: `arbitrary` for fast-check, `draw` for
- * speed. One class for every combinator, told apart by `kind`, and one
- * `draw` that switches on it: the calls inside a draw then all go to one
- * function on objects of one shape, which V8 dispatches fast. (A closure
- * per Gen, then a class per combinator, made those calls megamorphic: in a
- * campaign, between the machines' steps, drawing took two to three times
- * as long as alone.) The fields a kind does not use stay at their defaults.
+ * speed. One class for every combinator, told apart by `kind`; `emit`
+ * writes out the draw of each kind, and `draw` runs them compiled into one
+ * function per Gen (compileDraw). (Before, a closure per Gen, then a class
+ * per combinator, made the calls between parts megamorphic: in a campaign,
+ * between the machines' steps, drawing took two to three times as long as
+ * alone. Then one `draw` switched on the kind, calling itself for each
+ * part.) The fields a kind does not use stay at their defaults.
  */
 export class Gen<T> {
   private built: fc.Arbitrary<T> | undefined = undefined;
@@ -116,67 +117,99 @@ export class Gen<T> {
 
   /** A value, taking from `mrng` what arbitrary.generate(mrng, bias) takes. */
   draw(mrng: Source, bias: number | undefined): T {
-    return this.drawAny(mrng, bias) as T;
+    this.drawn ??= compileDraw(this as Gen<unknown>);
+    return this.drawn(mrng, bias) as T;
   }
 
-  private drawAny(mrng: Source, bias: number | undefined): unknown {
+  /** draw, compiled on first use (compileDraw). */
+  private drawn: Draw | undefined = undefined;
+
+  /**
+   * (For compileDraw.) The statements that draw a value of this Gen into a
+   * new variable, whose name they return: the draw of each kind, written out with this Gen's
+   * numbers as literals and its values and functions as constants (`into`
+   * keeps both). `bias` names the variable that holds the bias factor.
+   */
+  emit(into: Emitted, bias: string): string {
+    const v = into.name('v'), r = 'r';
+    const out = (line: string): void => { into.lines.push(line); };
     switch (this.kind) {
       case Kind.Integer: {
-        if (bias === undefined || mrng.nextInt(1, bias) !== 1 || !genMutation.integerBias) return mrng.nextInt(this.min, this.max);
+        // Biased (one draw in `bias`, unless the mutant is on): a range near an end or near zero.
+        out(`let ${v};`);
+        out(`if (${bias} === undefined || ${r}.nextInt(1, ${bias}) !== 1 || !m.integerBias) ${v} = ${r}.nextInt(${this.min}, ${this.max});`);
         const ranges = this.ranges, count = ranges.length >> 1;
-        if (count === 1) return mrng.nextInt(ranges[0]!, ranges[1]!);
-        const id = mrng.nextInt(-2 * (count - 1), count - 2);
-        const at = id < 0 ? 0 : 2 * (id + 1);
-        return mrng.nextInt(ranges[at]!, ranges[at + 1]!);
+        if (count === 1) out(`else ${v} = ${r}.nextInt(${ranges[0]}, ${ranges[1]});`);
+        else {
+          const id = into.name('id'), at = into.name('at'), bounds = into.constant(ranges);
+          out(`else { const ${id} = ${r}.nextInt(${-2 * (count - 1)}, ${count - 2}), ${at} = ${id} < 0 ? 0 : 2 * (${id} + 1); ${v} = ${r}.nextInt(${bounds}[${at}], ${bounds}[${at} + 1]); }`);
+        }
+        return v;
       }
       case Kind.ConstantFrom: {
-        const values = this.values;
-        return values.length === 1 ? values[0] : values[mrng.nextInt(0, values.length - 1)];
+        const values = into.constant(this.values);
+        out(this.values.length === 1 ? `const ${v} = ${values}[0];` : `const ${v} = ${values}[${r}.nextInt(0, ${this.values.length - 1})];`);
+        return v;
       }
-      case Kind.Boolean: return mrng.nextInt(0, 1) === 1;
+      case Kind.Boolean: out(`const ${v} = ${r}.nextInt(0, 1) === 1;`); return v;
       case Kind.Frequency: {
-        const selected = mrng.nextInt(0, this.total - 1), cumulated = this.cumulated;
-        for (let i = 0; i < cumulated.length; i++) if (selected < cumulated[i]!) return this.parts[i]!.drawAny(mrng, bias);
-        throw new Error('gen: frequency: no choice selected');
+        const selected = into.name('s');
+        out(`const ${selected} = ${r}.nextInt(0, ${this.total - 1}); let ${v};`);
+        this.cumulated.forEach((upTo, i) => {
+          out(`${i === 0 ? '' : 'else '}if (${selected} < ${upTo}) {`);
+          out(`${v} = ${this.parts[i]!.emit(into, bias)}; }`);
+        });
+        out(`else throw new Error('gen: frequency: no choice selected');`);
+        return v;
       }
       case Kind.Tuple: {
-        const parts = this.parts, out: unknown[] = [];
-        for (let i = 0; i < parts.length; i++) out.push(parts[i]!.drawAny(mrng, bias));
-        return out;
+        const parts = this.parts.map((g) => g.emit(into, bias));
+        out(`const ${v} = [${parts.join(', ')}];`);
+        return v;
       }
       case Kind.Record: {
-        const keys = this.keys, parts = this.parts, values: unknown[] = [];
-        for (let i = 0; i < parts.length; i++) values.push(parts[i]!.drawAny(mrng, bias));
+        const parts = this.parts.map((g) => g.emit(into, bias));
         // fast-check's coin for a record without prototype: taken, but the
         // record is a plain object either way (an object without prototype
         // is a dictionary to V8, slow to fill and to read; no reader here
         // looks at prototypes).
-        if (genMutation.recordCoin) mrng.nextInt(0, 1);
-        const out: Record<string, unknown> = {};
-        for (let i = 0; i < keys.length; i++) out[keys[i]!] = values[i];
-        return out;
+        out(`if (m.recordCoin) ${r}.nextInt(0, 1);`);
+        out(`const ${v} = { ${this.keys.map((k, i) => `${JSON.stringify(k)}: ${parts[i]}`).join(', ')} };`);
+        return v;
       }
       case Kind.Array: {
-        const min = this.min, max = this.max;
-        let length: number, itemBias: number | undefined;
-        if (bias === undefined) length = mrng.nextInt(min, max);
-        else if (min === max) { length = mrng.nextInt(min, max); itemBias = bias; }
-        else if (mrng.nextInt(1, bias) !== 1) length = mrng.nextInt(min, max);
-        else if (mrng.nextInt(1, bias) !== 1 || !genMutation.arrayBias) { length = mrng.nextInt(min, max); itemBias = bias; }
-        else { length = mrng.nextInt(min, this.biasedMax); itemBias = bias; }
-        const item = this.parts[0]!, out: unknown[] = [];
-        for (let i = 0; i < length; i++) out.push(item.drawAny(mrng, itemBias));
-        return out;
-      }
-      case Kind.Map: return (this.f as (value: unknown) => unknown)(this.parts[0]!.drawAny(mrng, bias));
-      case Kind.Filter: {
-        const keep = this.f as (value: unknown) => boolean;
-        for (;;) {
-          const value = this.parts[0]!.drawAny(mrng, bias);
-          if (keep(value)) return value;
+        const { min, max } = this, length = into.name('n'), itemBias = into.name('b'), i = into.name('i');
+        out(`let ${length}, ${itemBias};`);
+        out(`if (${bias} === undefined) ${length} = ${r}.nextInt(${min}, ${max});`);
+        if (min === max) out(`else { ${length} = ${r}.nextInt(${min}, ${max}); ${itemBias} = ${bias}; }`);
+        else {
+          out(`else if (${r}.nextInt(1, ${bias}) !== 1) ${length} = ${r}.nextInt(${min}, ${max});`);
+          out(`else if (${r}.nextInt(1, ${bias}) !== 1 || !m.arrayBias) { ${length} = ${r}.nextInt(${min}, ${max}); ${itemBias} = ${bias}; }`);
+          out(`else { ${length} = ${r}.nextInt(${min}, ${this.biasedMax}); ${itemBias} = ${bias}; }`);
         }
+        out(`const ${v} = [];`);
+        out(`for (let ${i} = 0; ${i} < ${length}; ${i}++) {`);
+        out(`${v}.push(${this.parts[0]!.emit(into, itemBias)}); }`);
+        return v;
       }
-      case Kind.Chain: return ((this.f as (value: unknown) => Gen<unknown>)(this.parts[0]!.drawAny(mrng, bias))).drawAny(mrng, bias);
+      case Kind.Map: {
+        const source = this.parts[0]!.emit(into, bias);
+        out(`const ${v} = ${into.constant(this.f)}(${source});`);
+        return v;
+      }
+      case Kind.Filter: {
+        out(`let ${v};`);
+        out('for (;;) {');
+        const source = this.parts[0]!.emit(into, bias);
+        out(`if (${into.constant(this.f)}(${source})) { ${v} = ${source}; break; } }`);
+        return v;
+      }
+      // The Gen chained to is drawn by its own compiled draw.
+      case Kind.Chain: {
+        const source = this.parts[0]!.emit(into, bias);
+        out(`const ${v} = ${into.constant(this.f)}(${source}).draw(${r}, ${bias});`);
+        return v;
+      }
     }
   }
 
@@ -199,6 +232,43 @@ export class Gen<T> {
     Object.assign(g, fields);
     return g;
   }
+}
+
+/** A compiled draw: a value from the source and the bias factor. */
+type Draw = (mrng: Source, bias: number | undefined) => unknown;
+
+/** What compiling a draw collects: its statements, and the constants (values, ranges, functions) they refer to. */
+class Emitted {
+  readonly lines: string[] = [];
+  readonly constants: unknown[] = [];
+  private count = 0;
+
+  /** A fresh variable name. */
+  name(prefix: string): string { return `${prefix}${this.count++}`; }
+
+  /** How the statements refer to `value`. */
+  constant(value: unknown): string {
+    let k = this.constants.indexOf(value);
+    if (k < 0) k = this.constants.push(value) - 1;
+    return `k[${k}]`;
+  }
+}
+
+/**
+ * A Gen's draw as one JavaScript function: the draws of its parts written
+ * out one after another (Gen.emit), down to the Gens a Chain picks while
+ * drawing, which have their own. Interpreting the description instead (a
+ * switch on the kind for every part of every value, some 800 parts a
+ * campaign case) cost about twice as much as the draws compiled (a hand-
+ * compiled memory operand against its Gen, alone, one process). The
+ * mutants of genMutation are read as the draw runs (`m`), so a test can
+ * turn them on after a Gen was compiled.
+ */
+function compileDraw(g: Gen<unknown>): Draw {
+  const into = new Emitted();
+  const result = g.emit(into, 'b');
+  const body = `${into.lines.join('\n')}\nreturn ${result};`;
+  return new Function('k', 'm', `return function draw(r, b) {\n${body}\n};`)(into.constants, genMutation) as Draw;
 }
 
 /** floor(log2(v)) as fast-check computes it. */
