@@ -94,11 +94,13 @@ export interface FrameBlocks { readonly blocks: Array<Block | null | undefined>;
 // Campaigns build thousands of short-lived machines, and a fresh zeroed
 // 4 MiB TLB for each was most of their set-up time. A machine that is done
 // hands its TLB back emptied (recycleTlb) and the next Cpu takes it.
-const spareTlbs: Int32Array[] = [];
+// Its list of filled pages goes with it (whatever it holds, the next Cpu
+// starts at a count of zero).
+const spareTlbs: { readonly tlb: Int32Array; readonly filled: Int32Array }[] = [];
 
-/** A machine that will not run again gives its TLB, emptied (paging.ts flushTlb), to the next Cpu. */
-export function recycleTlb(tlb: Int32Array): void {
-  if (spareTlbs.length < 2 && !spareTlbs.includes(tlb)) spareTlbs.push(tlb);
+/** A machine that will not run again gives its TLB, emptied (paging.ts flushTlb), and the list of its filled pages to the next Cpu. */
+export function recycleTlb(tlb: Int32Array, filled: Int32Array): void {
+  if (spareTlbs.length < 2 && !spareTlbs.some((spare) => spare.tlb === tlb)) spareTlbs.push({ tlb, filled });
 }
 
 /** Reads of system tables kept by a memo (remembered-reads.ts): the
@@ -239,7 +241,8 @@ export class Cpu {
   shutdownReason: string | null = null;
 
   /** Software TLB, one entry per linear page: see paging.ts. */
-  readonly tlb = spareTlbs.pop() ?? new Int32Array(1 << 20);
+  private readonly spareTlb = spareTlbs.pop();
+  readonly tlb = this.spareTlb?.tlb ?? new Int32Array(1 << 20);
   /** While an instruction executes, its page walks log what they change
    * (kind 0: page-table dword address, old value; kind 1: TLB page, old
    * entry) so that a fault can take it back. */
@@ -259,7 +262,7 @@ export class Cpu {
   /** Linear pages with a filled TLB entry, so a flush touches only those:
    * the first `tlbFilledCount` slots (a count past the array's length means
    * it overflowed, and a flush clears the whole TLB). */
-  readonly tlbFilled = new Int32Array(4096);
+  readonly tlbFilled = this.spareTlb?.filled ?? new Int32Array(4096);
   tlbFilledCount = 0;
 
   /** Decoded-instruction cache: per physical frame, per offset. */

@@ -151,7 +151,7 @@ export class ImplMachine implements Machine {
     if (this.released) return;
     this.released = true;
     flushTlb(this.cpu);
-    recycleTlb(this.cpu.tlb); // the next Cpu takes it
+    recycleTlb(this.cpu.tlb, this.cpu.tlbFilled); // the next Cpu takes it
     recycleRam(this.cpu.memory.bytes, dirtyPages); // and its RAM, zeroed
   }
 

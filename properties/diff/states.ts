@@ -207,14 +207,16 @@ export function caseState(c: DiffCase): MachineState {
   const regs = c.regs.slice();
   for (const [register, selector] of c.tables.selectors) regs[register] = selector;
   regs[4] = base.regs[4]!; // keep the ring's stack
-  const descriptor = (table: number, index: number, d: Descriptor): DwordWrite[] => [[table + 8 * index, d[0]], [table + 8 * index + 4, d[1]]];
-  let s = writeDwords(base, [
-    ...[...c.tables.gdt, LDT_DESCRIPTOR].flatMap((d, i) => descriptor(LAYOUT.gdt, SEL.firstFree + i, d)),
-    ...c.tables.idt.flatMap(({ vector, gate }) => descriptor(LAYOUT.idt, vector, gate)),
-    ...c.tables.ldt.flatMap((d, i) => descriptor(LDT_BASE, i, d)),
-    ...c.tables.stack.map((value, i): DwordWrite => [regs[4]! + 4 * i, value]),
-    ...(c.paging ? c.dataPageFlags.flatMap((flags, k) => identityMappingWrites(CR3, DATA + k * 0x1000, DATA + (k + 1) * 0x1000, flags)) : []),
-  ]);
+  // (One list, pushed to: a case makes a hundred of these writes.)
+  const writes: DwordWrite[] = [];
+  const descriptor = (table: number, index: number, d: Descriptor): void => { writes.push([table + 8 * index, d[0]], [table + 8 * index + 4, d[1]]); };
+  c.tables.gdt.forEach((d, i) => descriptor(LAYOUT.gdt, SEL.firstFree + i, d));
+  descriptor(LAYOUT.gdt, SEL.firstFree + c.tables.gdt.length, LDT_DESCRIPTOR);
+  for (const { vector, gate } of c.tables.idt) descriptor(LAYOUT.idt, vector, gate);
+  c.tables.ldt.forEach((d, i) => descriptor(LDT_BASE, i, d));
+  c.tables.stack.forEach((value, i) => writes.push([regs[4]! + 4 * i, value]));
+  if (c.paging) c.dataPageFlags.forEach((flags, k) => writes.push(...identityMappingWrites(CR3, DATA + k * 0x1000, DATA + (k + 1) * 0x1000, flags)));
+  let s = writeDwords(base, writes);
   s = writeCode(s, LAYOUT.code, streamBytes(c.program));
   if (c.tables.ldtLoaded) s = { ...s, ldtr: cacheFor(s, LDT_SELECTOR) };
   return { ...s, regs, eflags: c.trap === true ? (c.eflags | TF) >>> 0 : c.eflags };
