@@ -93,10 +93,13 @@ function pushLittleEndian(out: number[], value: number, bytes: number): void {
   for (let k = 0; k < bytes; k++) out.push((value >>> (8 * k)) & 0xff);
 }
 
+/** SIB's scale field for each scale factor. */
+const SCALE_BITS = { 1: 0, 2: 1, 4: 2, 8: 3 } as const;
+
 /** ModRM (+SIB, +displacement) for a memory operand [ENC.MEM.*]. */
 function encodeMemory(out: number[], reg: number, m: Extract<Operand, { kind: 'mem' }>): void {
   const disp = m.disp >>> 0;
-  const scaleBits = ({ 1: 0, 2: 1, 4: 2, 8: 3 } as const)[m.scale];
+  const scaleBits = SCALE_BITS[m.scale];
   // [ENC.MEM.1] No base and no index: mod 00, r/m 101, disp32.
   if (m.base === null && m.index === null) {
     out.push((reg << 3) | 5);
@@ -155,6 +158,13 @@ function registerNumber(o: Operand): number {
 
 /** Encode with one given form (which must fit). */
 export function encodeWithForm(form: Form, i: Instruction): Uint8Array {
+  return new Uint8Array(bytesWithForm(form, i));
+}
+
+/** encodeWithForm's bytes, as a plain array (encodeResult compares the
+ * forms that fit by their length, and makes a typed array of the shortest
+ * only). */
+function bytesWithForm(form: Form, i: Instruction): number[] {
   const out: number[] = [];
   // [ENC.PREFIX.4] Prefix order as nasm emits it: LOCK or REP, then the
   // segment override, then the operand-size prefix.
@@ -197,7 +207,7 @@ export function encodeWithForm(form: Form, i: Instruction): Uint8Array {
       pushLittleEndian(out, o.selector, 2);
     }
   });
-  return new Uint8Array(out);
+  return out;
 }
 
 export type EncodeResult = { kind: 'ok'; bytes: Uint8Array; form: Form } | { kind: 'error'; message: string };
@@ -230,16 +240,16 @@ function prefixProblem(i: Instruction, form: Form): string | null {
 export function encodeResult(i: Instruction): EncodeResult {
   const forms = formsOf(i.mnemonic);
   if (forms.length === 0) return { kind: 'error', message: `unknown mnemonic '${i.mnemonic}'` };
-  let best: { bytes: Uint8Array; form: Form } | null = null;
+  let best: { bytes: number[]; form: Form } | null = null;
   let problem: string | null = null;
   for (const form of forms) {
     if (form.decodeOnly || !formFits(form, i)) continue;
     const p = prefixProblem(i, form);
     if (p !== null) { problem = p; continue; }
-    const bytes = encodeWithForm(form, i);
+    const bytes = bytesWithForm(form, i);
     if (best === null || bytes.length < best.bytes.length) best = { bytes, form };
   }
-  if (best !== null) return { kind: 'ok', ...best };
+  if (best !== null) return { kind: 'ok', bytes: new Uint8Array(best.bytes), form: best.form };
   if (problem !== null) return { kind: 'error', message: problem };
   const shape = i.operands.map(describeOperand).join(', ');
   return {
