@@ -126,9 +126,10 @@ export class Gen<T> {
 
   /**
    * (For compileDraw.) The statements that draw a value of this Gen into a
-   * new variable, whose name they return: the draw of each kind, written out with this Gen's
-   * numbers as literals and its values and functions as constants (`into`
-   * keeps both). `bias` names the variable that holds the bias factor.
+   * new variable, whose name they return: the draw of each kind, written
+   * out with this Gen's numbers as literals and its values and functions
+   * as constants (`into` keeps both). `bias` names the variable that holds
+   * the bias factor.
    */
   emit(into: Emitted, bias: string): string {
     const v = into.name('v'), r = 'r';
