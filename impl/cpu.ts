@@ -103,6 +103,27 @@ export function recycleTlb(tlb: Int32Array, filled: Int32Array): void {
   if (spareTlbs.length < 2 && !spareTlbs.some((spare) => spare.tlb === tlb)) spareTlbs.push({ tlb, filled });
 }
 
+// Each of a campaign's machines decodes a few instructions in two or three
+// frames, and a fresh 4096-slot array for each frame was a third of all
+// that a campaign allocated. A machine that is done hands the slot arrays
+// of its frames back emptied (recycleCodeSlots), and the next machines'
+// fetches take them (codeSlots).
+const spareCodeSlots: (Decoded | undefined)[][] = [];
+const SPARE_CODE_SLOTS = 16;
+
+/** An empty decoded-instruction array for one frame (Cpu.codeCache). */
+export function codeSlots(): (Decoded | undefined)[] {
+  return spareCodeSlots.pop() ?? emptySlots(0x1000);
+}
+
+/** A machine that will not run again gives its frames' decoded-instruction arrays, emptied, to the next machines. */
+export function recycleCodeSlots(codeCache: readonly ((Decoded | undefined)[] | undefined)[]): void {
+  for (const slots of codeCache) {
+    if (spareCodeSlots.length >= SPARE_CODE_SLOTS) return;
+    if (slots !== undefined && !spareCodeSlots.includes(slots)) spareCodeSlots.push(mutated('recycled-code-slots-kept') ? slots : slots.fill(undefined));
+  }
+}
+
 /** Reads of system tables kept by a memo (remembered-reads.ts): the
  * Cpu.watchEpoch when they were watched, PG then, and with PG set the
  * distinct pages they were made through, in the order of their first reads,

@@ -1,7 +1,7 @@
 // The fast machine behind the Machine interface of model/machine.ts.
 import type { CommonState, Machine, SegmentRegister, StepEvent } from '../model/machine';
 import { SEGMENT_NAMES } from '../model/isa/ast';
-import { Cpu, loadedSystemSegment, recycleTlb } from './cpu';
+import { Cpu, loadedSystemSegment, recycleCodeSlots, recycleTlb } from './cpu';
 import { recycleRam } from './memory';
 import { peekEflags, writeEflags } from './flags';
 import { flushTlb } from './paging';
@@ -152,6 +152,7 @@ export class ImplMachine implements Machine {
     this.released = true;
     flushTlb(this.cpu);
     recycleTlb(this.cpu.tlb, this.cpu.tlbFilled); // the next Cpu takes it
+    recycleCodeSlots(this.cpu.codeCache); // and its frames' decoded-instruction arrays
     recycleRam(this.cpu.memory.bytes, dirtyPages); // and its RAM, zeroed
   }
 

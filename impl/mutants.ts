@@ -30,6 +30,7 @@ export const MUTANTS = {
   'ring-frame-skips-dirty': 'a delivery\'s frame is written straight to RAM through any TLB entry, even a clean one (the walk that sets the page\'s dirty bit is skipped)',
   'memo-unverified-when-made': 'a memo is made without reading its words once more, so a delivery whose frame overwrote one (pushed over the TSS) leaves a stale memo',
   'ss-load-leaves-no-shadow': 'MOV SS and POP SS do not hold an interrupt back for one instruction (no interrupt shadow)',
+  'recycled-code-slots-kept': 'a released machine hands its frames\' decoded-instruction arrays to the next machines without emptying them (a fetch there finds the last machine\'s instructions)',
   'recycled-ram-not-zeroed': 'a released machine hands its RAM to the next machine without zeroing it (the next case starts with the last one\'s bytes)',
   'store-checks-first-byte-only': 'in a translated block, a store into a frame holding decoded code looks only at its first byte for code under it (a dword store whose last bytes overwrite an instruction keeps its stale decoding)',
   'walk-ahead-stops-logging': 'in a translated block, a TLB miss walked inline (fast-access.ts walkAhead) leaves the walk log off, so a later instruction of the block that faults keeps the A/D bits and TLB entries of its own walks',

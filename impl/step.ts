@@ -7,7 +7,7 @@
 // An instruction that crosses a page boundary is never cached, because its
 // second half depends on a second translation.
 import type { StepEvent } from '../model/machine';
-import { type Cpu, type Decoded, CS, SS, emptySlots } from './cpu';
+import { type Cpu, type Decoded, CS, SS, codeSlots } from './cpu';
 import { decode } from './decode';
 import { CpuFault, PF, UD, Unsupported, gp } from './faults';
 import { IF, TF } from './flags';
@@ -51,7 +51,7 @@ function fetch(cpu: Cpu): Decoded {
     }
     if (offset + d.length <= 0x1000 && frame < cpu.memory.codePages.length - 1) {
       let entries = cpu.codeCache[frame];
-      if (entries === undefined) entries = cpu.codeCache[frame] = emptySlots(0x1000);
+      if (entries === undefined) entries = cpu.codeCache[frame] = codeSlots();
       entries[offset] = d;
       cpu.markCode(physical, d.length);
     }

@@ -5,7 +5,8 @@
 // machines before the first step, equal outcomes after the last, with and
 // without an impl mutant. A RAM that a released impl machine hands on is
 // zero, and a campaign notices when it is not (mutant
-// recycled-ram-not-zeroed).
+// recycled-ram-not-zeroed); so are the decoded-instruction arrays of its
+// frames (mutant recycled-code-slots-kept).
 import { tmpdir } from 'node:os';
 import { mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
@@ -140,6 +141,16 @@ describe('[DIFF.CASE.1] runCase is runScenario(scenarioOfCase(c)) with less set-
     runCaseMutation.vouchForNoPage = true;
     try { expect(leftover()).toBeGreaterThan(0); } finally { runCaseMutation.vouchForNoPage = false; }
     expect(leftover()).toBe(0);
+  });
+
+  it('a campaign fails when recycled decoded-instruction arrays keep the last case\'s instructions (mutant recycled-code-slots-kept)', () => {
+    const run = (): number => runCampaign({ steps: 3000, seed: SEED, shard: { index: 0, count: 1 }, machines: ['model', 'impl'], replayDir, maxFailures: 1 }).failures.length;
+    expect(run()).toBe(0);
+    mutation.active = 'recycled-code-slots-kept';
+    try { expect(run()).toBe(1); } finally { mutation.active = null; }
+    // A short campaign takes the arrays the mutant left full in the pool and hands them back emptied.
+    runCampaign({ steps: 300, seed: SEED + 1, shard: { index: 0, count: 1 }, machines: ['model', 'impl'], replayDir, maxFailures: 1 });
+    expect(run()).toBe(0);
   });
 
   it('a campaign fails when recycled RAM keeps the last case\'s bytes (mutant recycled-ram-not-zeroed)', () => {
