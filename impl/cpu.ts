@@ -107,7 +107,8 @@ export function recycleTlb(tlb: Int32Array, filled: Int32Array): void {
 // frames, and a fresh 4096-slot array for each frame was a third of all
 // that a campaign allocated. A machine that is done hands the slot arrays
 // of its frames back emptied (recycleCodeSlots), and the next machines'
-// fetches take them (codeSlots).
+// fetches take them (codeSlots). It empties the slots it noted filling
+// (Cpu.decodedAt), or, past that list's length, the whole arrays.
 const spareCodeSlots: (Decoded | undefined)[][] = [];
 const SPARE_CODE_SLOTS = 16;
 
@@ -117,12 +118,28 @@ export function codeSlots(): (Decoded | undefined)[] {
 }
 
 /** A machine that will not run again gives its frames' decoded-instruction arrays, emptied, to the next machines. */
-export function recycleCodeSlots(codeCache: readonly ((Decoded | undefined)[] | undefined)[]): void {
-  for (const slots of codeCache) {
+export function recycleCodeSlots(cpu: Cpu): void {
+  const cache = cpu.codeCache, noted = cpu.decodedAt;
+  const whole = noted.length > DECODED_NOTED;
+  if (!mutated('recycled-code-slots-kept') && !whole) {
+    for (const physical of noted) {
+      const slots = cache[physical >>> 12];
+      if (slots !== undefined) slots[physical & 0xfff] = undefined;
+    }
+  }
+  for (const slots of cache) {
     if (spareCodeSlots.length >= SPARE_CODE_SLOTS) return;
-    if (slots !== undefined && !spareCodeSlots.includes(slots)) spareCodeSlots.push(mutated('recycled-code-slots-kept') ? slots : slots.fill(undefined));
+    if (slots !== undefined && !spareCodeSlots.includes(slots)) spareCodeSlots.push(whole && !mutated('recycled-code-slots-kept') ? slots.fill(undefined) : slots);
   }
 }
+
+/** For tests: forget the spare arrays (after the mutant recycled-code-slots-kept has left them full). */
+export function dropSpareCodeSlots(): void {
+  spareCodeSlots.length = 0;
+}
+
+/** How many filled slots of codeCache a Cpu notes (Cpu.decodedAt). */
+export const DECODED_NOTED = 256;
 
 /** Reads of system tables kept by a memo (remembered-reads.ts): the
  * Cpu.watchEpoch when they were watched, PG then, and with PG set the
@@ -286,6 +303,10 @@ export class Cpu {
   readonly tlbFilled = this.spareTlb?.filled ?? new Int32Array(4096);
   tlbFilledCount = 0;
 
+  /** The physical addresses of the first DECODED_NOTED instructions put
+   * into codeCache (one more entry: there were more), so that release
+   * empties only those slots of the arrays it hands on (recycleCodeSlots). */
+  readonly decodedAt: number[] = [];
   /** Decoded-instruction cache: per physical frame, per offset. */
   readonly codeCache: Array<Array<Decoded | undefined> | undefined>;
   /** Translated blocks per physical frame (blocks.ts), dropped with the

@@ -152,7 +152,7 @@ export class ImplMachine implements Machine {
     this.released = true;
     flushTlb(this.cpu);
     recycleTlb(this.cpu.tlb, this.cpu.tlbFilled); // the next Cpu takes it
-    recycleCodeSlots(this.cpu.codeCache); // and its frames' decoded-instruction arrays
+    recycleCodeSlots(this.cpu); // and its frames' decoded-instruction arrays
     recycleRam(this.cpu.memory.bytes, dirtyPages); // and its RAM, zeroed
   }
 

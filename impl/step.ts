@@ -7,7 +7,7 @@
 // An instruction that crosses a page boundary is never cached, because its
 // second half depends on a second translation.
 import type { StepEvent } from '../model/machine';
-import { type Cpu, type Decoded, CS, SS, codeSlots } from './cpu';
+import { type Cpu, type Decoded, CS, SS, DECODED_NOTED, codeSlots } from './cpu';
 import { decode } from './decode';
 import { CpuFault, PF, UD, Unsupported, gp } from './faults';
 import { IF, TF } from './flags';
@@ -53,6 +53,7 @@ function fetch(cpu: Cpu): Decoded {
       let entries = cpu.codeCache[frame];
       if (entries === undefined) entries = cpu.codeCache[frame] = codeSlots();
       entries[offset] = d;
+      if (cpu.decodedAt.length <= DECODED_NOTED) cpu.decodedAt.push(physical);
       cpu.markCode(physical, d.length);
     }
   } else if (eip + d.length - 1 > cpu.segLimit[CS]) gp(0);
