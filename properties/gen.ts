@@ -342,7 +342,7 @@ export function record<R extends object>(model: { readonly [K in keyof R]: Gen<R
 export function array<T>(g: Gen<T>, c: { readonly minLength?: number; readonly maxLength: number; readonly size?: 'max' }): Gen<T[]> {
   const min = c.minLength ?? 0;
   const max = c.size === 'max' ? c.maxLength : Math.min(2 * min + 10, c.maxLength);
-  const biasedMax = min === max ? min : min + Math.floor(Math.log(max - min) / Math.log(2));
+  const biasedMax = min === max ? min : min + logLike(max - min);
   return Gen.make(Kind.Array, () => fc.array(g.arbitrary, { minLength: min, maxLength: c.maxLength, ...(c.size === undefined ? {} : { size: c.size }) }), { min, max, biasedMax, parts: [g] });
 }
 

@@ -252,7 +252,7 @@ function allZero(bytes: Buffer): boolean {
 }
 
 /** The pages of `a` and `b` (ascending page addresses) in [start, end), ascending, each once. */
-function pagesOfEither(a: readonly number[], b: readonly number[], start: number, end: number): number[] {
+export function pagesOfEither(a: readonly number[], b: readonly number[], start: number, end: number): number[] {
   const out: number[] = [];
   let i = 0, j = 0;
   while (i < a.length || j < b.length) {

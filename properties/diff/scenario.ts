@@ -10,12 +10,11 @@ import { fromCommon, toCommon, type MachineState } from '../../model/cpu/state';
 import { decode } from '../../model/isa/decoder';
 import { disassemble } from '../../model/isa/disassembler';
 import { LAYOUT } from '../builders';
-import { createModelMachine } from '../machines/model';
+import { createModelMachine, type ModelMachine } from '../machines/model';
 import { createImplMachine } from '../machines/impl';
 import { ImplMachine } from '../../impl/machine';
-import type { ModelMachine } from '../machines/model';
 import { DIFF_MEMORY, MAX_REP_COUNT, STEPS_PER_CASE, caseState, encoded, type DiffCase } from './states';
-import { lockstep, memoryDifferences, type StreamBounds } from './lockstep';
+import { lockstep, memoryDifferences, pagesOfEither, type StreamBounds } from './lockstep';
 import { knownDiscrepancy } from './known';
 
 export interface Page { readonly address: number; readonly bytes: Uint8Array }
@@ -184,7 +183,7 @@ function pagesToZero(model: Machine, impl: ImplMachine, equalMemory: boolean): r
   const memory = (model as Partial<ModelMachine>).modelState?.().memory;
   if (memory === undefined || memory.base !== null) return null;
   const modelWritten = changedPages(emptyMemory(memory.size), memory), implWritten = impl.writtenPages();
-  return implWritten === null ? modelWritten : [...new Set([...modelWritten, ...implWritten])];
+  return implWritten === null ? modelWritten : pagesOfEither(modelWritten, implWritten, 0, memory.size);
 }
 
 /** What a comparison needs of its scenario; the code bytes are only read to

@@ -74,9 +74,10 @@ function writeBack(impl: ImplMachine, state: CommonState, before: Tlb, after: Tl
 }
 
 /** impl's interrupt controllers, exit port, channel-0 count and idle ticks
- * (so that the model's clock, IO.CLOCK.1, is impl's) as the model's devices (the console empty: the bytes a monitor writes are
- * appended, see writeDevices; every other device at its reset state, which
- * no exit but an emulated port access reads). */
+ * (so that the model's clock, IO.CLOCK.1, is impl's) as the model's
+ * devices (the console empty: the bytes a monitor writes are appended, see
+ * writeDevices; every other device at its reset state, which no exit but
+ * an emulated port access reads). */
 function modelDevices(d: Devices): ModelDevices {
   const pic = (p: Devices['master']): ModelDevices['master'] => ({
     irr: p.irr, isr: p.isr, imr: p.imr, vectorBase: p.vectorBase, expect: p.initStep as 0 | 2 | 3 | 4, needIcw4: p.needIcw4, single: p.single, readIsr: p.readIsr, autoEoi: p.autoEoi,
